@@ -1,0 +1,123 @@
+"""Streaming an archive to disk, hashing every block on the way; memory stays flat."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from .errors import DownloadError
+from .hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher
+from .http import HttpClient, redact_url
+from .index import Link, safe_filename
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """An archive on disk with the digests of exactly the bytes that were written."""
+
+    path: str
+    filename: str
+    #: the URL asked for (not a redirect target, which may carry tokens), redacted
+    url: str
+    digests: Mapping[Algorithm, Digest]
+    size: int
+
+
+def fetch(
+    link: Link,
+    into: str,
+    http: HttpClient,
+    *,
+    algorithms: Sequence[Algorithm] = ("sha256",),
+) -> Fetched:
+    """Download ``link`` to ``into/<link.filename>``; raises DownloadError.
+
+    The name comes from the link alone, never from the server (Content-Disposition,
+    redirect target). On failure nothing is left behind but ``into`` itself.
+    """
+    return fetch_url(link.url, link.filename, into, http, algorithms=algorithms)
+
+
+def fetch_url(
+    url: str,
+    filename: str | None,
+    into: str,
+    http: HttpClient,
+    *,
+    algorithms: Sequence[Algorithm] = ("sha256",),
+) -> Fetched:
+    """Download ``url`` to ``into/<filename>`` (default: the URL's last path segment).
+
+    Raises DownloadError if the name is not a plain archive basename, or on any
+    network, length or disk failure.
+    """
+    if filename is None:
+        filename = unquote(posixpath.basename(urlsplit(url).path))
+    if safe_filename(filename) is None:
+        raise DownloadError(
+            f"could not fetch {redact_url(url)}: {filename!r} is not an archive file name"
+        )
+    try:
+        os.makedirs(into, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"cannot create download folder {into}: {exc.strerror}") from None
+    final = os.path.join(into, filename)
+    part = final + ".part"
+    retries = max(http.settings.retries, 0)
+    delay = http.settings.backoff
+    try:
+        for attempt in range(retries + 1):
+            hasher, failure = _stream(url, part, http, algorithms)
+            if failure is None:
+                break
+            # The connection broke mid-body: start again, as for a failed request.
+            if attempt == retries:
+                suffix = f" ({retries} retries)" if retries else ""
+                raise DownloadError(f"{failure}{suffix}")
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        os.replace(part, final)
+    except OSError as exc:
+        _remove(part)
+        raise DownloadError(
+            f"could not save {redact_url(url)} to {final}: {exc.strerror or exc}"
+        ) from None
+    except BaseException:
+        _remove(part)
+        raise
+    return Fetched(
+        path=final,
+        filename=filename,
+        url=redact_url(url),
+        digests=hasher.digests(),
+        size=hasher.size,
+    )
+
+
+def _stream(
+    url: str, part: str, http: HttpClient, algorithms: Sequence[Algorithm]
+) -> tuple[MultiHasher, DownloadError | None]:
+    """Write the body to ``part``; a failure while reading is returned, others raised."""
+    hasher = MultiHasher(algorithms)
+    with http.open(url) as response, open(part, "wb") as out:
+        try:
+            while block := response.read(BLOCK_SIZE):
+                hasher.update(block)
+                out.write(block)
+        except DownloadError as exc:
+            return hasher, exc
+        expected = response.length
+    if expected is not None and hasher.size != expected:
+        reason = f"received {hasher.size} of {expected} bytes"
+        return hasher, DownloadError(f"could not fetch {redact_url(url)}: {reason}")
+    return hasher, None
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)

@@ -1,0 +1,147 @@
+"""The interpreter we install into: its markers, wheel tags and installed distributions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from packaging import tags
+from packaging.tags import Tag
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .errors import TargetError
+
+# Runs inside the target with nothing but its standard library: the target may be an older
+# Python than our copy of `packaging` supports, so tags are computed here from these facts.
+_PROBE = r"""
+import importlib.metadata as md, json, os, platform, sys, sysconfig
+impl = sys.implementation
+iver = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
+if impl.version.releaselevel != "final":
+    iver += impl.version.releaselevel[0] + str(impl.version.serial)
+markers = {
+    "implementation_name": impl.name,
+    "implementation_version": iver,
+    "os_name": os.name,
+    "platform_machine": platform.machine(),
+    "platform_release": platform.release(),
+    "platform_system": platform.system(),
+    "platform_version": platform.version(),
+    "python_full_version": platform.python_version(),
+    "platform_python_implementation": platform.python_implementation(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]),
+    "sys_platform": sys.platform,
+}
+installed = {}
+for dist in md.distributions():
+    name = dist.metadata["Name"]
+    if name and name not in installed:
+        installed[name] = dist.version
+print(json.dumps({
+    "executable": sys.executable,
+    "markers": markers,
+    "version": list(sys.version_info[:2]),
+    "soabi": sysconfig.get_config_var("SOABI") or "",
+    "debug": bool(sysconfig.get_config_var("Py_DEBUG")),
+    "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "platform": sysconfig.get_platform(),
+    "installed": installed,
+    "has_pip": any(
+        os.path.isdir(os.path.join(p, "pip")) for p in sys.path if p and os.path.isdir(p)
+    ),
+}))
+"""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What we need to know about the target interpreter, read once per run."""
+
+    python: str
+    marker_env: Mapping[str, str]
+    #: in priority order, most preferred first
+    tags: tuple[Tag, ...]
+    installed: Mapping[NormalizedName, str]
+    has_pip: bool
+
+    @property
+    def python_version(self) -> Version:
+        """The full interpreter version, for ``Requires-Python``."""
+        return Version(self.marker_env["python_full_version"])
+
+    def installed_version(self, name: NormalizedName) -> Version | None:
+        """The installed version of a project, or None."""
+        text = self.installed.get(name)
+        if text is None:
+            return None
+        try:
+            return Version(text)
+        except InvalidVersion:
+            return None
+
+
+def probe(python: str | None = None) -> Target:
+    """Inspect ``python`` (default: this interpreter) by running it; raises TargetError."""
+    executable = python or sys.executable
+    with tempfile.TemporaryDirectory() as cwd:  # so nothing in the caller's cwd shadows stdlib
+        try:
+            done = subprocess.run(
+                [executable, "-c", _PROBE],
+                capture_output=True,
+                text=True,
+                cwd=cwd,
+                check=False,
+                timeout=120,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise TargetError(f"cannot run the target interpreter {executable}: {exc}") from exc
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise TargetError(
+            f"cannot inspect the target interpreter {executable}: it exited "
+            f"{done.returncode} ({last})"
+        )
+    try:
+        data = json.loads(done.stdout)
+        return Target(
+            python=str(data["executable"]),
+            marker_env={str(k): str(v) for k, v in data["markers"].items()},
+            tags=_tags_of(data),
+            installed={canonicalize_name(k): str(v) for k, v in data["installed"].items()},
+            has_pip=bool(data["has_pip"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TargetError(f"cannot understand what {executable} reports about itself") from exc
+
+
+def _tags_of(data: Mapping[str, Any]) -> tuple[Tag, ...]:
+    major, minor = (int(part) for part in data["version"])
+    name = data["markers"]["implementation_name"]
+    platforms = _platforms(str(data["platform"]))
+    if name == "cpython":
+        abi = f"cp{major}{minor}" + ("d" if data["debug"] else "") + (
+            "t" if data["free_threaded"] else ""
+        )
+        found = list(tags.cpython_tags((major, minor), [abi], platforms))
+        interpreter = f"cp{major}{minor}"
+    else:
+        interpreter = f"{tags.INTERPRETER_SHORT_NAMES.get(name, name)}{major}{minor}"
+        soabi = str(data["soabi"])
+        abis = [soabi.split("-")[0].replace(".", "_")] if soabi else []
+        found = list(tags.generic_tags(interpreter, abis, platforms))
+    found.extend(tags.compatible_tags((major, minor), interpreter, platforms))
+    return tuple(dict.fromkeys(found))
+
+
+def _platforms(target_platform: str) -> list[str]:
+    # Same platform as ours: our own list is right (manylinux/musllinux/macOS versions).
+    if target_platform == sysconfig.get_platform():
+        return list(tags.platform_tags())
+    return [target_platform.replace("-", "_").replace(".", "_")]

@@ -1,0 +1,158 @@
+"""Shared fixtures: real packages built here, a real loopback index, real virtual environments."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from support.builders import TELLTALE_ENV, clean_env, make_sdist, make_venv, make_wheel
+from support.builders import wheel_from_installed
+
+from peep_setuptools.hashes import Digest, hash_file
+
+
+@dataclass(frozen=True)
+class Packages:
+    """The archives on the session index, by short name."""
+
+    root: Path
+    files: dict[str, Path]
+    default_telltale: Path
+
+    def __getitem__(self, key: str) -> Path:
+        return self.files[key]
+
+    def sha256(self, key: str) -> Digest:
+        return hash_file(str(self.files[key]))["sha256"]
+
+    def peep(self, key: str) -> str:
+        return self.sha256(key).peep_line()
+
+    def pip(self, key: str) -> str:
+        return self.sha256(key).pip_option()
+
+
+@pytest.fixture(scope="session")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> Packages:
+    root = tmp_path_factory.mktemp("packages")
+    telltale = root / "default-telltale"
+    files = {
+        "alpha-1.0": make_wheel(root, "alpha", "1.0"),
+        "alpha-2.0": make_wheel(root, "alpha", "2.0"),  # a newer decoy: never chosen for ==1.0
+        "beta-1.0": make_sdist(root, "beta", "1.0", telltale=telltale),
+        "gamma-1.0": make_sdist(root, "gamma", "1.0", telltale=telltale, backend="setuptools"),
+        "delta-1.0": make_wheel(root, "delta", "1.0"),
+        "delta-1.0-win": make_wheel(root, "delta", "1.0", tag="cp27-cp27m-win32"),
+        "epsilon-1.0": make_wheel(root / "other", "epsilon", "1.0"),
+        "zeta-1.0": make_wheel(root, "zeta", "1.0", requires_python="<3"),
+        "setuptools": wheel_from_installed("setuptools", root / "build-deps"),
+        "wheel": wheel_from_installed("wheel", root / "build-deps"),
+    }
+    return Packages(root, files, telltale)
+
+
+_PROJECTS = {
+    "alpha-1.0": "alpha",
+    "alpha-2.0": "alpha",
+    "beta-1.0": "beta",
+    "gamma-1.0": "gamma",
+    "delta-1.0": "delta",
+    "delta-1.0-win": "delta",
+    "zeta-1.0": "zeta",
+    "setuptools": "setuptools",
+    "wheel": "wheel",
+}
+
+
+@pytest.fixture(scope="session")
+def index(packages: Packages) -> Iterator[object]:
+    """One loopback index for the session: ``/simple/`` has everything, ``/other/`` epsilon."""
+    from support.indexserver import IndexServer
+
+    server = IndexServer().start()
+    for key, project in _PROJECTS.items():
+        server.add_file(project, packages[key], requires_python="<3" if project == "zeta" else None)
+    server.add_file("epsilon", packages["epsilon-1.0"], index="other")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def telltale(tmp_path: Path) -> Path:
+    """The file that sdist build code writes to if it ever runs."""
+    return tmp_path / "telltale"
+
+
+@pytest.fixture
+def env(tmp_path: Path, telltale: Path) -> dict[str, str]:
+    """A child environment: no PIP_* help from this machine, private caches, the telltale."""
+    cache = tmp_path / "xdg-cache"
+    return clean_env(
+        {
+            TELLTALE_ENV: str(telltale),
+            "XDG_CACHE_HOME": str(cache),
+            "PIP_CACHE_DIR": str(cache / "pip"),
+            "UV_CACHE_DIR": str(cache / "uv"),
+        }
+    )
+
+
+@pytest.fixture
+def venv(tmp_path: Path) -> Path:
+    """A fresh virtual environment without pip (peep then runs its own pip with --python)."""
+    return make_venv(tmp_path / "venv")
+
+
+@dataclass
+class Peep:
+    """Runs ``python -m peep_setuptools`` as a child process, the way users run it."""
+
+    env: dict[str, str]
+    cwd: Path
+
+    def __call__(self, *args: str, check: int | None = None) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "peep_setuptools", *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if check is not None:
+            assert done.returncode == check, _describe(done)
+        assert "Traceback" not in done.stderr or check == 3, _describe(done)
+        return done
+
+
+def _describe(done: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+
+
+@pytest.fixture
+def peep(env: dict[str, str], tmp_path: Path) -> Peep:
+    return Peep(env, tmp_path)
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """Write a requirements file in tmp_path and return its path as a string."""
+
+    def _write(name: str, text: str) -> str:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return _write
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("PEEP_TESTS", "1")

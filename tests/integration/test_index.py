@@ -1,0 +1,438 @@
+"""IndexClient against the loopback IndexServer, and the pure page parsers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from support.indexserver import Fault, IndexServer
+
+from peep_setuptools import index as index_module
+from peep_setuptools.errors import DownloadError
+from peep_setuptools.hashes import Digest
+from peep_setuptools.http import HttpClient, HttpSettings
+from peep_setuptools.index import (
+    ACCEPT,
+    IndexClient,
+    Link,
+    make_link,
+    parse_html_page,
+    parse_json_page,
+    safe_filename,
+)
+
+PAGE = "https://idx.example/simple/foo/"
+SHA = "a" * 64
+
+
+@pytest.fixture
+def server():
+    with IndexServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def http(tmp_path):
+    s = HttpSettings(
+        timeout=2, retries=2, backoff=0.01, proxies={}, netrc_path=str(tmp_path / "none")
+    )
+    with HttpClient(s) as client:
+        yield client
+
+
+def archive(tmp_path: Path, name: str, content: bytes | None = None) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content if content is not None else name.encode() * 10)
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- against the server ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("json_api", [True, False], ids=["json", "html"])
+def test_project_page(server, http, tmp_path, json_api):
+    server.json_api = json_api
+    sdist = archive(tmp_path, "Foo-1.0.tar.gz")
+    wheel = archive(tmp_path, "foo-1.0-py3-none-any.whl")
+    old = archive(tmp_path, "foo-0.9.tar.gz")
+    server.add_file("Foo", sdist, requires_python=">=3.8,<4")
+    server.add_file("foo", wheel, yanked="broken <metadata> & more")
+    server.add_file("FOO", old, yanked=True, advertised_hash=None)
+    links = IndexClient([server.index_url], [], http).find_links("foo")
+    page = server.index_url + "foo/"
+    assert links == [
+        Link(
+            url=f"{server.url}/files/simple/Foo-1.0.tar.gz",
+            filename="Foo-1.0.tar.gz",
+            hashes=(Digest("sha256", sha256(sdist)),),
+            requires_python=">=3.8,<4",
+            source=page,
+        ),
+        Link(
+            url=f"{server.url}/files/simple/foo-1.0-py3-none-any.whl",
+            filename="foo-1.0-py3-none-any.whl",
+            hashes=(Digest("sha256", sha256(wheel)),),
+            yanked=True,
+            yanked_reason="broken <metadata> & more",
+            source=page,
+        ),
+        Link(
+            url=f"{server.url}/files/simple/foo-0.9.tar.gz",
+            filename="foo-0.9.tar.gz",
+            yanked=True,
+            source=page,
+        ),
+    ]
+
+
+def test_content_negotiation(server, http, tmp_path):
+    server.add_file("foo", archive(tmp_path, "foo-1.0.tar.gz"))
+    IndexClient([server.index_url], [], http).find_links("foo")
+    (record,) = server.requests
+    assert record.header("Accept") == ACCEPT
+
+
+def test_html_page_served_as_v1_html(server, http, tmp_path):
+    body = b'<a href="/files/foo-1.0.tar.gz#sha256=' + SHA.encode() + b'">x</a>'
+    server.set_page("/simple/foo/", body, "application/vnd.pypi.simple.v1+html")
+    (link,) = IndexClient([server.index_url], [], http).find_links("foo")
+    assert link.hashes == (Digest("sha256", SHA),)
+
+
+def test_index_url_without_trailing_slash(server, http, tmp_path):
+    server.add_file("foo", archive(tmp_path, "foo-1.0.tar.gz"))
+    links = IndexClient([server.url + "/simple"], [], http).find_links("foo")
+    assert [link.filename for link in links] == ["foo-1.0.tar.gz"]
+
+
+def test_404_means_no_files(server, http):
+    assert IndexClient([server.index_url], [], http).find_links("absent") == []
+    assert len(server.requests) == 1
+
+
+def test_several_indexes_in_order(server, http, tmp_path):
+    server.add_file("foo", archive(tmp_path, "foo-1.0.tar.gz"), index="other")
+    server.add_file("foo", archive(tmp_path, "foo-2.0.tar.gz"))
+    client = IndexClient([server.index_url, server.url + "/other/"], [], http)
+    assert [link.filename for link in client.find_links("foo")] == [
+        "foo-2.0.tar.gz",
+        "foo-1.0.tar.gz",
+    ]
+
+
+def test_server_error_retried(server, http, tmp_path):
+    server.add_file("foo", archive(tmp_path, "foo-1.0.tar.gz"))
+    server.set_fault("/simple/foo/", Fault.status(500, times=1))
+    assert len(IndexClient([server.index_url], [], http).find_links("foo")) == 1
+
+
+def test_other_failures_raise(server, http):
+    server.set_fault("/simple/foo/", Fault.status(401))
+    with pytest.raises(DownloadError) as info:
+        IndexClient([server.index_url], [], http).find_links("foo")
+    assert str(info.value) == f"could not fetch {server.index_url}foo/: HTTP 401 Unauthorized"
+
+
+def test_retries_exhausted_raise(server, http):
+    server.set_fault("/simple/foo/", Fault.status(502))
+    with pytest.raises(DownloadError, match=r"HTTP 502 Bad Gateway \(2 retries\)$"):
+        IndexClient([server.index_url], [], http).find_links("foo")
+
+
+def test_malformed_json(server, http):
+    server.set_page("/simple/foo/", b"{not json", "application/vnd.pypi.simple.v1+json")
+    with pytest.raises(DownloadError) as info:
+        IndexClient([server.index_url], [], http).find_links("foo")
+    assert str(info.value) == f"{server.index_url}foo/: the index page is not valid JSON"
+
+
+def test_unknown_json_major_version(server, http):
+    body = json.dumps({"meta": {"api-version": "2.0"}, "files": []}).encode()
+    server.set_page("/simple/foo/", body, "application/vnd.pypi.simple.v1+json")
+    with pytest.raises(DownloadError) as info:
+        IndexClient([server.index_url], [], http).find_links("foo")
+    assert str(info.value) == (
+        f"{server.index_url}foo/: unsupported simple API version '2.0'; expected 1.x (PEP 691)"
+    )
+
+
+def test_unexpected_content_type(server, http):
+    server.set_page("/simple/foo/", b"hello", "text/plain")
+    with pytest.raises(DownloadError, match="unexpected Content-Type 'text/plain'"):
+        IndexClient([server.index_url], [], http).find_links("foo")
+
+
+def test_non_canonical_name_redirects(server, http, tmp_path):
+    server.add_file("foo-bar", archive(tmp_path, "foo_bar-1.0.tar.gz"))
+    (link,) = IndexClient([server.index_url], [], http).find_links("foo-bar")
+    assert link.source == server.index_url + "foo-bar/"
+
+
+def test_page_size_is_capped(server, http, monkeypatch):
+    monkeypatch.setattr(index_module, "MAX_PAGE_SIZE", 1000)
+    server.set_page("/simple/foo/", b"<a href='x-1.0.tar.gz'>x</a>" * 100)
+    with pytest.raises(DownloadError, match="larger than"):
+        IndexClient([server.index_url], [], http).find_links("foo")
+
+
+def test_html_error_page_gives_no_links(server, http, tmp_path):
+    server.add_file("foo", archive(tmp_path, "foo-1.0.tar.gz"))
+    server.set_fault("/simple/foo/", Fault.html_error_page_200())
+    assert IndexClient([server.index_url], [], http).find_links("foo") == []
+
+
+HOSTILE_HREFS = [
+    "../../files/%2e%2e%2fevil-1.0.tar.gz",
+    "../../files/..%2Fevil-1.0.tar.gz",
+    "../../files/evil%5c..%5cevil-1.0.tar.gz",
+    "../../files/evil%00-1.0.tar.gz",
+    "../../files/.hidden-1.0.tar.gz",
+    "../../files/",
+    "../../files/evil-1.0.exe",
+    "../../files/.whl",
+    "file:///etc/evil-1.0.tar.gz",
+    "javascript:alert(1)//evil-1.0.tar.gz",
+    "../../files/c:evil-1.0.tar.gz",
+]
+
+
+def test_hostile_link_filenames_are_ignored(server, http):
+    anchors = "".join(f'<a href="{href}">x</a>' for href in HOSTILE_HREFS)
+    anchors += '<a href="../../files/good-1.0.tar.gz">good</a>'
+    server.set_page("/simple/good/", anchors.encode())
+    links = IndexClient([server.index_url], [], http).find_links("good")
+    assert [link.filename for link in links] == ["good-1.0.tar.gz"]
+
+
+# -- find-links -----------------------------------------------------------------------------
+
+
+def test_find_links_folder(http, tmp_path):
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    archive(folder, "foo-1.0.tar.gz")
+    archive(folder, "foo-1.0-py3-none-any.whl")
+    archive(folder, "bar-1.0.tar.gz")
+    archive(folder, "foo-1.0.txt")
+    archive(folder, ".foo-1.0.tar.gz")
+    (folder / "foo-2.0.tar.gz").mkdir()
+    links = IndexClient([], [str(folder)], http).find_links("foo")
+    assert [link.filename for link in links] == ["foo-1.0-py3-none-any.whl", "foo-1.0.tar.gz"]
+    assert links[0].url == (folder / "foo-1.0-py3-none-any.whl").as_uri()
+    assert links[0].source == str(folder)
+
+
+def test_find_links_folder_as_file_url(http, tmp_path):
+    archive(tmp_path, "foo-1.0.tar.gz")
+    links = IndexClient([], [tmp_path.as_uri()], http).find_links("foo")
+    assert [link.filename for link in links] == ["foo-1.0.tar.gz"]
+
+
+def test_find_links_missing_folder(http, tmp_path):
+    missing = tmp_path / "absent"
+    with pytest.raises(DownloadError, match=r"find-links location .*absent does not exist"):
+        IndexClient([], [str(missing)], http).find_links("foo")
+
+
+def test_find_links_page_fetched_once(server, http):
+    page = b"".join(
+        f'<a href="/files/{name}#sha256={SHA}">{name}</a>\n'.encode()
+        for name in ("foo-1.0.tar.gz", "bar-2.0.tar.gz", "foo_bar-3.0.tar.gz")
+    )
+    server.set_page("/links.html", page)
+    client = IndexClient([], [server.url + "/links.html"], http)
+    assert [link.filename for link in client.find_links("foo")] == ["foo-1.0.tar.gz"]
+    assert [link.filename for link in client.find_links("bar")] == ["bar-2.0.tar.gz"]
+    assert [link.filename for link in client.find_links("foo-bar")] == ["foo_bar-3.0.tar.gz"]
+    assert len(server.requests) == 1
+
+
+def test_find_links_local_html_file(http, tmp_path):
+    page = tmp_path / "links.html"
+    page.write_text(
+        '<a href="dist/foo-1.0.tar.gz">x</a><a href="https://h.example/foo-2.0.zip">y</a>'
+    )
+    links = IndexClient([], [str(page)], http).find_links("foo")
+    assert [link.url for link in links] == [
+        (tmp_path / "dist" / "foo-1.0.tar.gz").as_uri(),
+        "https://h.example/foo-2.0.zip",
+    ]
+
+
+def test_indexes_then_find_links(server, http, tmp_path):
+    server.add_file("foo", archive(tmp_path, "foo-2.0.tar.gz"))
+    folder = tmp_path / "local"
+    folder.mkdir()
+    archive(folder, "foo-1.0.tar.gz")
+    links = IndexClient([server.index_url], [str(folder)], http).find_links("foo")
+    assert [link.filename for link in links] == ["foo-2.0.tar.gz", "foo-1.0.tar.gz"]
+
+
+# -- pure parsing ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "foo-1.0.tar.gz",
+        "foo-1.0.zip",
+        "Foo-1.0.TAR.GZ",
+        "foo-1.0-py3-none-any.whl",
+        "foo-1.tgz",
+        "foo-1.tar.bz2",
+        "foo-1.tar.xz",
+        "foo-1.tar",
+    ],
+)
+def test_safe_filename_accepts(name):
+    assert safe_filename(name) == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        ".whl",
+        ".tar.gz",
+        "../foo-1.0.tar.gz",
+        "a/foo-1.0.tar.gz",
+        "a\\foo-1.0.tar.gz",
+        "foo..1.tar.gz",
+        "foo\x00-1.0.tar.gz",
+        "foo\n1.tar.gz",
+        "foo-1.0.exe",
+        "c:foo-1.0.zip",
+        "x" * 300 + ".whl",
+        ".hidden-1.0.whl",
+    ],
+)
+def test_safe_filename_rejects(name):
+    assert safe_filename(name) is None
+
+
+def test_base_href():
+    html = '<html><head><base href="https://files.example/pkgs/"></head><a href="foo-1.0.zip">x</a>'
+    (link,) = parse_html_page(html, page_url=PAGE)
+    assert link.url == "https://files.example/pkgs/foo-1.0.zip"
+    assert link.source == PAGE
+
+
+def test_html_attributes_are_unescaped():
+    html = (
+        '<a href="foo-1.0.zip?a=1&amp;b=2" data-requires-python="&gt;=3.8,&lt;4" '
+        'data-yanked="">x</a>'
+    )
+    (link,) = parse_html_page(html, page_url=PAGE)
+    assert link.url == PAGE + "foo-1.0.zip?a=1&b=2"
+    assert link.requires_python == ">=3.8,<4"
+    assert link.yanked is True
+    assert link.yanked_reason is None
+
+
+def test_junk_html_is_tolerated():
+    html = "<<<>>><a href='foo-1.0.zip'><a href=<a/><!-- unterminated <![CDATA[ </b></i>&#xZZ;"
+    assert [link.filename for link in parse_html_page(html, page_url=PAGE)] == ["foo-1.0.zip"]
+
+
+@pytest.mark.parametrize(
+    ("fragment", "hashes"),
+    [
+        (f"sha256={SHA}", (Digest("sha256", SHA),)),
+        (f"sha256={SHA.upper()}", (Digest("sha256", SHA),)),
+        (f"sha512={'b' * 128}", (Digest("sha512", "b" * 128),)),
+        (f"md5={'c' * 32}", ()),
+        (f"sha1={'c' * 40}", ()),
+        ("sha256=tooshort", ()),
+        ("egg=foo", ()),
+        ("", ()),
+    ],
+)
+def test_hash_fragments(fragment, hashes):
+    link = make_link(f"foo-1.0.zip#{fragment}", base=PAGE, source=PAGE)
+    assert link is not None
+    assert link.hashes == hashes
+    assert link.url == PAGE + "foo-1.0.zip"
+
+
+@pytest.mark.parametrize(
+    ("base", "href", "kept"),
+    [
+        ("https://a.example/s/", "https://b.example/foo-1.0.zip", True),
+        ("https://a.example/s/", "http://b.example/foo-1.0.zip", False),
+        ("https://a.example/s/", "//b.example/foo-1.0.zip", True),
+        ("http://a.example/s/", "https://b.example/foo-1.0.zip", True),
+        ("http://a.example/s/", "file:///tmp/foo-1.0.zip", False),
+        ("file:///tmp/links.html", "file:///tmp/foo-1.0.zip", True),
+        ("https://a.example/s/", "ftp://b.example/foo-1.0.zip", False),
+        ("https://a.example/s/", "data:,foo-1.0.zip", False),
+    ],
+)
+def test_link_schemes(base, href, kept):
+    assert (make_link(href, base=base, source=base) is not None) is kept
+
+
+def test_json_page():
+    page = {
+        "meta": {"api-version": "1.1"},
+        "name": "foo",
+        "files": [
+            {
+                "filename": "foo-1.0.zip",
+                "url": "foo-1.0.zip",
+                "hashes": {"sha256": SHA, "md5": "x"},
+                "requires-python": ">=3.9",
+                "yanked": "bad build",
+            },
+            {
+                "filename": "foo-1.1.zip",
+                "url": "https://f.example/foo-1.1.zip",
+                "hashes": {},
+                "yanked": False,
+            },
+            {
+                "filename": "foo-1.2.zip",
+                "url": "https://f.example/foo-1.2.zip",
+                "hashes": {},
+                "yanked": True,
+            },
+            {"filename": "../x.zip", "url": "https://f.example/..%2Fx.zip", "hashes": {}},
+            {"url": 7},
+            "junk",
+        ],
+    }
+    links = parse_json_page(json.dumps(page).encode(), page_url=PAGE)
+    assert links == [
+        Link(
+            PAGE + "foo-1.0.zip",
+            "foo-1.0.zip",
+            (Digest("sha256", SHA),),
+            ">=3.9",
+            True,
+            "bad build",
+            PAGE,
+        ),
+        Link("https://f.example/foo-1.1.zip", "foo-1.1.zip", (), None, False, None, PAGE),
+        Link("https://f.example/foo-1.2.zip", "foo-1.2.zip", (), None, True, None, PAGE),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"[]", "the index page is not a PEP 691 JSON object"),
+        (b'{"files": []}', "unsupported simple API version None; expected 1.x (PEP 691)"),
+        (b'{"meta": {"api-version": "1.0"}}', "the index page has no 'files' list"),
+        (b"\xff\xfe", "the index page is not valid JSON"),
+        (b"[" * 100000, "the index page is not valid JSON"),
+    ],
+)
+def test_bad_json_pages(body, message):
+    with pytest.raises(DownloadError) as info:
+        parse_json_page(body, page_url="https://u:pw@idx.example/simple/foo/")
+    assert str(info.value) == f"https://u:****@idx.example/simple/foo/: {message}"

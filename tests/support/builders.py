@@ -1,0 +1,253 @@
+"""Build real wheels, sdists and virtual environments for the tests, without any network."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.metadata
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import textwrap
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+TELLTALE_ENV = "PEEP_TELLTALE"
+
+
+def _module(name: str) -> str:
+    return canonicalize_name(name).replace("-", "_")
+
+
+def _record_line(arcname: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+    return f"{arcname},sha256={digest},{len(data)}"
+
+
+def write_wheel(
+    dest: Path,
+    name: str,
+    version: str,
+    files: Mapping[str, bytes],
+    *,
+    tag: str = "py3-none-any",
+    requires_dist: Iterable[str] = (),
+    requires_python: str | None = None,
+    extra_metadata: str = "",
+    entry_points: str | None = None,
+    metadata: str | None = None,
+) -> Path:
+    """Write ``name-version-tag.whl`` holding ``files`` plus a valid dist-info."""
+    dest.mkdir(parents=True, exist_ok=True)
+    stem = f"{_module(name)}-{version}"
+    info = f"{stem}.dist-info"
+    if metadata is None:
+        metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        if requires_python:
+            metadata += f"Requires-Python: {requires_python}\n"
+        metadata += "".join(f"Requires-Dist: {req}\n" for req in requires_dist)
+        metadata += extra_metadata
+    contents = dict(files)
+    contents[f"{info}/METADATA"] = metadata.encode()
+    contents[f"{info}/WHEEL"] = (
+        f"Wheel-Version: 1.0\nGenerator: peep-tests\nRoot-Is-Purelib: true\nTag: {tag}\n"
+    ).encode()
+    if entry_points:
+        contents[f"{info}/entry_points.txt"] = entry_points.encode()
+    record = [_record_line(arc, data) for arc, data in contents.items()]
+    record.append(f"{info}/RECORD,,")
+    contents[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    path = dest / f"{stem}-{tag}.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for arcname, data in contents.items():
+            archive.writestr(zipfile.ZipInfo(arcname, (2020, 1, 1, 0, 0, 0)), data)
+    return path
+
+
+def make_wheel(
+    dest: Path, name: str, version: str, *, tag: str = "py3-none-any", **kwargs: object
+) -> Path:
+    """A wheel whose module ``name`` has ``VERSION`` and ``ORIGIN = 'wheel'``."""
+    module = _module(name)
+    body = f"VERSION = {version!r}\nORIGIN = 'wheel'\nTAG = {tag!r}\n".encode()
+    return write_wheel(dest, name, version, {f"{module}/__init__.py": body}, tag=tag, **kwargs)  # type: ignore[arg-type]
+
+
+def _tar(path: Path, members: Mapping[str, str]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for arcname, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(arcname)
+            info.size = len(data)
+            info.mtime = 1577836800
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _telltale_code(name: str, default_telltale: Path) -> str:
+    return textwrap.dedent(
+        f"""
+        import os as _os
+        with open(_os.environ.get({TELLTALE_ENV!r}) or {str(default_telltale)!r}, "a") as _f:
+            _f.write({name!r} + " ran\\n")
+        """
+    )
+
+
+def make_sdist(
+    dest: Path,
+    name: str,
+    version: str,
+    *,
+    telltale: Path,
+    backend: str = "intree",
+    requires_dist: Iterable[str] = (),
+) -> Path:
+    """An sdist whose build code appends a line to the telltale file whenever it runs.
+
+    ``backend="intree"`` is a tiny PEP 517 backend shipped in the sdist (no build
+    dependencies to fetch); ``backend="setuptools"`` is a classic setup.py, for which pip
+    fetches setuptools from the index.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    module = _module(name)
+    stem = f"{module}-{version}"
+    pkg_info = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n" + "".join(
+        f"Requires-Dist: {r}\n" for r in requires_dist
+    )
+    members = {
+        f"{stem}/PKG-INFO": pkg_info,
+        f"{stem}/{module}/__init__.py": f"VERSION = {version!r}\nORIGIN = 'sdist'\n",
+    }
+    telltale_code = _telltale_code(name, telltale)
+    if backend == "setuptools":
+        members[f"{stem}/setup.py"] = telltale_code + textwrap.dedent(
+            f"""
+            from setuptools import setup
+            setup(name={name!r}, version={version!r}, packages=[{module!r}],
+                  install_requires={list(requires_dist)!r})
+            """
+        )
+    else:
+        members[f"{stem}/pyproject.toml"] = textwrap.dedent(
+            """
+            [build-system]
+            requires = []
+            build-backend = "intree_backend"
+            backend-path = ["."]
+            """
+        )
+        members[f"{stem}/intree_backend.py"] = telltale_code + _INTREE_BACKEND.format(
+            name=name, version=version, module=module,
+            requires=list(requires_dist),
+        )
+    return _tar(dest / f"{stem}.tar.gz", members)
+
+
+_INTREE_BACKEND = '''
+import base64, hashlib, os, zipfile
+
+NAME, VERSION, MODULE, REQUIRES = {name!r}, {version!r}, {module!r}, {requires!r}
+DIST_INFO = MODULE + "-" + VERSION + ".dist-info"
+
+
+def _metadata():
+    return ("Metadata-Version: 2.1\\nName: " + NAME + "\\nVersion: " + VERSION + "\\n"
+            + "".join("Requires-Dist: " + r + "\\n" for r in REQUIRES))
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    path = os.path.join(metadata_directory, DIST_INFO)
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "METADATA"), "w") as f:
+        f.write(_metadata())
+    return DIST_INFO
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    files = {{}}
+    with open(os.path.join(MODULE, "__init__.py"), "rb") as f:
+        files[MODULE + "/__init__.py"] = f.read()
+    files[DIST_INFO + "/METADATA"] = _metadata().encode()
+    files[DIST_INFO + "/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: intree\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    record = []
+    for arc, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+        record.append(arc + ",sha256=" + digest + "," + str(len(data)))
+    record.append(DIST_INFO + "/RECORD,,")
+    files[DIST_INFO + "/RECORD"] = ("\\n".join(record) + "\\n").encode()
+    filename = MODULE + "-" + VERSION + "-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
+        for arc, data in files.items():
+            zf.writestr(arc, data)
+    return filename
+'''
+
+
+def wheel_from_installed(dist_name: str, dest: Path) -> Path:
+    """Repack an installed pure-Python distribution (e.g. setuptools) as a wheel, offline."""
+    dist = importlib.metadata.distribution(dist_name)
+    files: dict[str, bytes] = {}
+    metadata = ""
+    for entry in dist.files or ():
+        arcname = Path(str(entry)).as_posix()
+        parts = arcname.split("/")
+        if parts[0] == ".." or "__pycache__" in parts or arcname.endswith(".pyc"):
+            continue
+        data = Path(str(entry.locate())).read_bytes()
+        if ".dist-info" in parts[0]:
+            if parts[-1] == "METADATA":
+                metadata = data.decode()
+            if parts[-1] in ("entry_points.txt", "top_level.txt", "LICENSE") or "licenses" in parts:
+                files[arcname] = data
+            continue
+        files[arcname] = data
+    return write_wheel(dest, dist.metadata["Name"], dist.version, files, metadata=metadata)
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Our environment without any PIP_* variable, and pip's configuration files switched off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "PEEP_"))}
+    for key in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "http_proxy", "https_proxy",
+                "HTTP_PROXY", "HTTPS_PROXY", "PYTHONPATH"):
+        env.pop(key, None)
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PIP_NO_INPUT"] = "1"
+    env["UV_NO_CONFIG"] = "1"
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env.update(extra or {})
+    return env
+
+
+def make_venv(path: Path, *, with_pip: bool = False, python: str = sys.executable) -> Path:
+    """Create a virtual environment and return its interpreter."""
+    args = [python, "-m", "venv", str(path)]
+    if not with_pip:
+        args.insert(3, "--without-pip")
+    subprocess.run(args, check=True, env=clean_env())
+    return path / "bin" / "python"
+
+
+def installed(python: Path) -> dict[str, str]:
+    """Canonical name -> version of what is installed in that interpreter's environment."""
+    code = (
+        "import importlib.metadata as m, json;"
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))"
+    )
+    import json
+
+    out = subprocess.run(
+        [str(python), "-c", code], check=True, capture_output=True, text=True, cwd=python.parent
+    )
+    return {canonicalize_name(k): v for k, v in json.loads(out.stdout).items()}

@@ -1,0 +1,70 @@
+"""The import rules of STYLE.md, checked on the source: no pip, front ends on top, one way down."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "peep_setuptools"
+FRONT_ENDS = {"cli", "__main__", "setuptools_command"}
+# Modules at the bottom import nothing of ours but these.
+FOUNDATION = {"errors", "hashes"}
+STDLIB = set(sys.stdlib_module_names)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: ours
+                base = node.module or ""
+                if base:
+                    found.add(f"peep_setuptools.{base}")
+                else:
+                    found.update(f"peep_setuptools.{alias.name}" for alias in node.names)
+            elif node.module:
+                found.add(node.module)
+    return found
+
+
+MODULES = sorted(p for p in PACKAGE.glob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.stem)
+def test_runtime_imports_only_stdlib_packaging_and_ourselves(path):
+    for name in _imports(path):
+        top = name.split(".")[0]
+        if top == "setuptools":
+            assert path.stem == "setuptools_command", f"{path.name} imports setuptools"
+            continue
+        assert top in STDLIB or top in {"packaging", "peep_setuptools"}, f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.stem)
+def test_imports_point_one_way(path):
+    ours = {n.split(".")[1] for n in _imports(path) if n.startswith("peep_setuptools.")}
+    if path.stem in FOUNDATION:
+        assert ours <= FOUNDATION - {path.stem} | ({"errors"} if path.stem != "errors" else set())
+        if path.stem == "errors":
+            assert not ours
+    if path.stem not in FRONT_ENDS:
+        assert not ours & FRONT_ENDS, f"{path.name} imports a front end: {ours & FRONT_ENDS}"
+    if path.stem not in FRONT_ENDS | {"api", "__init__"}:
+        assert "api" not in ours, f"{path.name} imports api; only front ends do"
+
+
+def test_no_circular_imports():
+    for path in MODULES:
+        if path.stem in {"__main__", "setuptools_command"}:
+            continue
+        subprocess.run(
+            [sys.executable, "-c", f"import peep_setuptools.{path.stem}"], check=True,
+            cwd=PACKAGE.parent,
+        )

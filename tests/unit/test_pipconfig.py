@@ -1,0 +1,223 @@
+"""pip_defaults: pip's configuration files and PIP_* variables, read as pip reads them."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from peep_setuptools.errors import UsageError
+from peep_setuptools.pipconfig import PipDefaults, pip_config_files, pip_defaults
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return str(path)
+
+
+def test_defaults_without_anything():
+    assert pip_defaults({}, config_files=[]) == PipDefaults(
+        index_url="https://pypi.org/simple/",
+        extra_index_urls=(),
+        find_links=(),
+        no_index=False,
+        cert=None,
+        timeout=15.0,
+        retries=5,
+        trusted_hosts=(),
+        files=(),
+    )
+
+
+def test_global_section(tmp_path):
+    conf = write(
+        tmp_path / "pip.conf",
+        "[global]\n"
+        "index-url = https://mirror.example/simple/\n"
+        "extra-index-url =\n    https://a.example/simple/\n    https://b.example/simple/\n"
+        "find-links = /wheels https://links.example/\n"
+        "no-index = yes\n"
+        "cert = /etc/ca.pem\n"
+        "timeout = 30\n"
+        "retries = 2\n"
+        "trusted-host = a.example\n    b.example:8080\n",
+    )
+    assert pip_defaults({}, config_files=[conf]) == PipDefaults(
+        index_url="https://mirror.example/simple/",
+        extra_index_urls=("https://a.example/simple/", "https://b.example/simple/"),
+        find_links=("/wheels", "https://links.example/"),
+        no_index=True,
+        cert="/etc/ca.pem",
+        timeout=30.0,
+        retries=2,
+        trusted_hosts=("a.example", "b.example:8080"),
+        files=(conf,),
+    )
+
+
+def test_underscores_and_case_in_keys(tmp_path):
+    conf = write(tmp_path / "pip.conf", "[global]\nINDEX_URL = https://m.example/simple/\n")
+    assert pip_defaults({}, config_files=[conf]).index_url == "https://m.example/simple/"
+
+
+def test_install_section_beats_global_in_any_file(tmp_path):
+    first = write(tmp_path / "a.conf", "[install]\nindex-url = https://install.example/\n")
+    second = write(tmp_path / "b.conf", "[global]\nindex-url = https://global.example/\n")
+    assert pip_defaults({}, config_files=[first, second]).index_url == "https://install.example/"
+
+
+def test_later_files_win(tmp_path):
+    first = write(tmp_path / "a.conf", "[global]\ntimeout = 1\nretries = 9\n")
+    second = write(tmp_path / "b.conf", "[global]\ntimeout = 2\n")
+    result = pip_defaults({}, config_files=[first, second])
+    assert (result.timeout, result.retries) == (2.0, 9)
+
+
+def test_other_sections_are_ignored(tmp_path):
+    conf = write(tmp_path / "pip.conf", "[download]\nindex-url = https://dl.example/\n")
+    assert pip_defaults({}, config_files=[conf]).index_url == "https://pypi.org/simple/"
+
+
+def test_missing_files_are_skipped(tmp_path):
+    assert pip_defaults({}, config_files=[str(tmp_path / "absent.conf")]).files == ()
+
+
+def test_environment_beats_files(tmp_path):
+    conf = write(
+        tmp_path / "pip.conf",
+        "[install]\nindex-url = https://file.example/\nextra-index-url = https://x.example/\n",
+    )
+    environ = {
+        "PIP_INDEX_URL": "https://env.example/simple/",
+        "PIP_EXTRA_INDEX_URL": "https://e1.example/ https://e2.example/",
+        "PIP_FIND_LINKS": "/a /b",
+        "PIP_NO_INDEX": "off",
+        "PIP_CERT": "~/ca.pem",
+        "PIP_DEFAULT_TIMEOUT": "60",
+        "PIP_RETRIES": "0",
+        "PIP_TRUSTED_HOST": "h1 h2",
+    }
+    result = pip_defaults(environ, config_files=[conf])
+    assert result == PipDefaults(
+        index_url="https://env.example/simple/",
+        extra_index_urls=("https://e1.example/", "https://e2.example/"),
+        find_links=("/a", "/b"),
+        no_index=False,
+        cert=os.path.expanduser("~/ca.pem"),
+        timeout=60.0,
+        retries=0,
+        trusted_hosts=("h1", "h2"),
+        files=(conf,),
+    )
+
+
+def test_pip_timeout_beats_pip_default_timeout():
+    environ = {"PIP_TIMEOUT": "3", "PIP_DEFAULT_TIMEOUT": "4"}
+    assert pip_defaults(environ, config_files=[]).timeout == 3.0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        ("on", True),
+        ("0", False),
+        ("no", False),
+        ("False", False),
+    ],
+)
+def test_no_index_values(value, expected):
+    assert pip_defaults({"PIP_NO_INDEX": value}, config_files=[]).no_index is expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PIP_NO_INDEX": "maybe"}, "PIP_NO_INDEX: 'maybe' is not a boolean; use true or false"),
+        ({"PIP_TIMEOUT": "soon"}, "PIP_TIMEOUT: 'soon' is not a number of seconds"),
+        (
+            {"PIP_DEFAULT_TIMEOUT": "-1"},
+            "PIP_DEFAULT_TIMEOUT: '-1' must be a finite number, zero or more",
+        ),
+        ({"PIP_TIMEOUT": "nan"}, "PIP_TIMEOUT: 'nan' must be a finite number, zero or more"),
+        ({"PIP_RETRIES": "2.5"}, "PIP_RETRIES: '2.5' is not a whole number"),
+    ],
+)
+def test_bad_environment_values(environ, message):
+    with pytest.raises(UsageError) as info:
+        pip_defaults(environ, config_files=[])
+    assert str(info.value) == message
+
+
+def test_bad_value_in_file_names_the_file(tmp_path):
+    conf = write(tmp_path / "pip.conf", "[global]\nretries = many\n")
+    with pytest.raises(UsageError) as info:
+        pip_defaults({}, config_files=[conf])
+    assert str(info.value) == f"{conf} [global] retries: 'many' is not a whole number"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["index-url = https://x/\n", "[global\nindex-url = x\n", "[global]\n[global]\n"],
+    ids=["no-section", "bad-header", "duplicate"],
+)
+def test_unparseable_file_names_the_file(tmp_path, text):
+    conf = write(tmp_path / "pip.conf", text)
+    with pytest.raises(UsageError) as info:
+        pip_defaults({}, config_files=[conf])
+    message = str(info.value)
+    assert message.startswith(f"{conf}: cannot read pip configuration: ")
+    assert "\n" not in message
+
+
+def test_binary_file_is_a_usage_error(tmp_path):
+    conf = tmp_path / "pip.conf"
+    conf.write_bytes(b"[global]\nindex-url = \xff\xfe\n")
+    with pytest.raises(UsageError, match="cannot read pip configuration"):
+        pip_defaults({}, config_files=[str(conf)])
+
+
+def test_config_file_search(tmp_path):
+    environ = {
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_DIRS": f"{tmp_path}/xdg1{os.pathsep}{tmp_path}/xdg2",
+        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+        "PIP_CONFIG_FILE": str(tmp_path / "env.conf"),
+    }
+    files = pip_config_files(environ, prefix=str(tmp_path / "venv"))
+    assert files[:2] == [f"{tmp_path}/xdg1/pip/pip.conf", f"{tmp_path}/xdg2/pip/pip.conf"]
+    assert "/etc/pip.conf" in files
+    assert f"{tmp_path}/home/.pip/pip.conf" in files
+    assert files[-3:] == [
+        f"{tmp_path}/cfg/pip/pip.conf",
+        f"{tmp_path}/venv/pip.conf",
+        f"{tmp_path}/env.conf",
+    ]
+
+
+def test_config_file_search_order_applies(tmp_path):
+    home = tmp_path / "home"
+    write(home / ".pip" / "pip.conf", "[global]\ntimeout = 1\nretries = 1\n")
+    write(home / ".config" / "pip" / "pip.conf", "[global]\ntimeout = 2\n")
+    env_conf = write(tmp_path / "env.conf", "[global]\nretries = 3\n")
+    environ = {
+        "HOME": str(home),
+        "XDG_CONFIG_DIRS": str(tmp_path / "none"),
+        "PIP_CONFIG_FILE": env_conf,
+    }
+    # Only our files: /etc and sys.prefix may hold files on this machine.
+    files = [f for f in pip_config_files(environ) if f.startswith(str(tmp_path))]
+    assert len(files) == 4  # xdg dir, ~/.pip, ~/.config/pip, PIP_CONFIG_FILE
+    result = pip_defaults(environ, config_files=files)
+    assert (result.timeout, result.retries) == (2.0, 3)
+
+
+def test_devnull_switches_config_files_off(tmp_path):
+    home = tmp_path / "home"
+    write(home / ".config" / "pip" / "pip.conf", "[global]\ntimeout = 2\n")
+    environ = {"HOME": str(home), "PIP_CONFIG_FILE": os.devnull}
+    assert pip_config_files(environ) == [os.devnull]
+    assert pip_defaults(environ) == PipDefaults()
