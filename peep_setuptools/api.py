@@ -19,14 +19,19 @@ from packaging.version import Version
 from . import porting
 from .backends import BuildIndex, Compile, InstallerBackend, PipBackend, UvBackend, VerifiedArchive
 from .download import fetch
-from .errors import DownloadError, IndexLookupError, PeepError, RequirementsFileError
-from .errors import VerificationFailed
+from .errors import (
+    DownloadError,
+    IndexLookupError,
+    PeepError,
+    RequirementsFileError,
+    VerificationFailed,
+)
 from .hashes import hash_file
 from .http import HttpClient, HttpSettings, redact_url
 from .index import IndexClient, Link, select_archive
 from .pipconfig import DEFAULT_INDEX_URL, PipDefaults, pip_defaults
-from .reqfile import IndexOptions, ReqLine, load_reqfiles, merge_requirements
 from .report import render
+from .reqfile import IndexOptions, ReqLine, load_reqfiles, merge_requirements
 from .target import Target, probe
 from .verify import Problem, Verdict, algorithms_for, verify
 
@@ -103,7 +108,9 @@ def install(
     target = probe(options.python)
     applicable, not_applicable = _split_by_markers(reqset.requirements, target)
     for req in not_applicable:
-        logger.info("Ignoring %s (%s): markers do not apply to this interpreter", req.text, req.location)
+        logger.info(
+            "Ignoring %s (%s): markers do not apply to this interpreter", req.text, req.location
+        )
     requirements = merge_requirements(applicable)
     to_fetch, skipped = _split_installed(requirements, target, options.force_reinstall)
     for req in skipped:
@@ -124,7 +131,11 @@ def install(
     workdir = tempfile.mkdtemp(prefix="peep-")  # 0700: only we can swap files in it
     http = HttpClient(settings)
     try:
-        index_urls = [] if merged.no_index else [merged.index_url or DEFAULT_INDEX_URL, *merged.extra_index_urls]
+        index_urls = (
+            []
+            if merged.no_index
+            else [merged.index_url or DEFAULT_INDEX_URL, *merged.extra_index_urls]
+        )
         session = _Session(
             target=target,
             options=merged,
@@ -142,7 +153,9 @@ def install(
             raise VerificationFailed(_summary(verdicts, problems), report)
         archives = tuple(_archive(v) for v in verdicts)
         if options.dry_run:
-            logger.info("All %d archives match their hashes; not installing (--dry-run).", len(verdicts))
+            logger.info(
+                "All %d archives match their hashes; not installing (--dry-run).", len(verdicts)
+            )
             return InstallResult((), skipped, not_applicable, verdicts, True)
         _note_sdists(archives)
         chosen = backend or _backend(options)
@@ -164,7 +177,6 @@ def install(
     finally:
         http.close()
         shutil.rmtree(workdir, ignore_errors=True)
-
 
 
 def hash_files(paths: Sequence[str], *, style: Literal["peep", "pip"] = "peep") -> list[str]:
@@ -216,7 +228,9 @@ def _split_by_markers(
         try:
             applies = req.marker.evaluate(environment)
         except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
-            raise RequirementsFileError(f"{req.location}: cannot evaluate the marker of {req.text!r}: {exc}") from exc
+            raise RequirementsFileError(
+                f"{req.location}: cannot evaluate the marker of {req.text!r}: {exc}"
+            ) from exc
         (applicable if applies else skipped).append(req)
     return applicable, tuple(skipped)
 
@@ -229,7 +243,13 @@ def _split_installed(
     for req in requirements:
         installed = target.installed_version(req.name)
         # URL requirements always reinstall: a same-version archive must replace the code.
-        if not force and req.url is None and installed is not None and req.version is not None and installed == Version(req.version):
+        if (
+            not force
+            and req.url is None
+            and installed is not None
+            and req.version is not None
+            and installed == Version(req.version)
+        ):
             skipped.append(req)
         else:
             to_fetch.append(req)
@@ -252,7 +272,9 @@ def _fetch_one(session: _Session, number: int, req: ReqLine) -> _Outcome:
             logger.warning("%s (%s) is yanked on the index%s", link.filename, req.location, reason)
         into = os.path.join(session.workdir, f"{number:04d}")
         fetched = fetch(link, into, session.http, algorithms=algorithms_for(req))
-        logger.debug("Fetched %s (%d bytes) from %s", fetched.filename, fetched.size, redact_url(link.url))
+        logger.debug(
+            "Fetched %s (%d bytes) from %s", fetched.filename, fetched.size, redact_url(link.url)
+        )
         return verify(req, fetched.digests, url=redact_url(link.url), path=fetched.path)
     except (IndexLookupError, DownloadError) as exc:
         return Problem(req, str(exc))
@@ -284,19 +306,27 @@ def _find(session: _Session, req: ReqLine) -> Link:
 
 
 def _not_found(req: ReqLine, links: Sequence[Link], session: _Session, only_binary: bool) -> str:
-    same_version = [link.filename for link in links if _version_of(link.filename, req) == req.version]
+    same_version = [
+        link.filename for link in links if _version_of(link.filename, req) == req.version
+    ]
     where = session.index_names
     if not same_version:
         return f"{req.display_name}=={req.version} not found on {where}"
     why = "no wheel for this interpreter" + ("" if only_binary else " and no sdist")
     return (
-        f"{req.display_name}=={req.version} has no file that fits {session.target.python} on {where} "
+        f"{req.display_name}=={req.version} has no file that fits {session.target.python} "
+        f"on {where} "
         f"({why}; files: {', '.join(same_version)})"
     )
 
 
 def _version_of(filename: str, req: ReqLine) -> str | None:
-    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
 
     try:
         if filename.endswith(".whl"):

@@ -62,7 +62,9 @@ class BuildIndex:
 class InstallerBackend(Protocol):
     """Installs already verified local archives into the target, without dependencies."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The installer's name, for messages."""
 
     def install(
         self,
@@ -77,7 +79,7 @@ class InstallerBackend(Protocol):
 
 
 def write_requirements(archives: Sequence[VerifiedArchive], path: str) -> None:
-    """Write the verified files as ``name @ file:///...  --hash=...``, so the installer checks too."""
+    """Write the verified files as ``name @ file:///... --hash=...``; the installer checks too."""
     lines = [
         f"{a.name} @ {Path(a.path).resolve().as_uri()} {a.digest.pip_option()}\n" for a in archives
     ]

@@ -40,39 +40,93 @@ def _get_main_parser() -> argparse.ArgumentParser:
         "install", help="verify every archive, then install them all (--no-deps)"
     )
     install.add_argument(
-        "-r", "--requirement", dest="requirements", action="append", required=True,
-        metavar="FILE", help="a hashed requirements file (repeatable)",
+        "-r",
+        "--requirement",
+        dest="requirements",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="a hashed requirements file (repeatable)",
     )
     _add_index_options(install)
-    install.add_argument("--python", metavar="PATH", help="install into this interpreter's environment")
-    install.add_argument("--dry-run", action="store_true", help="fetch and verify only; install nothing")
-    install.add_argument("--force-reinstall", action="store_true", help="reinstall even what is installed")
-    install.add_argument("--installer", choices=("pip", "uv"), default="pip", help="the installer to hand verified files to (default: pip)")
+    install.add_argument(
+        "--python", metavar="PATH", help="install into this interpreter's environment"
+    )
+    install.add_argument(
+        "--dry-run", action="store_true", help="fetch and verify only; install nothing"
+    )
+    install.add_argument(
+        "--force-reinstall", action="store_true", help="reinstall even what is installed"
+    )
+    install.add_argument(
+        "--installer",
+        choices=("pip", "uv"),
+        default="pip",
+        help="the installer to hand verified files to (default: pip)",
+    )
     compile_group = install.add_mutually_exclusive_group()
-    compile_group.add_argument("--compile", dest="compile", action="store_const", const="compile", default="default", help="byte-compile installed files")
-    compile_group.add_argument("--no-compile", dest="compile", action="store_const", const="no-compile", help="do not byte-compile installed files")
-    install.add_argument("--jobs", type=_positive_int, default=api.DEFAULT_JOBS, metavar="N", help="parallel downloads (default: %(default)s)")
+    compile_group.add_argument(
+        "--compile",
+        dest="compile",
+        action="store_const",
+        const="compile",
+        default="default",
+        help="byte-compile installed files",
+    )
+    compile_group.add_argument(
+        "--no-compile",
+        dest="compile",
+        action="store_const",
+        const="no-compile",
+        help="do not byte-compile installed files",
+    )
+    install.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=api.DEFAULT_JOBS,
+        metavar="N",
+        help="parallel downloads (default: %(default)s)",
+    )
     _add_verbosity(install)
 
     hash_cmd = commands.add_parser("hash", help="print the hash lines of local archives")
     hash_cmd.add_argument("files", nargs="+", metavar="FILE")
-    hash_cmd.add_argument("--format", choices=("peep", "pip"), default="peep", help="'# sha256:' lines (peep, default) or --hash=sha256:HEX (pip)")
+    hash_cmd.add_argument(
+        "--format",
+        choices=("peep", "pip"),
+        default="peep",
+        help="'# sha256:' lines (peep, default) or --hash=sha256:HEX (pip)",
+    )
 
-    port = commands.add_parser("port", help="rewrite requirement files in pip's --hash format (or peep's)")
+    port = commands.add_parser(
+        "port", help="rewrite requirement files in pip's --hash format (or peep's)"
+    )
     port.add_argument("files", nargs="+", metavar="FILE")
-    port.add_argument("--to", choices=("pip", "peep"), default="pip", help="the format to write (default: pip)")
+    port.add_argument(
+        "--to", choices=("pip", "peep"), default="pip", help="the format to write (default: pip)"
+    )
     return parser
 
 
 def _add_index_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("index options (override those in the files and pip's configuration)")
+    group = parser.add_argument_group(
+        "index options (override those in the files and pip's configuration)"
+    )
     group.add_argument("-i", "--index-url", metavar="URL")
     group.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
     group.add_argument("-f", "--find-links", action="append", default=[], metavar="PATH_OR_URL")
     group.add_argument("--no-index", action="store_true")
     group.add_argument("--trusted-host", action="append", default=[], metavar="HOST")
-    group.add_argument("--only-binary", action="append", default=[], metavar="NAMES", help=":all: or comma-separated names that must come as wheels")
-    group.add_argument("--cert", metavar="PATH", help="CA bundle; wins over PIP_CERT and SSL_CERT_FILE")
+    group.add_argument(
+        "--only-binary",
+        action="append",
+        default=[],
+        metavar="NAMES",
+        help=":all: or comma-separated names that must come as wheels",
+    )
+    group.add_argument(
+        "--cert", metavar="PATH", help="CA bundle; wins over PIP_CERT and SSL_CERT_FILE"
+    )
     group.add_argument("--timeout", type=float, metavar="SECONDS")
     group.add_argument("--retries", type=_non_negative_int, metavar="N")
 

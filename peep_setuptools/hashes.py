@@ -123,7 +123,9 @@ class MultiHasher:
         return {algo: Digest(algo, h.hexdigest()) for algo, h in self._hashers.items()}
 
 
-def hash_stream(stream: BinaryIO, algorithms: Iterable[Algorithm] = ("sha256",)) -> dict[Algorithm, Digest]:
+def hash_stream(
+    stream: BinaryIO, algorithms: Iterable[Algorithm] = ("sha256",)
+) -> dict[Algorithm, Digest]:
     """Hash a binary stream in 64 KiB blocks; memory stays flat in the stream's size."""
     hasher = MultiHasher(algorithms)
     while block := stream.read(BLOCK_SIZE):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .reqfile import ReqLine
+from .porting import requirement_spec
 from .verify import Problem, Verdict, actual_display, expected_display
 
 MISMATCH_HEAD = (
@@ -39,7 +39,7 @@ def render(verdicts: Sequence[Verdict], problems: Sequence[Problem]) -> str:
 
 
 def render_mismatches(verdicts: Sequence[Verdict]) -> str:
-    """peep's fearsome block: ``name: expected X`` over ``got Y``, aligned as peep did."""
+    """Peep's fearsome block: ``name: expected X`` over ``got Y``, aligned as peep did."""
     lines = [MISMATCH_HEAD, ""]
     for verdict in verdicts:
         req = verdict.requirement
@@ -52,7 +52,7 @@ def render_mismatches(verdicts: Sequence[Verdict]) -> str:
 
 
 def render_missing(verdicts: Sequence[Verdict]) -> str:
-    """peep's missing-hash block: the lines to add, in file order, ready to paste."""
+    """Peep's missing-hash block: the lines to add, in file order, ready to paste."""
     lines = [MISSING_HEAD]
     for verdict in verdicts:
         req = verdict.requirement
@@ -72,10 +72,3 @@ def render_problems(problems: Sequence[Problem]) -> str:
     lines = [PROBLEM_HEAD, ""]
     lines.extend(f"    {p.requirement.location}: {p.message}" for p in problems)
     return "\n".join(lines)
-
-
-def requirement_spec(req: ReqLine) -> str:
-    """The requirement as it should be written above or beside its hash."""
-    if req.url is None and req.version is not None and req.marker is None and not req.extras:
-        return f"{req.display_name}=={req.version}"
-    return req.text

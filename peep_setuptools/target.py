@@ -126,8 +126,10 @@ def _tags_of(data: Mapping[str, Any]) -> tuple[Tag, ...]:
     name = data["markers"]["implementation_name"]
     platforms = _platforms(str(data["platform"]))
     if name == "cpython":
-        abi = f"cp{major}{minor}" + ("d" if data["debug"] else "") + (
-            "t" if data["free_threaded"] else ""
+        abi = (
+            f"cp{major}{minor}"
+            + ("d" if data["debug"] else "")
+            + ("t" if data["free_threaded"] else "")
         )
         found = list(tags.cpython_tags((major, minor), [abi], platforms))
         interpreter = f"cp{major}{minor}"

@@ -64,6 +64,6 @@ def expected_display(requirement: ReqLine) -> list[str]:
 
 
 def actual_display(requirement: ReqLine, actual: Mapping[Algorithm, Digest]) -> str:
-    """The archive's hash in the file's spelling, in the algorithm the file uses (sha256 if none)."""
+    """The archive's hash in the file's spelling and algorithm (sha256 if it gives none)."""
     algos = [d.algorithm for d in requirement.digests] or ["sha256"]
     return actual[algos[0]].display(requirement.hash_style)

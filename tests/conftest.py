@@ -10,9 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from support.builders import TELLTALE_ENV, clean_env, make_sdist, make_venv, make_wheel
-from support.builders import wheel_from_installed
+from support.builders import (
+    TELLTALE_ENV,
+    clean_env,
+    make_sdist,
+    make_venv,
+    make_wheel,
+    wheel_from_installed,
+)
 
 from peep_setuptools.hashes import Digest, hash_file
 

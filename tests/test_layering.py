@@ -44,7 +44,9 @@ def test_runtime_imports_only_stdlib_packaging_and_ourselves(path):
         if top == "setuptools":
             assert path.stem == "setuptools_command", f"{path.name} imports setuptools"
             continue
-        assert top in STDLIB or top in {"packaging", "peep_setuptools"}, f"{path.name} imports {name}"
+        assert top in STDLIB or top in {"packaging", "peep_setuptools"}, (
+            f"{path.name} imports {name}"
+        )
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: p.stem)
@@ -65,6 +67,7 @@ def test_no_circular_imports():
         if path.stem in {"__main__", "setuptools_command"}:
             continue
         subprocess.run(
-            [sys.executable, "-c", f"import peep_setuptools.{path.stem}"], check=True,
+            [sys.executable, "-c", f"import peep_setuptools.{path.stem}"],
+            check=True,
             cwd=PACKAGE.parent,
         )

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
 from support.builders import installed, make_venv, write_wheel
 
 from peep_setuptools.hashes import hash_file
@@ -20,7 +18,9 @@ def _install(peep, venv, reqfile, *extra, check=0):
     return peep("install", "-r", reqfile, "--python", str(venv), *extra, check=check)
 
 
-def test_peep_format_installs_the_pinned_version_not_the_newer_decoy(peep, venv, write, packages, index, telltale):
+def test_peep_format_installs_the_pinned_version_not_the_newer_decoy(
+    peep, venv, write, packages, index, telltale
+):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
     _install(peep, venv, reqs, "-i", index.index_url)
     assert installed(venv)["alpha"] == "1.0"
@@ -46,7 +46,9 @@ def test_mixed_formats_and_several_hashes_per_requirement(peep, venv, write, pac
     assert (got["alpha"], got["delta"]) == ("1.0", "1.0")
 
 
-def test_missing_hash_prints_the_lines_to_add_and_installs_nothing(peep, venv, write, packages, index):
+def test_missing_hash_prints_the_lines_to_add_and_installs_nothing(
+    peep, venv, write, packages, index
+):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\ndelta==1.0\n")
     done = _install(peep, venv, reqs, "-i", index.index_url, check=1)
     assert MISSING_HEAD in done.stdout
@@ -62,7 +64,9 @@ def test_missing_hash_in_pip_format_file_is_shown_in_pip_format(peep, venv, writ
     assert f"delta==1.0 {packages.pip('delta-1.0')}" in done.stdout
 
 
-def test_mismatch_prints_the_fearsome_block_and_no_code_runs(peep, venv, write, packages, index, telltale):
+def test_mismatch_prints_the_fearsome_block_and_no_code_runs(
+    peep, venv, write, packages, index, telltale
+):
     wrong = packages.sha256("alpha-1.0")
     reqs = write(
         "reqs.txt",
@@ -133,14 +137,22 @@ def test_url_requirement_and_same_version_url_upgrade(peep, venv, write, package
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     _install(peep, venv, reqs, "-i", index.index_url)
     variant = write_wheel(
-        tmp_path / "variant", "alpha", "1.0", {"alpha/__init__.py": b"VERSION = '1.0'\nORIGIN = 'url'\n"}
+        tmp_path / "variant",
+        "alpha",
+        "1.0",
+        {"alpha/__init__.py": b"VERSION = '1.0'\nORIGIN = 'url'\n"},
     )
     url = index.add_file("alpha", variant, index="variant")
     pin = hash_file(str(variant))["sha256"]
     reqs = write("url.txt", f"{pin.peep_line()}\n{url}#egg=alpha\n")
     _install(peep, venv, reqs)
-    origin = subprocess.run([str(venv), "-c", "import alpha; print(alpha.ORIGIN)"],
-                            capture_output=True, text=True, cwd=tmp_path, check=True)
+    origin = subprocess.run(
+        [str(venv), "-c", "import alpha; print(alpha.ORIGIN)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
     assert origin.stdout.strip() == "url"
 
 
@@ -150,7 +162,9 @@ def test_local_archive_path_requirement(peep, venv, write, packages):
     assert installed(venv)["alpha"] == "1.0"
 
 
-def test_setup_py_sdist_builds_with_backend_from_the_index(peep, venv, write, packages, index, telltale):
+def test_setup_py_sdist_builds_with_backend_from_the_index(
+    peep, venv, write, packages, index, telltale
+):
     reqs = write("reqs.txt", f"{packages.peep('gamma-1.0')}\ngamma==1.0\n")
     done = _install(peep, venv, reqs, "-i", index.index_url)
     assert installed(venv)["gamma"] == "1.0"
@@ -195,15 +209,31 @@ def test_target_with_its_own_pip(peep, tmp_path, write, packages, index):
     assert installed(python)["alpha"] == "1.0"
 
 
-def test_ported_file_installs_with_plain_pip_require_hashes(peep, venv, write, packages, index, env, tmp_path):
+def test_ported_file_installs_with_plain_pip_require_hashes(
+    peep, venv, write, packages, index, env, tmp_path
+):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
     ported = peep("port", reqs, check=0).stdout
     assert f"alpha==1.0 {packages.pip('alpha-1.0')}" in ported
     (tmp_path / "ported.txt").write_text(ported)
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(venv), "install", "--require-hashes",
-         "--no-deps", "-i", index.index_url, "-r", str(tmp_path / "ported.txt")],
-        env=env, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv),
+            "install",
+            "--require-hashes",
+            "--no-deps",
+            "-i",
+            index.index_url,
+            "-r",
+            str(tmp_path / "ported.txt"),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
     )
     assert installed(venv)["alpha"] == "1.0"
 

@@ -144,13 +144,15 @@ def make_sdist(
             """
         )
         members[f"{stem}/intree_backend.py"] = telltale_code + _INTREE_BACKEND.format(
-            name=name, version=version, module=module,
+            name=name,
+            version=version,
+            module=module,
             requires=list(requires_dist),
         )
     return _tar(dest / f"{stem}.tar.gz", members)
 
 
-_INTREE_BACKEND = '''
+_INTREE_BACKEND = """
 import base64, hashlib, os, zipfile
 
 NAME, VERSION, MODULE, REQUIRES = {name!r}, {version!r}, {module!r}, {requires!r}
@@ -179,7 +181,9 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     with open(os.path.join(MODULE, "__init__.py"), "rb") as f:
         files[MODULE + "/__init__.py"] = f.read()
     files[DIST_INFO + "/METADATA"] = _metadata().encode()
-    files[DIST_INFO + "/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: intree\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    files[DIST_INFO + "/WHEEL"] = (
+        b"Wheel-Version: 1.0\\nGenerator: intree\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    )
     record = []
     for arc, data in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
@@ -191,7 +195,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         for arc, data in files.items():
             zf.writestr(arc, data)
     return filename
-'''
+"""
 
 
 def wheel_from_installed(dist_name: str, dest: Path) -> Path:
@@ -218,8 +222,16 @@ def wheel_from_installed(dist_name: str, dest: Path) -> Path:
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Our environment without any PIP_* variable, and pip's configuration files switched off."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "PEEP_"))}
-    for key in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "http_proxy", "https_proxy",
-                "HTTP_PROXY", "HTTPS_PROXY", "PYTHONPATH"):
+    for key in (
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "PYTHONPATH",
+    ):
         env.pop(key, None)
     env["PIP_CONFIG_FILE"] = os.devnull
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"

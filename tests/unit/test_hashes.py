@@ -42,7 +42,15 @@ def test_bad_hex_digests(algorithm, text, message):
 
 
 @pytest.mark.parametrize(
-    "text", ["", "short", REQUESTS_PEEP[:-1], REQUESTS_PEEP + "A", REQUESTS_PEEP[:-1] + "+", REQUESTS_PEEP[:-1] + "F"]
+    "text",
+    [
+        "",
+        "short",
+        REQUESTS_PEEP[:-1],
+        REQUESTS_PEEP + "A",
+        REQUESTS_PEEP[:-1] + "+",
+        REQUESTS_PEEP[:-1] + "F",
+    ],
 )
 def test_bad_peep_digests(text):
     with pytest.raises(InvalidDigest):
