@@ -655,18 +655,26 @@ def _apply_option(options: IndexOptions, line: OptionLine) -> IndexOptions:
     if line.option == "--no-index":
         return dataclasses.replace(options, no_index=True)
     if line.option == "--only-binary":
-        only_binary = set(options.only_binary)
-        for item in value.split(","):
-            item = item.strip()
-            if item == ":none:":
-                only_binary.clear()
-            elif item == ":all:":
-                only_binary.add(item)
-            elif item:
-                only_binary.add(canonicalize_name(item))
-        return dataclasses.replace(options, only_binary=frozenset(only_binary))
+        only_binary = parse_only_binary([value], options.only_binary)
+        return dataclasses.replace(options, only_binary=only_binary)
     # --require-hashes, --pre, --prefer-binary: accepted, no effect on the indexes.
     return options
+
+
+def parse_only_binary(
+    values: Iterable[str], start: frozenset[str] = frozenset()
+) -> frozenset[str]:
+    """Fold ``--only-binary`` values (comma lists, ``:all:``; ``:none:`` clears) into names."""
+    names = set(start)
+    for value in values:
+        for item in (part.strip() for part in value.split(",")):
+            if item == ":none:":
+                names.clear()
+            elif item == ":all:":
+                names.add(item)
+            elif item:
+                names.add(canonicalize_name(item))
+    return frozenset(names)
 
 
 def collect_options(entries: Iterable[object], base: IndexOptions | None = None) -> IndexOptions:
