@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import time
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -76,10 +76,10 @@ def fetch_url(
             if failure is None:
                 break
             # The connection broke mid-body: start again, as for a failed request.
-            if attempt == retries:
-                suffix = f" ({retries} retries)" if retries else ""
+            if attempt == retries or http.aborted:
+                suffix = f" ({retries} retries)" if retries and not http.aborted else ""
                 raise DownloadError(f"{failure}{suffix}")
-            time.sleep(delay)
+            http.pause(delay, url)
             delay = min(delay * 2, 2.0)
         os.replace(part, final)
     except OSError as exc:
@@ -97,6 +97,24 @@ def fetch_url(
         digests=hasher.digests(),
         size=hasher.size,
     )
+
+
+def quarantine(path: str, folder: str, digest: Digest) -> str:
+    """Move a rejected archive into ``folder`` for forensics; return its new path.
+
+    The new name ends in ``.mismatched`` so that neither a later run nor pip
+    (``--find-links folder``) can take it for an archive. Raises DownloadError.
+    """
+    name = f"{os.path.basename(path)}.sha256-{digest.hex}.mismatched"
+    target = os.path.join(folder, name)
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        shutil.move(path, target)
+    except OSError as exc:
+        raise DownloadError(
+            f"could not move {path} to the quarantine folder {folder}: {exc.strerror or exc}"
+        ) from None
+    return target
 
 
 def _stream(

@@ -14,8 +14,8 @@ import select
 import socket
 import ssl
 import threading
-import time
 import urllib.request
+import weakref
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -284,6 +284,9 @@ class HttpClient:
         self._netrc: netrc.netrc | None = None
         self._netrc_loaded = False
         self._trusted = {host.lower() for host in self.settings.trusted_hosts}
+        self._aborted = threading.Event()
+        # Every connection we opened, so that abort() can break reads blocked in them.
+        self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         # Imported here: the package's __init__ may still be loading when this module is.
         from . import __version__
 
@@ -307,6 +310,33 @@ class HttpClient:
         for conns in pools.values():
             for conn in conns:
                 conn.close()
+
+    def abort(self) -> None:
+        """Make every request in flight, in any thread, fail now; later ones fail at once.
+
+        For Ctrl-C: worker threads blocked in a read must not keep the process alive
+        until their timeouts run out.
+        """
+        self._aborted.set()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            sock = conn.sock
+            if sock is not None:
+                # shutdown() wakes a recv() blocked in another thread; close() would not.
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+        self.close()
+
+    @property
+    def aborted(self) -> bool:
+        """Tell whether ``abort()`` was called."""
+        return self._aborted.is_set()
+
+    def pause(self, seconds: float, url: str) -> None:
+        """Wait ``seconds`` before a retry; DownloadError at once if the client is aborted."""
+        if self._aborted.wait(seconds):
+            raise DownloadError(f"could not fetch {redact_url(url)}: cancelled")
 
     # -- public -----------------------------------------------------------------------
 
@@ -371,8 +401,10 @@ class HttpClient:
         retries = max(settings.retries, 0)
         for attempt in range(retries + 1):
             if attempt:
-                time.sleep(delay)
+                self.pause(delay, url)
                 delay = min(delay * 2, _BACKOFF_CAP)
+            elif self.aborted:
+                raise DownloadError(f"could not fetch {redact_url(url)}: cancelled")
             try:
                 response = self._send(target, headers)
             except _RetryableError as exc:
@@ -399,7 +431,7 @@ class HttpClient:
                 BrokenPipeError,
                 http.client.BadStatusLine,
             ):
-                if not reused:
+                if not reused or self.aborted:
                     raise
                 # The server dropped an idle keep-alive connection; that is no failure.
                 conn.close()
@@ -462,6 +494,12 @@ class HttpClient:
         conn.close()
 
     def _connect(self, target: _Target) -> _Connection:
+        conn = self._new_connection(target)
+        with self._lock:
+            self._connections.add(conn)
+        return conn
+
+    def _new_connection(self, target: _Target) -> _Connection:
         timeout = self.settings.timeout
         if target.proxy:
             proxy = urlsplit(target.proxy)

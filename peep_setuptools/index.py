@@ -40,6 +40,12 @@ WHEEL_SUFFIX = ".whl"
 SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar")
 ARCHIVE_SUFFIXES = (WHEEL_SUFFIX, *SDIST_SUFFIXES)
 _MAX_FILENAME = 255
+#: page scheme -> the link schemes it may offer; never a step down
+_ALLOWED_SCHEMES = {
+    "https": ("https",),
+    "http": ("http", "https"),
+    "file": ("file", "http", "https"),
+}
 
 
 @dataclass(frozen=True)
@@ -93,17 +99,20 @@ def make_link(
     """Resolve ``href`` against ``base`` and validate it; None if it must be ignored.
 
     Ignored: unsafe or non-archive filenames, schemes other than http(s)/file, any
-    step down from https to http, and file links on pages that are not local.
+    step down from https to http, and file links on pages that are not local; both
+    ``base`` and ``source`` (the page's own URL) must allow the link's scheme.
     """
     try:
         url, fragment = urldefrag(urljoin(base, href.strip()))
         parts = urlsplit(url)
     except ValueError:
         return None
-    scheme, base_scheme = parts.scheme.lower(), urlsplit(base).scheme.lower()
-    allowed = {"https": {"https"}, "http": {"http", "https"}, "file": {"file", "http", "https"}}
-    if scheme not in allowed.get(base_scheme, set()):
-        return None
+    scheme = parts.scheme.lower()
+    # Checked against the page too: a <base href="file:///"> or "http://" on an https
+    # page must not turn its links into local files or plain http.
+    for origin in (base, source) if "://" in source else (base,):
+        if scheme not in _ALLOWED_SCHEMES.get(urlsplit(origin).scheme.lower(), ()):
+            return None
     filename = safe_filename(unquote(posixpath.basename(parts.path)))
     if filename is None:
         return None

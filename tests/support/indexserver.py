@@ -44,6 +44,8 @@ FaultKind = Literal[
     "stall",
     "html_error_page_200",
     "redirect",
+    "headers",
+    "stall_mid_body",
 ]
 #: a stall never lasts longer than this, whatever the test asks
 MAX_STALL = 30.0
@@ -60,6 +62,8 @@ class Fault:
     seconds: float = 0.0
     location: str = ""
     times: int | None = None
+    #: extra response headers, for ``headers``
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def status(cls, code: int, times: int | None = None) -> Fault:
@@ -90,6 +94,16 @@ class Fault:
     def html_error_page_200(cls, times: int | None = None) -> Fault:
         """Answer 200 with an HTML error page instead of the content (a captive portal)."""
         return cls("html_error_page_200", times=times)
+
+    @classmethod
+    def headers(cls, *pairs: tuple[str, str], times: int | None = None) -> Fault:
+        """Serve normally, adding these response headers (e.g. a hostile Content-Disposition)."""
+        return cls("headers", extra_headers=tuple(pairs), times=times)
+
+    @classmethod
+    def stall_mid_body(cls, seconds: float, times: int | None = None) -> Fault:
+        """Send the headers and half the body, wait ``seconds`` (at most MAX_STALL), close."""
+        return cls("stall_mid_body", seconds=min(seconds, MAX_STALL), times=times)
 
     @classmethod
     def redirect(cls, location: str, code: int = 302, times: int | None = None) -> Fault:
@@ -403,10 +417,16 @@ class _Handler(BaseHTTPRequestHandler):
         status, body, content_type = found
         if status in (301, 302):
             self._send(status, b"", "text/plain", head=head, location=content_type)
-        elif fault is not None:
+        elif fault is not None and fault.kind != "headers":
             self._send_faulty(body, content_type, fault)
         else:
-            self._send(status, body, content_type, head=head)
+            self._send(
+                status,
+                body,
+                content_type,
+                head=head,
+                extra=fault.extra_headers if fault is not None else (),
+            )
 
     def _send(
         self,
@@ -416,24 +436,29 @@ class _Handler(BaseHTTPRequestHandler):
         *,
         head: bool,
         location: str | None = None,
+        extra: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         if location is not None:
             self.send_header("Location", location)
+        for name, value in extra:
+            self.send_header(name, value)
         self.end_headers()
         if not head:
             self.wfile.write(body)
 
     def _send_file(self, entry: _File, fault: Fault | None, *, head: bool) -> None:
-        if fault is not None:
+        if fault is not None and fault.kind != "headers":
             self._send_faulty(entry.path.read_bytes(), "application/octet-stream", fault)
             return
         size = entry.path.stat().st_size
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(size))
+        for name, value in fault.extra_headers if fault is not None else ():
+            self.send_header(name, value)
         self.end_headers()
         if not head:
             with entry.path.open("rb") as stream:
@@ -453,6 +478,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[:-1])
         elif fault.kind == "long_body":
             self.wfile.write(body + b"JUNK" * 64)
+        elif fault.kind == "stall_mid_body":
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.server.index._wait(fault.seconds)
         self.close_connection = True
 
 

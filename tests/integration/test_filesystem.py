@@ -1,0 +1,190 @@
+"""End to end: a read-only or full cache, an unwritable target, requirement files that are
+not regular files or that change while being read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from support.indexserver import IndexServer
+from support.peeprun import Runner, describe
+
+pytestmark = pytest.mark.slow
+
+CACHE_WARNING = "cannot write to the cache"
+
+
+@pytest.fixture
+def srv(packages):
+    with IndexServer() as server:
+        server.add_file("alpha", packages["alpha-1.0"])
+        yield server
+
+
+@pytest.fixture
+def runner(env, tmp_path, venv):
+    return Runner.create(env, tmp_path, venv)
+
+
+@pytest.fixture
+def reqs(write, packages):
+    return write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+
+
+@contextlib.contextmanager
+def unwritable(path: Path):
+    """Make a directory unwritable, even for root (``chattr +i``); skip if we cannot."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(path)], check=False).returncode:
+        pytest.skip("running as root without chattr +i: cannot make a directory unwritable")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(path)], check=False)
+
+
+def cache_warnings(done):
+    return (done.stdout + done.stderr).count(CACHE_WARNING)
+
+
+# -- the cache --------------------------------------------------------------------------------
+
+
+def test_read_only_cache_installs_without_caching_with_one_warning(runner, reqs, srv):
+    runner.cache.mkdir()
+    with unwritable(runner.cache):
+        done = runner.install(reqs, "-i", srv.index_url, check=0)
+    assert runner.installed()["alpha"] == "1.0"
+    assert cache_warnings(done) == 1, describe(done)
+    assert list(runner.cache.iterdir()) == []
+
+
+def test_full_cache_installs_without_caching_with_one_warning(runner, reqs, srv, write):
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or unshare is None:
+        pytest.skip("needs root and unshare to mount a full tmpfs as the cache")
+    runner.cache.mkdir()
+    # A private mount namespace: a 64 KiB tmpfs, filled up, mounted over the cache dir.
+    script = (
+        'mount -t tmpfs -o size=64k tmpfs "$PEEP_CACHE_DIR" || exit 97\n'
+        'head -c 1048576 /dev/zero > "$PEEP_CACHE_DIR/filler" 2>/dev/null\n'
+        'exec "$@"\n'
+    )
+    argv = [unshare, "-m", "sh", "-c", script, "sh", *runner.argv(reqs, "-i", srv.index_url)]
+    done = subprocess.run(argv, env=runner.env, capture_output=True, text=True, timeout=120)
+    if done.returncode == 97:
+        pytest.skip("cannot mount a tmpfs here")
+    assert done.returncode == 0, describe(done)
+    assert "Traceback" not in done.stderr
+    assert "No space left on device" in done.stdout + done.stderr
+    assert cache_warnings(done) == 1, describe(done)
+    assert runner.installed()["alpha"] == "1.0"
+    runner.assert_no_temp_dirs()
+
+
+def test_cache_is_used_and_consistent_after_a_normal_run(runner, reqs, srv, packages):
+    runner.install(reqs, "-i", srv.index_url, "--dry-run", check=0)
+    assert list(runner.cache.glob("archives/*/*/*.whl"))
+    runner.assert_cache_clean([packages.sha256("alpha-1.0").hex])
+
+
+# -- the target -------------------------------------------------------------------------------
+
+
+def test_unwritable_target_environment_is_our_error_naming_the_package(runner, reqs, srv, venv):
+    site = next(venv.parent.parent.glob("lib/python*/site-packages"))
+    with unwritable(site):
+        done = runner.install(reqs, "-i", srv.index_url, check=1)
+    error = done.stderr.strip().splitlines()[-1]
+    assert error.startswith("peep: error: "), done.stderr
+    assert "alpha" in error
+    assert "alpha" not in runner.installed()
+
+
+# -- requirement files that are not files -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p: os.mkfifo(p), "it is not a regular file"),
+        (lambda p: p.mkdir(), "it is a directory"),
+        (None, "it is not a regular file"),
+    ],
+    ids=["fifo", "directory", "device"],
+)
+def test_requirements_file_that_is_not_a_file(runner, tmp_path, make, reason):
+    if make is None:
+        path = Path("/dev/zero")  # a device that would never stop giving bytes
+    else:
+        path = tmp_path / "reqs.txt"
+        make(path)
+    done = runner.install(str(path), "--no-index", check=2, timeout=30)
+    assert f"cannot read requirements file '{path}': {reason}" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_included_fifo_names_the_including_line(runner, write, tmp_path):
+    os.mkfifo(tmp_path / "more.txt")
+    reqs = write("reqs.txt", "# first\n-r more.txt\n")
+    done = runner.install(reqs, "--no-index", check=2, timeout=30)
+    assert f"{reqs}:2: cannot read included file" in done.stderr
+    assert "not a regular file" in done.stderr
+
+
+def test_missing_and_unreadable_requirements_files(runner, tmp_path):
+    done = runner.install(str(tmp_path / "nope.txt"), "--no-index", check=2)
+    assert "nope.txt" in done.stderr and "No such file" in done.stderr
+
+
+def test_requirements_file_changing_while_read(runner, write, srv, packages):
+    good = f"alpha==1.0 {packages.pip('alpha-1.0')}\n" * 200
+    reqs = write("reqs.txt", good)
+    stop = threading.Event()
+
+    def rewrite() -> None:
+        # Not atomic: readers can see it empty, cut in the middle of a hash, or whole.
+        while not stop.is_set():
+            with open(reqs, "w", encoding="utf-8") as stream:
+                for line in good.splitlines(keepends=True):
+                    stream.write(line)
+                    stream.flush()
+
+    writer = threading.Thread(target=rewrite, daemon=True)
+    writer.start()
+    try:
+        codes = []
+        for _ in range(4):
+            done = subprocess.run(
+                runner.argv(reqs, "-i", srv.index_url, "--dry-run"),
+                env=runner.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            codes.append(done.returncode)
+            assert done.returncode in (0, 1, 2), describe(done)
+            assert "Traceback" not in done.stderr, describe(done)
+            if done.returncode:
+                message = done.stderr + done.stdout
+                assert reqs in message, describe(done)
+    finally:
+        stop.set()
+        writer.join(timeout=5)
+    runner.assert_no_temp_dirs()
+    runner.assert_nothing_installed()

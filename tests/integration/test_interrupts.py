@@ -1,0 +1,119 @@
+"""End to end: Ctrl-C (SIGINT) while archives download or after some were verified.
+
+The run must stop promptly (no waiting out ``--timeout`` in worker threads), exit 130,
+remove its temp files, leave the cache consistent, install nothing, and the next run
+must succeed.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from support.indexserver import Fault, IndexServer
+from support.peeprun import Runner, wait_for
+
+pytestmark = pytest.mark.slow
+
+STALL = 25.0  # far longer than the test may take: only an abort ends it early
+
+
+@pytest.fixture
+def srv(packages):
+    with IndexServer() as server:
+        for key in ("alpha-1.0", "delta-1.0", "beta-1.0"):
+            server.add_file(key.split("-")[0], packages[key])
+        yield server
+
+
+@pytest.fixture
+def runner(env, tmp_path, venv):
+    return Runner.create(env, tmp_path, venv)
+
+
+@pytest.fixture
+def reqs(write, packages):
+    return write(
+        "reqs.txt",
+        f"alpha==1.0 {packages.pip('alpha-1.0')}\n"
+        f"delta==1.0 {packages.pip('delta-1.0')}\n"
+        f"beta==1.0 {packages.pip('beta-1.0')}\n",
+    )
+
+
+def part_files(runner):
+    return list(runner.tmpdir.glob("peep-*/*/*.part"))
+
+
+def interrupted(runner, proc, packages):
+    start = time.monotonic()
+    done = runner.interrupt(proc)
+    elapsed = time.monotonic() - start
+    assert done.returncode == 130, (done.stdout, done.stderr)
+    assert elapsed < 8, f"took {elapsed:.1f} s to stop after SIGINT"
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    assert "interrupted" in done.stderr
+    runner.assert_no_temp_dirs()
+    runner.assert_nothing_installed()
+    runner.assert_cache_clean(
+        [packages.sha256(k).hex for k in ("alpha-1.0", "delta-1.0", "beta-1.0")]
+    )
+    return done
+
+
+@pytest.mark.parametrize("jobs", ["8", "1"])
+def test_sigint_while_downloading(runner, reqs, srv, packages, jobs):
+    delta = "/files/simple/delta-1.0-py3-none-any.whl"
+    srv.set_fault(delta, Fault.stall_mid_body(STALL))
+    srv.set_fault("/files/simple/beta-1.0.tar.gz", Fault.stall(STALL))
+    proc = runner.spawn(reqs, "-i", srv.index_url, "--timeout", "60", "--jobs", jobs)
+    try:
+        # Mid-body: a .part file is being written and hashed when the signal arrives.
+        assert wait_for(lambda: part_files(runner) or proc.poll() is not None)
+        assert proc.poll() is None
+        interrupted(runner, proc, packages)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    srv.set_fault(delta, None)
+    srv.set_fault("/files/simple/beta-1.0.tar.gz", None)
+    runner.install(reqs, "-i", srv.index_url, check=0)
+    assert runner.installed()["delta"] == "1.0"
+
+
+def test_sigint_after_some_archives_were_verified(runner, reqs, srv, packages):
+    # alpha and delta arrive and verify; beta's server never answers.
+    srv.set_fault("/files/simple/beta-1.0.tar.gz", Fault.stall(STALL))
+    proc = runner.spawn(reqs, "-i", srv.index_url, "--timeout", "60")
+    try:
+
+        def two_verified_and_beta_asked() -> bool:
+            done = len(list(runner.tmpdir.glob("peep-*/*/*.whl"))) == 2
+            return done and bool(srv.requests_to("/files/simple/beta-1.0.tar.gz"))
+
+        assert wait_for(lambda: two_verified_and_beta_asked() or proc.poll() is not None)
+        assert proc.poll() is None
+        interrupted(runner, proc, packages)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    srv.set_fault("/files/simple/beta-1.0.tar.gz", None)
+    runner.install(reqs, "-i", srv.index_url, check=0)
+    assert runner.installed()["alpha"] == "1.0"
+
+
+def test_sigint_while_waiting_for_the_index(runner, reqs, srv, packages):
+    srv.set_fault("/simple/alpha/", Fault.stall(STALL))
+    proc = runner.spawn(reqs, "-i", srv.index_url, "--timeout", "60", "--retries", "5")
+    try:
+        assert wait_for(lambda: srv.requests_to("/simple/alpha/") or proc.poll() is not None)
+        assert proc.poll() is None
+        interrupted(runner, proc, packages)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    # One request only: an interrupted run does not go on retrying.
+    assert len(srv.requests_to("/simple/alpha/")) == 1
