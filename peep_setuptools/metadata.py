@@ -1,0 +1,203 @@
+"""Reading an archive's metadata (dependencies, RECORD) without running or extracting it."""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import posixpath
+import re
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from typing import IO
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+#: A METADATA, PKG-INFO or RECORD larger than this is refused: no real one comes close.
+MAX_MEMBER_SIZE = 16 * 1024 * 1024
+#: An sdist is read as a stream; stop after this many members or uncompressed bytes.
+MAX_TAR_MEMBERS = 100_000
+MAX_TAR_BYTES = 2 * 1024 * 1024 * 1024
+_DIST_INFO = re.compile(r"(?P<stem>[^/]+)\.dist-info/(?P<file>[^/]+)")
+#: Requires-Dist in an sdist is final only from metadata 2.2 on (PEP 643), unless Dynamic.
+_STATIC_SDIST_METADATA = Version("2.2")
+
+
+class ArchiveReadError(Exception):
+    """An archive's metadata cannot be read; callers turn it into a note or a PeepError."""
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What an archive says it needs; ``requires`` is None when that cannot be known."""
+
+    name: str
+    version: str
+    requires: tuple[Requirement, ...] | None
+    #: why ``requires`` is None, as a clause: "its PKG-INFO is metadata 2.1, ..."
+    reason: str | None = None
+
+
+def is_wheel(path: str) -> bool:
+    """Tell whether ``path`` names a wheel (by its extension)."""
+    return path.lower().endswith(".whl")
+
+
+def read_dependencies(path: str) -> Dependencies:
+    """Return the dependencies a wheel or sdist declares, reading only its metadata file.
+
+    Never raises for a bad archive: an unreadable one yields ``requires=None`` and a reason.
+    """
+    try:
+        if is_wheel(path):
+            return parse_metadata(read_wheel_member(path, "METADATA"), sdist=False)
+        text = read_sdist_pkg_info(path)
+    except ArchiveReadError as exc:
+        name, version = _name_version(posixpath.basename(path))
+        return Dependencies(name, version, None, str(exc))
+    if text is None:
+        name, version = _name_version(posixpath.basename(path))
+        return Dependencies(
+            name, version, None, "it has no PKG-INFO, so only building it would tell"
+        )
+    return parse_metadata(text, sdist=True)
+
+
+def parse_metadata(text: str, *, sdist: bool) -> Dependencies:
+    """Parse a METADATA or PKG-INFO text (pure).
+
+    For an sdist the dependencies are known only for metadata 2.2 and later with
+    ``Requires-Dist`` not listed as ``Dynamic``.
+    """
+    headers = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
+    name = str(headers.get("Name", "") or "").strip()
+    version = str(headers.get("Version", "") or "").strip()
+    if sdist:
+        declared = str(headers.get("Metadata-Version", "") or "").strip()
+        try:
+            static = Version(declared) >= _STATIC_SDIST_METADATA
+        except InvalidVersion:
+            static = False
+        if not static:
+            return Dependencies(
+                name,
+                version,
+                None,
+                f"its PKG-INFO is metadata {declared or 'of no version'}, which does not "
+                "promise that its Requires-Dist is final; only building it would tell",
+            )
+        dynamic = {str(v).strip().lower() for v in headers.get_all("Dynamic") or ()}
+        if "requires-dist" in dynamic:
+            return Dependencies(
+                name,
+                version,
+                None,
+                "its PKG-INFO marks Requires-Dist as dynamic; only building it would tell",
+            )
+    requires = []
+    for raw in headers.get_all("Requires-Dist") or ():
+        try:
+            requires.append(Requirement(str(raw).strip()))
+        except InvalidRequirement:
+            return Dependencies(
+                name, version, None, f"its Requires-Dist {str(raw).strip()!r} is not valid"
+            )
+    return Dependencies(name, version, tuple(requires))
+
+
+def read_wheel_member(path: str, filename: str) -> str:
+    """Return the text of ``*.dist-info/<filename>`` in a wheel; raises ArchiveReadError."""
+    wanted = _name_version(posixpath.basename(path))[0]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            found = [
+                info
+                for info in archive.infolist()
+                if (m := _DIST_INFO.fullmatch(info.filename)) and m.group("file") == filename
+            ]
+            if len(found) > 1:
+                # Several dist-info folders: the one named for the wheel's project wins.
+                found = [i for i in found if _stem_name(i.filename) == wanted] or found[:1]
+            if not found:
+                raise ArchiveReadError(f"it has no .dist-info/{filename}")
+            with archive.open(found[0]) as stream:
+                return _read_capped(stream, found[0].file_size, filename)
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise ArchiveReadError(f"it is not a readable wheel ({exc})") from exc
+
+
+def read_sdist_pkg_info(path: str) -> str | None:
+    """Return the text of an sdist's top-level ``PKG-INFO``, or None if it has none.
+
+    Tarballs are read as a stream (nothing is extracted, links are never followed);
+    raises ArchiveReadError for a broken archive or one past the size caps.
+    """
+    if path.lower().endswith(".zip"):
+        return _zip_pkg_info(path)
+    seen = 0
+    scanned = 0
+    try:
+        with tarfile.open(path, "r|*") as archive:
+            for member in archive:
+                seen += 1
+                scanned += max(member.size, 0)
+                if seen > MAX_TAR_MEMBERS or scanned > MAX_TAR_BYTES:
+                    raise ArchiveReadError("it is too large to look inside safely")
+                if not (member.isfile() and _is_top_pkg_info(member.name)):
+                    continue
+                stream = archive.extractfile(member)
+                if stream is None:
+                    return None
+                return _read_capped(stream, member.size, "PKG-INFO")
+    except (OSError, tarfile.TarError, EOFError, ValueError) as exc:
+        raise ArchiveReadError(f"it is not a readable sdist ({exc})") from exc
+    return None
+
+
+def _zip_pkg_info(path: str) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.is_dir() and _is_top_pkg_info(info.filename):
+                    with archive.open(info) as stream:
+                        return _read_capped(stream, info.file_size, "PKG-INFO")
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise ArchiveReadError(f"it is not a readable sdist ({exc})") from exc
+    return None
+
+
+def _is_top_pkg_info(name: str) -> bool:
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    return len(parts) == 2 and parts[1] == "PKG-INFO" and parts[0] != ".."
+
+
+def _read_capped(stream: IO[bytes], declared: int, what: str) -> str:
+    # The declared size may lie; read one byte past the cap to catch it.
+    if declared > MAX_MEMBER_SIZE:
+        raise ArchiveReadError(f"its {what} is larger than {MAX_MEMBER_SIZE // 2**20} MB")
+    data = stream.read(MAX_MEMBER_SIZE + 1)
+    if len(data) > MAX_MEMBER_SIZE:
+        raise ArchiveReadError(f"its {what} is larger than {MAX_MEMBER_SIZE // 2**20} MB")
+    return data.decode("utf-8", errors="replace")
+
+
+def _stem_name(member: str) -> str:
+    match = _DIST_INFO.fullmatch(member)
+    stem = match.group("stem") if match else ""
+    return canonicalize_name(stem.rsplit("-", 1)[0])
+
+
+def _name_version(filename: str) -> tuple[str, str]:
+    """(canonical name, version) guessed from an archive filename, for messages only."""
+    lowered = filename.lower()
+    for suffix in (".whl", ".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".zip"):
+        if lowered.endswith(suffix):
+            filename = filename[: -len(suffix)]
+            break
+    if lowered.endswith(".whl"):
+        parts = filename.split("-")
+        return canonicalize_name(parts[0]), parts[1] if len(parts) > 1 else ""
+    name, _, version = filename.rpartition("-")
+    return canonicalize_name(name or version), version if name else ""

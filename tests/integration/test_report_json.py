@@ -1,0 +1,89 @@
+"""--report FILE.json on install and check, validated against the published schema."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support.builders import make_wheel
+
+from peep_setuptools.hashes import hash_file
+from peep_setuptools.jsonreport import SCHEMA, SCHEMA_VERSION, validate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheels(index, tmp_path_factory):
+    root = tmp_path_factory.mktemp("f7report")
+    app = make_wheel(root, "f7r-app", "1.0", requires_dist=["f7r-lib>=1"])
+    lib = make_wheel(root, "f7r-lib", "1.0")
+    for name, path in (("f7r-app", app), ("f7r-lib", lib)):
+        index.add_file(name, path)
+    return {"app": hash_file(str(app))["sha256"], "lib": hash_file(str(lib))["sha256"]}
+
+
+def test_validator_rejects_what_the_schema_forbids():
+    assert validate({"version": SCHEMA_VERSION}) != []
+    assert any("unexpected 'x'" in e for e in validate({"x": 1}))
+
+
+def test_install_report_to_a_file(peep, venv, write, wheels, index, tmp_path):
+    reqs = write(
+        "reqs.txt",
+        f"f7r-app==1.0 {wheels['app'].pip_option()}\n"
+        f'f7r-lib==1.0 {wheels["lib"].pip_option()}\nf7r-x==1; python_version < "3"\n',
+    )
+    report = tmp_path / "report.json"
+    peep(
+        "install",
+        "-r",
+        reqs,
+        "--python",
+        str(venv),
+        "-i",
+        index.index_url,
+        "--report",
+        str(report),
+        check=0,
+    )
+    data = json.loads(report.read_text())
+    assert validate(data) == [], validate(data)
+    assert data["version"] == 1 and data["command"] == "install" and data["ok"] is True
+    rows = {r["name"]: r for r in data["requirements"]}
+    assert rows["f7r-app"]["sha256"] == wheels["app"].hex
+    assert rows["f7r-app"]["action"] == "installed" and rows["f7r-app"]["source"] == "index"
+    assert rows["f7r-app"]["size"] > 0 and rows["f7r-app"]["url"].startswith("http://127.0.0.1")
+    assert rows["f7r-x"]["action"] == "not-applicable"
+    assert data["missing_dependencies"] == []
+
+
+def test_check_report_to_stdout_moves_messages_to_stderr(peep, write, wheels, index):
+    reqs = write("reqs.txt", f"f7r-app==1.0 {wheels['app'].pip_option()}\n")
+    done = peep("check", "-r", reqs, "-i", index.index_url, "--report", "-", check=1)
+    data = json.loads(done.stdout)
+    assert validate(data, SCHEMA) == []
+    assert data["ok"] is False
+    assert data["missing_dependencies"][0]["name"] == "f7r-lib"
+    assert "f7r-lib>=1" in done.stderr
+
+
+def test_failed_verification_still_writes_the_report(peep, venv, write, wheels, index):
+    reqs = write("reqs.txt", f"f7r-app==1.0 {wheels['lib'].pip_option()}\n")
+    done = peep(
+        "install",
+        "-r",
+        reqs,
+        "--python",
+        str(venv),
+        "-i",
+        index.index_url,
+        "--report",
+        "-",
+        check=1,
+    )
+    data = json.loads(done.stdout)
+    assert validate(data) == []
+    assert data["ok"] is False
+    assert data["requirements"][0]["verification"] == "mismatch"
+    assert "DIDN'T MATCH" in done.stderr

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+from packaging.requirements import Requirement
+
+from peep_setuptools.completeness import Examined, check_completeness
+from peep_setuptools.metadata import Dependencies
+from peep_setuptools.reqfile import ReqLine, parse_reqfile
+
+ENV = {
+    "python_version": "3.11",
+    "python_full_version": "3.11.4",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "os_name": "posix",
+    "implementation_name": "cpython",
+    "platform_machine": "x86_64",
+    "platform_python_implementation": "CPython",
+    "platform_release": "",
+    "platform_version": "",
+    "implementation_version": "3.11.4",
+}
+
+
+def _reqs(text: str) -> list[ReqLine]:
+    return [e for e in parse_reqfile(text, path="reqs.txt") if isinstance(e, ReqLine)]
+
+
+def _check(text: str, deps: dict[str, list[str] | None]):
+    reqs = _reqs(text)
+    examined = [
+        Examined(
+            r,
+            Dependencies(
+                r.name,
+                r.version or "",
+                None if deps.get(r.name) is None else tuple(Requirement(d) for d in deps[r.name]),
+                "its PKG-INFO is metadata 2.1" if deps.get(r.name) is None else None,
+            ),
+        )
+        for r in reqs
+        if r.name in deps
+    ]
+    return check_completeness(examined, reqs, marker_env=ENV, files=["reqs.txt"])
+
+
+def test_absent_and_out_of_range_dependencies_are_named_with_who_needs_them():
+    result = _check(
+        "flask==3.0.0\nwerkzeug==2.0\nclick==8.1\n",
+        {"flask": ["werkzeug>=3.0.0", "click>=8", "itsdangerous>=2.1"]},
+    )
+    assert [m.message(result.files) for m in result.missing] == [
+        "flask==3.0.0 requires werkzeug>=3.0.0, but reqs.txt pins 2.0",
+        "flask==3.0.0 requires itsdangerous>=2.1, which is not in reqs.txt",
+    ]
+    assert not result.complete
+    assert "reqs.txt:1" in result.render()
+
+
+@pytest.mark.parametrize(
+    ("dep", "missing"),
+    [
+        ('b; python_version < "3"', False),
+        ('b; sys_platform == "linux"', True),
+        ('b; extra == "fast"', False),
+        ("pip", True),
+        ("setuptools>=40", True),
+    ],
+)
+def test_markers_are_evaluated_and_nothing_is_exempt(dep, missing):
+    result = _check("a==1\n", {"a": [dep]})
+    assert bool(result.missing) is missing
+
+
+def test_extras_are_followed_transitively():
+    result = _check(
+        "a[x]==1\nb==1\n",
+        {"a": ['b[y]; extra == "x"'], "b": ['c; extra == "y"', 'd; extra == "z"']},
+    )
+    assert [m.name for m in result.missing] == ["c"]
+
+
+def test_unreadable_metadata_is_reported_as_unchecked():
+    result = _check("a==1\n", {"a": None})
+    assert result.complete
+    assert result.unchecked[0].reason == "its PKG-INFO is metadata 2.1"
+    assert "could not be checked" in result.render()
+
+
+def test_complete_file_renders_nothing():
+    assert _check("a==1\nb==2\n", {"a": ["b>=2,<3"], "b": []}).render() == ""
