@@ -1,0 +1,232 @@
+"""--strict: sdists are built by us, from hash-verified build dependencies only."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import textwrap
+from pathlib import Path
+
+import pytest
+from support.builders import TELLTALE_ENV, installed, write_wheel
+
+from peep_setuptools.builddeps import DEFAULT_REQUIRES, read_build_system
+from peep_setuptools.hashes import Digest, hash_file
+from peep_setuptools.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
+
+pytestmark = pytest.mark.slow
+
+# A PEP 517 backend in a wheel: it notes each hook it runs in the telltale file, asks for
+# the requirements listed in the project's dynamic.txt, and imports them when building.
+_BACKEND = textwrap.dedent(
+    """
+    import base64, hashlib, importlib, os, zipfile
+
+
+    def _note(what):
+        with open(os.environ[TELLTALE_ENV], "a") as f:
+            f.write("tinybackend " + what + "\\n")
+
+
+    def _dynamic():
+        if not os.path.exists("dynamic.txt"):
+            return []
+        with open("dynamic.txt") as f:
+            return [line.strip() for line in f if line.strip()]
+
+
+    def get_requires_for_build_wheel(config_settings=None):
+        _note("get_requires_for_build_wheel")
+        return _dynamic()
+
+
+    def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+        _note("build_wheel")
+        for req in _dynamic():
+            importlib.import_module(req.split("=")[0])
+        with open("tiny.txt") as f:
+            name, version = f.read().split()
+        info = name + "-" + version + ".dist-info"
+        files = {name + "/__init__.py": b"ORIGIN = 'tinybackend'\\n"}
+        files[info + "/METADATA"] = (
+            "Metadata-Version: 2.1\\nName: " + name + "\\nVersion: " + version + "\\n"
+        ).encode()
+        wheel = b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+        files[info + "/WHEEL"] = wheel
+        record = []
+        for arc, data in files.items():
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+            record.append(arc + ",sha256=" + digest + "," + str(len(data)))
+        files[info + "/RECORD"] = ("\\n".join(record + [info + "/RECORD,,"]) + "\\n").encode()
+        filename = name + "-" + version + "-py3-none-any.whl"
+        with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
+            for arc, data in files.items():
+                zf.writestr(arc, data)
+        return filename
+    """
+).replace("TELLTALE_ENV", repr(TELLTALE_ENV))
+
+
+def _sdist(dest: Path, name: str, *, dynamic: str = "", pyproject: str | None = None) -> Path:
+    if pyproject is None:
+        pyproject = (
+            '[build-system]\nrequires = ["tinybackend==1.0"]\nbuild-backend = "tinybackend"\n'
+        )
+    members = {
+        f"{name}-1.0/pyproject.toml": pyproject,
+        f"{name}-1.0/tiny.txt": f"{name} 1.0\n",
+        f"{name}-1.0/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+    }
+    if dynamic:
+        members[f"{name}-1.0/dynamic.txt"] = dynamic + "\n"
+    path = dest / f"{name}-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for arcname, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(arcname)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, index):
+    root = tmp_path_factory.mktemp("tiny")
+    files = {
+        "tinybackend": write_wheel(
+            root, "tinybackend", "1.0", {"tinybackend/__init__.py": _BACKEND.encode()}
+        ),
+        "tinyhelper": write_wheel(root, "tinyhelper", "1.0", {"tinyhelper/__init__.py": b""}),
+        "omega": _sdist(root, "omega"),
+        "sigma": _sdist(root, "sigma", dynamic="tinyhelper==1.0"),
+    }
+    for project, path in files.items():
+        index.add_file(project, path)
+    return {key: hash_file(str(path))["sha256"] for key, path in files.items()}
+
+
+def _install(peep, venv, reqs, index, *extra, check=0):
+    return peep(
+        "install",
+        "-r",
+        reqs,
+        "--python",
+        str(venv),
+        "-i",
+        index.index_url,
+        "--no-cache",
+        *extra,
+        check=check,
+    )
+
+
+def test_build_system_is_read_without_running_anything(tmp_path, packages):
+    system = read_build_system(str(_sdist(tmp_path, "omega")))
+    assert [str(r.requirement) for r in system.requires] == ["tinybackend==1.0"]
+    assert str(system.requires[0].location) == "omega-1.0.tar.gz/omega-1.0/pyproject.toml:2"
+    assert (system.backend, system.assumed) == ("tinybackend", False)
+    legacy = read_build_system(str(packages["gamma-1.0"]))
+    assert [str(r.requirement) for r in legacy.requires] == list(DEFAULT_REQUIRES)
+    assert legacy.assumed
+
+
+def test_listed_backend_builds_the_sdist_and_is_not_installed(
+    peep, venv, write, index, tiny, telltale
+):
+    reqs = write("reqs.txt", f"omega==1.0 {tiny['omega'].pip_option()}\n")
+    build = write("build.txt", f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n")
+    done = _install(peep, venv, reqs, index, "--build-requirements", build)
+    got = installed(venv)
+    assert got["omega"] == "1.0"
+    assert "tinybackend" not in got
+    assert telltale.read_text() == (
+        "tinybackend get_requires_for_build_wheel\ntinybackend build_wheel\n"
+    )
+    assert "WITHOUT hash checking" not in done.stdout + done.stderr
+
+
+def test_backend_pinned_in_the_requirements_file_itself_is_used(
+    peep, venv, write, index, tiny, telltale
+):
+    reqs = write(
+        "reqs.txt",
+        f"omega==1.0 {tiny['omega'].pip_option()}\n"
+        f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n",
+    )
+    _install(peep, venv, reqs, index, "--strict")
+    assert installed(venv)["omega"] == "1.0"
+    assert "build_wheel" in telltale.read_text()
+
+
+def test_missing_backend_hash_shows_the_line_to_add_and_nothing_runs(
+    peep, venv, write, index, tiny, telltale
+):
+    reqs = write("reqs.txt", f"omega==1.0 {tiny['omega'].pip_option()}\n")
+    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    assert MISSING_HEAD in done.stdout
+    assert "# from omega-1.0.tar.gz/omega-1.0/pyproject.toml:2\n" in done.stdout
+    assert f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n" in done.stdout
+    assert done.stdout.rstrip().endswith(NOT_PROCEEDING)
+    assert not telltale.exists()
+    assert "omega" not in installed(venv)
+
+
+def test_mismatching_backend_hash_stops_before_anything_runs(
+    peep, venv, write, index, tiny, telltale
+):
+    reqs = write("reqs.txt", f"omega==1.0 {tiny['omega'].pip_option()}\n")
+    wrong = Digest("sha256", "0" * 64)
+    build = write("build.txt", f"tinybackend==1.0 {wrong.pip_option()}\n")
+    done = _install(peep, venv, reqs, index, "--build-requirements", build, check=1)
+    assert MISMATCH_HEAD in done.stdout
+    assert f"got sha256:{tiny['tinybackend'].hex}" in done.stdout
+    assert not telltale.exists()
+    assert "omega" not in installed(venv)
+
+
+def test_dynamic_build_requirement_must_be_listed_too(peep, venv, write, index, tiny, telltale):
+    reqs = write("reqs.txt", f"sigma==1.0 {tiny['sigma'].pip_option()}\n")
+    build = write("build.txt", f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n")
+    done = _install(peep, venv, reqs, index, "--build-requirements", build, check=1)
+    assert MISSING_HEAD in done.stdout
+    assert f"tinyhelper==1.0 {tiny['tinyhelper'].pip_option()}\n" in done.stdout
+    assert "# from sigma-1.0.tar.gz get_requires_for_build_wheel():0" in done.stdout
+    # the verified backend was asked, but nothing was built or installed
+    assert telltale.read_text() == "tinybackend get_requires_for_build_wheel\n"
+    assert "sigma" not in installed(venv)
+
+    telltale.unlink()
+    write(
+        "build.txt",
+        f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n"
+        f"tinyhelper==1.0 {tiny['tinyhelper'].pip_option()}\n",
+    )
+    _install(peep, venv, reqs, index, "--build-requirements", build)
+    assert installed(venv)["sigma"] == "1.0"
+    assert "build_wheel" in telltale.read_text()
+
+
+def test_an_sdist_without_build_system_needs_setuptools_pinned(
+    peep, venv, write, packages, index, telltale
+):
+    reqs = write("reqs.txt", f"gamma==1.0 {packages.pip('gamma-1.0')}\n")
+    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    assert MISSING_HEAD in done.stdout
+    assert f"setuptools=={_version(packages['setuptools'])} {packages.pip('setuptools')}" in (
+        done.stdout
+    )
+    assert not telltale.exists()
+
+    build = write(
+        "build.txt",
+        f"setuptools {packages.pip('setuptools')}\n".replace(
+            "setuptools ", f"setuptools=={_version(packages['setuptools'])} ", 1
+        ),
+    )
+    _install(peep, venv, reqs, index, "--build-requirements", build)
+    assert installed(venv)["gamma"] == "1.0"
+    assert "gamma ran" in telltale.read_text()
+
+
+def _version(path: Path) -> str:
+    return path.name.split("-")[1]
