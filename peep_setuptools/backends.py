@@ -7,9 +7,10 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from .errors import BackendError
 from .hashes import Digest
@@ -59,6 +60,21 @@ class BuildIndex:
         return args
 
 
+@runtime_checkable
+class WheelBuilder(Protocol):
+    """A backend that can also build wheels from verified sdists, so that we can cache them."""
+
+    def build_wheels(
+        self,
+        sdists: Sequence[VerifiedArchive],
+        *,
+        target: Target,
+        workdir: str,
+        build_index: BuildIndex,
+    ) -> list[str]:
+        """Build one wheel per sdist for ``target``; return their paths; raise BackendError."""
+
+
 class InstallerBackend(Protocol):
     """Installs already verified local archives into the target, without dependencies."""
 
@@ -93,7 +109,13 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _run(command: list[str], archives: Sequence[VerifiedArchive], env: dict[str, str]) -> None:
+def _run(
+    command: list[str],
+    archives: Sequence[VerifiedArchive],
+    env: dict[str, str],
+    *,
+    action: Literal["install", "build"] = "install",
+) -> None:
     try:
         done = subprocess.run(command, env=env, check=False)
     except OSError as exc:
@@ -101,10 +123,18 @@ def _run(command: list[str], archives: Sequence[VerifiedArchive], env: dict[str,
     if done.returncode != 0:
         names = ", ".join(a.name for a in archives)
         raise BackendError(
-            f"{' '.join(command[:4])} exited {done.returncode} while installing {names}; "
+            f"{' '.join(command[:4])} exited {done.returncode} while {action}ing {names}; "
             "its output above names the package that failed. The archives were verified, but "
-            "the installer could not install them."
+            f"the installer could not {action} them."
         )
+
+
+def _wheels_in(folder: str) -> list[str]:
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [os.path.join(folder, name) for name in names if name.endswith(".whl")]
 
 
 @dataclass(frozen=True)
@@ -127,10 +157,7 @@ class PipBackend:
         """Run the target's own pip, or ours with ``--python`` when it has none."""
         reqs = os.path.join(workdir, "verified-requirements.txt")
         write_requirements(archives, reqs)
-        if target.has_pip:
-            command = [target.python, "-m", "pip"]
-        else:
-            command = [sys.executable, "-m", "pip", "--python", target.python]
+        command = self._pip(target)
         command += ["install", "--no-deps", "--require-hashes", "--disable-pip-version-check"]
         command += ["--no-input", "-r", reqs, *build_index.pip_args()]
         if build_index.cert:
@@ -142,6 +169,34 @@ class PipBackend:
         if self.quiet:
             command.append("--quiet")
         _run(command, archives, child_env())
+
+    def build_wheels(
+        self,
+        sdists: Sequence[VerifiedArchive],
+        *,
+        target: Target,
+        workdir: str,
+        build_index: BuildIndex,
+    ) -> list[str]:
+        """``pip wheel --no-deps --require-hashes``: one pip run for all the sdists."""
+        reqs = os.path.join(workdir, "verified-sdists.txt")
+        out = os.path.join(workdir, "built")
+        write_requirements(sdists, reqs)
+        command = self._pip(target)
+        command += ["wheel", "--no-deps", "--require-hashes", "--disable-pip-version-check"]
+        command += ["--no-input", "-r", reqs, "--wheel-dir", out, *build_index.pip_args()]
+        if build_index.cert:
+            command += ["--cert", build_index.cert]
+        if self.quiet:
+            command.append("--quiet")
+        _run(command, sdists, child_env(), action="build")
+        return _wheels_in(out)
+
+    @staticmethod
+    def _pip(target: Target) -> list[str]:
+        if target.has_pip:
+            return [target.python, "-m", "pip"]
+        return [sys.executable, "-m", "pip", "--python", target.python]
 
 
 @dataclass(frozen=True)
@@ -175,6 +230,40 @@ class UvBackend:
             command.append("--quiet")
         env = child_env({"SSL_CERT_FILE": build_index.cert} if build_index.cert else None)
         _run(command, archives, env)
+
+    def build_wheels(
+        self,
+        sdists: Sequence[VerifiedArchive],
+        *,
+        target: Target,
+        workdir: str,
+        build_index: BuildIndex,
+    ) -> list[str]:
+        """``uv build --wheel`` of each sdist (uv builds one source per call)."""
+        uv = find_uv()
+        out = os.path.join(workdir, "built")
+        env = child_env({"SSL_CERT_FILE": build_index.cert} if build_index.cert else None)
+
+        def build(sdist: VerifiedArchive) -> None:
+            command = [uv, "build", "--wheel", "--out-dir", out, "--python", target.python]
+            command += [*_uv_build_index_args(build_index), sdist.path]
+            if self.quiet:
+                command.append("--quiet")
+            _run(command, [sdist], env, action="build")
+
+        # One source per `uv build`, so run them side by side, as `uv pip install` would.
+        with ThreadPoolExecutor(max_workers=min(len(sdists), 4) or 1) as pool:
+            for future in [pool.submit(build, sdist) for sdist in sdists]:
+                future.result()
+        return _wheels_in(out)
+
+
+def _uv_build_index_args(build_index: BuildIndex) -> list[str]:
+    # `uv build` spells pip's --trusted-host as --allow-insecure-host.
+    return [
+        "--allow-insecure-host" if arg == "--trusted-host" else arg
+        for arg in build_index.pip_args()
+    ]
 
 
 def find_uv() -> str:

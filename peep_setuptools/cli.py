@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from . import __version__, api
-from .errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_OK, PeepError, VerificationFailed
-from .reqfile import IndexOptions
+from . import commands as subcommands
+from .errors import (
+    EXIT_BUG,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    PeepError,
+    UsageError,
+    VerificationFailed,
+)
+from .reqfile import IndexOptions, parse_only_binary
+
+if TYPE_CHECKING:
+    from .progress import Progress
+
+INSTALLERS = ("pip", "uv")
 
 BUG_HINT = (
     "peep: this is a bug in peep-setuptools {version}, not in your input; please report it "
@@ -44,9 +58,9 @@ def _get_main_parser() -> argparse.ArgumentParser:
         "--requirement",
         dest="requirements",
         action="append",
-        required=True,
+        default=[],
         metavar="FILE",
-        help="a hashed requirements file (repeatable)",
+        help="a hashed requirements file, or a PEP 751 pylock.toml / pylock.NAME.toml (repeatable)",
     )
     _add_index_options(install)
     install.add_argument(
@@ -59,10 +73,26 @@ def _get_main_parser() -> argparse.ArgumentParser:
         "--force-reinstall", action="store_true", help="reinstall even what is installed"
     )
     install.add_argument(
+        "--keep-mismatched",
+        metavar="DIR",
+        help="move archives that fail their hash check to DIR (renamed *.mismatched) "
+        "instead of deleting them",
+    )
+    install.add_argument(
         "--installer",
-        choices=("pip", "uv"),
-        default="pip",
-        help="the installer to hand verified files to (default: pip)",
+        choices=INSTALLERS,
+        default=None,
+        help="the installer to hand verified files to (default: $PEEP_INSTALLER, else pip)",
+    )
+    cache_group = install.add_mutually_exclusive_group()
+    cache_group.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the verified archive cache (default: $PEEP_CACHE_DIR, else "
+        "$XDG_CACHE_HOME/peep-setuptools or ~/.cache/peep-setuptools)",
+    )
+    cache_group.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the archive cache"
     )
     compile_group = install.add_mutually_exclusive_group()
     compile_group.add_argument(
@@ -87,6 +117,26 @@ def _get_main_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="parallel downloads (default: %(default)s)",
     )
+    install.add_argument(
+        "--lock",
+        dest="lock_files",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a PEP 751 lock file, whatever its name (repeatable)",
+    )
+    install.add_argument(
+        "--strict",
+        action="store_true",
+        help="build sdists ourselves, with hash-verified build dependencies only",
+    )
+    install.add_argument(
+        "--build-requirements",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a hashed requirements file of build dependencies, never installed (implies --strict)",
+    )
     _add_verbosity(install)
 
     hash_cmd = commands.add_parser("hash", help="print the hash lines of local archives")
@@ -99,11 +149,23 @@ def _get_main_parser() -> argparse.ArgumentParser:
     )
 
     port = commands.add_parser(
-        "port", help="rewrite requirement files in pip's --hash format (or peep's)"
+        "port",
+        help="rewrite requirement files in pip's --hash format, peep's, or as a pylock.toml; "
+        "or a pylock.toml as a requirements file",
     )
     port.add_argument("files", nargs="+", metavar="FILE")
     port.add_argument(
-        "--to", choices=("pip", "peep"), default="pip", help="the format to write (default: pip)"
+        "--to",
+        choices=("pip", "peep", "pylock"),
+        default="pip",
+        help="the format to write (default: pip); pylock looks every file up on the index",
+    )
+    port.add_argument(
+        "-o", "--output", metavar="FILE", help="write FILE (atomically) instead of stdout"
+    )
+    _add_index_options(port)
+    subcommands.register(
+        commands, install, add_index_options=_add_index_options, add_verbosity=_add_verbosity
     )
     return parser
 
@@ -151,51 +213,96 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _only_binary(values: Sequence[str]) -> frozenset[str]:
-    from packaging.utils import canonicalize_name
-
-    names: set[str] = set()
-    for value in values:
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            if part == ":none:":
-                names.clear()
-            else:
-                names.add(part if part == ":all:" else canonicalize_name(part))
-    return frozenset(names)
+def _index_options(args: argparse.Namespace) -> IndexOptions:
+    return IndexOptions(
+        index_url=args.index_url,
+        extra_index_urls=tuple(args.extra_index_url),
+        find_links=tuple(args.find_links),
+        no_index=args.no_index,
+        trusted_hosts=tuple(args.trusted_host),
+        only_binary=parse_only_binary(args.only_binary),
+    )
 
 
 def _install_options(args: argparse.Namespace) -> api.InstallOptions:
     return api.InstallOptions(
         python=args.python,
-        index=IndexOptions(
-            index_url=args.index_url,
-            extra_index_urls=tuple(args.extra_index_url),
-            find_links=tuple(args.find_links),
-            no_index=args.no_index,
-            trusted_hosts=tuple(args.trusted_host),
-            only_binary=_only_binary(args.only_binary),
-        ),
+        index=_index_options(args),
         cert=args.cert,
         timeout=args.timeout,
         retries=args.retries,
         dry_run=args.dry_run,
         force_reinstall=args.force_reinstall,
-        installer=args.installer,
+        keep_mismatched=args.keep_mismatched,
+        fetch_installed=args.verify_installed,
+        installer=_installer(args.installer),
         compile=args.compile,
         quiet=args.quiet,
         jobs=args.jobs,
+        cache_dir=args.cache_dir,
+        no_cache=args.no_cache,
+        lock_files=tuple(args.lock_files),
+        strict=args.strict or bool(args.build_requirements),
+        build_requirements=tuple(args.build_requirements),
     )
 
 
+def _installer(given: str | None) -> Literal["pip", "uv"]:
+    chosen = given or os.environ.get("PEEP_INSTALLER", "").strip().lower() or "pip"
+    if chosen == "uv":
+        return "uv"
+    if chosen != "pip":
+        raise UsageError(f"PEEP_INSTALLER must be one of {', '.join(INSTALLERS)}, not {chosen!r}")
+    return "pip"
+
+
+def _progress(args: argparse.Namespace) -> Progress:
+    """A live line on a terminal, a line per file elsewhere, nothing with -q."""
+    from .progress import LineProgress, LiveProgress, NoProgress
+
+    if args.quiet:
+        return NoProgress()
+    if sys.stderr.isatty() and not args.verbose:
+        return LiveProgress(sys.stderr)
+    # --report - puts the JSON on stdout; every human line then goes to stderr
+    stream = sys.stderr if getattr(args, "report", None) == "-" else sys.stdout
+    return LineProgress(stream, verbose=args.verbose)
+
+
 def _run(args: argparse.Namespace) -> int:
+    if args.command in subcommands.COMMANDS:
+        return subcommands.run(args)
     if args.command == "install":
-        api.install(args.requirements, _install_options(args))
+        return subcommands.run_install(
+            args,
+            lambda observer: api.install(
+                args.requirements,
+                _install_options(args),
+                progress=_progress(args),
+                observer=observer,
+            ),
+        )
     elif args.command == "hash":
         for line in api.hash_files(args.files, style=args.format):
             print(line)
     else:
-        sys.stdout.write(api.port_file(args.files, to=args.to))
+        _port(args)
     return EXIT_OK
+
+
+def _port(args: argparse.Namespace) -> None:
+    from .pylock_write import write_atomically
+
+    options = api.InstallOptions(
+        index=_index_options(args), cert=args.cert, timeout=args.timeout, retries=args.retries
+    )
+    # Local files in a lock are written relative to it; on stdout its place is unknown.
+    lock_dir = os.path.dirname(os.path.abspath(args.output)) if args.output else None
+    text = api.port_file(args.files, to=args.to, options=options, lock_dir=lock_dir)
+    if args.output:
+        write_atomically(args.output, text)
+    else:
+        sys.stdout.write(text)
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
@@ -204,7 +311,8 @@ def _configure_logging(args: argparse.Namespace) -> None:
         level = logging.WARNING
     elif getattr(args, "verbose", False):
         level = logging.DEBUG
-    handler = logging.StreamHandler(sys.stdout)
+    # peep port writes its result to stdout: its warnings must not end up in it
+    handler = logging.StreamHandler(sys.stderr if args.command == "port" else sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("peep_setuptools")
     logger.handlers[:] = [handler]
@@ -214,7 +322,10 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``peep``; return its exit code (0, 1 failed, 2 usage, 3 bug, 130 interrupted)."""
-    args = _get_main_parser().parse_args(argv)
+    parser = _get_main_parser()
+    args = parser.parse_args(argv)
+    if args.command == "install" and not args.requirements and not args.lock_files:
+        parser.error("peep install: the following arguments are required: -r/--requirement")
     _configure_logging(args)
     try:
         return _run(args)

@@ -120,8 +120,14 @@ class PeepInstall(Command):  # type: ignore[misc]
         ("dry-run", None, "fetch and verify only; install nothing"),
         ("force-reinstall", None, "reinstall even requirements installed at their version"),
         ("installer=", None, "the installer verified archives are handed to: pip or uv"),
+        ("strict", None, "build sdists ourselves, with hash-verified build dependencies only"),
+        (
+            "build-requirements=",
+            None,
+            "hashed files of build dependencies (never installed), comma- or newline-separated",
+        ),
     ]
-    boolean_options: ClassVar[list[str]] = ["no-index", "dry-run", "force-reinstall"]
+    boolean_options: ClassVar[list[str]] = ["no-index", "dry-run", "force-reinstall", "strict"]
 
     def initialize_options(self) -> None:
         """Set every option to "not given"."""
@@ -135,6 +141,8 @@ class PeepInstall(Command):  # type: ignore[misc]
         self.dry_run: bool = False
         self.force_reinstall: bool = False
         self.installer: str | None = None
+        self.strict: bool = False
+        self.build_requirements: ListValue = None
 
     def finalize_options(self) -> None:
         """Resolve paths against setup.py's directory; raise OptionError for bad values."""
@@ -153,7 +161,7 @@ class PeepInstall(Command):  # type: ignore[misc]
         self.no_index = bool(self.no_index)
         self.dry_run = bool(self.dry_run) or bool(getattr(self.distribution, "dry_run", False))
         self.force_reinstall = bool(self.force_reinstall)
-        installer = (self.installer or "pip").strip().lower()
+        installer = (self.installer or os.environ.get("PEEP_INSTALLER") or "pip").strip().lower()
         if installer not in INSTALLERS:
             raise OptionError(
                 f"peep_install: --installer must be one of {', '.join(INSTALLERS)}, "
@@ -167,6 +175,9 @@ class PeepInstall(Command):  # type: ignore[misc]
         from .api import InstallOptions
         from .reqfile import IndexOptions
 
+        base = setup_dir(self.distribution)
+        build_files = tuple(resolve_path(p, base) for p in split_list(self.build_requirements))
+
         return InstallOptions(
             python=sys.executable,
             index=IndexOptions(
@@ -178,6 +189,8 @@ class PeepInstall(Command):  # type: ignore[misc]
             dry_run=self.dry_run,
             force_reinstall=self.force_reinstall,
             installer="uv" if self.installer == "uv" else "pip",
+            strict=bool(self.strict) or bool(build_files),
+            build_requirements=build_files,
             quiet=self.verbose == 0,
         )
 

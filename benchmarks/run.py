@@ -1,0 +1,500 @@
+"""Benchmark ``peep install`` against pip and uv on ~40 real packages from a loopback index.
+
+One command (from the repository root, with the dev virtualenv)::
+
+    .venv/bin/python benchmarks/run.py            # 5 interleaved runs of everything
+    .venv/bin/python benchmarks/run.py --runs 3   # fewer runs
+    .venv/bin/python benchmarks/run.py --quick    # 1 run, no latency variant, for a smoke test
+
+The first run downloads the pinned set in ``benchmarks/packages.txt`` from PyPI into
+``benchmarks/work/`` (not committed); later runs are offline. Every timed command runs
+with ``PIP_CONFIG_FILE=/dev/null`` and no ``PIP_*``/``UV_*`` variables, into a fresh virtual
+environment (created untimed), against a PEP 503 index on 127.0.0.1 (TCP_NODELAY). pip gets
+``--trusted-host 127.0.0.1``: pip only caches downloads from https or trusted hosts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / "work"
+DIST = WORK / "dl"
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.indexserver import IndexServer  # noqa: E402
+
+from peep_setuptools.hashes import hash_file  # noqa: E402
+
+PEEP = [sys.executable, "-m", "peep_setuptools"]
+UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv") or "uv"
+
+#: the issue's targets: (row, baseline row, maximum ratio)
+TARGETS = [
+    ("peep(pip) cold", "pip cold", 1.0),
+    ("peep(pip) warm", "pip warm", 1.0),
+    ("peep(pip) cold +latency", "pip cold +latency", 0.7),
+    ("peep(uv) cold", "uv cold", 1.3),
+    ("peep(uv) warm", "uv warm", 3.0),
+    ("peep no-op", "pip no-op", 0.25),
+]
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """No PIP_*/UV_*/PEEP_* help from this machine; pip's config switched off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "PEEP_"))}
+    env.update(
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        UV_NO_CONFIG="1",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+    env.update(extra or {})
+    return env
+
+
+# -- the package set ------------------------------------------------------------------------
+
+
+def read_set() -> list[tuple[str, str]]:
+    """(kind, name==version) for each line of packages.txt."""
+    pairs = []
+    for line in (HERE / "packages.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            kind, spec = line.split()
+            pairs.append((kind, spec))
+    return pairs
+
+
+def download(pairs: Sequence[tuple[str, str]]) -> None:
+    """Fetch the pinned set once (from PyPI) into benchmarks/work/dl, and pip for the venvs."""
+    DIST.mkdir(parents=True, exist_ok=True)
+    have = {p.name.lower() for p in DIST.iterdir()}
+    binaries = [s for k, s in pairs if k != "sdist"]
+    sources = [s for k, s in pairs if k == "sdist"]
+    if len(have) < len(pairs):
+        pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(DIST)]
+        subprocess.run([*pip, "--only-binary", ":all:", *binaries], check=True, env=clean_env())
+        subprocess.run([*pip, "--no-binary", ":all:", *sources], check=True, env=clean_env())
+    tools = WORK / "tools"
+    if not any(tools.glob("pip-*.whl")):
+        import importlib.metadata
+
+        pip_version = importlib.metadata.version("pip")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                f"pip=={pip_version}",
+                "-d",
+                str(tools),
+            ],
+            check=True,
+            env=clean_env(),
+        )
+
+
+def archives_of(pairs: Sequence[tuple[str, str]]) -> dict[str, list[Path]]:
+    """kind -> the downloaded archives of that kind."""
+    from packaging.utils import canonicalize_name
+
+    from peep_setuptools.index import parse_filename
+
+    kinds = {canonicalize_name(s.split("==")[0]): k for k, s in pairs}
+    found: dict[str, list[Path]] = {}
+    for path in sorted(DIST.iterdir()):
+        parsed = parse_filename(path.name)
+        if parsed is not None:
+            found.setdefault(kinds[parsed[0]], []).append(path)
+    return found
+
+
+def write_reqfiles(installed: Sequence[Path]) -> tuple[Path, Path]:
+    """The same requirements in pip's --hash format and in peep's comment format."""
+    from peep_setuptools.index import parse_filename
+
+    pip_lines, peep_lines = [], []
+    for path in installed:
+        parsed = parse_filename(path.name)
+        assert parsed is not None
+        name, version, _ = parsed
+        digest = hash_file(str(path))["sha256"]
+        pip_lines.append(f"{name}=={version} {digest.pip_option()}\n")
+        peep_lines.append(f"{digest.peep_line()}\n{name}=={version}\n")
+    pip_file, peep_file = WORK / "requirements-pip.txt", WORK / "requirements-peep.txt"
+    pip_file.write_text("".join(pip_lines))
+    peep_file.write_text("".join(peep_lines))
+    return pip_file, peep_file
+
+
+def serve(paths: Sequence[Path]) -> IndexServer:
+    """A PEP 503 index of ``paths`` on 127.0.0.1 (the test suite's server: TCP_NODELAY)."""
+    from peep_setuptools.index import parse_filename
+
+    server = IndexServer().start()
+    for path in paths:
+        parsed = parse_filename(path.name)
+        assert parsed is not None
+        server.add_file(parsed[0], path)
+    return server
+
+
+# -- running things -------------------------------------------------------------------------
+
+
+class Bench:
+    """Fresh venvs, private caches, and the timed commands of each tool."""
+
+    def __init__(self, server: IndexServer, pip_req: Path, peep_req: Path) -> None:
+        self.server = server
+        self.pip_req = pip_req
+        self.peep_req = peep_req
+        self.scratch = WORK / "scratch"
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.scratch.mkdir(parents=True)
+        self.counter = 0
+        self.base_python = getattr(sys, "_base_executable", sys.executable)
+        self.times: dict[str, list[float]] = {}
+        self.requests: dict[str, list[int]] = {}
+
+    def fresh(self, what: str) -> Path:
+        self.counter += 1
+        return self.scratch / f"{self.counter:04d}-{what}"
+
+    def venv(self, *, with_pip: bool) -> Path:
+        """A new virtual environment (untimed); pip from the local wheel when asked."""
+        path = self.fresh("venv")
+        subprocess.run([UV, "venv", "-q", "--python", self.base_python, str(path)], check=True)
+        python = path / "bin" / "python"
+        if with_pip:
+            subprocess.run(
+                [
+                    UV,
+                    "pip",
+                    "install",
+                    "-q",
+                    "--python",
+                    str(python),
+                    "--no-index",
+                    "pip",
+                    "--find-links",
+                    str(WORK / "tools"),
+                ],
+                check=True,
+                env=clean_env({"UV_CACHE_DIR": str(WORK / "setup-uv-cache")}),
+            )
+        return python
+
+    def command(self, tool: str, python: Path, cache: Path) -> tuple[list[str], dict[str, str]]:
+        url = self.server.index_url
+        env = clean_env({"PIP_CACHE_DIR": str(cache / "pip"), "UV_CACHE_DIR": str(cache / "uv")})
+        if tool == "pip":
+            argv = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--require-hashes"]
+            argv += ["-r", str(self.pip_req), "-i", url, "--trusted-host", "127.0.0.1"]
+        elif tool == "uv":
+            argv = [UV, "pip", "install", "-q", "--no-deps", "--require-hashes"]
+            argv += ["-r", str(self.pip_req), "-i", url, "--python", str(python)]
+        else:
+            argv = [*PEEP, "install", "-q", "-r", str(self.peep_req), "-i", url]
+            argv += ["--trusted-host", "127.0.0.1", "--python", str(python)]
+            argv += ["--cache-dir", str(cache / "peep")]
+            if tool == "peep(uv)":
+                argv += ["--installer", "uv"]
+        return argv, env
+
+    def timed(self, label: str, argv: list[str], env: dict[str, str]) -> float:
+        self.server.clear_requests()
+        start = time.perf_counter()
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"{label} failed:\n{' '.join(argv)}\n{done.stdout}\n{done.stderr}")
+        self.times.setdefault(label, []).append(elapsed)
+        self.requests.setdefault(label, []).append(len(self.server.requests))
+        return elapsed
+
+    def series(self, tool: str, *, noop: bool) -> None:
+        """Cold (empty caches), warm (same caches, fresh venv), no-op (same venv again)."""
+        cache = self.fresh("cache")
+        with_pip = tool == "pip"
+        argv, env = self.command(tool, self.venv(with_pip=with_pip), cache)
+        self.timed(f"{tool} cold", argv, env)
+        python = self.venv(with_pip=with_pip)
+        argv, env = self.command(tool, python, cache)
+        self.timed(f"{tool} warm", argv, env)
+        if noop:
+            label = "peep no-op" if tool == "peep(pip)" else f"{tool} no-op"
+            self.timed(label, argv, env)
+
+    def latency_cold(self, tool: str, latency: float) -> None:
+        self.server.latency = latency
+        try:
+            cache = self.fresh("cache")
+            argv, env = self.command(tool, self.venv(with_pip=tool == "pip"), cache)
+            self.timed(f"{tool} cold +latency", argv, env)
+        finally:
+            self.server.latency = 0.0
+
+    def floor_pip_local(self, files: Sequence[Path]) -> None:
+        python = self.venv(with_pip=True)
+        cache = self.fresh("cache")
+        argv = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+        argv += ["--find-links", str(DIST), *map(str, files)]
+        self.timed(
+            "floor: pip --no-index local files", argv, clean_env({"PIP_CACHE_DIR": str(cache)})
+        )
+
+
+def hash_floor(files: Sequence[Path]) -> tuple[float, int]:
+    """Seconds to sha256 every file in-process (best of 3), and the bytes hashed."""
+    best = float("inf")
+    size = sum(p.stat().st_size for p in files)
+    for _ in range(3):
+        start = time.perf_counter()
+        for path in files:
+            hash_file(str(path))
+        best = min(best, time.perf_counter() - start)
+    return best, size
+
+
+_FETCH_ALL = """
+import sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
+from peep_setuptools.download import fetch_url
+from peep_setuptools.http import HttpClient
+jobs, base, work, names = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+best = float("inf")
+for _ in range(3):
+    with tempfile.TemporaryDirectory(dir=work) as into, HttpClient() as http:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(lambda name: fetch_url(base + name, name, into, http), names))
+        best = min(best, time.perf_counter() - start)
+print(best)
+"""
+
+
+def fetch_throughput(server: IndexServer, files: Sequence[Path], jobs: int = 8) -> float:
+    """Seconds for peep's own client to download and hash every file over loopback (best of 3).
+
+    ``jobs`` downloads at once, as ``peep install`` does by default. The client runs in its
+    own process, so that it does not share a GIL with the server.
+    """
+    argv = [sys.executable, "-c", _FETCH_ALL, str(jobs), f"{server.url}/files/simple/", str(WORK)]
+    done = subprocess.run(
+        argv + [p.name for p in files], capture_output=True, text=True, check=True, env=clean_env()
+    )
+    return float(done.stdout.strip())
+
+
+# Runs in a small launcher process: on Linux a child's peak RSS starts from its parent's at
+# fork, so measuring from this (large) process would report our own size.
+_MEASURE_RSS = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(proc.pid, 0)
+if os.waitstatus_to_exitcode(status):
+    sys.exit("failed")
+print(usage.ru_maxrss)
+"""
+
+
+def peak_rss(server_files: dict[str, Path]) -> dict[str, float]:
+    """Peak RSS (MB) of ``peep install --dry-run --no-cache`` of one small and one ~200 MB wheel."""
+    results = {}
+    server = serve(list(server_files.values()))
+    try:
+        for label, path in server_files.items():
+            req = WORK / f"rss-{label}.txt"
+            digest = hash_file(str(path))["sha256"]
+            name = path.name.split("-")[0]
+            req.write_text(f"{name}=={path.name.split('-')[1]} {digest.pip_option()}\n")
+            argv = [*PEEP, "install", "-q", "--dry-run", "--no-cache", "-r", str(req)]
+            argv += ["-i", server.index_url]
+            peaks = []
+            for _ in range(2):
+                done = subprocess.run(
+                    [sys.executable, "-c", _MEASURE_RSS, *argv],
+                    env=clean_env(),
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    raise SystemExit(f"peak RSS run for {label} failed: {done.stderr}")
+                peaks.append(int(done.stdout.strip().splitlines()[-1]) / 1024)  # KiB on Linux
+            results[label] = max(peaks)
+    finally:
+        server.stop()
+    return results
+
+
+def big_wheel() -> Path:
+    """A ~200 MB wheel of incompressible bytes (stored, not deflated), made once."""
+    path = WORK / "big" / "bigwheel-1.0-py3-none-any.whl"
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        with zf.open("bigwheel/data.bin", "w", force_zip64=True) as out:
+            for _ in range(200):
+                out.write(os.urandom(1024 * 1024))
+        zf.writestr(
+            "bigwheel-1.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: bigwheel\nVersion: 1.0\n",
+        )
+    return path
+
+
+def small_wheel() -> Path:
+    path = WORK / "big" / "smallwheel-1.0-py3-none-any.whl"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("smallwheel/__init__.py", "")
+            zf.writestr(
+                "smallwheel-1.0.dist-info/METADATA",
+                "Metadata-Version: 2.1\nName: smallwheel\nVersion: 1.0\n",
+            )
+    return path
+
+
+def profile(bench: Bench, what: str, extra: Sequence[str], out: Path) -> str:
+    """cProfile of one peep(pip) run; returns the top of the cumulative listing."""
+    import cProfile  # noqa: F401 -- run as a module below
+    import io
+    import pstats
+
+    cache = bench.fresh("cache")
+    python = bench.venv(with_pip=False)
+    argv, env = bench.command("peep(pip)", python, cache)
+    if what != "cold":
+        subprocess.run(argv, env=env, check=True, capture_output=True)
+    if what == "warm":
+        argv, env = bench.command("peep(pip)", bench.venv(with_pip=False), cache)
+    argv = [sys.executable, "-m", "cProfile", "-o", str(out), *argv[1:], *extra]
+    subprocess.run(argv, env=env, check=True, capture_output=True)
+    stream = io.StringIO()
+    pstats.Stats(str(out), stream=stream).sort_stats("cumulative").print_stats(18)
+    return stream.getvalue()
+
+
+def versions() -> dict[str, str]:
+    def out(argv: list[str]) -> str:
+        return subprocess.run(argv, capture_output=True, text=True, check=False).stdout.strip()
+
+    import importlib.metadata
+
+    return {
+        "python": platform.python_version(),
+        "pip": importlib.metadata.version("pip"),
+        "uv": out([UV, "--version"]),
+        "peep-setuptools": importlib.metadata.version("peep-setuptools"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="interleaved runs of each (default 5)")
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="added per request")
+    parser.add_argument("--quick", action="store_true", help="1 run, no latency variant")
+    parser.add_argument("--profile", action="store_true", help="also cProfile peep runs")
+    args = parser.parse_args(argv)
+    runs = 1 if args.quick else args.runs
+
+    pairs = read_set()
+    download(pairs)
+    kinds = archives_of(pairs)
+    installed = kinds["wheel"] + kinds["binary"] + kinds["sdist"]
+    pip_req, peep_req = write_reqfiles(installed)
+    server = serve(installed + kinds.get("build", []))
+    total = sum(p.stat().st_size for p in installed)
+    print(f"{len(installed)} packages, {total / 1e6:.1f} MB; index at {server.index_url}")
+    bench = Bench(server, pip_req, peep_req)
+    tools = ["pip", "uv", "peep(pip)", "peep(uv)"]
+    try:
+        for run in range(runs):
+            order = tools[run % 4 :] + tools[: run % 4]  # interleaved, rotating who goes first
+            for tool in order:
+                bench.series(tool, noop=tool in ("pip", "peep(pip)", "uv"))
+            if not args.quick:
+                for tool in order:
+                    bench.latency_cold(tool, args.latency_ms / 1000)
+            bench.floor_pip_local(installed)
+            print(f"run {run + 1}/{runs} done", flush=True)
+        hashing, size = hash_floor(installed)
+        fetching = fetch_throughput(server, installed)
+        profiles = {}
+        if args.profile:
+            profiles["no-op"] = profile(bench, "no-op", [], WORK / "noop.prof")
+            profiles["warm"] = profile(bench, "warm", [], WORK / "warm.prof")
+    finally:
+        server.stop()
+    rss = peak_rss({"small": small_wheel(), "200 MB": big_wheel()})
+
+    medians = {k: statistics.median(v) for k, v in bench.times.items()}
+    lines = ["| what | median s | runs | requests (last) |", "|---|---|---|---|"]
+    for label, values in bench.times.items():
+        lines.append(
+            f"| {label} | {medians[label]:.3f} | {len(values)} | {bench.requests[label][-1]} |"
+        )
+    lines += ["", "| target | ratio | goal | met |", "|---|---|---|---|"]
+    for row, base, goal in TARGETS:
+        if row in medians and base in medians:
+            ratio = medians[row] / medians[base]
+            lines.append(
+                f"| {row} / {base} | {ratio:.2f} | <= {goal} | {'yes' if ratio <= goal else 'NO'} |"
+            )
+    hash_rate, fetch_rate = size / hashing / 1e6, size / fetching / 1e6
+    lines.append(
+        f"| fetch+hash / hashlib floor | {fetch_rate / hash_rate:.2f} "
+        f"({fetch_rate:.0f} vs {hash_rate:.0f} MB/s) | >= 0.7 | "
+        f"{'yes' if fetch_rate >= 0.7 * hash_rate else 'NO'} |"
+    )
+    lines.append(
+        f"| peak RSS 200 MB - small | {rss['200 MB'] - rss['small']:+.1f} MB "
+        f"({rss['200 MB']:.1f} vs {rss['small']:.1f}) | <= +10 MB | "
+        f"{'yes' if rss['200 MB'] - rss['small'] <= 10 else 'NO'} |"
+    )
+    table = "\n".join(lines)
+    print(table)
+    for name, text in profiles.items():
+        print(f"\n--- cProfile of peep(pip) {name}\n{text}")
+    result = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "versions": versions(),
+        "runs": runs,
+        "times": bench.times,
+        "requests": bench.requests,
+        "hash_floor_s": hashing,
+        "fetch_s": fetching,
+        "bytes": size,
+        "rss_mb": rss,
+        "table": table,
+        "profiles": profiles,
+    }
+    (WORK / "results.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps(result["versions"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

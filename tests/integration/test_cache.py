@@ -1,0 +1,193 @@
+"""The verified cache end to end: warm runs are offline, tampering is caught, sdists built once."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.builders import installed, make_venv
+
+pytestmark = pytest.mark.slow
+
+_PEEP_INSTALL = (sys.executable, "-m", "peep_setuptools", "install")
+
+
+def _install(peep, venv, reqfile, *extra, check=0):
+    return peep("install", "-r", reqfile, "--python", str(venv), *extra, check=check)
+
+
+@pytest.fixture
+def cache(env) -> Path:
+    """Where the child's default cache is ($XDG_CACHE_HOME/peep-setuptools)."""
+    return Path(env["XDG_CACHE_HOME"]) / "peep-setuptools"
+
+
+@pytest.fixture
+def reqs(write, packages) -> str:
+    return write(
+        "reqs.txt",
+        f"{packages.peep('alpha-1.0')}\nalpha==1.0\ndelta==1.0 {packages.pip('delta-1.0')}\n",
+    )
+
+
+def _cached_file(cache: Path, digest) -> Path:
+    folder = cache / "archives" / digest.hex[:2] / digest.hex
+    (found,) = [p for p in folder.iterdir() if p.name != "entry.json"]
+    return found
+
+
+def test_second_install_makes_no_request_at_all(peep, venv, tmp_path, reqs, index, cache, packages):
+    _install(peep, venv, reqs, "-i", index.index_url)
+    assert _cached_file(cache, packages.sha256("alpha-1.0")).name == packages["alpha-1.0"].name
+    index.clear_requests()
+    fresh = make_venv(tmp_path / "fresh")
+    done = _install(peep, fresh, reqs, "-i", index.index_url, "-v")
+    assert index.requests == []
+    got = installed(fresh)
+    assert (got["alpha"], got["delta"]) == ("1.0", "1.0")
+    # -v says where each file came from.
+    assert f"Cached {packages['alpha-1.0'].name}" in done.stdout
+    assert str(cache) in done.stdout
+
+
+def test_no_index_with_a_full_cache_works_offline(peep, venv, tmp_path, reqs, index):
+    _install(peep, venv, reqs, "-i", index.index_url)
+    fresh = make_venv(tmp_path / "fresh")
+    index.clear_requests()
+    _install(peep, fresh, reqs, "--no-index")
+    assert installed(fresh)["delta"] == "1.0"
+    assert index.requests == []
+
+
+def test_a_tampered_cache_file_is_dropped_refetched_and_installed(
+    peep, venv, tmp_path, reqs, index, cache, packages
+):
+    _install(peep, venv, reqs, "-i", index.index_url)
+    cached = _cached_file(cache, packages.sha256("alpha-1.0"))
+    cached.write_bytes(b"not the archive that was verified")
+    index.clear_requests()
+    fresh = make_venv(tmp_path / "fresh")
+    done = _install(peep, fresh, reqs, "-i", index.index_url)
+    assert "does not have the hash it is stored under" in done.stdout + done.stderr
+    assert installed(fresh)["alpha"] == "1.0"
+    fetched = [r.path for r in index.requests if r.path.endswith(".whl")]
+    assert fetched == [f"/files/simple/{packages['alpha-1.0'].name}"]
+    # ...and the cache holds the real file again.
+    assert cached.read_bytes() == packages["alpha-1.0"].read_bytes()
+
+
+def test_no_cache_neither_reads_nor_writes(peep, venv, tmp_path, reqs, index, cache):
+    _install(peep, venv, reqs, "-i", index.index_url, "--no-cache")
+    assert not cache.exists()
+    _install(peep, venv, reqs, "-i", index.index_url)  # fills the cache (reinstalls nothing)
+    index.clear_requests()
+    fresh = make_venv(tmp_path / "fresh")
+    _install(peep, fresh, reqs, "-i", index.index_url, "--no-cache")
+    assert any(r.path.endswith(".whl") for r in index.requests)
+
+
+def test_cache_dir_option_and_env(peep, venv, tmp_path, reqs, index, cache):
+    chosen = tmp_path / "chosen-cache"
+    _install(peep, venv, reqs, "-i", index.index_url, "--cache-dir", str(chosen), "--dry-run")
+    assert (chosen / "archives").is_dir()
+    assert not cache.exists()
+    peep.env["PEEP_CACHE_DIR"] = str(tmp_path / "env-cache")
+    _install(peep, venv, reqs, "-i", index.index_url, "--dry-run")
+    assert (tmp_path / "env-cache" / "archives").is_dir()
+
+
+def test_an_unwritable_cache_warns_once_and_installs(peep, venv, tmp_path, reqs, index):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    done = _install(peep, venv, reqs, "-i", index.index_url, "--cache-dir", str(blocker / "c"))
+    assert (done.stdout + done.stderr).count("continuing without caching") == 1
+    assert installed(venv)["alpha"] == "1.0"
+
+
+def test_two_runs_sharing_one_cache_at_once_both_succeed(peep, tmp_path, reqs, index, packages):
+    venvs = [make_venv(tmp_path / f"venv{i}") for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [*_PEEP_INSTALL, "-r", reqs, "--python", str(v), "-i", index.index_url],
+            env=peep.env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for v in venvs
+    ]
+    outputs = [proc.communicate(timeout=300)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    for v in venvs:
+        assert installed(v)["alpha"] == "1.0"
+    # No temp files or half entries are left behind under final names.
+    cache = Path(peep.env["XDG_CACHE_HOME"]) / "peep-setuptools"
+    assert _cached_file(cache, packages.sha256("delta-1.0")).read_bytes() == (
+        packages["delta-1.0"].read_bytes()
+    )
+    assert list((cache / "tmp").iterdir()) == []
+
+
+def test_jobs_1_and_jobs_8_install_the_same(peep, tmp_path, write, packages, index):
+    reqs = write(
+        "many.txt",
+        f"alpha==1.0 {packages.pip('alpha-1.0')}\ndelta==1.0 {packages.pip('delta-1.0')}\n"
+        f"beta==1.0 {packages.pip('beta-1.0')}\n",
+    )
+    results = []
+    for jobs in ("1", "8"):
+        target = make_venv(tmp_path / f"venv-{jobs}")
+        _install(peep, target, reqs, "-i", index.index_url, "--jobs", jobs, "--no-cache")
+        results.append(installed(target))
+    assert results[0] == results[1]
+    assert {"alpha", "beta", "delta"} <= set(results[0])
+
+
+def test_a_warm_sdist_is_not_built_again(peep, venv, tmp_path, write, packages, index, telltale):
+    reqs = write("reqs.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
+    _install(peep, venv, reqs, "-i", index.index_url)
+    builds = telltale.read_text().count("beta ran")
+    assert builds >= 1
+    fresh = make_venv(tmp_path / "fresh")
+    index.clear_requests()
+    done = _install(peep, fresh, reqs, "-i", index.index_url)
+    assert telltale.read_text().count("beta ran") == builds
+    assert installed(fresh)["beta"] == "1.0"
+    assert index.requests == []
+    assert "WITHOUT hash checking" not in done.stdout + done.stderr
+
+
+def test_a_tampered_built_wheel_is_rebuilt(peep, venv, tmp_path, write, packages, index, telltale):
+    reqs = write("reqs.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
+    _install(peep, venv, reqs, "-i", index.index_url)
+    builds = telltale.read_text().count("beta ran")
+    cache = Path(peep.env["XDG_CACHE_HOME"]) / "peep-setuptools"
+    (wheel,) = (cache / "built").rglob("*.whl")
+    wheel.write_bytes(b"swapped")
+    fresh = make_venv(tmp_path / "fresh")
+    done = _install(peep, fresh, reqs, "-i", index.index_url)
+    assert "does not have the hash" in done.stdout + done.stderr
+    assert telltale.read_text().count("beta ran") > builds
+    assert installed(fresh)["beta"] == "1.0"
+
+
+def test_no_op_runs_start_no_installer(peep, venv, tmp_path, reqs, index):
+    _install(peep, venv, reqs, "-i", index.index_url)
+    # A fake uv first on PATH: it would leave a mark if any installer were started.
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    mark = tmp_path / "installer-ran"
+    fake = bin_dir / "uv"
+    fake.write_text(f"#!/bin/sh\necho ran > {mark}\nexit 1\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    peep.env["PATH"] = f"{bin_dir}{os.pathsep}{peep.env['PATH']}"
+    index.clear_requests()
+    done = _install(peep, venv, reqs, "-i", index.index_url, "--installer", "uv")
+    assert "Nothing to install" in done.stdout
+    assert not mark.exists()
+    assert index.requests == []

@@ -1,0 +1,101 @@
+"""The uv backend: the verified files handed to ``uv pip install``; a clear error without uv."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from support.builders import installed, make_venv
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
+        reason="uv (a test extra) is not installed",
+    ),
+]
+
+
+def test_installer_uv_installs_wheels_and_sdists(peep, venv, write, packages, index, telltale):
+    reqs = write(
+        "reqs.txt",
+        f"{packages.peep('alpha-1.0')}\nalpha==1.0\nbeta==1.0 {packages.pip('beta-1.0')}\n",
+    )
+    done = peep(
+        "install",
+        "-r",
+        reqs,
+        "--python",
+        str(venv),
+        "-i",
+        index.index_url,
+        "--installer",
+        "uv",
+        check=0,
+    )
+    got = installed(venv)
+    assert (got["alpha"], got["beta"]) == ("1.0", "1.0")
+    assert "Successfully installed" not in done.stdout  # pip's words: pip did not run
+    assert "beta ran" in telltale.read_text()
+
+
+def test_peep_installer_env_chooses_uv(peep, venv, write, packages, index):
+    reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
+    peep.env["PEEP_INSTALLER"] = "uv"
+    done = peep("install", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=0)
+    assert installed(venv)["alpha"] == "1.0"
+    assert "Successfully installed" not in done.stdout
+
+
+def test_a_bad_peep_installer_is_a_usage_error(peep, venv, write, packages, index):
+    reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
+    peep.env["PEEP_INSTALLER"] = "poetry"
+    done = peep("install", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=2)
+    assert "PEEP_INSTALLER must be one of pip, uv, not 'poetry'" in done.stderr
+
+
+def test_uv_missing_is_a_clear_error_before_any_download(
+    env, venv, tmp_path, write, packages, index
+):
+    reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
+    # An interpreter with no uv beside it, and a PATH with no uv on it.
+    runner = make_venv(tmp_path / "runner")
+    site = sysconfig.get_paths()["purelib"]
+    repo = Path(__file__).resolve().parents[2]
+    child = dict(env)
+    child["PYTHONPATH"] = os.pathsep.join([str(repo), site])
+    child["PATH"] = os.pathsep.join(
+        d for d in env["PATH"].split(os.pathsep) if d and not (Path(d) / "uv").exists()
+    )
+    index.clear_requests()
+    done = subprocess.run(
+        [
+            str(runner),
+            "-m",
+            "peep_setuptools",
+            "install",
+            "-r",
+            reqs,
+            "--python",
+            str(venv),
+            "-i",
+            index.index_url,
+            "--installer",
+            "uv",
+        ],
+        env=child,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "uv is not installed" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert index.requests == []
+    assert "alpha" not in installed(venv)

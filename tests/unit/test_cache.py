@@ -1,0 +1,107 @@
+"""The verified cache on its own: naming, atomic entries, re-hashing on the way out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from peep_setuptools.cache import ArchiveCache, default_cache_dir
+from peep_setuptools.hashes import Digest
+
+
+def _digest(data: bytes) -> Digest:
+    return Digest("sha256", hashlib.sha256(data).hexdigest())
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"PEEP_CACHE_DIR": "/x/peep", "XDG_CACHE_HOME": "/xdg"}, "/x/peep"),
+        ({"XDG_CACHE_HOME": "/xdg"}, "/xdg/peep-setuptools"),
+        ({"XDG_CACHE_HOME": "relative/ignored", "HOME": "/home/u"}, "~/.cache/peep-setuptools"),
+        ({"PEEP_CACHE_DIR": "  "}, "~/.cache/peep-setuptools"),
+    ],
+)
+def test_default_cache_dir_follows_xdg(environ, expected):
+    assert default_cache_dir(environ) == os.path.expanduser(expected)
+
+
+@pytest.fixture
+def archive(tmp_path):
+    path = tmp_path / "src" / "alpha-1.0-py3-none-any.whl"
+    path.parent.mkdir()
+    path.write_bytes(b"wheel bytes" * 1000)
+    return path
+
+
+def test_store_lookup_take_round_trip(tmp_path, archive):
+    cache = ArchiveCache(str(tmp_path / "cache"))
+    digest = _digest(archive.read_bytes())
+    cache.store(str(archive), digest, requires_python=">=3.8")
+    (entry,) = cache.lookup([Digest("sha512", "0" * 128), digest])
+    assert (entry.filename, entry.requires_python) == (archive.name, ">=3.8")
+    copied = cache.take(entry, str(tmp_path / "work"), algorithms=("sha256", "sha512"))
+    assert copied is not None
+    assert Path(copied.path).read_bytes() == archive.read_bytes()
+    assert copied.digests["sha256"] == digest
+    assert copied.digests["sha512"].hex == hashlib.sha512(archive.read_bytes()).hexdigest()
+    assert copied.size == archive.stat().st_size
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+
+
+def test_unknown_digests_and_half_entries_are_misses(tmp_path, archive):
+    cache = ArchiveCache(str(tmp_path / "cache"))
+    digest = _digest(archive.read_bytes())
+    assert cache.lookup([digest]) == []
+    cache.store(str(archive), digest)
+    entry_json = tmp_path / "cache" / "archives" / digest.hex[:2] / digest.hex / "entry.json"
+    entry_json.unlink()  # as if a crash came between the file and its entry
+    assert cache.lookup([digest]) == []
+    entry_json.write_text(json.dumps({"filename": "../../escape.whl", "sha256": digest.hex}))
+    assert cache.lookup([digest]) == []
+
+
+def test_a_tampered_file_is_dropped_with_a_warning(tmp_path, archive, caplog):
+    cache = ArchiveCache(str(tmp_path / "cache"))
+    digest = _digest(archive.read_bytes())
+    cache.store(str(archive), digest)
+    (entry,) = cache.lookup([digest])
+    with open(entry.path, "r+b") as stream:
+        stream.write(b"X")
+    with caplog.at_level(logging.WARNING, logger="peep_setuptools"):
+        assert cache.take(entry, str(tmp_path / "work")) is None
+    assert "does not have the hash it is stored under" in caplog.text
+    assert cache.lookup([digest]) == []
+    assert not (tmp_path / "work" / archive.name).exists()
+
+
+def test_an_unwritable_cache_warns_once(tmp_path, archive, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    cache = ArchiveCache(str(blocker / "cache"))
+    digest = _digest(archive.read_bytes())
+    with caplog.at_level(logging.WARNING, logger="peep_setuptools"):
+        cache.store(str(archive), digest)
+        cache.store(str(archive), digest)
+        cache.store_built_wheel(digest, "py3-none-any", str(archive), digest)
+    assert caplog.text.count("continuing without caching") == 1
+    assert cache.lookup([digest]) == []
+
+
+def test_built_wheels_are_keyed_by_sdist_and_tag(tmp_path, archive):
+    cache = ArchiveCache(str(tmp_path / "cache"))
+    sdist = _digest(b"the sdist")
+    wheel_digest = _digest(archive.read_bytes())
+    cache.store_built_wheel(sdist, "cp311-cp311-manylinux_2_17_x86_64", str(archive), wheel_digest)
+    assert cache.built_wheel(sdist, "cp312-cp312-manylinux_2_17_x86_64") is None
+    found = cache.built_wheel(sdist, "cp311-cp311-manylinux_2_17_x86_64")
+    assert found is not None
+    assert found.digest == wheel_digest
+    copied = cache.take(found, str(tmp_path / "work"))
+    assert copied is not None
+    assert copied.filename == archive.name
