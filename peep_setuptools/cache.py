@@ -26,8 +26,9 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from .hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher
 from .index import safe_filename
@@ -227,23 +228,23 @@ def _copy_hashing(
 
 
 def _atomic_copy(source: str, final: str, tmp_root: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=tmp_root, prefix="put-")
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+    def copy(out: BinaryIO) -> None:
+        with open(source, "rb") as src:
             shutil.copyfileobj(src, out, BLOCK_SIZE)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+
+    _atomic_put(final, copy, tmp_root)
 
 
 def _atomic_write(final: str, data: bytes, tmp_root: str) -> None:
+    _atomic_put(final, lambda out: out.write(data), tmp_root)
+
+
+def _atomic_put(final: str, fill: Callable[[BinaryIO], object], tmp_root: str) -> None:
+    """Let ``fill`` write a temporary file in ``tmp_root``, then move it to ``final`` at once."""
     fd, tmp = tempfile.mkstemp(dir=tmp_root, prefix="put-")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            fill(out)
         os.chmod(tmp, 0o644)
         os.replace(tmp, final)
     except BaseException:

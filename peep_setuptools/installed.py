@@ -9,8 +9,6 @@ import io
 import json
 import os
 import posixpath
-import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -21,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 from .errors import TargetError
 from .hashes import Digest, InvalidDigest, hash_file
 from .reqfile import ReqLine
+from .target import run_script
 
 # Runs in the target interpreter, stdlib only: where each named distribution lives.
 _PROBE = r"""
@@ -136,18 +135,7 @@ def probe_installed(
 ) -> dict[NormalizedName, InstalledDist]:
     """Ask ``python`` where each named distribution is installed; raises TargetError."""
     wanted = sorted(set(names))
-    with tempfile.TemporaryDirectory() as cwd:
-        try:
-            done = subprocess.run(
-                [python, "-c", _PROBE, json.dumps(wanted)],
-                capture_output=True,
-                text=True,
-                cwd=cwd,
-                check=False,
-                timeout=120,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise TargetError(f"cannot run the target interpreter {python}: {exc}") from exc
+    done = run_script(python, _PROBE, json.dumps(wanted))
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise TargetError(f"cannot list the installed files of {python}: {last}")

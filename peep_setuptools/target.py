@@ -87,13 +87,15 @@ class Target:
             return None
 
 
-def probe(python: str | None = None) -> Target:
-    """Inspect ``python`` (default: this interpreter) by running it; raises TargetError."""
-    executable = python or sys.executable
+def run_script(python: str, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -c script *args`` for its output; raises TargetError if it cannot start.
+
+    The exit status is left to the caller, which knows what the script was for.
+    """
     with tempfile.TemporaryDirectory() as cwd:  # so nothing in the caller's cwd shadows stdlib
         try:
-            done = subprocess.run(
-                [executable, "-c", _PROBE],
+            return subprocess.run(
+                [python, "-c", script, *args],
                 capture_output=True,
                 text=True,
                 cwd=cwd,
@@ -101,7 +103,13 @@ def probe(python: str | None = None) -> Target:
                 timeout=120,
             )
         except (OSError, subprocess.SubprocessError) as exc:
-            raise TargetError(f"cannot run the target interpreter {executable}: {exc}") from exc
+            raise TargetError(f"cannot run the target interpreter {python}: {exc}") from exc
+
+
+def probe(python: str | None = None) -> Target:
+    """Inspect ``python`` (default: this interpreter) by running it; raises TargetError."""
+    executable = python or sys.executable
+    done = run_script(executable, _PROBE)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise TargetError(
