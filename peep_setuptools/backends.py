@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 from .errors import BackendError
 from .hashes import Digest
@@ -138,12 +138,17 @@ def _wheels_in(folder: str) -> list[str]:
 
 
 @dataclass(frozen=True)
-class PipBackend:
-    """``python -m pip install --no-deps --require-hashes -r verified.txt``."""
+class _RequirementsFileBackend:
+    """What pip and uv share: one run over a requirements file listing the verified archives.
+
+    Subclasses spell the installer's command line; the order of its options is the same.
+    """
 
     compile: Compile = "default"
     quiet: bool = False
-    name: str = "pip"
+
+    #: the installer's flag for replacing what is installed
+    _reinstall: ClassVar[str]
 
     def install(
         self,
@@ -154,21 +159,43 @@ class PipBackend:
         build_index: BuildIndex,
         force_reinstall: bool,
     ) -> None:
-        """Run the target's own pip, or ours with ``--python`` when it has none."""
+        """Install every archive in one installer run; raise BackendError if it fails."""
+        program = self._program(target)  # uv is looked for before any file is written
         reqs = os.path.join(workdir, "verified-requirements.txt")
         write_requirements(archives, reqs)
-        command = self._pip(target)
-        command += ["install", "--no-deps", "--require-hashes", "--disable-pip-version-check"]
-        command += ["--no-input", "-r", reqs, *build_index.pip_args()]
-        if build_index.cert:
-            command += ["--cert", build_index.cert]
+        command = [*program, "install", "--no-deps", "--require-hashes", *self._target_args(target)]
+        command += ["-r", reqs, *build_index.pip_args(), *self._cert_args(build_index)]
         if force_reinstall:
-            command.append("--force-reinstall")
-        if self.compile != "default":
-            command.append(f"--{self.compile}")
+            command.append(self._reinstall)
+        command += self._compile_args()
         if self.quiet:
             command.append("--quiet")
-        _run(command, archives, child_env())
+        _run(command, archives, self._env(build_index))
+
+    def _program(self, target: Target) -> list[str]:
+        """The command that installs: ``python -m pip`` or ``uv pip``."""
+        raise NotImplementedError
+
+    def _target_args(self, target: Target) -> list[str]:
+        """Options right after ``--require-hashes``: how to reach the target, no prompts."""
+        raise NotImplementedError
+
+    def _cert_args(self, build_index: BuildIndex) -> list[str]:
+        return []
+
+    def _compile_args(self) -> list[str]:
+        raise NotImplementedError
+
+    def _env(self, build_index: BuildIndex) -> dict[str, str]:
+        return child_env()
+
+
+@dataclass(frozen=True)
+class PipBackend(_RequirementsFileBackend):
+    """``python -m pip install --no-deps --require-hashes -r verified.txt``."""
+
+    name: str = "pip"
+    _reinstall: ClassVar[str] = "--force-reinstall"
 
     def build_wheels(
         self,
@@ -182,54 +209,36 @@ class PipBackend:
         reqs = os.path.join(workdir, "verified-sdists.txt")
         out = os.path.join(workdir, "built")
         write_requirements(sdists, reqs)
-        command = self._pip(target)
-        command += ["wheel", "--no-deps", "--require-hashes", "--disable-pip-version-check"]
-        command += ["--no-input", "-r", reqs, "--wheel-dir", out, *build_index.pip_args()]
-        if build_index.cert:
-            command += ["--cert", build_index.cert]
+        command = [*self._program(target), "wheel", "--no-deps", "--require-hashes"]
+        command += [*self._target_args(target), "-r", reqs, "--wheel-dir", out]
+        command += [*build_index.pip_args(), *self._cert_args(build_index)]
         if self.quiet:
             command.append("--quiet")
-        _run(command, sdists, child_env(), action="build")
+        _run(command, sdists, self._env(build_index), action="build")
         return _wheels_in(out)
 
-    @staticmethod
-    def _pip(target: Target) -> list[str]:
+    def _program(self, target: Target) -> list[str]:
+        """The target's own pip, or ours with ``--python`` when it has none."""
         if target.has_pip:
             return [target.python, "-m", "pip"]
         return [sys.executable, "-m", "pip", "--python", target.python]
 
+    def _target_args(self, target: Target) -> list[str]:
+        return ["--disable-pip-version-check", "--no-input"]
+
+    def _cert_args(self, build_index: BuildIndex) -> list[str]:
+        return ["--cert", build_index.cert] if build_index.cert else []
+
+    def _compile_args(self) -> list[str]:
+        return [f"--{self.compile}"] if self.compile != "default" else []
+
 
 @dataclass(frozen=True)
-class UvBackend:
+class UvBackend(_RequirementsFileBackend):
     """``uv pip install --no-deps --require-hashes --python TARGET -r verified.txt``."""
 
-    compile: Compile = "default"
-    quiet: bool = False
     name: str = "uv"
-
-    def install(
-        self,
-        archives: Sequence[VerifiedArchive],
-        *,
-        target: Target,
-        workdir: str,
-        build_index: BuildIndex,
-        force_reinstall: bool,
-    ) -> None:
-        """Run uv, found on PATH or beside this interpreter."""
-        uv = find_uv()
-        reqs = os.path.join(workdir, "verified-requirements.txt")
-        write_requirements(archives, reqs)
-        command = [uv, "pip", "install", "--no-deps", "--require-hashes"]
-        command += ["--python", target.python, "-r", reqs, *build_index.pip_args()]
-        if force_reinstall:
-            command.append("--reinstall")
-        if self.compile == "compile":
-            command.append("--compile-bytecode")
-        if self.quiet:
-            command.append("--quiet")
-        env = child_env({"SSL_CERT_FILE": build_index.cert} if build_index.cert else None)
-        _run(command, archives, env)
+    _reinstall: ClassVar[str] = "--reinstall"
 
     def build_wheels(
         self,
@@ -242,7 +251,7 @@ class UvBackend:
         """``uv build --wheel`` of each sdist (uv builds one source per call)."""
         uv = find_uv()
         out = os.path.join(workdir, "built")
-        env = child_env({"SSL_CERT_FILE": build_index.cert} if build_index.cert else None)
+        env = self._env(build_index)
 
         def build(sdist: VerifiedArchive) -> None:
             command = [uv, "build", "--wheel", "--out-dir", out, "--python", target.python]
@@ -256,6 +265,20 @@ class UvBackend:
             for future in [pool.submit(build, sdist) for sdist in sdists]:
                 future.result()
         return _wheels_in(out)
+
+    def _program(self, target: Target) -> list[str]:
+        """uv, found on PATH or beside this interpreter."""
+        return [find_uv(), "pip"]
+
+    def _target_args(self, target: Target) -> list[str]:
+        return ["--python", target.python]
+
+    def _compile_args(self) -> list[str]:
+        return ["--compile-bytecode"] if self.compile == "compile" else []
+
+    def _env(self, build_index: BuildIndex) -> dict[str, str]:
+        # uv reads the CA bundle from the environment; it has no --cert.
+        return child_env({"SSL_CERT_FILE": build_index.cert} if build_index.cert else None)
 
 
 def _uv_build_index_args(build_index: BuildIndex) -> list[str]:
