@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Literal, NoReturn
 
 from . import __version__, api
 from . import commands as subcommands
+from .adding import network_options
 from .errors import (
     EXIT_BUG,
     EXIT_INTERRUPTED,
@@ -20,12 +22,23 @@ from .errors import (
     UsageError,
     VerificationFailed,
 )
-from .reqfile import IndexOptions, parse_only_binary
 
 if TYPE_CHECKING:
     from .progress import Progress
 
 INSTALLERS = ("pip", "uv")
+# the install options spelled the same on the command line and in api.InstallOptions
+SAME_NAMED = (
+    "python",
+    "dry_run",
+    "force_reinstall",
+    "keep_mismatched",
+    "compile",
+    "quiet",
+    "jobs",
+    "cache_dir",
+    "no_cache",
+)
 
 BUG_HINT = (
     "peep: this is a bug in peep-setuptools {version}, not in your input; please report it "
@@ -213,34 +226,12 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _index_options(args: argparse.Namespace) -> IndexOptions:
-    return IndexOptions(
-        index_url=args.index_url,
-        extra_index_urls=tuple(args.extra_index_url),
-        find_links=tuple(args.find_links),
-        no_index=args.no_index,
-        trusted_hosts=tuple(args.trusted_host),
-        only_binary=parse_only_binary(args.only_binary),
-    )
-
-
 def _install_options(args: argparse.Namespace) -> api.InstallOptions:
-    return api.InstallOptions(
-        python=args.python,
-        index=_index_options(args),
-        cert=args.cert,
-        timeout=args.timeout,
-        retries=args.retries,
-        dry_run=args.dry_run,
-        force_reinstall=args.force_reinstall,
-        keep_mismatched=args.keep_mismatched,
+    return dataclasses.replace(
+        network_options(args),
+        **{name: getattr(args, name) for name in SAME_NAMED},
         fetch_installed=args.verify_installed,
         installer=_installer(args.installer),
-        compile=args.compile,
-        quiet=args.quiet,
-        jobs=args.jobs,
-        cache_dir=args.cache_dir,
-        no_cache=args.no_cache,
         lock_files=tuple(args.lock_files),
         strict=args.strict or bool(args.build_requirements),
         build_requirements=tuple(args.build_requirements),
@@ -293,9 +284,7 @@ def _run(args: argparse.Namespace) -> int:
 def _port(args: argparse.Namespace) -> None:
     from .pylock_write import write_atomically
 
-    options = api.InstallOptions(
-        index=_index_options(args), cert=args.cert, timeout=args.timeout, retries=args.retries
-    )
+    options = network_options(args)
     # Local files in a lock are written relative to it; on stdout its place is unknown.
     lock_dir = os.path.dirname(os.path.abspath(args.output)) if args.output else None
     text = api.port_file(args.files, to=args.to, options=options, lock_dir=lock_dir)

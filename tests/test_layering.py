@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "peep_setuptools"
-FRONT_ENDS = {"cli", "__main__", "setuptools_command", "commands"}
+FRONT_ENDS = {"cli", "__main__", "setuptools_command", "commands", "adding"}
 # Modules at the bottom import nothing of ours but these.
 FOUNDATION = {"errors", "hashes"}
 STDLIB = set(sys.stdlib_module_names)
