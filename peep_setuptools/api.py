@@ -69,6 +69,8 @@ class InstallOptions:
     installer: Literal["pip", "uv"] = "pip"
     compile: Compile = "default"
     quiet: bool = False
+    #: the installer's output goes to stderr (stdout carries a JSON report)
+    installer_output_to_stderr: bool = False
     jobs: int = DEFAULT_JOBS
     #: the environment to read PIP_* defaults and ${VAR}s from; None means os.environ
     environ: Mapping[str, str] | None = None
@@ -372,8 +374,8 @@ def _archive(verdict: Verdict) -> VerifiedArchive:
 def _backend(options: InstallOptions) -> InstallerBackend:
     if options.installer == "uv":
         find_uv()
-        return UvBackend(compile=options.compile, quiet=options.quiet)
-    return PipBackend(compile=options.compile, quiet=options.quiet)
+        return UvBackend(options.compile, options.quiet, options.installer_output_to_stderr)
+    return PipBackend(options.compile, options.quiet, options.installer_output_to_stderr)
 
 
 # -- lock files ---------------------------------------------------------------------------

@@ -115,9 +115,12 @@ def _run(
     env: dict[str, str],
     *,
     action: Literal["install", "build"] = "install",
+    stdout_to_stderr: bool = False,
 ) -> None:
     try:
-        done = subprocess.run(command, env=env, check=False)
+        # With a JSON report on stdout, the installer's chatter must not land in it.
+        stdout = sys.stderr if stdout_to_stderr else None
+        done = subprocess.run(command, env=env, check=False, stdout=stdout)
     except OSError as exc:
         raise BackendError(f"cannot run {command[0]}: {exc}") from exc
     if done.returncode != 0:
@@ -146,6 +149,8 @@ class _RequirementsFileBackend:
 
     compile: Compile = "default"
     quiet: bool = False
+    #: send the installer's standard output to our standard error
+    stdout_to_stderr: bool = False
 
     #: the installer's flag for replacing what is installed
     _reinstall: ClassVar[str]
@@ -170,7 +175,7 @@ class _RequirementsFileBackend:
         command += self._compile_args()
         if self.quiet:
             command.append("--quiet")
-        _run(command, archives, self._env(build_index))
+        _run(command, archives, self._env(build_index), stdout_to_stderr=self.stdout_to_stderr)
 
     def _program(self, target: Target) -> list[str]:
         """The command that installs: ``python -m pip`` or ``uv pip``."""
@@ -214,7 +219,13 @@ class PipBackend(_RequirementsFileBackend):
         command += [*build_index.pip_args(), *self._cert_args(build_index)]
         if self.quiet:
             command.append("--quiet")
-        _run(command, sdists, self._env(build_index), action="build")
+        _run(
+            command,
+            sdists,
+            self._env(build_index),
+            action="build",
+            stdout_to_stderr=self.stdout_to_stderr,
+        )
         return _wheels_in(out)
 
     def _program(self, target: Target) -> list[str]:
@@ -258,7 +269,7 @@ class UvBackend(_RequirementsFileBackend):
             command += [*_uv_build_index_args(build_index), sdist.path]
             if self.quiet:
                 command.append("--quiet")
-            _run(command, [sdist], env, action="build")
+            _run(command, [sdist], env, action="build", stdout_to_stderr=self.stdout_to_stderr)
 
         # One source per `uv build`, so run them side by side, as `uv pip install` would.
         with ThreadPoolExecutor(max_workers=min(len(sdists), 4) or 1) as pool:

@@ -231,6 +231,7 @@ def _install_options(args: argparse.Namespace) -> api.InstallOptions:
         network_options(args),
         **{name: getattr(args, name) for name in SAME_NAMED},
         fetch_installed=args.verify_installed,
+        installer_output_to_stderr=args.report == "-",
         installer=_installer(args.installer),
         lock_files=tuple(args.lock_files),
         strict=args.strict or bool(args.build_requirements),

@@ -87,3 +87,27 @@ def test_failed_verification_still_writes_the_report(peep, venv, write, wheels, 
     assert data["ok"] is False
     assert data["requirements"][0]["verification"] == "mismatch"
     assert "DIDN'T MATCH" in done.stderr
+
+
+def test_install_report_to_stdout_is_pure_json_with_the_installer_output_on_stderr(
+    peep, venv, write, wheels, index
+):
+    reqs = write(
+        "reqs.txt",
+        f"f7r-app==1.0 {wheels['app'].pip_option()}\nf7r-lib==1.0 {wheels['lib'].pip_option()}\n",
+    )
+    done = peep(
+        "install",
+        "-r",
+        reqs,
+        "--python",
+        str(venv),
+        "-i",
+        index.index_url,
+        "--report",
+        "-",
+        check=0,
+    )
+    data = json.loads(done.stdout)
+    assert validate(data) == [] and data["ok"] is True
+    assert "Successfully installed" in done.stderr
