@@ -27,18 +27,6 @@ if TYPE_CHECKING:
     from .progress import Progress
 
 INSTALLERS = ("pip", "uv")
-# the install options spelled the same on the command line and in api.InstallOptions
-SAME_NAMED = (
-    "python",
-    "dry_run",
-    "force_reinstall",
-    "keep_mismatched",
-    "compile",
-    "quiet",
-    "jobs",
-    "cache_dir",
-    "no_cache",
-)
 
 BUG_HINT = (
     "peep: this is a bug in peep-setuptools {version}, not in your input; please report it "
@@ -229,7 +217,15 @@ def _non_negative_int(text: str) -> int:
 def _install_options(args: argparse.Namespace) -> api.InstallOptions:
     return dataclasses.replace(
         network_options(args),
-        **{name: getattr(args, name) for name in SAME_NAMED},
+        python=args.python,
+        dry_run=args.dry_run,
+        force_reinstall=args.force_reinstall,
+        keep_mismatched=args.keep_mismatched,
+        compile=args.compile,
+        quiet=args.quiet,
+        jobs=args.jobs,
+        cache_dir=args.cache_dir,
+        no_cache=args.no_cache,
         fetch_installed=args.verify_installed,
         installer_output_to_stderr=args.report == "-",
         installer=_installer(args.installer),
