@@ -71,3 +71,13 @@ def test_no_circular_imports():
             check=True,
             cwd=PACKAGE.parent,
         )
+
+
+def test_package_re_exports_the_library_api_lazily():
+    code = (
+        "import sys, peep_setuptools as p; assert 'peep_setuptools.api' not in sys.modules;"
+        "from peep_setuptools import install, hash_files, port_file, PeepError;"
+        "from peep_setuptools import api, errors;"
+        "assert install is api.install and PeepError is errors.PeepError"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
