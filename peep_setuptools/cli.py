@@ -324,7 +324,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"peep: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("peep: interrupted; nothing was installed by this run", file=sys.stderr)
+        print(
+            "peep: interrupted; nothing was installed unless the installer had already started",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     except Exception:
         print(BUG_HINT.format(version=__version__), file=sys.stderr)
