@@ -50,7 +50,7 @@ def parse_build_system(text: str | None, *, source: str) -> BuildSystem:
     """
     if text is None:
         return _assumed(source)
-    from .pylock import toml_loads  # one TOML loader for the whole package
+    from .tomlread import toml_loads  # one TOML loader for the whole package
 
     try:
         data = toml_loads(text, source=source)

@@ -1,26 +1,23 @@
-"""PEP 751 lock files (``pylock.toml``): TOML in, validated frozen values out, files chosen (pure).
+"""PEP 751 lock files (``pylock.toml``): TOML in, validated frozen values out (pure parsing).
 
-Parsing and choosing are pure; ``load_pylock`` reads the file. Every message names the file
-and the TOML key path of the offending value, e.g. ``pylock.toml: packages[3].wheels[0].hashes``.
+Parsing is pure; ``load_pylock`` reads the file. Every message names the file and the TOML
+key path of the offending value, e.g. ``pylock.toml: packages[3].wheels[0].hashes``. The
+values live in ``lockmodel``, choosing files for a target in ``lockselect``; both are
+re-exported here, so ``peep_setuptools.pylock`` stays the one name to import from.
 """
 
 from __future__ import annotations
 
 import datetime
-import importlib
-import importlib.util
 import os
 import posixpath
 import re
-import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Callable, Literal, NoReturn, Union, cast
+from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 
-from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import (
@@ -35,9 +32,34 @@ from packaging.version import InvalidVersion, Version
 
 from .errors import MalformedHashError, RequirementsFileError
 from .hashes import ALGORITHMS, WEAK_ALGORITHMS, Digest, InvalidDigest
-from .reqfile import Location, ReqLine
+from .lockmodel import (
+    FileKind,
+    LockedFile,
+    LockedPackage,
+    LockFile,
+    LockLocation,
+    LockSelection,
+)
+from .lockselect import MarkerEnv, select_files
+from .tomlread import TomlLoads, toml_loads
 
-FileKind = Literal["wheel", "sdist", "archive"]
+__all__ = [
+    "SUPPORTED_MAJOR",
+    "SUPPORTED_MINOR",
+    "FileKind",
+    "LockFile",
+    "LockLocation",
+    "LockSelection",
+    "LockedFile",
+    "LockedPackage",
+    "MarkerEnv",
+    "TomlLoads",
+    "is_lock_file",
+    "load_pylock",
+    "parse_pylock",
+    "select_files",
+    "toml_loads",
+]
 
 #: the major version of PEP 751 we read; a newer minor version is read with a warning
 SUPPORTED_MAJOR = 1
@@ -49,146 +71,30 @@ _UNPINNABLE = {
     "vcs": "a version-control checkout cannot be hash-checked",
     "directory": "a local directory cannot be hash-checked",
 }
-TomlLoads = Callable[[str], dict[str, Any]]
+#: PEP 751 keys of a package that no file table has: found in a file table, they were
+#: almost surely meant for the package (written below a ``[[packages.wheels]]`` header)
+_PACKAGE_ONLY_KEYS = frozenset(
+    (
+        "version",
+        "marker",
+        "requires-python",
+        "dependencies",
+        "index",
+        "attestation-identities",
+        *_SOURCE_KINDS,
+    )
+)
+_FILE_HEADERS: dict[FileKind, str] = {
+    "wheel": "[[packages.wheels]]",
+    "sdist": "[packages.sdist]",
+    "archive": "[packages.archive]",
+}
 
 
 def is_lock_file(path: str) -> bool:
     """Tell whether a file name is a PEP 751 lock file: ``pylock.toml`` or ``pylock.NAME.toml``."""
     name = os.path.basename(path)
     return name == "pylock.toml" or _LOCK_NAME.fullmatch(name) is not None
-
-
-# -- TOML ------------------------------------------------------------------------------------
-
-
-def _vendored_tomli() -> ModuleType | None:
-    """Load setuptools' own copy of tomli, loaded by file without importing setuptools."""
-    spec = importlib.util.find_spec("setuptools")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for base in spec.submodule_search_locations:
-        package = Path(base) / "_vendor" / "tomli"
-        if (package / "__init__.py").is_file():
-            name = "_peep_vendored_tomli"
-            if name in sys.modules:
-                return sys.modules[name]
-            found = importlib.util.spec_from_file_location(
-                name, package / "__init__.py", submodule_search_locations=[str(package)]
-            )
-            if found is None or found.loader is None:
-                return None
-            module = importlib.util.module_from_spec(found)
-            sys.modules[name] = module  # its relative imports look it up there
-            try:
-                found.loader.exec_module(module)
-            except Exception:  # any failure just means "not usable"
-                del sys.modules[name]
-                return None
-            return module
-    return None
-
-
-def _toml_parser() -> TomlLoads:
-    for name in ("tomllib", "tomli"):
-        try:
-            return cast(TomlLoads, importlib.import_module(name).loads)
-        except ImportError:
-            continue
-    vendored = _vendored_tomli()
-    if vendored is not None:
-        return cast(TomlLoads, vendored.loads)
-    raise RequirementsFileError(
-        "reading TOML needs Python 3.11 or newer, or the 'tomli' package on older Pythons; "
-        "run 'pip install tomli' (or use Python 3.11+)"
-    )
-
-
-def toml_loads(text: str, *, source: str) -> dict[str, Any]:
-    """Parse TOML text; RequirementsFileError naming ``source`` if it is not valid TOML."""
-    loads = _toml_parser()
-    try:
-        return loads(text)
-    except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError
-        raise RequirementsFileError(f"{source}: not valid TOML: {exc}") from None
-
-
-# -- values ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LockLocation(Location):
-    """A value of a lock file, named by its TOML key path; ``line`` is 0 (TOML has none)."""
-
-    key: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.key}"
-
-
-@dataclass(frozen=True)
-class LockedFile:
-    """One archive of a package: a wheel, its sdist, or an ``archive`` entry."""
-
-    key: str
-    kind: FileKind
-    #: absolute ``http(s)://`` or ``file://`` URL (``path`` keys are made absolute)
-    url: str
-    filename: str
-    #: accepted digests, strongest first; the first is the one that is checked
-    digests: tuple[Digest, ...]
-    size: int | None = None
-    #: wheels only: the tags the filename declares
-    tags: frozenset[Tag] = frozenset()
-
-
-@dataclass(frozen=True)
-class LockedPackage:
-    """One ``[[packages]]`` entry whose source is archives we can hash-check."""
-
-    key: str
-    name: NormalizedName
-    display_name: str
-    version: str | None
-    marker: Marker | None
-    requires_python: SpecifierSet | None
-    index: str | None
-    wheels: tuple[LockedFile, ...]
-    sdist: LockedFile | None
-    archive: LockedFile | None
-
-    def files(self) -> tuple[LockedFile, ...]:
-        """Every file of the package, wheels first."""
-        rest = tuple(f for f in (self.sdist, self.archive) if f is not None)
-        return self.wheels + rest
-
-
-@dataclass(frozen=True)
-class LockFile:
-    """A whole lock file, validated."""
-
-    path: str
-    lock_version: str
-    created_by: str
-    environments: tuple[Marker, ...]
-    requires_python: SpecifierSet | None
-    extras: tuple[str, ...]
-    dependency_groups: tuple[str, ...]
-    default_groups: tuple[str, ...]
-    packages: tuple[LockedPackage, ...]
-    #: non-fatal notes, such as a newer minor lock-version
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LockSelection:
-    """What a lock file asks of one target interpreter."""
-
-    #: one requirement per applicable package: the chosen file's URL and its strongest hash
-    requirements: tuple[ReqLine, ...]
-    #: packages whose marker does not apply (url None, no digests)
-    not_applicable: tuple[ReqLine, ...]
-    #: applicable packages with no file for this interpreter: (requirement, reason)
-    problems: tuple[tuple[ReqLine, str], ...]
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -200,10 +106,15 @@ class _Reader:
     def __init__(self, path: str, base_dir: str) -> None:
         self.path = path
         self.base_dir = base_dir
+        #: non-fatal notes, in document order
+        self.warnings: list[str] = []
 
     def fail(self, key: str, reason: str) -> NoReturn:
         where = f"{self.path}: {key}" if key else self.path
         raise RequirementsFileError(f"{where}: {reason}")
+
+    def warn(self, key: str, reason: str) -> None:
+        self.warnings.append(f"{self.path}: {key}: {reason}")
 
     def table(self, data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any] | None:
         value = data.get(key)
@@ -303,7 +214,7 @@ def parse_pylock(text: str, *, path: str, base_dir: str | None = None) -> LockFi
         dependency_groups=reader.strings(data, "dependency-groups", "dependency-groups"),
         default_groups=reader.strings(data, "default-groups", "default-groups"),
         packages=packages,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings + reader.warnings),
     )
 
 
@@ -399,6 +310,7 @@ def _parse_file(
 ) -> LockedFile:
     if not isinstance(entry, dict):
         reader.fail(key, f"must be a table, not {_kind(entry)}")
+    _warn_misplaced_keys(reader, entry, key, kind)
     url = reader.string(entry, "url", f"{key}.url")
     local = reader.string(entry, "path", f"{key}.path")
     if url is None and local is None:
@@ -430,6 +342,18 @@ def _parse_file(
         size=size,
         tags=tags,
     )
+
+
+def _warn_misplaced_keys(
+    reader: _Reader, entry: Mapping[str, Any], key: str, kind: FileKind
+) -> None:
+    """Warn of package keys inside a file table; PEP 751 lets readers ignore unknown keys."""
+    for misplaced in (k for k in entry if k in _PACKAGE_ONLY_KEYS):
+        reader.warn(
+            f"{key}.{misplaced}",
+            f"ignored: {misplaced!r} is a key of the package, not of a file (keys written "
+            f"below a {_FILE_HEADERS[kind]} header belong to that file; move them above it)",
+        )
 
 
 def _check_filename(
@@ -496,146 +420,3 @@ def load_pylock(path: str) -> LockFile:
     except UnicodeDecodeError:
         raise RequirementsFileError(f"{path}: not UTF-8 text; a lock file is TOML") from None
     return parse_pylock(text, path=path)
-
-
-# -- choosing files for one interpreter -------------------------------------------------------
-
-MarkerEnv = Mapping[str, Union[str, frozenset[str]]]
-
-
-def _applies(marker: Marker, environment: MarkerEnv, where: str) -> bool:
-    try:
-        try:
-            return marker.evaluate(dict(environment), context="lock_file")  # type: ignore[call-arg,arg-type,unused-ignore]
-        except TypeError:  # packaging before 25 has no lock-file context
-            return marker.evaluate({k: v for k, v in environment.items() if isinstance(v, str)})
-    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
-        raise RequirementsFileError(
-            f"{where}: cannot evaluate the marker {marker}: {exc}"
-        ) from None
-
-
-def select_files(
-    lock: LockFile,
-    *,
-    marker_env: Mapping[str, str],
-    tags: Sequence[Tag],
-    python_version: Version,
-    only_binary: frozenset[str] = frozenset(),
-    extras: Sequence[str] = (),
-    groups: Sequence[str] | None = None,
-) -> LockSelection:
-    """Choose, for each package that applies to the target, the file to install (pure).
-
-    ``tags`` is the target's wheel tags, most preferred first. The best wheel wins, then
-    the sdist, then the archive. ``groups`` defaults to the lock's ``default-groups``.
-    Raises RequirementsFileError when the lock as a whole does not fit the target
-    (requires-python, environments) or locks one project twice for it; a package with no
-    fitting file is returned among ``problems``.
-    """
-    environment: dict[str, str | frozenset[str]] = {
-        **marker_env,
-        "extra": "",
-        "extras": frozenset(extras),
-        "dependency_groups": frozenset(lock.default_groups if groups is None else groups),
-    }
-    python = marker_env.get("python_full_version", str(python_version))
-    if lock.requires_python is not None and not lock.requires_python.contains(
-        python_version, prereleases=True
-    ):
-        raise RequirementsFileError(
-            f"{lock.path}: requires-python: the lock is for Python {lock.requires_python}, "
-            f"and the target is Python {python}"
-        )
-    if lock.environments and not any(
-        _applies(m, environment, f"{lock.path}: environments") for m in lock.environments
-    ):
-        raise RequirementsFileError(
-            f"{lock.path}: environments: none of the locked environments "
-            f"({'; '.join(str(m) for m in lock.environments)}) is the target's"
-        )
-    rank = {tag: i for i, tag in reversed(list(enumerate(tags)))}
-    chosen: list[ReqLine] = []
-    skipped: list[ReqLine] = []
-    problems: list[tuple[ReqLine, str]] = []
-    seen: dict[NormalizedName, str] = {}
-    for package in lock.packages:
-        location = LockLocation(lock.path, 0, package.key)
-        if package.marker is not None and not _applies(
-            package.marker, environment, f"{location}.marker"
-        ):
-            skipped.append(_requirement(package, location, None))
-            continue
-        if package.name in seen:
-            raise RequirementsFileError(
-                f"{location}: {package.display_name} is locked again for this interpreter "
-                f"(also at {seen[package.name]}); their markers must not both apply"
-            )
-        seen[package.name] = package.key
-        if package.requires_python is not None and not package.requires_python.contains(
-            python_version, prereleases=True
-        ):
-            problems.append(
-                (
-                    _requirement(package, location, None),
-                    f"{package.display_name} requires Python {package.requires_python}, "
-                    f"and the target is Python {python}",
-                )
-            )
-            continue
-        picked = _pick(package, rank, package.name in only_binary or ":all:" in only_binary)
-        if isinstance(picked, str):
-            problems.append((_requirement(package, location, None), picked))
-        else:
-            chosen.append(_requirement(package, LockLocation(lock.path, 0, picked.key), picked))
-    return LockSelection(tuple(chosen), tuple(skipped), tuple(problems))
-
-
-def _pick(package: LockedPackage, rank: Mapping[Tag, int], only_binary: bool) -> LockedFile | str:
-    """The best file, or why there is none."""
-    best: tuple[int, LockedFile] | None = None
-    for wheel in package.wheels:
-        ranks = [rank[tag] for tag in wheel.tags if tag in rank]
-        if ranks and (best is None or min(ranks) < best[0]):
-            best = (min(ranks), wheel)
-    if best is not None:
-        return best[1]
-    if only_binary:
-        return f"{package.display_name} has no wheel for this interpreter (--only-binary)"
-    if package.sdist is not None:
-        return package.sdist
-    if package.archive is not None:
-        return package.archive
-    files = ", ".join(w.filename for w in package.wheels)
-    return f"{package.display_name} has no wheel for this interpreter and no sdist ({files})"
-
-
-def _requirement(
-    package: LockedPackage, location: LockLocation, file: LockedFile | None
-) -> ReqLine:
-    """The requirement the rest of the pipeline handles: a URL with its strongest hash."""
-    version = package.version
-    if file is not None and version is None and file.kind != "archive":
-        version = _version_from(file)
-    text = f"{package.display_name}=={version}" if version else package.display_name
-    return ReqLine(
-        location=location,
-        text=text,
-        name=package.name,
-        display_name=package.display_name,
-        version=version,
-        url=file.url if file is not None else None,
-        extras=(),
-        marker=None,  # already evaluated, with the lock's extras and groups
-        digests=file.digests[:1] if file is not None else (),
-        hash_style="pip",
-    )
-
-
-def _version_from(file: LockedFile) -> str | None:
-    try:
-        if file.kind == "wheel":
-            return str(parse_wheel_filename(file.filename)[1])
-        return str(parse_sdist_filename(file.filename)[1])
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None

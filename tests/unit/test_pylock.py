@@ -320,3 +320,59 @@ def test_dependency_group_markers_use_the_default_groups():
     )
     assert [r.name for r in select(lock).requirements] == ["alpha"]
     assert [r.name for r in select(lock, groups=()).not_applicable] == ["alpha"]
+
+
+def test_a_good_lock_has_no_warnings():
+    assert parse(GOOD).warnings == ()
+
+
+def test_a_package_key_written_below_a_wheels_header_is_a_warning():
+    # the sdist line belongs to the wheel table in TOML, so the package has no sdist
+    lock = parse(
+        PKG
+        + _wheel()
+        + f'sdist = {{url = "https://x.org/alpha-1.0.tar.gz", hashes = {{sha256 = "{H2}"}}}}\n'
+    )
+    alpha = lock.packages[0]
+    assert alpha.sdist is None
+    assert [w.filename for w in alpha.wheels] == ["alpha-1.0-py3-none-any.whl"]
+    assert lock.warnings == (
+        "pylock.toml: packages[0].wheels[0].sdist: ignored: 'sdist' is a key of the package, "
+        "not of a file (keys written below a [[packages.wheels]] header belong to that file; "
+        "move them above it)",
+    )
+
+
+def _table(header, url):
+    return f'{header}\nurl = "https://x.org/{url}"\nhashes = {{sha256 = "{H1}"}}\n'
+
+
+@pytest.mark.parametrize(
+    ("table", "misplaced", "keys"),
+    [
+        (
+            _wheel(),
+            'version = "1.0"\nmarker = "os_name == \'nt\'"\n',
+            ["packages[0].wheels[0].version", "packages[0].wheels[0].marker"],
+        ),
+        (
+            _table("[packages.sdist]", "alpha-1.0.tar.gz"),
+            'requires-python = ">=3.9"\nwheels = []\n',
+            ["packages[0].sdist.requires-python", "packages[0].sdist.wheels"],
+        ),
+        (
+            _table("[packages.archive]", "a.zip"),
+            'index = "https://x.org/simple/"\n',
+            ["packages[0].archive.index"],
+        ),
+    ],
+)
+def test_each_misplaced_package_key_is_named_and_ignored(table, misplaced, keys):
+    lock = parse('[[packages]]\nname = "alpha"\n' + table + misplaced)
+    assert [w.split(": ")[1] for w in lock.warnings] == keys
+    header = table.splitlines()[0]
+    assert all(f"below a {header} header" in w for w in lock.warnings)
+    # ignored: the package takes no version, marker or index from its file table
+    package = lock.packages[0]
+    assert package.version is None and package.marker is None and package.index is None
+    assert package.requires_python is None
