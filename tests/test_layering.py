@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,19 @@ PACKAGE = Path(__file__).resolve().parent.parent / "peep_setuptools"
 FRONT_ENDS = {"cli", "__main__", "setuptools_command", "commands", "adding"}
 # Modules at the bottom import nothing of ours but these.
 FOUNDATION = {"errors", "hashes"}
-STDLIB = set(sys.stdlib_module_names)
+
+
+def _stdlib_names() -> set[str]:
+    if hasattr(sys, "stdlib_module_names"):  # Python 3.10+
+        return set(sys.stdlib_module_names)
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    names = {p.stem for p in stdlib.glob("*.py")} | {p.name for p in stdlib.iterdir() if p.is_dir()}
+    dynload = stdlib / "lib-dynload"
+    names |= {p.name.split(".")[0] for p in dynload.glob("*.so")} if dynload.is_dir() else set()
+    return names | set(sys.builtin_module_names)
+
+
+STDLIB = _stdlib_names()
 
 
 def _imports(path: Path) -> set[str]:
