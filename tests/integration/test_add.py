@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from support.builders import make_wheel
 
@@ -9,13 +11,18 @@ from peep_setuptools.hashes import hash_file
 
 pytestmark = pytest.mark.slow
 
+# The "linux" wheel must fit the interpreter running the tests (3.9 in CI as well as 3.11).
+PY_TAG = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+LINUX = f"{PY_TAG}-{PY_TAG}-manylinux_2_17_x86_64"
+PY_VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
 
 @pytest.fixture(scope="module")
 def plat(index, tmp_path_factory):
     root = tmp_path_factory.mktemp("f7add")
     files = {
-        "linux": make_wheel(root, "f7a-plat", "1.0", tag="cp311-cp311-manylinux_2_17_x86_64"),
-        "win": make_wheel(root, "f7a-plat", "1.0", tag="cp311-cp311-win_amd64"),
+        "linux": make_wheel(root, "f7a-plat", "1.0", tag=LINUX),
+        "win": make_wheel(root, "f7a-plat", "1.0", tag=f"{PY_TAG}-{PY_TAG}-win_amd64"),
         "old": make_wheel(root, "f7a-plat", "1.0", tag="cp38-cp38-win_amd64"),
         "v0.9": make_wheel(root, "f7a-plat", "0.9"),
         "v2.0b1": make_wheel(root, "f7a-plat", "2.0b1"),
@@ -44,7 +51,7 @@ def test_add_newest_with_every_file_and_says_it_is_trust_on_first_use(peep, writ
 def test_platform_and_python_filters_in_pip_format(peep, write, plat, index):
     reqs = write("reqs.txt", "other==1 --hash=sha256:" + "a" * 64 + "\n")
     args = ("add", "f7a-plat==1.0", "-r", reqs, "-i", index.index_url)
-    peep(*args, "--platform", "win_amd64", "--python-version", "3.11", check=0)
+    peep(*args, "--platform", "win_amd64", "--python-version", PY_VERSION, check=0)
     text = _read(reqs)
     assert plat["win"].pip_option() in text
     assert plat["linux"].pip_option() not in text and plat["old"].pip_option() not in text

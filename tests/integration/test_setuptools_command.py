@@ -31,10 +31,18 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 WHEELHOUSE_LIST = REPO / "tests" / "wheelhouse.txt"
-NEWEST_SETUPTOOLS = "84.2.1"
 OLDEST_SETUPTOOLS = "80.9.0"
-PIP = "26.3"
-PACKAGING = "26.4"
+if sys.version_info >= (3, 10):
+    NEWEST_SETUPTOOLS = "84.2.1"
+    PIP = "26.3"
+    PACKAGING = "26.4"
+else:
+    # The newest releases that still install on Python 3.9 (all in tests/wheelhouse.txt).
+    NEWEST_SETUPTOOLS = "82.0.1"
+    PIP = "26.0.1"
+    PACKAGING = "26.3"
+#: the first pip that takes hashes from constraints files (the one-step bootstrap recipe)
+PIP_WITH_CONSTRAINT_HASHES = Version("26.1")
 #: what pip prints when a file does not match a hash it was given
 PIP_MISMATCH = "THESE PACKAGES DO NOT MATCH THE HASHES"
 
@@ -74,7 +82,8 @@ def wheelhouse() -> Wheelhouse:
             f"the test wheelhouse {where} is incomplete ({'; '.join(problems)}). Download it, "
             "hash-checked, with PIP_CONFIG_FILE=/dev/null and no other PIP_* variable set:\n"
             "    grep '^[a-z]' tests/wheelhouse.txt | while read -r line; do\n"
-            "        python -m pip download --no-deps --require-hashes -d .cache/wheelhouse "
+            "        python -m pip download --no-deps --require-hashes --ignore-requires-python "
+            "-d .cache/wheelhouse "
             "-r <(printf '%s\\n' \"$line\"); done\n"
             "(or point $PEEP_TEST_WHEELHOUSE at a directory holding those wheels)",
             pytrace=False,
@@ -491,10 +500,14 @@ def test_bad_requirements_file_is_named_with_its_line(installed_venv, tmp_path, 
 # 3. Verifying the plugin itself
 
 
-def test_bootstrap_recipe_hash_checks_the_plugin_with_pip_26_3(
+def test_bootstrap_recipe_hash_checks_the_plugin_with_the_newest_pip(
     tmp_path, wheelhouse, plugin, packages, index, env, telltale
 ):
-    """PIP_REQUIRE_HASHES=1 PIP_CONSTRAINT=constraints.txt python setup.py peep_install."""
+    """PIP_REQUIRE_HASHES=1 PIP_CONSTRAINT=constraints.txt python setup.py peep_install.
+
+    With pip 26.3 on Python 3.10+. No pip for Python 3.9 takes hashes from constraints (26.0.1
+    is its last), so there the recipe must fail closed, as the README says of older pips.
+    """
     python = build_venv(
         tmp_path / "venv", wheelhouse, f"pip=={PIP}", f"setuptools=={NEWEST_SETUPTOOLS}"
     )
@@ -502,6 +515,20 @@ def test_bootstrap_recipe_hash_checks_the_plugin_with_pip_26_3(
     constraints.write_text(plugin.pin + "\n", encoding="utf-8")
     recipe = {**env, "PIP_REQUIRE_HASHES": "1", "PIP_CONSTRAINT": str(constraints)}
     requirements = f"{packages.peep('gamma-1.0')}\ngamma==1.0\n"  # an sdist built with setuptools
+
+    if pip_version(python) < PIP_WITH_CONSTRAINT_HASHES:
+        project = write_project(
+            tmp_path / "old-pip",
+            setup_args='setup_requires=["peep_setuptools"]',
+            setup_cfg=setup_requires_cfg(plugin.wheel.parent, index.index_url),
+            files={"requirements.txt": requirements},
+        )
+        done = setup_py(python, project, "peep_install", env=recipe, code=1, traceback=True)
+        assert "must have their versions pinned with ==" in done.stdout + done.stderr
+        assert not egg_of_plugin(project)
+        assert "gamma" not in installed(python)
+        assert not telltale.exists()
+        return
 
     # A tampered plugin (same name, other bytes) is refused before any of its code runs.
     evil = write_project(
@@ -556,7 +583,7 @@ def test_two_step_recipe_with_older_pip(tmp_path, wheelhouse, plugin, packages, 
         setup_cfg=setup_requires_cfg(plugin.wheel.parent, index.index_url),
         files={"requirements.txt": f"alpha==1.0 {packages.pip('alpha-1.0')}\n"},
     )
-    if pip_version(python) < Version("26.1"):
+    if pip_version(python) < PIP_WITH_CONSTRAINT_HASHES:
         # Such a pip takes no hashes from constraints: the one-step recipe fails closed.
         constraints = tmp_path / "constraints.txt"
         constraints.write_text(plugin.pin + "\n", encoding="utf-8")

@@ -615,7 +615,9 @@ def files(tmp_path: Path):
         if isinstance(text, bytes):
             path.write_bytes(text)
         else:
-            path.write_text(text, encoding="utf-8", newline="")
+            # open(newline=) rather than write_text(newline=), which is Python 3.10+
+            with path.open("w", encoding="utf-8", newline="") as f:
+                f.write(text)
         return path
 
     return write
