@@ -13,40 +13,21 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.version import Version
 
-from .backends import (
-    BuildIndex,
-    Compile,
-    InstallerBackend,
-    PipBackend,
-    UvBackend,
-    VerifiedArchive,
-    find_uv,
-)
-from .builtwheels import with_built_wheels
-from .cache import ArchiveCache, default_cache_dir
 from .errors import PeepError, RequirementsFileError, VerificationFailed
-from .fetching import (
-    Session,
-    effective_index,
-    fetch_all,
-    http_settings,
-    index_names,
-    index_urls,
-    quarantine_mismatched,
-    summary,
-)
 from .hashes import hash_file
-from .http import HttpClient
-from .index import IndexClient
-from .pipconfig import DEFAULT_INDEX_URL, pip_defaults
-from .progress import NoProgress, Progress
 from .pylock import LockSelection, is_lock_file, load_pylock, select_files
-from .report import render
 from .reqfile import IndexOptions, ReqLine, load_reqfiles, merge_requirements
 from .target import Target, probe
 from .verify import Problem, Verdict
 
+# The network half (http and ssl, index, download, cache, backends, progress, report) is
+# imported inside install() once there is something to fetch: a no-op run, where everything
+# is installed already, never needs it, and importing it was a third of that run's time.
 if TYPE_CHECKING:
+    from .backends import Compile, InstallerBackend, VerifiedArchive
+    from .http import HttpClient
+    from .index import IndexClient
+    from .progress import Progress
     from .strict import StrictBuilder
 
 logger = logging.getLogger("peep_setuptools")
@@ -175,6 +156,25 @@ def install(
     if not to_fetch:
         logger.info("Nothing to install: every requirement is installed at its pinned version.")
         return InstallResult((), skipped, not_applicable, (), options.dry_run)
+    from .backends import BuildIndex
+    from .builtwheels import with_built_wheels
+    from .cache import ArchiveCache, default_cache_dir
+    from .fetching import (
+        Session,
+        effective_index,
+        fetch_all,
+        http_settings,
+        index_names,
+        index_urls,
+        quarantine_mismatched,
+        summary,
+    )
+    from .http import HttpClient
+    from .index import IndexClient
+    from .pipconfig import DEFAULT_INDEX_URL, pip_defaults
+    from .progress import NoProgress
+    from .report import render
+
     # Before any download: an installer that is asked for but missing fails fast.
     chosen = None if options.dry_run else backend or _backend(options)
 
@@ -368,10 +368,14 @@ def _split_installed(
 
 
 def _archive(verdict: Verdict) -> VerifiedArchive:
+    from .backends import VerifiedArchive
+
     return VerifiedArchive(verdict.requirement.display_name, verdict.path, verdict.actual["sha256"])
 
 
 def _backend(options: InstallOptions) -> InstallerBackend:
+    from .backends import PipBackend, UvBackend, find_uv
+
     if options.installer == "uv":
         find_uv()
         return UvBackend(options.compile, options.quiet, options.installer_output_to_stderr)

@@ -13,12 +13,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Collection
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from . import api, jsonreport
+from . import api
 from .adding import (
     Filters,
     add_filter_options,
@@ -29,10 +29,13 @@ from .adding import (
     run_upgrade,
     write_missing_hashes,
 )
-from .completeness import Completeness, Examined, check_completeness
 from .errors import EXIT_FAILED, EXIT_OK, PeepError, UsageError, VerificationFailed
-from .installed import InstalledCheck, check_installed, parse_record, probe_installed
-from .metadata import ArchiveReadError, is_wheel, read_dependencies, read_wheel_member
+
+# What only check, verify, --verify-installed and --report use is imported where they run,
+# so that a plain ``peep install`` starts faster.
+if TYPE_CHECKING:
+    from .completeness import Completeness
+    from .installed import InstalledCheck
 
 logger = logging.getLogger("peep_setuptools")
 
@@ -275,6 +278,9 @@ class _Hooks:
         return ()
 
     def _check_installed(self, run: api.Verified) -> set[str]:
+        from .installed import check_installed, parse_record, probe_installed
+        from .metadata import ArchiveReadError, is_wheel, read_wheel_member
+
         target = run.target
         verdicts = [
             v
@@ -315,6 +321,9 @@ class _Hooks:
 
 def completeness_of(run: api.Verified) -> Completeness:
     """Read each verified archive's dependencies and check them against the files."""
+    from .completeness import Examined, check_completeness
+    from .metadata import read_dependencies
+
     examined = [
         Examined(v.requirement, read_dependencies(v.path)) for v in run.verdicts if v.kind == "ok"
     ]
@@ -386,6 +395,8 @@ def _write_report(
 ) -> None:
     if not path:
         return
+    from . import jsonreport
+
     run = hooks.run
     installed = {canonicalize_name(a.name) for a in result.installed} if result else set()
     if run is not None:
