@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from .errors import DownloadError
-from .hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher
+from .hashes import Algorithm, Digest, MultiHasher
 from .http import HttpClient, redact_url
 from .index import Link, safe_filename
+
+#: bytes read from the network per step; larger blocks measured no faster (see ``_stream``)
+STREAM_BLOCK = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def fetch_url(
     delay = http.settings.backoff
     try:
         for attempt in range(retries + 1):
-            hasher, failure = _stream(url, part, http, algorithms)
+            hashes, failure = _stream(url, part, http, algorithms)
             if failure is None:
                 break
             # The connection broke mid-body: start again, as for a failed request.
@@ -94,8 +97,8 @@ def fetch_url(
         path=final,
         filename=filename,
         url=redact_url(url),
-        digests=hasher.digests(),
-        size=hasher.size,
+        digests=hashes.digests(),
+        size=hashes.size,
     )
 
 
@@ -121,19 +124,26 @@ def _stream(
     url: str, part: str, http: HttpClient, algorithms: Sequence[Algorithm]
 ) -> tuple[MultiHasher, DownloadError | None]:
     """Write the body to ``part``; a failure while reading is returned, others raised."""
-    hasher = MultiHasher(algorithms)
+    hashes = MultiHasher(algorithms)
     with http.open(url) as response, open(part, "wb") as out:
+        # One buffer filled in place (readinto), hashed and written through memoryviews:
+        # ``read(64 KiB)`` made a new bytes object and a Python round trip per block, about
+        # a fifth of the time at loopback speed. No bigger than the body: zeroing a fresh
+        # buffer much larger than a 20 kB file costs more than the file.
+        buffer = bytearray(min(STREAM_BLOCK, response.length or STREAM_BLOCK))
+        view = memoryview(buffer)
         try:
-            while block := response.read(BLOCK_SIZE):
-                hasher.update(block)
+            while count := response.readinto(buffer):
+                block = view[:count]
+                hashes.update(block)
                 out.write(block)
         except DownloadError as exc:
-            return hasher, exc
+            return hashes, exc
         expected = response.length
-    if expected is not None and hasher.size != expected:
-        reason = f"received {hasher.size} of {expected} bytes"
-        return hasher, DownloadError(f"could not fetch {redact_url(url)}: {reason}")
-    return hasher, None
+    if expected is not None and hashes.size != expected:
+        reason = f"received {hashes.size} of {expected} bytes"
+        return hashes, DownloadError(f"could not fetch {redact_url(url)}: {reason}")
+    return hashes, None
 
 
 def _remove(path: str) -> None:

@@ -112,8 +112,8 @@ class MultiHasher:
         self._hashers = {algo: hashlib.new(algo) for algo in dict.fromkeys(algorithms)}
         self.size = 0
 
-    def update(self, block: bytes) -> None:
-        """Hash one more block."""
+    def update(self, block: bytes | bytearray | memoryview) -> None:
+        """Hash one more block; a memoryview of a reused buffer is hashed without a copy."""
         self.size += len(block)
         for hasher in self._hashers.values():
             hasher.update(block)

@@ -131,26 +131,58 @@ class Response:
 
     def read(self, n: int = -1) -> bytes:
         """Read up to ``n`` bytes (all if negative); b"" at the end; DownloadError on failure."""
-        if self._closed:
-            raise ValueError("read from a closed response")
+        self._check_open()
         if self._eof or n == 0:
             return b""
         try:
             data = self._read_raw(n)
-        except socket.timeout:
-            raise self._error(f"timed out after {self._timeout:g} s while reading") from None
-        except ssl.SSLError as exc:
-            raise self._error(f"TLS error while reading: {exc.reason or exc}") from None
         except (OSError, http.client.HTTPException) as exc:
-            raise self._error(f"connection lost while reading: {_describe(exc)}") from None
-        self._received += len(data)
+            raise self._read_error(exc) from None
+        self._count(len(data), at_end=not data or n < 0)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Fill ``buffer`` as far as the body goes; return the byte count, 0 at the end.
+
+        For large bodies: one reusable buffer, no new bytes object per block. Raises
+        DownloadError on failure, as ``read`` does.
+        """
+        self._check_open()
+        if self._eof or not len(buffer):
+            return 0
+        body = self._body
+        try:
+            if isinstance(body, http.client.HTTPResponse):
+                count = body.readinto(buffer)
+            else:
+                data = body.read(len(buffer))
+                count = len(data)
+                buffer[:count] = data
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._read_error(exc) from None
+        self._count(count, at_end=not count)
+        return count
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError("read from a closed response")
+
+    def _read_error(self, exc: BaseException) -> DownloadError:
+        if isinstance(exc, socket.timeout):
+            return self._error(f"timed out after {self._timeout:g} s while reading")
+        if isinstance(exc, ssl.SSLError):
+            return self._error(f"TLS error while reading: {exc.reason or exc}")
+        return self._error(f"connection lost while reading: {_describe(exc)}")
+
+    def _count(self, count: int, *, at_end: bool) -> None:
+        """Add ``count`` bytes read; check them against Content-Length."""
+        self._received += count
         if self.length is not None and self._received > self.length:
             raise self._error(f"received more than the {self.length} bytes announced")
-        if not data or (n < 0):
+        if at_end:
             self._eof = True
             if self.length is not None and self._received < self.length:
                 raise self._error(f"received {self._received} of {self.length} bytes")
-        return data
 
     def _read_raw(self, n: int) -> bytes:
         body = self._body
