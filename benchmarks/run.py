@@ -243,6 +243,36 @@ class Bench:
             label = "peep no-op" if tool == "peep(pip)" else f"{tool} no-op"
             self.timed(label, argv, env)
 
+    def noops(self, files: Sequence[Path], rounds: int) -> None:
+        """pip's and peep's no-op runs, alternating, in one environment with everything in it.
+
+        The environment is filled (untimed) by ``uv pip install`` of the local files; both
+        tools then find every pinned version installed.
+        """
+        python = self.venv(with_pip=True)
+        subprocess.run(
+            [
+                UV,
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--python",
+                str(python),
+                "--no-index",
+                "--find-links",
+                str(DIST),
+                *map(str, files),
+            ],
+            check=True,
+            env=clean_env({"UV_CACHE_DIR": str(WORK / "setup-uv-cache")}),
+        )
+        cache = self.fresh("cache")
+        for _ in range(rounds):
+            for tool, label in (("pip", "pip no-op"), ("peep(pip)", "peep no-op")):
+                argv, env = self.command(tool, python, cache)
+                self.timed(label, argv, env)
+
     def latency_cold(self, tool: str, latency: float) -> None:
         self.server.latency = latency
         try:
@@ -274,34 +304,87 @@ def hash_floor(files: Sequence[Path]) -> tuple[float, int]:
     return best, size
 
 
+# peep's client (``fetch_url``: stream to disk, hashing), or with "raw" only http.client
+# reading every body into one buffer and dropping it: what the loopback itself allows.
 _FETCH_ALL = """
-import sys, tempfile, time
+import http.client, sys, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 from peep_setuptools.download import fetch_url
 from peep_setuptools.http import HttpClient
-jobs, base, work, names = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+how, jobs, rounds, base, work, *names = sys.argv[1:]
+jobs, rounds = int(jobs), int(rounds)
+local = threading.local()
+def raw(name):
+    parts = urlsplit(base)
+    if not hasattr(local, "conn"):  # one keep-alive connection and buffer per thread
+        local.conn = http.client.HTTPConnection(parts.hostname, parts.port)
+        local.buffer = bytearray(256 * 1024)
+    local.conn.request("GET", parts.path + name)
+    response = local.conn.getresponse()
+    while response.readinto(local.buffer):
+        pass
 best = float("inf")
-for _ in range(3):
-    with tempfile.TemporaryDirectory(dir=work) as into, HttpClient() as http:
+for _ in range(rounds):
+    local = threading.local()
+    with tempfile.TemporaryDirectory(dir=work) as into, HttpClient() as client:
+        get = raw if how == "raw" else lambda name: fetch_url(base + name, name, into, client)
         start = time.perf_counter()
         with ThreadPoolExecutor(jobs) as pool:
-            list(pool.map(lambda name: fetch_url(base + name, name, into, http), names))
+            list(pool.map(get, names))
         best = min(best, time.perf_counter() - start)
 print(best)
 """
 
 
-def fetch_throughput(server: IndexServer, files: Sequence[Path], jobs: int = 8) -> float:
-    """Seconds for peep's own client to download and hash every file over loopback (best of 3).
+def fetch_throughput(
+    base_url: str, files: Sequence[Path], *, jobs: int = 8, how: str = "peep", rounds: int = 5
+) -> float:
+    """Seconds to download and hash every file from ``base_url`` (best of ``rounds``).
 
     ``jobs`` downloads at once, as ``peep install`` does by default. The client runs in its
     own process, so that it does not share a GIL with the server.
     """
-    argv = [sys.executable, "-c", _FETCH_ALL, str(jobs), f"{server.url}/files/simple/", str(WORK)]
+    argv = [sys.executable, "-c", _FETCH_ALL, how, str(jobs), str(rounds), base_url, str(WORK)]
     done = subprocess.run(
         argv + [p.name for p in files], capture_output=True, text=True, check=True, env=clean_env()
     )
     return float(done.stdout.strip())
+
+
+def fast_file_server(folder: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start ``fileserver.py`` (sendfile, NODELAY, its own process); return it and its URL."""
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "fileserver.py"), str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip() + "/files/"
+
+
+def fetch_rates(server: IndexServer, files: Sequence[Path], jobs: int = 8) -> dict[str, float]:
+    """Seconds for peep's client against both servers, and for a bare client (best of 5).
+
+    The index server of the test suite copies files through Python in 64 KiB writes, in a
+    thread of this process; ``fileserver.py`` lets the kernel send them. The target is
+    measured against the latter, so that it measures peep rather than the server.
+    """
+    proc, fast_url = fast_file_server(DIST)
+    try:
+        return {
+            "peep, fast server": fetch_throughput(fast_url, files, jobs=jobs),
+            "peep, test index server": fetch_throughput(
+                f"{server.url}/files/simple/", files, jobs=jobs
+            ),
+            "bare http.client, no hashing or disk, fast server": fetch_throughput(
+                fast_url, files, jobs=jobs, how="raw"
+            ),
+            "peep, fast server, 1 job": fetch_throughput(fast_url, files, jobs=1),
+        }
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 # Runs in a small launcher process: on Linux a child's peak RSS starts from its parent's at
@@ -411,14 +494,28 @@ def versions() -> dict[str, str]:
     }
 
 
+PARTS = ("series", "latency", "floor", "noop", "fetch", "rss")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs of each (default 5)")
     parser.add_argument("--latency-ms", type=float, default=50.0, help="added per request")
     parser.add_argument("--quick", action="store_true", help="1 run, no latency variant")
     parser.add_argument("--profile", action="store_true", help="also cProfile peep runs")
+    parser.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"comma-separated parts to run (default: all of {','.join(PARTS)}); 'noop' alone "
+        "times pip's and peep's no-op runs in one environment, several times each",
+    )
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
+    parts = {p.strip() for p in args.only.split(",") if p.strip()}
+    if parts - set(PARTS):
+        parser.error(f"unknown parts: {', '.join(sorted(parts - set(PARTS)))}")
+    if args.quick:
+        parts.discard("latency")
 
     pairs = read_set()
     download(pairs)
@@ -430,25 +527,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(installed)} packages, {total / 1e6:.1f} MB; index at {server.index_url}")
     bench = Bench(server, pip_req, peep_req)
     tools = ["pip", "uv", "peep(pip)", "peep(uv)"]
+    hashing = fetching = 0.0
+    size = total
+    rates: dict[str, float] = {}
+    profiles = {}
     try:
         for run in range(runs):
             order = tools[run % 4 :] + tools[: run % 4]  # interleaved, rotating who goes first
-            for tool in order:
-                bench.series(tool, noop=tool in ("pip", "peep(pip)", "uv"))
-            if not args.quick:
+            if "series" in parts:
+                for tool in order:
+                    bench.series(tool, noop=tool in ("pip", "peep(pip)", "uv"))
+            elif "noop" in parts:
+                bench.noops(installed, rounds=3)
+            if "latency" in parts:
                 for tool in order:
                     bench.latency_cold(tool, args.latency_ms / 1000)
-            bench.floor_pip_local(installed)
+            if "floor" in parts:
+                bench.floor_pip_local(installed)
             print(f"run {run + 1}/{runs} done", flush=True)
-        hashing, size = hash_floor(installed)
-        fetching = fetch_throughput(server, installed)
-        profiles = {}
+        if "fetch" in parts:
+            hashing, size = hash_floor(installed)
+            rates = fetch_rates(server, installed)
+            fetching = rates["peep, fast server"]
         if args.profile:
             profiles["no-op"] = profile(bench, "no-op", [], WORK / "noop.prof")
             profiles["warm"] = profile(bench, "warm", [], WORK / "warm.prof")
     finally:
         server.stop()
-    rss = peak_rss({"small": small_wheel(), "200 MB": big_wheel()})
+    rss = peak_rss({"small": small_wheel(), "200 MB": big_wheel()}) if "rss" in parts else {}
 
     medians = {k: statistics.median(v) for k, v in bench.times.items()}
     lines = ["| what | median s | runs | requests (last) |", "|---|---|---|---|"]
@@ -463,17 +569,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines.append(
                 f"| {row} / {base} | {ratio:.2f} | <= {goal} | {'yes' if ratio <= goal else 'NO'} |"
             )
-    hash_rate, fetch_rate = size / hashing / 1e6, size / fetching / 1e6
-    lines.append(
-        f"| fetch+hash / hashlib floor | {fetch_rate / hash_rate:.2f} "
-        f"({fetch_rate:.0f} vs {hash_rate:.0f} MB/s) | >= 0.7 | "
-        f"{'yes' if fetch_rate >= 0.7 * hash_rate else 'NO'} |"
-    )
-    lines.append(
-        f"| peak RSS 200 MB - small | {rss['200 MB'] - rss['small']:+.1f} MB "
-        f"({rss['200 MB']:.1f} vs {rss['small']:.1f}) | <= +10 MB | "
-        f"{'yes' if rss['200 MB'] - rss['small'] <= 10 else 'NO'} |"
-    )
+    if fetching:
+        hash_rate = size / hashing / 1e6
+        for label, seconds in rates.items():
+            rate = size / seconds / 1e6
+            met = "yes" if rate >= 0.7 * hash_rate else "NO"
+            lines.append(
+                f"| {label} / hashlib floor | {rate / hash_rate:.2f} "
+                f"({rate:.0f} vs {hash_rate:.0f} MB/s) | >= 0.7 | "
+                + (met if label == "peep, fast server" else "(context)")
+                + " |"
+            )
+    if rss:
+        lines.append(
+            f"| peak RSS 200 MB - small | {rss['200 MB'] - rss['small']:+.1f} MB "
+            f"({rss['200 MB']:.1f} vs {rss['small']:.1f}) | <= +10 MB | "
+            f"{'yes' if rss['200 MB'] - rss['small'] <= 10 else 'NO'} |"
+        )
     table = "\n".join(lines)
     print(table)
     for name, text in profiles.items():
@@ -482,10 +594,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "versions": versions(),
         "runs": runs,
+        "parts": sorted(parts),
         "times": bench.times,
         "requests": bench.requests,
         "hash_floor_s": hashing,
-        "fetch_s": fetching,
+        "fetch_s": rates,
         "bytes": size,
         "rss_mb": rss,
         "table": table,
