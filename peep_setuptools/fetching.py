@@ -228,7 +228,7 @@ def _from_cache(session: Session, number: int, req: ReqLine) -> Verdict | None:
         return None
     logger.debug("Using %s (%d bytes) from the cache: %s", copied.filename, copied.size, entry.path)
     session.progress.advance(copied.filename, copied.size, copied.source, cached=True)
-    return verify(req, copied.digests, url=copied.source, path=copied.path)
+    return verify(req, copied.digests, url=copied.source, path=copied.path, from_cache=True)
 
 
 def _fitting(

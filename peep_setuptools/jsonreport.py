@@ -128,14 +128,12 @@ def records(
     installed: Iterable[str] = (),
     skipped: Sequence[ReqLine] = (),
     not_applicable: Sequence[ReqLine] = (),
-    sources: Mapping[str, Literal["index", "file", "cache"]] | None = None,
     sizes: Mapping[str, int] | None = None,
 ) -> list[RequirementRecord]:
     """One record per requirement: verified ones, failed ones, skipped and not applicable.
 
     ``installed`` names (canonical) the projects the installer was given; verified ones
-    not among them are "verified-only". ``sources`` maps archive paths to where they came
-    from when the caller knows better than the URL's scheme (a cache); ``sizes`` gives
+    not among them are "verified-only"; ``sizes`` gives
     archive sizes taken while the files still existed.
     """
     done = set(installed)
@@ -153,7 +151,7 @@ def records(
                 url=verdict.url,
                 size=(sizes or {}).get(verdict.path, _size(verdict.path)),
                 sha256=sha256.hex if sha256 is not None else None,
-                source=(sources or {}).get(verdict.path) or _source(verdict.url),
+                source="cache" if verdict.from_cache else _source(verdict.url),
                 verification=verdict.kind,
                 action="installed" if req.name in done else "verified-only",
                 error=None,

@@ -24,6 +24,8 @@ class Verdict:
     url: str
     #: the local file that was hashed; the one that gets installed
     path: str
+    #: the archive came from the verified cache (``url`` is then the cache file)
+    from_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,12 @@ def algorithms_for(requirement: ReqLine) -> tuple[Algorithm, ...]:
 
 
 def verify(
-    requirement: ReqLine, actual: Mapping[Algorithm, Digest], *, url: str, path: str
+    requirement: ReqLine,
+    actual: Mapping[Algorithm, Digest],
+    *,
+    url: str,
+    path: str,
+    from_cache: bool = False,
 ) -> Verdict:
     """Judge one archive; any allowed hash matching is enough, as in pip and peep."""
     if not requirement.digests:
@@ -50,7 +57,7 @@ def verify(
         kind = "ok"
     else:
         kind = "mismatch"
-    return Verdict(requirement, kind, dict(actual), url, path)
+    return Verdict(requirement, kind, dict(actual), url, path, from_cache)
 
 
 def all_ok(verdicts: Iterable[Verdict], problems: Iterable[Problem]) -> bool:

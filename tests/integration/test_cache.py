@@ -191,3 +191,17 @@ def test_no_op_runs_start_no_installer(peep, venv, tmp_path, reqs, index):
     assert "Nothing to install" in done.stdout
     assert not mark.exists()
     assert index.requests == []
+
+
+def test_json_report_says_which_archives_came_from_the_cache(peep, venv, reqs, index, tmp_path):
+    import json
+
+    _install(
+        peep, venv, reqs, "-i", index.index_url, "--dry-run", "--report", str(tmp_path / "1.json")
+    )
+    _install(
+        peep, venv, reqs, "-i", index.index_url, "--dry-run", "--report", str(tmp_path / "2.json")
+    )
+    first, second = (json.loads((tmp_path / f"{n}.json").read_text()) for n in (1, 2))
+    assert {r["source"] for r in first["requirements"]} == {"index"}
+    assert {r["source"] for r in second["requirements"]} == {"cache"}
