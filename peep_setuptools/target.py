@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -148,8 +149,11 @@ class Target:
 def run_script(python: str, script: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -c script *args`` for its output; raises TargetError if it cannot start.
 
-    The exit status is left to the caller, which knows what the script was for.
+    The exit status is left to the caller, which knows what the script was for. A relative
+    ``python`` means the caller's directory, not the temporary one the script runs in.
     """
+    if os.sep in python or (os.altsep and os.altsep in python):
+        python = os.path.abspath(python)
     with tempfile.TemporaryDirectory() as cwd:  # so nothing in the caller's cwd shadows stdlib
         try:
             return subprocess.run(

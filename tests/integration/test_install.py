@@ -270,3 +270,10 @@ def test_bad_files_exit_with_file_and_line(peep, venv, write, text, code, messag
 def test_usage_errors_exit_2_with_usage(peep, args):
     done = peep(*args, check=2)
     assert "usage: peep" in done.stderr
+
+
+def test_python_given_as_a_relative_path(peep, venv, write, packages, index):
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    relative = venv.relative_to(peep.cwd)
+    peep("install", "-r", reqs, "--python", str(relative), "-i", index.index_url, check=0)
+    assert installed(venv)["alpha"] == "1.0"
