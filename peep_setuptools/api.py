@@ -200,6 +200,7 @@ def install(
             index_names=index_names(urls, merged),
             cache=cache,
             progress=progress,
+            cache_in_place=chosen is not None and chosen.name == "uv",
         )
         progress.begin(len(to_fetch) + len(build_reqs))
         try:

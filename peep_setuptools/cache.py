@@ -105,19 +105,31 @@ class ArchiveCache:
         return found
 
     def take(
-        self, entry: CachedArchive, into: str, *, algorithms: Sequence[Algorithm] = ("sha256",)
+        self,
+        entry: CachedArchive,
+        into: str,
+        *,
+        algorithms: Sequence[Algorithm] = ("sha256",),
+        in_place: bool = False,
     ) -> Copied | None:
-        """Copy ``entry`` to ``into/<filename>``, hashing it; None (entry dropped) if it is bad."""
-        copied = _copy_hashing(entry.path, os.path.join(into, entry.filename), algorithms)
+        """Copy ``entry`` to ``into/<filename>``, hashing it; None (entry dropped) if it is bad.
+
+        ``in_place`` hashes the cache file without copying it and hands out its own path:
+        uv recognises a local file it has unpacked before only by its path and mtime, and
+        it checks the hash again itself (``--require-hashes``).
+        """
+        dest = None if in_place else os.path.join(into, entry.filename)
+        copied = _copy_hashing(entry.path, dest, algorithms)
         if copied is None:
             return None
         digests, size = copied
         if not digests["sha256"].matches(entry.digest):
             self._drop(os.path.dirname(entry.path), entry.path)
-            with contextlib.suppress(OSError):
-                os.remove(os.path.join(into, entry.filename))
+            if dest is not None:
+                with contextlib.suppress(OSError):
+                    os.remove(dest)
             return None
-        return Copied(os.path.join(into, entry.filename), entry.filename, digests, size, entry.path)
+        return Copied(dest or entry.path, entry.filename, digests, size, entry.path)
 
     def store(self, path: str, digest: Digest, *, requires_python: str | None = None) -> None:
         """Keep a verified archive under its sha256; a failure turns the cache off, warned once."""
@@ -209,20 +221,23 @@ def _read_entry(folder: str) -> dict[str, object] | None:
 
 
 def _copy_hashing(
-    source: str, dest: str, algorithms: Sequence[Algorithm]
+    source: str, dest: str | None, algorithms: Sequence[Algorithm]
 ) -> tuple[dict[Algorithm, Digest], int] | None:
-    """Copy and hash in one pass: what is installed is exactly what was hashed."""
+    """Copy (unless ``dest`` is None) and hash in one pass: what is used is what was hashed."""
     hasher = MultiHasher(("sha256", *algorithms))
     try:
-        os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
-        with open(source, "rb") as src, open(dest, "wb") as out:
+        if dest is not None:
+            os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+        with open(source, "rb") as src, open(dest or os.devnull, "wb") as out:
             while block := src.read(BLOCK_SIZE):
                 hasher.update(block)
-                out.write(block)
+                if dest is not None:
+                    out.write(block)
     except OSError as exc:
         logger.debug("Cannot read the cached file %s: %s", source, exc.strerror or exc)
-        with contextlib.suppress(OSError):
-            os.remove(dest)
+        if dest is not None:
+            with contextlib.suppress(OSError):
+                os.remove(dest)
         return None
     return hasher.digests(), hasher.size
 

@@ -48,6 +48,8 @@ class Session:
     index_names: str
     cache: ArchiveCache | None = None
     progress: Progress = field(default_factory=NoProgress)
+    #: hand out cached archives at their cache path (for uv's own cache) instead of a copy
+    cache_in_place: bool = False
 
 
 Outcome = Union[Verdict, Problem]
@@ -223,7 +225,9 @@ def _from_cache(session: Session, number: int, req: ReqLine) -> Verdict | None:
     if entry is None:
         return None
     into = os.path.join(session.workdir, f"{number:04d}")
-    copied = cache.take(entry, into, algorithms=algorithms_for(req))
+    copied = cache.take(
+        entry, into, algorithms=algorithms_for(req), in_place=session.cache_in_place
+    )
     if copied is None:  # unreadable or tampered with: dropped; fetch it again
         return None
     logger.debug("Using %s (%d bytes) from the cache: %s", copied.filename, copied.size, entry.path)

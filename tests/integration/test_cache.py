@@ -63,21 +63,36 @@ def test_no_index_with_a_full_cache_works_offline(peep, venv, tmp_path, reqs, in
     assert index.requests == []
 
 
+# uv is handed cached archives in place (its own cache knows local files by path and mtime),
+# pip a copy: both must catch a cache file that changed.
+@pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_a_tampered_cache_file_is_dropped_refetched_and_installed(
-    peep, venv, tmp_path, reqs, index, cache, packages
+    peep, venv, tmp_path, reqs, index, cache, packages, installer
 ):
-    _install(peep, venv, reqs, "-i", index.index_url)
+    _install(peep, venv, reqs, "-i", index.index_url, "--installer", installer)
     cached = _cached_file(cache, packages.sha256("alpha-1.0"))
+    stat_before = cached.stat()
     cached.write_bytes(b"not the archive that was verified")
+    os.utime(cached, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))  # hide the change
     index.clear_requests()
     fresh = make_venv(tmp_path / "fresh")
-    done = _install(peep, fresh, reqs, "-i", index.index_url)
+    done = _install(peep, fresh, reqs, "-i", index.index_url, "--installer", installer)
     assert "does not have the hash it is stored under" in done.stdout + done.stderr
     assert installed(fresh)["alpha"] == "1.0"
     fetched = [r.path for r in index.requests if r.path.endswith(".whl")]
     assert fetched == [f"/files/simple/{packages['alpha-1.0'].name}"]
     # ...and the cache holds the real file again.
     assert cached.read_bytes() == packages["alpha-1.0"].read_bytes()
+    assert (
+        subprocess.run(
+            [str(fresh), "-c", "import alpha; print(alpha.ORIGIN)"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        ).stdout.strip()
+        == "wheel"
+    )
 
 
 def test_no_cache_neither_reads_nor_writes(peep, venv, tmp_path, reqs, index, cache):
