@@ -204,10 +204,11 @@ def run_install(
             sys.stderr.write(exc.report)
             raise VerificationFailed(str(exc), "") from None
         raise
-    if hooks.completeness is not None and (
-        hooks.completeness.missing or hooks.completeness.unchecked
-    ):
-        logger.warning("%s", hooks.completeness.render().rstrip())
+    found = hooks.completeness
+    if found is not None and (found.missing or found.unchecked):
+        # A missing dependency is a warning; sdists that could not be checked are a note (-q).
+        level = logging.WARNING if found.missing else logging.INFO
+        logger.log(level, "%s", found.render().rstrip())
     _write_report(args.report, hooks, "install", result, out)
     return EXIT_OK
 
