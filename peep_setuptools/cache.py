@@ -131,14 +131,17 @@ class ArchiveCache:
             return None
         return Copied(dest or entry.path, entry.filename, digests, size, entry.path)
 
-    def store(self, path: str, digest: Digest, *, requires_python: str | None = None) -> None:
-        """Keep a verified archive under its sha256; a failure turns the cache off, warned once."""
+    def store(self, path: str, digest: Digest, *, requires_python: str | None = None) -> str | None:
+        """Keep a verified archive under its sha256; return the stored file's path, or None.
+
+        A failure turns the cache off, with one warning.
+        """
         if digest.algorithm != "sha256" or not self._writable:
-            return
+            return None
         filename = os.path.basename(path)
         folder = self._archive_dir(digest.hex)
         entry = {"filename": filename, "sha256": digest.hex, "requires_python": requires_python}
-        self._put(folder, path, filename, entry)
+        return os.path.join(folder, filename) if self._put(folder, path, filename, entry) else None
 
     # -- wheels built from verified sdists ------------------------------------------------
 
@@ -174,7 +177,7 @@ class ArchiveCache:
     def _built_dir(self, sdist: Digest, tag: str) -> str:
         return os.path.join(self.root, "built", sdist.hex[:2], sdist.hex, _safe_tag(tag))
 
-    def _put(self, folder: str, source: str, filename: str, entry: Mapping[str, object]) -> None:
+    def _put(self, folder: str, source: str, filename: str, entry: Mapping[str, object]) -> bool:
         tmp_root = os.path.join(self.root, "tmp")
         try:
             os.makedirs(tmp_root, exist_ok=True)
@@ -184,6 +187,8 @@ class ArchiveCache:
             _atomic_write(os.path.join(folder, _ENTRY), json.dumps(entry).encode(), tmp_root)
         except OSError as exc:
             self._disable(exc)
+            return False
+        return True
 
     def _drop(self, folder: str, path: str) -> None:
         logger.warning(

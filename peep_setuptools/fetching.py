@@ -7,6 +7,7 @@ of a run are worked out, since ``peep port --to pylock`` looks things up the sam
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -145,9 +146,12 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
         session.progress.advance(fetched.filename, fetched.size, redact_url(link.url), cached=False)
         verdict = verify(req, fetched.digests, url=redact_url(link.url), path=fetched.path)
         if verdict.kind == "ok" and session.cache is not None:
-            session.cache.store(
+            stored = session.cache.store(
                 fetched.path, fetched.digests["sha256"], requires_python=link.requires_python
             )
+            if stored is not None and session.cache_in_place:
+                # uv then meets the file at the path it will have on every later run too.
+                verdict = dataclasses.replace(verdict, path=stored)
         return verdict
     except IndexLookupError as exc:
         return Problem(req, str(exc))
