@@ -136,6 +136,12 @@ class Peep:
         assert "Traceback" not in done.stderr or check == 3, _describe(done)
         return done
 
+    def install(
+        self, reqfile: str, python: Path, *args: str, check: int | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``peep install -r REQFILE --python PYTHON ARGS...``."""
+        return self("install", "-r", reqfile, "--python", str(python), *args, check=check)
+
 
 def _describe(done: subprocess.CompletedProcess[str]) -> str:
     return f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"

@@ -25,18 +25,7 @@ def test_not_a_terminal_gives_one_plain_line_per_file(peep, venv, write, package
 
 def test_quiet_silences_progress(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
-    done = peep(
-        "install",
-        "-r",
-        reqs,
-        "--python",
-        str(venv),
-        "-i",
-        index.index_url,
-        "--dry-run",
-        "-q",
-        check=0,
-    )
+    done = peep.install(reqs, venv, "-i", index.index_url, "--dry-run", "-q", check=0)
     assert "Fetched" not in done.stdout
     assert done.stderr == ""
 

@@ -26,18 +26,7 @@ def test_installer_uv_installs_wheels_and_sdists(peep, venv, write, packages, in
         "reqs.txt",
         f"{packages.peep('alpha-1.0')}\nalpha==1.0\nbeta==1.0 {packages.pip('beta-1.0')}\n",
     )
-    done = peep(
-        "install",
-        "-r",
-        reqs,
-        "--python",
-        str(venv),
-        "-i",
-        index.index_url,
-        "--installer",
-        "uv",
-        check=0,
-    )
+    done = peep.install(reqs, venv, "-i", index.index_url, "--installer", "uv", check=0)
     got = installed(venv)
     assert (got["alpha"], got["beta"]) == ("1.0", "1.0")
     assert "Successfully installed" not in done.stdout  # pip's words: pip did not run

@@ -57,17 +57,7 @@ def test_clean_then_tampered_environment(peep, venv, write, wheels, index):
     assert "missing: f7v_two/__init__.py" in out
 
     # --verify-installed repairs instead of skipping
-    done = peep(
-        "install",
-        "-r",
-        reqs,
-        "--python",
-        str(venv),
-        "-i",
-        index.index_url,
-        "--verify-installed",
-        check=0,
-    )
+    done = peep.install(reqs, venv, "-i", index.index_url, "--verify-installed", check=0)
     assert "reinstalling" in done.stdout + done.stderr
     assert "ORIGIN = 'wheel'" in (site / "f7v_one" / "__init__.py").read_text()
     assert (site / "f7v_two" / "__init__.py").exists()
