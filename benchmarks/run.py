@@ -115,7 +115,7 @@ def archives_of(pairs: Sequence[tuple[str, str]]) -> dict[str, list[Path]]:
     """kind -> the downloaded archives of that kind."""
     from packaging.utils import canonicalize_name
 
-    from peep_setuptools.index import parse_filename
+    from peep_setuptools.archives import parse_filename
 
     kinds = {canonicalize_name(s.split("==")[0]): k for k, s in pairs}
     found: dict[str, list[Path]] = {}
@@ -128,7 +128,7 @@ def archives_of(pairs: Sequence[tuple[str, str]]) -> dict[str, list[Path]]:
 
 def write_reqfiles(installed: Sequence[Path]) -> tuple[Path, Path]:
     """The same requirements in pip's --hash format and in peep's comment format."""
-    from peep_setuptools.index import parse_filename
+    from peep_setuptools.archives import parse_filename
 
     pip_lines, peep_lines = [], []
     for path in installed:
@@ -146,7 +146,7 @@ def write_reqfiles(installed: Sequence[Path]) -> tuple[Path, Path]:
 
 def serve(paths: Sequence[Path]) -> IndexServer:
     """A PEP 503 index of ``paths`` on 127.0.0.1 (the test suite's server: TCP_NODELAY)."""
-    from peep_setuptools.index import parse_filename
+    from peep_setuptools.archives import parse_filename
 
     server = IndexServer().start()
     for path in paths:
@@ -310,8 +310,8 @@ _FETCH_ALL = """
 import http.client, sys, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
-from peep_setuptools.download import fetch_url
-from peep_setuptools.http import HttpClient
+from peep_setuptools.index.download import fetch_url
+from peep_setuptools.index.http import HttpClient
 how, jobs, rounds, base, work, *names = sys.argv[1:]
 jobs, rounds = int(jobs), int(rounds)
 local = threading.local()

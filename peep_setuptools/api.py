@@ -13,22 +13,27 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.version import Version
 
-from .errors import PeepError, RequirementsFileError, VerificationFailed
-from .hashes import hash_file
-from .pylock import LockSelection, is_lock_file, load_pylock, select_files
-from .reqfile import IndexOptions, ReqLine, load_reqfiles, merge_requirements
-from .target import Target, probe
-from .verify import Problem, Verdict
+from peep_setuptools.errors import PeepError, RequirementsFileError, VerificationFailed
+from peep_setuptools.hashes import hash_file
+from peep_setuptools.installing.verdicts import Problem, Verdict
+from peep_setuptools.lock.parse import LockSelection, is_lock_file, load_pylock, select_files
+from peep_setuptools.requirements.files import (
+    IndexOptions,
+    ReqLine,
+    load_reqfiles,
+    merge_requirements,
+)
+from peep_setuptools.target import Target, probe
 
 # The network half (http and ssl, index, download, cache, backends, progress, report) is
 # imported inside install() once there is something to fetch: a no-op run, where everything
 # is installed already, never needs it, and importing it was a third of that run's time.
 if TYPE_CHECKING:
-    from .backends import Compile, InstallerBackend, VerifiedArchive
-    from .http import HttpClient
-    from .index import IndexClient
-    from .progress import Progress
-    from .strict import StrictBuilder
+    from peep_setuptools.index.http import HttpClient
+    from peep_setuptools.index.pages import IndexClient
+    from peep_setuptools.installing.backends import Compile, InstallerBackend, VerifiedArchive
+    from peep_setuptools.installing.progress import Progress
+    from peep_setuptools.installing.strict import StrictBuilder
 
 logger = logging.getLogger("peep_setuptools")
 
@@ -156,10 +161,13 @@ def install(
     if not to_fetch:
         logger.info("Nothing to install: every requirement is installed at its pinned version.")
         return InstallResult((), skipped, not_applicable, (), options.dry_run)
-    from .backends import BuildIndex
-    from .builtwheels import with_built_wheels
-    from .cache import ArchiveCache, default_cache_dir
-    from .fetching import (
+    from peep_setuptools.index.http import HttpClient
+    from peep_setuptools.index.pages import IndexClient
+    from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
+    from peep_setuptools.installing.backends import BuildIndex
+    from peep_setuptools.installing.builtwheels import with_built_wheels
+    from peep_setuptools.installing.cache import ArchiveCache, default_cache_dir
+    from peep_setuptools.installing.fetch import (
         Session,
         effective_index,
         fetch_all,
@@ -169,11 +177,8 @@ def install(
         quarantine_mismatched,
         summary,
     )
-    from .http import HttpClient
-    from .index import IndexClient
-    from .pipconfig import DEFAULT_INDEX_URL, pip_defaults
-    from .progress import NoProgress
-    from .report import render
+    from peep_setuptools.installing.progress import NoProgress
+    from peep_setuptools.installing.report import render
 
     # Before any download: an installer that is asked for but missing fails fast.
     chosen = None if options.dry_run else backend or _backend(options)
@@ -209,7 +214,9 @@ def install(
             progress.end()
         builder: StrictBuilder | None = None
         if options.strict:
-            from . import strictbuild  # only --strict pays for importing the builder
+            from peep_setuptools.installing import (
+                strictbuild,  # only --strict pays for importing the builder
+            )
 
             # Its tools: the verified build requirements and wheels.
             builder = strictbuild.builder(target, workdir, outcomes)
@@ -218,7 +225,7 @@ def install(
         ]
         outcomes += [Problem(req, message) for req, message in locked.problems]
         if builder is not None:
-            from .strictbuild import unmet_build_requirements
+            from peep_setuptools.installing.strictbuild import unmet_build_requirements
 
             outcomes += unmet_build_requirements(session, builder, outcomes)
         verdicts = tuple(o for o in outcomes if isinstance(o, Verdict))
@@ -263,7 +270,7 @@ def install(
             cert=settings.cert,
         )
         if builder is not None:
-            from .strictbuild import build_all
+            from peep_setuptools.installing.strictbuild import build_all
 
             archives = build_all(session, builder, archives)
         archives = with_built_wheels(
@@ -312,7 +319,9 @@ def port_file(
     requirements file in pip's or peep's format. Raises UsageError, RequirementsFileError,
     IndexLookupError or DownloadError.
     """
-    from .locking import port  # only `peep port` pays for the porting and pylock writers
+    from peep_setuptools.port import (
+        port,  # only `peep port` pays for the porting and pylock writers
+    )
 
     options = options or InstallOptions()
     return port(
@@ -369,13 +378,13 @@ def _split_installed(
 
 
 def _archive(verdict: Verdict) -> VerifiedArchive:
-    from .backends import VerifiedArchive
+    from peep_setuptools.installing.backends import VerifiedArchive
 
     return VerifiedArchive(verdict.requirement.display_name, verdict.path, verdict.actual["sha256"])
 
 
 def _backend(options: InstallOptions) -> InstallerBackend:
-    from .backends import PipBackend, UvBackend, find_uv
+    from peep_setuptools.installing.backends import PipBackend, UvBackend, find_uv
 
     if options.installer == "uv":
         find_uv()

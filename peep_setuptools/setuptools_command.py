@@ -23,7 +23,7 @@ from setuptools.errors import ExecError, OptionError, SetupError  # type: ignore
 if TYPE_CHECKING:
     from typing import TypeGuard  # 3.10+, but annotations are never evaluated
 
-    from .api import InstallOptions, InstallResult
+    from peep_setuptools.api import InstallOptions, InstallResult
 
 DEFAULT_REQUIREMENTS = "requirements.txt"
 INSTALLERS = ("pip", "uv")
@@ -81,8 +81,8 @@ def validate_peep_requirements(dist: object, attr: str, value: object) -> None:
     if not paths:
         raise SetupError(f"{attr} names no requirements file")
     _check_files(paths, what=attr, error=SetupError)
-    from .errors import PeepError
-    from .reqfile import load_reqfiles
+    from peep_setuptools.errors import PeepError
+    from peep_setuptools.requirements.files import load_reqfiles
 
     try:
         load_reqfiles(paths)
@@ -172,8 +172,8 @@ class PeepInstall(Command):  # type: ignore[misc]
 
     def install_options(self) -> InstallOptions:
         """Return the library options these command options stand for; the target is this Python."""
-        from .api import InstallOptions
-        from .reqfile import IndexOptions
+        from peep_setuptools.api import InstallOptions
+        from peep_setuptools.requirements.files import IndexOptions
 
         base = setup_dir(self.distribution)
         build_files = tuple(resolve_path(p, base) for p in split_list(self.build_requirements))
@@ -196,8 +196,8 @@ class PeepInstall(Command):  # type: ignore[misc]
 
     def run(self) -> None:
         """Verify and install; raise ExecError (exit 1) when anything does not verify."""
-        from . import api
-        from .errors import EXIT_USAGE, PeepError, VerificationFailed
+        from peep_setuptools import api
+        from peep_setuptools.errors import EXIT_USAGE, PeepError, VerificationFailed
 
         with _messages_to_stdout(_level(self.verbose)):
             try:

@@ -17,7 +17,7 @@ from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .errors import TargetError
+from peep_setuptools.errors import TargetError
 
 # Runs inside the target with nothing but its standard library: the target may be an older
 # Python than our copy of `packaging` supports, so tags are computed here from these facts.

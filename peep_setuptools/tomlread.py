@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, cast
 
-from .errors import RequirementsFileError
+from peep_setuptools.errors import RequirementsFileError
 
 TomlLoads = Callable[[str], dict[str, Any]]
 

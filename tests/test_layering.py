@@ -11,9 +11,19 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "peep_setuptools"
-FRONT_ENDS = {"cli", "__main__", "setuptools_command", "commands", "adding"}
-# Modules at the bottom import nothing of ours but these.
-FOUNDATION = {"errors", "hashes"}
+#: the bottom layer: importable from everywhere, importing only each other
+BOTTOM = {"__init__", "errors", "hashes", "archives", "urls", "target", "tomlread"}
+#: stage -> the stages it may import besides itself and the bottom; anything not named here
+#: (the front ends cli, setuptools_command and __main__, and api and port) may import any stage
+ALLOWED = {
+    "requirements": set(),
+    "lock": {"requirements"},
+    "index": set(),
+    "checks": {"requirements"},
+    "installing": {"requirements", "lock", "index", "checks"},
+}
+#: what nothing below the front ends imports
+FRONT_ENDS = {"cli", "setuptools_command", "__main__"}
 
 
 def _stdlib_names() -> set[str]:
@@ -47,10 +57,24 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-MODULES = sorted(p for p in PACKAGE.glob("*.py"))
+MODULES = sorted(PACKAGE.rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.stem)
+def _unit(name: str) -> str:
+    """The stage or top-level module a dotted name of ours belongs to."""
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _dotted(path: Path) -> str:
+    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_dotted)
 def test_runtime_imports_only_stdlib_packaging_and_ourselves(path):
     for name in _imports(path):
         top = name.split(".")[0]
@@ -62,17 +86,26 @@ def test_runtime_imports_only_stdlib_packaging_and_ourselves(path):
         )
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", MODULES, ids=_dotted)
 def test_imports_point_one_way(path):
-    ours = {n.split(".")[1] for n in _imports(path) if n.startswith("peep_setuptools.")}
-    if path.stem in FOUNDATION:
-        assert ours <= FOUNDATION - {path.stem} | ({"errors"} if path.stem != "errors" else set())
-        if path.stem == "errors":
-            assert not ours
-    if path.stem not in FRONT_ENDS:
-        assert not ours & FRONT_ENDS, f"{path.name} imports a front end: {ours & FRONT_ENDS}"
-    if path.stem not in FRONT_ENDS | {"api", "__init__"}:
-        assert "api" not in ours, f"{path.name} imports api; only front ends do"
+    me = _unit(_dotted(path))
+    ours = {_unit(n) for n in _imports(path) if n.startswith("peep_setuptools.")} - {me}
+    ours |= {"__init__"} if "peep_setuptools" in _imports(path) else set()
+    ours.discard(me)
+    if me == "__main__":
+        return
+    if path.name == "__init__.py" and me == "__init__":
+        # the package re-exports the library API lazily
+        assert ours <= BOTTOM | {"api"}, f"peep_setuptools/__init__ imports {ours}"
+        return
+    assert not ours & FRONT_ENDS, f"{_dotted(path)} imports a front end: {ours & FRONT_ENDS}"
+    if me in BOTTOM:
+        assert ours <= BOTTOM, f"{_dotted(path)} is at the bottom but imports {ours - BOTTOM}"
+    elif me in ALLOWED:
+        upward = ours - BOTTOM - ALLOWED[me]
+        assert not upward, f"{_dotted(path)} imports {upward}: {me} may import only {ALLOWED[me]}"
+    elif me not in FRONT_ENDS:
+        assert "api" not in ours or me == "api", f"{_dotted(path)} imports api; only front ends do"
 
 
 def test_no_circular_imports():
@@ -80,7 +113,7 @@ def test_no_circular_imports():
         if path.stem in {"__main__", "setuptools_command"}:
             continue
         subprocess.run(
-            [sys.executable, "-c", f"import peep_setuptools.{path.stem}"],
+            [sys.executable, "-c", f"import {_dotted(path)}"],
             check=True,
             cwd=PACKAGE.parent,
         )

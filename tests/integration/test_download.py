@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from support.indexserver import Fault, IndexServer
 
-from peep_setuptools.download import Fetched, fetch, fetch_url
+from peep_setuptools.archives import Link
 from peep_setuptools.errors import DownloadError
 from peep_setuptools.hashes import Digest
-from peep_setuptools.http import HttpClient, HttpSettings
-from peep_setuptools.index import Link
+from peep_setuptools.index.download import Fetched, fetch, fetch_url
+from peep_setuptools.index.http import HttpClient, HttpSettings
 
 CONTENT = os.urandom(300 * 1024)
 NAME = "foo-1.0.tar.gz"

@@ -16,7 +16,7 @@ from support.builders import write_wheel
 from support.indexserver import Fault, IndexServer
 from support.peeprun import Runner, files_under
 
-from peep_setuptools.report import MISMATCH_HEAD, NOT_PROCEEDING, PROBLEM_HEAD
+from peep_setuptools.installing.report import MISMATCH_HEAD, NOT_PROCEEDING, PROBLEM_HEAD
 
 pytestmark = pytest.mark.slow
 

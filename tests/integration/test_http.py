@@ -12,14 +12,8 @@ import pytest
 from support.indexserver import ConnectProxy, Fault, IndexServer
 
 from peep_setuptools.errors import DownloadError, UsageError
-from peep_setuptools.http import (
-    HttpClient,
-    HttpSettings,
-    check_redirect,
-    is_loopback,
-    redact_url,
-    strip_credentials,
-)
+from peep_setuptools.index.http import HttpClient, HttpSettings, check_redirect
+from peep_setuptools.urls import is_loopback, redact_url, strip_credentials
 
 BODY = bytes(range(256)) * 400  # 100 KiB
 
@@ -416,7 +410,7 @@ def test_loopback_bypasses_proxy(server, tmp_path, blob):
 
 
 def test_no_proxy_list(server, tmp_path):
-    from peep_setuptools.http import _bypassed
+    from peep_setuptools.index.http import _bypassed
 
     assert _bypassed("pkg.example", "other, .example")
     assert _bypassed("pkg.example", "pkg.example:8080")

@@ -9,18 +9,17 @@ from pathlib import Path
 import pytest
 from support.indexserver import Fault, IndexServer
 
-from peep_setuptools import index as index_module
+from peep_setuptools.archives import Link, safe_filename
 from peep_setuptools.errors import DownloadError
 from peep_setuptools.hashes import Digest
-from peep_setuptools.http import HttpClient, HttpSettings
-from peep_setuptools.index import (
+from peep_setuptools.index import pages as index_module
+from peep_setuptools.index.http import HttpClient, HttpSettings
+from peep_setuptools.index.pages import (
     ACCEPT,
     IndexClient,
-    Link,
     make_link,
     parse_html_page,
     parse_json_page,
-    safe_filename,
 )
 
 PAGE = "https://idx.example/simple/foo/"

@@ -9,7 +9,7 @@ import pytest
 from support.builders import installed, make_venv, write_wheel
 
 from peep_setuptools.hashes import hash_file
-from peep_setuptools.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
+from peep_setuptools.installing.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
 
 pytestmark = pytest.mark.slow
 

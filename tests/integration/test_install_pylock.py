@@ -6,7 +6,7 @@ import pytest
 from support.builders import installed
 
 from peep_setuptools.hashes import Digest, hash_file
-from peep_setuptools.report import MISMATCH_HEAD, NOT_PROCEEDING
+from peep_setuptools.installing.report import MISMATCH_HEAD, NOT_PROCEEDING
 
 pytestmark = pytest.mark.slow
 

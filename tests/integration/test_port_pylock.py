@@ -9,8 +9,8 @@ import pytest
 from support.builders import installed
 
 from peep_setuptools.hashes import hash_file
-from peep_setuptools.pylock import load_pylock
-from peep_setuptools.reqfile import ReqLine, load_reqfiles
+from peep_setuptools.lock.parse import load_pylock
+from peep_setuptools.requirements.files import ReqLine, load_reqfiles
 
 if sys.version_info >= (3, 11):
     import tomllib

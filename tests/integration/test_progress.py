@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from peep_setuptools.progress import LineProgress, LiveProgress, human_size
+from peep_setuptools.installing.progress import LineProgress, LiveProgress, human_size
 
 
 def test_not_a_terminal_gives_one_plain_line_per_file(peep, venv, write, packages, index):

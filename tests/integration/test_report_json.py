@@ -8,7 +8,7 @@ import pytest
 from support.builders import make_wheel
 
 from peep_setuptools.hashes import hash_file
-from peep_setuptools.jsonreport import SCHEMA, SCHEMA_VERSION, validate
+from peep_setuptools.installing.jsonreport import SCHEMA, SCHEMA_VERSION, validate
 
 pytestmark = pytest.mark.slow
 

@@ -23,8 +23,8 @@ from packaging.version import Version
 from support.builders import clean_env, installed, make_venv
 
 from peep_setuptools import __version__
-from peep_setuptools.backends import find_uv
-from peep_setuptools.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
+from peep_setuptools.installing.backends import find_uv
+from peep_setuptools.installing.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
 from peep_setuptools.setuptools_command import resolve_location, split_list
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from support.builders import TELLTALE_ENV, installed, write_wheel
 
-from peep_setuptools.builddeps import DEFAULT_REQUIRES, read_build_system
 from peep_setuptools.hashes import Digest, hash_file
-from peep_setuptools.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
+from peep_setuptools.installing.builddeps import DEFAULT_REQUIRES, read_build_system
+from peep_setuptools.installing.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ import pytest
 from support.indexserver import Fault, IndexServer
 from support.peeprun import Runner
 
-from peep_setuptools.report import NOT_PROCEEDING
+from peep_setuptools.installing.report import NOT_PROCEEDING
 
 pytestmark = pytest.mark.slow
 trustme = pytest.importorskip("trustme")

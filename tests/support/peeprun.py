@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .builders import installed
+from peep_setuptools.builders import installed
 
 __all__ = ["Runner", "describe", "files_under", "wait_for"]
 

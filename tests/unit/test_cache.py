@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from peep_setuptools.cache import ArchiveCache, default_cache_dir
 from peep_setuptools.hashes import Digest
+from peep_setuptools.installing.cache import ArchiveCache, default_cache_dir
 
 
 def _digest(data: bytes) -> Digest:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from peep_setuptools import api, cli
+from peep_setuptools import api
+from peep_setuptools.cli import main as cli
 from peep_setuptools.errors import EXIT_BUG, EXIT_INTERRUPTED
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from packaging.requirements import Requirement
 
-from peep_setuptools.completeness import Examined, check_completeness
-from peep_setuptools.metadata import Dependencies
-from peep_setuptools.reqfile import ReqLine, parse_reqfile
+from peep_setuptools.checks.completeness import Examined, check_completeness
+from peep_setuptools.checks.metadata import Dependencies
+from peep_setuptools.requirements.files import ReqLine, parse_reqfile
 
 ENV = {
     "python_version": "3.11",

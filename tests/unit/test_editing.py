@@ -4,9 +4,14 @@ import os
 
 import pytest
 
-from peep_setuptools.editing import NewRequirement, plan_edit, set_requirements, write_atomic
 from peep_setuptools.errors import RequirementsFileError
 from peep_setuptools.hashes import Digest
+from peep_setuptools.requirements.editing import (
+    NewRequirement,
+    plan_edit,
+    set_requirements,
+    write_atomic,
+)
 
 A = Digest("sha256", "a" * 64)
 B = Digest("sha256", "b" * 64)

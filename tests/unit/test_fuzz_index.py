@@ -15,8 +15,9 @@ from urllib.parse import unquote, urlsplit
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from peep_setuptools.archives import Link, safe_filename
 from peep_setuptools.errors import DownloadError
-from peep_setuptools.index import Link, parse_html_page, parse_json_page, safe_filename
+from peep_setuptools.index.pages import parse_html_page, parse_json_page
 
 settings.register_profile(
     "fuzz", max_examples=20_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]

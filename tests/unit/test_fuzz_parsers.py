@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from peep_setuptools.errors import MalformedHashError, RequirementsFileError
 from peep_setuptools.hashes import Digest
-from peep_setuptools.porting import port_entries
-from peep_setuptools.reqfile import (
+from peep_setuptools.requirements.files import (
     Comment,
     IncludeLine,
     OptionLine,
@@ -22,6 +21,7 @@ from peep_setuptools.reqfile import (
     collect_options,
     parse_reqfile,
 )
+from peep_setuptools.requirements.porting import port_entries
 
 settings.register_profile(
     "fuzz",

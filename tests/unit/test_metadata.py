@@ -7,8 +7,8 @@ import zipfile
 import pytest
 from support.builders import make_sdist, make_wheel
 
-from peep_setuptools import metadata
-from peep_setuptools.metadata import parse_metadata, read_dependencies
+from peep_setuptools.checks import metadata
+from peep_setuptools.checks.metadata import parse_metadata, read_dependencies
 
 
 def test_wheel_requires_dist(tmp_path):

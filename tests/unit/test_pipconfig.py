@@ -7,7 +7,7 @@ import os
 import pytest
 
 from peep_setuptools.errors import UsageError
-from peep_setuptools.pipconfig import PipDefaults, pip_config_files, pip_defaults
+from peep_setuptools.index.pipconfig import PipDefaults, pip_config_files, pip_defaults
 
 
 def write(path, text):

@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
+from peep_setuptools.archives import Link
 from peep_setuptools.errors import IndexLookupError, RequirementsFileError
 from peep_setuptools.hashes import Digest
-from peep_setuptools.index import Link
-from peep_setuptools.porting import port_lock
-from peep_setuptools.pylock import parse_pylock
-from peep_setuptools.pylock_write import (
+from peep_setuptools.lock.parse import parse_pylock
+from peep_setuptools.lock.toreqs import port_lock
+from peep_setuptools.lock.write import (
     PinnedFile,
     PinnedPackage,
     pin_requirements,
@@ -25,7 +25,7 @@ from peep_setuptools.pylock_write import (
     toml_string,
     toml_value,
 )
-from peep_setuptools.reqfile import ReqLine, parse_reqfile
+from peep_setuptools.requirements.files import ReqLine, parse_reqfile
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -9,8 +9,7 @@ import pytest
 
 from peep_setuptools.errors import RequirementsFileError
 from peep_setuptools.hashes import Digest
-from peep_setuptools.porting import port_entries, requirement_spec
-from peep_setuptools.reqfile import (
+from peep_setuptools.requirements.files import (
     IncludeLine,
     Location,
     ReqLine,
@@ -18,6 +17,7 @@ from peep_setuptools.reqfile import (
     load_reqfiles,
     parse_reqfile,
 )
+from peep_setuptools.requirements.porting import port_entries, requirement_spec
 
 HEX = hashlib.sha256(b"a").hexdigest()
 HEX2 = hashlib.sha256(b"b").hexdigest()

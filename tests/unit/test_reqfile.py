@@ -16,7 +16,7 @@ from peep_setuptools.errors import (
     RequirementsFileError,
 )
 from peep_setuptools.hashes import Digest
-from peep_setuptools.reqfile import (
+from peep_setuptools.requirements.files import (
     Comment,
     IncludeLine,
     IndexOptions,

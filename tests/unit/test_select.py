@@ -7,8 +7,9 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from peep_setuptools.archives import Link, parse_filename
 from peep_setuptools.hashes import Digest
-from peep_setuptools.index import Link, parse_filename, select_archive
+from peep_setuptools.index.pages import select_archive
 
 TAGS = (
     Tag("cp311", "cp311", "manylinux_2_17_x86_64"),

@@ -1,0 +1,1 @@
+"""Checks on archives and environments: metadata, dependency completeness, installed files."""

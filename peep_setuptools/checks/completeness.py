@@ -1,0 +1,191 @@
+"""Pure: which declared dependencies no requirement satisfies, for one target interpreter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from peep_setuptools.checks.metadata import Dependencies
+from peep_setuptools.requirements.files import ReqLine
+
+MISSING_HEAD = (
+    "The following dependencies are not in the requirements files. peep installs with "
+    "--no-deps, so\nwithout them the installed code may fail at import time. Vet them, "
+    "then add them with\n'peep check --fix' or 'peep add NAME==VERSION':"
+)
+UNCHECKED_HEAD = "The dependencies of these archives could not be checked:"
+
+
+@dataclass(frozen=True)
+class Examined:
+    """One verified archive and what its metadata says it needs."""
+
+    requirement: ReqLine
+    dependencies: Dependencies
+
+
+@dataclass(frozen=True)
+class MissingDependency:
+    """A dependency of ``needed_by`` that no requirement satisfies."""
+
+    needed_by: ReqLine
+    #: the dependency as declared, markers left out: ``werkzeug>=3.0.0``
+    dependency: Requirement
+    #: the version the files pin it to (outside the specifier), or None if absent
+    pinned: str | None
+
+    @property
+    def name(self) -> NormalizedName:
+        """The dependency's canonical name."""
+        return canonicalize_name(self.dependency.name)
+
+    def message(self, files: Sequence[str]) -> str:
+        """``flask==3.0.0 requires werkzeug>=3.0.0, which is not in requirements.txt``."""
+        where = " or ".join(files) or "the requirements files"
+        needed_by = f"{self.needed_by.display_name}=={self.needed_by.version}"
+        if self.needed_by.version is None:
+            needed_by = self.needed_by.display_name
+        wanted = _without_marker(self.dependency)
+        if self.pinned is None:
+            return f"{needed_by} requires {wanted}, which is not in {where}"
+        return f"{needed_by} requires {wanted}, but {where} pins {self.pinned}"
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """A requirement whose dependencies could not be read."""
+
+    requirement: ReqLine
+    reason: str
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """The outcome of the check; ``complete`` when nothing is missing."""
+
+    missing: tuple[MissingDependency, ...]
+    unchecked: tuple[Unchecked, ...]
+    files: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        """True when every dependency that could be read is satisfied."""
+        return not self.missing
+
+    def render(self) -> str:
+        """The warning (or error) block; empty when there is nothing to say."""
+        blocks = []
+        if self.missing:
+            lines = [MISSING_HEAD, ""]
+            lines.extend(
+                f"    {m.message(self.files)} ({m.needed_by.location})" for m in self.missing
+            )
+            blocks.append("\n".join(lines))
+        if self.unchecked:
+            lines = [UNCHECKED_HEAD, ""]
+            lines.extend(
+                f"    {u.requirement.display_name} ({u.requirement.location}): {u.reason}"
+                for u in self.unchecked
+            )
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def check_completeness(
+    examined: Sequence[Examined],
+    requirements: Sequence[ReqLine],
+    *,
+    marker_env: Mapping[str, str],
+    files: Sequence[str] = (),
+) -> Completeness:
+    """Find the dependencies of ``examined`` archives that ``requirements`` leave unmet.
+
+    ``requirements`` are the lines that apply to the target (markers evaluated, merged).
+    Markers of dependencies are evaluated with ``marker_env`` and the extras asked for,
+    also transitively (``a[x]`` needing ``b[y]`` asks ``b`` for ``y``). pip, setuptools
+    and wheel get no exemption. A requirement without a known version (a URL without one
+    in its filename) satisfies any specifier.
+    """
+    pinned = {req.name: req for req in requirements}
+    extras = _wanted_extras(examined, pinned, marker_env)
+    missing: dict[tuple[NormalizedName, str], MissingDependency] = {}
+    unchecked = []
+    for item in examined:
+        requires = item.dependencies.requires
+        if requires is None:
+            unchecked.append(Unchecked(item.requirement, item.dependencies.reason or "unknown"))
+            continue
+        for dep in requires:
+            if not _applies(dep, extras.get(item.requirement.name, set()), marker_env):
+                continue
+            found = pinned.get(canonicalize_name(dep.name))
+            if found is not None and _satisfies(found, dep):
+                continue
+            key = (item.requirement.name, str(dep))
+            missing.setdefault(
+                key, MissingDependency(item.requirement, dep, found.version if found else None)
+            )
+    return Completeness(tuple(missing.values()), tuple(unchecked), tuple(files))
+
+
+def _wanted_extras(
+    examined: Sequence[Examined],
+    pinned: Mapping[NormalizedName, ReqLine],
+    marker_env: Mapping[str, str],
+) -> dict[NormalizedName, set[str]]:
+    extras: dict[NormalizedName, set[str]] = {
+        name: {str(canonicalize_name(e)) for e in req.extras} for name, req in pinned.items()
+    }
+    changed = True
+    while changed:  # a fixed point: each round can only add extras, and they are finite
+        changed = False
+        for item in examined:
+            for dep in item.dependencies.requires or ():
+                if not dep.extras or not _applies(
+                    dep, extras.get(item.requirement.name, set()), marker_env
+                ):
+                    continue
+                wanted = extras.setdefault(canonicalize_name(dep.name), set())
+                new = {str(canonicalize_name(e)) for e in dep.extras} - wanted
+                if new:
+                    wanted |= new
+                    changed = True
+    return extras
+
+
+def _applies(dep: Requirement, extras: set[str], marker_env: Mapping[str, str]) -> bool:
+    if dep.marker is None:
+        return True
+    for extra in ("", *sorted(extras)):
+        try:
+            if dep.marker.evaluate({**marker_env, "extra": extra}):
+                return True
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+            # A marker we cannot evaluate: count the dependency as needed, not silently off.
+            return True
+    return False
+
+
+def _satisfies(req: ReqLine, dep: Requirement) -> bool:
+    if req.version is None or dep.url is not None:
+        return True
+    try:
+        version = Version(req.version)
+    except InvalidVersion:
+        # "===" pins an arbitrary string; only an exact "===" can be judged.
+        return all(s.operator == "===" and s.version == req.version for s in dep.specifier)
+    return dep.specifier.contains(version, prereleases=True)
+
+
+def _without_marker(dep: Requirement) -> str:
+    text = dep.name
+    if dep.extras:
+        text += "[" + ",".join(sorted(dep.extras)) + "]"
+    if dep.url:
+        return f"{text} @ {dep.url}"
+    return text + str(dep.specifier)

@@ -1,0 +1,1 @@
+"""The ``peep`` command: every argparse parser and every print of the package."""

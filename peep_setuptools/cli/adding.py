@@ -1,0 +1,455 @@
+"""``peep add | upgrade``, ``check --fix`` and ``install --write-hashes``: pin versions with hashes.
+
+Also the command-line pieces every subcommand shares: the file filters and the index options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from peep_setuptools import api
+from peep_setuptools.archives import Link, parse_filename
+from peep_setuptools.checks.completeness import Completeness
+from peep_setuptools.errors import EXIT_OK, IndexLookupError, PeepError, UsageError
+from peep_setuptools.hashes import Digest, hash_file
+from peep_setuptools.index.download import fetch
+from peep_setuptools.index.http import HttpClient, HttpSettings
+from peep_setuptools.index.pages import IndexClient
+from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
+from peep_setuptools.requirements.editing import NewRequirement, apply_edit, plan_edit
+from peep_setuptools.requirements.files import (
+    HashStyle,
+    IndexOptions,
+    load_reqfiles,
+    parse_only_binary,
+)
+from peep_setuptools.urls import redact_url
+
+logger = logging.getLogger("peep_setuptools")
+
+TOFU_NOTE = (
+    "Note: these hashes were taken from {where} as it serves the files today (trust on first "
+    "use). Vet the files, or hash archives you have checked with --from FILE."
+)
+
+
+# -- the options every subcommand shares ---------------------------------------------------
+
+
+def add_filter_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that choose which files of a version to hash (see ``Filters``)."""
+    group = parser.add_argument_group("which files to hash (default: all of the version)")
+    group.add_argument("--python-version", action="append", default=[], metavar="X.Y")
+    group.add_argument("--platform", action="append", default=[], metavar="TAG_OR_GLOB")
+    group.add_argument("--implementation", action="append", default=[], metavar="cp|pp|...")
+    group.add_argument("--pre", action="store_true", help="allow pre-releases")
+    group.add_argument(
+        "--format", choices=("peep", "pip"), help="hash format (default: the file's own)"
+    )
+
+
+def index_options(args: argparse.Namespace) -> IndexOptions:
+    """The index options given on the command line (``cli._add_index_options``)."""
+    return IndexOptions(
+        index_url=args.index_url,
+        extra_index_urls=tuple(args.extra_index_url),
+        find_links=tuple(args.find_links),
+        no_index=args.no_index,
+        trusted_hosts=tuple(args.trusted_host),
+        only_binary=parse_only_binary(args.only_binary),
+    )
+
+
+def network_options(args: argparse.Namespace) -> api.InstallOptions:
+    """InstallOptions with the index and connection options from the command line only."""
+    return api.InstallOptions(
+        index=index_options(args), cert=args.cert, timeout=args.timeout, retries=args.retries
+    )
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which files of a version to hash, like hashin's options; empty means all."""
+
+    python_versions: tuple[str, ...] = ()
+    platforms: tuple[str, ...] = ()
+    implementations: tuple[str, ...] = ()
+    pre: bool = False
+    style: HashStyle | None = None
+
+    def accepts(self, link: Link) -> bool:
+        """Tell whether a file passes the filters (sdists always do)."""
+        parsed = parse_filename(link.filename)
+        if parsed is None:
+            return False
+        tags = parsed[2]
+        return not tags or any(self._tag_ok(tag) for tag in tags)
+
+    def _tag_ok(self, tag: Tag) -> bool:
+        if (
+            self.platforms
+            and tag.platform != "any"
+            and not any(fnmatch.fnmatch(tag.platform, p) for p in self.platforms)
+        ):
+            return False
+        if self.implementations and not tag.interpreter.startswith(("py", *self.implementations)):
+            return False
+        return not self.python_versions or any(
+            _interpreter_fits(tag, v) for v in self.python_versions
+        )
+
+
+def _interpreter_fits(tag: Tag, version: str) -> bool:
+    major, _, minor = version.partition(".")
+    digits = tag.interpreter.lstrip("abcdefghijklmnopqrstuvwxyz")
+    if digits in (major, major + minor):
+        return True
+    # abi3 wheels built for 3.N serve every later 3.x
+    if tag.abi == "abi3" and digits[:1] == major and digits[1:].isdigit() and minor.isdigit():
+        return int(digits[1:]) <= int(minor)
+    return False
+
+
+def filters_of(args: argparse.Namespace) -> Filters:
+    """The Filters the command line asks for; commands without filter options get none."""
+    return Filters(
+        tuple(getattr(args, "python_version", ())),
+        tuple(getattr(args, "platform", ())),
+        tuple(getattr(args, "implementation", ())),
+        getattr(args, "pre", False),
+        getattr(args, "format", None),
+    )
+
+
+# -- check --fix and install --write-hashes --------------------------------------------------
+
+
+def write_missing_hashes(run: api.Verified, filters: Filters) -> None:
+    """Pin every file of each version that has no hash, in the file that names it."""
+    by_file: dict[str, list[NewRequirement]] = {}
+    for verdict in run.verdicts:
+        req = verdict.requirement
+        if verdict.kind != "missing" or req.version is None:
+            continue
+        if req.url is not None:
+            digests: tuple[Digest, ...] = (verdict.actual["sha256"],)
+        else:
+            digests = _hash_version(run.client, run.http, req.name, Version(req.version), filters)
+        by_file.setdefault(req.location.path, []).append(
+            NewRequirement(req.display_name, req.version, digests)
+        )
+    wrote = []
+    for path, news in by_file.items():
+        if any(r.url is not None for r in run.requirements if r.location.path == path):
+            news = [n for n in news if not _is_url_req(run, n.key)]
+        edit = plan_edit(path, news, style=filters.style)
+        apply_edit(edit)
+        wrote.append(f"{path} ({', '.join(f'{n.name}=={n.version}' for n in news)})")
+    if wrote:
+        logger.warning(
+            "Wrote the hashes of every file of these versions to %s.\n%s\n"
+            "Review the changes, then run peep install again; nothing was installed.",
+            "; ".join(wrote),
+            TOFU_NOTE.format(where=_index_names(run.client)),
+        )
+
+
+def _is_url_req(run: api.Verified, name: NormalizedName) -> bool:
+    return any(r.name == name and r.url is not None for r in run.requirements)
+
+
+def fix_missing(run: api.Verified, result: Completeness, filters: Filters) -> bool:
+    """Pin each missing dependency to its newest fitting version; True if all could be."""
+    wanted: dict[NormalizedName, SpecifierSet] = {}
+    spelled: dict[NormalizedName, str] = {}
+    for missing in result.missing:
+        wanted[missing.name] = (
+            wanted.get(missing.name, SpecifierSet()) & missing.dependency.specifier
+        )
+        spelled.setdefault(missing.name, missing.dependency.name)
+    pinned_in = {r.name: r.location.path for r in run.requirements}
+    by_file: dict[str, list[NewRequirement]] = {}
+    failed = []
+    for name, specifier in wanted.items():
+        links = run.client.find_links(name)
+        version = newest_version(
+            links, name, specifier=specifier, filters=filters, python=run.target.python_version
+        )
+        if version is None:
+            failed.append(f"{spelled[name]}{specifier}")
+            continue
+        digests = _hash_version(run.client, run.http, name, version, filters, links=links)
+        by_file.setdefault(pinned_in.get(name, run.files[0]), []).append(
+            NewRequirement(spelled[name], str(version), digests)
+        )
+    for path, news in by_file.items():
+        edit = plan_edit(path, news, style=filters.style)
+        logger.warning("Adding to %s:\n%s", path, edit.diff().rstrip())
+        apply_edit(edit)
+    if by_file:
+        logger.warning(
+            "%s\nThe added projects may need more; run peep check again.",
+            TOFU_NOTE.format(where=_index_names(run.client)),
+        )
+    for spec in failed:
+        logger.error("No version of %s fits on %s", spec, _index_names(run.client))
+    return not failed
+
+
+# -- add and upgrade ------------------------------------------------------------------------
+
+
+def run_add(args: argparse.Namespace) -> int:
+    """``peep add`` without --missing (``commands`` runs that as ``check --fix``)."""
+    filters = filters_of(args)
+    if not args.specs and not args.from_files:
+        raise UsageError("name a project (NAME or NAME==VERSION) or give --from ARCHIVE")
+    if args.from_files:
+        news = _from_files(args.from_files, args.specs)
+        edit = plan_edit(args.requirement, news, style=filters.style)
+        apply_edit(edit)
+        _say_added(news, args.requirement)
+        return EXIT_OK
+    news = []
+    with _IndexSession(args, args.requirement) as session:
+        for spec in args.specs:
+            req = _parse_spec(spec)
+            name = canonicalize_name(req.name)
+            links = session.client.find_links(name)
+            pinned = [s for s in req.specifier if s.operator in ("==", "===")]
+            if pinned:
+                version: Version | None = Version(pinned[0].version)
+            else:
+                version = newest_version(links, name, specifier=req.specifier, filters=filters)
+            if version is None:
+                raise IndexLookupError(f"no version of {spec} found on {session.where}")
+            digests = _hash_version(
+                session.client, session.http, name, version, filters, links=links
+            )
+            news.append(
+                NewRequirement(
+                    req.name,
+                    str(version),
+                    digests,
+                    tuple(sorted(req.extras)),
+                    str(req.marker) if req.marker else None,
+                )
+            )
+        edit = plan_edit(args.requirement, news, style=filters.style)
+        apply_edit(edit)
+        _say_added(news, args.requirement)
+        logger.warning("%s", TOFU_NOTE.format(where=session.where))
+    return EXIT_OK
+
+
+def run_upgrade(args: argparse.Namespace, out: TextIO) -> int:
+    """``peep upgrade``: move one file's pins to the newest versions (--dry-run: the diff)."""
+    filters = filters_of(args)
+    reqset = load_reqfiles([args.requirement])
+    chosen = {canonicalize_name(n) for n in args.names}
+    own = [
+        r
+        for r in reqset.requirements
+        if r.location.path == args.requirement and r.url is None and r.version is not None
+    ]
+    unknown = chosen - {r.name for r in own}
+    if unknown:
+        raise UsageError(f"{', '.join(sorted(unknown))} not pinned in {args.requirement}")
+    news = []
+    with _IndexSession(args, args.requirement) as session:
+        for req in own:
+            if (chosen and req.name not in chosen) or req.version is None:
+                continue
+            links = session.client.find_links(req.name)
+            newest = newest_version(links, req.name, specifier=SpecifierSet(), filters=filters)
+            if newest is None or newest <= Version(req.version):
+                logger.info("%s==%s is the newest.", req.display_name, req.version)
+                continue
+            digests = _hash_version(
+                session.client, session.http, req.name, newest, filters, links=links
+            )
+            news.append(NewRequirement(req.display_name, str(newest), digests))
+        edit = plan_edit(args.requirement, news, style=filters.style)
+        if args.dry_run:
+            out.write(edit.diff())
+            return EXIT_OK
+        apply_edit(edit)
+        for new in news:
+            logger.info("Upgraded %s to %s in %s", new.name, new.version, args.requirement)
+        if news:
+            logger.warning("%s", TOFU_NOTE.format(where=session.where))
+    return EXIT_OK
+
+
+def _say_added(news: Sequence[NewRequirement], path: str) -> None:
+    for new in news:
+        logger.info(
+            "Pinned %s==%s in %s with %d hash%s.",
+            new.name,
+            new.version,
+            path,
+            len(new.digests),
+            "" if len(new.digests) == 1 else "es",
+        )
+
+
+def _parse_spec(spec: str) -> Requirement:
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement as exc:
+        raise UsageError(f"{spec!r} is not a requirement: {str(exc).splitlines()[0]}") from None
+    if req.url:
+        raise UsageError(f"{spec!r}: give NAME or NAME==VERSION, not a URL")
+    return req
+
+
+def _from_files(paths: Sequence[str], specs: Sequence[str]) -> list[NewRequirement]:
+    groups: dict[tuple[NormalizedName, Version], list[Digest]] = {}
+    spelled: dict[NormalizedName, str] = {}
+    for path in paths:
+        parsed = parse_filename(os.path.basename(path))
+        if parsed is None:
+            raise UsageError(f"{path} is not a wheel or sdist filename (name-version.ext)")
+        try:
+            digest = hash_file(path)["sha256"]
+        except OSError as exc:
+            raise PeepError(f"cannot hash {path}: {exc.strerror or exc}") from exc
+        groups.setdefault((parsed[0], parsed[1]), []).append(digest)
+        spelled.setdefault(parsed[0], parsed[0])
+    named: dict[NormalizedName, str] = {}
+    for spec in specs:
+        name = _parse_spec(spec).name
+        named[canonicalize_name(name)] = name
+    spelled.update((k, v) for k, v in named.items() if k in spelled)
+    if set(named) - {name for name, _ in groups}:
+        raise UsageError("the --from archives are not of the projects named")
+    return [
+        NewRequirement(spelled[name], str(version), tuple(dict.fromkeys(digests)))
+        for (name, version), digests in groups.items()
+    ]
+
+
+def newest_version(
+    links: Iterable[Link],
+    name: NormalizedName,
+    *,
+    specifier: SpecifierSet,
+    filters: Filters,
+    python: Version | None = None,
+) -> Version | None:
+    """The newest version with a file passing ``filters`` inside ``specifier`` (pure).
+
+    Yanked files do not count; pre-releases only with ``filters.pre``; ``python`` drops
+    files whose Requires-Python excludes it.
+    """
+    best = None
+    for link in links:
+        parsed = parse_filename(link.filename)
+        if parsed is None or parsed[0] != name or link.yanked or not filters.accepts(link):
+            continue
+        version = parsed[1]
+        if version.is_prerelease and not filters.pre:
+            continue
+        if not specifier.contains(version, prereleases=True):
+            continue
+        if python is not None and link.requires_python:
+            try:
+                if not SpecifierSet(link.requires_python).contains(python, prereleases=True):
+                    continue
+            except ValueError:
+                pass
+        if best is None or version > best:
+            best = version
+    return best
+
+
+def _hash_version(
+    client: IndexClient,
+    http: HttpClient,
+    name: NormalizedName,
+    version: Version,
+    filters: Filters,
+    *,
+    links: Sequence[Link] | None = None,
+) -> tuple[Digest, ...]:
+    """Download every file of ``name==version`` that passes the filters; their sha256s."""
+    found = links if links is not None else client.find_links(name)
+    chosen: dict[str, Link] = {}
+    for link in found:
+        parsed = parse_filename(link.filename)
+        if parsed and parsed[0] == name and parsed[1] == version and filters.accepts(link):
+            chosen.setdefault(link.filename, link)
+    if not chosen:
+        raise IndexLookupError(f"{name}=={version}: no file fits the filters")
+    workdir = tempfile.mkdtemp(prefix="peep-add-")
+    try:
+        digests = []
+        for number, link in enumerate(chosen.values()):
+            fetched = fetch(link, os.path.join(workdir, f"{number:04d}"), http)
+            logger.debug("Hashed %s from %s", fetched.filename, redact_url(link.url))
+            digests.append(fetched.digests["sha256"])
+        return tuple(dict.fromkeys(digests))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+class _IndexSession:
+    """An index client for add and upgrade: pip's defaults, then the file, then the CLI."""
+
+    def __init__(self, args: argparse.Namespace, path: str) -> None:
+        environ = os.environ
+        in_file = IndexOptions()
+        if os.path.exists(path):
+            in_file = load_reqfiles([path], environ=environ).options
+        defaults = pip_defaults(environ)
+        merged = (
+            IndexOptions(
+                index_url=defaults.index_url,
+                extra_index_urls=tuple(defaults.extra_index_urls),
+                find_links=tuple(defaults.find_links),
+                no_index=defaults.no_index,
+                trusted_hosts=tuple(defaults.trusted_hosts),
+            )
+            .overridden_by(in_file)
+            .overridden_by(index_options(args))
+        )
+        self.http = HttpClient(
+            HttpSettings(
+                cert=args.cert or defaults.cert,
+                timeout=args.timeout if args.timeout is not None else defaults.timeout,
+                retries=args.retries if args.retries is not None else defaults.retries,
+                trusted_hosts=merged.trusted_hosts,
+            )
+        )
+        urls = (
+            []
+            if merged.no_index
+            else [merged.index_url or DEFAULT_INDEX_URL, *merged.extra_index_urls]
+        )
+        self.client = IndexClient(urls, list(merged.find_links), self.http)
+        self.where = _index_names(self.client)
+
+    def __enter__(self) -> _IndexSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+
+def _index_names(client: IndexClient) -> str:
+    names = [redact_url(u) for u in (*client.index_urls, *client.find_links_locations)]
+    return ", ".join(names) or "no index"

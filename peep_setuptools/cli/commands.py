@@ -1,0 +1,445 @@
+"""``peep check | add | upgrade | verify`` and the install options that keep files true.
+
+``add`` and ``upgrade`` themselves, and the pinning that ``check --fix`` and
+``install --write-hashes`` share with them, live in ``adding``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from peep_setuptools import api
+from peep_setuptools.cli.adding import (
+    Filters,
+    add_filter_options,
+    filters_of,
+    fix_missing,
+    network_options,
+    run_add,
+    run_upgrade,
+    write_missing_hashes,
+)
+from peep_setuptools.errors import EXIT_FAILED, EXIT_OK, PeepError, UsageError, VerificationFailed
+
+# What only check, verify, --verify-installed and --report use is imported where they run,
+# so that a plain ``peep install`` starts faster.
+if TYPE_CHECKING:
+    from peep_setuptools.checks.completeness import Completeness
+    from peep_setuptools.checks.installed import InstalledCheck
+
+logger = logging.getLogger("peep_setuptools")
+
+COMMANDS = frozenset({"check", "add", "upgrade", "verify"})
+AddParser = Callable[[argparse.ArgumentParser], None]
+
+
+# -- the command line -----------------------------------------------------------------------
+
+
+def register(
+    commands: argparse._SubParsersAction[Any],
+    install: argparse.ArgumentParser,
+    *,
+    add_index_options: AddParser,
+    add_verbosity: AddParser,
+) -> None:
+    """Add the subcommands to ``commands`` and the completeness options to ``install``."""
+    install.add_argument(
+        "--require-complete",
+        action="store_true",
+        help="refuse to install when a dependency of a verified archive is not in the files",
+    )
+    install.add_argument(
+        "--verify-installed",
+        action="store_true",
+        help="check installed copies against their verified wheels instead of skipping them; "
+        "reinstall those that differ",
+    )
+    install.add_argument(
+        "--write-hashes",
+        action="store_true",
+        help="write the hashes of every file of each version that has none into its file, "
+        "for review; install nothing",
+    )
+    _add_report(install)
+
+    check = commands.add_parser(
+        "check", help="verify every archive and report dependencies the files leave out"
+    )
+    _add_reqfiles(check, required=True)
+    add_index_options(check)
+    check.add_argument("--python", metavar="PATH", help="check for this interpreter")
+    check.add_argument(
+        "--fix",
+        action="store_true",
+        help="add the missing dependencies (newest fitting version, all its hashes)",
+    )
+    add_filter_options(check)
+    _add_report(check)
+    add_verbosity(check)
+
+    add = _add_editor(
+        commands,
+        "add",
+        "pin NAME[==VERSION] with the hashes of its files",
+        "specs",
+        "NAME[==VERSION]",
+    )
+    add.add_argument(
+        "--from",
+        dest="from_files",
+        action="append",
+        default=[],
+        metavar="ARCHIVE",
+        help="hash these local archives (vetted by you) instead of the index's files",
+    )
+    add.add_argument(
+        "--missing", action="store_true", help="add the dependencies 'peep check' finds missing"
+    )
+    add.add_argument("--python", metavar="PATH", help="with --missing: check for this interpreter")
+
+    upgrade = _add_editor(
+        commands, "upgrade", "move pins to the newest versions, new hashes", "names", "NAME"
+    )
+    upgrade.add_argument("--dry-run", action="store_true", help="show the diff; write nothing")
+    for editor in (add, upgrade):  # after their own options, as --help lists them
+        add_index_options(editor)
+        add_filter_options(editor)
+        add_verbosity(editor)
+
+    verify = commands.add_parser(
+        "verify", help="check installed distributions against the verified archives"
+    )
+    _add_reqfiles(verify, required=True)
+    verify.add_argument("--python", metavar="PATH", help="check this interpreter's environment")
+    add_index_options(verify)
+    add_verbosity(verify)
+
+
+def _add_editor(
+    commands: argparse._SubParsersAction[Any], name: str, help: str, dest: str, metavar: str
+) -> argparse.ArgumentParser:
+    """A command that edits one requirements file: its NAMEs, then -r FILE."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=help)
+    parser.add_argument(dest, nargs="*", metavar=metavar)
+    parser.add_argument(
+        "-r", "--requirement", dest="requirement", default="requirements.txt", metavar="FILE"
+    )
+    return parser
+
+
+def _add_reqfiles(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "-r",
+        "--requirement",
+        dest="requirements",
+        action="append",
+        required=required,
+        metavar="FILE",
+        help="a hashed requirements file (repeatable)",
+    )
+
+
+def _add_report(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report",
+        metavar="FILE.json",
+        help="write a JSON report (schema version 1); '-' for stdout (messages go to stderr)",
+    )
+
+
+# -- running them ---------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """Run one of COMMANDS; return the exit code. Raises PeepError for user errors."""
+    out = out or sys.stdout
+    if getattr(args, "report", None) == "-":
+        _messages_to_stderr()
+    if args.command == "check":
+        return _check(args, out)
+    if args.command == "add":
+        if not args.missing:
+            return run_add(args)
+        if args.specs or args.from_files:
+            raise UsageError("--missing adds what 'peep check' finds; give no names with it")
+        args.requirements, args.fix, args.report = [args.requirement], True, None
+        return _check(args, sys.stdout)
+    if args.command == "upgrade":
+        return run_upgrade(args, out)
+    return _verify(args)
+
+
+def run_install(
+    args: argparse.Namespace,
+    install: Callable[[api.InstallObserver], api.InstallResult],
+    *,
+    out: TextIO | None = None,
+) -> int:
+    """Run ``peep install`` through ``install`` with the hooks its options ask for."""
+    out = out or sys.stdout
+    if args.report == "-":
+        _messages_to_stderr()
+    hooks = _Hooks(
+        completeness=True,
+        require_complete=args.require_complete,
+        verify_installed=args.verify_installed,
+        write_hashes=filters_of(args) if args.write_hashes else None,
+    )
+    try:
+        result = install(hooks)
+    except VerificationFailed as exc:
+        _write_report(args.report, hooks, "install", None, out)
+        if args.report == "-":  # stdout carries the JSON; the human report moves to stderr
+            sys.stderr.write(exc.report)
+            raise VerificationFailed(str(exc), "") from None
+        raise
+    found = hooks.completeness
+    if found is not None and (found.missing or found.unchecked):
+        # A missing dependency is a warning; sdists that could not be checked are a note (-q).
+        level = logging.WARNING if found.missing else logging.INFO
+        logger.log(level, "%s", found.render().rstrip())
+    _write_report(args.report, hooks, "install", result, out)
+    return EXIT_OK
+
+
+def _messages_to_stderr() -> None:
+    for handler in logger.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
+
+
+def _options(args: argparse.Namespace) -> api.InstallOptions:
+    # check and verify install nothing, and look at what is installed too
+    return dataclasses.replace(
+        network_options(args),
+        python=getattr(args, "python", None),
+        quiet=getattr(args, "quiet", False),
+        dry_run=True,
+        fetch_installed=True,
+    )
+
+
+# -- the hooks inside ``peep install`` (and check, verify) ---------------------------------
+
+
+class _Hooks:
+    """The InstallObserver for install, check and verify."""
+
+    def __init__(
+        self,
+        *,
+        completeness: bool = False,
+        require_complete: bool = False,
+        verify_installed: bool = False,
+        write_hashes: Filters | None = None,
+        verify_all: bool = False,
+    ) -> None:
+        self.want_completeness = completeness or require_complete
+        self.require_complete = require_complete
+        self.verify_installed = verify_installed or verify_all
+        self.verify_all = verify_all
+        self.write_hashes = write_hashes
+        self.run: api.Verified | None = None
+        self.completeness: Completeness | None = None
+        self.checks: list[InstalledCheck] = []
+        #: archive sizes, read while the files exist (the pipeline deletes them)
+        self.sizes: dict[str, int] = {}
+
+    def verified(self, run: api.Verified) -> Collection[str]:
+        self.run = run
+        for verdict in run.verdicts:
+            with contextlib.suppress(OSError):
+                self.sizes[verdict.path] = os.path.getsize(verdict.path)
+        if self.write_hashes is not None and any(v.kind == "missing" for v in run.verdicts):
+            write_missing_hashes(run, self.write_hashes)
+        if run.problems or any(v.kind != "ok" for v in run.verdicts):
+            return ()  # the pipeline reports the failed hash checks
+        if self.want_completeness:
+            self.completeness = completeness_of(run)
+            if self.require_complete and not self.completeness.complete:
+                count = len(self.completeness.missing)
+                raise VerificationFailed(
+                    f"{count} dependenc{'y is' if count == 1 else 'ies are'} missing from "
+                    "the requirements files (--require-complete); nothing was installed",
+                    self.completeness.render(),
+                )
+        if self.verify_installed:
+            return self._check_installed(run)
+        return ()
+
+    def _check_installed(self, run: api.Verified) -> set[str]:
+        from peep_setuptools.checks.installed import check_installed, parse_record, probe_installed
+        from peep_setuptools.checks.metadata import ArchiveReadError, is_wheel, read_wheel_member
+
+        target = run.target
+        verdicts = [
+            v
+            for v in run.verdicts
+            if self.verify_all
+            or (
+                v.requirement.version is not None
+                and target.installed_version(v.requirement.name) == Version(v.requirement.version)
+            )
+        ]
+        dists = probe_installed(target.python, [v.requirement.name for v in verdicts])
+        intact: set[str] = set()
+        for verdict in verdicts:
+            record = None
+            if is_wheel(verdict.path):
+                try:
+                    record = parse_record(read_wheel_member(verdict.path, "RECORD"))
+                except ArchiveReadError as exc:
+                    raise PeepError(f"{verdict.url}: cannot read its RECORD: {exc}") from exc
+            check = check_installed(
+                verdict.requirement,
+                dists.get(verdict.requirement.name),
+                archive=verdict.path,
+                record=record,
+            )
+            self.checks.append(check)
+            if check.status == "ok":
+                intact.add(verdict.requirement.name)
+                logger.info(
+                    "%s==%s: the installed files match the verified wheel.",
+                    verdict.requirement.display_name,
+                    verdict.requirement.version,
+                )
+            elif not self.verify_all:
+                logger.warning("%s; reinstalling it.", check.render())
+        return intact
+
+
+def completeness_of(run: api.Verified) -> Completeness:
+    """Read each verified archive's dependencies and check them against the files."""
+    from peep_setuptools.checks.completeness import Examined, check_completeness
+    from peep_setuptools.checks.metadata import read_dependencies
+
+    examined = [
+        Examined(v.requirement, read_dependencies(v.path)) for v in run.verdicts if v.kind == "ok"
+    ]
+    return check_completeness(
+        examined, run.requirements, marker_env=run.target.marker_env, files=run.files
+    )
+
+
+# -- check ----------------------------------------------------------------------------------
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    hooks = _Hooks(completeness=True)
+    try:
+        api.install(
+            args.requirements,
+            _options(args),
+            observer=hooks,
+        )
+    except VerificationFailed:
+        _write_report(args.report, hooks, "check", None, out)
+        raise
+    _write_report(args.report, hooks, "check", None, out)
+    result = hooks.completeness
+    if result is None:
+        return EXIT_OK
+    text = result.render().rstrip()
+    if result.complete:
+        if text:
+            logger.warning("%s", text)
+        logger.info("Every dependency is in %s.", " or ".join(result.files))
+        return EXIT_OK
+    logger.warning("%s", text)
+    if not args.fix:
+        return EXIT_FAILED
+    assert hooks.run is not None  # noqa: S101 -- set whenever completeness is
+    return EXIT_OK if fix_missing(hooks.run, result, filters_of(args)) else EXIT_FAILED
+
+
+# -- verify ---------------------------------------------------------------------------------
+
+
+def _verify(args: argparse.Namespace) -> int:
+    hooks = _Hooks(verify_all=True)
+    api.install(args.requirements, _options(args), observer=hooks)
+    bad = [c for c in hooks.checks if not c.ok]
+    for check in hooks.checks:
+        text = check.render()
+        if text:
+            (logger.warning if not check.ok else logger.info)("%s", text)
+    if bad:
+        logger.error(
+            "%d of %d requirements differ from what is installed.", len(bad), len(hooks.checks)
+        )
+        return EXIT_FAILED
+    logger.info("All %d requirements are installed as verified.", len(hooks.checks))
+    return EXIT_OK
+
+
+# -- reports --------------------------------------------------------------------------------
+
+
+def _write_report(
+    path: str | None,
+    hooks: _Hooks,
+    command: Literal["install", "check"],
+    result: api.InstallResult | None,
+    out: TextIO,
+) -> None:
+    if not path:
+        return
+    from peep_setuptools.installing import jsonreport
+
+    run = hooks.run
+    installed = {canonicalize_name(a.name) for a in result.installed} if result else set()
+    if run is not None:
+        skipped = result.skipped if result else run.skipped
+        rows = jsonreport.records(
+            run.verdicts,
+            run.problems,
+            installed=installed,
+            skipped=skipped,
+            not_applicable=run.not_applicable,
+            sizes=hooks.sizes,
+        )
+        ok = not run.problems and all(v.kind == "ok" for v in run.verdicts)
+        python: str | None = run.target.python
+    else:
+        rows = jsonreport.records(
+            (),
+            installed=installed,
+            skipped=result.skipped if result else (),
+            not_applicable=result.not_applicable if result else (),
+        )
+        ok, python = result is not None, None
+    complete = hooks.completeness is None or hooks.completeness.complete
+    # install: ok when it went through; check: when every hash and dependency checked out
+    ok = result is not None if command == "install" else ok and complete
+    report = jsonreport.build(command, rows, python=python, completeness=hooks.completeness, ok=ok)
+    text = jsonreport.dumps(report)
+    if path == "-":
+        out.write(text)
+        out.flush()
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as exc:
+        raise PeepError(f"cannot write the report {path}: {exc.strerror or exc}") from exc
+
+
+__all__ = [
+    "COMMANDS",
+    "completeness_of",
+    "register",
+    "run",
+    "run_install",
+]

@@ -1,0 +1,335 @@
+"""The ``peep`` command: install | hash | port, a thin front end over ``api``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, NoReturn
+
+from peep_setuptools import __version__, api
+from peep_setuptools.cli import commands as subcommands
+from peep_setuptools.cli.adding import network_options
+from peep_setuptools.errors import (
+    EXIT_BUG,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    PeepError,
+    UsageError,
+    VerificationFailed,
+)
+
+if TYPE_CHECKING:
+    from peep_setuptools.installing.progress import Progress
+
+INSTALLERS = ("pip", "uv")
+
+BUG_HINT = (
+    "peep: this is a bug in peep-setuptools {version}, not in your input; please report it "
+    "with the traceback below."
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors name the program and exit 2 with the usage line (as argparse does)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _get_main_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="peep",
+        description="Install Python packages only when every archive matches a pinned hash.",
+    )
+    parser.add_argument("--version", action="version", version=f"peep-setuptools {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    install = commands.add_parser(
+        "install", help="verify every archive, then install them all (--no-deps)"
+    )
+    install.add_argument(
+        "-r",
+        "--requirement",
+        dest="requirements",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a hashed requirements file, or a PEP 751 pylock.toml / pylock.NAME.toml (repeatable)",
+    )
+    _add_index_options(install)
+    install.add_argument(
+        "--python", metavar="PATH", help="install into this interpreter's environment"
+    )
+    install.add_argument(
+        "--dry-run", action="store_true", help="fetch and verify only; install nothing"
+    )
+    install.add_argument(
+        "--force-reinstall", action="store_true", help="reinstall even what is installed"
+    )
+    install.add_argument(
+        "--keep-mismatched",
+        metavar="DIR",
+        help="move archives that fail their hash check to DIR (renamed *.mismatched) "
+        "instead of deleting them",
+    )
+    install.add_argument(
+        "--installer",
+        choices=INSTALLERS,
+        default=None,
+        help="the installer to hand verified files to (default: $PEEP_INSTALLER, else pip)",
+    )
+    cache_group = install.add_mutually_exclusive_group()
+    cache_group.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the verified archive cache (default: $PEEP_CACHE_DIR, else "
+        "$XDG_CACHE_HOME/peep-setuptools or ~/.cache/peep-setuptools)",
+    )
+    cache_group.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the archive cache"
+    )
+    compile_group = install.add_mutually_exclusive_group()
+    compile_group.add_argument(
+        "--compile",
+        dest="compile",
+        action="store_const",
+        const="compile",
+        default="default",
+        help="byte-compile installed files",
+    )
+    compile_group.add_argument(
+        "--no-compile",
+        dest="compile",
+        action="store_const",
+        const="no-compile",
+        help="do not byte-compile installed files",
+    )
+    install.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=api.DEFAULT_JOBS,
+        metavar="N",
+        help="parallel downloads (default: %(default)s)",
+    )
+    install.add_argument(
+        "--lock",
+        dest="lock_files",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a PEP 751 lock file, whatever its name (repeatable)",
+    )
+    install.add_argument(
+        "--strict",
+        action="store_true",
+        help="build sdists ourselves, with hash-verified build dependencies only",
+    )
+    install.add_argument(
+        "--build-requirements",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a hashed requirements file of build dependencies, never installed (implies --strict)",
+    )
+    _add_verbosity(install)
+
+    hash_cmd = commands.add_parser("hash", help="print the hash lines of local archives")
+    hash_cmd.add_argument("files", nargs="+", metavar="FILE")
+    hash_cmd.add_argument(
+        "--format",
+        choices=("peep", "pip"),
+        default="peep",
+        help="'# sha256:' lines (peep, default) or --hash=sha256:HEX (pip)",
+    )
+
+    port = commands.add_parser(
+        "port",
+        help="rewrite requirement files in pip's --hash format, peep's, or as a pylock.toml; "
+        "or a pylock.toml as a requirements file",
+    )
+    port.add_argument("files", nargs="+", metavar="FILE")
+    port.add_argument(
+        "--to",
+        choices=("pip", "peep", "pylock"),
+        default="pip",
+        help="the format to write (default: pip); pylock looks every file up on the index",
+    )
+    port.add_argument(
+        "-o", "--output", metavar="FILE", help="write FILE (atomically) instead of stdout"
+    )
+    _add_index_options(port)
+    subcommands.register(
+        commands, install, add_index_options=_add_index_options, add_verbosity=_add_verbosity
+    )
+    return parser
+
+
+def _add_index_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "index options (override those in the files and pip's configuration)"
+    )
+    group.add_argument("-i", "--index-url", metavar="URL")
+    group.add_argument("--extra-index-url", action="append", default=[], metavar="URL")
+    group.add_argument("-f", "--find-links", action="append", default=[], metavar="PATH_OR_URL")
+    group.add_argument("--no-index", action="store_true")
+    group.add_argument("--trusted-host", action="append", default=[], metavar="HOST")
+    group.add_argument(
+        "--only-binary",
+        action="append",
+        default=[],
+        metavar="NAMES",
+        help=":all: or comma-separated names that must come as wheels",
+    )
+    group.add_argument(
+        "--cert", metavar="PATH", help="CA bundle; wins over PIP_CERT and SSL_CERT_FILE"
+    )
+    group.add_argument("--timeout", type=float, metavar="SECONDS")
+    group.add_argument("--retries", type=_non_negative_int, metavar="N")
+
+
+def _add_verbosity(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    group.add_argument("-v", "--verbose", action="store_true", help="say where each file came from")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
+    return value
+
+
+def _install_options(args: argparse.Namespace) -> api.InstallOptions:
+    return dataclasses.replace(
+        network_options(args),
+        python=args.python,
+        dry_run=args.dry_run,
+        force_reinstall=args.force_reinstall,
+        keep_mismatched=args.keep_mismatched,
+        compile=args.compile,
+        quiet=args.quiet,
+        jobs=args.jobs,
+        cache_dir=args.cache_dir,
+        no_cache=args.no_cache,
+        fetch_installed=args.verify_installed,
+        installer_output_to_stderr=args.report == "-",
+        installer=_installer(args.installer),
+        lock_files=tuple(args.lock_files),
+        strict=args.strict or bool(args.build_requirements),
+        build_requirements=tuple(args.build_requirements),
+    )
+
+
+def _installer(given: str | None) -> Literal["pip", "uv"]:
+    chosen = given or os.environ.get("PEEP_INSTALLER", "").strip().lower() or "pip"
+    if chosen == "uv":
+        return "uv"
+    if chosen != "pip":
+        raise UsageError(f"PEEP_INSTALLER must be one of {', '.join(INSTALLERS)}, not {chosen!r}")
+    return "pip"
+
+
+def _progress(args: argparse.Namespace) -> Progress:
+    """A live line on a terminal, a line per file elsewhere, nothing with -q."""
+    from peep_setuptools.installing.progress import LineProgress, LiveProgress, NoProgress
+
+    if args.quiet:
+        return NoProgress()
+    if sys.stderr.isatty() and not args.verbose:
+        return LiveProgress(sys.stderr)
+    # --report - puts the JSON on stdout; every human line then goes to stderr
+    stream = sys.stderr if getattr(args, "report", None) == "-" else sys.stdout
+    return LineProgress(stream, verbose=args.verbose)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command in subcommands.COMMANDS:
+        return subcommands.run(args)
+    if args.command == "install":
+        return subcommands.run_install(
+            args,
+            lambda observer: api.install(
+                args.requirements,
+                _install_options(args),
+                progress=_progress(args),
+                observer=observer,
+            ),
+        )
+    elif args.command == "hash":
+        for line in api.hash_files(args.files, style=args.format):
+            print(line)
+    else:
+        _port(args)
+    return EXIT_OK
+
+
+def _port(args: argparse.Namespace) -> None:
+    from peep_setuptools.lock.write import write_atomically
+
+    options = network_options(args)
+    # Local files in a lock are written relative to it; on stdout its place is unknown.
+    lock_dir = os.path.dirname(os.path.abspath(args.output)) if args.output else None
+    text = api.port_file(args.files, to=args.to, options=options, lock_dir=lock_dir)
+    if args.output:
+        write_atomically(args.output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = logging.INFO
+    if getattr(args, "quiet", False):
+        level = logging.WARNING
+    elif getattr(args, "verbose", False):
+        level = logging.DEBUG
+    # peep port writes its result to stdout: its warnings must not end up in it
+    handler = logging.StreamHandler(sys.stderr if args.command == "port" else sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("peep_setuptools")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``peep``; return its exit code (0, 1 failed, 2 usage, 3 bug, 130 interrupted)."""
+    parser = _get_main_parser()
+    args = parser.parse_args(argv)
+    if args.command == "install" and not args.requirements and not args.lock_files:
+        parser.error("peep install: the following arguments are required: -r/--requirement")
+    _configure_logging(args)
+    try:
+        return _run(args)
+    except VerificationFailed as exc:
+        sys.stdout.write(exc.report)
+        sys.stdout.flush()
+        print(f"peep: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except PeepError as exc:
+        print(f"peep: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(
+            "peep: interrupted; nothing was installed unless the installer had already started",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except Exception:
+        print(BUG_HINT.format(version=__version__), file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_BUG

@@ -1,0 +1,1 @@
+"""The only network code: index settings, HTTP, index pages, file choice, downloads."""

@@ -1,0 +1,395 @@
+"""Finding archives: PEP 691 JSON and PEP 503 HTML simple pages, find-links, and choosing one."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote, unquote, urldefrag, urljoin, urlsplit
+from urllib.request import url2pathname
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import (
+    NormalizedName,
+)
+from packaging.version import Version
+
+from peep_setuptools.archives import Link, parse_filename, safe_filename
+from peep_setuptools.errors import DownloadError
+from peep_setuptools.hashes import Digest, InvalidDigest
+from peep_setuptools.index.http import HttpClient, Response
+from peep_setuptools.urls import redact_url
+
+#: Sent with every index request: JSON first, HTML as the fallback (PEP 691).
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+)
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+_HTML_TYPES = frozenset({"text/html", "application/vnd.pypi.simple.v1+html"})
+#: A hostile or broken index must not make us hold an unbounded page in memory.
+MAX_PAGE_SIZE = 50 * 1024 * 1024
+#: page scheme -> the link schemes it may offer; never a step down
+_ALLOWED_SCHEMES = {
+    "https": ("https",),
+    "http": ("http", "https"),
+    "file": ("file", "http", "https"),
+}
+
+
+def make_link(
+    href: str,
+    *,
+    base: str,
+    source: str,
+    hashes: Iterable[Digest] = (),
+    requires_python: str | None = None,
+    yanked: bool = False,
+    yanked_reason: str | None = None,
+) -> Link | None:
+    """Resolve ``href`` against ``base`` and validate it; None if it must be ignored.
+
+    Ignored: unsafe or non-archive filenames, schemes other than http(s)/file, any
+    step down from https to http, and file links on pages that are not local; both
+    ``base`` and ``source`` (the page's own URL) must allow the link's scheme.
+    """
+    try:
+        url, fragment = urldefrag(urljoin(base, href.strip()))
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    # Checked against the page too: a <base href="file:///"> or "http://" on an https
+    # page must not turn its links into local files or plain http.
+    for origin in (base, source) if "://" in source else (base,):
+        if scheme not in _ALLOWED_SCHEMES.get(urlsplit(origin).scheme.lower(), ()):
+            return None
+    filename = safe_filename(unquote(posixpath.basename(parts.path)))
+    if filename is None:
+        return None
+    found = list(hashes)
+    if fragment:
+        found.extend(_fragment_hashes(fragment))
+    return Link(
+        url=url,
+        filename=filename,
+        hashes=tuple(dict.fromkeys(found)),
+        requires_python=requires_python or None,
+        yanked=yanked,
+        yanked_reason=yanked_reason if yanked else None,
+        source=source,
+    )
+
+
+def _fragment_hashes(fragment: str) -> list[Digest]:
+    found = []
+    for item in fragment.split("&"):
+        algorithm, _, value = item.partition("=")
+        digest = _digest(algorithm, value)
+        if digest is not None:
+            found.append(digest)
+    return found
+
+
+def _digest(algorithm: str, value: str) -> Digest | None:
+    # Advertised hashes are hints: a weak, unknown or malformed one is just dropped.
+    try:
+        return Digest.from_hex(algorithm, value)
+    except InvalidDigest:
+        return None
+
+
+# -- PEP 503 HTML ---------------------------------------------------------------------------
+
+
+class _AnchorParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.anchors.append(dict(attrs))
+        elif tag == "base" and self.base is None:
+            href = dict(attrs).get("href")
+            if href:
+                self.base = href
+
+
+def parse_html_page(text: str, *, page_url: str) -> list[Link]:
+    """Return the valid archive links of a PEP 503 page (pure; junk is tolerated)."""
+    parser = _AnchorParser()
+    try:
+        parser.feed(text)
+        parser.close()
+    except (ValueError, AssertionError):
+        # Python 3.9's HTMLParser can still raise on some junk; keep what was parsed.
+        pass
+    base = urljoin(page_url, parser.base.strip()) if parser.base else page_url
+    links = []
+    for attrs in parser.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        yanked = "data-yanked" in attrs
+        link = make_link(
+            href,
+            base=base,
+            source=page_url,
+            requires_python=attrs.get("data-requires-python"),
+            yanked=yanked,
+            yanked_reason=attrs.get("data-yanked") or None,
+        )
+        if link is not None:
+            links.append(link)
+    return links
+
+
+# -- PEP 691 JSON ---------------------------------------------------------------------------
+
+
+def parse_json_page(data: bytes | str, *, page_url: str) -> list[Link]:
+    """Return the valid archive links of a PEP 691 project page; DownloadError if malformed."""
+    where = redact_url(page_url)
+    try:
+        page = json.loads(data)
+    except (ValueError, RecursionError):
+        raise DownloadError(f"{where}: the index page is not valid JSON") from None
+    if not isinstance(page, dict):
+        raise DownloadError(f"{where}: the index page is not a PEP 691 JSON object")
+    meta = page.get("meta")
+    version = meta.get("api-version") if isinstance(meta, dict) else None
+    if not isinstance(version, str) or version.split(".")[0] != "1":
+        raise DownloadError(
+            f"{where}: unsupported simple API version {version!r}; expected 1.x (PEP 691)"
+        )
+    files = page.get("files")
+    if not isinstance(files, list):
+        raise DownloadError(f"{where}: the index page has no 'files' list")
+    links = []
+    for entry in files:
+        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+            continue
+        link = _json_link(entry, page_url)
+        if link is not None:
+            links.append(link)
+    return links
+
+
+def _json_link(entry: Mapping[str, object], page_url: str) -> Link | None:
+    raw_hashes = entry.get("hashes")
+    hashes = []
+    if isinstance(raw_hashes, dict):
+        for algorithm, value in raw_hashes.items():
+            if isinstance(algorithm, str) and isinstance(value, str):
+                digest = _digest(algorithm, value)
+                if digest is not None:
+                    hashes.append(digest)
+    requires_python = entry.get("requires-python")
+    yanked = entry.get("yanked", False)
+    return make_link(
+        str(entry["url"]),
+        base=page_url,
+        source=page_url,
+        hashes=hashes,
+        requires_python=requires_python if isinstance(requires_python, str) else None,
+        yanked=bool(yanked) if isinstance(yanked, (bool, str)) else False,
+        yanked_reason=yanked if isinstance(yanked, str) and yanked else None,
+    )
+
+
+# -- fetching pages and folders -------------------------------------------------------------
+
+
+def list_folder(folder: str) -> list[Link]:
+    """Return links to the archive files directly inside ``folder``; DownloadError if unreadable."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise DownloadError(f"cannot list find-links folder {folder}: {exc.strerror}") from None
+    links = []
+    root = Path(folder).resolve()
+    for name in names:
+        if safe_filename(name) is None or not (root / name).is_file():
+            continue
+        links.append(Link(url=(root / name).as_uri(), filename=name, source=folder))
+    return links
+
+
+def _project_of(filename: str) -> NormalizedName | None:
+    parsed = parse_filename(filename)
+    return parsed[0] if parsed else None
+
+
+class IndexClient:
+    """Looks projects up on simple indexes and find-links locations; thread-safe."""
+
+    def __init__(
+        self, index_urls: Sequence[str], find_links: Sequence[str], http: HttpClient
+    ) -> None:
+        self.index_urls = tuple(index_urls)
+        self.find_links_locations = tuple(find_links)
+        self._http = http
+        self._lock = threading.Lock()
+        # A find-links page lists every project; fetch it once, not once per project.
+        self._location_cache: dict[str, list[Link]] = {}
+
+    def find_links(self, project: NormalizedName) -> list[Link]:
+        """Return every archive link offered for ``project``, indexes first, in order.
+
+        A 404 from an index means it has no files for the project. Raises DownloadError
+        when a page cannot be fetched or parsed.
+        """
+        links: list[Link] = []
+        for index_url in self.index_urls:
+            links.extend(self._project_page(index_url, project))
+        for location in self.find_links_locations:
+            links.extend(
+                link for link in self._location(location) if _project_of(link.filename) == project
+            )
+        return links
+
+    def _project_page(self, index_url: str, project: NormalizedName) -> list[Link]:
+        base = index_url if index_url.endswith("/") else index_url + "/"
+        page_url = urljoin(base, quote(project) + "/")
+        with self._http.open(page_url, accept=ACCEPT, tolerate=(404, 410)) as response:
+            if response.status in (404, 410):
+                response.discard()  # a small body read to its end keeps the connection
+                return []
+            return _parse_response(response, page_url=response.url)
+
+    def _location(self, location: str) -> list[Link]:
+        with self._lock:
+            cached = self._location_cache.get(location)
+        if cached is not None:
+            return cached
+        links = self._read_location(location)
+        with self._lock:
+            self._location_cache[location] = links
+        return links
+
+    def _read_location(self, location: str) -> list[Link]:
+        scheme = urlsplit(location).scheme.lower()
+        if scheme in ("http", "https"):
+            with self._http.open(location, accept="text/html") as response:
+                return _parse_response(response, page_url=response.url, assume_html=True)
+        if scheme == "file":
+            path = _file_url_path(location)
+        elif len(scheme) <= 1:  # a plain path, or a Windows drive letter
+            path = os.path.abspath(location)
+        else:
+            raise DownloadError(f"unsupported find-links location {redact_url(location)}")
+        if os.path.isdir(path):
+            return list_folder(path)
+        if not os.path.exists(path):
+            raise DownloadError(f"find-links location {path} does not exist")
+        page_url = Path(path).resolve().as_uri()
+        with self._http.open(page_url) as response:
+            return _parse_response(response, page_url=page_url, assume_html=True)
+
+
+def _file_url_path(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise DownloadError(f"find-links file URL {url} must name a local path")
+    return url2pathname(parts.path)
+
+
+def _parse_response(response: Response, *, page_url: str, assume_html: bool = False) -> list[Link]:
+    body = _read_capped(response)
+    content_type = response.headers.get_content_type().lower()
+    if content_type == JSON_TYPE:
+        return parse_json_page(body, page_url=page_url)
+    if content_type not in _HTML_TYPES and not assume_html:
+        raise DownloadError(
+            f"{redact_url(page_url)}: unexpected Content-Type {content_type!r} "
+            "for a simple index page"
+        )
+    charset = response.headers.get_content_charset() or "utf-8"
+    try:
+        text = body.decode(charset, errors="replace")
+    except LookupError:
+        text = body.decode("utf-8", errors="replace")
+    return parse_html_page(text, page_url=page_url)
+
+
+def _read_capped(response: Response) -> bytes:
+    if response.length is not None and response.length > MAX_PAGE_SIZE:
+        raise DownloadError(_too_big(response.url))
+    chunks = []
+    size = 0
+    while block := response.read(256 * 1024):
+        size += len(block)
+        if size > MAX_PAGE_SIZE:
+            raise DownloadError(_too_big(response.url))
+        chunks.append(block)
+    return b"".join(chunks)
+
+
+def _too_big(url: str) -> str:
+    return f"{redact_url(url)}: the index page is larger than {MAX_PAGE_SIZE // 2**20} MB"
+
+
+# -- choosing an archive --------------------------------------------------------------------
+
+
+def _python_ok(requires_python: str | None, python_version: Version) -> bool:
+    if not requires_python:
+        return True
+    try:
+        specifier = SpecifierSet(requires_python)
+    except InvalidSpecifier:
+        return True  # as pip does: a broken constraint is ignored, not obeyed
+    return specifier.contains(python_version, prereleases=True)
+
+
+def select_archive(
+    links: Iterable[Link],
+    *,
+    name: NormalizedName,
+    version: Version,
+    tags: Sequence[Tag],
+    python_version: Version,
+    allowed: Sequence[Digest],
+    only_binary: bool,
+) -> Link | None:
+    """Pick the archive to fetch for ``name==version``, or None if no link fits (pure).
+
+    Candidates: that exact project and version, Python version accepted by
+    Requires-Python, wheels whose tags we support, sdists unless ``only_binary``.
+    Preference: not yanked, then an advertised hash among ``allowed``, then the
+    wheel with the best tag (``tags`` is most preferred first), wheels before sdists,
+    then the order of ``links``.
+    """
+    rank = {tag: i for i, tag in reversed(list(enumerate(tags)))}
+    allowed_set = set(allowed)
+    best: tuple[tuple[bool, bool, int], Link] | None = None
+    for link in links:
+        parsed = parse_filename(link.filename)
+        if parsed is None:
+            continue
+        link_name, link_version, link_tags = parsed
+        if link_name != name or link_version != version:
+            continue
+        if not _python_ok(link.requires_python, python_version):
+            continue
+        if link.is_wheel:
+            ranks = [rank[tag] for tag in link_tags if tag in rank]
+            if not ranks:
+                continue
+            tag_rank = min(ranks)
+        elif only_binary:
+            continue
+        else:
+            tag_rank = len(rank)  # after every wheel
+        hinted = any(digest in allowed_set for digest in link.hashes)
+        key = (link.yanked, not hinted, tag_rank)
+        if best is None or key < best[0]:
+            best = (key, link)
+    return best[1] if best else None

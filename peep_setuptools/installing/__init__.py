@@ -1,0 +1,1 @@
+"""Installing: plan, fetch and verify, cache, verdicts and report, builds, installer backends."""

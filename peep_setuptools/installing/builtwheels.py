@@ -1,0 +1,92 @@
+"""Wheels built from verified sdists, cached so that the next install skips the build.
+
+The last step before installing: each verified sdist is swapped for a wheel built from it, taken
+from the cache when one was built before (keyed by the sdist's sha256 and the target's best tag),
+else built now by the installer and stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+
+from packaging.utils import canonicalize_name
+
+from peep_setuptools.hashes import hash_file
+from peep_setuptools.installing.backends import (
+    BuildIndex,
+    InstallerBackend,
+    VerifiedArchive,
+    WheelBuilder,
+)
+from peep_setuptools.installing.cache import ArchiveCache
+from peep_setuptools.target import Target
+
+logger = logging.getLogger("peep_setuptools")
+
+
+def with_built_wheels(
+    archives: Sequence[VerifiedArchive],
+    backend: InstallerBackend,
+    cache: ArchiveCache | None,
+    *,
+    target: Target,
+    workdir: str,
+    build_index: BuildIndex,
+) -> tuple[VerifiedArchive, ...]:
+    """Swap each verified sdist for a wheel built from it, from the cache or built now.
+
+    Without a cache (or with a backend that cannot build), the installer builds the sdists
+    itself, every time. Wheels are keyed by the sdist's sha256 and the target's best tag.
+    """
+    sdists = [a for a in archives if not a.path.endswith(".whl")]
+    if not sdists or cache is None or not isinstance(backend, WheelBuilder):
+        _note_sdists(sdists)
+        return tuple(archives)
+    tag = str(target.tags[0]) if target.tags else "none"
+    wheels: dict[str, VerifiedArchive] = {}
+    to_build = []
+    for number, sdist in enumerate(sdists):
+        entry = cache.built_wheel(sdist.digest, tag)
+        into = os.path.join(workdir, "cached-wheels", f"{number:04d}")
+        copied = cache.take(entry, into) if entry is not None else None
+        if copied is None:
+            to_build.append(sdist)
+            continue
+        logger.debug("Using the wheel built earlier from %s: %s", sdist.path, copied.source)
+        wheels[sdist.path] = VerifiedArchive(sdist.name, copied.path, copied.digests["sha256"])
+    if to_build:
+        _note_sdists(to_build)
+        built = backend.build_wheels(
+            to_build, target=target, workdir=workdir, build_index=build_index
+        )
+        by_project = {_wheel_project(path): path for path in built}
+        for sdist in to_build:
+            path = by_project.get(canonicalize_name(sdist.name))
+            if path is None:  # not ours to guess: the installer gets the sdist
+                continue
+            digest = hash_file(path)["sha256"]
+            cache.store_built_wheel(sdist.digest, tag, path, digest)
+            wheels[sdist.path] = VerifiedArchive(sdist.name, path, digest)
+    return tuple(wheels.get(a.path, a) for a in archives)
+
+
+def _wheel_project(path: str) -> str:
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        return parse_wheel_filename(os.path.basename(path))[0]
+    except InvalidWheelFilename:
+        return ""
+
+
+def _note_sdists(archives: Sequence[VerifiedArchive]) -> None:
+    sdists = [a.name for a in archives if not a.path.endswith(".whl")]
+    if sdists:
+        logger.warning(
+            "Note: building the sdists of %s makes the installer fetch their build dependencies "
+            "(such as setuptools) from the index WITHOUT hash checking; use --only-binary :all: "
+            "to install wheels only.",
+            ", ".join(sdists),
+        )

@@ -1,0 +1,273 @@
+"""A verified, content-addressed archive cache: files named by sha256, re-hashed on every read.
+
+Layout under the cache root (``~/.cache/peep-setuptools`` by XDG rules)::
+
+    archives/ab/abcdef.../<filename>      an archive whose sha256 matched a pinned hash
+    archives/ab/abcdef.../entry.json      {"filename", "sha256", "requires_python"}
+    built/ab/abcdef.../<tag>/<wheel>      a wheel we built from the verified sdist abcdef...
+    built/ab/abcdef.../<tag>/entry.json   {"filename", "sha256"} of that wheel
+    tmp/                                  where files are written before os.replace
+
+The cache is a speed-up, never a source of trust: every file taken from it is copied into
+the run's private workdir while being hashed again, and it is used only if that copy has
+the hash the entry is named by (archives) or recorded (built wheels). A tampered file is
+dropped with a warning and fetched again. Writes are atomic (temp file + ``os.replace``,
+entry.json last), so concurrent runs and crashes never leave a half file under a final name.
+A cache that cannot be written (read-only, full) turns itself off for the run, with one
+warning; installs go on without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from peep_setuptools.archives import safe_filename
+from peep_setuptools.hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher
+
+logger = logging.getLogger("peep_setuptools")
+
+CACHE_ENV = "PEEP_CACHE_DIR"
+_ENTRY = "entry.json"
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> str:
+    """``$PEEP_CACHE_DIR``, else ``$XDG_CACHE_HOME/peep-setuptools``, else ``~/.cache/...``."""
+    explicit = environ.get(CACHE_ENV, "").strip()
+    if explicit:
+        return os.path.abspath(os.path.expanduser(explicit))
+    xdg = environ.get("XDG_CACHE_HOME", "").strip()
+    # XDG: a relative XDG_CACHE_HOME is invalid and must be ignored.
+    base = xdg if xdg and os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "peep-setuptools")
+
+
+@dataclass(frozen=True)
+class CachedArchive:
+    """An entry of the archive cache; nothing about it is trusted until it is re-hashed."""
+
+    path: str
+    filename: str
+    #: the sha256 the entry is named by, which the copy must have
+    digest: Digest
+    requires_python: str | None
+
+
+@dataclass(frozen=True)
+class Copied:
+    """A cache file copied into the workdir, with the digests of exactly the bytes written."""
+
+    path: str
+    filename: str
+    digests: Mapping[Algorithm, Digest]
+    size: int
+    #: where it was copied from, for ``-v``
+    source: str
+
+
+class ArchiveCache:
+    """The cache at ``root``; safe to share between threads and between processes."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._writable = True
+        self._lock = threading.Lock()
+
+    # -- archives -------------------------------------------------------------------------
+
+    def lookup(self, digests: Iterable[Digest]) -> list[CachedArchive]:
+        """The entries for those of ``digests`` that are sha256 and in the cache."""
+        found = []
+        for digest in dict.fromkeys(digests):
+            if digest.algorithm != "sha256":
+                continue
+            folder = self._archive_dir(digest.hex)
+            entry = _read_entry(folder)
+            if entry is None:
+                continue
+            filename = safe_filename(str(entry.get("filename", "")))
+            if filename is None or entry.get("sha256") != digest.hex:
+                continue
+            path = os.path.join(folder, filename)
+            if os.path.isfile(path):
+                requires = entry.get("requires_python")
+                found.append(
+                    CachedArchive(path, filename, digest, str(requires) if requires else None)
+                )
+        return found
+
+    def take(
+        self,
+        entry: CachedArchive,
+        into: str,
+        *,
+        algorithms: Sequence[Algorithm] = ("sha256",),
+        in_place: bool = False,
+    ) -> Copied | None:
+        """Copy ``entry`` to ``into/<filename>``, hashing it; None (entry dropped) if it is bad.
+
+        ``in_place`` hashes the cache file without copying it and hands out its own path:
+        uv recognises a local file it has unpacked before only by its path and mtime, and
+        it checks the hash again itself (``--require-hashes``).
+        """
+        dest = None if in_place else os.path.join(into, entry.filename)
+        copied = _copy_hashing(entry.path, dest, algorithms)
+        if copied is None:
+            return None
+        digests, size = copied
+        if not digests["sha256"].matches(entry.digest):
+            self._drop(os.path.dirname(entry.path), entry.path)
+            if dest is not None:
+                with contextlib.suppress(OSError):
+                    os.remove(dest)
+            return None
+        return Copied(dest or entry.path, entry.filename, digests, size, entry.path)
+
+    def store(self, path: str, digest: Digest, *, requires_python: str | None = None) -> str | None:
+        """Keep a verified archive under its sha256; return the stored file's path, or None.
+
+        A failure turns the cache off, with one warning.
+        """
+        if digest.algorithm != "sha256" or not self._writable:
+            return None
+        filename = os.path.basename(path)
+        folder = self._archive_dir(digest.hex)
+        entry = {"filename": filename, "sha256": digest.hex, "requires_python": requires_python}
+        return os.path.join(folder, filename) if self._put(folder, path, filename, entry) else None
+
+    # -- wheels built from verified sdists ------------------------------------------------
+
+    def built_wheel(self, sdist: Digest, tag: str) -> CachedArchive | None:
+        """The wheel built earlier from the sdist with this sha256 for ``tag``, if any."""
+        folder = self._built_dir(sdist, tag)
+        entry = _read_entry(folder)
+        if entry is None:
+            return None
+        filename = safe_filename(str(entry.get("filename", "")))
+        try:
+            digest = Digest.from_hex("sha256", str(entry.get("sha256", "")))
+        except ValueError:
+            return None
+        if filename is None or not filename.endswith(".whl"):
+            return None
+        path = os.path.join(folder, filename)
+        return CachedArchive(path, filename, digest, None) if os.path.isfile(path) else None
+
+    def store_built_wheel(self, sdist: Digest, tag: str, wheel: str, digest: Digest) -> None:
+        """Keep a wheel we built from a verified sdist, with the hash it had when built."""
+        if sdist.algorithm != "sha256" or not self._writable:
+            return
+        filename = os.path.basename(wheel)
+        entry = {"filename": filename, "sha256": digest.hex}
+        self._put(self._built_dir(sdist, tag), wheel, filename, entry)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _archive_dir(self, hex_digest: str) -> str:
+        return os.path.join(self.root, "archives", hex_digest[:2], hex_digest)
+
+    def _built_dir(self, sdist: Digest, tag: str) -> str:
+        return os.path.join(self.root, "built", sdist.hex[:2], sdist.hex, _safe_tag(tag))
+
+    def _put(self, folder: str, source: str, filename: str, entry: Mapping[str, object]) -> bool:
+        tmp_root = os.path.join(self.root, "tmp")
+        try:
+            os.makedirs(tmp_root, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
+            # The archive first, entry.json last: an entry only ever names a whole file.
+            _atomic_copy(source, os.path.join(folder, filename), tmp_root)
+            _atomic_write(os.path.join(folder, _ENTRY), json.dumps(entry).encode(), tmp_root)
+        except OSError as exc:
+            self._disable(exc)
+            return False
+        return True
+
+    def _drop(self, folder: str, path: str) -> None:
+        logger.warning(
+            "Warning: the cached file %s does not have the hash it is stored under; "
+            "it was removed and will be downloaded again.",
+            path,
+        )
+        for name in (_ENTRY, os.path.basename(path)):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, name))
+
+    def _disable(self, exc: OSError) -> None:
+        with self._lock:
+            if not self._writable:
+                return
+            self._writable = False
+        logger.warning(
+            "Warning: cannot write to the cache at %s (%s); continuing without caching.",
+            self.root,
+            exc.strerror or exc,
+        )
+
+
+def _safe_tag(tag: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in tag) or "none"
+
+
+def _read_entry(folder: str) -> dict[str, object] | None:
+    try:
+        with open(os.path.join(folder, _ENTRY), "rb") as stream:
+            data = json.loads(stream.read(64 * 1024))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _copy_hashing(
+    source: str, dest: str | None, algorithms: Sequence[Algorithm]
+) -> tuple[dict[Algorithm, Digest], int] | None:
+    """Copy (unless ``dest`` is None) and hash in one pass: what is used is what was hashed."""
+    hasher = MultiHasher(("sha256", *algorithms))
+    try:
+        if dest is not None:
+            os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+        with open(source, "rb") as src, open(dest or os.devnull, "wb") as out:
+            while block := src.read(BLOCK_SIZE):
+                hasher.update(block)
+                if dest is not None:
+                    out.write(block)
+    except OSError as exc:
+        logger.debug("Cannot read the cached file %s: %s", source, exc.strerror or exc)
+        if dest is not None:
+            with contextlib.suppress(OSError):
+                os.remove(dest)
+        return None
+    return hasher.digests(), hasher.size
+
+
+def _atomic_copy(source: str, final: str, tmp_root: str) -> None:
+    def copy(out: BinaryIO) -> None:
+        with open(source, "rb") as src:
+            shutil.copyfileobj(src, out, BLOCK_SIZE)
+
+    _atomic_put(final, copy, tmp_root)
+
+
+def _atomic_write(final: str, data: bytes, tmp_root: str) -> None:
+    _atomic_put(final, lambda out: out.write(data), tmp_root)
+
+
+def _atomic_put(final: str, fill: Callable[[BinaryIO], object], tmp_root: str) -> None:
+    """Let ``fill`` write a temporary file in ``tmp_root``, then move it to ``final`` at once."""
+    fd, tmp = tempfile.mkstemp(dir=tmp_root, prefix="put-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            fill(out)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise

@@ -1,0 +1,295 @@
+"""Fetch and verify requirements: from the verified cache or the index, many at a time.
+
+The middle of the pipeline in ``api``: each requirement becomes a ``Verdict`` on a local
+archive or a ``Problem`` saying why there is none. Also where the index and HTTP settings
+of a run are worked out, since ``peep port --to pylock`` looks things up the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
+from dataclasses import dataclass, field
+from typing import Union
+from urllib.parse import unquote, urlsplit
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from peep_setuptools.archives import Link
+from peep_setuptools.errors import DownloadError, IndexLookupError
+from peep_setuptools.index.download import fetch, quarantine
+from peep_setuptools.index.http import HttpClient, HttpSettings
+from peep_setuptools.index.pages import IndexClient, select_archive
+from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, PipDefaults
+from peep_setuptools.installing.cache import ArchiveCache, CachedArchive
+from peep_setuptools.installing.progress import NoProgress, Progress
+from peep_setuptools.installing.verdicts import Problem, Verdict, algorithms_for, verify
+from peep_setuptools.requirements.files import IndexOptions, ReqLine
+from peep_setuptools.target import Target
+from peep_setuptools.urls import redact_url
+
+logger = logging.getLogger("peep_setuptools")
+
+#: seconds an interrupted run waits for its download threads to clean up
+_ABORT_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class Session:
+    """Per-run state shared by the fetch workers."""
+
+    target: Target
+    options: IndexOptions
+    client: IndexClient
+    http: HttpClient
+    workdir: str
+    index_names: str
+    cache: ArchiveCache | None = None
+    progress: Progress = field(default_factory=NoProgress)
+    #: hand out cached archives at their cache path (for uv's own cache) instead of a copy
+    cache_in_place: bool = False
+
+
+Outcome = Union[Verdict, Problem]
+
+
+# -- where to fetch from ----------------------------------------------------------------------
+
+
+def http_settings(
+    defaults: PipDefaults,
+    merged: IndexOptions,
+    *,
+    cert: str | None,
+    timeout: float | None,
+    retries: int | None,
+) -> HttpSettings:
+    """The command line's cert, timeout and retries, else pip's configured ones."""
+    return HttpSettings(
+        cert=cert or defaults.cert,
+        timeout=timeout if timeout is not None else defaults.timeout,
+        retries=retries if retries is not None else defaults.retries,
+        trusted_hosts=merged.trusted_hosts,
+    )
+
+
+def index_urls(merged: IndexOptions) -> list[str]:
+    """The indexes to look projects up on, the main one first."""
+    if merged.no_index:
+        return []
+    return [merged.index_url or DEFAULT_INDEX_URL, *merged.extra_index_urls]
+
+
+def index_names(urls: Sequence[str], merged: IndexOptions) -> str:
+    """The indexes and find-links locations, for messages, passwords hidden."""
+    return (
+        ", ".join(redact_url(u) for u in [*urls, *merged.find_links])
+        or "no index (--no-index and no --find-links)"
+    )
+
+
+def effective_index(
+    defaults: PipDefaults, in_files: IndexOptions, on_command_line: IndexOptions
+) -> IndexOptions:
+    """The options in effect: pip's configuration < the files' options < the command line."""
+    base = IndexOptions(
+        index_url=defaults.index_url,
+        extra_index_urls=tuple(defaults.extra_index_urls),
+        find_links=tuple(defaults.find_links),
+        no_index=defaults.no_index,
+        trusted_hosts=tuple(defaults.trusted_hosts),
+    )
+    return base.overridden_by(in_files).overridden_by(on_command_line)
+
+
+# -- fetching ---------------------------------------------------------------------------------
+
+
+def fetch_all(session: Session, requirements: Sequence[ReqLine], jobs: int) -> list[Outcome]:
+    """Fetch and verify each requirement, ``jobs`` at a time; outcomes in the same order."""
+    numbered = list(enumerate(requirements))
+    if jobs <= 1 or len(numbered) == 1:
+        return [fetch_one(session, i, req) for i, req in numbered]
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="peep-fetch")
+    futures = [pool.submit(fetch_one, session, i, req) for i, req in numbered]
+    try:
+        return [future.result() for future in futures]
+    except BaseException:
+        # Ctrl-C: do not wait out stalled downloads. Cancel queued ones and break the
+        # sockets of running ones, then give workers a moment to delete their .part files.
+        session.http.abort()
+        pool.shutdown(wait=False, cancel_futures=True)
+        wait_for_futures(futures, timeout=_ABORT_GRACE)
+        raise
+    finally:
+        pool.shutdown(wait=False)
+
+
+def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
+    """The verdict on one requirement's archive, fetched into folder ``number``, or a Problem."""
+    try:
+        cached = _from_cache(session, number, req)
+        if cached is not None:
+            return cached
+        link = _find(session, req)
+        if link.yanked:
+            reason = f": {link.yanked_reason}" if link.yanked_reason else ""
+            logger.warning("%s (%s) is yanked on the index%s", link.filename, req.location, reason)
+        into = os.path.join(session.workdir, f"{number:04d}")
+        fetched = fetch(link, into, session.http, algorithms=algorithms_for(req))
+        logger.debug(
+            "Fetched %s (%d bytes) from %s", fetched.filename, fetched.size, redact_url(link.url)
+        )
+        session.progress.advance(fetched.filename, fetched.size, redact_url(link.url), cached=False)
+        verdict = verify(req, fetched.digests, url=redact_url(link.url), path=fetched.path)
+        if verdict.kind == "ok" and session.cache is not None:
+            stored = session.cache.store(
+                fetched.path, fetched.digests["sha256"], requires_python=link.requires_python
+            )
+            if stored is not None and session.cache_in_place:
+                # uv then meets the file at the path it will have on every later run too.
+                verdict = dataclasses.replace(verdict, path=stored)
+        return verdict
+    except IndexLookupError as exc:
+        return Problem(req, str(exc))
+    except DownloadError as exc:
+        # The URL alone may not say which project it was for (a redirect, a CDN).
+        pinned = f"=={req.version}" if req.version else ""
+        return Problem(req, f"{req.display_name}{pinned}: {exc}")
+
+
+def _find(session: Session, req: ReqLine) -> Link:
+    if req.url is not None:
+        filename = unquote(urlsplit(req.url).path.rsplit("/", 1)[-1])
+        return Link(req.url, filename, (), None, False, None, req.url)
+    assert req.version is not None  # noqa: S101 -- the parser only lets pinned names through
+    only_binary = ":all:" in session.options.only_binary or req.name in session.options.only_binary
+    links = session.client.find_links(req.name)
+    link = select_archive(
+        links,
+        name=req.name,
+        version=Version(req.version),
+        tags=session.target.tags,
+        python_version=session.target.python_version,
+        allowed=req.digests,
+        only_binary=only_binary,
+    )
+    if link is None:
+        raise IndexLookupError(_not_found(req, links, session, only_binary))
+    return link
+
+
+def _not_found(req: ReqLine, links: Sequence[Link], session: Session, only_binary: bool) -> str:
+    same_version = [
+        link.filename for link in links if _version_of(link.filename, req) == req.version
+    ]
+    where = session.index_names
+    if not same_version:
+        return f"{req.display_name}=={req.version} not found on {where}"
+    why = "no wheel for this interpreter" + ("" if only_binary else " and no sdist")
+    return (
+        f"{req.display_name}=={req.version} has no file that fits {session.target.python} "
+        f"on {where} "
+        f"({why}; files: {', '.join(same_version)})"
+    )
+
+
+def _version_of(filename: str, req: ReqLine) -> str | None:
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    try:
+        if filename.endswith(".whl"):
+            name, version, *_ = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    if canonicalize_name(name) != req.name or req.version is None:
+        return None
+    return req.version if version == Version(req.version) else None
+
+
+# -- the verified cache ---------------------------------------------------------------------
+
+
+def _from_cache(session: Session, number: int, req: ReqLine) -> Verdict | None:
+    """The verdict on a cached archive with an allowed hash that fits the target, or None."""
+    cache = session.cache
+    if cache is None or not req.digests:
+        return None
+    entry = _fitting(session, req, cache.lookup(req.digests))
+    if entry is None:
+        return None
+    into = os.path.join(session.workdir, f"{number:04d}")
+    copied = cache.take(
+        entry, into, algorithms=algorithms_for(req), in_place=session.cache_in_place
+    )
+    if copied is None:  # unreadable or tampered with: dropped; fetch it again
+        return None
+    logger.debug("Using %s (%d bytes) from the cache: %s", copied.filename, copied.size, entry.path)
+    session.progress.advance(copied.filename, copied.size, copied.source, cached=True)
+    return verify(req, copied.digests, url=copied.source, path=copied.path, from_cache=True)
+
+
+def _fitting(
+    session: Session, req: ReqLine, entries: Sequence[CachedArchive]
+) -> CachedArchive | None:
+    if not entries:
+        return None
+    if req.url is not None:
+        wanted = unquote(urlsplit(req.url).path.rsplit("/", 1)[-1])
+        return next((e for e in entries if e.filename == wanted), None)
+    if req.version is None:
+        return None
+    # The same choice as for index links: tags, Requires-Python, --only-binary.
+    options = session.options
+    by_name = {e.filename: e for e in entries}
+    link = select_archive(
+        [Link(e.path, e.filename, (), e.requires_python) for e in entries],
+        name=req.name,
+        version=Version(req.version),
+        tags=session.target.tags,
+        python_version=session.target.python_version,
+        allowed=req.digests,
+        only_binary=":all:" in options.only_binary or req.name in options.only_binary,
+    )
+    return by_name[link.filename] if link is not None else None
+
+
+# -- after the checks ------------------------------------------------------------------------
+
+
+def quarantine_mismatched(verdicts: Sequence[Verdict], folder: str) -> None:
+    """Move the archives that failed their hash check into ``folder`` (--keep-mismatched)."""
+    for verdict in verdicts:
+        if verdict.kind != "mismatch":
+            continue
+        try:
+            moved = quarantine(verdict.path, folder, verdict.actual["sha256"])
+        except DownloadError as exc:
+            logger.warning("%s", exc)
+        else:
+            logger.warning("Kept the mismatching archive as %s", moved)
+
+
+def summary(verdicts: Sequence[Verdict], problems: Sequence[Problem]) -> str:
+    """The one-line message of a VerificationFailed: what failed, and that nothing installed."""
+    parts = []
+    counts = {kind: sum(1 for v in verdicts if v.kind == kind) for kind in ("mismatch", "missing")}
+    if counts["mismatch"]:
+        parts.append(f"{counts['mismatch']} did not match their hashes")
+    if counts["missing"]:
+        parts.append(f"{counts['missing']} had no hashes")
+    if problems:
+        parts.append(f"{len(problems)} could not be found or downloaded")
+    return "verification failed (" + "; ".join(parts) + "); nothing was installed"

@@ -1,0 +1,334 @@
+"""Strict mode: build sdists in an environment made only of verified wheels, hooks run by us.
+
+pip's build isolation fetches every backend (setuptools, hatchling...) unverified. Here the
+build environment is a folder we unpack verified wheels into, and the PEP 517 hooks run in
+``python -I -S`` (no site-packages, no PYTHON* variables), so nothing unverified is importable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from peep_setuptools.archives import Link, parse_filename
+from peep_setuptools.errors import BackendError
+from peep_setuptools.installing.builddeps import (
+    BuildRequirement,
+    BuildSystem,
+    parse_requirement,
+    read_build_system,
+)
+from peep_setuptools.requirements.files import Location
+
+#: How long one hook may run.
+HOOK_TIMEOUT = 1800
+#: Output of a failed hook shown in the error, last lines only.
+_TAIL = 20
+
+# Runs in the target interpreter with -I -S: only the standard library, then the build
+# environment and the backend path we put on sys.path.
+_RUNNER = r"""
+import importlib, json, sys
+hook, request, response = sys.argv[1:4]
+with open(request) as f:
+    data = json.load(f)
+sys.path[:0] = data["backend_path"]
+sys.path.extend(data["env"])
+module, _, attrs = data["backend"].partition(":")
+backend = importlib.import_module(module.strip())
+for attr in filter(None, attrs.strip().split(".")):
+    backend = getattr(backend, attr)
+if hook == "get_requires_for_build_wheel":
+    get = getattr(backend, hook, None)
+    result = list(get(None)) if get is not None else []
+else:
+    result = backend.build_wheel(data["wheel_directory"], None)
+with open(response, "w") as f:
+    json.dump({"result": result}, f)
+"""
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A verified wheel that build environments may use."""
+
+    name: NormalizedName
+    version: Version
+    path: str
+
+
+def tools_from(paths: Iterable[str]) -> tuple[Tool, ...]:
+    """The verified archives among ``paths`` that are wheels, as build tools."""
+    tools = []
+    for path in paths:
+        parsed = parse_filename(os.path.basename(path))
+        if parsed is not None and path.endswith(".whl"):
+            tools.append(Tool(parsed[0], parsed[1], path))
+    return tuple(tools)
+
+
+def applies(requirement: BuildRequirement, marker_env: Mapping[str, str]) -> bool:
+    """Whether a build requirement's marker holds for the target; BackendError if it breaks."""
+    marker = requirement.requirement.marker
+    if marker is None:
+        return True
+    try:
+        return marker.evaluate({**marker_env, "extra": ""})
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+        raise BackendError(f"{requirement.location}: cannot evaluate {marker}: {exc}") from None
+
+
+def match(
+    requirements: Sequence[BuildRequirement],
+    tools: Sequence[Tool],
+    marker_env: Mapping[str, str],
+) -> tuple[tuple[Tool, ...], tuple[BuildRequirement, ...]]:
+    """(tools that satisfy the requirements, requirements no verified wheel satisfies) (pure).
+
+    For each requirement the newest fitting tool is taken; extras are not followed (their
+    dependencies must be listed as build requirements themselves, like everything else).
+    """
+    chosen: dict[NormalizedName, Tool] = {}
+    unmet: list[BuildRequirement] = []
+    for build_req in requirements:
+        if not applies(build_req, marker_env):
+            continue
+        req = build_req.requirement
+        name = canonicalize_name(req.name)
+        fitting = [
+            t
+            for t in tools
+            if t.name == name and req.specifier.contains(t.version, prereleases=True)
+        ]
+        if not fitting:
+            unmet.append(build_req)
+            continue
+        best = max(fitting, key=lambda t: t.version)
+        if name in chosen and chosen[name] != best:
+            # Two requirements on one tool: keep one version that satisfies both, if any.
+            both = [t for t in fitting if t == chosen[name]]
+            if not both:
+                unmet.append(build_req)
+                continue
+            best = both[0]
+        chosen[name] = best
+    return tuple(chosen.values()), tuple(unmet)
+
+
+def pin_candidate(requirement: BuildRequirement, links: Sequence[Link]) -> str | None:
+    """The newest version on the index that satisfies a build requirement, or None (pure).
+
+    Used to show the missing-hash block (with the hash to add) for an unlisted build
+    dependency, as peep does for a requirement without hashes.
+    """
+    req = requirement.requirement
+    name = canonicalize_name(req.name)
+    versions = []
+    for link in links:
+        parsed = parse_filename(link.filename)
+        if parsed is not None and parsed[0] == name and not link.yanked:
+            versions.append(parsed[1])
+    fitting = [v for v in versions if req.specifier.contains(v)]
+    return str(max(fitting)) if fitting else None
+
+
+@dataclass
+class Prepared:
+    """An sdist unpacked beside its build environment, its dynamic requirements asked for."""
+
+    sdist: str
+    system: BuildSystem
+    workdir: str
+    source: str
+    env: str
+    used: dict[NormalizedName, Tool] = field(default_factory=dict)
+
+
+class StrictBuilder:
+    """Builds verified sdists into wheels using verified wheels only."""
+
+    def __init__(
+        self, *, python: str, tools: Sequence[Tool], marker_env: Mapping[str, str], workdir: str
+    ) -> None:
+        self.python = python
+        self.tools = tuple(tools)
+        self.marker_env = marker_env
+        self.workdir = workdir
+
+    def static_unmet(self, sdist: str) -> tuple[BuildSystem, tuple[BuildRequirement, ...]]:
+        """Read an sdist's build system without running it; its unmet static requirements."""
+        system = read_build_system(sdist)
+        return system, match(system.requires, self.tools, self.marker_env)[1]
+
+    def prepare(
+        self, sdist: str, system: BuildSystem, number: int
+    ) -> Prepared | tuple[BuildRequirement, ...]:
+        """Unpack, populate the environment, and ask the backend for dynamic requirements.
+
+        Returns the Prepared build, or the dynamic requirements no verified wheel meets.
+        The backend runs here (it is verified); nothing else does.
+        """
+        root = os.path.join(self.workdir, f"build-{number:04d}")
+        os.makedirs(root, mode=0o700)
+        source = _unpack_sdist(sdist, os.path.join(root, "src"))
+        env = os.path.join(root, "env")
+        os.makedirs(env)
+        chosen, unmet = match(system.requires, self.tools, self.marker_env)
+        if unmet:  # the caller checked already; never build with a partial environment
+            return unmet
+        prepared = Prepared(sdist, system, root, source, env)
+        self._add(prepared, chosen)
+        asked = self._hook(prepared, "get_requires_for_build_wheel")
+        if not isinstance(asked, list) or not all(isinstance(a, str) for a in asked):
+            raise BackendError(
+                f"{os.path.basename(sdist)}: get_requires_for_build_wheel returned {asked!r}, "
+                "not a list of requirements"
+            )
+        where = Location(f"{os.path.basename(sdist)} get_requires_for_build_wheel()", 0)
+        dynamic = [parse_requirement(text, where) for text in asked]
+        more, unmet = match(dynamic, self.tools, self.marker_env)
+        if unmet:
+            return unmet
+        self._add(prepared, more)
+        return prepared
+
+    def build(self, prepared: Prepared) -> str:
+        """Run ``build_wheel``; return the built wheel's path. BackendError if it fails."""
+        out = os.path.join(prepared.workdir, "dist")
+        os.makedirs(out)
+        name = self._hook(prepared, "build_wheel", wheel_directory=out)
+        path = os.path.join(out, name) if isinstance(name, str) else ""
+        if not name or os.path.basename(path) != name or not os.path.isfile(path):
+            raise BackendError(
+                f"{os.path.basename(prepared.sdist)}: build_wheel returned {name!r}, "
+                "not the name of a wheel it wrote"
+            )
+        return path
+
+    def _add(self, prepared: Prepared, tools: Iterable[Tool]) -> None:
+        for tool in tools:
+            if tool.name in prepared.used:
+                continue
+            _unpack_wheel(tool.path, prepared.env)
+            prepared.used[tool.name] = tool
+
+    def _hook(self, prepared: Prepared, hook: str, **extra: str) -> object:
+        request = os.path.join(prepared.workdir, f"{hook}.in.json")
+        response = os.path.join(prepared.workdir, f"{hook}.out.json")
+        runner = os.path.join(prepared.workdir, "peep_hook_runner.py")
+        with open(runner, "w", encoding="utf-8") as stream:
+            stream.write(_RUNNER)
+        backend_path = [os.path.join(prepared.source, p) for p in prepared.system.backend_path]
+        data = {
+            "backend": prepared.system.backend,
+            "backend_path": backend_path,
+            "env": [prepared.env],
+            **extra,
+        }
+        with open(request, "w", encoding="utf-8") as stream:
+            json.dump(data, stream)
+        command = [self.python, "-I", "-S", runner, hook, request, response]
+        try:
+            done = subprocess.run(
+                command,
+                cwd=prepared.source,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=HOOK_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise BackendError(f"cannot run the build backend with {self.python}: {exc}") from None
+        name = os.path.basename(prepared.sdist)
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-_TAIL:])
+            raise BackendError(
+                f"building {name}: {prepared.system.backend} {hook} exited {done.returncode}; "
+                f"its build dependencies were verified, the build itself failed:\n{tail}"
+            )
+        try:
+            with open(response, encoding="utf-8") as stream:
+                return json.load(stream)["result"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise BackendError(f"building {name}: {hook} gave no answer") from None
+
+
+def _inside(root: str, name: str) -> str:
+    """``root/name`` if it stays inside ``root``; BackendError for absolute or ``..`` names."""
+    target = os.path.normpath(os.path.join(root, name))
+    if os.path.isabs(name) or not target.startswith(os.path.normpath(root) + os.sep):
+        raise BackendError(f"archive member {name!r} would be written outside {root}")
+    return target
+
+
+def _unpack_sdist(sdist: str, into: str) -> str:
+    """Extract regular files and folders only (no links, devices); return the project root."""
+    os.makedirs(into)
+    try:
+        if sdist.lower().endswith(".zip"):
+            with zipfile.ZipFile(sdist) as archive:
+                for info in archive.infolist():
+                    target = _inside(into, info.filename)
+                    if info.is_dir():
+                        os.makedirs(target, exist_ok=True)
+                        continue
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    with archive.open(info) as src, open(target, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+        else:
+            with tarfile.open(sdist) as tar:
+                for member in tar:
+                    target = _inside(into, member.name)
+                    if member.isdir():
+                        os.makedirs(target, exist_ok=True)
+                    elif member.isfile():
+                        os.makedirs(os.path.dirname(target), exist_ok=True)
+                        stream = tar.extractfile(member)
+                        if stream is None:
+                            continue
+                        with stream, open(target, "wb") as dst:
+                            shutil.copyfileobj(stream, dst)
+                        if member.mode & 0o100:
+                            os.chmod(target, 0o700)
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+        raise BackendError(f"cannot unpack the sdist {os.path.basename(sdist)}: {exc}") from None
+    entries = os.listdir(into)
+    if len(entries) == 1 and os.path.isdir(os.path.join(into, entries[0])):
+        return os.path.join(into, entries[0])
+    return into
+
+
+def _unpack_wheel(wheel: str, into: str) -> None:
+    """Unpack a wheel's importable files (purelib/platlib) into a build environment folder.
+
+    Scripts, headers and data are left out: a build backend is imported, not run as a
+    command, and nothing here is ever installed.
+    """
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            for info in archive.infolist():
+                name = info.filename
+                parts = name.split("/")
+                if parts[0].endswith(".data"):
+                    if len(parts) < 3 or parts[1] not in ("purelib", "platlib"):
+                        continue
+                    name = "/".join(parts[2:])
+                if info.is_dir() or not name:
+                    continue
+                target = _inside(into, name)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with archive.open(info) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise BackendError(f"cannot unpack the wheel {os.path.basename(wheel)}: {exc}") from None

@@ -1,0 +1,76 @@
+"""Pure: compare each archive's digests with the hashes its requirement allows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from peep_setuptools.hashes import ALGORITHMS, Algorithm, Digest, any_match
+from peep_setuptools.requirements.files import ReqLine
+
+VerdictKind = Literal["ok", "missing", "mismatch"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one archive against one requirement."""
+
+    requirement: ReqLine
+    kind: VerdictKind
+    #: the archive's digests, at least sha256 and every algorithm the requirement uses
+    actual: Mapping[Algorithm, Digest]
+    #: where the archive was fetched from (redacted), for messages
+    url: str
+    #: the local file that was hashed; the one that gets installed
+    path: str
+    #: the archive came from the verified cache (``url`` is then the cache file)
+    from_cache: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A requirement whose archive could not be found or fetched."""
+
+    requirement: ReqLine
+    message: str
+
+
+def algorithms_for(requirement: ReqLine) -> tuple[Algorithm, ...]:
+    """Algorithms to compute while fetching: sha256 for reports, plus all the line uses."""
+    wanted = {"sha256"} | {digest.algorithm for digest in requirement.digests}
+    return tuple(algo for algo in ALGORITHMS if algo in wanted)
+
+
+def verify(
+    requirement: ReqLine,
+    actual: Mapping[Algorithm, Digest],
+    *,
+    url: str,
+    path: str,
+    from_cache: bool = False,
+) -> Verdict:
+    """Judge one archive; any allowed hash matching is enough, as in pip and peep."""
+    if not requirement.digests:
+        kind: VerdictKind = "missing"
+    elif any_match(requirement.digests, actual):
+        kind = "ok"
+    else:
+        kind = "mismatch"
+    return Verdict(requirement, kind, dict(actual), url, path, from_cache)
+
+
+def all_ok(verdicts: Iterable[Verdict], problems: Iterable[Problem]) -> bool:
+    """True when every archive matched and nothing failed."""
+    return not any(problems) and all(v.kind == "ok" for v in verdicts)
+
+
+def expected_display(requirement: ReqLine) -> list[str]:
+    """The allowed hashes, each spelled as the file spells it."""
+    return [d.display(requirement.hash_style) for d in requirement.digests]
+
+
+def actual_display(requirement: ReqLine, actual: Mapping[Algorithm, Digest]) -> str:
+    """The archive's hash in the file's spelling and algorithm (sha256 if it gives none)."""
+    algos = [d.algorithm for d in requirement.digests] or ["sha256"]
+    return actual[algos[0]].display(requirement.hash_style)

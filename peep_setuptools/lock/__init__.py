@@ -1,0 +1,1 @@
+"""PEP 751 lock files: the model, parsing, choosing files for a target, writing (no network)."""

@@ -1,0 +1,104 @@
+"""``peep port``'s I/O: read requirement or lock files, and lock requirements into pylock.toml.
+
+``porting`` and ``pylock_write`` are pure; this module feeds them: it reads the files, and for
+``--to pylock`` looks every pinned requirement up on the index as ``install`` would (and hashes
+files the index gives no usable hash for). ``api.port_file`` is the public entry point, and
+imports this module only when called.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from peep_setuptools.archives import Link
+from peep_setuptools.errors import UsageError
+from peep_setuptools.hashes import Algorithm, Digest
+from peep_setuptools.index.download import fetch
+from peep_setuptools.index.http import HttpClient
+from peep_setuptools.index.pages import IndexClient
+from peep_setuptools.index.pipconfig import pip_defaults
+from peep_setuptools.installing.fetch import effective_index, http_settings, index_names, index_urls
+from peep_setuptools.lock import write as pylock_write
+from peep_setuptools.lock.parse import is_lock_file, load_pylock
+from peep_setuptools.lock.toreqs import port_lock
+from peep_setuptools.requirements import porting
+from peep_setuptools.requirements.files import IndexOptions, RequirementsSet, load_reqfiles
+
+logger = logging.getLogger("peep_setuptools")
+
+
+def port(
+    paths: Sequence[str],
+    *,
+    to: Literal["pip", "peep", "pylock"],
+    environ: Mapping[str, str],
+    index: IndexOptions,
+    cert: str | None,
+    timeout: float | None,
+    retries: int | None,
+    lock_dir: str | None,
+) -> str:
+    """``api.port_file`` with the install options it uses spelled out; see there."""
+    locks = [p for p in paths if is_lock_file(p) or p.endswith(".toml")]
+    if locks:
+        if len(paths) > 1:
+            raise UsageError("peep port reads one lock file at a time, and nothing beside it")
+        if to == "pylock":
+            raise UsageError(f"{locks[0]} is a lock file already; port it --to pip or --to peep")
+        lock = load_pylock(locks[0])
+        for warning in lock.warnings:
+            logger.warning("%s", warning)
+        return port_lock(lock, to=to)
+    reqset = load_reqfiles(paths, environ=environ)
+    if to != "pylock":
+        return porting.port_entries(reqset.entries, to=to)
+    return _port_to_pylock(
+        reqset, environ, index=index, cert=cert, timeout=timeout, retries=retries, lock_dir=lock_dir
+    )
+
+
+def _port_to_pylock(
+    reqset: RequirementsSet,
+    environ: Mapping[str, str],
+    *,
+    index: IndexOptions,
+    cert: str | None,
+    timeout: float | None,
+    retries: int | None,
+    lock_dir: str | None,
+) -> str:
+    defaults = pip_defaults(environ)
+    merged = effective_index(defaults, reqset.options, index)
+    urls = index_urls(merged)
+    workdir = tempfile.mkdtemp(prefix="peep-port-")
+    http = HttpClient(http_settings(defaults, merged, cert=cert, timeout=timeout, retries=retries))
+    downloads = itertools.count()
+
+    def hash_link(
+        link: Link, algorithms: Sequence[Algorithm]
+    ) -> tuple[dict[Algorithm, Digest], int]:
+        # Only for files the index gives no usable hash for; the bytes are not kept.
+        into = os.path.join(workdir, f"{next(downloads):04d}")
+        fetched = fetch(link, into, http, algorithms=algorithms)
+        os.unlink(fetched.path)
+        return dict(fetched.digests), fetched.size
+
+    try:
+        packages = pylock_write.pin_requirements(
+            reqset.requirements,
+            find=IndexClient(urls, list(merged.find_links), http).find_links,
+            hash_link=hash_link,
+            index_urls=urls,
+            where=index_names(urls, merged),
+            lock_dir=lock_dir,
+        )
+    finally:
+        http.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return pylock_write.render_pylock(packages)

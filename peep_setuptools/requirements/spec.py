@@ -1,0 +1,350 @@
+"""One requirement's text, as a requirements file writes it: values and a pure parser.
+
+A line's requirement is a named, pinned requirement (``Foo[bar]==1.0; marker``), a
+``name @ URL``, a bare ``http(s)://`` or ``file://`` URL (``#egg=``, ``#sha256=``), or a path
+to a local archive; ``parse_requirement`` turns any of them into a ``ReqLine``. The values
+and helpers here are shared by ``reqlines`` (one file's text) and ``reqfile`` (files), which
+re-exports the public names: import them from ``peep_setuptools.requirements.files``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NoReturn
+from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from peep_setuptools.errors import MalformedHashError, RequirementsFileError
+from peep_setuptools.hashes import Digest, InvalidDigest, check_algorithm
+
+HashStyle = Literal["peep", "pip"]
+
+
+@dataclass(frozen=True)
+class Location:
+    """A line of a requirements file."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ReqLine:
+    """One requirement with the hashes that are allowed for its archive."""
+
+    location: Location
+    #: the requirement as written, without options or hash comments: ``Foo[bar]==1.0; marker``
+    #: (``${VAR}`` references are kept unexpanded, so that porting never writes secrets out)
+    text: str
+    name: NormalizedName
+    #: the project name as the file spells it, for messages and peep's blocks
+    display_name: str
+    #: the pinned version (``==``/``===``); for URL requirements, the version in the
+    #: archive's filename if it has one, else None
+    version: str | None
+    #: absolute ``http(s)://`` or ``file://`` URL for URL and local-archive requirements
+    url: str | None
+    extras: tuple[str, ...]
+    marker: Marker | None
+    digests: tuple[Digest, ...]
+    #: how this requirement's hashes are (or should be) written: "peep" comment lines or
+    #: pip ``--hash`` options; requirements without hashes take the file's dominant style
+    hash_style: HashStyle
+
+
+ARCHIVE_EXTENSIONS = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar")
+_URL_SCHEMES = ("http", "https", "file")
+_ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+# Two or more letters, so that a Windows drive ("C:") is not taken for a scheme.
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
+_VCS = re.compile(r"(git|hg|svn|bzr)\+", re.IGNORECASE)
+_URL_MARKER = re.compile(r"\s+;\s*|;\s+")
+_PATH_EXTRAS = re.compile(r"(.+)(\[[^\]]*\])")
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+ARCHIVE_HINT = "build an archive (sdist or wheel) and pin it with its hashes"
+
+
+def fail_at(location: Location, reason: str) -> NoReturn:
+    """Raise RequirementsFileError for the line at ``location``."""
+    raise RequirementsFileError(f"{location}: {reason}")
+
+
+def _first_line(exc: Exception) -> str:
+    """Return the first line: packaging's messages draw a caret under the input."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def expand_env(text: str, environ: Mapping[str, str] | None) -> str:
+    """Expand ``${NAME}`` as pip does (upper case, digits, ``_``); unset names stay as written."""
+    if environ is None:
+        return text
+    return _ENV_VAR.sub(lambda m: environ.get(m.group(1), m.group(0)), text)
+
+
+def is_archive_name(name: str) -> bool:
+    """Return True if ``name`` ends with one of ARCHIVE_EXTENSIONS (case-insensitive)."""
+    return name.lower().endswith(ARCHIVE_EXTENSIONS)
+
+
+def parse_pip_hash(value: str, location: Location) -> Digest:
+    """Parse ``ALGORITHM:HEX`` (a ``--hash`` value or a URL fragment's hash)."""
+    algorithm, colon, hex_value = value.partition(":")
+    if not colon:
+        fail_at(location, f"--hash={value} needs an algorithm: write --hash=sha256:HEX")
+    try:
+        check_algorithm(algorithm)
+    except InvalidDigest as exc:
+        fail_at(location, str(exc))
+    try:
+        return Digest.from_hex(algorithm, hex_value)
+    except InvalidDigest as exc:
+        raise MalformedHashError(
+            f"{location}: {exc}; recompute it with 'peep hash ARCHIVE'"
+        ) from None
+
+
+def absolute_path(path: str, cwd: str | None) -> str:
+    """Return ``path`` made absolute against ``cwd`` (default: the process's), normalised."""
+    if os.path.isabs(path):
+        return os.path.normpath(path)
+    return os.path.normpath(os.path.join(cwd, path)) if cwd else os.path.abspath(path)
+
+
+def is_url(text: str) -> bool:
+    """Return True if ``text`` starts with a URL scheme rather than a path or a name."""
+    match = _SCHEME.match(text)
+    if match is None:
+        return False
+    # "file:/abs/x.whl" is a URL too; "name:thing" without "//" otherwise is not.
+    return match.group(1).lower() in _URL_SCHEMES or text[match.end() : match.end() + 2] == "//"
+
+
+def _parse_marker(text: str, shown: str, location: Location) -> Marker | None:
+    if not text.strip():
+        return None
+    try:
+        return Marker(text)
+    except InvalidMarker as exc:
+        fail_at(location, f"{shown!r} has an invalid environment marker: {_first_line(exc)}")
+
+
+def _name_from_filename(filename: str) -> tuple[str, NormalizedName, str] | None:
+    """(spelling, name, version) from a wheel or sdist filename, or None if it has none."""
+    if filename.lower().endswith(".whl"):
+        try:
+            name, wheel_version, _, _ = parse_wheel_filename(filename)
+        except InvalidWheelFilename:
+            return None
+        return filename.split("-", 1)[0], name, str(wheel_version)
+    base = filename
+    for extension in ARCHIVE_EXTENSIONS:
+        if filename.lower().endswith(extension):
+            base = filename[: -len(extension)]
+            break
+    spelling, dash, version = base.rpartition("-")
+    if not dash or not _PROJECT_NAME.fullmatch(spelling):
+        return None
+    try:
+        Version(version)
+    except InvalidVersion:
+        return None
+    return spelling, canonicalize_name(spelling), version
+
+
+def _named_from(
+    filename: str, name: str | None, shown: str, location: Location, hint: str
+) -> tuple[str, NormalizedName, str | None]:
+    parsed = _name_from_filename(filename)
+    if name is None:
+        if parsed is None:
+            fail_at(location, f"cannot tell the project name from {shown!r}; {hint}")
+        return parsed
+    canonical = canonicalize_name(name)
+    # The filename's version is only ours if the filename names the same project.
+    version = parsed[2] if parsed is not None and parsed[1] == canonical else None
+    return name, canonical, version
+
+
+def _url_requirement(
+    url: str,
+    *,
+    name: str | None,
+    extras: tuple[str, ...],
+    marker: Marker | None,
+    shown: str,
+    location: Location,
+) -> ReqLine:
+    if _VCS.match(url):
+        fail_at(
+            location,
+            f"{shown!r} is a version-control requirement, which cannot be hash-checked; "
+            f"{ARCHIVE_HINT}",
+        )
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        fail_at(location, f"{url!r} is not a valid URL: {exc}")
+    scheme = parts.scheme.lower()
+    if scheme not in _URL_SCHEMES:
+        fail_at(location, f"{shown!r}: only http://, https:// and file:// URLs are supported")
+    egg = None
+    digests: list[Digest] = []
+    for item in parts.fragment.split("&"):
+        key, _, value = item.partition("=")
+        if key == "egg":
+            egg = value
+        elif key.lower() in hashlib.algorithms_guaranteed:
+            digests.append(parse_pip_hash(f"{key}:{value}", location))
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            fail_at(location, f"{url!r}: file:// URLs must name a local file")
+        if os.path.isdir(url2pathname(parts.path)):
+            fail_at(
+                location, f"{shown!r} is a directory, which cannot be hash-checked; {ARCHIVE_HINT}"
+            )
+    filename = unquote(posixpath.basename(parts.path))
+    if not is_archive_name(filename):
+        fail_at(
+            location,
+            f"{shown!r} is not an archive ({', '.join(ARCHIVE_EXTENSIONS)}); {ARCHIVE_HINT}",
+        )
+    if name is None and egg is not None:
+        try:
+            egg_req = Requirement(egg)
+        except InvalidRequirement:
+            egg_req = None
+        if egg_req is None or egg_req.url or egg_req.specifier or egg_req.marker:
+            fail_at(location, f"'#egg={egg}' is not a project name; write #egg=NAME")
+        name, extras = egg_req.name, tuple(sorted(egg_req.extras))
+    spelling, canonical, version = _named_from(
+        filename, name, shown, location, "add #egg=NAME to the URL"
+    )
+    clean = urlunsplit(parts._replace(fragment=""))
+    return ReqLine(
+        location, shown, canonical, spelling, version, clean, extras, marker, tuple(digests), "pip"
+    )
+
+
+def _path_requirement(
+    text: str,
+    *,
+    name: str | None,
+    marker: Marker | None,
+    cwd: str | None,
+    shown: str,
+    location: Location,
+) -> ReqLine:
+    extras: tuple[str, ...] = ()
+    match = _PATH_EXTRAS.fullmatch(text)
+    if match and name is None:
+        text = match.group(1)
+        try:
+            extras = tuple(sorted(Requirement("x" + match.group(2)).extras))
+        except InvalidRequirement as exc:
+            fail_at(location, f"{match.group(2)!r} are not valid extras: {_first_line(exc)}")
+    absolute = absolute_path(text, cwd)
+    if os.path.isdir(absolute):
+        fail_at(location, f"{text!r} is a directory, which cannot be hash-checked; {ARCHIVE_HINT}")
+    filename = os.path.basename(absolute)
+    if not is_archive_name(filename):
+        fail_at(
+            location,
+            f"{text!r} is not an archive ({', '.join(ARCHIVE_EXTENSIONS)}); {ARCHIVE_HINT}",
+        )
+    url = Path(absolute).as_uri()
+    spelling, canonical, version = _named_from(
+        filename, name, text, location, f"write it as 'NAME @ {url}'"
+    )
+    return ReqLine(location, shown, canonical, spelling, version, url, extras, marker, (), "pip")
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.startswith(".") or any(sep and sep in text for sep in ("/", os.sep, os.altsep))
+
+
+def parse_requirement(text: str, shown: str, location: Location, cwd: str | None) -> ReqLine:
+    """Parse an expanded requirement; ``shown`` is the text as written, for messages.
+
+    The ReqLine has ``shown`` as its text, the hashes of the URL's fragment (if any) as its
+    digests, and a placeholder hash_style: the caller adds the line's hashes and style.
+    """
+    if _VCS.match(text):
+        return _url_requirement(
+            text, name=None, extras=(), marker=None, shown=shown, location=location
+        )
+    if is_url(text):
+        pieces = _URL_MARKER.split(text, maxsplit=1)
+        url = pieces[0]
+        marker = _parse_marker(pieces[1] if len(pieces) > 1 else "", shown, location)
+        return _url_requirement(
+            url, name=None, extras=(), marker=marker, shown=shown, location=location
+        )
+    candidate, semicolon, marker_text = text.partition(";")
+    candidate = candidate.strip()
+    before_at, at, _ = candidate.partition("@")
+    # As pip: "name @ url" is PEP 508 unless what comes before the "@" is a path.
+    if not (at and not _looks_like_path(before_at)) and (
+        _looks_like_path(candidate) or is_archive_name(_PATH_EXTRAS.sub(r"\1", candidate))
+    ):
+        marker = _parse_marker(marker_text, shown, location) if semicolon else None
+        return _path_requirement(
+            candidate, name=None, marker=marker, cwd=cwd, shown=shown, location=location
+        )
+    try:
+        req = Requirement(text)
+    except InvalidRequirement as exc:
+        fail_at(location, f"{shown!r} is not a valid requirement: {_first_line(exc)}")
+    extras = tuple(sorted(req.extras))
+    if req.url is not None:
+        if _VCS.match(req.url) or is_url(req.url):
+            return _url_requirement(
+                req.url,
+                name=req.name,
+                extras=extras,
+                marker=req.marker,
+                shown=shown,
+                location=location,
+            )
+        found = _path_requirement(
+            req.url, name=req.name, marker=req.marker, cwd=cwd, shown=shown, location=location
+        )
+        return dataclasses.replace(found, extras=extras)
+    specifiers = list(req.specifier)
+    if (
+        len(specifiers) != 1
+        or specifiers[0].operator not in ("==", "===")
+        or specifiers[0].version.endswith(".*")
+    ):
+        fail_at(location, f"{shown!r} is not pinned; pin it with == so its hashes can be checked")
+    return ReqLine(
+        location,
+        shown,
+        canonicalize_name(req.name),
+        req.name,
+        specifiers[0].version,
+        None,
+        extras,
+        req.marker,
+        (),
+        "pip",
+    )
