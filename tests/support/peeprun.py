@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from peep_setuptools.builders import installed
+from .builders import installed
 
 __all__ = ["Runner", "describe", "files_under", "wait_for"]
 
