@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from packaging.tags import Tag
 from packaging.utils import (
@@ -18,10 +19,14 @@ from peep_setuptools.hashes import Digest
 WHEEL_SUFFIX = ".whl"
 
 
+#: the suffixes pip accepts for sdists; ".tar" after ".tar.gz", which also ends in it
 SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar")
-
-
+#: PEP 625's sdist suffixes, the only ones a lock file calls "sdist"
+STANDARD_SDIST_SUFFIXES = (".tar.gz", ".zip")
 ARCHIVE_SUFFIXES = (WHEEL_SUFFIX, *SDIST_SUFFIXES)
+_SDIST_LIST = ", ".join(SDIST_SUFFIXES)
+
+ArchiveKind = Literal["wheel", "sdist"]
 
 
 _MAX_FILENAME = 255
@@ -45,7 +50,12 @@ class Link:
     @property
     def is_wheel(self) -> bool:
         """Tell whether the archive is a wheel."""
-        return self.filename.endswith(WHEEL_SUFFIX)
+        return is_wheel(self.filename)
+
+
+def is_archive_name(name: str) -> bool:
+    """Tell whether ``name`` ends with one of ARCHIVE_SUFFIXES (in any case)."""
+    return name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
 def safe_filename(name: str) -> str | None:
@@ -65,29 +75,81 @@ def safe_filename(name: str) -> str | None:
     return name
 
 
-def parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]] | None:
-    """Return (name, version, wheel tags) of an archive filename; sdists have no tags.
+class InvalidArchiveName(ValueError):
+    """A filename that does not name a wheel or an sdist; ``str()`` says why."""
 
-    None if the name is not a wheel or sdist filename we understand.
-    """
-    if filename.endswith(WHEEL_SUFFIX):
+
+@dataclass(frozen=True)
+class ArchiveName:
+    """What an archive's filename states: project, version, wheel tags and kind."""
+
+    filename: str
+    kind: ArchiveKind
+    #: the project as the filename spells it (``Foo_Bar`` in ``Foo_Bar-1.0.tar.gz``)
+    project: str
+    name: NormalizedName
+    version: Version
+    #: the version as the filename spells it (``01.0`` where ``version`` is ``1.0``)
+    version_text: str
+    #: wheels only; sdists run on any platform they can be built on
+    tags: frozenset[Tag] = frozenset()
+
+    @classmethod
+    def parse(cls, filename: str) -> ArchiveName:
+        """Parse a wheel or sdist filename; raises InvalidArchiveName saying why not."""
+        if filename.endswith(WHEEL_SUFFIX):
+            try:
+                name, version, _build, tags = parse_wheel_filename(filename)
+            except (InvalidWheelFilename, InvalidVersion) as exc:
+                raise InvalidArchiveName(str(exc).splitlines()[0]) from None
+            project, version_text = filename.split("-")[:2]
+            return cls(filename, "wheel", project, name, version, version_text, tags)
+        suffix = sdist_suffix(filename)
+        if suffix is None:
+            raise InvalidArchiveName(
+                f"{filename!r} ends neither in .whl nor in an sdist suffix ({_SDIST_LIST})"
+            )
+        # The version never contains "-": split at the last one, as packaging does.
+        project, dash, version_text = filename[: -len(suffix)].rpartition("-")
+        if not dash or not project:
+            raise InvalidArchiveName(f"{filename!r} is not of the form name-version{suffix}")
         try:
-            name, version, _build, tags = parse_wheel_filename(filename)
-        except (InvalidWheelFilename, InvalidVersion):
-            return None
-        return name, version, tags
+            version = Version(version_text)
+        except InvalidVersion:
+            raise InvalidArchiveName(f"{version_text!r} in {filename!r} is not a version") from None
+        return cls(filename, "sdist", project, canonicalize_name(project), version, version_text)
+
+    @property
+    def is_standard(self) -> bool:
+        """Tell whether a specification defines the name: wheels, PEP 625 sdists.
+
+        PEP 625 names sdists ``.tar.gz`` or ``.zip`` (in lower case); a lock file calls
+        only those "sdist".
+        """
+        return self.kind == "wheel" or self.filename.endswith(STANDARD_SDIST_SUFFIXES)
+
+
+def parse_filename(filename: str) -> ArchiveName | None:
+    """Return what a wheel or sdist filename states, or None if it is neither.
+
+    The one filename parser of the package: every stage asks it, so that what peep checks
+    and what it installs agree on which project and version a file is.
+    """
+    try:
+        return ArchiveName.parse(filename)
+    except InvalidArchiveName:
+        return None
+
+
+def is_wheel(filename: str) -> bool:
+    """Tell whether a filename or path names a wheel (``.whl``, as the wheel spec spells it)."""
+    return filename.endswith(WHEEL_SUFFIX)
+
+
+def sdist_suffix(filename: str) -> str | None:
+    """Return the sdist suffix ``filename`` ends with, in its own spelling, or None."""
     lowered = filename.lower()
     for suffix in SDIST_SUFFIXES:
         if lowered.endswith(suffix):
-            stem = filename[: -len(suffix)]
-            break
-    else:
-        return None
-    # The version never contains "-": split at the last one, as packaging does.
-    project, dash, version_text = stem.rpartition("-")
-    if not dash or not project:
-        return None
-    try:
-        return canonicalize_name(project), Version(version_text), frozenset()
-    except InvalidVersion:
-        return None
+            return filename[-len(suffix) :]
+    return None

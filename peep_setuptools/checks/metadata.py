@@ -15,6 +15,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from peep_setuptools.archives import parse_filename
+
 #: A METADATA, PKG-INFO or RECORD larger than this is refused: no real one comes close.
 MAX_MEMBER_SIZE = 16 * 1024 * 1024
 #: An sdist is read as a stream; stop after this many members or uncompressed bytes.
@@ -190,14 +192,8 @@ def _stem_name(member: str) -> str:
 
 
 def _name_version(filename: str) -> tuple[str, str]:
-    """(canonical name, version) guessed from an archive filename, for messages only."""
-    lowered = filename.lower()
-    for suffix in (".whl", ".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".zip"):
-        if lowered.endswith(suffix):
-            filename = filename[: -len(suffix)]
-            break
-    if lowered.endswith(".whl"):
-        parts = filename.split("-")
-        return canonicalize_name(parts[0]), parts[1] if len(parts) > 1 else ""
-    name, _, version = filename.rpartition("-")
-    return canonicalize_name(name or version), version if name else ""
+    """(canonical name, version) of an archive filename; for messages only, so never fails."""
+    parsed = parse_filename(filename)
+    if parsed is None:
+        return canonicalize_name(filename.partition("-")[0]), ""
+    return parsed.name, parsed.version_text

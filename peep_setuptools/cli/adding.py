@@ -96,7 +96,7 @@ class Filters:
         parsed = parse_filename(link.filename)
         if parsed is None:
             return False
-        tags = parsed[2]
+        tags = parsed.tags
         return not tags or any(self._tag_ok(tag) for tag in tags)
 
     def _tag_ok(self, tag: Tag) -> bool:
@@ -328,8 +328,8 @@ def _from_files(paths: Sequence[str], specs: Sequence[str]) -> list[NewRequireme
             digest = hash_file(path)["sha256"]
         except OSError as exc:
             raise PeepError(f"cannot hash {path}: {exc.strerror or exc}") from exc
-        groups.setdefault((parsed[0], parsed[1]), []).append(digest)
-        spelled.setdefault(parsed[0], parsed[0])
+        groups.setdefault((parsed.name, parsed.version), []).append(digest)
+        spelled.setdefault(parsed.name, parsed.name)
     named: dict[NormalizedName, str] = {}
     for spec in specs:
         name = _parse_spec(spec).name
@@ -359,9 +359,9 @@ def newest_version(
     best = None
     for link in links:
         parsed = parse_filename(link.filename)
-        if parsed is None or parsed[0] != name or link.yanked or not filters.accepts(link):
+        if parsed is None or parsed.name != name or link.yanked or not filters.accepts(link):
             continue
-        version = parsed[1]
+        version = parsed.version
         if version.is_prerelease and not filters.pre:
             continue
         if not specifier.contains(version, prereleases=True):
@@ -391,7 +391,7 @@ def _hash_version(
     chosen: dict[str, Link] = {}
     for link in found:
         parsed = parse_filename(link.filename)
-        if parsed and parsed[0] == name and parsed[1] == version and filters.accepts(link):
+        if parsed and parsed.name == name and parsed.version == version and filters.accepts(link):
             chosen.setdefault(link.filename, link)
     if not chosen:
         raise IndexLookupError(f"{name}=={version}: no file fits the filters")

@@ -224,7 +224,7 @@ def list_folder(folder: str) -> list[Link]:
 
 def _project_of(filename: str) -> NormalizedName | None:
     parsed = parse_filename(filename)
-    return parsed[0] if parsed else None
+    return parsed.name if parsed else None
 
 
 class IndexClient:
@@ -374,13 +374,12 @@ def select_archive(
         parsed = parse_filename(link.filename)
         if parsed is None:
             continue
-        link_name, link_version, link_tags = parsed
-        if link_name != name or link_version != version:
+        if parsed.name != name or parsed.version != version:
             continue
         if not _python_ok(link.requires_python, python_version):
             continue
         if link.is_wheel:
-            ranks = [rank[tag] for tag in link_tags if tag in rank]
+            ranks = [rank[tag] for tag in parsed.tags if tag in rank]
             if not ranks:
                 continue
             tag_rank = min(ranks)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
+from peep_setuptools.archives import is_wheel
 from peep_setuptools.errors import BackendError
 from peep_setuptools.hashes import Digest
 from peep_setuptools.target import Target
@@ -137,7 +138,7 @@ def _wheels_in(folder: str) -> list[str]:
         names = sorted(os.listdir(folder))
     except OSError:
         return []
-    return [os.path.join(folder, name) for name in names if name.endswith(".whl")]
+    return [os.path.join(folder, name) for name in names if is_wheel(name)]
 
 
 @dataclass(frozen=True)

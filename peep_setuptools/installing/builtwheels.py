@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from packaging.utils import canonicalize_name
 
+from peep_setuptools.archives import is_wheel, parse_filename
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.backends import (
     BuildIndex,
@@ -40,7 +41,7 @@ def with_built_wheels(
     Without a cache (or with a backend that cannot build), the installer builds the sdists
     itself, every time. Wheels are keyed by the sdist's sha256 and the target's best tag.
     """
-    sdists = [a for a in archives if not a.path.endswith(".whl")]
+    sdists = [a for a in archives if not is_wheel(a.path)]
     if not sdists or cache is None or not isinstance(backend, WheelBuilder):
         _note_sdists(sdists)
         return tuple(archives)
@@ -73,16 +74,12 @@ def with_built_wheels(
 
 
 def _wheel_project(path: str) -> str:
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
-    try:
-        return parse_wheel_filename(os.path.basename(path))[0]
-    except InvalidWheelFilename:
-        return ""
+    parsed = parse_filename(os.path.basename(path))
+    return parsed.name if parsed is not None and parsed.kind == "wheel" else ""
 
 
 def _note_sdists(archives: Sequence[VerifiedArchive]) -> None:
-    sdists = [a.name for a in archives if not a.path.endswith(".whl")]
+    sdists = [a.name for a in archives if not is_wheel(a.path)]
     if sdists:
         logger.warning(
             "Note: building the sdists of %s makes the installer fetch their build dependencies "

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from peep_setuptools.archives import safe_filename
+from peep_setuptools.archives import is_wheel, safe_filename
 from peep_setuptools.hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher
 
 logger = logging.getLogger("peep_setuptools")
@@ -156,7 +156,7 @@ class ArchiveCache:
             digest = Digest.from_hex("sha256", str(entry.get("sha256", "")))
         except ValueError:
             return None
-        if filename is None or not filename.endswith(".whl"):
+        if filename is None or not is_wheel(filename):
             return None
         path = os.path.join(folder, filename)
         return CachedArchive(path, filename, digest, None) if os.path.isfile(path) else None

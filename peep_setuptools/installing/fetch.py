@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from typing import Union
 from urllib.parse import unquote, urlsplit
 
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from peep_setuptools.archives import Link
+from peep_setuptools.archives import Link, parse_filename
 from peep_setuptools.errors import DownloadError, IndexLookupError
 from peep_setuptools.index.download import fetch, quarantine
 from peep_setuptools.index.http import HttpClient, HttpSettings
@@ -200,23 +199,10 @@ def _not_found(req: ReqLine, links: Sequence[Link], session: Session, only_binar
 
 
 def _version_of(filename: str, req: ReqLine) -> str | None:
-    from packaging.utils import (
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        parse_sdist_filename,
-        parse_wheel_filename,
-    )
-
-    try:
-        if filename.endswith(".whl"):
-            name, version, *_ = parse_wheel_filename(filename)
-        else:
-            name, version = parse_sdist_filename(filename)
-    except (InvalidWheelFilename, InvalidSdistFilename):
+    parsed = parse_filename(filename)
+    if parsed is None or parsed.name != req.name or req.version is None:
         return None
-    if canonicalize_name(name) != req.name or req.version is None:
-        return None
-    return req.version if version == Version(req.version) else None
+    return req.version if parsed.version == Version(req.version) else None
 
 
 # -- the verified cache ---------------------------------------------------------------------

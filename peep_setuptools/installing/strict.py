@@ -72,8 +72,8 @@ def tools_from(paths: Iterable[str]) -> tuple[Tool, ...]:
     tools = []
     for path in paths:
         parsed = parse_filename(os.path.basename(path))
-        if parsed is not None and path.endswith(".whl"):
-            tools.append(Tool(parsed[0], parsed[1], path))
+        if parsed is not None and parsed.kind == "wheel":
+            tools.append(Tool(parsed.name, parsed.version, path))
     return tuple(tools)
 
 
@@ -136,8 +136,8 @@ def pin_candidate(requirement: BuildRequirement, links: Sequence[Link]) -> str |
     versions = []
     for link in links:
         parsed = parse_filename(link.filename)
-        if parsed is not None and parsed[0] == name and not link.yanked:
-            versions.append(parsed[1])
+        if parsed is not None and parsed.name == name and not link.yanked:
+            versions.append(parsed.version)
     fitting = [v for v in versions if req.specifier.contains(v)]
     return str(max(fitting)) if fitting else None
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from packaging.utils import canonicalize_name
 
+from peep_setuptools.archives import is_wheel
 from peep_setuptools.errors import DownloadError, VerificationFailed
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing import strict
@@ -77,11 +78,7 @@ def unmet_build_requirements(
     """--strict, before anything runs: every verified sdist's static build requirements."""
     unmet: dict[str, BuildRequirement] = {}
     for outcome in outcomes:
-        if (
-            isinstance(outcome, Verdict)
-            and outcome.kind == "ok"
-            and not outcome.path.endswith(".whl")
-        ):
+        if isinstance(outcome, Verdict) and outcome.kind == "ok" and not is_wheel(outcome.path):
             _, missing = builder.static_unmet(outcome.path)
             for need in missing:
                 unmet.setdefault(str(need.requirement), need)
@@ -97,7 +94,7 @@ def build_all(
     prepared: dict[str, strict.Prepared] = {}
     unmet: list[BuildRequirement] = []
     for number, archive in enumerate(archives):
-        if archive.path.endswith(".whl"):
+        if is_wheel(archive.path):
             continue
         system, _ = builder.static_unmet(archive.path)
         outcome = builder.prepare(archive.path, system, number)

@@ -14,6 +14,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName
 
+from peep_setuptools.archives import parse_filename
 from peep_setuptools.hashes import Digest
 from peep_setuptools.requirements.files import Location, ReqLine
 
@@ -44,6 +45,18 @@ class LockedFile:
     size: int | None = None
     #: wheels only: the tags the filename declares
     tags: frozenset[Tag] = frozenset()
+
+    @property
+    def named_version(self) -> str | None:
+        """The version the filename states, if it is named as its kind's specification says."""
+        parsed = parse_filename(self.filename)
+        if (
+            parsed is None
+            or not parsed.is_standard
+            or (parsed.kind == "wheel") != (self.kind == "wheel")
+        ):
+            return None
+        return str(parsed.version)
 
 
 @dataclass(frozen=True)

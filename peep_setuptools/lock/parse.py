@@ -21,15 +21,12 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
     NormalizedName,
     canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
 
+from peep_setuptools.archives import ArchiveName, InvalidArchiveName
 from peep_setuptools.errors import MalformedHashError, RequirementsFileError
 from peep_setuptools.hashes import ALGORITHMS, WEAK_ALGORITHMS, Digest, InvalidDigest
 from peep_setuptools.lock.model import (
@@ -368,18 +365,17 @@ def _check_filename(
     if kind == "archive":
         return frozenset()
     try:
-        if kind == "wheel":
-            file_name, file_version, _, tags = parse_wheel_filename(filename)
-        else:
-            file_name, file_version = parse_sdist_filename(filename)
-            tags = frozenset()
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion) as exc:
-        reader.fail(key, f"{filename!r} is not a valid {kind} file name: {_first_line(exc)}")
-    if file_name != name:
-        reader.fail(key, f"{filename!r} is a file of {file_name}, not of {name}")
-    if version is not None and file_version != Version(version):
-        reader.fail(key, f"{filename!r} is version {file_version}, but the package is {version}")
-    return tags
+        parsed = ArchiveName.parse(filename)
+    except InvalidArchiveName as exc:
+        reader.fail(key, f"{filename!r} is not a valid {kind} file name: {exc}")
+    if parsed.kind != kind or not parsed.is_standard:
+        wanted = "a wheel" if kind == "wheel" else "an sdist as PEP 625 names them (.tar.gz, .zip)"
+        reader.fail(key, f"{filename!r} is not a valid {kind} file name: it is not {wanted}")
+    if parsed.name != name:
+        reader.fail(key, f"{filename!r} is a file of {parsed.name}, not of {name}")
+    if version is not None and parsed.version != Version(version):
+        reader.fail(key, f"{filename!r} is version {parsed.version}, but the package is {version}")
+    return parsed.tags
 
 
 def _parse_hashes(reader: _Reader, entry: Mapping[str, Any], key: str) -> tuple[Digest, ...]:

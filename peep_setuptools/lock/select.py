@@ -12,13 +12,9 @@ from typing import Union
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.tags import Tag
 from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
     NormalizedName,
-    parse_sdist_filename,
-    parse_wheel_filename,
 )
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from peep_setuptools.errors import RequirementsFileError
 from peep_setuptools.lock.model import (
@@ -146,7 +142,7 @@ def _requirement(
     """The requirement the rest of the pipeline handles: a URL with its strongest hash."""
     version = package.version
     if file is not None and version is None and file.kind != "archive":
-        version = _version_from(file)
+        version = file.named_version
     text = f"{package.display_name}=={version}" if version else package.display_name
     return ReqLine(
         location=location,
@@ -160,12 +156,3 @@ def _requirement(
         digests=file.digests[:1] if file is not None else (),
         hash_style="pip",
     )
-
-
-def _version_from(file: LockedFile) -> str | None:
-    try:
-        if file.kind == "wheel":
-            return str(parse_wheel_filename(file.filename)[1])
-        return str(parse_sdist_filename(file.filename)[1])
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None

@@ -8,14 +8,6 @@ import shlex
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion
-
 from peep_setuptools.errors import RequirementsFileError
 from peep_setuptools.hashes import Digest
 from peep_setuptools.lock.model import LockedFile, LockedPackage, LockFile, LockLocation
@@ -112,15 +104,7 @@ def _digests(lock: LockFile, file: LockedFile, to: Target) -> tuple[Digest, ...]
 
 def _version(lock: LockFile, package: LockedPackage) -> str:
     """The version the file names agree on, for a package that does not state one."""
-    versions = set()
-    for file in package.files():
-        try:
-            if file.kind == "wheel":
-                versions.add(str(parse_wheel_filename(file.filename)[1]))
-            else:
-                versions.add(str(parse_sdist_filename(file.filename)[1]))
-        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-            continue
+    versions = {v for file in package.files() if (v := file.named_version) is not None}
     if len(versions) != 1:
         raise RequirementsFileError(
             f"{lock.path}: {package.key}.version: {package.display_name} states no version and "

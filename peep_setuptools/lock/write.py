@@ -21,13 +21,9 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
     NormalizedName,
-    parse_sdist_filename,
-    parse_wheel_filename,
 )
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from peep_setuptools.archives import Link, parse_filename
 from peep_setuptools.errors import IndexLookupError, PeepError, RequirementsFileError
@@ -245,18 +241,10 @@ def pin_requirements(
 
 def _kind_of(filename: str, name: NormalizedName) -> tuple[FileKind, str | None]:
     """What the lock calls a file of project ``name``, and the version its name states."""
-    try:
-        if filename.endswith(".whl"):
-            file_name, version, _, _ = parse_wheel_filename(filename)
-            if file_name == name:
-                return "wheel", str(version)
-        else:
-            file_name, version = parse_sdist_filename(filename)
-            if file_name == name:
-                return "sdist", str(version)
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        pass
-    return "archive", None
+    parsed = parse_filename(filename)
+    if parsed is None or not parsed.is_standard or parsed.name != name:
+        return "archive", None
+    return parsed.kind, str(parsed.version)
 
 
 def _location(url: str, lock_dir: str | None) -> tuple[str | None, str | None]:
@@ -306,8 +294,8 @@ def _index_package(
         link
         for link in find(req.name)
         if (parsed := parse_filename(link.filename)) is not None
-        and parsed[0] == req.name
-        and parsed[1] == version
+        and parsed.name == req.name
+        and parsed.version == version
     ]
     if not links:
         raise IndexLookupError(f"{req.location}: {pinned} not found on {where}")

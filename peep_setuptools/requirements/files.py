@@ -32,19 +32,16 @@ from peep_setuptools.requirements.lines import (
     parse_reqfile,
 )
 from peep_setuptools.requirements.spec import (
-    ARCHIVE_EXTENSIONS,
     HashStyle,
     Location,
     ReqLine,
     absolute_path,
     expand_env,
     fail_at,
-    is_archive_name,
     is_url,
 )
 
 __all__ = [
-    "ARCHIVE_EXTENSIONS",
     "Comment",
     "Entry",
     "HashStyle",
@@ -56,7 +53,6 @@ __all__ = [
     "RequirementsSet",
     "collect_options",
     "expand_env",
-    "is_archive_name",
     "load_reqfiles",
     "merge_requirements",
     "parse_only_binary",

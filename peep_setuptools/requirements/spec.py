@@ -24,13 +24,11 @@ from urllib.request import url2pathname
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
-    InvalidWheelFilename,
     NormalizedName,
     canonicalize_name,
-    parse_wheel_filename,
 )
-from packaging.version import InvalidVersion, Version
 
+from peep_setuptools.archives import ARCHIVE_SUFFIXES, is_archive_name, parse_filename
 from peep_setuptools.errors import MalformedHashError, RequirementsFileError
 from peep_setuptools.hashes import Digest, InvalidDigest, check_algorithm
 
@@ -72,7 +70,6 @@ class ReqLine:
     hash_style: HashStyle
 
 
-ARCHIVE_EXTENSIONS = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar")
 _URL_SCHEMES = ("http", "https", "file")
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
 # Two or more letters, so that a Windows drive ("C:") is not taken for a scheme.
@@ -99,11 +96,6 @@ def expand_env(text: str, environ: Mapping[str, str] | None) -> str:
     if environ is None:
         return text
     return _ENV_VAR.sub(lambda m: environ.get(m.group(1), m.group(0)), text)
-
-
-def is_archive_name(name: str) -> bool:
-    """Return True if ``name`` ends with one of ARCHIVE_EXTENSIONS (case-insensitive)."""
-    return name.lower().endswith(ARCHIVE_EXTENSIONS)
 
 
 def parse_pip_hash(value: str, location: Location) -> Digest:
@@ -150,25 +142,14 @@ def _parse_marker(text: str, shown: str, location: Location) -> Marker | None:
 
 def _name_from_filename(filename: str) -> tuple[str, NormalizedName, str] | None:
     """(spelling, name, version) from a wheel or sdist filename, or None if it has none."""
-    if filename.lower().endswith(".whl"):
-        try:
-            name, wheel_version, _, _ = parse_wheel_filename(filename)
-        except InvalidWheelFilename:
-            return None
-        return filename.split("-", 1)[0], name, str(wheel_version)
-    base = filename
-    for extension in ARCHIVE_EXTENSIONS:
-        if filename.lower().endswith(extension):
-            base = filename[: -len(extension)]
-            break
-    spelling, dash, version = base.rpartition("-")
-    if not dash or not _PROJECT_NAME.fullmatch(spelling):
+    parsed = parse_filename(filename)
+    if parsed is None:
         return None
-    try:
-        Version(version)
-    except InvalidVersion:
+    if parsed.kind == "wheel":
+        return parsed.project, parsed.name, str(parsed.version)
+    if not _PROJECT_NAME.fullmatch(parsed.project):
         return None
-    return spelling, canonicalize_name(spelling), version
+    return parsed.project, parsed.name, parsed.version_text
 
 
 def _named_from(
@@ -226,7 +207,7 @@ def _url_requirement(
     if not is_archive_name(filename):
         fail_at(
             location,
-            f"{shown!r} is not an archive ({', '.join(ARCHIVE_EXTENSIONS)}); {ARCHIVE_HINT}",
+            f"{shown!r} is not an archive ({', '.join(ARCHIVE_SUFFIXES)}); {ARCHIVE_HINT}",
         )
     if name is None and egg is not None:
         try:
@@ -269,7 +250,7 @@ def _path_requirement(
     if not is_archive_name(filename):
         fail_at(
             location,
-            f"{text!r} is not an archive ({', '.join(ARCHIVE_EXTENSIONS)}); {ARCHIVE_HINT}",
+            f"{text!r} is not an archive ({', '.join(ARCHIVE_SUFFIXES)}); {ARCHIVE_HINT}",
         )
     url = Path(absolute).as_uri()
     spelling, canonical, version = _named_from(

@@ -7,7 +7,7 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from peep_setuptools.archives import Link, parse_filename
+from peep_setuptools.archives import ArchiveName, InvalidArchiveName, Link, parse_filename
 from peep_setuptools.hashes import Digest
 from peep_setuptools.index.pages import select_archive
 
@@ -132,20 +132,52 @@ def test_multi_tag_wheel_uses_its_best_tag():
 @pytest.mark.parametrize(
     ("filename", "expected"),
     [
-        ("foo-1.0.tar.gz", ("foo", Version("1.0"), frozenset())),
-        ("Foo_Bar-2.0.post1.zip", ("foo-bar", Version("2.0.post1"), frozenset())),
-        ("foo-bar-1.0.tar.gz", ("foo-bar", Version("1.0"), frozenset())),
-        ("FOO-1.0.TAR.GZ", ("foo", Version("1.0"), frozenset())),
+        ("foo-1.0.tar.gz", ("sdist", "foo", "foo", Version("1.0"), frozenset(), True)),
+        (
+            "Foo_Bar-2.0.post1.zip",
+            ("sdist", "Foo_Bar", "foo-bar", Version("2.0.post1"), frozenset(), True),
+        ),
+        ("foo-bar-1.0.tar.gz", ("sdist", "foo-bar", "foo-bar", Version("1.0"), frozenset(), True)),
+        ("FOO-1.0.TAR.GZ", ("sdist", "FOO", "foo", Version("1.0"), frozenset(), False)),
+        ("foo-1.0.tar.bz2", ("sdist", "foo", "foo", Version("1.0"), frozenset(), False)),
         (
             "foo-1.0-py3-none-any.whl",
-            ("foo", Version("1.0"), frozenset({Tag("py3", "none", "any")})),
+            ("wheel", "foo", "foo", Version("1.0"), frozenset({Tag("py3", "none", "any")}), True),
         ),
         ("foo-1.0.exe", None),
         ("foo.tar.gz", None),
         ("-1.0.tar.gz", None),
         ("foo-x.y.z.tar.gz", None),
         ("foo-1.0.whl", None),
+        ("foo-1.0-py3-none-any.WHL", None),
     ],
 )
 def test_parse_filename(filename, expected):
-    assert parse_filename(filename) == expected
+    parsed = parse_filename(filename)
+    if expected is None:
+        assert parsed is None
+        with pytest.raises(InvalidArchiveName):
+            ArchiveName.parse(filename)
+        return
+    assert parsed is not None
+    shown = (parsed.kind, parsed.project, parsed.name, parsed.version, parsed.tags)
+    assert (*shown, parsed.is_standard) == expected
+    assert parsed.filename == filename
+
+
+@pytest.mark.parametrize(
+    ("filename", "message"),
+    [
+        (
+            "foo-1.0.exe",
+            "'foo-1.0.exe' ends neither in .whl nor in an sdist suffix "
+            "(.tar.gz, .zip, .tar.bz2, .tgz, .tar.xz, .tar)",
+        ),
+        ("foo.tar.gz", "'foo.tar.gz' is not of the form name-version.tar.gz"),
+        ("foo-x.y.tar.gz", "'x.y' in 'foo-x.y.tar.gz' is not a version"),
+    ],
+)
+def test_archive_name_says_why_not(filename, message):
+    with pytest.raises(InvalidArchiveName) as caught:
+        ArchiveName.parse(filename)
+    assert str(caught.value) == message
