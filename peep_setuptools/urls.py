@@ -1,9 +1,10 @@
-"""URL helpers every stage uses: redaction for messages, credentials, loopback hosts."""
+"""URL helpers every stage uses: redaction for messages, credentials, loopback, file: paths."""
 
 from __future__ import annotations
 
 import ipaddress
 from urllib.parse import urlsplit, urlunsplit
+from urllib.request import url2pathname
 
 
 def redact_url(url: str) -> str:
@@ -36,3 +37,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def file_url_path(url: str) -> str:
+    """Return the local path a ``file:`` URL names.
+
+    Raises ValueError if the URL names another host (``file://server/share``): peep reads
+    local files only, so such a URL is refused rather than read from this machine's disk.
+    """
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise ValueError(f"{url}: file URLs must name a local path")
+    return url2pathname(parts.path)

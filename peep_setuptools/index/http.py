@@ -22,7 +22,7 @@ from typing import BinaryIO, Callable, Union
 from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit, urlunsplit
 
 from peep_setuptools.errors import DownloadError, UsageError
-from peep_setuptools.urls import is_loopback, redact_url, strip_credentials
+from peep_setuptools.urls import file_url_path, is_loopback, redact_url, strip_credentials
 
 MAX_REDIRECTS = 10
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -677,10 +677,10 @@ def _has_pending_data(conn: _Connection) -> bool:
 
 
 def _open_file(url: str) -> Response:
-    parts = _split(url)
-    if parts.netloc not in ("", "localhost"):
-        raise DownloadError(f"could not open {url}: file URLs must name a local path")
-    path = urllib.request.url2pathname(parts.path)
+    try:
+        path = file_url_path(url)
+    except ValueError:
+        raise DownloadError(f"could not open {url}: file URLs must name a local path") from None
     try:
         stream = open(path, "rb")  # noqa: SIM115 (closed by Response.close)
     except OSError as exc:

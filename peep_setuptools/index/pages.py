@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote, urldefrag, urljoin, urlsplit
-from urllib.request import url2pathname
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
@@ -23,7 +22,7 @@ from peep_setuptools.archives import Link, parse_filename, safe_filename
 from peep_setuptools.errors import DownloadError
 from peep_setuptools.hashes import Digest, InvalidDigest
 from peep_setuptools.index.http import HttpClient, Response
-from peep_setuptools.urls import redact_url
+from peep_setuptools.urls import file_url_path, redact_url
 
 #: Sent with every index request: JSON first, HTML as the fallback (PEP 691).
 ACCEPT = (
@@ -295,10 +294,10 @@ class IndexClient:
 
 
 def _file_url_path(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.netloc not in ("", "localhost"):
-        raise DownloadError(f"find-links file URL {url} must name a local path")
-    return url2pathname(parts.path)
+    try:
+        return file_url_path(url)
+    except ValueError:
+        raise DownloadError(f"find-links file URL {url} must name a local path") from None
 
 
 def _parse_response(response: Response, *, page_url: str, assume_html: bool = False) -> list[Link]:

@@ -6,13 +6,13 @@ import os
 import re
 import shlex
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from peep_setuptools.errors import RequirementsFileError
 from peep_setuptools.hashes import Digest
 from peep_setuptools.lock.model import LockedFile, LockedPackage, LockFile, LockLocation
 from peep_setuptools.requirements.files import Comment, Entry, Location, OptionLine, ReqLine
 from peep_setuptools.requirements.porting import Target, port_entries
+from peep_setuptools.urls import file_url_path
 
 #: marker variables that only a lock file has; a requirements file cannot evaluate them
 _LOCK_ONLY_VARIABLES = re.compile(r"\b(extras|dependency_groups)\b")
@@ -38,11 +38,11 @@ def port_lock(lock: LockFile, *, to: Target) -> str:
     options += [("--index-url", url) for url in indexes[:1]]
     options += [("--extra-index-url", url) for url in indexes[1:]]
     folders = dict.fromkeys(
-        os.path.dirname(url2pathname(urlsplit(file.url).path))
+        os.path.dirname(path)
         for package, req in zip(lock.packages, requirements)
         if req.url is None and package.index is None
         for file in package.files()
-        if urlsplit(file.url).scheme == "file"
+        if (path := _local_path(file.url)) is not None
     )
     options += [("--find-links", folder) for folder in folders]
     header = f"# Ported from {os.path.basename(lock.path)} (created by {lock.created_by})."
@@ -111,3 +111,12 @@ def _version(lock: LockFile, package: LockedPackage) -> str:
             "its files do not name one; a requirements file needs name==version"
         )
     return versions.pop()
+
+
+def _local_path(url: str) -> str | None:
+    if urlsplit(url).scheme != "file":
+        return None
+    try:
+        return file_url_path(url)
+    except ValueError:  # file://host/...: not a folder on this machine
+        return None

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Union
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from packaging.utils import (
     NormalizedName,
@@ -30,7 +29,7 @@ from peep_setuptools.errors import IndexLookupError, PeepError, RequirementsFile
 from peep_setuptools.hashes import Algorithm, Digest
 from peep_setuptools.lock.parse import FileKind
 from peep_setuptools.requirements.files import ReqLine, merge_requirements
-from peep_setuptools.urls import strip_credentials
+from peep_setuptools.urls import file_url_path, strip_credentials
 
 LOCK_VERSION = "1.0"
 CREATED_BY = "peep-setuptools"
@@ -249,10 +248,12 @@ def _kind_of(filename: str, name: NormalizedName) -> tuple[FileKind, str | None]
 
 def _location(url: str, lock_dir: str | None) -> tuple[str | None, str | None]:
     """(url, path) for the lock: local files become paths, others keep their URL."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "file":
+    if urlsplit(url).scheme.lower() != "file":
         return url, None
-    local = url2pathname(parts.path)
+    try:
+        local = file_url_path(url)
+    except ValueError:  # file://host/...: a URL, not a path on this machine
+        return url, None
     if lock_dir is not None:
         with contextlib.suppress(ValueError):  # another drive (Windows): stay absolute
             return None, Path(os.path.relpath(local, lock_dir)).as_posix()

@@ -14,8 +14,6 @@ import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
@@ -40,6 +38,7 @@ from peep_setuptools.requirements.spec import (
     fail_at,
     is_url,
 )
+from peep_setuptools.urls import file_url_path
 
 __all__ = [
     "Comment",
@@ -146,7 +145,10 @@ class _Loader:
                     f"remote requirements files are not supported ({target!r}): "
                     "download it, check it, and include the local copy",
                 )
-            target = url2pathname(urlsplit(target).path)
+            try:
+                target = file_url_path(target)
+            except ValueError:
+                fail_at(item.location, f"{target!r}: file:// URLs must name a local file")
         self.visit(
             os.path.normpath(os.path.join(os.path.dirname(shown), target)),
             os.path.normpath(os.path.join(os.path.dirname(absolute), target)),

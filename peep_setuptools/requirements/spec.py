@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
 from urllib.parse import unquote, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -31,6 +30,7 @@ from packaging.utils import (
 from peep_setuptools.archives import ARCHIVE_SUFFIXES, is_archive_name, parse_filename
 from peep_setuptools.errors import MalformedHashError, RequirementsFileError
 from peep_setuptools.hashes import Digest, InvalidDigest, check_algorithm
+from peep_setuptools.urls import file_url_path
 
 HashStyle = Literal["peep", "pip"]
 
@@ -197,9 +197,11 @@ def _url_requirement(
         elif key.lower() in hashlib.algorithms_guaranteed:
             digests.append(parse_pip_hash(f"{key}:{value}", location))
     if scheme == "file":
-        if parts.netloc not in ("", "localhost"):
+        try:
+            local = file_url_path(url)
+        except ValueError:
             fail_at(location, f"{url!r}: file:// URLs must name a local file")
-        if os.path.isdir(url2pathname(parts.path)):
+        if os.path.isdir(local):
             fail_at(
                 location, f"{shown!r} is a directory, which cannot be hash-checked; {ARCHIVE_HINT}"
             )

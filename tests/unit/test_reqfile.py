@@ -818,6 +818,15 @@ def test_file_url_include(tmp_path: Path, files) -> None:
     assert names(load(tmp_path, "reqs.txt")) == ["b"]
 
 
+def test_file_url_include_on_another_host_is_refused(tmp_path: Path, files) -> None:
+    files("reqs.txt", "-r file://server/share/reqs.txt\n")
+    with pytest.raises(RequirementsFileError) as caught:
+        load(tmp_path, "reqs.txt")
+    assert str(caught.value) == (
+        "reqs.txt:1: 'file://server/share/reqs.txt': file:// URLs must name a local file"
+    )
+
+
 def test_error_in_included_file_names_it(tmp_path: Path, files) -> None:
     files("reqs.txt", "-r sub/more.txt\n")
     files("sub/more.txt", "\nwombat>=2\n")
