@@ -13,7 +13,7 @@ import re
 import shlex
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal, NoReturn, Union
 
 from packaging.utils import canonicalize_name
 
@@ -91,6 +91,8 @@ class IncludeLine:
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: what str.splitlines() (and so pip) also breaks lines at
+_OTHER_LINE_BREAK = re.compile("[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _HASH_LINE = re.compile(r"\s*#\s*sha256\s*:(?P<rest>.*)", re.IGNORECASE)
 _COMMENT_OR_BLANK = re.compile(r"\s*(#.*)?")
 # As pip: a '#' starts a comment only at the start or after whitespace, so URL
@@ -124,10 +126,19 @@ _LONG_OPTIONS = {
 }
 
 
-def _split_lines(text: str) -> list[str]:
+def _split_lines(text: str, path: str) -> list[str]:
     lines = _LINE_BREAK.split(text)
     if lines and lines[-1] == "":
         lines.pop()
+    for number, line in enumerate(lines, 1):
+        other = _OTHER_LINE_BREAK.search(line)
+        if other is not None:
+            # pip splits lines with str.splitlines(): one file, two readings.
+            fail_at(
+                Location(path, number),
+                f"U+{ord(other.group()):04X} starts a new line for pip but not for peep; "
+                "remove it (end lines with \\n)",
+            )
     return lines
 
 
@@ -141,7 +152,7 @@ class _Logical:
 
 
 def _logical_lines(text: str, path: str) -> Iterator[_Logical]:
-    lines = _split_lines(text)
+    lines = _split_lines(text, path)
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -268,6 +279,21 @@ def _option_items(
         yield OptionLine(location, f"{name} {_quote(raw)}", name, value)
 
 
+def _refuse_mixed(location: Location, shown: str, hashes_at: Location, options: str) -> NoReturn:
+    """Refuse peep's hash lines above a requirement that pins itself the pip way.
+
+    pip reads such a requirement as pinned to its own hashes only; taking the comment's
+    hashes too would let a comment allow an archive that pip (and a reviewer) refuses.
+    """
+    pinned = options or "a hash in its URL"
+    fail_at(
+        location,
+        f"{shown!r} has {pinned} and '# sha256:' lines above it (at {hashes_at}): pip allows "
+        f"only {'the --hash values' if options else 'the URL hash'}, peep would allow the "
+        "comment's hashes too; write this requirement's hashes one way only",
+    )
+
+
 def parse_reqfile(
     text: str, *, path: str, environ: Mapping[str, str] | None = None, cwd: str | None = None
 ) -> tuple[Entry | IncludeLine, ...]:
@@ -308,10 +334,12 @@ def parse_reqfile(
         found = parse_requirement(expand_env(shown, environ), shown, location, cwd)
         uses_pip_hashes = uses_pip_hashes or bool(pip_digests)
         pip_side = (*pip_digests, *found.digests)
+        if pip_side and pending_at is not None:
+            _refuse_mixed(location, shown, pending_at, "--hash options" if pip_digests else "")
         items.append(
             dataclasses.replace(
                 found,
-                digests=tuple(dict.fromkeys((*pending, *pip_side))),
+                digests=tuple(dict.fromkeys(pip_side or pending)),
                 hash_style="pip" if pip_side or not pending else "peep",
             )
         )

@@ -46,6 +46,34 @@ def test_mixed_formats_and_several_hashes_per_requirement(peep, venv, write, pac
     assert (got["alpha"], got["delta"]) == ("1.0", "1.0")
 
 
+def test_a_comment_cannot_widen_a_pip_pin(peep, venv, write, packages, index, env, tmp_path):
+    # The served alpha matches only the comment's hash; pip reads the file as pinned to
+    # the --hash value alone and refuses it, so peep must not install it either.
+    other = packages.sha256("alpha-2.0")
+    text = (
+        f"# Reviewed pins.\n#   sha256: {packages.sha256('alpha-1.0').b64}\n#\n\n"
+        f"alpha==1.0 {other.pip_option()}\n"
+    )
+    reqs = write("reqs.txt", text)
+    done = _install(peep, venv, reqs, "-i", index.index_url, check=2)
+    assert done.stderr.strip().endswith(
+        f"{reqs}:5: 'alpha==1.0' has --hash options and '# sha256:' lines above it "
+        f"(at {reqs}:2): pip allows only the --hash values, peep would allow the comment's "
+        "hashes too; write this requirement's hashes one way only"
+    )
+    assert "alpha" not in installed(venv)
+    pip_install = [sys.executable, "-m", "pip", "--python", str(venv), "install", "--no-deps"]
+    pip = subprocess.run(
+        [*pip_install, "-i", index.index_url, "-r", reqs],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert pip.returncode != 0 and "THESE PACKAGES DO NOT MATCH THE HASHES" in pip.stderr
+    assert "alpha" not in installed(venv)
+
+
 def test_missing_hash_prints_the_lines_to_add_and_installs_nothing(
     peep, venv, write, packages, index
 ):

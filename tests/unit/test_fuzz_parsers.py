@@ -298,8 +298,10 @@ def requirement_files(draw: st.DrawFn) -> str:
                 ]
             )
         )
-        peep = [d for d in hashes if d.algorithm == "sha256" and draw(st.booleans())]
-        pip = [d for d in hashes if d not in peep]
+        # One requirement, one way: peep's lines above it, or pip's --hash options on it.
+        as_peep = all(d.algorithm == "sha256" for d in hashes) and draw(st.booleans())
+        peep = list(hashes) if as_peep else []
+        pip = [] if as_peep else list(hashes)
         lines.extend(d.peep_line() for d in peep)
         lines.append(" ".join([spec, *(d.pip_option() for d in pip)]))
     return "\n".join(lines) + "\n"

@@ -83,7 +83,6 @@ ACCEPTED = [
     (f"foo==1.0 \\\r\n  --hash=sha256:{HEX}\r\n", ("foo", "1.0", None, (D1,), "pip")),
     (f"foo==1.0 --hash=sha256:{HEX}  # why this pin", ("foo", "1.0", None, (D1,), "pip")),
     (f"foo==1.0 --hash=sha256:{HEX} --hash=sha256:{HEX}", ("foo", "1.0", None, (D1,), "pip")),
-    (f"# sha256: {B64}\nfoo==1.0 --hash=sha256:{HEX2}", ("foo", "1.0", None, (D1, D2), "pip")),
     ("foo==1.0", ("foo", "1.0", None, (), "peep")),
     ("Foo_Bar==1.0", ("foo-bar", "1.0", None, (), "peep")),
     ("foo===1.0-weird", ("foo", "1.0-weird", None, (), "peep")),
@@ -171,7 +170,8 @@ def test_accepted(text: str, expected: tuple[object, ...]) -> None:
 
 def test_fields_of_a_named_requirement() -> None:
     req = one(
-        "# sha256: " + B64 + '\nFoo[Bar,baz]==1.0 ; python_version < "3.10" --hash=sha256:' + HEX2
+        '# why\nFoo[Bar,baz]==1.0 ; python_version < "3.10" '
+        f"--hash=sha256:{HEX} --hash=sha256:{HEX2}"
     )
     assert req == ReqLine(
         location=Location("reqs.txt", 2),
@@ -205,6 +205,18 @@ def test_hash_style_without_hashes_follows_the_file() -> None:
     assert [r.hash_style for r in reqs(f"b==1\nhttps://h/a-1.0.zip#sha256={HEX}\n")] == [
         "peep",
         "pip",
+    ]
+
+
+def test_both_formats_in_one_file_each_requirement_one_way() -> None:
+    text = (
+        f"# sha256: {B64}\n\n# why\n\nfoo==1.0\n# note: # sha256: is peep's\n"
+        f"bar==1.0 --hash=sha256:{HEX2}\n# sha256: {B64_2}\nbaz==1.0\n"
+    )
+    assert [(r.name, r.digests, r.hash_style) for r in reqs(text)] == [
+        ("foo", (D1,), "peep"),
+        ("bar", (D2,), "pip"),
+        ("baz", (D2,), "peep"),
     ]
 
 
@@ -509,6 +521,53 @@ REFUSED = [
         "reqs.txt:2: hash lines with no requirement below them",
     ),
     (f"foo==1.0 \\\n# sha256: {B64}", "reqs.txt:2: hash lines with no requirement below them"),
+    (
+        f"# sha256: {B64}\n-r other.txt\nfoo==1.0",
+        "reqs.txt:1: hash lines with no requirement below them",
+    ),
+    # A requirement pinned the pip way takes no hashes from comments (pip ignores them).
+    *(
+        (
+            f"{above}foo==1.0 --hash=sha256:{HEX2}\n",
+            f"reqs.txt:{line}: 'foo==1.0' has --hash options and '# sha256:' lines above it "
+            f"(at reqs.txt:1): pip allows only the --hash values, peep would allow the "
+            "comment's hashes too; write this requirement's hashes one way only",
+        )
+        for above, line in [
+            (f"# sha256: {B64}\n", 2),
+            (f"#   sha256: {B64}\n", 2),
+            (f"# sha256: {B64}\n\n", 3),
+            (f"# sha256: {B64}\n# pinned for CI\n\n", 4),
+            (f"# sha256: {B64}\n# sha256: {B64_2}\n", 3),
+        ]
+    ),
+    (
+        f"# Our pins\n#\n#   sha256: {B64}\n\n\nfoo==1.0 \\\n    --hash=sha256:{HEX2}\n",
+        "reqs.txt:6: 'foo==1.0' has --hash options and '# sha256:' lines above it "
+        "(at reqs.txt:3): pip allows only the --hash values, peep would allow the "
+        "comment's hashes too; write this requirement's hashes one way only",
+    ),
+    (
+        f"bar==1.0 \\\n# sha256: {B64}\nfoo==1.0 --hash=sha256:{HEX2}\n",
+        "reqs.txt:3: 'foo==1.0' has --hash options and '# sha256:' lines above it "
+        "(at reqs.txt:2): pip allows only the --hash values, peep would allow the "
+        "comment's hashes too; write this requirement's hashes one way only",
+    ),
+    (
+        f"# sha256: {B64}\nhttps://h/foo-1.0.tar.gz#sha256={HEX2}\n",
+        "reqs.txt:2: 'https://h/foo-1.0.tar.gz#sha256=" + HEX2 + "' has a hash in its URL and "
+        "'# sha256:' lines above it (at reqs.txt:1): pip allows only the URL hash, peep "
+        "would allow the comment's hashes too; write this requirement's hashes one way only",
+    ),
+    # pip splits lines at these too (str.splitlines): one file must not read two ways.
+    *(
+        (
+            f"foo==1.0 --hash=sha256:{HEX}\n# c{char}bar==1.0\n",
+            f"reqs.txt:2: U+{ord(char):04X} starts a new line for pip but not for peep; "
+            "remove it (end lines with \\n)",
+        )
+        for char in "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+    ),
     (
         f"foo==1.0 --hash=md5:{MD5}",
         "reqs.txt:1: md5 is too weak to pin an archive; use sha256 or stronger",
