@@ -32,8 +32,9 @@ if TYPE_CHECKING:
     from peep_setuptools.index.http import HttpClient
     from peep_setuptools.index.pages import IndexClient
     from peep_setuptools.installing.backends import Compile, InstallerBackend, VerifiedArchive
+    from peep_setuptools.installing.fetch import Outcome, Session
     from peep_setuptools.installing.progress import Progress
-    from peep_setuptools.installing.strict import StrictBuilder
+    from peep_setuptools.installing.strictbuild import BuildStage
 
 logger = logging.getLogger("peep_setuptools")
 
@@ -103,6 +104,8 @@ class Verified:
     problems: tuple[Problem, ...]
     client: IndexClient
     http: HttpClient
+    #: --strict: the build dependencies no file pins, with the hashes proposed for them
+    build_proposed: tuple[Verdict, ...] = ()
 
 
 class InstallObserver(Protocol):
@@ -209,28 +212,18 @@ def install(
         )
         progress.begin(len(to_fetch) + len(build_reqs))
         try:
-            outcomes = fetch_all(session, [*to_fetch, *build_reqs], options.jobs)
+            outcomes: list[Outcome] = fetch_all(session, to_fetch, options.jobs)
+            build_fetched = fetch_build_requirements(session, build_reqs, options.jobs)
         finally:
             progress.end()
-        builder: StrictBuilder | None = None
-        if options.strict:
-            from peep_setuptools.installing import (
-                strictbuild,  # only --strict pays for importing the builder
-            )
-
-            # Its tools: the verified build requirements and wheels.
-            builder = strictbuild.builder(target, workdir, outcomes)
-        outcomes = outcomes[: len(to_fetch)] + [
-            o for o in outcomes[len(to_fetch) :] if not (isinstance(o, Verdict) and o.kind == "ok")
-        ]
         outcomes += [Problem(req, message) for req, message in locked.problems]
-        if builder is not None:
-            from peep_setuptools.installing.strictbuild import unmet_build_requirements
-
-            outcomes += unmet_build_requirements(session, builder, outcomes)
+        stage = _build_stage(session, outcomes, build_fetched) if options.strict else None
+        if stage is not None:
+            outcomes += stage.report
         verdicts = tuple(o for o in outcomes if isinstance(o, Verdict))
         problems = [o for o in outcomes if isinstance(o, Problem)]
-        report = render(verdicts, problems)
+        note = stage.note if stage is not None else None
+        report = render(verdicts, problems, note=note)
         if options.keep_mismatched:
             quarantine_mismatched(verdicts, options.keep_mismatched)
         left_out: Collection[str] = ()
@@ -246,6 +239,7 @@ def install(
                     tuple(problems),
                     session.client,
                     http,
+                    stage.proposed if stage is not None else (),
                 )
             )
         if report:
@@ -269,10 +263,10 @@ def install(
             trusted_hosts=merged.trusted_hosts,
             cert=settings.cert,
         )
-        if builder is not None:
+        if stage is not None:
             from peep_setuptools.installing.strictbuild import build_all
 
-            archives = build_all(session, builder, archives)
+            archives = build_all(session, stage.builder, archives)
         archives = with_built_wheels(
             archives, chosen, cache, target=target, workdir=workdir, build_index=build_index
         )
@@ -287,6 +281,26 @@ def install(
     finally:
         http.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def fetch_build_requirements(
+    session: Session, build_reqs: Sequence[ReqLine], jobs: int
+) -> tuple[Outcome, ...]:
+    """The pipeline's build-requirements fetch (--strict only): their outcomes, own folders."""
+    if not build_reqs:
+        return ()
+    from peep_setuptools.installing import strictbuild  # only --strict pays for the builder
+
+    return strictbuild.fetch_build_requirements(session, build_reqs, jobs)
+
+
+def _build_stage(
+    session: Session, requirements: Sequence[Outcome], build: Sequence[Outcome]
+) -> BuildStage:
+    """The pipeline's build stage (--strict): the verified build environment, or what it lacks."""
+    from peep_setuptools.installing import strictbuild
+
+    return strictbuild.plan_environment(session, requirements, build)
 
 
 def hash_files(paths: Sequence[str], *, style: Literal["peep", "pip"] = "peep") -> list[str]:

@@ -6,45 +6,39 @@ Also the command-line pieces every subcommand shares: the file filters and the i
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TextIO
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from peep_setuptools import api
-from peep_setuptools.archives import Link, parse_filename
+from peep_setuptools.archives import parse_filename
 from peep_setuptools.checks.completeness import Completeness
 from peep_setuptools.errors import EXIT_OK, IndexLookupError, PeepError, UsageError
 from peep_setuptools.hashes import Digest, hash_file
-from peep_setuptools.index.download import fetch
 from peep_setuptools.index.http import HttpClient, HttpSettings
 from peep_setuptools.index.pages import IndexClient
 from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
+from peep_setuptools.installing.picking import (
+    TOFU_NOTE,
+    Filters,
+    hash_version,
+    index_names,
+    newest_version,
+)
 from peep_setuptools.requirements.editing import NewRequirement, apply_edit, plan_edit
 from peep_setuptools.requirements.files import (
-    HashStyle,
     IndexOptions,
     load_reqfiles,
     parse_only_binary,
 )
-from peep_setuptools.urls import redact_url
 
 logger = logging.getLogger("peep_setuptools")
-
-TOFU_NOTE = (
-    "Note: these hashes were taken from {where} as it serves the files today (trust on first "
-    "use). Vet the files, or hash archives you have checked with --from FILE."
-)
 
 
 # -- the options every subcommand shares ---------------------------------------------------
@@ -81,49 +75,6 @@ def network_options(args: argparse.Namespace) -> api.InstallOptions:
     )
 
 
-@dataclass(frozen=True)
-class Filters:
-    """Which files of a version to hash, like hashin's options; empty means all."""
-
-    python_versions: tuple[str, ...] = ()
-    platforms: tuple[str, ...] = ()
-    implementations: tuple[str, ...] = ()
-    pre: bool = False
-    style: HashStyle | None = None
-
-    def accepts(self, link: Link) -> bool:
-        """Tell whether a file passes the filters (sdists always do)."""
-        parsed = parse_filename(link.filename)
-        if parsed is None:
-            return False
-        tags = parsed.tags
-        return not tags or any(self._tag_ok(tag) for tag in tags)
-
-    def _tag_ok(self, tag: Tag) -> bool:
-        if (
-            self.platforms
-            and tag.platform != "any"
-            and not any(fnmatch.fnmatch(tag.platform, p) for p in self.platforms)
-        ):
-            return False
-        if self.implementations and not tag.interpreter.startswith(("py", *self.implementations)):
-            return False
-        return not self.python_versions or any(
-            _interpreter_fits(tag, v) for v in self.python_versions
-        )
-
-
-def _interpreter_fits(tag: Tag, version: str) -> bool:
-    major, _, minor = version.partition(".")
-    digits = tag.interpreter.lstrip("abcdefghijklmnopqrstuvwxyz")
-    if digits in (major, major + minor):
-        return True
-    # abi3 wheels built for 3.N serve every later 3.x
-    if tag.abi == "abi3" and digits[:1] == major and digits[1:].isdigit() and minor.isdigit():
-        return int(digits[1:]) <= int(minor)
-    return False
-
-
 def filters_of(args: argparse.Namespace) -> Filters:
     """The Filters the command line asks for; commands without filter options get none."""
     return Filters(
@@ -148,7 +99,7 @@ def write_missing_hashes(run: api.Verified, filters: Filters) -> None:
         if req.url is not None:
             digests: tuple[Digest, ...] = (verdict.actual["sha256"],)
         else:
-            digests = _hash_version(run.client, run.http, req.name, Version(req.version), filters)
+            digests = hash_version(run.client, run.http, req.name, Version(req.version), filters)
         by_file.setdefault(req.location.path, []).append(
             NewRequirement(req.display_name, req.version, digests)
         )
@@ -164,7 +115,7 @@ def write_missing_hashes(run: api.Verified, filters: Filters) -> None:
             "Wrote the hashes of every file of these versions to %s.\n%s\n"
             "Review the changes, then run peep install again; nothing was installed.",
             "; ".join(wrote),
-            TOFU_NOTE.format(where=_index_names(run.client)),
+            TOFU_NOTE.format(where=index_names(run.client)),
         )
 
 
@@ -192,7 +143,7 @@ def fix_missing(run: api.Verified, result: Completeness, filters: Filters) -> bo
         if version is None:
             failed.append(f"{spelled[name]}{specifier}")
             continue
-        digests = _hash_version(run.client, run.http, name, version, filters, links=links)
+        digests = hash_version(run.client, run.http, name, version, filters, links=links)
         by_file.setdefault(pinned_in.get(name, run.files[0]), []).append(
             NewRequirement(spelled[name], str(version), digests)
         )
@@ -203,11 +154,40 @@ def fix_missing(run: api.Verified, result: Completeness, filters: Filters) -> bo
     if by_file:
         logger.warning(
             "%s\nThe added projects may need more; run peep check again.",
-            TOFU_NOTE.format(where=_index_names(run.client)),
+            TOFU_NOTE.format(where=index_names(run.client)),
         )
     for spec in failed:
-        logger.error("No version of %s fits on %s", spec, _index_names(run.client))
+        logger.error("No version of %s fits on %s", spec, index_names(run.client))
     return not failed
+
+
+def fix_build_requirements(run: api.Verified, path: str, filters: Filters) -> None:
+    """--strict --fix: pin the build dependencies no file pins, in ``path``, as ``peep add``."""
+    news = [
+        NewRequirement(
+            v.requirement.display_name,
+            str(v.requirement.version),
+            hash_version(
+                run.client,
+                run.http,
+                v.requirement.name,
+                Version(str(v.requirement.version)),
+                filters,
+            ),
+        )
+        for v in run.build_proposed
+    ]
+    # A new file gets pip's format, as the missing-hash block shows; else the file's own.
+    empty = not os.path.exists(path) or os.path.getsize(path) == 0
+    edit = plan_edit(path, news, style=filters.style or ("pip" if empty else None))
+    logger.warning("Adding to %s:\n%s", path, edit.diff().rstrip())
+    apply_edit(edit)
+    logger.warning(
+        "%s\nReview the changes, then run peep check or install again with "
+        "--build-requirements %s; a backend may still ask for more when it runs.",
+        TOFU_NOTE.format(where=index_names(run.client)),
+        path,
+    )
 
 
 # -- add and upgrade ------------------------------------------------------------------------
@@ -237,7 +217,7 @@ def run_add(args: argparse.Namespace) -> int:
                 version = newest_version(links, name, specifier=req.specifier, filters=filters)
             if version is None:
                 raise IndexLookupError(f"no version of {spec} found on {session.where}")
-            digests = _hash_version(
+            digests = hash_version(
                 session.client, session.http, name, version, filters, links=links
             )
             news.append(
@@ -279,7 +259,7 @@ def run_upgrade(args: argparse.Namespace, out: TextIO) -> int:
             if newest is None or newest <= Version(req.version):
                 logger.info("%s==%s is the newest.", req.display_name, req.version)
                 continue
-            digests = _hash_version(
+            digests = hash_version(
                 session.client, session.http, req.name, newest, filters, links=links
             )
             news.append(NewRequirement(req.display_name, str(newest), digests))
@@ -343,70 +323,6 @@ def _from_files(paths: Sequence[str], specs: Sequence[str]) -> list[NewRequireme
     ]
 
 
-def newest_version(
-    links: Iterable[Link],
-    name: NormalizedName,
-    *,
-    specifier: SpecifierSet,
-    filters: Filters,
-    python: Version | None = None,
-) -> Version | None:
-    """The newest version with a file passing ``filters`` inside ``specifier`` (pure).
-
-    Yanked files do not count; pre-releases only with ``filters.pre``; ``python`` drops
-    files whose Requires-Python excludes it.
-    """
-    best = None
-    for link in links:
-        parsed = parse_filename(link.filename)
-        if parsed is None or parsed.name != name or link.yanked or not filters.accepts(link):
-            continue
-        version = parsed.version
-        if version.is_prerelease and not filters.pre:
-            continue
-        if not specifier.contains(version, prereleases=True):
-            continue
-        if python is not None and link.requires_python:
-            try:
-                if not SpecifierSet(link.requires_python).contains(python, prereleases=True):
-                    continue
-            except ValueError:
-                pass
-        if best is None or version > best:
-            best = version
-    return best
-
-
-def _hash_version(
-    client: IndexClient,
-    http: HttpClient,
-    name: NormalizedName,
-    version: Version,
-    filters: Filters,
-    *,
-    links: Sequence[Link] | None = None,
-) -> tuple[Digest, ...]:
-    """Download every file of ``name==version`` that passes the filters; their sha256s."""
-    found = links if links is not None else client.find_links(name)
-    chosen: dict[str, Link] = {}
-    for link in found:
-        parsed = parse_filename(link.filename)
-        if parsed and parsed.name == name and parsed.version == version and filters.accepts(link):
-            chosen.setdefault(link.filename, link)
-    if not chosen:
-        raise IndexLookupError(f"{name}=={version}: no file fits the filters")
-    workdir = tempfile.mkdtemp(prefix="peep-add-")
-    try:
-        digests = []
-        for number, link in enumerate(chosen.values()):
-            fetched = fetch(link, os.path.join(workdir, f"{number:04d}"), http)
-            logger.debug("Hashed %s from %s", fetched.filename, redact_url(link.url))
-            digests.append(fetched.digests["sha256"])
-        return tuple(dict.fromkeys(digests))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
 class _IndexSession:
     """An index client for add and upgrade: pip's defaults, then the file, then the CLI."""
 
@@ -441,15 +357,10 @@ class _IndexSession:
             else [merged.index_url or DEFAULT_INDEX_URL, *merged.extra_index_urls]
         )
         self.client = IndexClient(urls, list(merged.find_links), self.http)
-        self.where = _index_names(self.client)
+        self.where = index_names(self.client)
 
     def __enter__(self) -> _IndexSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.http.close()
-
-
-def _index_names(client: IndexClient) -> str:
-    names = [redact_url(u) for u in (*client.index_urls, *client.find_links_locations)]
-    return ", ".join(names) or "no index"

@@ -20,9 +20,9 @@ from packaging.version import Version
 
 from peep_setuptools import api
 from peep_setuptools.cli.adding import (
-    Filters,
     add_filter_options,
     filters_of,
+    fix_build_requirements,
     fix_missing,
     network_options,
     run_add,
@@ -30,6 +30,7 @@ from peep_setuptools.cli.adding import (
     write_missing_hashes,
 )
 from peep_setuptools.errors import EXIT_FAILED, EXIT_OK, PeepError, UsageError, VerificationFailed
+from peep_setuptools.installing.picking import Filters
 
 # What only check, verify, --verify-installed and --report use is imported where they run,
 # so that a plain ``peep install`` starts faster.
@@ -83,6 +84,19 @@ def register(
         "--fix",
         action="store_true",
         help="add the missing dependencies (newest fitting version, all its hashes)",
+    )
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="also check the build dependencies of every sdist (their whole closure)",
+    )
+    check.add_argument(
+        "--build-requirements",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a hashed requirements file of build dependencies (implies --strict); with "
+        "--fix, the missing ones are written to the first (created if need be)",
     )
     add_filter_options(check)
     _add_report(check)
@@ -221,12 +235,17 @@ def _messages_to_stderr() -> None:
 
 def _options(args: argparse.Namespace) -> api.InstallOptions:
     # check and verify install nothing, and look at what is installed too
+    build = getattr(args, "build_requirements", [])
+    if getattr(args, "fix", False):
+        build = [path for path in build if os.path.exists(path)]  # --fix creates it
     return dataclasses.replace(
         network_options(args),
         python=getattr(args, "python", None),
         quiet=getattr(args, "quiet", False),
         dry_run=True,
         fetch_installed=True,
+        strict=getattr(args, "strict", False) or bool(build),
+        build_requirements=tuple(build),
     )
 
 
@@ -338,6 +357,13 @@ def completeness_of(run: api.Verified) -> Completeness:
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     hooks = _Hooks(completeness=True)
+    build_files = getattr(args, "build_requirements", [])
+    if build_files:
+        args.strict = True
+    if getattr(args, "strict", False) and args.fix and not build_files:
+        raise UsageError(
+            "--strict --fix writes the build dependencies to --build-requirements FILE"
+        )
     try:
         api.install(
             args.requirements,
@@ -346,7 +372,13 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         )
     except VerificationFailed:
         _write_report(args.report, hooks, "check", None, out)
-        raise
+        run = hooks.run
+        if not (args.fix and run is not None and run.build_proposed):
+            raise
+        fix_build_requirements(run, build_files[0], filters_of(args))
+        if run.problems or len(run.build_proposed) < sum(v.kind != "ok" for v in run.verdicts):
+            raise
+        return EXIT_OK
     _write_report(args.report, hooks, "check", None, out)
     result = hooks.completeness
     if result is None:

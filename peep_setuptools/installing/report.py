@@ -21,8 +21,13 @@ PROBLEM_HEAD = "The following requirements could not be found or downloaded:"
 NOT_PROCEEDING = "Not proceeding to installation."
 
 
-def render(verdicts: Sequence[Verdict], problems: Sequence[Problem]) -> str:
-    """The whole report of a failed verification; empty if there is nothing to report."""
+def render(
+    verdicts: Sequence[Verdict], problems: Sequence[Problem], *, note: str | None = None
+) -> str:
+    """The whole report of a failed verification; empty if there is nothing to report.
+
+    ``note`` follows the missing-hash block (where the proposed hashes came from).
+    """
     blocks: list[str] = []
     mismatched = [v for v in verdicts if v.kind == "mismatch"]
     missing = [v for v in verdicts if v.kind == "missing"]
@@ -30,6 +35,8 @@ def render(verdicts: Sequence[Verdict], problems: Sequence[Problem]) -> str:
         blocks.append(render_mismatches(mismatched))
     if missing:
         blocks.append(render_missing(missing))
+        if note:
+            blocks.append(note)
     if problems:
         blocks.append(render_problems(problems))
     if not blocks:

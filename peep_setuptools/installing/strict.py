@@ -20,7 +20,8 @@ from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvir
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from peep_setuptools.archives import Link, parse_filename
+from peep_setuptools.archives import parse_filename
+from peep_setuptools.checks.metadata import ArchiveReadError, parse_metadata, read_wheel_member
 from peep_setuptools.errors import BackendError
 from peep_setuptools.installing.builddeps import (
     BuildRequirement,
@@ -45,14 +46,19 @@ with open(request) as f:
 sys.path[:0] = data["backend_path"]
 sys.path.extend(data["env"])
 module, _, attrs = data["backend"].partition(":")
-backend = importlib.import_module(module.strip())
-for attr in filter(None, attrs.strip().split(".")):
-    backend = getattr(backend, attr)
-if hook == "get_requires_for_build_wheel":
-    get = getattr(backend, hook, None)
-    result = list(get(None)) if get is not None else []
-else:
-    result = backend.build_wheel(data["wheel_directory"], None)
+try:
+    backend = importlib.import_module(module.strip())
+    for attr in filter(None, attrs.strip().split(".")):
+        backend = getattr(backend, attr)
+    if hook == "get_requires_for_build_wheel":
+        get = getattr(backend, hook, None)
+        result = list(get(None)) if get is not None else []
+    else:
+        result = backend.build_wheel(data["wheel_directory"], None)
+except ModuleNotFoundError as exc:
+    with open(response, "w") as f:
+        json.dump({"missing_module": exc.name or str(exc)}, f)
+    sys.exit(1)
 with open(response, "w") as f:
     json.dump({"result": result}, f)
 """
@@ -88,58 +94,80 @@ def applies(requirement: BuildRequirement, marker_env: Mapping[str, str]) -> boo
         raise BackendError(f"{requirement.location}: cannot evaluate {marker}: {exc}") from None
 
 
-def match(
+def closure(
     requirements: Sequence[BuildRequirement],
     tools: Sequence[Tool],
     marker_env: Mapping[str, str],
 ) -> tuple[tuple[Tool, ...], tuple[BuildRequirement, ...]]:
-    """(tools that satisfy the requirements, requirements no verified wheel satisfies) (pure).
+    """(the whole build environment, the requirements no tool in it meets).
 
-    For each requirement the newest fitting tool is taken; extras are not followed (their
-    dependencies must be listed as build requirements themselves, like everything else).
+    The environment is the requirements' tools and, transitively, what each tool's
+    Requires-Dist asks for (read from the wheel, never run), with markers evaluated for the
+    build interpreter and the extras that were asked for. The newest fitting tool is taken.
     """
     chosen: dict[NormalizedName, Tool] = {}
-    unmet: list[BuildRequirement] = []
-    for build_req in requirements:
-        if not applies(build_req, marker_env):
-            continue
-        req = build_req.requirement
+    unmet: dict[str, BuildRequirement] = {}
+    expanded: set[tuple[NormalizedName, str]] = set()
+    queue = [r for r in requirements if applies(r, marker_env)]
+    while queue:
+        need = queue.pop(0)
+        req = need.requirement
         name = canonicalize_name(req.name)
         fitting = [
             t
             for t in tools
             if t.name == name and req.specifier.contains(t.version, prereleases=True)
         ]
-        if not fitting:
-            unmet.append(build_req)
+        if name in chosen and chosen[name] not in fitting:
+            # Two requirements on one tool that the chosen version does not both satisfy.
+            unmet.setdefault(str(req), need)
             continue
-        best = max(fitting, key=lambda t: t.version)
-        if name in chosen and chosen[name] != best:
-            # Two requirements on one tool: keep one version that satisfies both, if any.
-            both = [t for t in fitting if t == chosen[name]]
-            if not both:
-                unmet.append(build_req)
+        if not fitting:
+            unmet.setdefault(str(req), need)
+            continue
+        tool = chosen.setdefault(name, max(fitting, key=lambda t: t.version))
+        for extra in ("", *sorted(req.extras)):
+            if (name, extra) not in expanded:
+                expanded.add((name, extra))
+                queue += _dependencies(tool, extra, marker_env)
+    return tuple(chosen.values()), tuple(unmet.values())
+
+
+def _dependencies(tool: Tool, extra: str, marker_env: Mapping[str, str]) -> list[BuildRequirement]:
+    """What a tool's wheel METADATA asks for when ``extra`` (or no extra, "") is wanted."""
+    filename = os.path.basename(tool.path)
+    try:
+        text = read_wheel_member(tool.path, "METADATA")
+    except ArchiveReadError as exc:
+        raise BackendError(f"{filename}: cannot read its dependencies: {exc}") from None
+    found = parse_metadata(text, sdist=False)
+    if found.requires is None:
+        raise BackendError(f"{filename}: cannot read its dependencies: {found.reason}")
+    # parse_metadata keeps the header order, so the n-th requirement is on the n-th such line
+    lines = [
+        number
+        for number, line in enumerate(text.splitlines(), 1)
+        if line.lower().startswith("requires-dist:")
+    ]
+    if len(lines) != len(found.requires):
+        lines = [0] * len(found.requires)
+    wanted = []
+    for line, requirement in zip(lines, found.requires):
+        marker = requirement.marker
+        try:
+            if marker is not None and not marker.evaluate({**marker_env, "extra": extra}):
                 continue
-            best = both[0]
-        chosen[name] = best
-    return tuple(chosen.values()), tuple(unmet)
+            # An extra's own lines say extra == "x"; the bare list must not pick them up.
+            if extra and (marker is None or not _names_extra(str(marker))):
+                continue
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+            raise BackendError(f"{filename}: cannot evaluate {marker}: {exc}") from None
+        wanted.append(BuildRequirement(requirement, Location(f"{filename}/METADATA", line)))
+    return wanted
 
 
-def pin_candidate(requirement: BuildRequirement, links: Sequence[Link]) -> str | None:
-    """The newest version on the index that satisfies a build requirement, or None (pure).
-
-    Used to show the missing-hash block (with the hash to add) for an unlisted build
-    dependency, as peep does for a requirement without hashes.
-    """
-    req = requirement.requirement
-    name = canonicalize_name(req.name)
-    versions = []
-    for link in links:
-        parsed = parse_filename(link.filename)
-        if parsed is not None and parsed.name == name and not link.yanked:
-            versions.append(parsed.version)
-    fitting = [v for v in versions if req.specifier.contains(v)]
-    return str(max(fitting)) if fitting else None
+def _names_extra(marker: str) -> bool:
+    return "extra" in marker
 
 
 @dataclass
@@ -165,10 +193,15 @@ class StrictBuilder:
         self.marker_env = marker_env
         self.workdir = workdir
 
-    def static_unmet(self, sdist: str) -> tuple[BuildSystem, tuple[BuildRequirement, ...]]:
-        """Read an sdist's build system without running it; its unmet static requirements."""
-        system = read_build_system(sdist)
-        return system, match(system.requires, self.tools, self.marker_env)[1]
+    def read(self, sdist: str) -> BuildSystem:
+        """Read an sdist's build system without running it."""
+        return read_build_system(sdist)
+
+    def unmet(
+        self, needs: Sequence[BuildRequirement], proposed: Sequence[Tool] = ()
+    ) -> tuple[BuildRequirement, ...]:
+        """What the closure of ``needs`` lacks, counting ``proposed`` (unverified) wheels in."""
+        return closure(needs, (*self.tools, *proposed), self.marker_env)[1]
 
     def prepare(
         self, sdist: str, system: BuildSystem, number: int
@@ -183,7 +216,7 @@ class StrictBuilder:
         source = _unpack_sdist(sdist, os.path.join(root, "src"))
         env = os.path.join(root, "env")
         os.makedirs(env)
-        chosen, unmet = match(system.requires, self.tools, self.marker_env)
+        chosen, unmet = closure(system.requires, self.tools, self.marker_env)
         if unmet:  # the caller checked already; never build with a partial environment
             return unmet
         prepared = Prepared(sdist, system, root, source, env)
@@ -196,7 +229,7 @@ class StrictBuilder:
             )
         where = Location(f"{os.path.basename(sdist)} get_requires_for_build_wheel()", 0)
         dynamic = [parse_requirement(text, where) for text in asked]
-        more, unmet = match(dynamic, self.tools, self.marker_env)
+        more, unmet = closure([*system.requires, *dynamic], self.tools, self.marker_env)
         if unmet:
             return unmet
         self._add(prepared, more)
@@ -251,6 +284,16 @@ class StrictBuilder:
         except (OSError, subprocess.SubprocessError) as exc:
             raise BackendError(f"cannot run the build backend with {self.python}: {exc}") from None
         name = os.path.basename(prepared.sdist)
+        missing = _missing_module(response) if done.returncode != 0 else None
+        if missing is not None:
+            used = ", ".join(f"{t.name}=={t.version}" for t in prepared.used.values())
+            raise BackendError(
+                f"building {name}: the build backend {prepared.system.backend} could not import "
+                f"the module {missing!r}, which is not in its verified build environment "
+                f"({used or 'empty'}); the build dependencies' metadata does not ask for it. "
+                "Pin the project that provides it, with its hash, in the build requirements "
+                "file (--build-requirements) and run again; nothing was installed."
+            )
         if done.returncode != 0:
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-_TAIL:])
             raise BackendError(
@@ -262,6 +305,16 @@ class StrictBuilder:
                 return json.load(stream)["result"]
         except (OSError, ValueError, KeyError, TypeError):
             raise BackendError(f"building {name}: {hook} gave no answer") from None
+
+
+def _missing_module(response: str) -> str | None:
+    """The module a failed hook could not import, as its runner reported it, or None."""
+    try:
+        with open(response, encoding="utf-8") as stream:
+            name = json.load(stream).get("missing_module")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
 
 
 def _inside(root: str, name: str) -> str:

@@ -1,18 +1,23 @@
-"""--strict in the pipeline: fetch verified build dependencies, then build every sdist with them.
+"""--strict in the pipeline: the verified build environment, then every sdist built with it.
 
 ``strict.py`` knows how to read and build one sdist; this module runs it over a whole install
-(``api`` imports it only for --strict). Unmet build requirements are fetched like any other
-requirement, so they are reported in peep's words: a pin and hash to add, or a mismatch.
+(``api`` imports it only for --strict). The pipeline's build stage is ``plan_environment``:
+from the verified archives and the build requirements files' own outcomes it makes the
+builder, and lists what to report. Build dependencies nobody pinned (the build requirements
+of each sdist and, transitively, their dependencies) are proposed like ``peep add`` would
+pin them, all in one missing-hash block, so one round of pasting is enough.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.errors import DownloadError, VerificationFailed
@@ -20,24 +25,98 @@ from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing import strict
 from peep_setuptools.installing.backends import VerifiedArchive
 from peep_setuptools.installing.builddeps import BuildRequirement
-from peep_setuptools.installing.fetch import Outcome, Session, fetch_one, summary
+from peep_setuptools.installing.fetch import Outcome, Session, fetch_all, summary
+from peep_setuptools.installing.picking import TOFU_NOTE, Filters, newest_version
 from peep_setuptools.installing.report import render
 from peep_setuptools.installing.verdicts import Problem, Verdict
 from peep_setuptools.requirements.files import ReqLine
-from peep_setuptools.target import Target
 
 logger = logging.getLogger("peep_setuptools")
 
+#: Download threads for the build stage's own fetches (few files).
+_JOBS = 4
 
-def builder(target: Target, workdir: str, fetched: Sequence[Outcome]) -> strict.StrictBuilder:
-    """A builder whose build environments may use the verified wheels among ``fetched``."""
-    tools = strict.tools_from(o.path for o in fetched if isinstance(o, Verdict) and o.kind == "ok")
-    return strict.StrictBuilder(
-        python=target.python, tools=tools, marker_env=target.marker_env, workdir=workdir
+
+@dataclass(frozen=True)
+class BuildStage:
+    """The build stage's result: the strict builder, and what stops the run if anything."""
+
+    builder: strict.StrictBuilder
+    #: failed build requirements, then the proposed pins for every missing build dependency
+    report: tuple[Outcome, ...]
+    #: the trust-on-first-use note the report needs when it proposes hashes
+    note: str | None = None
+
+    @property
+    def proposed(self) -> tuple[Verdict, ...]:
+        """The missing-hash verdicts of build dependencies no file pins (for ``check --fix``)."""
+        return tuple(v for v in self.report if isinstance(v, Verdict) and v.kind == "missing")
+
+
+def fetch_build_requirements(
+    session: Session, build_requirements: Sequence[ReqLine], jobs: int
+) -> tuple[Outcome, ...]:
+    """Fetch and verify the --build-requirements files' pins, in folders of their own."""
+    if not build_requirements:
+        return ()
+    return tuple(fetch_all(_own_folder(session, "build-requirements-"), build_requirements, jobs))
+
+
+def plan_environment(
+    session: Session, requirements: Sequence[Outcome], build_requirements: Sequence[Outcome]
+) -> BuildStage:
+    """--strict, before anything runs: the builder, and every static build need it lacks.
+
+    Its tools are the verified wheels among both lists; each verified sdist's build
+    requirements must be met by them, with their whole dependency closure.
+    """
+    verified = [*requirements, *build_requirements]
+    tools = strict.tools_from(o.path for o in verified if isinstance(o, Verdict) and o.kind == "ok")
+    builder = strict.StrictBuilder(
+        python=session.target.python,
+        tools=tools,
+        marker_env=session.target.marker_env,
+        workdir=session.workdir,
     )
+    failed = [o for o in build_requirements if not (isinstance(o, Verdict) and o.kind == "ok")]
+    needs: list[BuildRequirement] = []
+    for outcome in requirements:
+        if isinstance(outcome, Verdict) and outcome.kind == "ok" and not is_wheel(outcome.path):
+            needs += builder.read(outcome.path).requires
+    report = (*failed, *propose(session, builder, needs))
+    return BuildStage(builder, report, tofu_note(session, report))
 
 
-def _candidates(session: Session, unmet: Sequence[BuildRequirement], start: int) -> list[Outcome]:
+def propose(
+    session: Session, builder: strict.StrictBuilder, needs: Sequence[BuildRequirement]
+) -> list[Outcome]:
+    """The closure of ``needs`` that verified tools lack, as peep's missing-hash verdicts.
+
+    Each missing member is fetched (picked like ``peep add``: newest fitting release,
+    wheels only); its own metadata (read, never run) then names the next ones, until
+    nothing is missing, so that the one report lists them all.
+    """
+    reported: list[Outcome] = []
+    proposed: list[strict.Tool] = []
+    asked: set[NormalizedName] = set()
+    while True:
+        unmet = builder.unmet(needs, proposed)
+        new: dict[NormalizedName, BuildRequirement] = {}
+        for need in unmet:
+            name = canonicalize_name(need.requirement.name)
+            if name not in asked:
+                new.setdefault(name, need)
+        if not new:
+            return reported
+        asked.update(new)
+        found = _candidates(session, list(new.values()))
+        reported += found
+        proposed += strict.tools_from(
+            o.path for o in found if isinstance(o, Verdict) and o.kind == "missing"
+        )
+
+
+def _candidates(session: Session, unmet: Sequence[BuildRequirement]) -> list[Outcome]:
     """Fetch what the index offers for unmet build requirements: peep's missing-hash block."""
     lines: list[ReqLine] = []
     outcomes: list[Outcome] = []
@@ -57,7 +136,13 @@ def _candidates(session: Session, unmet: Sequence[BuildRequirement], start: int)
             hash_style="pip",
         )
         try:
-            version = strict.pin_candidate(need, session.client.find_links(name))
+            version = newest_version(
+                session.client.find_links(name),
+                name,
+                specifier=req.specifier,
+                filters=Filters(),
+                python=session.target.python_version,
+            )
         except DownloadError as exc:
             outcomes.append(Problem(line, f"build dependency {req}: {exc}"))
             continue
@@ -66,23 +151,22 @@ def _candidates(session: Session, unmet: Sequence[BuildRequirement], start: int)
                 Problem(line, f"build dependency {req} not found on {session.index_names}")
             )
             continue
-        lines.append(replace(line, text=f"{req.name}=={version}", version=version))
-    # Numbered past the requirements' own download folders, so that none is reused.
-    outcomes += [fetch_one(session, start + i, line) for i, line in enumerate(lines)]
+        lines.append(dataclasses.replace(line, text=f"{req.name}=={version}", version=str(version)))
+    if lines:
+        # Build environments are made of wheels: an sdist would be no use to one.
+        wheels = dataclasses.replace(
+            session.options, only_binary=session.options.only_binary | {":all:"}
+        )
+        into = dataclasses.replace(_own_folder(session, "build-dependencies-"), options=wheels)
+        outcomes += fetch_all(into, lines, _JOBS)
     return outcomes
 
 
-def unmet_build_requirements(
-    session: Session, builder: strict.StrictBuilder, outcomes: Sequence[Outcome]
-) -> list[Outcome]:
-    """--strict, before anything runs: every verified sdist's static build requirements."""
-    unmet: dict[str, BuildRequirement] = {}
-    for outcome in outcomes:
-        if isinstance(outcome, Verdict) and outcome.kind == "ok" and not is_wheel(outcome.path):
-            _, missing = builder.static_unmet(outcome.path)
-            for need in missing:
-                unmet.setdefault(str(need.requirement), need)
-    return _candidates(session, list(unmet.values()), 10000) if unmet else []
+def tofu_note(session: Session, outcomes: Sequence[Outcome]) -> str | None:
+    """The trust-on-first-use note for a report that proposes hashes, else None."""
+    if any(isinstance(o, Verdict) and o.kind == "missing" for o in outcomes):
+        return TOFU_NOTE.format(where=session.index_names)
+    return None
 
 
 def build_all(
@@ -96,17 +180,17 @@ def build_all(
     for number, archive in enumerate(archives):
         if is_wheel(archive.path):
             continue
-        system, _ = builder.static_unmet(archive.path)
-        outcome = builder.prepare(archive.path, system, number)
+        outcome = builder.prepare(archive.path, builder.read(archive.path), number)
         if isinstance(outcome, strict.Prepared):
             prepared[archive.path] = outcome
         else:
             unmet += outcome
     if unmet:
-        found = _candidates(session, unmet, 20000)
+        found = propose(session, builder, unmet)
         verdicts = [o for o in found if isinstance(o, Verdict)]
         problems = [o for o in found if isinstance(o, Problem)]
-        raise VerificationFailed(summary(verdicts, problems), render(verdicts, problems))
+        report = render(verdicts, problems, note=tofu_note(session, found))
+        raise VerificationFailed(summary(verdicts, problems), report)
     built: list[VerifiedArchive] = []
     for archive in archives:
         if archive.path in prepared:
@@ -116,3 +200,10 @@ def build_all(
         else:
             built.append(archive)
     return tuple(built)
+
+
+def _own_folder(session: Session, prefix: str) -> Session:
+    """The session, downloading into a new folder of the run's workdir (no number clashes)."""
+    return dataclasses.replace(
+        session, workdir=tempfile.mkdtemp(prefix=prefix, dir=session.workdir)
+    )

@@ -230,3 +230,140 @@ def test_an_sdist_without_build_system_needs_setuptools_pinned(
 
 def _version(path: Path) -> str:
     return path.name.split("-")[1]
+
+
+# -- the build environment is the whole closure (a hatchling-like backend) --------------------
+
+# deepbackend imports deepmid, which imports deepleaf: two levels of dependencies that only the
+# wheels' Requires-Dist name, as hatchling's pathspec, pluggy... are named only by its wheel.
+_DEEP_REQUIRES = (
+    "deepmid>=1.0",
+    'neverneeded; python_version < "3"',
+    'docsonly; extra == "docs"',
+)
+
+
+@pytest.fixture(scope="module")
+def deep(tmp_path_factory, index):
+    root = tmp_path_factory.mktemp("deep")
+    backend = b"import deepmid\n" + _BACKEND.encode()
+    files = {
+        "deepbackend": write_wheel(
+            root,
+            "deepbackend",
+            "1.0",
+            {"deepbackend/__init__.py": backend},
+            requires_dist=_DEEP_REQUIRES,
+        ),
+        "deepmid": write_wheel(
+            root,
+            "deepmid",
+            "1.0",
+            {"deepmid/__init__.py": b"import deepleaf\n"},
+            requires_dist=["deepleaf"],
+        ),
+        "deepleaf": write_wheel(root, "deepleaf", "1.0", {"deepleaf/__init__.py": b""}),
+        # a backend whose wheel forgets to declare what it imports
+        "sloppybackend": write_wheel(
+            root,
+            "sloppybackend",
+            "1.0",
+            {"sloppybackend/__init__.py": b"import undeclared_helper\n" + _BACKEND.encode()},
+        ),
+        "hatchy": _sdist(root, "hatchy", pyproject=_pyproject("deepbackend")),
+        "sloppy": _sdist(root, "sloppy", pyproject=_pyproject("sloppybackend")),
+    }
+    # an older leaf, so that the newest fitting release is the one proposed
+    index.add_file("deepleaf", write_wheel(root / "old", "deepleaf", "0.9", {}))
+    for project, path in files.items():
+        index.add_file(project, path)
+    return {key: hash_file(str(path))["sha256"] for key, path in files.items()}
+
+
+def _pyproject(backend: str) -> str:
+    return f'[build-system]\nrequires = ["{backend}"]\nbuild-backend = "{backend}"\n'
+
+
+def _pasted(stdout: str) -> str:
+    """The requirement lines of a missing-hash block, as a user pastes them."""
+    return "".join(line + "\n" for line in stdout.splitlines() if " --hash=sha256:" in line)
+
+
+def test_the_whole_build_closure_is_reported_in_one_block(peep, venv, write, index, deep, telltale):
+    reqs = write("reqs.txt", f"hatchy==1.0 {deep['hatchy'].pip_option()}\n")
+    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    assert MISSING_HEAD in done.stdout
+    block = done.stdout
+    assert "# from hatchy-1.0.tar.gz/hatchy-1.0/pyproject.toml:2\n" in block
+    assert f"deepbackend==1.0 {deep['deepbackend'].pip_option()}\n" in block
+    assert "# from deepbackend-1.0-py3-none-any.whl/METADATA:4\n" in block
+    assert f"deepmid==1.0 {deep['deepmid'].pip_option()}\n" in block
+    assert "# from deepmid-1.0-py3-none-any.whl/METADATA:4\n" in block
+    assert f"deepleaf==1.0 {deep['deepleaf'].pip_option()}\n" in block
+    assert "trust on first use" in block
+    # markers are evaluated for the build interpreter; extras nobody asked for are left out
+    assert "neverneeded" not in block and "docsonly" not in block
+    assert block.rstrip().endswith(NOT_PROCEEDING)
+    assert not telltale.exists()
+
+    # one round of pasting is enough
+    build = write("build.txt", _pasted(done.stdout))
+    _install(peep, venv, reqs, index, "--build-requirements", build)
+    got = installed(venv)
+    assert got["hatchy"] == "1.0"
+    assert not {"deepbackend", "deepmid", "deepleaf"} & set(got)
+    assert "tinybackend build_wheel" in telltale.read_text()
+
+
+def test_only_the_missing_members_of_the_closure_are_proposed(
+    peep, venv, write, index, deep, telltale
+):
+    reqs = write("reqs.txt", f"hatchy==1.0 {deep['hatchy'].pip_option()}\n")
+    build = write(
+        "build.txt",
+        f"deepbackend==1.0 {deep['deepbackend'].pip_option()}\n"
+        f"deepmid==1.0 {deep['deepmid'].pip_option()}\n",
+    )
+    done = _install(peep, venv, reqs, index, "--build-requirements", build, check=1)
+    assert _pasted(done.stdout) == f"deepleaf==1.0 {deep['deepleaf'].pip_option()}\n"
+    assert not telltale.exists()
+    assert "hatchy" not in installed(venv)
+
+
+def test_check_strict_fix_writes_the_closure(peep, venv, write, tmp_path, index, deep, telltale):
+    reqs = write("reqs.txt", f"hatchy==1.0 {deep['hatchy'].pip_option()}\n")
+    build = tmp_path / "build-requirements.txt"
+    peep(
+        "check",
+        "-r",
+        reqs,
+        "--python",
+        str(venv),
+        "-i",
+        index.index_url,
+        "--strict",
+        "--fix",
+        "--build-requirements",
+        str(build),
+        check=0,
+    )
+    written = build.read_text()
+    for name in ("deepbackend", "deepmid", "deepleaf"):
+        assert f"{name}==1.0 {deep[name].pip_option()}" in written
+    assert not telltale.exists()
+    peep("check", "-r", reqs, "--python", str(venv), "-i", index.index_url,
+         "--build-requirements", str(build), check=0)  # fmt: skip
+    _install(peep, venv, reqs, index, "--build-requirements", str(build))
+    assert installed(venv)["hatchy"] == "1.0"
+
+
+def test_a_backend_missing_a_module_is_our_error_not_its_traceback(
+    peep, venv, write, index, deep, telltale
+):
+    reqs = write("reqs.txt", f"sloppy==1.0 {deep['sloppy'].pip_option()}\n")
+    build = write("build.txt", f"sloppybackend==1.0 {deep['sloppybackend'].pip_option()}\n")
+    done = _install(peep, venv, reqs, index, "--build-requirements", build, check=1)
+    assert "could not import the module 'undeclared_helper'" in done.stderr
+    assert "sloppybackend==1.0" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "sloppy" not in installed(venv)
