@@ -12,7 +12,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "peep_setuptools"
 #: the bottom layer: importable from everywhere, importing only each other
-BOTTOM = {"__init__", "errors", "hashes", "archives", "urls", "target", "tomlread"}
+BOTTOM = {"__init__", "errors", "hashes", "archives", "urls", "atomic", "target", "tomlread"}
 #: stage -> the stages it may import besides itself and the bottom; anything not named here
 #: (the front ends cli, setuptools_command and __main__, and api and port) may import any stage
 ALLOWED = {

@@ -24,13 +24,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from peep_setuptools.archives import is_wheel, safe_filename
+from peep_setuptools.atomic import replace_file
 from peep_setuptools.hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher
 
 logger = logging.getLogger("peep_setuptools")
@@ -252,22 +252,9 @@ def _atomic_copy(source: str, final: str, tmp_root: str) -> None:
         with open(source, "rb") as src:
             shutil.copyfileobj(src, out, BLOCK_SIZE)
 
-    _atomic_put(final, copy, tmp_root)
+    # Not synced: a cache entry lost in a crash is checked again and refetched.
+    replace_file(final, copy, temp_dir=tmp_root, mode=0o644, durable=False)
 
 
 def _atomic_write(final: str, data: bytes, tmp_root: str) -> None:
-    _atomic_put(final, lambda out: out.write(data), tmp_root)
-
-
-def _atomic_put(final: str, fill: Callable[[BinaryIO], object], tmp_root: str) -> None:
-    """Let ``fill`` write a temporary file in ``tmp_root``, then move it to ``final`` at once."""
-    fd, tmp = tempfile.mkstemp(dir=tmp_root, prefix="put-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            fill(out)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+    replace_file(final, lambda out: out.write(data), temp_dir=tmp_root, mode=0o644, durable=False)

@@ -12,7 +12,6 @@ import contextlib
 import os
 import posixpath
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from peep_setuptools.archives import Link, parse_filename
+from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import IndexLookupError, PeepError, RequirementsFileError
 from peep_setuptools.hashes import Algorithm, Digest
 from peep_setuptools.lock.parse import FileKind
@@ -169,32 +169,10 @@ def write_atomically(path: str, text: str) -> None:
 
     Raises PeepError naming the path if it cannot be written.
     """
-    folder = os.path.dirname(os.path.abspath(path))
     try:
-        handle, temporary = tempfile.mkstemp(prefix=".peep-", suffix=".tmp", dir=folder)
+        replace_text(path, text)
     except OSError as exc:
         raise PeepError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        try:  # mkstemp makes it 0600: keep the mode of the file it replaces, or the default
-            mode = os.stat(path).st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o666 & ~_umask()
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise PeepError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # -- requirements to packages ----------------------------------------------------------------

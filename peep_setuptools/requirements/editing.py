@@ -6,17 +6,14 @@ that does not parse is never touched.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import RequirementsFileError
 from peep_setuptools.hashes import Digest
 from peep_setuptools.requirements.files import HashStyle, ReqLine, parse_reqfile
@@ -224,33 +221,11 @@ def plan_edit(
 def write_atomic(path: str, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8, no newline translation) in one rename.
 
-    The temporary file lives in the same directory, so the rename is atomic; the old
-    file's permissions are kept. Raises RequirementsFileError if it cannot be written.
+    The old file's permissions are kept. Raises RequirementsFileError if it cannot be written.
     """
-    directory = os.path.dirname(os.path.abspath(path))
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = None
-    try:
-        fd, temp = tempfile.mkstemp(prefix=".peep-", suffix=".tmp", dir=directory)
+        replace_text(path, text)
     except OSError as exc:
-        raise RequirementsFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temp, 0o666 & ~umask)
-        os.replace(temp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
         raise RequirementsFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
