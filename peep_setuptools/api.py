@@ -10,7 +10,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.version import Version
 
 from peep_setuptools.errors import PeepError, RequirementsFileError, VerificationFailed
@@ -23,7 +22,7 @@ from peep_setuptools.requirements.files import (
     load_reqfiles,
     merge_requirements,
 )
-from peep_setuptools.target import Target, probe
+from peep_setuptools.target import MarkerEvaluationError, Target, probe
 
 # The network half (http and ssl, index, download, cache, backends, progress, report) is
 # imported inside install() once there is something to fetch: a no-op run, where everything
@@ -355,14 +354,13 @@ def _split_by_markers(
 ) -> tuple[list[ReqLine], tuple[ReqLine, ...]]:
     applicable: list[ReqLine] = []
     skipped: list[ReqLine] = []
-    environment = {**target.marker_env, "extra": ""}
     for req in requirements:
         if req.marker is None:
             applicable.append(req)
             continue
         try:
-            applies = req.marker.evaluate(environment)
-        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+            applies = target.marker_holds(req.marker)
+        except MarkerEvaluationError as exc:
             raise RequirementsFileError(
                 f"{req.location}: cannot evaluate the marker of {req.text!r}: {exc}"
             ) from exc

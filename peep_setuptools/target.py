@@ -10,9 +10,10 @@ import sysconfig
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 from packaging import tags
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -119,6 +120,34 @@ print(json.dumps({
 """
 
 
+#: marker variables; PEP 751 lock files add ``extras`` and ``dependency_groups`` as sets
+MarkerEnvironment = Mapping[str, Union[str, frozenset[str]]]
+
+
+class MarkerEvaluationError(ValueError):
+    """A marker cannot be evaluated in an environment; ``str()`` is packaging's reason."""
+
+
+def evaluate_marker(
+    marker: Marker, environment: MarkerEnvironment, *, lock_file: bool = False
+) -> bool:
+    """Tell whether ``marker`` holds in ``environment`` (a target's, plus ``extra``).
+
+    The one marker evaluation of the package. ``lock_file`` evaluates as PEP 751 says,
+    with ``extras`` and ``dependency_groups``. Raises MarkerEvaluationError.
+    """
+    try:
+        if lock_file:
+            try:
+                return marker.evaluate(dict(environment), context="lock_file")  # type: ignore[call-arg,arg-type,unused-ignore]
+            except TypeError:  # packaging before 25 has no lock-file context
+                pass
+        strings = {k: v for k, v in environment.items() if isinstance(v, str)}
+        return marker.evaluate(strings)
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+        raise MarkerEvaluationError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class Target:
     """What we need to know about the target interpreter, read once per run."""
@@ -134,6 +163,10 @@ class Target:
     def python_version(self) -> Version:
         """The full interpreter version, for ``Requires-Python``."""
         return Version(self.marker_env["python_full_version"])
+
+    def marker_holds(self, marker: Marker, *, extra: str = "") -> bool:
+        """Tell whether ``marker`` holds on this interpreter; raises MarkerEvaluationError."""
+        return evaluate_marker(marker, {**self.marker_env, "extra": extra})
 
     def installed_version(self, name: NormalizedName) -> Version | None:
         """The installed version of a project, or None."""

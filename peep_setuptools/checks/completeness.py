@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.checks.metadata import Dependencies
 from peep_setuptools.requirements.files import ReqLine
+from peep_setuptools.target import MarkerEvaluationError, evaluate_marker
 
 MISSING_HEAD = (
     "The following dependencies are not in the requirements files. peep installs with "
@@ -163,9 +163,9 @@ def _applies(dep: Requirement, extras: set[str], marker_env: Mapping[str, str]) 
         return True
     for extra in ("", *sorted(extras)):
         try:
-            if dep.marker.evaluate({**marker_env, "extra": extra}):
+            if evaluate_marker(dep.marker, {**marker_env, "extra": extra}):
                 return True
-        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+        except MarkerEvaluationError:
             # A marker we cannot evaluate: count the dependency as needed, not silently off.
             return True
     return False

@@ -16,7 +16,6 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
@@ -30,6 +29,7 @@ from peep_setuptools.installing.builddeps import (
     read_build_system,
 )
 from peep_setuptools.requirements.files import Location
+from peep_setuptools.target import MarkerEvaluationError, evaluate_marker
 
 #: How long one hook may run.
 HOOK_TIMEOUT = 1800
@@ -89,8 +89,8 @@ def applies(requirement: BuildRequirement, marker_env: Mapping[str, str]) -> boo
     if marker is None:
         return True
     try:
-        return marker.evaluate({**marker_env, "extra": ""})
-    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+        return evaluate_marker(marker, {**marker_env, "extra": ""})
+    except MarkerEvaluationError as exc:
         raise BackendError(f"{requirement.location}: cannot evaluate {marker}: {exc}") from None
 
 

@@ -37,7 +37,7 @@ from peep_setuptools.lock.model import (
     LockLocation,
     LockSelection,
 )
-from peep_setuptools.lock.select import MarkerEnv, select_files
+from peep_setuptools.lock.select import select_files
 from peep_setuptools.tomlread import TomlLoads, toml_loads
 
 __all__ = [
@@ -49,7 +49,6 @@ __all__ = [
     "LockSelection",
     "LockedFile",
     "LockedPackage",
-    "MarkerEnv",
     "TomlLoads",
     "is_lock_file",
     "load_pylock",

@@ -7,9 +7,8 @@ decide; every applicable package becomes one ``ReqLine`` with a URL and its stro
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Union
 
-from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.markers import Marker
 from packaging.tags import Tag
 from packaging.utils import (
     NormalizedName,
@@ -25,17 +24,13 @@ from peep_setuptools.lock.model import (
     LockSelection,
 )
 from peep_setuptools.requirements.files import ReqLine
+from peep_setuptools.target import MarkerEnvironment, MarkerEvaluationError, evaluate_marker
 
-MarkerEnv = Mapping[str, Union[str, frozenset[str]]]
 
-
-def _applies(marker: Marker, environment: MarkerEnv, where: str) -> bool:
+def _applies(marker: Marker, environment: MarkerEnvironment, where: str) -> bool:
     try:
-        try:
-            return marker.evaluate(dict(environment), context="lock_file")  # type: ignore[call-arg,arg-type,unused-ignore]
-        except TypeError:  # packaging before 25 has no lock-file context
-            return marker.evaluate({k: v for k, v in environment.items() if isinstance(v, str)})
-    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+        return evaluate_marker(marker, environment, lock_file=True)
+    except MarkerEvaluationError as exc:
         raise RequirementsFileError(
             f"{where}: cannot evaluate the marker {marker}: {exc}"
         ) from None
