@@ -155,13 +155,13 @@ def _dependencies(tool: Tool, extra: str, marker_env: Mapping[str, str]) -> list
     for line, requirement in zip(lines, found.requires):
         marker = requirement.marker
         try:
-            if marker is not None and not marker.evaluate({**marker_env, "extra": extra}):
+            if marker is not None and not evaluate_marker(marker, {**marker_env, "extra": extra}):
                 continue
-            # An extra's own lines say extra == "x"; the bare list must not pick them up.
-            if extra and (marker is None or not _names_extra(str(marker))):
-                continue
-        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+        except MarkerEvaluationError as exc:
             raise BackendError(f"{filename}: cannot evaluate {marker}: {exc}") from None
+        # An extra's own lines say extra == "x"; the bare list must not pick them up.
+        if extra and (marker is None or not _names_extra(str(marker))):
+            continue
         wanted.append(BuildRequirement(requirement, Location(f"{filename}/METADATA", line)))
     return wanted
 
