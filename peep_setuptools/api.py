@@ -16,6 +16,7 @@ from peep_setuptools.errors import PeepError, RequirementsFileError, Verificatio
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.verdicts import Problem, Verdict
 from peep_setuptools.lock.parse import LockSelection, is_lock_file, load_pylock, select_files
+from peep_setuptools.lock.select import is_locked_release
 from peep_setuptools.requirements.files import (
     IndexOptions,
     ReqLine,
@@ -155,8 +156,11 @@ def install(
     if options.strict and options.build_requirements:
         build_set = load_reqfiles(options.build_requirements, environ=environ)
         build_reqs = merge_requirements(_split_by_markers(build_set.requirements, target)[0])
+    # A dry run verifies every archive the files name, installed or not.
     to_fetch, skipped = _split_installed(
-        requirements, target, options.force_reinstall or options.fetch_installed
+        requirements,
+        target,
+        options.force_reinstall or options.fetch_installed or options.dry_run,
     )
     for req in skipped:
         logger.info("Skipping %s==%s: already installed.", req.display_name, req.version)
@@ -371,14 +375,19 @@ def _split_by_markers(
 def _split_installed(
     requirements: Sequence[ReqLine], target: Target, force: bool
 ) -> tuple[tuple[ReqLine, ...], tuple[ReqLine, ...]]:
+    """Requirements to fetch, and those installed at their pinned version (left alone).
+
+    Only a requirement with hashes is ever left alone: one without is fetched, so that the
+    missing-hash block can give its line to add, and the run fails, installed or not.
+    """
     to_fetch: list[ReqLine] = []
     skipped: list[ReqLine] = []
     for req in requirements:
         installed = target.installed_version(req.name)
-        # URL requirements always reinstall: a same-version archive must replace the code.
         if (
             not force
-            and req.url is None
+            and req.digests
+            and _pins_a_version(req)
             and installed is not None
             and req.version is not None
             and installed == Version(req.version)
@@ -387,6 +396,12 @@ def _split_installed(
         else:
             to_fetch.append(req)
     return tuple(to_fetch), tuple(skipped)
+
+
+def _pins_a_version(req: ReqLine) -> bool:
+    # URL requirements always reinstall: a same-version archive must replace the code. A
+    # lock file's wheel or sdist of a locked version is a pin like ``name==version``.
+    return req.url is None or is_locked_release(req)
 
 
 def _archive(verdict: Verdict) -> VerifiedArchive:

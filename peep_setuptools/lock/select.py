@@ -151,3 +151,13 @@ def _requirement(
         digests=file.digests[:1] if file is not None else (),
         hash_style="pip",
     )
+
+
+def is_locked_release(req: ReqLine) -> bool:
+    """True for a lock file's wheel or sdist: a release of a version, like ``name==version``.
+
+    Such an entry installed at its locked version need not be installed again; an
+    ``archive`` entry (any URL, like a URL requirement) always is.
+    """
+    location = req.location
+    return isinstance(location, LockLocation) and location.key.rsplit(".", 1)[-1] != "archive"
