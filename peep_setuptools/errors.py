@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import ClassVar
 
 #: Exit codes shared by every front end.
@@ -10,6 +15,9 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
+#: SIGTERM and SIGHUP: 128 + the signal's number, as a shell reports a process killed by it
+EXIT_TERMINATED = 143
+EXIT_HANGUP = 129
 
 
 class PeepError(Exception):
@@ -66,3 +74,55 @@ class BackendError(PeepError):
 
 class TargetError(PeepError):
     """The target interpreter could not be inspected."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: the run stops exactly as on Ctrl-C, with its own exit code.
+
+    A KeyboardInterrupt, so that every cleanup written for Ctrl-C (aborting downloads,
+    removing the workdir, killing a child installer) runs for these signals too.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number: 143 for SIGTERM, 129 for SIGHUP."""
+        return 128 + self.signum
+
+
+def interrupted_exit_code(exc: KeyboardInterrupt) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    return exc.exit_code if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
+@contextmanager
+def terminate_like_ctrl_c() -> Iterator[None]:
+    """While it lasts, SIGTERM (a CI cancel) and SIGHUP stop the run as Ctrl-C does.
+
+    The first such signal raises Terminated in the main thread; later ones are ignored, so
+    that the cleanup the first one started is not itself interrupted. Outside the main
+    thread (signals cannot be handled there) it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if not received:
+            received.append(signum)
+            raise Terminated(signum)
+
+    saved = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)  # no SIGHUP on Windows
+        if number is not None:
+            saved[number] = signal.signal(number, handler)
+    try:
+        yield
+    finally:
+        for number, previous in saved.items():
+            signal.signal(number, previous)

@@ -197,11 +197,22 @@ class PeepInstall(Command):  # type: ignore[misc]
     def run(self) -> None:
         """Verify and install; raise ExecError (exit 1) when anything does not verify."""
         from peep_setuptools import api
-        from peep_setuptools.errors import EXIT_USAGE, PeepError, VerificationFailed
+        from peep_setuptools.errors import (
+            EXIT_USAGE,
+            PeepError,
+            Terminated,
+            VerificationFailed,
+            terminate_like_ctrl_c,
+        )
 
         with _messages_to_stdout(_level(self.verbose)):
             try:
-                result = api.install(self.requirement_files, self.install_options())
+                with terminate_like_ctrl_c():
+                    result = api.install(self.requirement_files, self.install_options())
+            except Terminated as exc:
+                # setuptools turns a KeyboardInterrupt into exit 1; CI wants 143 (129).
+                sys.stderr.write("peep_install: interrupted; nothing was installed\n")
+                raise SystemExit(exc.exit_code) from None
             except VerificationFailed as exc:
                 # The same report as `peep install` prints, on stdout, before setuptools'
                 # one-line "error: ..." on stderr.

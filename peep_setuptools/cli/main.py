@@ -16,11 +16,12 @@ from peep_setuptools.cli import commands as subcommands
 from peep_setuptools.cli.adding import network_options
 from peep_setuptools.errors import (
     EXIT_BUG,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     PeepError,
     UsageError,
     VerificationFailed,
+    interrupted_exit_code,
+    terminate_like_ctrl_c,
 )
 
 if TYPE_CHECKING:
@@ -307,14 +308,15 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``peep``; return its exit code (0, 1 failed, 2 usage, 3 bug, 130 interrupted)."""
+    """Run ``peep``; return its exit code (0, 1 failed, 2 usage, 3 bug, 130/143/129 signals)."""
     parser = _get_main_parser()
     args = parser.parse_args(argv)
     if args.command == "install" and not args.requirements and not args.lock_files:
         parser.error("peep install: the following arguments are required: -r/--requirement")
     _configure_logging(args)
     try:
-        return _run(args)
+        with terminate_like_ctrl_c():
+            return _run(args)
     except VerificationFailed as exc:
         sys.stdout.write(exc.report)
         sys.stdout.flush()
@@ -323,12 +325,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PeepError as exc:
         print(f"peep: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (errors.Terminated)
         print(
             "peep: interrupted; nothing was installed unless the installer had already started",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return interrupted_exit_code(exc)
     except Exception:
         print(BUG_HINT.format(version=__version__), file=sys.stderr)
         traceback.print_exc()

@@ -7,6 +7,7 @@ must succeed.
 
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
@@ -45,12 +46,12 @@ def part_files(runner):
     return list(runner.tmpdir.glob("peep-*/*/*.part"))
 
 
-def interrupted(runner, proc, packages):
+def interrupted(runner, proc, packages, sig=signal.SIGINT, code=130):
     start = time.monotonic()
-    done = runner.interrupt(proc)
+    done = runner.interrupt(proc, sig=sig)
     elapsed = time.monotonic() - start
-    assert done.returncode == 130, (done.stdout, done.stderr)
-    assert elapsed < 8, f"took {elapsed:.1f} s to stop after SIGINT"
+    assert done.returncode == code, (done.stdout, done.stderr)
+    assert elapsed < 8, f"took {elapsed:.1f} s to stop after signal {sig}"
     assert "Traceback" not in done.stdout + done.stderr, done.stderr
     assert "interrupted" in done.stderr
     runner.assert_no_temp_dirs()
@@ -72,6 +73,28 @@ def test_sigint_while_downloading(runner, reqs, srv, packages, jobs):
         assert wait_for(lambda: part_files(runner) or proc.poll() is not None)
         assert proc.poll() is None
         interrupted(runner, proc, packages)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    srv.set_fault(delta, None)
+    srv.set_fault("/files/simple/beta-1.0.tar.gz", None)
+    runner.install(reqs, "-i", srv.index_url, check=0)
+    assert runner.installed()["delta"] == "1.0"
+
+
+# What a CI runner sends on cancel (SIGTERM), and a closed terminal (SIGHUP): the same
+# cleanup as Ctrl-C, each with its own exit code (issue 11 item 7).
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_while_downloading(runner, reqs, srv, packages, sig, code):
+    delta = "/files/simple/delta-1.0-py3-none-any.whl"
+    srv.set_fault(delta, Fault.stall_mid_body(STALL))
+    srv.set_fault("/files/simple/beta-1.0.tar.gz", Fault.stall(STALL))
+    proc = runner.spawn(reqs, "-i", srv.index_url, "--timeout", "60")
+    try:
+        assert wait_for(lambda: part_files(runner) or proc.poll() is not None)
+        assert proc.poll() is None
+        interrupted(runner, proc, packages, sig, code)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -100,16 +100,16 @@ class Runner:
         )
 
     def interrupt(
-        self, proc: subprocess.Popen[str], *, timeout: float = 20
+        self, proc: subprocess.Popen[str], *, timeout: float = 20, sig: int = signal.SIGINT
     ) -> subprocess.CompletedProcess[str]:
-        """Send SIGINT (as Ctrl-C does) and collect the result; the child must exit promptly."""
-        proc.send_signal(signal.SIGINT)
+        """Send SIGINT (as Ctrl-C does), or ``sig``, and collect the result promptly."""
+        proc.send_signal(sig)
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
-            raise AssertionError(f"peep hung after SIGINT\n{out}\n{err}") from None
+            raise AssertionError(f"peep hung after signal {sig}\n{out}\n{err}") from None
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
     def assert_no_temp_dirs(self) -> None:
