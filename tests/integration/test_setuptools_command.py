@@ -623,3 +623,70 @@ def test_two_step_recipe_with_older_pip(tmp_path, wheelhouse, plugin, packages, 
     setup_py(python, project, "peep_install", env=env)
     assert installed(python)["alpha"] == "1.0"
     assert not (project / ".eggs").exists()
+
+
+def test_a_planted_eggs_plugin_is_what_runs_even_under_the_recipe(
+    tmp_path, wheelhouse, plugin, packages, index, env
+):
+    """The one-step recipe protects a fetch only: a plugin already in .eggs/ is not checked.
+
+    (Issue 11 item 9: the README tells users to delete .eggs/ first and never cache it.)
+    """
+    python = build_venv(
+        tmp_path / "venv", wheelhouse, f"pip=={PIP}", f"setuptools=={NEWEST_SETUPTOOLS}"
+    )
+    project = write_project(
+        tmp_path / "myapp",
+        setup_args='setup_requires=["peep_setuptools"]',
+        setup_cfg=setup_requires_cfg(plugin.wheel.parent, index.index_url),
+        files={"requirements.txt": f"alpha==1.0 {packages.pip('alpha-1.0')}\n"},
+    )
+    setup_py(python, project, "peep_install", env=env)
+    (egg,) = egg_of_plugin(project)
+    # What a restored CI cache or an earlier, other checkout could leave there.
+    init = egg / "peep_setuptools" / "__init__.py"
+    assert init.is_file(), f"{egg} is not an unpacked egg"
+    mark = tmp_path / "planted-ran"
+    init.write_text(
+        init.read_text(encoding="utf-8")
+        + f"\nopen({str(mark)!r}, 'w').write('the planted plugin ran')\n",
+        encoding="utf-8",
+    )
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text(plugin.pin + "\n", encoding="utf-8")
+    recipe = {**env, "PIP_REQUIRE_HASHES": "1", "PIP_CONSTRAINT": str(constraints)}
+    setup_py(python, project, "peep_install", env=recipe)
+    assert mark.read_text() == "the planted plugin ran"
+    # The advice works: without .eggs/, the recipe fetches (and hash-checks) the plugin again.
+    shutil.rmtree(project / ".eggs")
+    mark.unlink()
+    code = 0 if pip_version(python) >= PIP_WITH_CONSTRAINT_HASHES else 1
+    setup_py(python, project, "peep_install", env=recipe, code=code, traceback=code == 1)
+    assert not mark.exists()
+
+
+def test_an_installed_requirement_without_a_hash_is_refused(
+    tmp_path, wheelhouse, plugin, packages, index, env
+):
+    """Issue 11 item 8, through the setuptools command: a warm machine still checks the file."""
+    python = build_venv(
+        tmp_path / "venv",
+        wheelhouse,
+        f"pip=={PIP}",
+        f"setuptools=={NEWEST_SETUPTOOLS}",
+        f"packaging=={PACKAGING}",
+        wheels=(plugin.wheel,),
+    )
+    project = write_project(
+        tmp_path / "myapp",
+        setup_cfg=f"[peep_install]\nindex_url = {index.index_url}\n",
+        files={"requirements.txt": f"alpha==1.0 {packages.pip('alpha-1.0')}\n"},
+    )
+    setup_py(python, project, "peep_install", env=env)
+    assert installed(python)["alpha"] == "1.0"
+    (project / "requirements.txt").write_text("alpha==1.0\n", encoding="utf-8")
+    for args in ((), ("--dry-run",)):
+        done = setup_py(python, project, "peep_install", *args, env=env, code=1)
+        assert MISSING_HEAD in done.stdout
+        assert f"{packages.peep('alpha-1.0')}\nalpha==1.0\n" in done.stdout
+        assert "error: peep_install: verification failed (1 had no hashes" in done.stderr
