@@ -147,7 +147,7 @@ def read_sdist_pkg_info(path: str) -> str | None:
                 scanned += max(member.size, 0)
                 if seen > MAX_TAR_MEMBERS or scanned > MAX_TAR_BYTES:
                     raise ArchiveReadError("it is too large to look inside safely")
-                if not (member.isfile() and _is_top_pkg_info(member.name)):
+                if not (member.isfile() and is_top_member(member.name, "PKG-INFO")):
                     continue
                 stream = archive.extractfile(member)
                 if stream is None:
@@ -162,7 +162,7 @@ def _zip_pkg_info(path: str) -> str | None:
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
-                if not info.is_dir() and _is_top_pkg_info(info.filename):
+                if not info.is_dir() and is_top_member(info.filename, "PKG-INFO"):
                     with archive.open(info) as stream:
                         return _read_capped(stream, info.file_size, "PKG-INFO")
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
@@ -170,9 +170,10 @@ def _zip_pkg_info(path: str) -> str | None:
     return None
 
 
-def _is_top_pkg_info(name: str) -> bool:
+def is_top_member(name: str, filename: str) -> bool:
+    """Whether archive member ``name`` is ``filename`` in an sdist's one top folder (pure)."""
     parts = [p for p in name.split("/") if p not in ("", ".")]
-    return len(parts) == 2 and parts[1] == "PKG-INFO" and parts[0] != ".."
+    return len(parts) == 2 and parts[1] == filename and parts[0] != ".."
 
 
 def _read_capped(stream: IO[bytes], declared: int, what: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ntpath
 import os
+import posixpath
 import tarfile
 import zipfile
 from collections.abc import Sequence
@@ -11,6 +13,7 @@ from typing import Any, NoReturn
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from peep_setuptools.checks.metadata import is_top_member
 from peep_setuptools.errors import BackendError, PeepError
 from peep_setuptools.requirements.files import Location
 
@@ -76,7 +79,30 @@ def parse_build_system(text: str | None, *, source: str) -> BuildSystem:
     backend_path = table.get("backend-path", [])
     if not isinstance(backend_path, list) or not all(isinstance(p, str) for p in backend_path):
         _fail(source, 0, "build-system.backend-path: must be an array of strings")
+    for index, entry in enumerate(backend_path):
+        problem = backend_path_problem(entry)
+        if problem:
+            _fail(
+                source,
+                0,
+                f"build-system.backend-path[{index}]: {entry!r} {problem}; PEP 517 allows only "
+                "relative folders inside the project; refusing to build it",
+            )
     return BuildSystem(found, backend or DEFAULT_BACKEND, tuple(backend_path), assumed=False)
+
+
+def backend_path_problem(entry: str) -> str:
+    """Why a ``backend-path`` entry may not be used ("" if it may), as written (pure).
+
+    The folder must be named relative to the project and stay inside it: ``/x``, ``C:x``
+    and ``../x`` would let a build import code that was never verified.
+    """
+    if "\0" in entry:
+        return "is not a path"
+    if posixpath.isabs(entry) or ntpath.isabs(entry) or ntpath.splitdrive(entry)[0]:
+        return "is absolute"
+    parts = posixpath.normpath(entry.replace("\\", "/")).split("/")
+    return "climbs out of the project" if parts[0] == ".." else ""
 
 
 def parse_requirement(text: str, location: Location) -> BuildRequirement:
@@ -150,23 +176,18 @@ def read_build_system(sdist: str) -> BuildSystem:
     return parse_build_system(text, source=source)
 
 
-def _is_top_pyproject(member: str) -> bool:
-    parts = member.strip("/").split("/")
-    return len(parts) == 2 and parts[1] == "pyproject.toml"
-
-
 def _pyproject_of(sdist: str) -> tuple[str, bytes | None]:
     """(member name, bytes) of the top-level pyproject.toml, or ("", None) if there is none."""
     if sdist.lower().endswith(".zip"):
         with zipfile.ZipFile(sdist) as archive:
             for info in archive.infolist():
-                if _is_top_pyproject(info.filename) and not info.is_dir():
+                if is_top_member(info.filename, "pyproject.toml") and not info.is_dir():
                     _check_size(info.file_size, sdist)
                     return info.filename, archive.read(info)
         return "", None
     with tarfile.open(sdist) as tar:
         for tarinfo in tar:
-            if _is_top_pyproject(tarinfo.name) and tarinfo.isfile():
+            if is_top_member(tarinfo.name, "pyproject.toml") and tarinfo.isfile():
                 _check_size(tarinfo.size, sdist)
                 stream = tar.extractfile(tarinfo)
                 if stream is None:

@@ -2,7 +2,8 @@
 
 pip's build isolation fetches every backend (setuptools, hatchling...) unverified. Here the
 build environment is a folder we unpack verified wheels into, and the PEP 517 hooks run in
-``python -I -S`` (no site-packages, no PYTHON* variables), so nothing unverified is importable.
+``python -I -S`` (no site-packages, no PYTHON* variables), so nothing unverified is importable;
+any Python a backend starts gets an environment without PYTHON* variables or user site either.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from peep_setuptools.errors import BackendError
 from peep_setuptools.installing.builddeps import (
     BuildRequirement,
     BuildSystem,
+    backend_path_problem,
     parse_requirement,
     read_build_system,
 )
@@ -37,15 +39,29 @@ HOOK_TIMEOUT = 1800
 _TAIL = 20
 
 # Runs in the target interpreter with -I -S: only the standard library, then the build
-# environment and the backend path we put on sys.path.
+# environment and the backend path we put on sys.path. As PEP 517 (and pyproject_hooks) ask,
+# the backend itself is imported from backend-path when given, else from the verified build
+# environment; never from anywhere else, the standard library included.
 _RUNNER = r"""
 import importlib, json, sys
+from importlib.machinery import PathFinder
 hook, request, response = sys.argv[1:4]
 with open(request) as f:
     data = json.load(f)
 sys.path[:0] = data["backend_path"]
 sys.path.extend(data["env"])
 module, _, attrs = data["backend"].partition(":")
+top = module.strip().partition(".")[0]
+home = data["backend_path"] or data["env"]
+if not top or top in sys.modules or PathFinder.find_spec(top, home) is None:
+    with open(response, "w") as f:
+        json.dump({"refused": top}, f)
+    sys.exit(1)
+class BackendHome:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        return PathFinder.find_spec(name, home) if name == top else None
+sys.meta_path.insert(0, BackendHome)
 try:
     backend = importlib.import_module(module.strip())
     for attr in filter(None, attrs.strip().split(".")):
@@ -261,7 +277,7 @@ class StrictBuilder:
         runner = os.path.join(prepared.workdir, "peep_hook_runner.py")
         with open(runner, "w", encoding="utf-8") as stream:
             stream.write(_RUNNER)
-        backend_path = [os.path.join(prepared.source, p) for p in prepared.system.backend_path]
+        backend_path = backend_dirs(prepared.source, prepared.system.backend_path, prepared.sdist)
         data = {
             "backend": prepared.system.backend,
             "backend_path": backend_path,
@@ -280,10 +296,17 @@ class StrictBuilder:
                 errors="replace",
                 timeout=HOOK_TIMEOUT,
                 check=False,
+                env=hook_environment(os.environ),
             )
         except (OSError, subprocess.SubprocessError) as exc:
             raise BackendError(f"cannot run the build backend with {self.python}: {exc}") from None
         name = os.path.basename(prepared.sdist)
+        if done.returncode != 0 and _answer(response, "refused") is not None:
+            home = "its backend-path" if backend_path else "its verified build dependencies"
+            raise BackendError(
+                f"{name}: the build backend {prepared.system.backend!r} is not importable from "
+                f"{home}; PEP 517 builds import it from there only. Not building it."
+            )
         missing = _missing_module(response) if done.returncode != 0 else None
         if missing is not None:
             used = ", ".join(f"{t.name}=={t.version}" for t in prepared.used.values())
@@ -309,18 +332,68 @@ class StrictBuilder:
 
 def _missing_module(response: str) -> str | None:
     """The module a failed hook could not import, as its runner reported it, or None."""
-    try:
-        with open(response, encoding="utf-8") as stream:
-            name = json.load(stream).get("missing_module")
-    except (OSError, ValueError, AttributeError):
-        return None
+    name = _answer(response, "missing_module")
     return name if isinstance(name, str) else None
 
 
+def _answer(response: str, key: str) -> object:
+    """One value of a hook's JSON answer, or None if it gave none."""
+    try:
+        with open(response, encoding="utf-8") as stream:
+            data = json.load(stream)
+    except (OSError, ValueError):
+        return None
+    return data.get(key) if isinstance(data, dict) else None
+
+
+#: Variables that make a Python import, run or find code elsewhere (PYTHON* are all dropped).
+_FOREIGN_CODE_VARIABLES = frozenset({"__PYVENV_LAUNCHER__"})
+
+
+def hook_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The build hooks' environment: ``environ`` without what points a Python elsewhere (pure).
+
+    The hook runner itself runs with ``-I -S``; this is for any Python a backend starts:
+    no PYTHONPATH, PYTHONSTARTUP, PYTHONHOME, PYTHONUSERBASE, PYTHONWARNINGS (which imports
+    the module a category names)... and no user site-packages.
+    """
+    env = {
+        key: value
+        for key, value in environ.items()
+        if not key.upper().startswith("PYTHON") and key.upper() not in _FOREIGN_CODE_VARIABLES
+    }
+    env["PYTHONNOUSERSITE"] = "1"
+    return env
+
+
+def backend_dirs(source: str, entries: Sequence[str], sdist: str) -> list[str]:
+    """``backend-path`` entries as folders inside ``source``, links resolved; else BackendError.
+
+    ``read_build_system`` refused absolute and ``..`` entries already; this also catches a
+    folder that leaves the unpacked tree through a link (the unpacker writes none).
+    """
+    root = os.path.realpath(source)
+    dirs = []
+    for entry in entries:
+        path = os.path.realpath(os.path.join(root, entry))
+        if backend_path_problem(entry) or not (path == root or path.startswith(root + os.sep)):
+            raise BackendError(
+                f"{os.path.basename(sdist)}: build-system.backend-path entry {entry!r} leads "
+                "out of the unpacked sdist "
+                f"({path}); PEP 517 allows only folders inside the project. Not building it."
+            )
+        dirs.append(path)
+    return dirs
+
+
 def _inside(root: str, name: str) -> str:
-    """``root/name`` if it stays inside ``root``; BackendError for absolute or ``..`` names."""
+    """``root/name`` if it stays inside ``root``; BackendError for absolute or ``..`` names.
+
+    ``.`` (a tarball's ``./`` entry) is ``root`` itself; writing a file there fails.
+    """
     target = os.path.normpath(os.path.join(root, name))
-    if os.path.isabs(name) or not target.startswith(os.path.normpath(root) + os.sep):
+    top = os.path.normpath(root)
+    if os.path.isabs(name) or not (target == top or target.startswith(top + os.sep)):
         raise BackendError(f"archive member {name!r} would be written outside {root}")
     return target
 

@@ -367,3 +367,109 @@ def test_a_backend_missing_a_module_is_our_error_not_its_traceback(
     assert "sloppybackend==1.0" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert "sloppy" not in installed(venv)
+
+
+# -- what a build may import: backend-path inside the sdist, no PYTHON* for child Pythons ----
+
+_PLANTED = textwrap.dedent(
+    """
+    import os
+    with open(os.environ[TELLTALE_ENV], "a") as f:
+        f.write("unverified code ran\\n")
+
+    def get_requires_for_build_wheel(config_settings=None):
+        return []
+    """
+).replace("TELLTALE_ENV", repr(TELLTALE_ENV))
+
+
+@pytest.fixture(scope="module")
+def outside(tmp_path_factory):
+    """A folder outside every sdist holding an unverified backend that notes its import."""
+    root = tmp_path_factory.mktemp("outside")
+    (root / "plantedbackend.py").write_text(_PLANTED)
+    (root / "peep_planted.py").write_text(_PLANTED)
+    return root
+
+
+def _in_tree_pyproject(backend: str, paths: list[str], requires: str = "") -> str:
+    return (
+        f"[build-system]\nrequires = [{requires}]\nbuild-backend = {backend!r}\n"
+        f"backend-path = {paths!r}\n".replace("'", '"')
+    )
+
+
+@pytest.mark.parametrize("how", ["absolute", "climbing"])
+def test_backend_path_outside_the_sdist_is_refused_before_anything_runs(
+    peep, venv, write, index, tiny, telltale, outside, tmp_path, how
+):
+    entry = str(outside) if how == "absolute" else "../" * 40 + str(outside).lstrip("/")
+    name = f"bp{how}"
+    sdist = _sdist(tmp_path, name, pyproject=_in_tree_pyproject("plantedbackend", ["in", entry]))
+    index.add_file(name, sdist)
+    reqs = write("reqs.txt", f"{name}==1.0 {hash_file(str(sdist))['sha256'].pip_option()}\n")
+    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    reason = "is absolute" if how == "absolute" else "climbs out of the project"
+    assert (
+        f"{name}-1.0.tar.gz/{name}-1.0/pyproject.toml: build-system.backend-path[1]: "
+        f"{entry!r} {reason}; PEP 517 allows only relative folders inside the project; "
+        "refusing to build it"
+    ) in done.stderr
+    assert not telltale.exists()
+    assert name not in installed(venv)
+
+
+@pytest.mark.parametrize(
+    ("backend", "paths", "home"),
+    [
+        ("tinybackend", ["in"], "its backend-path"),  # PEP 517: from backend-path only
+        ("json", [], "its verified build dependencies"),  # not the standard library either
+        ("plantedbackend", [], "its verified build dependencies"),
+    ],
+)
+def test_backend_must_come_from_backend_path_or_the_verified_wheels(
+    peep, venv, write, index, tiny, telltale, tmp_path, backend, paths, home
+):
+    name = f"bh{backend}{len(paths)}"
+    pyproject = _in_tree_pyproject(backend, paths, '"tinybackend==1.0"')
+    sdist = _sdist(tmp_path, name, pyproject=pyproject)
+    index.add_file(name, sdist)
+    reqs = write(
+        "reqs.txt",
+        f"{name}==1.0 {hash_file(str(sdist))['sha256'].pip_option()}\n"
+        f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n",
+    )
+    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    assert (
+        f"{name}-1.0.tar.gz: the build backend {backend!r} is not importable from {home}; "
+        "PEP 517 builds import it from there only. Not building it."
+    ) in done.stderr
+    assert not telltale.exists()
+    assert name not in installed(venv)
+
+
+def test_python_started_by_a_backend_gets_no_pythonpath(
+    peep, venv, write, index, tiny, telltale, outside, tmp_path
+):
+    # A verified backend that runs a child Python (as build tools do) must not let
+    # PYTHONPATH, PYTHONSTARTUP or the like hand that child unverified code.
+    kid = _BACKEND.replace(
+        '    _note("build_wheel")\n',
+        '    _note("build_wheel")\n'
+        "    import subprocess, sys\n"
+        "    subprocess.run([sys.executable, '-c', 'import peep_planted'], check=False)\n",
+    )
+    assert kid != _BACKEND
+    wheel = write_wheel(tmp_path, "kidbackend", "1.0", {"kidbackend/__init__.py": kid.encode()})
+    index.add_file("kidbackend", wheel)
+    pyproject = '[build-system]\nrequires = ["kidbackend==1.0"]\nbuild-backend = "kidbackend"\n'
+    sdist = _sdist(tmp_path, "kidpkg", pyproject=pyproject)
+    index.add_file("kidpkg", sdist)
+    reqs = write("reqs.txt", f"kidpkg==1.0 {hash_file(str(sdist))['sha256'].pip_option()}\n")
+    build = write("build.txt", f"kidbackend==1.0 {hash_file(str(wheel))['sha256'].pip_option()}\n")
+    peep.env.update(PYTHONPATH=str(outside), PYTHONSTARTUP=str(outside / "peep_planted.py"))
+    _install(peep, venv, reqs, index, "--build-requirements", build)
+    assert installed(venv)["kidpkg"] == "1.0"
+    assert telltale.read_text() == (
+        "tinybackend get_requires_for_build_wheel\ntinybackend build_wheel\n"
+    )
