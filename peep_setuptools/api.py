@@ -167,48 +167,43 @@ def install(
     if not to_fetch:
         logger.info("Nothing to install: every requirement is installed at its pinned version.")
         return InstallResult((), skipped, not_applicable, (), options.dry_run)
-    from peep_setuptools.index.http import HttpClient
-    from peep_setuptools.index.pages import IndexClient
-    from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
-    from peep_setuptools.installing.backends import BuildIndex
     from peep_setuptools.installing.builtwheels import with_built_wheels
     from peep_setuptools.installing.cache import ArchiveCache, default_cache_dir
     from peep_setuptools.installing.fetch import (
         Session,
-        effective_index,
         fetch_all,
-        http_settings,
-        index_names,
-        index_urls,
         quarantine_mismatched,
         summary,
     )
     from peep_setuptools.installing.progress import NoProgress
     from peep_setuptools.installing.report import render
+    from peep_setuptools.installing.settings import resolve_settings
 
     # Before any download: an installer that is asked for but missing fails fast.
     chosen = None if options.dry_run else backend or _backend(options)
 
-    defaults = pip_defaults(environ)
-    merged = effective_index(defaults, reqset.options, options.index)
-    settings = http_settings(
-        defaults, merged, cert=options.cert, timeout=options.timeout, retries=options.retries
+    settings = resolve_settings(
+        environ,
+        reqset.options,
+        options.index,
+        cert=options.cert,
+        timeout=options.timeout,
+        retries=options.retries,
     )
     cache_root = options.cache_dir or default_cache_dir(environ)
     cache = None if options.no_cache else ArchiveCache(cache_root)
     progress = progress or NoProgress()
 
     workdir = tempfile.mkdtemp(prefix="peep-")  # 0700: only we can swap files in it
-    http = HttpClient(settings)
+    client = settings.open()
+    http = client.http
     try:
-        urls = index_urls(merged)
         session = Session(
             target=target,
-            options=merged,
-            client=IndexClient(urls, list(merged.find_links), http),
+            options=settings.options,
+            client=client,
             http=http,
             workdir=workdir,
-            index_names=index_names(urls, merged),
             cache=cache,
             progress=progress,
             cache_in_place=chosen is not None and chosen.name == "uv",
@@ -258,14 +253,7 @@ def install(
             )
             return InstallResult((), skipped, not_applicable, verdicts, True)
         assert chosen is not None  # noqa: S101 -- set whenever this is not a dry run
-        build_index = BuildIndex(
-            index_url=None if merged.no_index else (merged.index_url or DEFAULT_INDEX_URL),
-            extra_index_urls=merged.extra_index_urls,
-            find_links=merged.find_links,
-            no_index=merged.no_index,
-            trusted_hosts=merged.trusted_hosts,
-            cert=settings.cert,
-        )
+        build_index = settings.build_index()
         if stage is not None:
             from peep_setuptools.installing.strictbuild import build_all
 

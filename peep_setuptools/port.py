@@ -20,10 +20,7 @@ from peep_setuptools.archives import Link
 from peep_setuptools.errors import UsageError
 from peep_setuptools.hashes import Algorithm, Digest
 from peep_setuptools.index.download import fetch
-from peep_setuptools.index.http import HttpClient
-from peep_setuptools.index.pages import IndexClient
-from peep_setuptools.index.pipconfig import pip_defaults
-from peep_setuptools.installing.fetch import effective_index, http_settings, index_names, index_urls
+from peep_setuptools.installing.settings import resolve_settings
 from peep_setuptools.lock import write as pylock_write
 from peep_setuptools.lock.parse import is_lock_file, load_pylock
 from peep_setuptools.lock.toreqs import port_lock
@@ -73,11 +70,12 @@ def _port_to_pylock(
     retries: int | None,
     lock_dir: str | None,
 ) -> str:
-    defaults = pip_defaults(environ)
-    merged = effective_index(defaults, reqset.options, index)
-    urls = index_urls(merged)
+    settings = resolve_settings(
+        environ, reqset.options, index, cert=cert, timeout=timeout, retries=retries
+    )
     workdir = tempfile.mkdtemp(prefix="peep-port-")
-    http = HttpClient(http_settings(defaults, merged, cert=cert, timeout=timeout, retries=retries))
+    client = settings.open()
+    http = client.http
     downloads = itertools.count()
 
     def hash_link(
@@ -92,10 +90,10 @@ def _port_to_pylock(
     try:
         packages = pylock_write.pin_requirements(
             reqset.requirements,
-            find=IndexClient(urls, list(merged.find_links), http).find_links,
+            find=client.find_links,
             hash_link=hash_link,
-            index_urls=urls,
-            where=index_names(urls, merged),
+            index_urls=settings.index_urls,
+            where=client.where,
             lock_dir=lock_dir,
         )
     finally:

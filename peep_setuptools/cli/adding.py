@@ -21,16 +21,13 @@ from peep_setuptools.archives import parse_filename
 from peep_setuptools.checks.completeness import Completeness
 from peep_setuptools.errors import EXIT_OK, IndexLookupError, PeepError, UsageError
 from peep_setuptools.hashes import Digest, hash_file
-from peep_setuptools.index.http import HttpClient, HttpSettings
-from peep_setuptools.index.pages import IndexClient
-from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
 from peep_setuptools.installing.picking import (
     TOFU_NOTE,
     Filters,
     hash_version,
-    index_names,
     newest_version,
 )
+from peep_setuptools.installing.settings import resolve_settings
 from peep_setuptools.requirements.editing import NewRequirement, apply_edit, plan_edit
 from peep_setuptools.requirements.files import (
     IndexOptions,
@@ -115,7 +112,7 @@ def write_missing_hashes(run: api.Verified, filters: Filters) -> None:
             "Wrote the hashes of every file of these versions to %s.\n%s\n"
             "Review the changes, then run peep install again; nothing was installed.",
             "; ".join(wrote),
-            TOFU_NOTE.format(where=index_names(run.client)),
+            TOFU_NOTE.format(where=run.client.where),
         )
 
 
@@ -154,10 +151,10 @@ def fix_missing(run: api.Verified, result: Completeness, filters: Filters) -> bo
     if by_file:
         logger.warning(
             "%s\nThe added projects may need more; run peep check again.",
-            TOFU_NOTE.format(where=index_names(run.client)),
+            TOFU_NOTE.format(where=run.client.where),
         )
     for spec in failed:
-        logger.error("No version of %s fits on %s", spec, index_names(run.client))
+        logger.error("No version of %s fits on %s", spec, run.client.where)
     return not failed
 
 
@@ -185,7 +182,7 @@ def fix_build_requirements(run: api.Verified, path: str, filters: Filters) -> No
     logger.warning(
         "%s\nReview the changes, then run peep check or install again with "
         "--build-requirements %s; a backend may still ask for more when it runs.",
-        TOFU_NOTE.format(where=index_names(run.client)),
+        TOFU_NOTE.format(where=run.client.where),
         path,
     )
 
@@ -324,40 +321,24 @@ def _from_files(paths: Sequence[str], specs: Sequence[str]) -> list[NewRequireme
 
 
 class _IndexSession:
-    """An index client for add and upgrade: pip's defaults, then the file, then the CLI."""
+    """An index client for add and upgrade, on the settings every command resolves."""
 
     def __init__(self, args: argparse.Namespace, path: str) -> None:
         environ = os.environ
         in_file = IndexOptions()
         if os.path.exists(path):
             in_file = load_reqfiles([path], environ=environ).options
-        defaults = pip_defaults(environ)
-        merged = (
-            IndexOptions(
-                index_url=defaults.index_url,
-                extra_index_urls=tuple(defaults.extra_index_urls),
-                find_links=tuple(defaults.find_links),
-                no_index=defaults.no_index,
-                trusted_hosts=tuple(defaults.trusted_hosts),
-            )
-            .overridden_by(in_file)
-            .overridden_by(index_options(args))
+        settings = resolve_settings(
+            environ,
+            in_file,
+            index_options(args),
+            cert=args.cert,
+            timeout=args.timeout,
+            retries=args.retries,
         )
-        self.http = HttpClient(
-            HttpSettings(
-                cert=args.cert or defaults.cert,
-                timeout=args.timeout if args.timeout is not None else defaults.timeout,
-                retries=args.retries if args.retries is not None else defaults.retries,
-                trusted_hosts=merged.trusted_hosts,
-            )
-        )
-        urls = (
-            []
-            if merged.no_index
-            else [merged.index_url or DEFAULT_INDEX_URL, *merged.extra_index_urls]
-        )
-        self.client = IndexClient(urls, list(merged.find_links), self.http)
-        self.where = index_names(self.client)
+        self.client = settings.open()
+        self.http = self.client.http
+        self.where = self.client.where
 
     def __enter__(self) -> _IndexSession:
         return self

@@ -234,10 +234,16 @@ class IndexClient:
     ) -> None:
         self.index_urls = tuple(index_urls)
         self.find_links_locations = tuple(find_links)
-        self._http = http
+        self.http = http
         self._lock = threading.Lock()
         # A find-links page lists every project; fetch it once, not once per project.
         self._location_cache: dict[str, list[Link]] = {}
+
+    @property
+    def where(self) -> str:
+        """The indexes and find-links locations, for messages, passwords hidden."""
+        names = [redact_url(u) for u in (*self.index_urls, *self.find_links_locations)]
+        return ", ".join(names) or "no index (--no-index and no --find-links)"
 
     def find_links(self, project: NormalizedName) -> list[Link]:
         """Return every archive link offered for ``project``, indexes first, in order.
@@ -257,7 +263,7 @@ class IndexClient:
     def _project_page(self, index_url: str, project: NormalizedName) -> list[Link]:
         base = index_url if index_url.endswith("/") else index_url + "/"
         page_url = urljoin(base, quote(project) + "/")
-        with self._http.open(page_url, accept=ACCEPT, tolerate=(404, 410)) as response:
+        with self.http.open(page_url, accept=ACCEPT, tolerate=(404, 410)) as response:
             if response.status in (404, 410):
                 response.discard()  # a small body read to its end keeps the connection
                 return []
@@ -276,7 +282,7 @@ class IndexClient:
     def _read_location(self, location: str) -> list[Link]:
         scheme = urlsplit(location).scheme.lower()
         if scheme in ("http", "https"):
-            with self._http.open(location, accept="text/html") as response:
+            with self.http.open(location, accept="text/html") as response:
                 return _parse_response(response, page_url=response.url, assume_html=True)
         if scheme == "file":
             path = _file_url_path(location)
@@ -289,7 +295,7 @@ class IndexClient:
         if not os.path.exists(path):
             raise DownloadError(f"find-links location {path} does not exist")
         page_url = Path(path).resolve().as_uri()
-        with self._http.open(page_url) as response:
+        with self.http.open(page_url) as response:
             return _parse_response(response, page_url=page_url, assume_html=True)
 
 

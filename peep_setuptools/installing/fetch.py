@@ -1,8 +1,7 @@
 """Fetch and verify requirements: from the verified cache or the index, many at a time.
 
 The middle of the pipeline in ``api``: each requirement becomes a ``Verdict`` on a local
-archive or a ``Problem`` saying why there is none. Also where the index and HTTP settings
-of a run are worked out, since ``peep port --to pylock`` looks things up the same way.
+archive or a ``Problem`` saying why there is none.
 """
 
 from __future__ import annotations
@@ -22,9 +21,8 @@ from packaging.version import Version
 from peep_setuptools.archives import Link, parse_filename
 from peep_setuptools.errors import DownloadError, IndexLookupError
 from peep_setuptools.index.download import fetch, quarantine
-from peep_setuptools.index.http import HttpClient, HttpSettings
+from peep_setuptools.index.http import HttpClient
 from peep_setuptools.index.pages import IndexClient, select_archive
-from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, PipDefaults
 from peep_setuptools.installing.cache import ArchiveCache, CachedArchive
 from peep_setuptools.installing.progress import NoProgress, Progress
 from peep_setuptools.installing.verdicts import Problem, Verdict, algorithms_for, verify
@@ -47,7 +45,6 @@ class Session:
     client: IndexClient
     http: HttpClient
     workdir: str
-    index_names: str
     cache: ArchiveCache | None = None
     progress: Progress = field(default_factory=NoProgress)
     #: hand out cached archives at their cache path (for uv's own cache) instead of a copy
@@ -55,55 +52,6 @@ class Session:
 
 
 Outcome = Union[Verdict, Problem]
-
-
-# -- where to fetch from ----------------------------------------------------------------------
-
-
-def http_settings(
-    defaults: PipDefaults,
-    merged: IndexOptions,
-    *,
-    cert: str | None,
-    timeout: float | None,
-    retries: int | None,
-) -> HttpSettings:
-    """The command line's cert, timeout and retries, else pip's configured ones."""
-    return HttpSettings(
-        cert=cert or defaults.cert,
-        timeout=timeout if timeout is not None else defaults.timeout,
-        retries=retries if retries is not None else defaults.retries,
-        trusted_hosts=merged.trusted_hosts,
-    )
-
-
-def index_urls(merged: IndexOptions) -> list[str]:
-    """The indexes to look projects up on, the main one first."""
-    if merged.no_index:
-        return []
-    return [merged.index_url or DEFAULT_INDEX_URL, *merged.extra_index_urls]
-
-
-def index_names(urls: Sequence[str], merged: IndexOptions) -> str:
-    """The indexes and find-links locations, for messages, passwords hidden."""
-    return (
-        ", ".join(redact_url(u) for u in [*urls, *merged.find_links])
-        or "no index (--no-index and no --find-links)"
-    )
-
-
-def effective_index(
-    defaults: PipDefaults, in_files: IndexOptions, on_command_line: IndexOptions
-) -> IndexOptions:
-    """The options in effect: pip's configuration < the files' options < the command line."""
-    base = IndexOptions(
-        index_url=defaults.index_url,
-        extra_index_urls=tuple(defaults.extra_index_urls),
-        find_links=tuple(defaults.find_links),
-        no_index=defaults.no_index,
-        trusted_hosts=tuple(defaults.trusted_hosts),
-    )
-    return base.overridden_by(in_files).overridden_by(on_command_line)
 
 
 # -- fetching ---------------------------------------------------------------------------------
@@ -187,7 +135,7 @@ def _not_found(req: ReqLine, links: Sequence[Link], session: Session, only_binar
     same_version = [
         link.filename for link in links if _version_of(link.filename, req) == req.version
     ]
-    where = session.index_names
+    where = session.client.where
     if not same_version:
         return f"{req.display_name}=={req.version} not found on {where}"
     why = "no wheel for this interpreter" + ("" if only_binary else " and no sdist")

@@ -141,9 +141,3 @@ def hash_version(
         return tuple(dict.fromkeys(digests))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def index_names(client: IndexClient) -> str:
-    """The indexes and find-links locations a client looks at, passwords hidden."""
-    names = [redact_url(u) for u in (*client.index_urls, *client.find_links_locations)]
-    return ", ".join(names) or "no index"

@@ -148,7 +148,7 @@ def _candidates(session: Session, unmet: Sequence[BuildRequirement]) -> list[Out
             continue
         if version is None:
             outcomes.append(
-                Problem(line, f"build dependency {req} not found on {session.index_names}")
+                Problem(line, f"build dependency {req} not found on {session.client.where}")
             )
             continue
         lines.append(dataclasses.replace(line, text=f"{req.name}=={version}", version=str(version)))
@@ -165,7 +165,7 @@ def _candidates(session: Session, unmet: Sequence[BuildRequirement]) -> list[Out
 def tofu_note(session: Session, outcomes: Sequence[Outcome]) -> str | None:
     """The trust-on-first-use note for a report that proposes hashes, else None."""
     if any(isinstance(o, Verdict) and o.kind == "missing" for o in outcomes):
-        return TOFU_NOTE.format(where=session.index_names)
+        return TOFU_NOTE.format(where=session.client.where)
     return None
 
 

@@ -1,0 +1,80 @@
+"""The index and HTTP settings of a run: pip's configuration < the files < the command line.
+
+Every command that looks projects up (install, ``port --to pylock``, add, upgrade) resolves
+them here, so a setting means the same in each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from peep_setuptools.index.http import HttpClient, HttpSettings
+from peep_setuptools.index.pages import IndexClient
+from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
+from peep_setuptools.installing.backends import BuildIndex
+from peep_setuptools.requirements.files import IndexOptions
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Where to look projects up and how to talk to those places."""
+
+    #: the index options in effect
+    options: IndexOptions
+    http: HttpSettings
+
+    @property
+    def index_urls(self) -> list[str]:
+        """The indexes to look projects up on, the main one first."""
+        if self.options.no_index:
+            return []
+        return [self.options.index_url or DEFAULT_INDEX_URL, *self.options.extra_index_urls]
+
+    def build_index(self) -> BuildIndex:
+        """The same settings for the installer, which fetches sdists' build backends itself."""
+        options = self.options
+        return BuildIndex(
+            index_url=None if options.no_index else (options.index_url or DEFAULT_INDEX_URL),
+            extra_index_urls=options.extra_index_urls,
+            find_links=options.find_links,
+            no_index=options.no_index,
+            trusted_hosts=options.trusted_hosts,
+            cert=self.http.cert,
+        )
+
+    def open(self) -> IndexClient:
+        """Return a client on these settings; the caller closes its ``http``."""
+        return IndexClient(self.index_urls, self.options.find_links, HttpClient(self.http))
+
+
+def resolve_settings(
+    environ: Mapping[str, str],
+    in_files: IndexOptions,
+    on_command_line: IndexOptions,
+    *,
+    cert: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+) -> IndexSettings:
+    """Resolve the settings in effect, each from the strongest source that gives it.
+
+    ``cert``, ``timeout`` and ``retries`` are the command line's, None where it gives none.
+    Raises UsageError for a bad value in pip's configuration.
+    """
+    defaults = pip_defaults(environ)
+    pip_config = IndexOptions(
+        index_url=defaults.index_url,
+        extra_index_urls=tuple(defaults.extra_index_urls),
+        find_links=tuple(defaults.find_links),
+        no_index=defaults.no_index,
+        trusted_hosts=tuple(defaults.trusted_hosts),
+    )
+    options = pip_config.overridden_by(in_files).overridden_by(on_command_line)
+    http = HttpSettings(
+        cert=cert or defaults.cert,
+        timeout=timeout if timeout is not None else defaults.timeout,
+        retries=retries if retries is not None else defaults.retries,
+        trusted_hosts=options.trusted_hosts,
+    )
+    return IndexSettings(options, http)
