@@ -4,6 +4,11 @@ This is the only module that imports setuptools. setuptools loads it for ``--hel
 and for every ``setup()`` that passes ``peep_requirements``, and through ``setup_requires`` it
 arrives without our dependencies: so it imports only setuptools and the standard library at
 the top, and the pipeline (stdlib and ``packaging``, which setuptools vendors) when it runs.
+
+The command is ``peep install`` under another name: each option stands for the ``peep
+install`` option of the same name (OPTIONS), and the command hands them, as arguments, to the
+CLI's own parser and runner, so both front ends share one mapping onto InstallOptions, one
+progress display and one set of notes and reports.
 """
 
 from __future__ import annotations
@@ -14,19 +19,20 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, ClassVar, Union
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal, Union
 
 # setuptools ships no type information (no py.typed); its names are Any to mypy.
 from setuptools import Command  # type: ignore[import-untyped]
 from setuptools.errors import ExecError, OptionError, SetupError  # type: ignore[import-untyped]
 
 if TYPE_CHECKING:
+    import argparse
     from typing import TypeGuard  # 3.10+, but annotations are never evaluated
 
-    from peep_setuptools.api import InstallOptions, InstallResult
+    from peep_setuptools.api import InstallResult
 
 DEFAULT_REQUIREMENTS = "requirements.txt"
-INSTALLERS = ("pip", "uv")
 
 #: what setup.cfg, the command line or the keyword may hold for a list option
 ListValue = Union[str, Sequence[str], None]
@@ -102,101 +108,166 @@ def _check_files(paths: Sequence[str], *, what: str, error: type[Exception]) -> 
             raise error(f"{what}: requirements file {path} does not exist")
 
 
+#: how a value becomes ``peep install`` arguments: a flag given or not; one text; a list of
+#: texts; paths (relative to setup.py); places that are paths or URLs (find_links)
+Kind = Literal["flag", "text", "texts", "path", "paths", "locations"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """A ``[peep_install]`` key; it stands for the ``peep install`` option of the same name."""
+
+    key: str
+    kind: Kind
+    help: str
+    short: str | None = None
+
+    @property
+    def flag(self) -> str:
+        """The option on both command lines: ``--index-url`` for ``index_url``."""
+        return "--" + self.key.replace("_", "-")
+
+
+#: Every ``peep install`` option that makes sense in a build (README's table, checked by a
+#: test against the CLI's parser). Left out: --python (the target is the Python running
+#: setup.py), -q/-v (setuptools' own), --write-hashes (it edits the files: use ``peep``).
+OPTIONS = (
+    Option(
+        "requirement",
+        "paths",
+        "hashed requirements files (or pylock.toml), comma- or newline-separated "
+        f"(default: the peep_requirements keyword, else {DEFAULT_REQUIREMENTS})",
+        "r",
+    ),
+    Option("index_url", "text", "base URL of the package index (default: pip's)", "i"),
+    Option("extra_index_url", "texts", "more index URLs, comma- or newline-separated"),
+    Option(
+        "find_links", "locations", "archive directories or URLs, comma- or newline-separated", "f"
+    ),
+    Option("no_index", "flag", "ignore package indexes (only --find-links)"),
+    Option("trusted_host", "texts", "hosts trusted without HTTPS or a valid certificate"),
+    Option("only_binary", "texts", ":all: or names that must come as wheels, comma-separated"),
+    Option("cert", "path", "CA bundle; wins over PIP_CERT and SSL_CERT_FILE"),
+    Option("timeout", "text", "network timeout in seconds"),
+    Option("retries", "text", "how often to retry a failed connection"),
+    Option("dry_run", "flag", "fetch and verify only; install nothing"),
+    Option("force_reinstall", "flag", "reinstall even requirements installed at their version"),
+    Option("keep_mismatched", "path", "move archives that fail their hash check to this folder"),
+    Option("installer", "text", "pip or uv (default: $PEEP_INSTALLER, else pip)"),
+    Option("cache_dir", "path", "the verified archive cache (default: peep's)"),
+    Option("no_cache", "flag", "neither read nor write the archive cache"),
+    Option("compile", "flag", "byte-compile installed files"),
+    Option("no_compile", "flag", "do not byte-compile installed files"),
+    Option("jobs", "text", "parallel downloads"),
+    Option(
+        "lock", "paths", "PEP 751 lock files, whatever their names, comma- or newline-separated"
+    ),
+    Option("strict", "flag", "build sdists ourselves, with hash-verified build dependencies only"),
+    Option(
+        "build_requirements",
+        "paths",
+        "hashed files of build dependencies (never installed), comma- or newline-separated",
+    ),
+    Option("require_complete", "flag", "refuse when a dependency is not in the files"),
+    Option("verify_installed", "flag", "check installed copies against their verified wheels"),
+    Option("report", "path", "write a JSON report to this file ('-': stdout)"),
+)
+_BY_KEY = {option.key: option for option in OPTIONS}
+#: other spellings: the keyword's plural, and dashes as pip.conf writes them (index-url)
+ALIASES = {
+    "requirements": "requirement",
+    **{option.key.replace("_", "-"): option.key for option in OPTIONS if "_" in option.key},
+}
+_TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+_FALSE = frozenset({"0", "false", "no", "off", "n", "f"})
+_COMMAND_LINE = "command line"
+
+
+@dataclass(frozen=True)
+class _Given:
+    """One option as the user gave it: the spelling, where (setup.cfg, command line), value."""
+
+    spelling: str
+    source: str
+    value: object
+
+    def where(self) -> str:
+        if self.source == _COMMAND_LINE:
+            return f"--{self.spelling.replace('_', '-')} on the command line"
+        return f"{self.spelling} in {self.source}"
+
+
 class PeepInstall(Command):  # type: ignore[misc]
     """Verify every archive named by hashed requirement files, then install them all."""
 
     description = "install hashed requirements into this Python, verifying every archive first"
     user_options: ClassVar[list[tuple[str, str | None, str]]] = [
-        (
-            "requirement=",
-            "r",
-            "hashed requirements files, comma- or newline-separated "
-            f"(default: the peep_requirements keyword, else {DEFAULT_REQUIREMENTS})",
-        ),
-        ("index-url=", "i", "base URL of the package index (default: pip's)"),
-        ("extra-index-url=", None, "more index URLs, comma- or newline-separated"),
-        ("find-links=", "f", "archive directories or URLs, comma- or newline-separated"),
-        ("no-index", None, "ignore package indexes (only --find-links)"),
-        ("dry-run", None, "fetch and verify only; install nothing"),
-        ("force-reinstall", None, "reinstall even requirements installed at their version"),
-        ("installer=", None, "the installer verified archives are handed to: pip or uv"),
-        ("strict", None, "build sdists ourselves, with hash-verified build dependencies only"),
-        (
-            "build-requirements=",
-            None,
-            "hashed files of build dependencies (never installed), comma- or newline-separated",
-        ),
+        *((o.flag[2:] + ("" if o.kind == "flag" else "="), o.short, o.help) for o in OPTIONS),
+        ("requirements=", None, "the same as --requirement"),
     ]
-    boolean_options: ClassVar[list[str]] = ["no-index", "dry-run", "force-reinstall", "strict"]
+    # No boolean_options: setuptools would turn `no_index = maybe` into an error that names
+    # neither the option nor the file; finalize_options reads booleans itself.
 
     def initialize_options(self) -> None:
-        """Set every option to "not given"."""
-        self.requirement: ListValue = None
-        self.index_url: str | None = None
-        self.extra_index_url: ListValue = None
-        self.find_links: ListValue = None
-        self.no_index: bool = False
-        # Our own option: recent setuptools (84) has no global --dry-run; where it still
-        # exists (80.x: setup.py -n), finalize_options honours it too.
-        self.dry_run: bool = False
-        self.force_reinstall: bool = False
-        self.installer: str | None = None
-        self.strict: bool = False
-        self.build_requirements: ListValue = None
+        """Set every option, in each spelling, to "not given"."""
+        for spelling in (*_BY_KEY, *ALIASES):
+            setattr(self, spelling, None)
+        self.args: argparse.Namespace | None = None
 
     def finalize_options(self) -> None:
-        """Resolve paths against setup.py's directory; raise OptionError for bad values."""
-        base = setup_dir(self.distribution)
-        given = split_list(self.requirement)
-        if not given:
-            given = split_list(getattr(self.distribution, "peep_requirements", None))
-        self.requirement_files = tuple(
-            resolve_path(path, base) for path in given or (DEFAULT_REQUIREMENTS,)
-        )
-        self.index_url = (self.index_url or "").strip() or None
-        self.extra_index_urls = split_list(self.extra_index_url)
-        self.find_links_locations = tuple(
-            resolve_location(link, base) for link in split_list(self.find_links)
-        )
-        self.no_index = bool(self.no_index)
-        self.dry_run = bool(self.dry_run) or bool(getattr(self.distribution, "dry_run", False))
-        self.force_reinstall = bool(self.force_reinstall)
-        installer = (self.installer or os.environ.get("PEEP_INSTALLER") or "pip").strip().lower()
-        if installer not in INSTALLERS:
-            raise OptionError(
-                f"peep_install: --installer must be one of {', '.join(INSTALLERS)}, "
-                f"not {self.installer!r}"
-            )
-        self.installer = installer
-        _check_files(self.requirement_files, what="peep_install", error=OptionError)
-
-    def install_options(self) -> InstallOptions:
-        """Return the library options these command options stand for; the target is this Python."""
-        from peep_setuptools.api import InstallOptions
-        from peep_setuptools.requirements.files import IndexOptions
+        """Turn the options into ``peep install`` arguments; raise OptionError for bad ones."""
+        from peep_setuptools.cli.main import parse_install
+        from peep_setuptools.errors import UsageError
 
         base = setup_dir(self.distribution)
-        build_files = tuple(resolve_path(p, base) for p in split_list(self.build_requirements))
+        given = self._given()
+        parts: list[tuple[_Given | None, list[str]]] = [
+            (g, _arguments(_BY_KEY[key], g, base)) for key, g in given.items()
+        ]
+        if "requirement" in given:
+            files = _items(given["requirement"].value)
+        else:
+            keyword = split_list(getattr(self.distribution, "peep_requirements", None))
+            files = keyword or (() if "lock" in given else (DEFAULT_REQUIREMENTS,))
+            parts.append((None, _arguments(_BY_KEY["requirement"], _Given("", "", files), base)))
+        _check_files([resolve_path(f, base) for f in files], what="peep_install", error=OptionError)
+        if getattr(self.distribution, "dry_run", False):  # setup.py -n, where it still exists
+            parts.append((None, ["--dry-run"]))
+        verbose = self.verbose if isinstance(self.verbose, int) else 1
+        if verbose != 1:  # setup.py -q sets 0, -v 2
+            parts.append((None, ["--quiet" if verbose <= 0 else "--verbose"]))
+        try:
+            self.args = parse_install([arg for _, args in parts for arg in args])
+        except UsageError as exc:
+            raise OptionError(f"peep_install: {_culprit(parts)}{exc}") from exc
 
-        return InstallOptions(
-            python=sys.executable,
-            index=IndexOptions(
-                index_url=self.index_url,
-                extra_index_urls=self.extra_index_urls,
-                find_links=self.find_links_locations,
-                no_index=self.no_index,
-            ),
-            dry_run=self.dry_run,
-            force_reinstall=self.force_reinstall,
-            installer="uv" if self.installer == "uv" else "pip",
-            strict=bool(self.strict) or bool(build_files),
-            build_requirements=build_files,
-            quiet=self.verbose == 0,
-        )
+    def _given(self) -> dict[str, _Given]:
+        """Each option given, once: the command line wins; two spellings elsewhere clash."""
+        sources = self.distribution.get_option_dict("peep_install")
+        found: dict[str, _Given] = {}
+        for spelling in (*_BY_KEY, *ALIASES):
+            value = getattr(self, spelling, None)
+            if value is None:
+                continue
+            source = sources.get(spelling, ("setup.py", None))[0]
+            given = _Given(spelling, str(source), value)
+            key = ALIASES.get(spelling, spelling)
+            other = found.get(key)
+            if other is not None:
+                if (other.source == _COMMAND_LINE) != (source == _COMMAND_LINE):
+                    if other.source == _COMMAND_LINE:
+                        continue
+                else:
+                    raise OptionError(
+                        f"peep_install: {other.where()} and {given.where()} are the same "
+                        "option; give one of them"
+                    )
+            found[key] = given
+        return found
 
     def run(self) -> None:
         """Verify and install; raise ExecError (exit 1) when anything does not verify."""
-        from peep_setuptools import api
+        from peep_setuptools.cli.main import log_level, run_install
         from peep_setuptools.errors import (
             EXIT_USAGE,
             PeepError,
@@ -205,10 +276,11 @@ class PeepInstall(Command):  # type: ignore[misc]
             terminate_like_ctrl_c,
         )
 
-        with _messages_to_stdout(_level(self.verbose)):
+        assert self.args is not None  # noqa: S101 -- finalize_options ran
+        with _messages_to_stdout(log_level(self.args)):
             try:
                 with terminate_like_ctrl_c():
-                    result = api.install(self.requirement_files, self.install_options())
+                    result = run_install(self.args)
             except Terminated as exc:
                 # setuptools turns a KeyboardInterrupt into exit 1; CI wants 143 (129).
                 sys.stderr.write("peep_install: interrupted; nothing was installed\n")
@@ -225,12 +297,55 @@ class PeepInstall(Command):  # type: ignore[misc]
             _log_summary(result)
 
 
-def _level(verbose: object) -> int:
-    # setup.py -q sets verbose to 0, -v to 2 (the default is 1).
-    level = verbose if isinstance(verbose, int) else 1
-    if level <= 0:
-        return logging.WARNING
-    return logging.INFO if level == 1 else logging.DEBUG
+def _arguments(option: Option, given: _Given, base: str) -> list[str]:
+    """The ``peep install`` arguments one option stands for, as ``--flag=value``."""
+    if option.kind == "flag":
+        return [option.flag] if _boolean(given) else []
+    value = given.value
+    if option.kind in ("text", "path"):
+        items: tuple[str, ...] = (str(value).strip(),) if str(value).strip() else ()
+    else:
+        items = _items(value)
+    if option.kind in ("path", "paths"):
+        # "-" is stdout (--report -), not a file
+        items = tuple(item if item == "-" else resolve_path(item, base) for item in items)
+    elif option.kind == "locations":
+        items = tuple(resolve_location(item, base) for item in items)
+    return [f"{option.flag}={item}" for item in items]
+
+
+def _items(value: object) -> tuple[str, ...]:
+    """The items of a list option: a comma- or newline-separated text, or a list of texts."""
+    return split_list(value if _is_path_list(value) else str(value))
+
+
+def _boolean(given: _Given) -> bool:
+    """A flag from the command line (1), or a setup.cfg value such as true, no, 0."""
+    value = given.value
+    if isinstance(value, (bool, int)):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise OptionError(
+        f"peep_install: {given.where()}: {str(value)!r} is not a boolean; "
+        "use true or false (also yes/no, on/off, 1/0)"
+    )
+
+
+def _culprit(parts: Sequence[tuple[_Given | None, list[str]]]) -> str:
+    """Name the option whose arguments the parser refuses on their own, if one does."""
+    from peep_setuptools.cli.main import parse_install
+    from peep_setuptools.errors import UsageError
+
+    for given, args in parts:
+        if given is None:
+            continue
+        try:
+            parse_install(args)
+        except UsageError:
+            return f"{given.where()}: "
+    return ""
 
 
 @contextmanager

@@ -43,13 +43,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _get_main_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+class _RaisingParser(_Parser):
+    """For ``setup.py peep_install``: a bad option is a UsageError for setuptools to report."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _get_main_parser(parser_class: type[_Parser] = _Parser) -> argparse.ArgumentParser:
+    parser = parser_class(
         prog="peep",
         description="Install Python packages only when every archive matches a pinned hash.",
     )
     parser.add_argument("--version", action="version", version=f"peep-setuptools {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
     commands.required = True
 
     install = commands.add_parser(
@@ -258,19 +265,35 @@ def _progress(args: argparse.Namespace) -> Progress:
     return LineProgress(stream, verbose=args.verbose)
 
 
+def parse_install(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse ``peep install`` options (without the command's name); raise UsageError if bad.
+
+    ``setup.py peep_install`` translates its options into these, so both front ends share
+    one parser, one mapping onto InstallOptions, and one way of running and printing.
+    """
+    return _get_main_parser(_RaisingParser).parse_args(["install", *argv])
+
+
+def run_install(args: argparse.Namespace) -> api.InstallResult:
+    """Run ``peep install`` as parsed: progress, notes and reports as on the command line."""
+    results: list[api.InstallResult] = []
+
+    def install(observer: api.InstallObserver) -> api.InstallResult:
+        result = api.install(
+            args.requirements, _install_options(args), progress=_progress(args), observer=observer
+        )
+        results.append(result)
+        return result
+
+    subcommands.run_install(args, install)
+    return results[0]
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command in subcommands.COMMANDS:
         return subcommands.run(args)
     if args.command == "install":
-        return subcommands.run_install(
-            args,
-            lambda observer: api.install(
-                args.requirements,
-                _install_options(args),
-                progress=_progress(args),
-                observer=observer,
-            ),
-        )
+        run_install(args)
     elif args.command == "hash":
         for line in api.hash_files(args.files, style=args.format):
             print(line)
@@ -292,12 +315,15 @@ def _port(args: argparse.Namespace) -> None:
         sys.stdout.write(text)
 
 
-def _configure_logging(args: argparse.Namespace) -> None:
-    level = logging.INFO
+def log_level(args: argparse.Namespace) -> int:
+    """The level of the messages -q, -v or neither show."""
     if getattr(args, "quiet", False):
-        level = logging.WARNING
-    elif getattr(args, "verbose", False):
-        level = logging.DEBUG
+        return logging.WARNING
+    return logging.DEBUG if getattr(args, "verbose", False) else logging.INFO
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = log_level(args)
     # peep port writes its result to stdout: its warnings must not end up in it
     handler = logging.StreamHandler(sys.stderr if args.command == "port" else sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))

@@ -476,7 +476,11 @@ def test_peep_requirements_keyword_is_the_default_and_checked_at_setup_time(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--installer", "conda"), "error: peep_install: --installer must be one of pip, uv"),
+        (
+            ("--installer", "conda"),
+            "error: peep_install: --installer on the command line: argument --installer: "
+            "invalid choice: 'conda' (choose from",
+        ),
         (("-r", "nope.txt"), "error: peep_install: requirements file "),
         (("--bogus",), "error: option --bogus not recognized"),
     ],
