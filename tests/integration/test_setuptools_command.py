@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pty
 import re
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from packaging.version import Version
 from support.builders import clean_env, installed, make_venv
 
 from peep_setuptools import __version__
+from peep_setuptools.checks.completeness import UNCHECKED_HEAD
 from peep_setuptools.installing.backends import find_uv
 from peep_setuptools.installing.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
 from peep_setuptools.setuptools_command import resolve_location, split_list
@@ -434,6 +436,77 @@ def test_dry_run_verifies_and_installs_nothing(installed_venv, tmp_path, package
     done = setup_py(installed_venv, project, "peep_install", env=env)
     assert "not installing (--dry-run)" in done.stdout
     assert "beta" not in installed(installed_venv)
+
+
+def test_prints_what_peep_install_prints(installed_venv, tmp_path, packages, index, env):
+    # Not a terminal: a line per file; the notes about the sdist (its dependencies cannot be
+    # read without building it, and building it fetches its backend unverified).
+    alpha, gamma = packages["alpha-1.0"].name, packages["gamma-1.0"].name
+    project = write_project(
+        tmp_path / "myapp",
+        setup_cfg=f"[peep_install]\nindex_url = {index.index_url}\n",
+        files={
+            "requirements.txt": f"{packages.peep('alpha-1.0')}\nalpha==1.0\n"
+            f"gamma==1.0 {packages.pip('gamma-1.0')}\n"
+        },
+    )
+    done = setup_py(installed_venv, project, "peep_install", "--dry-run", env=env)
+    assert f"Fetched {alpha} (" in done.stdout and f"Fetched {gamma} (" in done.stdout
+    assert f"{UNCHECKED_HEAD}\n\n    gamma (" in done.stdout
+    assert "\r" not in done.stdout + done.stderr
+
+    done = setup_py(installed_venv, project, "-v", "peep_install", "--dry-run", env=env)
+    # from the verified cache now, and -v says where each file came from
+    assert re.search(rf"^Cached {re.escape(alpha)} \(.*\) from /", done.stdout, re.M)
+
+    done = setup_py(installed_venv, project, "-q", "peep_install", env=env)
+    assert "Fetched" not in done.stdout and UNCHECKED_HEAD not in done.stdout
+    assert "Note: building the sdists of gamma makes the installer fetch" in done.stdout
+    assert installed(installed_venv)["gamma"] == "1.0"
+
+
+@pytest.mark.skipif(not hasattr(pty, "openpty"), reason="needs a pseudo-terminal")
+def test_a_terminal_gets_the_live_line(installed_venv, tmp_path, packages, index, env):
+    project = write_project(
+        tmp_path / "myapp",
+        setup_cfg=f"[peep_install]\nindex_url = {index.index_url}\ndry_run = true\n"
+        "force-reinstall = yes\n",
+        files={
+            "requirements.txt": f"{packages.peep('alpha-1.0')}\nalpha==1.0\n"
+            f"delta==1.0 {packages.pip('delta-1.0')}\n"
+        },
+    )
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [str(installed_venv), "setup.py", "peep_install"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+        if follower != -1:
+            os.close(follower)
+    assert done.returncode == 0, done.stdout
+    assert "\rVerifying: 2/2 files" in seen.decode()
+    assert "Fetched" not in done.stdout
+    assert "not installing (--dry-run)" in done.stdout
 
 
 def test_missing_hash_prints_the_lines_to_add(installed_venv, tmp_path, packages, index, env):
