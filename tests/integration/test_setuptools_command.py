@@ -113,18 +113,11 @@ class Plugin:
 _SOURCES = ("setup.py", "setup.cfg", "pyproject.toml", "README.rst", "LICENSE", "MANIFEST.in")
 
 
-@pytest.fixture(scope="session")
-def plugin(tmp_path_factory: pytest.TempPathFactory) -> Plugin:
-    """Build our wheel once, from a copy of the checkout (so the build leaves no trace in it).
-
-    The copy is stamped with the release of its version (1.0.0.dev0 -> 1.0.0): setuptools 80.x
-    judges setup_requires with packaging 24, for which a bare ``peep_setuptools`` excludes
-    pre-releases, so it would not recognise an installed or cached .dev plugin (and would
-    crash re-fetching it over its own .eggs entry). Released plugins are what projects use.
-    """
-    root = tmp_path_factory.mktemp("plugin")
+def _build_plugin(root: Path, version: str) -> Plugin:
+    """Our wheel, from a copy of the checkout stamped ``version`` (so the build leaves no
+    trace in the checkout), and its tampered twin."""
     source = root / "source"
-    source.mkdir()
+    source.mkdir(parents=True)
     for name in _SOURCES:
         if (REPO / name).exists():
             shutil.copy2(REPO / name, source / name)
@@ -133,7 +126,6 @@ def plugin(tmp_path_factory: pytest.TempPathFactory) -> Plugin:
         source / "peep_setuptools",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
-    version = Version(__version__).base_version
     init = source / "peep_setuptools" / "__init__.py"
     text, count = re.subn(r"(?m)^__version__ = .*$", f"__version__ = {version!r}", init.read_text())
     assert count == 1, "cannot find __version__ in peep_setuptools/__init__.py"
@@ -161,6 +153,32 @@ def plugin(tmp_path_factory: pytest.TempPathFactory) -> Plugin:
     with zipfile.ZipFile(tampered, "a") as archive:  # other bytes, same name and contents
         archive.comment = b"tampered"
     return Plugin(wheel, tampered, version)
+
+
+@pytest.fixture(scope="session")
+def plugin(tmp_path_factory: pytest.TempPathFactory) -> Plugin:
+    """Our wheel stamped with the release of its version (1.0.0.dev0 -> 1.0.0): what most
+    projects use. ``dev_plugin`` is the pre-release twin."""
+    return _build_plugin(tmp_path_factory.mktemp("plugin"), Version(__version__).base_version)
+
+
+@pytest.fixture(scope="session")
+def dev_plugin(tmp_path_factory: pytest.TempPathFactory) -> Plugin:
+    """Our wheel as a pre-release (the checkout's own version, or X.Y.Z.dev0 after a release).
+
+    setuptools 80.x judges setup_requires with its vendored packaging 24, for which a bare
+    ``peep_setuptools`` excludes pre-releases: it would not recognise the plugin it fetched
+    into .eggs and would crash fetching it again over it. README's line allows them.
+    """
+    version = Version(__version__)
+    stamped = str(version) if version.is_prerelease else f"{version.base_version}.dev0"
+    return _build_plugin(tmp_path_factory.mktemp("dev-plugin"), stamped)
+
+
+#: the setup_requires line README documents, exactly
+DOCUMENTED_SETUP_REQUIRES = re.search(
+    r'setup_requires=\["peep_setuptools[^"]*"\]', (REPO / "README.rst").read_text(encoding="utf-8")
+).group(0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,7 +286,7 @@ def test_setup_requires_fetches_the_plugin_which_installs_verified_requirements(
     assert "packaging" not in installed(python)
     project = write_project(
         tmp_path / "myapp",
-        setup_args='setup_requires=["peep_setuptools"]',
+        setup_args=DOCUMENTED_SETUP_REQUIRES,
         setup_cfg=setup_requires_cfg(plugin.wheel.parent, index.index_url),
         files={
             "requirements.txt": f"{packages.peep('alpha-1.0')}\nalpha==1.0\n"
@@ -301,6 +319,72 @@ def test_setup_requires_fetches_the_plugin_which_installs_verified_requirements(
     got = installed(python)
     assert "gamma" not in got and "beta" not in got and "peep-setuptools" not in got
     assert not telltale.exists()
+
+
+def _git(project: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=project,
+        env=clean_env({"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(project)}),
+        capture_output=True,
+        check=True,
+    )
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("setuptools_version", [OLDEST_SETUPTOOLS, NEWEST_SETUPTOOLS])
+def test_runs_again_and_after_git_clean_with_a_prerelease_plugin(
+    tmp_path, wheelhouse, dev_plugin, packages, index, env, setuptools_version
+):
+    assert Version(dev_plugin.version).is_prerelease
+    python = build_venv(
+        tmp_path / "venv", wheelhouse, f"pip=={PIP}", f"setuptools=={setuptools_version}"
+    )
+    assert "packaging" not in installed(python)  # setuptools' vendored copy judges the plugin
+    project = write_project(
+        tmp_path / "myapp",
+        setup_args=DOCUMENTED_SETUP_REQUIRES,
+        setup_cfg=setup_requires_cfg(dev_plugin.wheel.parent, index.index_url),
+        files={"requirements.txt": f"alpha==1.0 {packages.pip('alpha-1.0')}\n"},
+    )
+    _git(project, "init", "-q")
+    _git(project, "add", ".")
+    _git(project, "commit", "-q", "-m", "myapp")
+
+    setup_py(python, project, "peep_install", env=env)
+    assert installed(python)["alpha"] == "1.0"
+    assert [egg.name.split("-")[1] for egg in egg_of_plugin(project)] == [dev_plugin.version]
+    done = setup_py(python, project, "peep_install", env=env)  # the plugin from .eggs
+    assert "Skipping alpha==1.0: already installed." in done.stdout
+    _git(project, "clean", "-fdxq")
+    assert not (project / ".eggs").exists()
+    done = setup_py(python, project, "peep_install", "--force-reinstall", env=env)
+    assert "verified and installed 1 archive(s)" in done.stdout
+    assert egg_of_plugin(project)
+
+    # README's troubleshooting: the plugin not found is setuptools' traceback after pip's line
+    (tmp_path / "empty").mkdir()
+    missing = write_project(
+        tmp_path / "missing",
+        setup_args=DOCUMENTED_SETUP_REQUIRES,
+        setup_cfg=setup_requires_cfg(tmp_path / "empty", index.index_url),
+    )
+    done = setup_py(python, missing, "peep_install", env=env, code=1, traceback=True)
+    requirement = DOCUMENTED_SETUP_REQUIRES.split('"')[1]
+    assert f"No matching distribution found for {requirement}" in done.stderr
+    assert "fetch_build_eggs are deprecated" in done.stderr
+    assert "returned non-zero exit status 1." in done.stderr.splitlines()[-1]
+
+    if setuptools_version == OLDEST_SETUPTOOLS:
+        # What README's line avoids: a bare name, and setuptools 80.9 crashes the second time.
+        bare = write_project(
+            tmp_path / "bare",
+            setup_args='setup_requires=["peep_setuptools"]',
+            setup_cfg=setup_requires_cfg(dev_plugin.wheel.parent, index.index_url),
+        )
+        setup_py(python, bare, "--version", env=env)
+        done = setup_py(python, bare, "--version", env=env, code=1, traceback=True)
+        assert "OSError: [Errno 39] Directory not empty" in done.stderr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,7 +528,7 @@ def test_prints_what_peep_install_prints(installed_venv, tmp_path, packages, ind
     alpha, gamma = packages["alpha-1.0"].name, packages["gamma-1.0"].name
     project = write_project(
         tmp_path / "myapp",
-        setup_cfg=f"[peep_install]\nindex_url = {index.index_url}\n",
+        setup_cfg=f"[peep_install]\nindex-url = {index.index_url}\n",  # as pip.conf has it
         files={
             "requirements.txt": f"{packages.peep('alpha-1.0')}\nalpha==1.0\n"
             f"gamma==1.0 {packages.pip('gamma-1.0')}\n"
@@ -454,6 +538,7 @@ def test_prints_what_peep_install_prints(installed_venv, tmp_path, packages, ind
     assert f"Fetched {alpha} (" in done.stdout and f"Fetched {gamma} (" in done.stdout
     assert f"{UNCHECKED_HEAD}\n\n    gamma (" in done.stdout
     assert "\r" not in done.stdout + done.stderr
+    assert "dash-separated" not in done.stderr  # setuptools leaves our section alone
 
     done = setup_py(installed_venv, project, "-v", "peep_install", "--dry-run", env=env)
     # from the verified cache now, and -v says where each file came from
@@ -596,7 +681,7 @@ def test_bootstrap_recipe_hash_checks_the_plugin_with_the_newest_pip(
     if pip_version(python) < PIP_WITH_CONSTRAINT_HASHES:
         project = write_project(
             tmp_path / "old-pip",
-            setup_args='setup_requires=["peep_setuptools"]',
+            setup_args=DOCUMENTED_SETUP_REQUIRES,
             setup_cfg=setup_requires_cfg(plugin.wheel.parent, index.index_url),
             files={"requirements.txt": requirements},
         )
@@ -610,7 +695,7 @@ def test_bootstrap_recipe_hash_checks_the_plugin_with_the_newest_pip(
     # A tampered plugin (same name, other bytes) is refused before any of its code runs.
     evil = write_project(
         tmp_path / "evil",
-        setup_args='setup_requires=["peep_setuptools"]',
+        setup_args=DOCUMENTED_SETUP_REQUIRES,
         setup_cfg=setup_requires_cfg(plugin.tampered.parent, index.index_url),
         files={"requirements.txt": requirements},
     )
@@ -624,7 +709,7 @@ def test_bootstrap_recipe_hash_checks_the_plugin_with_the_newest_pip(
     # sdist's unpinned build backend (setuptools>=40.8.0) still installs from the index.
     good = write_project(
         tmp_path / "good",
-        setup_args='setup_requires=["peep_setuptools"]',
+        setup_args=DOCUMENTED_SETUP_REQUIRES,
         setup_cfg=setup_requires_cfg(plugin.wheel.parent, index.index_url),
         files={"requirements.txt": requirements},
     )
@@ -656,7 +741,7 @@ def test_two_step_recipe_with_older_pip(tmp_path, wheelhouse, plugin, packages, 
     )
     project = write_project(
         tmp_path / "myapp",
-        setup_args='setup_requires=["peep_setuptools"]',
+        setup_args=DOCUMENTED_SETUP_REQUIRES,
         setup_cfg=setup_requires_cfg(plugin.wheel.parent, index.index_url),
         files={"requirements.txt": f"alpha==1.0 {packages.pip('alpha-1.0')}\n"},
     )
