@@ -799,7 +799,7 @@ def test_a_planted_eggs_plugin_is_what_runs_even_under_the_recipe(
     )
     project = write_project(
         tmp_path / "myapp",
-        setup_args='setup_requires=["peep_setuptools"]',
+        setup_args=DOCUMENTED_SETUP_REQUIRES,
         setup_cfg=setup_requires_cfg(plugin.wheel.parent, index.index_url),
         files={"requirements.txt": f"alpha==1.0 {packages.pip('alpha-1.0')}\n"},
     )
