@@ -168,7 +168,8 @@ def install(
         logger.info("Nothing to install: every requirement is installed at its pinned version.")
         return InstallResult((), skipped, not_applicable, (), options.dry_run)
     from peep_setuptools.installing.builtwheels import with_built_wheels
-    from peep_setuptools.installing.cache import ArchiveCache, default_cache_dir
+    from peep_setuptools.installing.cache import default_cache_dir, open_cache
+    from peep_setuptools.installing.cachetrust import default_key_file
     from peep_setuptools.installing.fetch import (
         Session,
         fetch_all,
@@ -191,7 +192,7 @@ def install(
         retries=options.retries,
     )
     cache_root = options.cache_dir or default_cache_dir(environ)
-    cache = None if options.no_cache else ArchiveCache(cache_root)
+    cache = None if options.no_cache else open_cache(cache_root, default_key_file(environ))
     progress = progress or NoProgress()
 
     workdir = tempfile.mkdtemp(prefix="peep-")  # 0700: only we can swap files in it

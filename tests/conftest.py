@@ -102,6 +102,7 @@ def env(tmp_path: Path, telltale: Path) -> dict[str, str]:
         {
             TELLTALE_ENV: str(telltale),
             "XDG_CACHE_HOME": str(cache),
+            "XDG_STATE_HOME": str(tmp_path / "xdg-state"),  # the cache key lives here
             "PIP_CACHE_DIR": str(cache / "pip"),
             "UV_CACHE_DIR": str(cache / "uv"),
         }

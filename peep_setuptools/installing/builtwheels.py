@@ -49,7 +49,7 @@ def with_built_wheels(
     wheels: dict[str, VerifiedArchive] = {}
     to_build = []
     for number, sdist in enumerate(sdists):
-        entry = cache.built_wheel(sdist.digest, tag)
+        entry = cache.built_wheel(sdist.digest, tag, backend.name)
         into = os.path.join(workdir, "cached-wheels", f"{number:04d}")
         copied = cache.take(entry, into) if entry is not None else None
         if copied is None:
@@ -68,7 +68,7 @@ def with_built_wheels(
             if path is None:  # not ours to guess: the installer gets the sdist
                 continue
             digest = hash_file(path)["sha256"]
-            cache.store_built_wheel(sdist.digest, tag, path, digest)
+            cache.store_built_wheel(sdist.digest, tag, backend.name, path, digest)
             wheels[sdist.path] = VerifiedArchive(sdist.name, path, digest)
     return tuple(wheels.get(a.path, a) for a in archives)
 

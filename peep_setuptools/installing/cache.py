@@ -5,13 +5,15 @@ Layout under the cache root (``~/.cache/peep-setuptools`` by XDG rules)::
     archives/ab/abcdef.../<filename>      an archive whose sha256 matched a pinned hash
     archives/ab/abcdef.../entry.json      {"filename", "sha256", "requires_python"}
     built/ab/abcdef.../<tag>/<wheel>      a wheel we built from the verified sdist abcdef...
-    built/ab/abcdef.../<tag>/entry.json   {"filename", "sha256"} of that wheel
+    built/ab/abcdef.../<tag>/entry.json   {"filename", "sha256", "builder", "seal"}
     tmp/                                  where files are written before os.replace
 
 The cache is a speed-up, never a source of trust: every file taken from it is copied into
 the run's private workdir while being hashed again, and it is used only if that copy has
-the hash the entry is named by (archives) or recorded (built wheels). A tampered file is
-dropped with a warning and fetched again. Writes are atomic (temp file + ``os.replace``,
+the hash the entry is named by (archives, whose hashes the requirement pins) or recorded
+under this user's seal (built wheels; see cachetrust.py). A tampered file is dropped with a
+warning and fetched (or built) again. A cache root or entry that another user owns, or that
+group or others can write, is not used at all. Writes are atomic (temp file + ``os.replace``,
 entry.json last), so concurrent runs and crashes never leave a half file under a final name.
 A cache that cannot be written (read-only, full) turns itself off for the run, with one
 warning; installs go on without it.
@@ -32,6 +34,12 @@ from typing import BinaryIO
 from peep_setuptools.archives import is_wheel, safe_filename
 from peep_setuptools.atomic import replace_file
 from peep_setuptools.hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher
+from peep_setuptools.installing.cachetrust import (
+    Sealer,
+    load_sealer,
+    make_private_dirs,
+    untrusted_because,
+)
 
 logger = logging.getLogger("peep_setuptools")
 
@@ -73,13 +81,46 @@ class Copied:
     source: str
 
 
-class ArchiveCache:
-    """The cache at ``root``; safe to share between threads and between processes."""
+def open_cache(root: str, key_file: str) -> ArchiveCache | None:
+    """The cache at ``root`` (created 0700 if missing); None, with one warning, if it is not ours.
 
-    def __init__(self, root: str) -> None:
+    Not ours: owned by another user, or writable by group or others, or it cannot be made.
+    ``key_file`` holds the key that seals built wheels.
+    """
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(root)), exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(root, 0o700)
+    except OSError as exc:
+        logger.warning(
+            "Warning: cannot write to the cache at %s (%s); continuing without caching.",
+            root,
+            exc.strerror or exc,
+        )
+        return None
+    why = untrusted_because(root, follow=True)
+    if why is not None:
+        logger.warning("Warning: not using the cache at %s: %s; continuing without it.", root, why)
+        return None
+    return ArchiveCache(root, key_file=key_file)
+
+
+class ArchiveCache:
+    """The cache at ``root``; safe to share between threads and between processes.
+
+    Use ``open_cache``, which checks that the root is ours; entries are checked as they are
+    read. Without ``key_file``, wheels built from sdists are neither reused nor kept.
+    """
+
+    def __init__(self, root: str, *, key_file: str | None = None) -> None:
         self.root = root
         self._writable = True
         self._lock = threading.Lock()
+        self._key_file = key_file
+        self._sealer: Sealer | str | None = None
+        #: folders found to be ours alone, and paths already warned about
+        self._trusted: set[str] = set()
+        self._warned: set[str] = set()
 
     # -- archives -------------------------------------------------------------------------
 
@@ -90,14 +131,14 @@ class ArchiveCache:
             if digest.algorithm != "sha256":
                 continue
             folder = self._archive_dir(digest.hex)
-            entry = _read_entry(folder)
+            entry = self._read_trusted_entry(folder)
             if entry is None:
                 continue
             filename = safe_filename(str(entry.get("filename", "")))
             if filename is None or entry.get("sha256") != digest.hex:
                 continue
             path = os.path.join(folder, filename)
-            if os.path.isfile(path):
+            if self._is_trusted_file(path):
                 requires = entry.get("requires_python")
                 found.append(
                     CachedArchive(path, filename, digest, str(requires) if requires else None)
@@ -145,28 +186,45 @@ class ArchiveCache:
 
     # -- wheels built from verified sdists ------------------------------------------------
 
-    def built_wheel(self, sdist: Digest, tag: str) -> CachedArchive | None:
-        """The wheel built earlier from the sdist with this sha256 for ``tag``, if any."""
+    def built_wheel(self, sdist: Digest, tag: str, builder: str) -> CachedArchive | None:
+        """The wheel ``builder`` built earlier for ``tag`` from this sdist, if sealed by us."""
         folder = self._built_dir(sdist, tag)
-        entry = _read_entry(folder)
+        entry = self._read_trusted_entry(folder)
         if entry is None:
             return None
+        sealer = self._load_sealer()
         filename = safe_filename(str(entry.get("filename", "")))
         try:
             digest = Digest.from_hex("sha256", str(entry.get("sha256", "")))
         except ValueError:
             return None
-        if filename is None or not is_wheel(filename):
+        if sealer is None or filename is None or not is_wheel(filename):
+            return None
+        fields = {"sdist": sdist.hex, "tag": tag, "builder": builder}
+        if not sealer.check(entry.get("seal"), filename=filename, wheel=digest.hex, **fields):
+            self._warn_once(
+                folder,
+                "Warning: the wheel cached in %s is not sealed as built by you from this "
+                "sdist for this interpreter; building the sdist again.",
+                folder,
+            )
             return None
         path = os.path.join(folder, filename)
-        return CachedArchive(path, filename, digest, None) if os.path.isfile(path) else None
+        trusted = self._is_trusted_file(path)
+        return CachedArchive(path, filename, digest, None) if trusted else None
 
-    def store_built_wheel(self, sdist: Digest, tag: str, wheel: str, digest: Digest) -> None:
-        """Keep a wheel we built from a verified sdist, with the hash it had when built."""
-        if sdist.algorithm != "sha256" or not self._writable:
+    def store_built_wheel(
+        self, sdist: Digest, tag: str, builder: str, wheel: str, digest: Digest
+    ) -> None:
+        """Keep a wheel ``builder`` built from a verified sdist, sealed with its hash."""
+        sealer = self._load_sealer()
+        if sdist.algorithm != "sha256" or not self._writable or sealer is None:
             return
         filename = os.path.basename(wheel)
-        entry = {"filename": filename, "sha256": digest.hex}
+        seal = sealer.seal(
+            sdist=sdist.hex, tag=tag, builder=builder, filename=filename, wheel=digest.hex
+        )
+        entry = {"filename": filename, "sha256": digest.hex, "builder": builder, "seal": seal}
         self._put(self._built_dir(sdist, tag), wheel, filename, entry)
 
     # -- internals ------------------------------------------------------------------------
@@ -178,10 +236,11 @@ class ArchiveCache:
         return os.path.join(self.root, "built", sdist.hex[:2], sdist.hex, _safe_tag(tag))
 
     def _put(self, folder: str, source: str, filename: str, entry: Mapping[str, object]) -> bool:
-        tmp_root = os.path.join(self.root, "tmp")
         try:
-            os.makedirs(tmp_root, exist_ok=True)
-            os.makedirs(folder, exist_ok=True)
+            tmp_root = make_private_dirs(self.root, "tmp")
+            make_private_dirs(self.root, *os.path.relpath(folder, self.root).split(os.sep))
+            if not (self._is_trusted_dir(tmp_root) and self._is_trusted_dir(folder)):
+                return False  # not ours to write to (and already warned about)
             # The archive first, entry.json last: an entry only ever names a whole file.
             _atomic_copy(source, os.path.join(folder, filename), tmp_root)
             _atomic_write(os.path.join(folder, _ENTRY), json.dumps(entry).encode(), tmp_root)
@@ -189,6 +248,59 @@ class ArchiveCache:
             self._disable(exc)
             return False
         return True
+
+    def _read_trusted_entry(self, folder: str) -> dict[str, object] | None:
+        """The entry.json in ``folder``, if there is one that only we can have written."""
+        path = os.path.join(folder, _ENTRY)
+        if not os.path.lexists(path):  # a plain miss: nothing to warn about
+            return None
+        if not (self._is_trusted_dir(folder) and self._is_trusted_file(path)):
+            return None
+        return _read_entry(folder)
+
+    def _is_trusted_dir(self, folder: str) -> bool:
+        """``folder`` and every folder between it and the root are ours alone."""
+        path = self.root
+        for part in os.path.relpath(folder, self.root).split(os.sep):
+            path = os.path.join(path, part)
+            if path in self._trusted:
+                continue
+            if not self._is_trusted_file(path):
+                return False
+            self._trusted.add(path)
+        return True
+
+    def _is_trusted_file(self, path: str) -> bool:
+        why = untrusted_because(path)
+        if why is None:
+            return True
+        self._warn_once(path, "Warning: not using the cache entry %s: %s.", path, why)
+        return False
+
+    def _load_sealer(self) -> Sealer | None:
+        with self._lock:
+            if self._sealer is None:
+                self._sealer = (
+                    load_sealer(self._key_file, self.root)
+                    if self._key_file is not None
+                    else "no key file"
+                )
+            sealer = self._sealer
+        if isinstance(sealer, str):
+            self._warn_once(
+                "sealer",
+                "Warning: wheels built from sdists are neither reused nor cached: %s.",
+                sealer,
+            )
+            return None
+        return sealer
+
+    def _warn_once(self, key: str, message: str, *args: object) -> None:
+        with self._lock:
+            if key in self._warned:
+                return
+            self._warned.add(key)
+        logger.warning(message, *args)
 
     def _drop(self, folder: str, path: str) -> None:
         logger.warning(

@@ -80,7 +80,7 @@ def test_full_cache_installs_without_caching_with_one_warning(runner, reqs, srv,
     runner.cache.mkdir()
     # A private mount namespace: a 64 KiB tmpfs, filled up, mounted over the cache dir.
     script = (
-        'mount -t tmpfs -o size=64k tmpfs "$PEEP_CACHE_DIR" || exit 97\n'
+        'mount -t tmpfs -o size=64k,mode=0700 tmpfs "$PEEP_CACHE_DIR" || exit 97\n'
         'head -c 1048576 /dev/zero > "$PEEP_CACHE_DIR/filler" 2>/dev/null\n'
         'exec "$@"\n'
     )

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -88,20 +89,53 @@ def test_an_unwritable_cache_warns_once(tmp_path, archive, caplog):
     with caplog.at_level(logging.WARNING, logger="peep_setuptools"):
         cache.store(str(archive), digest)
         cache.store(str(archive), digest)
-        cache.store_built_wheel(digest, "py3-none-any", str(archive), digest)
+        cache.store_built_wheel(digest, "py3-none-any", "pip", str(archive), digest)
     assert caplog.text.count("continuing without caching") == 1
     assert cache.lookup([digest]) == []
 
 
+def _key_file(tmp_path):
+    return str(tmp_path / "state" / "peep-setuptools" / "cache-key")
+
+
 def test_built_wheels_are_keyed_by_sdist_and_tag(tmp_path, archive):
-    cache = ArchiveCache(str(tmp_path / "cache"))
+    cache = ArchiveCache(str(tmp_path / "cache"), key_file=_key_file(tmp_path))
     sdist = _digest(b"the sdist")
     wheel_digest = _digest(archive.read_bytes())
-    cache.store_built_wheel(sdist, "cp311-cp311-manylinux_2_17_x86_64", str(archive), wheel_digest)
-    assert cache.built_wheel(sdist, "cp312-cp312-manylinux_2_17_x86_64") is None
-    found = cache.built_wheel(sdist, "cp311-cp311-manylinux_2_17_x86_64")
+    tag = "cp311-cp311-manylinux_2_17_x86_64"
+    cache.store_built_wheel(sdist, tag, "pip", str(archive), wheel_digest)
+    assert cache.built_wheel(sdist, "cp312-cp312-manylinux_2_17_x86_64", "pip") is None
+    found = cache.built_wheel(sdist, tag, "pip")
     assert found is not None
     assert found.digest == wheel_digest
     copied = cache.take(found, str(tmp_path / "work"))
     assert copied is not None
     assert copied.filename == archive.name
+
+
+def test_a_built_wheel_is_reused_only_under_its_own_seal(tmp_path, archive, caplog):
+    key_file = _key_file(tmp_path)
+    root = str(tmp_path / "cache")
+    sdist, other = _digest(b"the sdist"), _digest(b"another sdist")
+    wheel_digest = _digest(archive.read_bytes())
+    ArchiveCache(root, key_file=key_file).store_built_wheel(
+        sdist, "py3-none-any", "pip", str(archive), wheel_digest
+    )
+    assert os.stat(key_file).st_mode & 0o777 == 0o600
+    cache = ArchiveCache(root, key_file=key_file)
+    assert cache.built_wheel(sdist, "py3-none-any", "pip") is not None
+    assert cache.built_wheel(sdist, "py3-none-any", "uv") is None  # another builder
+    # The same entry under another sdist's folder, or with its digest rewritten: no seal.
+    entry = tmp_path / "cache" / "built" / sdist.hex[:2] / sdist.hex / "py3-none-any"
+    copy = tmp_path / "cache" / "built" / other.hex[:2] / other.hex / "py3-none-any"
+    shutil.copytree(entry, copy)
+    assert cache.built_wheel(other, "py3-none-any", "pip") is None
+    data = json.loads((entry / "entry.json").read_text())
+    (entry / "entry.json").write_text(json.dumps({**data, "sha256": "0" * 64}))
+    assert cache.built_wheel(sdist, "py3-none-any", "pip") is None
+    # Another user's key (or none) trusts nothing that was sealed with ours.
+    assert ArchiveCache(root).built_wheel(other, "py3-none-any", "pip") is None
+    assert (
+        ArchiveCache(root, key_file=str(tmp_path / "k2")).built_wheel(other, "py3-none-any", "pip")
+        is None
+    )
