@@ -86,7 +86,15 @@ def validate_peep_requirements(dist: object, attr: str, value: object) -> None:
     paths = [resolve_path(path, setup_dir(dist)) for path in split_list(value)]
     if not paths:
         raise SetupError(f"{attr} names no requirements file")
-    _check_files(paths, what=attr, error=SetupError)
+    for path in paths:
+        if not os.path.isfile(path):
+            # Most often an sdist build (python -m build, pip install) that the sdist
+            # left the file out of: only MANIFEST.in puts it there.
+            raise SetupError(
+                f"{attr}: requirements file {path} does not exist. A build from an sdist "
+                "(python -m build, pip install) sees only the files the sdist ships: add "
+                f"'include {os.path.relpath(path, setup_dir(dist))}' to MANIFEST.in"
+            )
     from peep_setuptools.errors import PeepError
     from peep_setuptools.requirements.files import load_reqfiles
 

@@ -629,6 +629,7 @@ def test_peep_requirements_keyword_is_the_default_and_checked_at_setup_time(
     broken.unlink()
     done = setup_py(installed_venv, project, "--version", env=env, code=1)
     assert f"requirements file {broken} does not exist" in done.stderr
+    assert "add 'include deps/pinned.txt' to MANIFEST.in" in done.stderr
 
 
 @pytest.mark.parametrize(
