@@ -72,19 +72,16 @@ def fetch_url(
         raise DownloadError(f"cannot create download folder {into}: {exc.strerror}") from None
     final = os.path.join(into, filename)
     part = final + ".part"
-    retries = max(http.settings.retries, 0)
-    delay = http.settings.backoff
     try:
-        for attempt in range(retries + 1):
+        for attempt in http.attempts(url):
             hashes, failure = _stream(url, part, http, algorithms)
             if failure is None:
                 break
             # The connection broke mid-body: start again, as for a failed request.
-            if attempt == retries or http.aborted:
-                suffix = f" ({retries} retries)" if retries and not http.aborted else ""
-                raise DownloadError(f"{failure}{suffix}")
-            http.pause(delay, url)
-            delay = min(delay * 2, 2.0)
+            if http.aborted:
+                raise DownloadError(failure)
+            if attempt == http.retries:
+                raise DownloadError(http.gave_up(str(failure)))
         os.replace(part, final)
     except OSError as exc:
         _remove(part)

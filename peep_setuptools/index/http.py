@@ -15,7 +15,7 @@ import ssl
 import threading
 import urllib.request
 import weakref
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO, Callable, Union
@@ -338,6 +338,29 @@ class HttpClient:
         if self._aborted.wait(seconds):
             raise DownloadError(f"could not fetch {redact_url(url)}: cancelled")
 
+    def attempts(self, url: str) -> Iterator[int]:
+        """Number the attempts at one request: 0, then 1 to ``retries``, each after a pause.
+
+        The one retry policy of requests and downloads: the first pause is
+        ``settings.backoff``, doubled each time up to 2 s; a pause raises DownloadError
+        ("cancelled") once the client is aborted.
+        """
+        delay = self.settings.backoff
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.pause(delay, url)
+                delay = min(delay * 2, _BACKOFF_CAP)
+            yield attempt
+
+    @property
+    def retries(self) -> int:
+        """How many times a failed attempt is tried again."""
+        return max(self.settings.retries, 0)
+
+    def gave_up(self, reason: str) -> str:
+        """``reason`` for a last failure, saying how often it was retried."""
+        return f"{reason} ({self.retries} retries)" if self.retries else reason
+
     # -- public -----------------------------------------------------------------------
 
     def open(
@@ -395,16 +418,10 @@ class HttpClient:
             headers["Authorization"] = _basic(*auth)
         if target.proxy_auth is not None and target.scheme == "http":
             headers["Proxy-Authorization"] = target.proxy_auth
-        settings = self.settings
-        delay = settings.backoff
+        if self.aborted:
+            raise DownloadError(f"could not fetch {redact_url(url)}: cancelled")
         reason = ""
-        retries = max(settings.retries, 0)
-        for attempt in range(retries + 1):
-            if attempt:
-                self.pause(delay, url)
-                delay = min(delay * 2, _BACKOFF_CAP)
-            elif self.aborted:
-                raise DownloadError(f"could not fetch {redact_url(url)}: cancelled")
+        for _attempt in self.attempts(url):
             try:
                 response = self._send(target, headers)
             except _RetryableError as exc:
@@ -415,8 +432,7 @@ class HttpClient:
                 response.discard()
                 continue
             return response
-        suffix = f" ({retries} retries)" if retries else ""
-        raise DownloadError(f"could not fetch {redact_url(url)}: {reason}{suffix}")
+        raise DownloadError(f"could not fetch {redact_url(url)}: {self.gave_up(reason)}")
 
     def _send(self, target: _Target, headers: Mapping[str, str]) -> Response:
         key: _PoolKey = (target.scheme, target.host, target.port, target.proxy)
