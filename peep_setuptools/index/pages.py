@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import posixpath
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote, urldefrag, urljoin, urlsplit
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import Tag
-from packaging.utils import (
-    NormalizedName,
-)
-from packaging.version import Version
+from packaging.utils import NormalizedName, canonicalize_name
 
 from peep_setuptools.archives import Link, parse_filename, safe_filename
 from peep_setuptools.errors import DownloadError
 from peep_setuptools.hashes import Digest, InvalidDigest
 from peep_setuptools.index.http import HttpClient, Response
 from peep_setuptools.urls import file_url_path, redact_url
+
+logger = logging.getLogger("peep_setuptools")
 
 #: Sent with every index request: JSON first, HTML as the fallback (PEP 691).
 ACCEPT = (
@@ -206,24 +205,107 @@ def _json_link(entry: Mapping[str, object], page_url: str) -> Link | None:
 # -- fetching pages and folders -------------------------------------------------------------
 
 
-def list_folder(folder: str) -> list[Link]:
-    """Return links to the archive files directly inside ``folder``; DownloadError if unreadable."""
+def list_folder(folder: str, *, source: str | None = None) -> list[Link]:
+    """Return links to the archive files directly inside ``folder``; DownloadError if unreadable.
+
+    ``source`` is what the links say they came from (default: ``folder``).
+    """
     try:
         names = sorted(os.listdir(folder))
     except OSError as exc:
-        raise DownloadError(f"cannot list find-links folder {folder}: {exc.strerror}") from None
+        raise DownloadError(f"cannot list the folder {folder}: {exc.strerror}") from None
     links = []
     root = Path(folder).resolve()
     for name in names:
         if safe_filename(name) is None or not (root / name).is_file():
             continue
-        links.append(Link(url=(root / name).as_uri(), filename=name, source=folder))
+        links.append(Link(url=(root / name).as_uri(), filename=name, source=source or folder))
     return links
+
+
+#: what a project folder of a local index may hold, tried in this order; bandersnatch
+#: writes ``index.v1_json`` and ``index.v1_html`` beside ``index.html``
+_TREE_PAGES = (
+    ("index.v1_json", True),
+    ("index.json", True),
+    ("index.v1_html", False),
+    ("index.html", False),
+)
+
+
+def read_tree_project(index_url: str, project: NormalizedName) -> list[Link]:
+    """Return ``project``'s links in a local PEP 503 tree, read as pip reads one.
+
+    The project folder holds a PEP 691 JSON file, an ``index.html``, or just the
+    archives. A missing project folder means no files here, as a 404 does. Raises
+    DownloadError when the tree itself is missing or a file cannot be read.
+    """
+    root = os.path.normpath(_file_url_path(index_url, what="index"))
+    if not os.path.isdir(root):
+        raise DownloadError(f"the index folder {root} does not exist")
+    folder = _project_folder(root, project)
+    if folder is None:
+        return []
+    page_url = Path(folder).resolve().as_uri() + "/"
+    for name, is_json in _TREE_PAGES:
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
+            continue
+        body = _read_local(path)
+        if is_json:
+            return parse_json_page(body, page_url=page_url)
+        return parse_html_page(body.decode("utf-8", errors="replace"), page_url=page_url)
+    return [
+        link
+        for link in list_folder(folder, source=page_url)
+        if _project_of(link.filename) == project
+    ]
+
+
+def _project_folder(root: str, project: NormalizedName) -> str | None:
+    """The folder of ``project`` in ``root``: its normalized name, else one spelled otherwise."""
+    exact = os.path.join(root, project)
+    if os.path.isdir(exact):
+        return exact
+    try:
+        names = sorted(os.listdir(root))
+    except OSError as exc:
+        raise DownloadError(f"cannot list the index folder {root}: {exc.strerror}") from None
+    for name in names:
+        if canonicalize_name(name) == project and os.path.isdir(os.path.join(root, name)):
+            return os.path.join(root, name)
+    return None
+
+
+def _read_local(path: str) -> bytes:
+    try:
+        with open(path, "rb") as stream:
+            body = stream.read(MAX_PAGE_SIZE + 1)
+    except OSError as exc:
+        raise DownloadError(f"cannot read the index page {path}: {exc.strerror}") from None
+    if len(body) > MAX_PAGE_SIZE:
+        raise DownloadError(_too_big(Path(path).as_uri()))
+    return body
 
 
 def _project_of(filename: str) -> NormalizedName | None:
     parsed = parse_filename(filename)
     return parsed.name if parsed else None
+
+
+@dataclass(frozen=True)
+class Found:
+    """What the indexes and find-links locations offer for one project."""
+
+    links: tuple[Link, ...]
+    #: (source, why) for each index or find-links location that could not be read; the
+    #: others were still read. ``source`` is redacted; ``why`` names the URL or path.
+    failures: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def errors(self) -> str:
+        """The failures, for a message."""
+        return "; ".join(why for _, why in self.failures)
 
 
 class IndexClient:
@@ -237,7 +319,8 @@ class IndexClient:
         self.http = http
         self._lock = threading.Lock()
         # A find-links page lists every project; fetch it once, not once per project.
-        self._location_cache: dict[str, list[Link]] = {}
+        self._location_cache: dict[str, list[Link] | DownloadError] = {}
+        self._warned: set[str] = set()
 
     @property
     def where(self) -> str:
@@ -245,23 +328,64 @@ class IndexClient:
         names = [redact_url(u) for u in (*self.index_urls, *self.find_links_locations)]
         return ", ".join(names) or "no index (--no-index and no --find-links)"
 
-    def find_links(self, project: NormalizedName) -> list[Link]:
+    def lookup(self, project: NormalizedName) -> Found:
         """Return every archive link offered for ``project``, indexes first, in order.
 
-        A 404 from an index means it has no files for the project. Raises DownloadError
-        when a page cannot be fetched or parsed.
+        As in pip, a 404 (or a project folder missing from a ``file://`` tree) means the
+        index has no files for the project, and a source that cannot be read or parsed
+        is left out: its error is in ``failures``. The hashes decide what is installed,
+        so a file found on another source is as good as one found on this one.
         """
         links: list[Link] = []
+        failures: list[tuple[str, str]] = []
         for index_url in self.index_urls:
-            links.extend(self._project_page(index_url, project))
+            try:
+                links.extend(self._project_page(index_url, project))
+            except DownloadError as exc:
+                failures.append(self._failure(index_url, exc))
         for location in self.find_links_locations:
-            links.extend(
-                link for link in self._location(location) if _project_of(link.filename) == project
+            try:
+                offered = self._location(location)
+            except DownloadError as exc:
+                failures.append(self._failure(location, exc))
+                continue
+            links.extend(link for link in offered if _project_of(link.filename) == project)
+        return Found(tuple(links), tuple(failures))
+
+    def find_links(self, project: NormalizedName) -> list[Link]:
+        """Return ``lookup(project).links``, warning once per source that failed.
+
+        Raises DownloadError when a source failed and no other offered anything.
+        """
+        found = self.lookup(project)
+        if found.failures and not found.links:
+            raise DownloadError(found.errors)
+        self.warn_skipped(found)
+        return list(found.links)
+
+    def warn_skipped(self, found: Found) -> None:
+        """Warn of each source in ``found.failures`` that was left out, once per run."""
+        for source, why in found.failures:
+            with self._lock:
+                if source in self._warned:
+                    continue
+                self._warned.add(source)
+            logger.warning(
+                "Warning: skipped %s, which could not be read (%s); "
+                "the requirements found elsewhere are still checked against their hashes",
+                source,
+                why,
             )
-        return links
+
+    def _failure(self, source: str, exc: DownloadError) -> tuple[str, str]:
+        where = redact_url(source)
+        message = str(exc)
+        return where, message if where in message else f"{where}: {message}"
 
     def _project_page(self, index_url: str, project: NormalizedName) -> list[Link]:
         base = index_url if index_url.endswith("/") else index_url + "/"
+        if urlsplit(base).scheme.lower() == "file":
+            return read_tree_project(base, project)
         page_url = urljoin(base, quote(project) + "/")
         with self.http.open(page_url, accept=ACCEPT, tolerate=(404, 410)) as response:
             if response.status in (404, 410):
@@ -272,12 +396,17 @@ class IndexClient:
     def _location(self, location: str) -> list[Link]:
         with self._lock:
             cached = self._location_cache.get(location)
-        if cached is not None:
-            return cached
-        links = self._read_location(location)
-        with self._lock:
-            self._location_cache[location] = links
-        return links
+        if cached is None:
+            # A failure is remembered too: one error (and one wait for retries) per run.
+            try:
+                cached = self._read_location(location)
+            except DownloadError as exc:
+                cached = exc
+            with self._lock:
+                self._location_cache[location] = cached
+        if isinstance(cached, DownloadError):
+            raise cached
+        return cached
 
     def _read_location(self, location: str) -> list[Link]:
         scheme = urlsplit(location).scheme.lower()
@@ -299,11 +428,11 @@ class IndexClient:
             return _parse_response(response, page_url=page_url, assume_html=True)
 
 
-def _file_url_path(url: str) -> str:
+def _file_url_path(url: str, *, what: str = "find-links") -> str:
     try:
         return file_url_path(url)
     except ValueError:
-        raise DownloadError(f"find-links file URL {url} must name a local path") from None
+        raise DownloadError(f"{what} file URL {url} must name a local path") from None
 
 
 def _parse_response(response: Response, *, page_url: str, assume_html: bool = False) -> list[Link]:
@@ -339,61 +468,3 @@ def _read_capped(response: Response) -> bytes:
 
 def _too_big(url: str) -> str:
     return f"{redact_url(url)}: the index page is larger than {MAX_PAGE_SIZE // 2**20} MB"
-
-
-# -- choosing an archive --------------------------------------------------------------------
-
-
-def _python_ok(requires_python: str | None, python_version: Version) -> bool:
-    if not requires_python:
-        return True
-    try:
-        specifier = SpecifierSet(requires_python)
-    except InvalidSpecifier:
-        return True  # as pip does: a broken constraint is ignored, not obeyed
-    return specifier.contains(python_version, prereleases=True)
-
-
-def select_archive(
-    links: Iterable[Link],
-    *,
-    name: NormalizedName,
-    version: Version,
-    tags: Sequence[Tag],
-    python_version: Version,
-    allowed: Sequence[Digest],
-    only_binary: bool,
-) -> Link | None:
-    """Pick the archive to fetch for ``name==version``, or None if no link fits (pure).
-
-    Candidates: that exact project and version, Python version accepted by
-    Requires-Python, wheels whose tags we support, sdists unless ``only_binary``.
-    Preference: not yanked, then an advertised hash among ``allowed``, then the
-    wheel with the best tag (``tags`` is most preferred first), wheels before sdists,
-    then the order of ``links``.
-    """
-    rank = {tag: i for i, tag in reversed(list(enumerate(tags)))}
-    allowed_set = set(allowed)
-    best: tuple[tuple[bool, bool, int], Link] | None = None
-    for link in links:
-        parsed = parse_filename(link.filename)
-        if parsed is None:
-            continue
-        if parsed.name != name or parsed.version != version:
-            continue
-        if not _python_ok(link.requires_python, python_version):
-            continue
-        if link.is_wheel:
-            ranks = [rank[tag] for tag in parsed.tags if tag in rank]
-            if not ranks:
-                continue
-            tag_rank = min(ranks)
-        elif only_binary:
-            continue
-        else:
-            tag_rank = len(rank)  # after every wheel
-        hinted = any(digest in allowed_set for digest in link.hashes)
-        key = (link.yanked, not hinted, tag_rank)
-        if best is None or key < best[0]:
-            best = (key, link)
-    return best[1] if best else None

@@ -16,6 +16,7 @@ from peep_setuptools.index import pages as index_module
 from peep_setuptools.index.http import HttpClient, HttpSettings
 from peep_setuptools.index.pages import (
     ACCEPT,
+    Found,
     IndexClient,
     make_link,
     parse_html_page,
@@ -271,6 +272,82 @@ def test_indexes_then_find_links(server, http, tmp_path):
     archive(folder, "foo-1.0.tar.gz")
     links = IndexClient([server.index_url], [str(folder)], http).find_links("foo")
     assert [link.filename for link in links] == ["foo-2.0.tar.gz", "foo-1.0.tar.gz"]
+
+
+# -- file:// index trees and failing sources ------------------------------------------------
+
+
+def test_file_tree_with_index_html(http, tmp_path):
+    folder = tmp_path / "simple" / "foo"
+    folder.mkdir(parents=True)
+    wheel = archive(folder, "foo-1.0-py3-none-any.whl")
+    (folder / "index.html").write_text(
+        f'<a href="foo-1.0-py3-none-any.whl#sha256={sha256(wheel)}" '
+        'data-requires-python="&gt;=3.8">w</a><a href="../../elsewhere/foo-0.9.zip">z</a>'
+    )
+    index_url = (tmp_path / "simple").as_uri()  # no trailing slash: still a folder
+    (wheel_link, zip_link) = IndexClient([index_url], [], http).find_links("foo")
+    assert wheel_link == Link(
+        url=wheel.as_uri(),
+        filename=wheel.name,
+        hashes=(Digest("sha256", sha256(wheel)),),
+        requires_python=">=3.8",
+        source=folder.as_uri() + "/",
+    )
+    assert zip_link.url == (tmp_path / "elsewhere" / "foo-0.9.zip").as_uri()
+
+
+def test_file_tree_json_beats_html_and_listing_is_the_fallback(http, tmp_path):
+    root = tmp_path / "simple"
+    (root / "foo").mkdir(parents=True)
+    (root / "Bar_Baz").mkdir()  # not normalized: found all the same
+    archive(root / "foo", "foo-1.0.tar.gz")
+    archive(root / "foo", "other-1.0.tar.gz")  # another project's file is not foo's
+    archive(root / "Bar_Baz", "bar_baz-2.0.tar.gz")
+    (root / "foo" / "index.html").write_text('<a href="foo-1.0.tar.gz">html</a>')
+    page = {"meta": {"api-version": "1.1"}, "files": [{"url": "foo-1.0.tar.gz", "hashes": {}}]}
+    (root / "foo" / "index.v1_json").write_text(json.dumps(page))
+    client = IndexClient([root.as_uri() + "/"], [], http)
+    (link,) = client.find_links("foo")
+    assert link.filename == "foo-1.0.tar.gz"
+    (root / "foo" / "index.v1_json").unlink()
+    (root / "foo" / "index.html").unlink()
+    assert [link.filename for link in client.find_links("foo")] == ["foo-1.0.tar.gz"]
+    assert [link.filename for link in client.find_links("bar-baz")] == ["bar_baz-2.0.tar.gz"]
+
+
+def test_file_tree_missing_project_is_not_here_missing_tree_is_an_error(http, tmp_path):
+    root = tmp_path / "simple"
+    root.mkdir()
+    assert IndexClient([root.as_uri()], [], http).lookup("foo") == Found(())
+    gone = IndexClient([(tmp_path / "gone").as_uri()], [], http)
+    with pytest.raises(DownloadError, match=r"the index folder .*gone does not exist"):
+        gone.find_links("foo")
+
+
+def test_file_tree_broken_json_is_an_error(http, tmp_path):
+    (tmp_path / "foo").mkdir()
+    (tmp_path / "foo" / "index.json").write_text("{")
+    with pytest.raises(DownloadError, match="the index page is not valid JSON"):
+        IndexClient([tmp_path.as_uri()], [], http).find_links("foo")
+
+
+def test_a_failing_source_is_left_out_and_warned_of_once(server, http, tmp_path, caplog):
+    server.add_file("foo", archive(tmp_path, "foo-1.0.tar.gz"))
+    server.add_file("bar", archive(tmp_path, "bar-1.0.tar.gz"))
+    missing = str(tmp_path / "absent")
+    client = IndexClient([server.index_url], [missing], http)
+    found = client.lookup("foo")
+    assert [link.filename for link in found.links] == ["foo-1.0.tar.gz"]
+    assert found.failures == ((missing, f"find-links location {missing} does not exist"),)
+    with caplog.at_level("WARNING", logger="peep_setuptools"):
+        client.find_links("foo")
+        client.find_links("bar")
+    assert caplog.messages == [
+        f"Warning: skipped {missing}, which could not be read (find-links location {missing} "
+        "does not exist); the requirements found elsewhere are still checked against their "
+        "hashes"
+    ]
 
 
 # -- pure parsing ---------------------------------------------------------------------------

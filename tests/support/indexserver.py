@@ -49,6 +49,7 @@ FaultKind = Literal[
 ]
 #: a stall never lasts longer than this, whatever the test asks
 MAX_STALL = 30.0
+TreeLayout = Literal["html", "json", "bare"]
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_V1_TYPE = "application/vnd.pypi.simple.v1+html"
 
@@ -221,6 +222,36 @@ class IndexServer:
             per_index.setdefault(canonicalize_name(project), []).append(entry)
             self._blobs[f"/files/{index}/{path.name}"] = entry
         return f"{self.url}/files/{index}/{urllib.parse.quote(path.name)}"
+
+    def export_tree(
+        self, root: pathlib.Path, *, index: str = "simple", layout: TreeLayout = "html"
+    ) -> str:
+        """Write ``/<index>/`` as a local PEP 503 tree under ``root``; return its file:// URL.
+
+        Each project folder gets its archives and, by ``layout``: an ``index.html``
+        ("html"), a PEP 691 ``index.v1_json`` as bandersnatch writes ("json"), or
+        nothing else ("bare", a folder listing as pip reads a find-links folder).
+        """
+        root.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            projects = {name: list(files) for name, files in self._files.get(index, {}).items()}
+        for project, files in projects.items():
+            folder = root / project
+            folder.mkdir(exist_ok=True)
+            for f in files:
+                shutil.copyfile(f.path, folder / f.path.name)
+            if layout == "html":
+                anchors = "".join(
+                    f'<a href="{html.escape(_tree_href(f))}"{_tree_attrs(f)}>'
+                    f"{html.escape(f.path.name)}</a><br/>\n"
+                    for f in files
+                )
+                (folder / "index.html").write_bytes(_html_doc(f"Links for {project}", anchors))
+            elif layout == "json":
+                entries = [_tree_json(f) for f in files]
+                body = {"meta": {"api-version": "1.0"}, "name": project, "files": entries}
+                (folder / "index.v1_json").write_text(json.dumps(body))
+        return root.resolve().as_uri() + "/"
 
     def set_page(self, path: str, body: bytes, content_type: str = "text/html") -> None:
         """Serve ``body`` at ``path`` (any path, including generated ones)."""
@@ -527,6 +558,28 @@ def _html_doc(title: str, body: str) -> bytes:
         '<!DOCTYPE html>\n<html><head><meta name="pypi:repository-version" content="1.0">'
         f"<title>{html.escape(title)}</title></head>\n<body>\n{body}</body></html>\n"
     ).encode()
+
+
+def _tree_href(f: _File) -> str:
+    href = urllib.parse.quote(f.path.name)
+    return href + "#" + f.fragment if f.fragment else href
+
+
+def _tree_attrs(f: _File) -> str:
+    if f.requires_python is None:
+        return ""
+    return f' data-requires-python="{html.escape(f.requires_python)}"'
+
+
+def _tree_json(f: _File) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "filename": f.path.name,
+        "url": urllib.parse.quote(f.path.name),
+        "hashes": _json_hashes(f.fragment),
+    }
+    if f.requires_python is not None:
+        entry["requires-python"] = f.requires_python
+    return entry
 
 
 def _json_hashes(fragment: str | None) -> dict[str, str]:
