@@ -18,11 +18,13 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.version import Version
 
-from peep_setuptools.archives import Link, parse_filename
+from peep_setuptools.archives import Link, place_hashes, unplaced_message
 from peep_setuptools.errors import DownloadError, IndexLookupError
+from peep_setuptools.index.choose import Choice, choose_archive, select_archive
 from peep_setuptools.index.download import fetch, quarantine
 from peep_setuptools.index.http import HttpClient
-from peep_setuptools.index.pages import IndexClient, select_archive
+from peep_setuptools.index.pages import IndexClient
+from peep_setuptools.installing import findings
 from peep_setuptools.installing.cache import ArchiveCache, CachedArchive
 from peep_setuptools.installing.progress import NoProgress, Progress
 from peep_setuptools.installing.verdicts import Problem, Verdict, algorithms_for, verify
@@ -83,7 +85,7 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
         cached = _from_cache(session, number, req)
         if cached is not None:
             return cached
-        link = _find(session, req)
+        link, choice = _find(session, req)
         if link.yanked:
             reason = f": {link.yanked_reason}" if link.yanked_reason else ""
             logger.warning("%s (%s) is yanked on the index%s", link.filename, req.location, reason)
@@ -94,6 +96,10 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
         )
         session.progress.advance(fetched.filename, fetched.size, redact_url(link.url), cached=False)
         verdict = verify(req, fetched.digests, url=redact_url(link.url), path=fetched.path)
+        if verdict.kind == "mismatch" and choice is not None:
+            elsewhere = findings.pinned_elsewhere(req, choice, fetched.digests, session.target)
+            if elsewhere is not None:
+                return Problem(req, elsewhere)
         if verdict.kind == "ok" and session.cache is not None:
             stored = session.cache.store(
                 fetched.path, fetched.digests["sha256"], requires_python=link.requires_python
@@ -110,15 +116,15 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
         return Problem(req, f"{req.display_name}{pinned}: {exc}")
 
 
-def _find(session: Session, req: ReqLine) -> Link:
+def _find(session: Session, req: ReqLine) -> tuple[Link, Choice | None]:
     if req.url is not None:
         filename = unquote(urlsplit(req.url).path.rsplit("/", 1)[-1])
-        return Link(req.url, filename, (), None, False, None, req.url)
+        return Link(req.url, filename, (), None, False, None, req.url), None
     assert req.version is not None  # noqa: S101 -- the parser only lets pinned names through
     only_binary = ":all:" in session.options.only_binary or req.name in session.options.only_binary
-    links = session.client.find_links(req.name)
-    link = select_archive(
-        links,
+    found = session.client.lookup(req.name)
+    choice = choose_archive(
+        found.links,
         name=req.name,
         version=Version(req.version),
         tags=session.target.tags,
@@ -126,31 +132,22 @@ def _find(session: Session, req: ReqLine) -> Link:
         allowed=req.digests,
         only_binary=only_binary,
     )
-    if link is None:
-        raise IndexLookupError(_not_found(req, links, session, only_binary))
-    return link
-
-
-def _not_found(req: ReqLine, links: Sequence[Link], session: Session, only_binary: bool) -> str:
-    same_version = [
-        link.filename for link in links if _version_of(link.filename, req) == req.version
-    ]
-    where = session.client.where
-    if not same_version:
-        return f"{req.display_name}=={req.version} not found on {where}"
-    why = "no wheel for this interpreter" + ("" if only_binary else " and no sdist")
-    return (
-        f"{req.display_name}=={req.version} has no file that fits {session.target.python} "
-        f"on {where} "
-        f"({why}; files: {', '.join(same_version)})"
-    )
-
-
-def _version_of(filename: str, req: ReqLine) -> str | None:
-    parsed = parse_filename(filename)
-    if parsed is None or parsed.name != req.name or req.version is None:
-        return None
-    return req.version if parsed.version == Version(req.version) else None
+    if choice.link is None:
+        if choice.unfit:
+            raise IndexLookupError(
+                findings.no_fit(req, choice, session.client.where, session.target)
+            )
+        raise IndexLookupError(findings.not_found(req, found, session.client.where))
+    session.client.warn_skipped(found)
+    placement = place_hashes(req.digests, choice.files)
+    if placement.certain and placement.unplaced:
+        where = session.client.where
+        message = unplaced_message(
+            str(req.location), findings.pinned(req), where, placement.unplaced, choice.files
+        )
+        logger.warning("Warning: %s", message)
+    logger.debug("%s", findings.chosen(req, choice))
+    return choice.link, choice
 
 
 # -- the verified cache ---------------------------------------------------------------------

@@ -23,7 +23,14 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from peep_setuptools.archives import Link, parse_filename
+from peep_setuptools.archives import (
+    Link,
+    advertised,
+    files_of,
+    parse_filename,
+    place_hashes,
+    unplaced_message,
+)
 from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import IndexLookupError, PeepError, RequirementsFileError
 from peep_setuptools.hashes import Algorithm, Digest
@@ -268,34 +275,23 @@ def _index_package(
 ) -> PinnedPackage:
     assert req.version is not None  # noqa: S101 - the parser lets only pinned names through
     pinned = f"{req.display_name}=={req.version}"
-    version = Version(req.version)
-    links = [
-        link
-        for link in find(req.name)
-        if (parsed := parse_filename(link.filename)) is not None
-        and parsed.name == req.name
-        and parsed.version == version
-    ]
+    links = files_of(find(req.name), req.name, Version(req.version))
     if not links:
         raise IndexLookupError(f"{req.location}: {pinned} not found on {where}")
     algorithms = tuple(dict.fromkeys(d.algorithm for d in req.digests))
-    unmatched = list(req.digests)
-    chosen: dict[str, tuple[Link, PinnedFile]] = {}
-    for link in links:
-        if link.filename in chosen or not unmatched:
-            continue
-        actual: Mapping[Algorithm, Digest] = {d.algorithm: d for d in link.hashes}
-        size = None
+    sizes: dict[str, int] = {}
+
+    def digests_of(link: Link, unplaced: Sequence[Digest]) -> Mapping[Algorithm, Digest]:
         # Advertised hashes are enough unless an allowed hash still to place is of an
         # algorithm the index did not give for this file.
-        if any(d.algorithm not in actual for d in unmatched):
-            actual, size = hash_link(link, algorithms)
-        matched = tuple(
-            d for d in req.digests if d.algorithm in actual and actual[d.algorithm].matches(d)
-        )
-        if not matched:
-            continue
-        unmatched = [d for d in unmatched if d not in matched]
+        actual = advertised(link)
+        if any(d.algorithm not in actual for d in unplaced):
+            actual, sizes[link.filename] = hash_link(link, algorithms)
+        return actual
+
+    placement = place_hashes(req.digests, links, digests_of)
+    chosen: dict[str, tuple[Link, PinnedFile]] = {}
+    for link, matched in placement.placed:
         kind, _ = _kind_of(link.filename, req.name)
         if kind == "archive":
             raise IndexLookupError(
@@ -304,13 +300,11 @@ def _index_package(
                 "cannot list it beside the other files"
             )
         url, path = _location(strip_credentials(link.url), lock_dir)
+        size = sizes.get(link.filename)
         chosen[link.filename] = (link, PinnedFile(kind, link.filename, url, path, matched, size))
-    if unmatched:
-        hashes = ", ".join(str(d) for d in unmatched)
-        files = ", ".join(dict.fromkeys(link.filename for link in links))
+    if placement.unplaced:
         raise IndexLookupError(
-            f"{req.location}: {pinned}: no file of this version on {where} has the allowed "
-            f"hash {hashes} (files: {files}); remove the hash or correct it"
+            unplaced_message(str(req.location), pinned, where, placement.unplaced, links)
         )
     sdists = [file.filename for _, file in chosen.values() if file.kind == "sdist"]
     if len(sdists) > 1:

@@ -9,7 +9,7 @@ from packaging.version import Version
 
 from peep_setuptools.archives import ArchiveName, InvalidArchiveName, Link, parse_filename
 from peep_setuptools.hashes import Digest
-from peep_setuptools.index.pages import select_archive
+from peep_setuptools.index.choose import select_archive
 
 TAGS = (
     Tag("cp311", "cp311", "manylinux_2_17_x86_64"),
