@@ -101,28 +101,6 @@ def choose_archive(
     return Choice(best, reason, tuple(unfit), passed_over, files)
 
 
-def select_archive(
-    links: Iterable[Link],
-    *,
-    name: NormalizedName,
-    version: Version,
-    tags: Sequence[Tag],
-    python_version: Version,
-    allowed: Sequence[Digest],
-    only_binary: bool,
-) -> Link | None:
-    """The link ``choose_archive`` picks, or None if no file fits."""
-    return choose_archive(
-        links,
-        name=name,
-        version=version,
-        tags=tags,
-        python_version=python_version,
-        allowed=allowed,
-        only_binary=only_binary,
-    ).link
-
-
 def _fit(
     link: Link, rank: dict[Tag, int], python_version: Version, only_binary: bool
 ) -> tuple[int, Unfit | None]:

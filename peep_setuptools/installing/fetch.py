@@ -20,7 +20,7 @@ from packaging.version import Version
 
 from peep_setuptools.archives import Link, place_hashes, unplaced_message
 from peep_setuptools.errors import DownloadError, IndexLookupError
-from peep_setuptools.index.choose import Choice, choose_archive, select_archive
+from peep_setuptools.index.choose import Choice, choose_archive
 from peep_setuptools.index.download import fetch, quarantine
 from peep_setuptools.index.http import HttpClient
 from peep_setuptools.index.pages import IndexClient
@@ -185,7 +185,7 @@ def _fitting(
     # The same choice as for index links: tags, Requires-Python, --only-binary.
     options = session.options
     by_name = {e.filename: e for e in entries}
-    link = select_archive(
+    link = choose_archive(
         [Link(e.path, e.filename, (), e.requires_python) for e in entries],
         name=req.name,
         version=Version(req.version),
@@ -193,7 +193,7 @@ def _fitting(
         python_version=session.target.python_version,
         allowed=req.digests,
         only_binary=":all:" in options.only_binary or req.name in options.only_binary,
-    )
+    ).link
     return by_name[link.filename] if link is not None else None
 
 

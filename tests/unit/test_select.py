@@ -1,4 +1,4 @@
-"""select_archive and parse_filename: pure table tests, no server."""
+"""choose_archive and parse_filename: pure table tests, no server."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from packaging.version import Version
 
 from peep_setuptools.archives import ArchiveName, InvalidArchiveName, Link, parse_filename
 from peep_setuptools.hashes import Digest
-from peep_setuptools.index.choose import select_archive
+from peep_setuptools.index.choose import choose_archive
 
 TAGS = (
     Tag("cp311", "cp311", "manylinux_2_17_x86_64"),
@@ -34,7 +34,7 @@ def link(filename, *, hashes=(), requires_python=None, yanked=False):
 
 
 def select(links, *, version="1.0", allowed=(), only_binary=False, name="foo", tags=TAGS, py=PY):
-    chosen = select_archive(
+    chosen = choose_archive(
         links,
         name=canonicalize_name(name),
         version=Version(version),
@@ -42,7 +42,7 @@ def select(links, *, version="1.0", allowed=(), only_binary=False, name="foo", t
         python_version=py,
         allowed=allowed,
         only_binary=only_binary,
-    )
+    ).link
     return chosen.filename if chosen else None
 
 
@@ -112,7 +112,7 @@ def test_select_archive(links, kwargs, expected):
 def test_first_link_wins_a_tie():
     first = Link("https://a.example/" + SDIST, SDIST, source="a")
     second = Link("https://b.example/" + SDIST, SDIST, source="b")
-    chosen = select_archive(
+    chosen = choose_archive(
         [first, second],
         name=canonicalize_name("foo"),
         version=Version("1.0"),
@@ -120,7 +120,7 @@ def test_first_link_wins_a_tie():
         python_version=PY,
         allowed=(),
         only_binary=False,
-    )
+    ).link
     assert chosen is first
 
 
