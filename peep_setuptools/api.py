@@ -15,14 +15,12 @@ from packaging.version import Version
 from peep_setuptools.errors import PeepError, RequirementsFileError, VerificationFailed
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.verdicts import Problem, Verdict
-from peep_setuptools.lock.parse import LockSelection, is_lock_file, load_pylock, select_files
-from peep_setuptools.lock.select import is_locked_release
-from peep_setuptools.requirements.files import (
-    IndexOptions,
-    ReqLine,
-    load_reqfiles,
-    merge_requirements,
-)
+from peep_setuptools.lock.model import LockSelection
+from peep_setuptools.lock.parse import is_lock_file, load_pylock
+from peep_setuptools.lock.select import is_locked_release, select_files
+from peep_setuptools.requirements.files import load_reqfiles, merge_requirements
+from peep_setuptools.requirements.lines import IndexOptions
+from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import MarkerEvaluationError, Target, probe
 
 # The network half (http and ssl, index, download, cache, backends, progress, report) is

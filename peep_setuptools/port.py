@@ -1,8 +1,8 @@
 """``peep port``'s I/O: read requirement or lock files, and lock requirements into pylock.toml.
 
-``porting`` and ``pylock_write`` are pure; this module feeds them: it reads the files, and for
-``--to pylock`` looks every pinned requirement up on the index as ``install`` would (and hashes
-files the index gives no usable hash for). ``api.port_file`` is the public entry point, and
+``requirements.porting`` and ``lock.write`` are pure; this module feeds them: it reads the
+files, and for ``--to pylock`` looks every pinned requirement up on the index as ``install``
+would (and hashes files the index gives no usable hash for). ``api.port_file`` is the public entry point, and
 imports this module only when called.
 """
 
@@ -20,12 +20,13 @@ from peep_setuptools.archives import Link
 from peep_setuptools.errors import UsageError
 from peep_setuptools.hashes import Algorithm, Digest
 from peep_setuptools.index.download import fetch
-from peep_setuptools.installing.settings import resolve_settings
-from peep_setuptools.lock import write as pylock_write
+from peep_setuptools.installing.settings import IndexSettings, resolve_settings
+from peep_setuptools.lock import write as lock_write
 from peep_setuptools.lock.parse import is_lock_file, load_pylock
 from peep_setuptools.lock.toreqs import port_lock
 from peep_setuptools.requirements import porting
-from peep_setuptools.requirements.files import IndexOptions, RequirementsSet, load_reqfiles
+from peep_setuptools.requirements.files import RequirementsSet, load_reqfiles
+from peep_setuptools.requirements.lines import IndexOptions
 
 logger = logging.getLogger("peep_setuptools")
 
@@ -55,24 +56,15 @@ def port(
     reqset = load_reqfiles(paths, environ=environ)
     if to != "pylock":
         return porting.port_entries(reqset.entries, to=to)
-    return _port_to_pylock(
-        reqset, environ, index=index, cert=cert, timeout=timeout, retries=retries, lock_dir=lock_dir
-    )
-
-
-def _port_to_pylock(
-    reqset: RequirementsSet,
-    environ: Mapping[str, str],
-    *,
-    index: IndexOptions,
-    cert: str | None,
-    timeout: float | None,
-    retries: int | None,
-    lock_dir: str | None,
-) -> str:
     settings = resolve_settings(
         environ, reqset.options, index, cert=cert, timeout=timeout, retries=retries
     )
+    return _port_to_pylock(reqset, settings, lock_dir=lock_dir)
+
+
+def _port_to_pylock(
+    reqset: RequirementsSet, settings: IndexSettings, *, lock_dir: str | None
+) -> str:
     workdir = tempfile.mkdtemp(prefix="peep-port-")
     client = settings.open()
     http = client.http
@@ -88,7 +80,7 @@ def _port_to_pylock(
         return dict(fetched.digests), fetched.size
 
     try:
-        packages = pylock_write.pin_requirements(
+        packages = lock_write.pin_requirements(
             reqset.requirements,
             find=client.find_links,
             hash_link=hash_link,
@@ -99,4 +91,4 @@ def _port_to_pylock(
     finally:
         http.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    return pylock_write.render_pylock(packages)
+    return lock_write.render_pylock(packages)

@@ -10,7 +10,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.checks.metadata import Dependencies
-from peep_setuptools.requirements.files import ReqLine
+from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import MarkerEvaluationError, evaluate_marker
 
 MISSING_HEAD = (

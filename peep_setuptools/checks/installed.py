@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.errors import TargetError
 from peep_setuptools.hashes import Digest, InvalidDigest, hash_file
-from peep_setuptools.requirements.files import ReqLine
+from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import run_script
 
 # Runs in the target interpreter, stdlib only: where each named distribution lives.

@@ -29,11 +29,8 @@ from peep_setuptools.installing.picking import (
 )
 from peep_setuptools.installing.settings import resolve_settings
 from peep_setuptools.requirements.editing import NewRequirement, apply_edit, plan_edit
-from peep_setuptools.requirements.files import (
-    IndexOptions,
-    load_reqfiles,
-    parse_only_binary,
-)
+from peep_setuptools.requirements.files import load_reqfiles
+from peep_setuptools.requirements.lines import IndexOptions, parse_only_binary
 
 logger = logging.getLogger("peep_setuptools")
 

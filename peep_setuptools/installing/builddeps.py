@@ -15,7 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from peep_setuptools.checks.metadata import is_top_member
 from peep_setuptools.errors import BackendError, PeepError
-from peep_setuptools.requirements.files import Location
+from peep_setuptools.requirements.spec import Location
 
 #: What pip assumes for an sdist without ``[build-system]`` (PEP 518).
 DEFAULT_REQUIRES = ("setuptools>=40.8.0",)

@@ -28,7 +28,8 @@ from peep_setuptools.installing import findings
 from peep_setuptools.installing.cache import ArchiveCache, CachedArchive
 from peep_setuptools.installing.progress import NoProgress, Progress
 from peep_setuptools.installing.verdicts import Problem, Verdict, algorithms_for, verify
-from peep_setuptools.requirements.files import IndexOptions, ReqLine
+from peep_setuptools.requirements.lines import IndexOptions
+from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import Target
 from peep_setuptools.urls import redact_url
 

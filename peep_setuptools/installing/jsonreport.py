@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from peep_setuptools.checks.completeness import Completeness
 from peep_setuptools.installing.verdicts import Problem, Verdict
-from peep_setuptools.requirements.files import ReqLine
+from peep_setuptools.requirements.spec import ReqLine
 
 #: Bumped on any change that could break a reader; additions keep the version.
 SCHEMA_VERSION = 1

@@ -25,7 +25,7 @@ from peep_setuptools.hashes import Digest
 from peep_setuptools.index.download import fetch
 from peep_setuptools.index.http import HttpClient
 from peep_setuptools.index.pages import IndexClient
-from peep_setuptools.requirements.files import HashStyle
+from peep_setuptools.requirements.spec import HashStyle
 from peep_setuptools.urls import redact_url
 
 logger = logging.getLogger("peep_setuptools")

@@ -13,7 +13,7 @@ from peep_setuptools.index.http import HttpClient, HttpSettings
 from peep_setuptools.index.pages import IndexClient
 from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
 from peep_setuptools.installing.backends import BuildIndex
-from peep_setuptools.requirements.files import IndexOptions
+from peep_setuptools.requirements.lines import IndexOptions
 
 
 @dataclass(frozen=True)

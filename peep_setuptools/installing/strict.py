@@ -30,7 +30,7 @@ from peep_setuptools.installing.builddeps import (
     parse_requirement,
     read_build_system,
 )
-from peep_setuptools.requirements.files import Location
+from peep_setuptools.requirements.spec import Location
 from peep_setuptools.target import MarkerEvaluationError, evaluate_marker
 
 #: How long one hook may run.

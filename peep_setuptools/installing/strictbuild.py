@@ -29,7 +29,7 @@ from peep_setuptools.installing.fetch import Outcome, Session, fetch_all, summar
 from peep_setuptools.installing.picking import TOFU_NOTE, Filters, newest_version
 from peep_setuptools.installing.report import render
 from peep_setuptools.installing.verdicts import Problem, Verdict
-from peep_setuptools.requirements.files import ReqLine
+from peep_setuptools.requirements.spec import ReqLine
 
 logger = logging.getLogger("peep_setuptools")
 

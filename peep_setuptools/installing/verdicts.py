@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from peep_setuptools.hashes import ALGORITHMS, Algorithm, Digest, any_match
-from peep_setuptools.requirements.files import ReqLine
+from peep_setuptools.requirements.spec import ReqLine
 
 VerdictKind = Literal["ok", "missing", "mismatch"]
 

@@ -1,6 +1,6 @@
 """PEP 751 lock files as values: the frozen dataclasses ``pylock`` parses into.
 
-Kept apart from parsing and from choosing files (``lockselect``) so that both can import
+Kept apart from parsing and from choosing files (``lock.select``) so that both can import
 them without importing each other.
 """
 
@@ -16,7 +16,7 @@ from packaging.utils import NormalizedName
 
 from peep_setuptools.archives import parse_filename
 from peep_setuptools.hashes import Digest
-from peep_setuptools.requirements.files import Location, ReqLine
+from peep_setuptools.requirements.spec import Location, ReqLine
 
 FileKind = Literal["wheel", "sdist", "archive"]
 

@@ -2,8 +2,7 @@
 
 Parsing is pure; ``load_pylock`` reads the file. Every message names the file and the TOML
 key path of the offending value, e.g. ``pylock.toml: packages[3].wheels[0].hashes``. The
-values live in ``lockmodel``, choosing files for a target in ``lockselect``; both are
-re-exported here, so ``peep_setuptools.lock.parse`` stays the one name to import from.
+values live in ``lock.model``; choosing files for a target is ``lock.select``.
 """
 
 from __future__ import annotations
@@ -34,28 +33,8 @@ from peep_setuptools.lock.model import (
     LockedFile,
     LockedPackage,
     LockFile,
-    LockLocation,
-    LockSelection,
 )
-from peep_setuptools.lock.select import select_files
-from peep_setuptools.tomlread import TomlLoads, toml_loads
-
-__all__ = [
-    "SUPPORTED_MAJOR",
-    "SUPPORTED_MINOR",
-    "FileKind",
-    "LockFile",
-    "LockLocation",
-    "LockSelection",
-    "LockedFile",
-    "LockedPackage",
-    "TomlLoads",
-    "is_lock_file",
-    "load_pylock",
-    "parse_pylock",
-    "select_files",
-    "toml_loads",
-]
+from peep_setuptools.tomlread import toml_loads
 
 #: the major version of PEP 751 we read; a newer minor version is read with a warning
 SUPPORTED_MAJOR = 1

@@ -23,7 +23,7 @@ from peep_setuptools.lock.model import (
     LockLocation,
     LockSelection,
 )
-from peep_setuptools.requirements.files import ReqLine
+from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import MarkerEnvironment, MarkerEvaluationError, evaluate_marker
 
 

@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 from peep_setuptools.errors import RequirementsFileError
 from peep_setuptools.hashes import Digest
 from peep_setuptools.lock.model import LockedFile, LockedPackage, LockFile, LockLocation
-from peep_setuptools.requirements.files import Comment, Entry, Location, OptionLine, ReqLine
+from peep_setuptools.requirements.lines import Comment, Entry, OptionLine
 from peep_setuptools.requirements.porting import Target, port_entries
+from peep_setuptools.requirements.spec import Location, ReqLine
 from peep_setuptools.urls import file_url_path
 
 #: marker variables that only a lock file has; a requirements file cannot evaluate them

@@ -34,8 +34,9 @@ from peep_setuptools.archives import (
 from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import IndexLookupError, PeepError, RequirementsFileError
 from peep_setuptools.hashes import Algorithm, Digest
-from peep_setuptools.lock.parse import FileKind
-from peep_setuptools.requirements.files import ReqLine, merge_requirements
+from peep_setuptools.lock.model import FileKind
+from peep_setuptools.requirements.files import merge_requirements
+from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.urls import file_url_path, strip_credentials
 
 LOCK_VERSION = "1.0"

@@ -16,7 +16,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import RequirementsFileError
 from peep_setuptools.hashes import Digest
-from peep_setuptools.requirements.files import HashStyle, ReqLine, parse_reqfile
+from peep_setuptools.requirements.lines import parse_reqfile
+from peep_setuptools.requirements.spec import HashStyle, ReqLine
 
 _PHYSICAL = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _EOL = re.compile(r"(\r\n|\r|\n)\Z")
@@ -147,8 +148,9 @@ def _render(
 def _spans(lines: Sequence[str]) -> dict[int, _Span]:
     """Map the index of each logical line's first physical line to its span.
 
-    Mirrors reqfile's reading: hash comment lines belong to the next requirement, and a
-    trailing backslash continues a line unless a comment or blank line follows.
+    Mirrors how ``requirements.lines`` reads a file: hash comment lines belong to the next
+    requirement, and a trailing backslash continues a line unless a comment or blank line
+    follows.
     """
     spans: dict[int, _Span] = {}
     pending: list[int] = []

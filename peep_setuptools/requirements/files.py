@@ -1,9 +1,8 @@
 """Requirement files, peep's and pip's formats: files in, frozen values out.
 
 ``load_reqfiles`` reads files and follows their ``-r`` includes; ``merge_requirements``
-folds the lines that name one project. The text of one file is parsed by ``reqlines``, and
-the text of one requirement by ``reqspec``; their public names are re-exported here, so
-``peep_setuptools.requirements.files`` stays the one place to import them from.
+folds the lines that name one project. The text of one file is parsed by
+``requirements.lines``, and the text of one requirement by ``requirements.spec``.
 """
 
 from __future__ import annotations
@@ -20,43 +19,20 @@ from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.errors import ConflictingRequirementsError, RequirementsFileError
 from peep_setuptools.requirements.lines import (
-    Comment,
     Entry,
     IncludeLine,
     IndexOptions,
-    OptionLine,
     collect_options,
-    parse_only_binary,
     parse_reqfile,
 )
 from peep_setuptools.requirements.spec import (
-    HashStyle,
     Location,
     ReqLine,
     absolute_path,
-    expand_env,
     fail_at,
     is_url,
 )
 from peep_setuptools.urls import file_url_path
-
-__all__ = [
-    "Comment",
-    "Entry",
-    "HashStyle",
-    "IncludeLine",
-    "IndexOptions",
-    "Location",
-    "OptionLine",
-    "ReqLine",
-    "RequirementsSet",
-    "collect_options",
-    "expand_env",
-    "load_reqfiles",
-    "merge_requirements",
-    "parse_only_binary",
-    "parse_reqfile",
-]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """One requirements file's text, peep's and pip's formats: text in, frozen values out (pure).
 
 Logical lines (backslash continuations, comments), peep's ``# sha256:`` lines, pip's ``--hash``
-and index options; each requirement's own text is left to ``reqspec``. ``reqfile`` follows
-includes and re-exports the public names: import them from ``peep_setuptools.requirements.files``.
+and index options; each requirement's own text is left to ``requirements.spec``, and
+``requirements.files`` follows includes.
 """
 
 from __future__ import annotations

@@ -6,13 +6,8 @@ from collections.abc import Sequence
 from typing import Literal
 
 from peep_setuptools.errors import RequirementsFileError
-from peep_setuptools.requirements.files import (
-    Comment,
-    Entry,
-    IncludeLine,
-    OptionLine,
-    ReqLine,
-)
+from peep_setuptools.requirements.lines import Comment, Entry, IncludeLine, OptionLine
+from peep_setuptools.requirements.spec import ReqLine
 
 Target = Literal["pip", "peep"]
 

@@ -3,8 +3,8 @@
 A line's requirement is a named, pinned requirement (``Foo[bar]==1.0; marker``), a
 ``name @ URL``, a bare ``http(s)://`` or ``file://`` URL (``#egg=``, ``#sha256=``), or a path
 to a local archive; ``parse_requirement`` turns any of them into a ``ReqLine``. The values
-and helpers here are shared by ``reqlines`` (one file's text) and ``reqfile`` (files), which
-re-exports the public names: import them from ``peep_setuptools.requirements.files``.
+and helpers here are shared by ``requirements.lines`` (one file's text) and
+``requirements.files`` (files and their includes).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from support.builders import installed
 
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.lock.parse import load_pylock
-from peep_setuptools.requirements.files import ReqLine, load_reqfiles
+from peep_setuptools.requirements.files import load_reqfiles
+from peep_setuptools.requirements.spec import ReqLine
 
 if sys.version_info >= (3, 11):
     import tomllib

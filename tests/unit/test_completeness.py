@@ -5,7 +5,8 @@ from packaging.requirements import Requirement
 
 from peep_setuptools.checks.completeness import Examined, check_completeness
 from peep_setuptools.checks.metadata import Dependencies
-from peep_setuptools.requirements.files import ReqLine, parse_reqfile
+from peep_setuptools.requirements.lines import parse_reqfile
+from peep_setuptools.requirements.spec import ReqLine
 
 ENV = {
     "python_version": "3.11",

@@ -13,15 +13,15 @@ from hypothesis import strategies as st
 
 from peep_setuptools.errors import MalformedHashError, RequirementsFileError
 from peep_setuptools.hashes import Digest
-from peep_setuptools.requirements.files import (
+from peep_setuptools.requirements.lines import (
     Comment,
     IncludeLine,
     OptionLine,
-    ReqLine,
     collect_options,
     parse_reqfile,
 )
 from peep_setuptools.requirements.porting import port_entries
+from peep_setuptools.requirements.spec import ReqLine
 
 settings.register_profile(
     "fuzz",

@@ -25,7 +25,8 @@ from peep_setuptools.lock.write import (
     toml_string,
     toml_value,
 )
-from peep_setuptools.requirements.files import ReqLine, parse_reqfile
+from peep_setuptools.requirements.lines import parse_reqfile
+from peep_setuptools.requirements.spec import ReqLine
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -9,15 +9,10 @@ import pytest
 
 from peep_setuptools.errors import RequirementsFileError
 from peep_setuptools.hashes import Digest
-from peep_setuptools.requirements.files import (
-    IncludeLine,
-    Location,
-    ReqLine,
-    collect_options,
-    load_reqfiles,
-    parse_reqfile,
-)
+from peep_setuptools.requirements.files import load_reqfiles
+from peep_setuptools.requirements.lines import IncludeLine, collect_options, parse_reqfile
 from peep_setuptools.requirements.porting import port_entries, requirement_spec
+from peep_setuptools.requirements.spec import Location, ReqLine
 
 HEX = hashlib.sha256(b"a").hexdigest()
 HEX2 = hashlib.sha256(b"b").hexdigest()

@@ -16,18 +16,16 @@ from peep_setuptools.errors import (
     RequirementsFileError,
 )
 from peep_setuptools.hashes import Digest
-from peep_setuptools.requirements.files import (
+from peep_setuptools.requirements.files import load_reqfiles, merge_requirements
+from peep_setuptools.requirements.lines import (
     Comment,
     IncludeLine,
     IndexOptions,
-    Location,
     OptionLine,
-    ReqLine,
     collect_options,
-    load_reqfiles,
-    merge_requirements,
     parse_reqfile,
 )
+from peep_setuptools.requirements.spec import Location, ReqLine
 
 HEX = hashlib.sha256(b"a").hexdigest()
 HEX2 = hashlib.sha256(b"b").hexdigest()
