@@ -2,8 +2,8 @@
 
 ``requirements.porting`` and ``lock.write`` are pure; this module feeds them: it reads the
 files, and for ``--to pylock`` looks every pinned requirement up on the index as ``install``
-would (and hashes files the index gives no usable hash for). ``api.port_file`` is the public entry point, and
-imports this module only when called.
+would (and hashes files the index gives no usable hash for). ``api.port_file`` is the
+public entry point, and imports this module only when called.
 """
 
 from __future__ import annotations
