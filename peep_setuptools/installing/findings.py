@@ -11,7 +11,7 @@ from peep_setuptools.archives import parse_filename, place_hashes
 from peep_setuptools.hashes import Algorithm, Digest
 from peep_setuptools.index.choose import Choice, unfit_text
 from peep_setuptools.index.pages import Found
-from peep_setuptools.requirements.files import ReqLine
+from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import Target
 
 #: how many versions "from versions: ..." shows around the pinned one
