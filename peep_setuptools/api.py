@@ -15,7 +15,7 @@ from packaging.version import Version
 from peep_setuptools.errors import PeepError, RequirementsFileError, VerificationFailed
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.verdicts import Problem, Verdict
-from peep_setuptools.lock.model import LockSelection
+from peep_setuptools.lock.model import LockLocation, LockSelection
 from peep_setuptools.lock.parse import is_lock_file, load_pylock
 from peep_setuptools.lock.select import is_locked_release, select_files
 from peep_setuptools.requirements.files import load_reqfiles, merge_requirements
@@ -392,9 +392,15 @@ def _pins_a_version(req: ReqLine) -> bool:
 
 
 def _archive(verdict: Verdict) -> VerifiedArchive:
+    """The verified file, and what the environment is to record about it (``recorded.py``)."""
     from peep_setuptools.installing.backends import VerifiedArchive
+    from peep_setuptools.urls import strip_credentials
 
-    return VerifiedArchive(verdict.requirement.display_name, verdict.path, verdict.actual["sha256"])
+    req = verdict.requirement
+    index_file = isinstance(req.location, LockLocation) and req.location.index_file
+    url = None if req.url is None or index_file else strip_credentials(req.url)
+    digest = verdict.actual["sha256"]
+    return VerifiedArchive(req.name, verdict.path, digest, req.version, url, digest)
 
 
 def _backend(options: InstallOptions) -> InstallerBackend:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 
 def redact_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``****`` (``user:****@host``), as pip does."""
+    """Return ``url`` with its secret hidden, as pip does: ``user:****@host``, ``****@host``.
+
+    A user name without a password is most often a token (``https://TOKEN@host/``), so it
+    is hidden whole. THE redaction: every message, log line and report goes through it.
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -17,16 +21,28 @@ def redact_url(url: str) -> str:
         return url
     userinfo, _, hostport = parts.netloc.rpartition("@")
     user, has_password, _ = userinfo.partition(":")
-    netloc = f"{user}:****@{hostport}" if has_password else f"{userinfo}@{hostport}"
+    netloc = f"{user}:****@{hostport}" if has_password else f"****@{hostport}"
     return urlunsplit(parts._replace(netloc=netloc))
 
 
 def strip_credentials(url: str) -> str:
     """Return ``url`` without its ``user:pass@`` part."""
+    return split_credentials(url)[0]
+
+
+def split_credentials(url: str) -> tuple[str, str, tuple[str, str | None] | None]:
+    """``(url without credentials, host name, (user, password or None) or None)``.
+
+    The user and password are percent-decoded, as pip sends them.
+    """
     parts = urlsplit(url)
+    host = parts.hostname or ""
     if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        return url, host, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, has_password, password = userinfo.partition(":")
+    bare = urlunsplit(parts._replace(netloc=hostport))
+    return bare, host, (unquote(user), unquote(password) if has_password else None)
 
 
 def is_loopback(host: str) -> bool:

@@ -14,8 +14,27 @@ from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.errors import BackendError
-from peep_setuptools.hashes import Digest
+from peep_setuptools.installing.handoff import (
+    VerifiedArchive,
+    local_line,
+    stage,
+    write_installer_input,
+)
+from peep_setuptools.installing.recorded import record_origins
 from peep_setuptools.target import Target
+from peep_setuptools.urls import split_credentials
+
+__all__ = [
+    "BuildIndex",
+    "Compile",
+    "InstallerBackend",
+    "PipBackend",
+    "UvBackend",
+    "VerifiedArchive",
+    "WheelBuilder",
+    "child_env",
+    "find_uv",
+]
 
 # Bootstrap recipes set these for setuptools' own fetch of our plugin; they must not reach
 # the pip we run, whose hash options are its own (and whose build-isolation pip would
@@ -23,15 +42,6 @@ from peep_setuptools.target import Target
 _SCRUBBED_ENV = ("PIP_REQUIRE_HASHES", "PIP_CONSTRAINT", "PIP_NO_DEPS", "PIP_TARGET", "PIP_USER")
 
 Compile = Literal["default", "compile", "no-compile"]
-
-
-@dataclass(frozen=True)
-class VerifiedArchive:
-    """A local archive whose bytes matched an allowed hash."""
-
-    name: str
-    path: str
-    digest: Digest
 
 
 @dataclass(frozen=True)
@@ -45,20 +55,60 @@ class BuildIndex:
     trusted_hosts: tuple[str, ...] = ()
     cert: str | None = None
 
-    def pip_args(self) -> list[str]:
-        """The same options spelled for pip's and uv's command lines."""
-        args: list[str] = []
+    def pip_lines(self, netrc: str) -> tuple[list[str], dict[str, str]]:
+        """The options as requirements-file lines for pip, and the environment they need.
+
+        Never on a command line, which every local user can read (/proc/PID/cmdline): the
+        lines go into a file in the private workdir. Credentials are taken out of the URLs
+        and into a netrc file there too, because pip hands its index URLs on to the pip it
+        starts for build dependencies, on that one's command line.
+        """
+        lines: list[str] = []
+        logins: dict[str, tuple[str, str | None]] = {}
+
+        def plain(url: str) -> str:
+            bare, host, login = split_credentials(url)
+            if login is not None:
+                logins[host] = login
+            return bare
+
         if self.no_index:
-            args.append("--no-index")
+            lines.append("--no-index")
         elif self.index_url:
-            args += ["--index-url", self.index_url]
-        for url in self.extra_index_urls:
-            args += ["--extra-index-url", url]
-        for link in self.find_links:
-            args += ["--find-links", link]
-        for host in self.trusted_hosts:
-            args += ["--trusted-host", host]
-        return args
+            lines.append(f"--index-url {plain(self.index_url)}")
+        lines += [f"--extra-index-url {plain(url)}" for url in self.extra_index_urls]
+        lines += [f"--find-links {plain(link)}" for link in self.find_links]
+        lines += [f"--trusted-host {host}" for host in self.trusted_hosts]
+        if not logins:
+            return lines, {}
+        write_installer_input([_netrc_entry(host, *login) for host, login in logins.items()], netrc)
+        return lines, {"NETRC": netrc}
+
+    def uv_env(self) -> dict[str, str]:
+        """The options as uv's environment variables (only our own user reads those)."""
+        env: dict[str, str] = {}
+        if self.index_url and not self.no_index:
+            env["UV_INDEX_URL"] = self.index_url
+        if self.extra_index_urls and not self.no_index:
+            env["UV_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
+        if self.find_links:
+            env["UV_FIND_LINKS"] = ",".join(self.find_links)
+        if self.trusted_hosts:
+            env["UV_INSECURE_HOST"] = " ".join(self.trusted_hosts)
+        return env
+
+
+def _netrc_entry(host: str, user: str, password: str | None) -> str:
+    values = [host, user, *([password] if password else [])]
+    if any(not value or any(c.isspace() or c in "\"'#" for c in value) for value in values):
+        raise BackendError(
+            f"cannot hand the credentials for {host} to pip without putting them on a command "
+            "line: the user name or password has a space, a quote or '#'; use --installer uv, "
+            "or wheels only (--only-binary :all:)"
+        )
+    if not password:  # a token as the user name: Python 3.11+ reads an entry without one
+        return f"machine {host} login {user}"
+    return f"machine {host} login {user} password {password}"
 
 
 @runtime_checkable
@@ -93,14 +143,6 @@ class InstallerBackend(Protocol):
         force_reinstall: bool,
     ) -> None:
         """Install every archive in one call; raise BackendError if the installer fails."""
-
-
-def write_requirements(archives: Sequence[VerifiedArchive], path: str) -> None:
-    """Write the verified files as ``name @ file:///... --hash=...``; the installer checks too."""
-    lines = [
-        f"{a.name} @ {Path(a.path).resolve().as_uri()} {a.digest.pip_option()}\n" for a in archives
-    ]
-    Path(path).write_text("".join(lines), encoding="utf-8")
 
 
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -165,18 +207,29 @@ class _RequirementsFileBackend:
         build_index: BuildIndex,
         force_reinstall: bool,
     ) -> None:
-        """Install every archive in one installer run; raise BackendError if it fails."""
+        """Install every archive in one installer run; raise BackendError if it fails.
+
+        Index options (with their credentials) are handed over only when an sdist is left
+        to build, and never on the command line; then the environment records what the
+        requirements said (``recorded.py``).
+        """
         program = self._program(target)  # uv is looked for before any file is written
+        staged = stage(archives, workdir)
+        lines, env, args = list(staged.lines), child_env(), self._cert_args(build_index)
+        if staged.needs_index:
+            index_lines, env, args = self._index_input(build_index, workdir, "install")
+            lines = index_lines + lines
         reqs = os.path.join(workdir, "verified-requirements.txt")
-        write_requirements(archives, reqs)
+        write_installer_input(lines, reqs)
         command = [*program, "install", "--no-deps", "--require-hashes", *self._target_args(target)]
-        command += ["-r", reqs, *build_index.pip_args(), *self._cert_args(build_index)]
+        command += ["-r", reqs, *args]
         if force_reinstall:
             command.append(self._reinstall)
         command += self._compile_args()
         if self.quiet:
             command.append("--quiet")
-        _run(command, archives, self._env(build_index), stdout_to_stderr=self.stdout_to_stderr)
+        _run(command, archives, env, stdout_to_stderr=self.stdout_to_stderr)
+        record_origins(target.python, staged.origins)
 
     def _program(self, target: Target) -> list[str]:
         """The command that installs: ``python -m pip`` or ``uv pip``."""
@@ -192,8 +245,11 @@ class _RequirementsFileBackend:
     def _compile_args(self) -> list[str]:
         raise NotImplementedError
 
-    def _env(self, build_index: BuildIndex) -> dict[str, str]:
-        return child_env()
+    def _index_input(
+        self, build_index: BuildIndex, workdir: str, step: str
+    ) -> tuple[list[str], dict[str, str], list[str]]:
+        """The index options as (requirements-file lines, child environment, arguments)."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -214,19 +270,13 @@ class PipBackend(_RequirementsFileBackend):
         """``pip wheel --no-deps --require-hashes``: one pip run for all the sdists."""
         reqs = os.path.join(workdir, "verified-sdists.txt")
         out = os.path.join(workdir, "built")
-        write_requirements(sdists, reqs)
+        index_lines, env, args = self._index_input(build_index, workdir, "build")
+        write_installer_input([*index_lines, *(local_line(a) for a in sdists)], reqs)
         command = [*self._program(target), "wheel", "--no-deps", "--require-hashes"]
-        command += [*self._target_args(target), "-r", reqs, "--wheel-dir", out]
-        command += [*build_index.pip_args(), *self._cert_args(build_index)]
+        command += [*self._target_args(target), "-r", reqs, "--wheel-dir", out, *args]
         if self.quiet:
             command.append("--quiet")
-        _run(
-            command,
-            sdists,
-            self._env(build_index),
-            action="build",
-            stdout_to_stderr=self.stdout_to_stderr,
-        )
+        _run(command, sdists, env, action="build", stdout_to_stderr=self.stdout_to_stderr)
         return _wheels_in(out)
 
     def _program(self, target: Target) -> list[str]:
@@ -243,6 +293,12 @@ class PipBackend(_RequirementsFileBackend):
 
     def _compile_args(self) -> list[str]:
         return [f"--{self.compile}"] if self.compile != "default" else []
+
+    def _index_input(
+        self, build_index: BuildIndex, workdir: str, step: str
+    ) -> tuple[list[str], dict[str, str], list[str]]:
+        lines, env = build_index.pip_lines(os.path.join(workdir, f"{step}-netrc"))
+        return lines, child_env(env), self._cert_args(build_index)
 
 
 @dataclass(frozen=True)
@@ -263,11 +319,11 @@ class UvBackend(_RequirementsFileBackend):
         """``uv build --wheel`` of each sdist (uv builds one source per call)."""
         uv = find_uv()
         out = os.path.join(workdir, "built")
-        env = self._env(build_index)
+        _, env, args = self._index_input(build_index, workdir, "build")
 
         def build(sdist: VerifiedArchive) -> None:
             command = [uv, "build", "--wheel", "--out-dir", out, "--python", target.python]
-            command += [*_uv_build_index_args(build_index), sdist.path]
+            command += [*args, sdist.path]
             if self.quiet:
                 command.append("--quiet")
             _run(command, [sdist], env, action="build", stdout_to_stderr=self.stdout_to_stderr)
@@ -288,17 +344,15 @@ class UvBackend(_RequirementsFileBackend):
     def _compile_args(self) -> list[str]:
         return ["--compile-bytecode"] if self.compile == "compile" else []
 
-    def _env(self, build_index: BuildIndex) -> dict[str, str]:
-        # uv reads the CA bundle from the environment; it has no --cert.
-        return child_env({"SSL_CERT_FILE": build_index.cert} if build_index.cert else None)
-
-
-def _uv_build_index_args(build_index: BuildIndex) -> list[str]:
-    # `uv build` spells pip's --trusted-host as --allow-insecure-host.
-    return [
-        "--allow-insecure-host" if arg == "--trusted-host" else arg
-        for arg in build_index.pip_args()
-    ]
+    def _index_input(
+        self, build_index: BuildIndex, workdir: str, step: str
+    ) -> tuple[list[str], dict[str, str], list[str]]:
+        # uv reads the CA bundle from the environment; it has no --cert. It builds in its
+        # own process, so its environment (which only our user can read) can hold secrets.
+        env = build_index.uv_env()
+        if build_index.cert:
+            env["SSL_CERT_FILE"] = build_index.cert
+        return [], child_env(env), ["--no-index"] if build_index.no_index else []
 
 
 def find_uv() -> str:

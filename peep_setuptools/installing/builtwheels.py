@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 from packaging.utils import canonicalize_name
 
@@ -38,25 +39,26 @@ def with_built_wheels(
 ) -> tuple[VerifiedArchive, ...]:
     """Swap each verified sdist for a wheel built from it, from the cache or built now.
 
-    Without a cache (or with a backend that cannot build), the installer builds the sdists
-    itself, every time. Wheels are keyed by the sdist's sha256 and the target's best tag.
+    Wheels are keyed by the sdist's sha256 and the target's best tag. Without a cache they
+    are built all the same: then the install itself needs no index (``handoff.py``). Only a
+    backend that cannot build wheels gets the sdists.
     """
     sdists = [a for a in archives if not is_wheel(a.path)]
-    if not sdists or cache is None or not isinstance(backend, WheelBuilder):
+    if not sdists or not isinstance(backend, WheelBuilder):
         _note_sdists(sdists)
         return tuple(archives)
     tag = str(target.tags[0]) if target.tags else "none"
     wheels: dict[str, VerifiedArchive] = {}
     to_build = []
     for number, sdist in enumerate(sdists):
-        entry = cache.built_wheel(sdist.digest, tag, backend.name)
+        entry = cache.built_wheel(sdist.digest, tag, backend.name) if cache is not None else None
         into = os.path.join(workdir, "cached-wheels", f"{number:04d}")
-        copied = cache.take(entry, into) if entry is not None else None
+        copied = cache.take(entry, into) if cache is not None and entry is not None else None
         if copied is None:
             to_build.append(sdist)
             continue
         logger.debug("Using the wheel built earlier from %s: %s", sdist.path, copied.source)
-        wheels[sdist.path] = VerifiedArchive(sdist.name, copied.path, copied.digests["sha256"])
+        wheels[sdist.path] = replace(sdist, path=copied.path, digest=copied.digests["sha256"])
     if to_build:
         _note_sdists(to_build)
         built = backend.build_wheels(
@@ -68,8 +70,9 @@ def with_built_wheels(
             if path is None:  # not ours to guess: the installer gets the sdist
                 continue
             digest = hash_file(path)["sha256"]
-            cache.store_built_wheel(sdist.digest, tag, backend.name, path, digest)
-            wheels[sdist.path] = VerifiedArchive(sdist.name, path, digest)
+            if cache is not None:
+                cache.store_built_wheel(sdist.digest, tag, backend.name, path, digest)
+            wheels[sdist.path] = replace(sdist, path=path, digest=digest)
     return tuple(wheels.get(a.path, a) for a in archives)
 
 

@@ -196,7 +196,7 @@ def build_all(
         if archive.path in prepared:
             path = builder.build(prepared[archive.path])
             logger.info("Built %s with verified build dependencies only", os.path.basename(path))
-            built.append(VerifiedArchive(archive.name, path, hash_file(path)["sha256"]))
+            built.append(dataclasses.replace(archive, path=path, digest=hash_file(path)["sha256"]))
         else:
             built.append(archive)
     return tuple(built)

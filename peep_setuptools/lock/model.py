@@ -26,6 +26,9 @@ class LockLocation(Location):
     """A value of a lock file, named by its TOML key path; ``line`` is 0 (TOML has none)."""
 
     key: str = ""
+    #: a ``wheels`` or ``sdist`` file of a package with a version: an index's file, recorded
+    #: in the environment as ``name==version`` (an ``archive`` is recorded by its URL)
+    index_file: bool = False
 
     def __str__(self) -> str:
         return f"{self.path}: {self.key}"

@@ -34,6 +34,7 @@ from peep_setuptools.lock.model import (
     LockedPackage,
     LockFile,
 )
+from peep_setuptools.requirements.spec import control_character, is_project_name
 from peep_setuptools.tomlread import toml_loads
 
 #: the major version of PEP 751 we read; a newer minor version is read with a warning
@@ -218,6 +219,14 @@ def _parse_package(reader: _Reader, entry: object, number: int) -> LockedPackage
         reader.fail(key, f"must be a table, not {_kind(entry)}")
     display = reader.string(entry, "name", f"{key}.name", required=True)
     assert display is not None  # noqa: S101 - required=True
+    if not is_project_name(display):
+        # Names reach the installer's input and every message: a newline there would be a
+        # line (a package, a hash) of its own.
+        reader.fail(
+            f"{key}.name",
+            f"{display!r} is not a valid project name (ASCII letters, digits, '.', '_' and '-', "
+            "starting and ending with a letter or digit)",
+        )
     name = canonicalize_name(display)
     version = reader.string(entry, "version", f"{key}.version")
     if version is not None:
@@ -290,6 +299,9 @@ def _parse_file(
     local = reader.string(entry, "path", f"{key}.path")
     if url is None and local is None:
         reader.fail(key, "needs a url or a path")
+    for field, value in (("url", url), ("path", local)):
+        if value is not None and control_character(value) is not None:
+            reader.fail(f"{key}.{field}", f"{value!r} has a control character or line break")
     if url is not None:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in _URL_SCHEMES:
@@ -302,7 +314,13 @@ def _parse_file(
     if filename is None:
         source = url if url is not None else (local or "")
         filename = unquote(posixpath.basename(urlsplit(source).path if url else source))
-    if not filename or "/" in filename or "\\" in filename:
+    if (
+        not filename
+        or "/" in filename
+        or "\\" in filename
+        or filename in (".", "..")
+        or control_character(filename) is not None
+    ):
         reader.fail(f"{key}.name", f"{filename!r} is not a file name")
     size = entry.get("size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):

@@ -108,7 +108,9 @@ def select_files(
         if isinstance(picked, str):
             problems.append((_requirement(package, location, None), picked))
         else:
-            chosen.append(_requirement(package, LockLocation(lock.path, 0, picked.key), picked))
+            index_file = picked.kind != "archive" and package.version is not None
+            where = LockLocation(lock.path, 0, picked.key, index_file=index_file)
+            chosen.append(_requirement(package, where, picked))
     return LockSelection(tuple(chosen), tuple(skipped), tuple(problems))
 
 

@@ -14,6 +14,7 @@ import hashlib
 import os
 import posixpath
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,23 @@ def expand_env(text: str, environ: Mapping[str, str] | None) -> str:
     if environ is None:
         return text
     return _ENV_VAR.sub(lambda m: environ.get(m.group(1), m.group(0)), text)
+
+
+def is_project_name(text: str) -> bool:
+    """Tell whether ``text`` is a valid project name (PEP 508; ASCII letters, digits, ``._-``)."""
+    return _PROJECT_NAME.fullmatch(text) is not None
+
+
+def control_character(text: str) -> str | None:
+    """The first character of ``text`` that ends or breaks a line or is a control, or None.
+
+    Line-based readers (pip's requirements files, ``str.splitlines``) split on more than a
+    newline: vertical tab, form feed, the file/group/record separators, NEL, U+2028, U+2029.
+    """
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            return char
+    return None
 
 
 def parse_pip_hash(value: str, location: Location) -> Digest:

@@ -229,6 +229,21 @@ PKG = '[[packages]]\nname = "alpha"\nversion = "1.0"\n'
             'packages = "no"\n',
             "pylock.toml: packages: must be an array of tables, not a string",
         ),
+        (
+            '[[packages]]\nname = "alpha\\nbeta"\n' + _wheel(),
+            "pylock.toml: packages[0].name: 'alpha\\nbeta' is not a valid project name (ASCII "
+            "letters, digits, '.', '_' and '-', starting and ending with a letter or digit)",
+        ),
+        (
+            PKG + _wheel().replace("[[packages.wheels]]", '[[packages.wheels]]\nname = "a\\u0085"'),
+            "pylock.toml: packages[0].wheels[0].name: 'a\\x85' is not a file name",
+        ),
+        (
+            PKG + _wheel(name="alpha-1.0-py3-none-any.whl\\u2029"),
+            "pylock.toml: packages[0].wheels[0].url: "
+            "'https://x.org/alpha-1.0-py3-none-any.whl\\u2029' has a control character or "
+            "line break",
+        ),
     ],
 )
 def test_each_rule_names_its_key_path(body, message):
