@@ -1,0 +1,113 @@
+"""Index credentials never leave the private workdir (issue 11 item 4).
+
+Not on any process's command line (every local user reads /proc/PID/cmdline), not in peep's
+output (``-v`` too), its errors or its ``--report``: a token given as the user name is hidden
+whole (``****@host``), as pip does, also in links that inherit it from the index URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SECRET = "s3cr3tT0ken"
+
+
+class CmdlineWatcher:
+    """Polls every process's command line until stopped; remembers any that shows the secret."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret.encode()
+        self.seen: list[str] = []
+        self.polls = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CmdlineWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.polls += 1
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    data = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if self.secret in data:
+                    self.seen.append(data.replace(b"\0", b" ").decode(errors="replace"))
+
+
+def _reqs(write, index, packages, netloc: str) -> str:
+    # ${VAR} expansion, as users keep tokens out of their files; gamma builds with setuptools
+    # fetched from the index, so the installer needs the index (and pip starts a child pip).
+    url = index.index_url.replace("127.0.0.1", f"{netloc}@127.0.0.1")
+    return write(
+        "reqs.txt",
+        f"--index-url {url}\n"
+        f"alpha==1.0 {packages.pip('alpha-1.0')}\n"
+        f"gamma==1.0 {packages.pip('gamma-1.0')}\n",
+    )
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+@pytest.mark.parametrize("netloc", ["${PEEP_TEST_TOKEN}", "user:${PEEP_TEST_TOKEN}"])
+def test_credentials_never_reach_a_command_line_or_the_output(
+    peep, venv, write, packages, index, tmp_path, installer, netloc
+):
+    reqs = _reqs(write, index, packages, netloc)
+    peep.env["PEEP_TEST_TOKEN"] = SECRET
+    report = tmp_path / "report.json"
+    with CmdlineWatcher(SECRET) as watcher:
+        done = peep.install(
+            reqs,
+            venv,
+            "--installer",
+            installer,
+            "--no-cache",
+            "-v",
+            "--report",
+            str(report),
+            check=0,
+        )
+    assert watcher.polls > 10
+    assert watcher.seen == []
+    text = done.stdout + done.stderr + report.read_text()
+    assert SECRET not in text
+    assert "****@127.0.0.1" in text
+    gamma = [r for r in json.loads(report.read_text())["requirements"] if r["name"] == "gamma"]
+    assert gamma[0]["url"].startswith(("http://****@", "http://user:****@"))
+
+
+@pytest.mark.parametrize("netloc", ["${PEEP_TEST_TOKEN}", "user:${PEEP_TEST_TOKEN}"])
+def test_errors_and_reports_of_failed_runs_hide_the_token(
+    peep, venv, write, packages, index, tmp_path, netloc
+):
+    url = index.index_url.replace("127.0.0.1", f"{netloc}@127.0.0.1")
+    reqs = write(
+        "reqs.txt",
+        f"--index-url {url}\n"
+        f"alpha==1.0 {packages.pip('alpha-2.0')}\n"
+        f"nosuchproject==1.0 {packages.pip('alpha-1.0')}\n"
+        f"delta @ {url}../files/simple/delta-1.0-py3-none-any.whl {packages.pip('alpha-1.0')}\n",
+    )
+    peep.env["PEEP_TEST_TOKEN"] = SECRET
+    report = tmp_path / "report.json"
+    done = peep.install(reqs, venv, "--no-cache", "-v", "--report", str(report), check=1)
+    text = done.stdout + done.stderr + report.read_text()
+    assert "nosuchproject==1.0 not found" in text
+    assert SECRET not in text
