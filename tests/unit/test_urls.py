@@ -13,7 +13,7 @@ from peep_setuptools.urls import file_url_path, is_loopback, redact_url, strip_c
     ("url", "shown"),
     [
         ("https://user:secret@host/simple/", "https://user:****@host/simple/"),
-        ("https://token@host/simple/", "https://token@host/simple/"),
+        ("https://token@host/simple/", "https://****@host/simple/"),
         ("https://host/simple/", "https://host/simple/"),
         ("http://[::1/x", "<invalid URL>"),
     ],
