@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from packaging.utils import NormalizedName, canonicalize_name
 
 from peep_setuptools.archives import is_wheel
-from peep_setuptools.errors import DownloadError, VerificationFailed
+from peep_setuptools.errors import BackendError, DownloadError, VerificationFailed
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing import strict
 from peep_setuptools.installing.backends import VerifiedArchive
@@ -35,6 +35,8 @@ logger = logging.getLogger("peep_setuptools")
 
 #: Download threads for the build stage's own fetches (few files).
 _JOBS = 4
+#: At most this many build dependencies are proposed in one run (real closures: ~20).
+MAX_PROPOSED = 200
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,13 @@ def propose(
         if not new:
             return reported
         asked.update(new)
+        if len(asked) > MAX_PROPOSED:
+            # Unverified metadata names the next round: an index must not make it endless.
+            raise BackendError(
+                f"the build dependencies of these sdists name more than {MAX_PROPOSED} "
+                f"projects that no file pins ({', '.join(sorted(asked)[:10])}, ...); "
+                "not fetching more. Pin the build environment in --build-requirements."
+            )
         found = _candidates(session, list(new.values()))
         reported += found
         proposed += strict.tools_from(

@@ -270,6 +270,17 @@ def deep(tmp_path_factory, index):
             "1.0",
             {"sloppybackend/__init__.py": b"import undeclared_helper\n" + _BACKEND.encode()},
         ),
+        # dependencies in a cycle: proposing and building both end
+        "loopbackend": write_wheel(
+            root,
+            "loopbackend",
+            "1.0",
+            {"loopbackend/__init__.py": _BACKEND.encode()},
+            requires_dist=["cyclea"],
+        ),
+        "cyclea": write_wheel(root, "cyclea", "1.0", {}, requires_dist=["cycleb"]),
+        "cycleb": write_wheel(root, "cycleb", "1.0", {}, requires_dist=["cyclea>=1"]),
+        "loopy": _sdist(root, "loopy", pyproject=_pyproject("loopbackend")),
         "hatchy": _sdist(root, "hatchy", pyproject=_pyproject("deepbackend")),
         "sloppy": _sdist(root, "sloppy", pyproject=_pyproject("sloppybackend")),
     }
@@ -473,3 +484,16 @@ def test_python_started_by_a_backend_gets_no_pythonpath(
     assert telltale.read_text() == (
         "tinybackend get_requires_for_build_wheel\ntinybackend build_wheel\n"
     )
+
+
+def test_dependencies_in_a_cycle_are_proposed_once_and_build(
+    peep, venv, write, index, deep, telltale
+):
+    reqs = write("reqs.txt", f"loopy==1.0 {deep['loopy'].pip_option()}\n")
+    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    assert _pasted(done.stdout) == "".join(
+        f"{name}==1.0 {deep[name].pip_option()}\n" for name in ("loopbackend", "cyclea", "cycleb")
+    )
+    build = write("build.txt", _pasted(done.stdout))
+    _install(peep, venv, reqs, index, "--build-requirements", build)
+    assert installed(venv)["loopy"] == "1.0"
