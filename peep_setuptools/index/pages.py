@@ -18,7 +18,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 from peep_setuptools.archives import Link, parse_filename, safe_filename
 from peep_setuptools.errors import DownloadError
 from peep_setuptools.hashes import Digest, InvalidDigest
-from peep_setuptools.index.http import HttpClient, Response
+from peep_setuptools.index.http import HttpClient
+from peep_setuptools.index.response import Response
 from peep_setuptools.urls import file_url_path, redact_url
 
 logger = logging.getLogger("peep_setuptools")

@@ -410,7 +410,7 @@ def test_loopback_bypasses_proxy(server, tmp_path, blob):
 
 
 def test_no_proxy_list(server, tmp_path):
-    from peep_setuptools.index.http import _bypassed
+    from peep_setuptools.index.routes import _bypassed
 
     assert _bypassed("pkg.example", "other, .example")
     assert _bypassed("pkg.example", "pkg.example:8080")
