@@ -91,8 +91,8 @@ def pinned_elsewhere(
     return (
         f"{pinned(req)}: the allowed hashes are for other files of this version, none of "
         f"which fits {target.python} (Python {target.python_version}): {files}; this "
-        f"interpreter needs {chosen.filename}. Pin its hash too with: "
-        f"peep add {pinned(req)} -r {req.location.path}"
+        f"interpreter needs {chosen.filename}, which no pinned hash vouches for. Vet it, then "
+        f"pin its hash too with: peep add {pinned(req)} -r {req.location.path}"
     )
 
 

@@ -40,7 +40,8 @@ def test_hashes_pinned_for_another_interpreter_say_so(peep, venv, write, package
         f"    {reqs}:1: delta==1.0: the allowed hashes are for other files of this version, "
         f"none of which fits {python} (Python {version}): delta-1.0-cp27-cp27m-win32.whl "
         "(built for another interpreter or platform); this interpreter needs "
-        f"delta-1.0-py3-none-any.whl. Pin its hash too with: peep add delta==1.0 -r {reqs}\n"
+        "delta-1.0-py3-none-any.whl, which no pinned hash vouches for. Vet it, then pin its "
+        f"hash too with: peep add delta==1.0 -r {reqs}\n"
     ) in done.stdout
     assert done.stdout.rstrip().endswith(NOT_PROCEEDING)
     assert "delta" not in installed(venv)
