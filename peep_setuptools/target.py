@@ -179,18 +179,22 @@ class Target:
             return None
 
 
-def run_script(python: str, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_script(
+    python: str, script: str, *args: str, isolated: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -c script *args`` for its output; raises TargetError if it cannot start.
 
     The exit status is left to the caller, which knows what the script was for. A relative
     ``python`` means the caller's directory, not the temporary one the script runs in.
+    ``isolated`` adds ``-I -S``: no PYTHON* variables, no site-packages, no ``.pth`` files,
+    so nothing installed in the target can run in the script or change its answer.
     """
     if os.sep in python or (os.altsep and os.altsep in python):
         python = os.path.abspath(python)
     with tempfile.TemporaryDirectory() as cwd:  # so nothing in the caller's cwd shadows stdlib
         try:
             return subprocess.run(
-                [python, "-c", script, *args],
+                [python, *(("-I", "-S") if isolated else ()), "-c", script, *args],
                 capture_output=True,
                 text=True,
                 cwd=cwd,

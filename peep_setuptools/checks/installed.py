@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -16,20 +17,38 @@ from typing import Literal
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from peep_setuptools.errors import TargetError
+from peep_setuptools.checks.bytecode import shadowing
+from peep_setuptools.checks.metadata import ArchiveReadError, is_wheel, read_wheel_member
+from peep_setuptools.checks.scripts import EntryPoint, check_script, parse_entry_points
+from peep_setuptools.errors import PeepError, TargetError
 from peep_setuptools.hashes import Digest, InvalidDigest, hash_file
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import run_script
 
-# Runs in the target interpreter, stdlib only: where each named distribution lives.
+# Runs in the target interpreter with -I -S (no .pth file runs to answer for it), stdlib only:
+# where each named distribution lives, in the site folders the interpreter imports from.
 _PROBE = r"""
-import importlib.metadata as md, json, sys
+import importlib.metadata as md, json, os, site, sys
 wanted = set(json.loads(sys.argv[1]))
 def canon(name):
     import re
     return re.sub(r"[-_.]+", "-", name).lower()
+# With -S, site.py never made a venv's folder the prefix: read pyvenv.cfg as it would.
+prefixes = [sys.prefix]
+home = os.path.dirname(os.path.abspath(sys.executable))
+for conf in (os.path.join(home, "pyvenv.cfg"), os.path.join(os.path.dirname(home), "pyvenv.cfg")):
+    if os.path.isfile(conf):
+        with open(conf, encoding="utf-8") as f:
+            pairs = [line.partition("=") for line in f]
+        system = any(k.strip().lower() == "include-system-site-packages"
+                     and v.strip().lower() == "true" for k, _, v in pairs)
+        prefixes = [os.path.dirname(home)] + ([sys.prefix] if system else [])
+        break
+paths = list(site.getsitepackages(prefixes))
+if len(prefixes) == 1 and prefixes[0] == sys.prefix and os.path.isdir(site.getusersitepackages()):
+    paths.insert(0, site.getusersitepackages())
 found = {}
-for dist in md.distributions():
+for dist in md.distributions(path=paths):
     name = canon(dist.metadata["Name"] or "")
     if name in wanted and name not in found:
         found[name] = {
@@ -40,7 +59,9 @@ for dist in md.distributions():
 print(json.dumps(found))
 """
 #: Files an installer writes into the dist-info folder itself; they are not in wheels.
-_INSTALLER_FILES = frozenset({"INSTALLER", "REQUESTED", "direct_url.json", "RECORD"})
+_INSTALLER_FILES = frozenset(
+    {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "uv_cache.json"}
+)
 _SITE_SCHEMES = frozenset({"purelib", "platlib"})
 
 Status = Literal["ok", "not-installed", "version-differs", "files-differ", "not-a-wheel"]
@@ -79,6 +100,8 @@ class InstalledCheck:
     added: tuple[str, ...] = ()
     #: wheel files that cannot be compared (scripts and data are rewritten on install)
     unchecked: tuple[str, ...] = field(default=())
+    #: the ``.pth`` files it installs: Python runs their ``import`` lines at every start
+    startup: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -101,6 +124,7 @@ class InstalledCheck:
                 "with, so they were not checked; reinstall it with --force-reinstall to be sure"
             )
         lines = [f"{head}: installed files differ from the verified wheel"]
+        # changed: also pycs and scripts that would run other code than the verified files
         lines.extend(f"    changed: {p}" for p in self.changed)
         lines.extend(f"    missing: {p}" for p in self.missing)
         lines.extend(f"    added:   {p}" for p in self.added)
@@ -135,7 +159,7 @@ def probe_installed(
 ) -> dict[NormalizedName, InstalledDist]:
     """Ask ``python`` where each named distribution is installed; raises TargetError."""
     wanted = sorted(set(names))
-    done = run_script(python, _PROBE, json.dumps(wanted))
+    done = run_script(python, _PROBE, json.dumps(wanted), isolated=True)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise TargetError(f"cannot list the installed files of {python}: {last}")
@@ -154,16 +178,100 @@ def probe_installed(
         raise TargetError(f"cannot understand what {python} reports about its files") from exc
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A requirement's verified archive, to compare with what is installed."""
+
+    requirement: ReqLine
+    path: str
+    #: the archive's URL, for messages
+    url: str
+
+
+def check_environment(python: str, archives: Sequence[Verified]) -> list[InstalledCheck]:
+    """Check each verified archive against its installed copy in ``python``'s environment.
+
+    Files are hashed here; the target lists its distributions and compares bytecode with
+    ``-I -S``, so nothing installed runs. Raises TargetError, or PeepError for a wheel whose
+    RECORD cannot be read.
+    """
+    dists = probe_installed(python, [a.requirement.name for a in archives])
+    records: dict[str, tuple[RecordEntry, ...]] = {}
+    sources: list[str] = []
+    for archive in archives:
+        if not is_wheel(archive.path):
+            continue
+        try:
+            records[archive.path] = parse_record(read_wheel_member(archive.path, "RECORD"))
+        except ArchiveReadError as exc:
+            raise PeepError(f"{archive.url}: cannot read its RECORD: {exc}") from exc
+        dist = dists.get(archive.requirement.name)
+        if dist is not None:
+            sources += verified_sources(dist, records[archive.path])
+    runs_instead = shadowing(python, sources)
+    checks = []
+    for archive in archives:
+        record = records.get(archive.path)
+        entry_points, unreadable = _entry_points(archive.path, record or ())
+        check = check_installed(
+            archive.requirement,
+            dists.get(archive.requirement.name),
+            archive=archive.path,
+            record=record,
+            runs_instead=runs_instead,
+            entry_points=entry_points,
+            python=python,
+        )
+        if unreadable:
+            check = dataclasses.replace(check, unchecked=(*check.unchecked, unreadable))
+        checks.append(check)
+    return checks
+
+
+def _entry_points(wheel: str, record: Sequence[RecordEntry]) -> tuple[tuple[EntryPoint, ...], str]:
+    """The wheel's scripts, and why they cannot be checked ("" when they can)."""
+    if not any(e.path.endswith(".dist-info/entry_points.txt") for e in record):
+        return (), ""
+    try:
+        return parse_entry_points(read_wheel_member(wheel, "entry_points.txt")), ""
+    except (ArchiveReadError, ValueError) as exc:
+        return (), f"its launchers (entry_points.txt cannot be read: {exc})"
+
+
+def notes(check: InstalledCheck) -> str:
+    """What the report says about a requirement besides differences: unchecked, startup files."""
+    req = check.requirement
+    head = f"{req.display_name}=={req.version}"
+    lines = [f"{head}: not checked: {p}" for p in check.unchecked]
+    lines += [f"{head}: runs at every Python start: {p} (verified)" for p in check.startup]
+    return "\n".join(lines)
+
+
+def verified_sources(installed: InstalledDist, record: Sequence[RecordEntry]) -> list[str]:
+    """Absolute paths of the verified ``.py`` files, whose bytecode ``shadowing`` checks."""
+    expected, _ = _expected_files(record)
+    return [_installed_path(installed, p) for p in sorted(expected) if p.endswith(".py")]
+
+
+def _installed_path(installed: InstalledDist, relative: str) -> str:
+    return os.path.normpath(os.path.join(installed.base, *relative.split("/")))
+
+
 def check_installed(
     requirement: ReqLine,
     installed: InstalledDist | None,
     *,
     archive: str,
     record: Sequence[RecordEntry] | None,
+    runs_instead: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    entry_points: Sequence[EntryPoint] = (),
+    python: str = "",
 ) -> InstalledCheck:
     """Compare one installed distribution with the RECORD of its verified ``archive``.
 
     ``record`` is None for sdists. Hashes the installed files (reads them, runs nothing).
+    ``runs_instead`` is what ``bytecode.shadowing`` found for the verified sources, and
+    each of ``entry_points`` must have a launcher that runs it with ``python``.
     """
     if installed is None:
         return InstalledCheck(requirement, "not-installed")
@@ -186,7 +294,15 @@ def check_installed(
         if not actual.matches(entry):
             changed.append(relative)
     added = sorted(_added_files(installed, expected))
+    for relative in sorted(expected):
+        for path, reason in (runs_instead or {}).get(_installed_path(installed, relative), ()):
+            changed.append(f"{_shown(installed, path)} ({reason}: it runs instead of {relative})")
+    wrong, absent = _check_scripts(installed, entry_points, python)
+    changed += wrong
+    missing += absent
+    unchecked.extend(_unchecked_scripts(entry_points))
     status: Status = "files-differ" if changed or missing or added else "ok"
+    startup = {p for p in (*expected, *installed.files) if "/" not in p and p.endswith(".pth")}
     return InstalledCheck(
         requirement,
         status,
@@ -195,7 +311,46 @@ def check_installed(
         tuple(missing),
         tuple(added),
         tuple(unchecked),
+        tuple(sorted(startup)),
     )
+
+
+def _shown(installed: InstalledDist, path: str) -> str:
+    """A path relative to site-packages when it is inside, else absolute."""
+    relative = os.path.relpath(path, installed.base)
+    return path if relative.startswith("..") else relative.replace(os.sep, "/")
+
+
+def _check_scripts(
+    installed: InstalledDist, entry_points: Sequence[EntryPoint], python: str
+) -> tuple[list[str], list[str]]:
+    """(launchers that would run something else, with why; entry points without one)."""
+    wrong: list[str] = []
+    absent: list[str] = []
+    if os.name == "nt":
+        return wrong, absent  # .exe launchers: listed as unchecked
+    for entry in entry_points:
+        paths = [
+            _installed_path(installed, f)
+            for f in installed.files
+            if posixpath.basename(f) == entry.name and f.startswith("../")
+        ]
+        if not paths:
+            absent.append(f"the {entry.group} launcher {entry.name!r}")
+        for path in paths:
+            if not os.path.lexists(path):
+                absent.append(path)
+                continue
+            why = check_script(path, entry, python)
+            if why is not None:
+                wrong.append(f"{path} ({why})")
+    return wrong, absent
+
+
+def _unchecked_scripts(entry_points: Sequence[EntryPoint]) -> list[str]:
+    if os.name != "nt":
+        return []
+    return [f"{e.name}.exe (a Windows launcher; peep cannot read it)" for e in entry_points]
 
 
 def _expected_files(record: Sequence[RecordEntry]) -> tuple[dict[str, Digest], list[str]]:

@@ -298,8 +298,7 @@ class _Hooks:
         return ()
 
     def _check_installed(self, run: api.Verified) -> set[str]:
-        from peep_setuptools.checks.installed import check_installed, parse_record, probe_installed
-        from peep_setuptools.checks.metadata import ArchiveReadError, is_wheel, read_wheel_member
+        from peep_setuptools.checks.installed import Verified, check_environment, notes
 
         target = run.target
         verdicts = [
@@ -311,21 +310,10 @@ class _Hooks:
                 and target.installed_version(v.requirement.name) == Version(v.requirement.version)
             )
         ]
-        dists = probe_installed(target.python, [v.requirement.name for v in verdicts])
+        archives = [Verified(v.requirement, v.path, v.url) for v in verdicts]
+        checks = check_environment(target.python, archives)
         intact: set[str] = set()
-        for verdict in verdicts:
-            record = None
-            if is_wheel(verdict.path):
-                try:
-                    record = parse_record(read_wheel_member(verdict.path, "RECORD"))
-                except ArchiveReadError as exc:
-                    raise PeepError(f"{verdict.url}: cannot read its RECORD: {exc}") from exc
-            check = check_installed(
-                verdict.requirement,
-                dists.get(verdict.requirement.name),
-                archive=verdict.path,
-                record=record,
-            )
+        for verdict, check in zip(verdicts, checks):
             self.checks.append(check)
             if check.status == "ok":
                 intact.add(verdict.requirement.name)
@@ -336,6 +324,8 @@ class _Hooks:
                 )
             elif not self.verify_all:
                 logger.warning("%s; reinstalling it.", check.render())
+            if notes(check):
+                logger.info("%s", notes(check))
         return intact
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import marshal
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from support.builders import installed, make_wheel
+from support.builders import installed, make_wheel, write_wheel
 
 from peep_setuptools.hashes import hash_file
 
@@ -75,3 +80,150 @@ def test_version_differs_and_not_installed(peep, venv, write, wheels, index):
     assert "f7v-one==2.0" in out and "version 1.0 is installed" in out
     assert "f7v-two==1.0" in out and "not installed" in out
     assert installed(venv)["f7v-one"] == "1.0"
+
+
+# -- what actually runs: bytecode that shadows a verified source, and the launchers ----------
+
+_MODULE = b"ORIGIN = 'wheel'\n\n\ndef main():\n    print('verified main')\n"
+_ENTRY_POINTS = (
+    "[console_scripts]\nf7v-run = f7v_runs:main\n[gui_scripts]\nf7v-gui = f7v_runs:main\n"
+)
+
+
+@pytest.fixture(scope="module")
+def runs(index, tmp_path_factory):
+    root = tmp_path_factory.mktemp("f7runs")
+    wheel = write_wheel(
+        root,
+        "f7v-runs",
+        "1.0",
+        {"f7v_runs/__init__.py": _MODULE, "f7v_top.py": b"ORIGIN = 'wheel'\n"},
+        entry_points=_ENTRY_POINTS,
+    )
+    index.add_file("f7v-runs", wheel)
+    return hash_file(str(wheel))["sha256"]
+
+
+def _plant_pyc(source: Path, kind: str) -> Path:
+    """A pyc of other code whose header makes Python import it instead of ``source``."""
+    level = 1 if kind == "opt-1" else 0
+    pyc = Path(importlib.util.cache_from_source(str(source), optimization=level or ""))
+    code = marshal.dumps(compile("ORIGIN = 'planted'\n", str(source), "exec", optimize=level))
+    stat = source.stat()
+    if kind == "hash-unchecked":
+        header = (0b01).to_bytes(4, "little") + b"\0" * 8  # never checked against the source
+    else:
+        mtime = int(stat.st_mtime) & 0xFFFFFFFF
+        if kind == "stale":
+            mtime ^= 1
+        header = b"\0" * 4 + mtime.to_bytes(4, "little") + stat.st_size.to_bytes(4, "little")
+    pyc.parent.mkdir(exist_ok=True)
+    pyc.write_bytes(importlib.util.MAGIC_NUMBER + header + code)
+    return pyc
+
+
+def _origin(venv, module, *flags):
+    done = subprocess.run(
+        [str(venv), *flags, "-c", f"import {module}; print({module}.ORIGIN)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("module", "kind"),
+    [
+        ("f7v_runs", "timestamp"),
+        ("f7v_runs", "hash-unchecked"),
+        ("f7v_runs", "opt-1"),
+        ("f7v_top", "timestamp"),
+    ],
+)
+def test_a_pyc_with_other_code_fails_verify(peep, venv, write, runs, index, module, kind):
+    reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
+    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    peep(*verify, check=0)
+
+    site = _site(venv)
+    source = site / ("f7v_runs/__init__.py" if module == "f7v_runs" else "f7v_top.py")
+    pyc = _plant_pyc(source, kind)
+    flags = ("-O",) if kind == "opt-1" else ()
+    assert _origin(venv, module, *flags) == "planted"  # the attack is real: the pyc runs
+    done = peep(*verify, check=1)
+    shown = pyc.relative_to(site).as_posix()
+    relative = source.relative_to(site).as_posix()
+    assert (
+        f"    changed: {shown} (other code than its source: it runs instead of {relative})"
+    ) in done.stdout
+
+    peep.install(reqs, venv, "-i", index.index_url, "--verify-installed", check=0)
+    assert _origin(venv, module, *flags) == "wheel"
+    peep(*verify, check=0)
+
+
+@pytest.mark.skipif(
+    shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
+    reason="uv (a test extra) is not installed",
+)
+def test_uv_launchers_pass_and_verify_installed_repairs_a_pyc(peep, venv, write, runs, index):
+    reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
+    uv = ("-i", index.index_url, "--installer", "uv")
+    peep.install(reqs, venv, *uv, check=0)
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    peep(*verify, check=0)
+    _plant_pyc(_site(venv) / "f7v_runs/__init__.py", "timestamp")
+    assert _origin(venv, "f7v_runs") == "planted"
+    peep(*verify, check=1)
+    peep.install(reqs, venv, *uv, "--verify-installed", check=0)
+    assert _origin(venv, "f7v_runs") == "wheel"
+    peep(*verify, check=0)
+
+
+def test_a_stale_pyc_is_not_reported(peep, venv, write, runs, index):
+    reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
+    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    _plant_pyc(_site(venv) / "f7v_runs/__init__.py", "stale")
+    assert _origin(venv, "f7v_runs") == "wheel"  # Python compiles the source again
+    peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=0)
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        lambda text: text.replace("import sys\n", "import sys\nimport os; os.system('true')\n"),
+        lambda text: text.replace("main()", "__import__('os').getcwd() or main()"),
+        lambda text: "#!/usr/bin/python3\n" + text.split("\n", 1)[1],
+        lambda text: text.replace("from f7v_runs import main", "from f7v_evil import main"),
+    ],
+    ids=["extra-code", "other-call", "other-interpreter", "other-module"],
+)
+def test_a_rewritten_launcher_fails_verify(peep, venv, write, runs, index, rewrite):
+    reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
+    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    done = peep(*verify, check=0)
+    assert "runs at every Python start" not in done.stdout + done.stderr
+
+    script = venv.parent / "f7v-run"
+    original = script.read_text()
+    changed = rewrite(original)
+    assert changed != original
+    script.write_text(changed)
+    done = peep(*verify, check=1)
+    assert f"    changed: {script} (" in done.stdout
+    assert "f7v-gui" not in done.stdout
+
+    peep.install(reqs, venv, "-i", index.index_url, "--verify-installed", check=0)
+    assert script.read_text() == original
+    peep(*verify, check=0)
+
+
+def test_a_removed_launcher_is_missing(peep, venv, write, runs, index):
+    reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
+    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    (venv.parent / "f7v-gui").unlink()
+    done = peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=1)
+    assert f"    missing: {venv.parent / 'f7v-gui'}\n" in done.stdout

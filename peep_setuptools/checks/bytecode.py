@@ -1,0 +1,130 @@
+"""``peep verify``: the bytecode and extension modules that Python would run instead of a source.
+
+A ``__pycache__`` file whose header matches its source (timestamp and size, or a hash-based
+pyc) is imported instead of the ``.py``, so a verified source proves nothing about what runs
+unless that pyc holds the source's code. The target interpreter compiles each verified source
+and compares the code objects, because only it knows its magic number, cache tag and compiler.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+
+from peep_setuptools.errors import TargetError
+from peep_setuptools.target import run_script
+
+# Runs in the target interpreter, stdlib only. Reads {"sources": [...]} from the file named
+# by argv[1]; prints {source: [[path, reason], ...]} for every file that would run in a
+# source's place with other code. Nothing it reads is executed (marshal only decodes).
+_PROBE = r"""
+import importlib.machinery, importlib.util, json, marshal, os, sys, types
+MAGIC = importlib.util.MAGIC_NUMBER
+with open(sys.argv[1]) as f:
+    sources = json.load(f)["sources"]
+
+def same(a, b):
+    if not (isinstance(a, types.CodeType) and isinstance(b, types.CodeType)) or a != b:
+        return False
+    if getattr(a, "co_qualname", None) != getattr(b, "co_qualname", None):
+        return False
+    nested = [(x, y) for x, y in zip(a.co_consts, b.co_consts) if isinstance(y, types.CodeType)]
+    return all(same(x, y) for x, y in nested)
+
+def loads_instead(source, data):
+    # As importlib's SourceLoader: which pycs it would use without recompiling.
+    if len(data) < 16 or data[:4] != MAGIC:
+        return False
+    flags = int.from_bytes(data[4:8], "little")
+    if flags & ~0b11:
+        return False
+    if flags & 0b1:
+        return True  # hash-based: compared whatever --check-hash-based-pycs says
+    st = os.stat(source)
+    mtime = int.from_bytes(data[8:12], "little")
+    size = int.from_bytes(data[12:16], "little")
+    return mtime == int(st.st_mtime) & 0xFFFFFFFF and size == st.st_size & 0xFFFFFFFF
+
+def examine(source):
+    found = []
+    folder, filename = os.path.split(source)
+    stem = filename[:-3]
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        if stem != "__init__" and os.path.exists(os.path.join(folder, stem + suffix)):
+            found.append([os.path.join(folder, stem + suffix), "an extension module"])
+    package = os.path.join(folder, stem)
+    if stem != "__init__" and os.path.isdir(package) and any(
+        n.startswith("__init__.") for n in os.listdir(package)
+    ):
+        found.append([package, "a package"])
+    with open(source, "rb") as f:
+        text = f.read()
+    for level in (0, 1, 2):
+        pyc = importlib.util.cache_from_source(source, optimization=level or "")
+        try:
+            with open(pyc, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            found.append([pyc, "unreadable: " + str(exc)])
+            continue
+        if not loads_instead(source, data):
+            continue
+        try:
+            code = marshal.loads(data[16:])
+        except Exception:
+            found.append([pyc, "not readable bytecode"])
+            continue
+        try:
+            expected = compile(text, source, "exec", dont_inherit=True, optimize=level)
+        except Exception:
+            expected = None
+        if not same(code, expected):
+            found.append([pyc, "other code than its source"])
+    return found
+
+result = {}
+for source in sources:
+    try:
+        found = examine(source)
+    except OSError:
+        continue  # a missing source is reported by the RECORD check
+    if found:
+        result[source] = found
+print(json.dumps(result))
+"""
+
+
+def shadowing(python: str, sources: Iterable[str]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Files that would run instead of each verified source, with why; raises TargetError.
+
+    ``sources`` are absolute paths of verified ``.py`` files; the answer maps each source
+    that has any to ``(path, reason)`` pairs: a pyc with other code (any optimization level,
+    timestamp or hash-based), an extension module or a package of the same name.
+    """
+    wanted = sorted({s for s in sources if s.endswith(".py")})
+    if not wanted:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="peep-verify-") as folder:
+        request = os.path.join(folder, "sources.json")
+        with open(request, "w", encoding="utf-8") as stream:
+            json.dump({"sources": wanted}, stream)
+        # -I -S: no site-packages, so no .pth file runs in the probe and answers for it
+        done = run_script(python, _PROBE, request, isolated=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise TargetError(f"cannot compare the bytecode of {python}: {last}")
+    try:
+        data = json.loads(done.stdout)
+        return {str(k): tuple((str(p), str(r)) for p, r in v) for k, v in _items(data)}
+    except (ValueError, TypeError) as exc:
+        raise TargetError(f"cannot understand what {python} reports about its bytecode") from exc
+
+
+def _items(data: object) -> Iterable[tuple[object, list[list[object]]]]:
+    if not isinstance(data, Mapping):
+        raise TypeError("not an object")
+    return data.items()
