@@ -20,17 +20,20 @@ from peep_setuptools.lock.parse import is_lock_file, load_pylock
 from peep_setuptools.lock.select import is_locked_release, select_files
 from peep_setuptools.requirements.files import load_reqfiles, merge_requirements
 from peep_setuptools.requirements.lines import IndexOptions
-from peep_setuptools.requirements.spec import ReqLine
+from peep_setuptools.requirements.spec import HashStyle, ReqLine
 from peep_setuptools.target import MarkerEvaluationError, Target, probe
 
 # The network half (http and ssl, index, download, cache, backends, progress, report) is
 # imported inside install() once there is something to fetch: a no-op run, where everything
 # is installed already, never needs it, and importing it was a third of that run's time.
 if TYPE_CHECKING:
+    from peep_setuptools.checks.completeness import Completeness
     from peep_setuptools.index.http import HttpClient
     from peep_setuptools.index.pages import IndexClient
     from peep_setuptools.installing.backends import Compile, InstallerBackend, VerifiedArchive
     from peep_setuptools.installing.fetch import Outcome, Session
+    from peep_setuptools.installing.picking import Filters
+    from peep_setuptools.installing.pinning import Pins
     from peep_setuptools.installing.progress import Progress
     from peep_setuptools.installing.strictbuild import BuildStage
 
@@ -72,6 +75,15 @@ class InstallOptions:
     strict: bool = False
     #: files pinning build dependencies (with hashes) for strict mode; never installed
     build_requirements: tuple[str, ...] = ()
+    #: read each verified archive's dependencies and refuse when a line is missing, as pip
+    #: does (``peep verify`` does not look)
+    check_dependencies: bool = True
+    #: install anyway when a dependency is missing, with a warning
+    allow_incomplete: bool = False
+    #: which files of a missing dependency's version the suggested lines hash (default: all)
+    pin_filters: Filters | None = None
+    #: why a dry run installs nothing, for its last line; None when the command never installs
+    dry_run_reason: str | None = "--dry-run"
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,10 @@ class Verified:
     http: HttpClient
     #: --strict: the build dependencies no file pins, with the hashes proposed for them
     build_proposed: tuple[Verdict, ...] = ()
+    #: what the verified archives need that no line pins (None: not checked)
+    completeness: Completeness | None = None
+    #: the lines that would pin what is missing (None unless the run refuses for it)
+    pins: Pins | None = None
 
 
 class InstallObserver(Protocol):
@@ -220,7 +236,10 @@ def install(
         verdicts = tuple(o for o in outcomes if isinstance(o, Verdict))
         problems = [o for o in outcomes if isinstance(o, Problem)]
         note = stage.note if stage is not None else None
-        report = render(verdicts, problems, note=note)
+        files = (*reqset.files, *locks)
+        completeness, pins = _dependencies(options, session, verdicts, requirements, files)
+        dependencies = _dependency_block(completeness, pins, requirements, options)
+        report = render(verdicts, problems, note=note, dependencies=dependencies)
         if options.keep_mismatched:
             quarantine_mismatched(verdicts, options.keep_mismatched)
         left_out: Collection[str] = ()
@@ -228,7 +247,7 @@ def install(
             left_out = observer.verified(
                 Verified(
                     target,
-                    reqset.files,
+                    files,
                     requirements,
                     skipped,
                     not_applicable,
@@ -237,19 +256,24 @@ def install(
                     session.client,
                     http,
                     stage.proposed if stage is not None else (),
+                    completeness,
+                    pins,
                 )
             )
         if report:
-            raise VerificationFailed(summary(verdicts, problems), report)
+            missing = len(completeness.missing) if completeness and pins else 0
+            raise VerificationFailed(summary(verdicts, problems, missing), report)
+        if completeness is not None:
+            _log_dependencies(completeness)
         skipped += tuple(v.requirement for v in verdicts if v.requirement.name in left_out)
         archives = tuple(_archive(v) for v in verdicts if v.requirement.name not in left_out)
         if not archives and not options.dry_run:
             logger.info("Nothing to install: every installed copy checked out.")
             return InstallResult((), skipped, not_applicable, verdicts, False)
         if options.dry_run:
-            logger.info(
-                "All %d archives match their hashes; not installing (--dry-run).", len(verdicts)
-            )
+            why = options.dry_run_reason
+            reason = f"; not installing ({why})" if why else ""
+            logger.info("All %d archives match their hashes%s.", len(verdicts), reason)
             return InstallResult((), skipped, not_applicable, verdicts, True)
         assert chosen is not None  # noqa: S101 -- set whenever this is not a dry run
         build_index = settings.build_index()
@@ -338,6 +362,64 @@ def port_file(
         retries=options.retries,
         lock_dir=lock_dir,
     )
+
+
+def _dependencies(
+    options: InstallOptions,
+    session: Session,
+    verdicts: Sequence[Verdict],
+    requirements: Sequence[ReqLine],
+    files: Sequence[str],
+) -> tuple[Completeness | None, Pins | None]:
+    """Check what the verified archives need; when refusing, also the lines to add."""
+    if not options.check_dependencies:
+        return None, None
+    from peep_setuptools.installing.picking import Filters
+    from peep_setuptools.installing.pinning import examine, pins_for
+
+    completeness = examine(verdicts, requirements, session.target, files)
+    if completeness.complete or options.allow_incomplete:
+        return completeness, None
+    pins = pins_for(
+        completeness,
+        requirements,
+        files,
+        client=session.client,
+        http=session.http,
+        filters=options.pin_filters or Filters(),
+        python=session.target.python_version,
+    )
+    return completeness, pins
+
+
+def _dependency_block(
+    completeness: Completeness | None,
+    pins: Pins | None,
+    requirements: Sequence[ReqLine],
+    options: InstallOptions,
+) -> str:
+    """The report's block of missing dependencies; empty unless the run refuses for them."""
+    if completeness is None or pins is None:
+        return ""
+    from peep_setuptools.installing.report import render_dependencies
+
+    style = options.pin_filters.style if options.pin_filters else None
+    # as ``peep add`` writes them: the file's own format (a line without hashes has it too)
+    pip_files = {r.location.path for r in requirements if r.hash_style == "pip"}
+    styles: dict[str, HashStyle] = {
+        path: style or ("pip" if path in pip_files else "peep") for path, _ in pins.by_file
+    }
+    return render_dependencies(completeness, pins, styles)
+
+
+def _log_dependencies(completeness: Completeness) -> None:
+    """Warn of missing dependencies (--allow-incomplete); notes of what was not checked."""
+    if completeness.missing:
+        logger.warning("%s", completeness.render().rstrip())
+    else:
+        notes = completeness.render_notes()
+        if notes:
+            logger.info("%s", notes)
 
 
 def _split_by_markers(

@@ -176,7 +176,10 @@ OPTIONS = (
         "paths",
         "hashed files of build dependencies (never installed), comma- or newline-separated",
     ),
-    Option("require_complete", "flag", "refuse when a dependency is not in the files"),
+    Option(
+        "allow_incomplete", "flag", "install even when a dependency is not in the files (a warning)"
+    ),
+    Option("require_complete", "flag", "refuse when a dependency is not in the files (default)"),
     Option("verify_installed", "flag", "check installed copies against their verified wheels"),
     Option("report", "path", "write a JSON report to this file ('-': stdout)"),
 )

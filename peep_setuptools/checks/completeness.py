@@ -18,6 +18,10 @@ MISSING_HEAD = (
     "--no-deps, so\nwithout them the installed code may fail at import time. Vet them, "
     "then add them with\n'peep check --fix' or 'peep add NAME==VERSION':"
 )
+UNPINNED_HEAD = (
+    "These dependencies are not in the requirements files, but what is installed satisfies "
+    "them\n(pip accepts that too; peep did not verify their files):"
+)
 UNCHECKED_HEAD = "The dependencies of these archives could not be checked:"
 
 
@@ -38,6 +42,8 @@ class MissingDependency:
     dependency: Requirement
     #: the version the files pin it to (outside the specifier), or None if absent
     pinned: str | None
+    #: the installed version that satisfies it, when no requirement pins it
+    installed: str | None = None
 
     @property
     def name(self) -> NormalizedName:
@@ -45,15 +51,24 @@ class MissingDependency:
         return canonicalize_name(self.dependency.name)
 
     def message(self, files: Sequence[str]) -> str:
-        """``flask==3.0.0 requires werkzeug>=3.0.0, which is not in requirements.txt``."""
+        """``flask==3.0.0 requires werkzeug>=3.0.0, which is not in requirements.txt``.
+
+        The requirement keeps its extras: ``httpx[http2]==0.28.1 requires h2<5,>=3``.
+        """
         where = " or ".join(files) or "the requirements files"
-        needed_by = f"{self.needed_by.display_name}=={self.needed_by.version}"
-        if self.needed_by.version is None:
-            needed_by = self.needed_by.display_name
+        req = self.needed_by
+        needed_by = req.display_name + (f"[{','.join(req.extras)}]" if req.extras else "")
+        if req.version is not None:
+            needed_by += f"=={req.version}"
         wanted = _without_marker(self.dependency)
-        if self.pinned is None:
-            return f"{needed_by} requires {wanted}, which is not in {where}"
-        return f"{needed_by} requires {wanted}, but {where} pins {self.pinned}"
+        if self.pinned is not None:
+            return f"{needed_by} requires {wanted}, but {where} pins {self.pinned}"
+        if self.installed is not None:
+            return (
+                f"{needed_by} requires {wanted}, which is not in {where}; "
+                f"{self.dependency.name} {self.installed} is installed"
+            )
+        return f"{needed_by} requires {wanted}, which is not in {where}"
 
 
 @dataclass(frozen=True)
@@ -71,19 +86,35 @@ class Completeness:
     missing: tuple[MissingDependency, ...]
     unchecked: tuple[Unchecked, ...]
     files: tuple[str, ...]
+    #: dependencies no line pins that an installed version satisfies (pip accepts those)
+    unpinned: tuple[MissingDependency, ...] = ()
 
     @property
     def complete(self) -> bool:
-        """True when every dependency that could be read is satisfied."""
+        """True when every dependency that could be read is pinned or installed."""
         return not self.missing
 
+    def missing_lines(self) -> list[str]:
+        """One indented line per missing dependency, with the line that needs it."""
+        return [f"    {m.message(self.files)} ({m.needed_by.location})" for m in self.missing]
+
     def render(self) -> str:
-        """The warning (or error) block; empty when there is nothing to say."""
+        """The warning block of what is missing, then the notes; empty if nothing to say."""
         blocks = []
         if self.missing:
-            lines = [MISSING_HEAD, ""]
+            blocks.append("\n".join([MISSING_HEAD, "", *self.missing_lines()]))
+        notes = self.render_notes()
+        if notes:
+            blocks.append(notes)
+        return "\n\n".join(blocks) + "\n" if blocks else ""
+
+    def render_notes(self) -> str:
+        """What is unpinned but installed, and what could not be checked (no newline)."""
+        blocks = []
+        if self.unpinned:
+            lines = [UNPINNED_HEAD, ""]
             lines.extend(
-                f"    {m.message(self.files)} ({m.needed_by.location})" for m in self.missing
+                f"    {m.message(self.files)} ({m.needed_by.location})" for m in self.unpinned
             )
             blocks.append("\n".join(lines))
         if self.unchecked:
@@ -93,7 +124,7 @@ class Completeness:
                 for u in self.unchecked
             )
             blocks.append("\n".join(lines))
-        return "\n\n".join(blocks) + "\n" if blocks else ""
+        return "\n\n".join(blocks)
 
 
 def check_completeness(
@@ -102,6 +133,7 @@ def check_completeness(
     *,
     marker_env: Mapping[str, str],
     files: Sequence[str] = (),
+    installed: Mapping[NormalizedName, str] | None = None,
 ) -> Completeness:
     """Find the dependencies of ``examined`` archives that ``requirements`` leave unmet.
 
@@ -109,7 +141,8 @@ def check_completeness(
     Markers of dependencies are evaluated with ``marker_env`` and the extras asked for,
     also transitively (``a[x]`` needing ``b[y]`` asks ``b`` for ``y``). pip, setuptools
     and wheel get no exemption. A requirement without a known version (a URL without one
-    in its filename) satisfies any specifier.
+    in its filename) satisfies any specifier. A dependency that no line pins but whose
+    ``installed`` version satisfies it is ``unpinned``, not missing: pip accepts it too.
     """
     pinned = {req.name: req for req in requirements}
     extras = _wanted_extras(examined, pinned, marker_env)
@@ -127,10 +160,26 @@ def check_completeness(
             if found is not None and _satisfies(found, dep):
                 continue
             key = (item.requirement.name, str(dep))
+            have = None if found else _installed_fit((installed or {}), dep)
             missing.setdefault(
-                key, MissingDependency(item.requirement, dep, found.version if found else None)
+                key,
+                MissingDependency(item.requirement, dep, found.version if found else None, have),
             )
-    return Completeness(tuple(missing.values()), tuple(unchecked), tuple(files))
+    absent = tuple(m for m in missing.values() if m.installed is None)
+    unpinned = tuple(m for m in missing.values() if m.installed is not None)
+    return Completeness(absent, tuple(unchecked), tuple(files), unpinned)
+
+
+def _installed_fit(installed: Mapping[NormalizedName, str], dep: Requirement) -> str | None:
+    """The installed version of ``dep``'s project if it satisfies ``dep``."""
+    version = installed.get(canonicalize_name(dep.name))
+    if version is None or dep.url is not None:
+        return None
+    try:
+        fits = dep.specifier.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return None
+    return version if fits else None
 
 
 def _wanted_extras(

@@ -18,7 +18,6 @@ from packaging.version import Version
 
 from peep_setuptools import api
 from peep_setuptools.archives import parse_filename
-from peep_setuptools.checks.completeness import Completeness
 from peep_setuptools.errors import EXIT_OK, IndexLookupError, PeepError, UsageError
 from peep_setuptools.hashes import Digest, hash_file
 from peep_setuptools.installing.picking import (
@@ -27,7 +26,10 @@ from peep_setuptools.installing.picking import (
     hash_version,
     newest_version,
 )
+from peep_setuptools.installing.pinning import Pins
+from peep_setuptools.installing.report import LOCK_ONLY
 from peep_setuptools.installing.settings import resolve_settings
+from peep_setuptools.lock.parse import is_lock_file
 from peep_setuptools.requirements.editing import NewRequirement, apply_edit, plan_edit
 from peep_setuptools.requirements.files import load_reqfiles
 from peep_setuptools.requirements.lines import IndexOptions, parse_only_binary
@@ -117,42 +119,27 @@ def _is_url_req(run: api.Verified, name: NormalizedName) -> bool:
     return any(r.name == name and r.url is not None for r in run.requirements)
 
 
-def fix_missing(run: api.Verified, result: Completeness, filters: Filters) -> bool:
-    """Pin each missing dependency to its newest fitting version; True if all could be."""
-    wanted: dict[NormalizedName, SpecifierSet] = {}
-    spelled: dict[NormalizedName, str] = {}
-    for missing in result.missing:
-        wanted[missing.name] = (
-            wanted.get(missing.name, SpecifierSet()) & missing.dependency.specifier
-        )
-        spelled.setdefault(missing.name, missing.dependency.name)
-    pinned_in = {r.name: r.location.path for r in run.requirements}
-    by_file: dict[str, list[NewRequirement]] = {}
-    failed = []
-    for name, specifier in wanted.items():
-        links = run.client.find_links(name)
-        version = newest_version(
-            links, name, specifier=specifier, filters=filters, python=run.target.python_version
-        )
-        if version is None:
-            failed.append(f"{spelled[name]}{specifier}")
-            continue
-        digests = hash_version(run.client, run.http, name, version, filters, links=links)
-        by_file.setdefault(pinned_in.get(name, run.files[0]), []).append(
-            NewRequirement(spelled[name], str(version), digests)
-        )
-    for path, news in by_file.items():
+def fix_missing(pins: Pins, filters: Filters) -> bool:
+    """Write the pins of missing dependencies into their files; True if all were found."""
+    for path, news in pins.by_file:
         edit = plan_edit(path, news, style=filters.style)
         logger.warning("Adding to %s:\n%s", path, edit.diff().rstrip())
         apply_edit(edit)
-    if by_file:
+    if pins.by_file:
         logger.warning(
             "%s\nThe added projects may need more; run peep check again.",
-            TOFU_NOTE.format(where=run.client.where),
+            TOFU_NOTE.format(where=pins.where),
         )
-    for spec in failed:
-        logger.error("No version of %s fits on %s", spec, run.client.where)
-    return not failed
+    for clause in pins.unfound:
+        logger.error("%s", clause)
+    return not pins.unfound
+
+
+def refuse_lock_files(paths: Sequence[str], command: str) -> None:
+    """Raise UsageError if any of ``paths`` is a lock file, which ``command`` cannot edit."""
+    for path in paths:
+        if is_lock_file(path) or path.endswith(".toml"):
+            raise UsageError(f"peep {command} does not edit {path}: {LOCK_ONLY}")
 
 
 def fix_build_requirements(run: api.Verified, path: str, filters: Filters) -> None:

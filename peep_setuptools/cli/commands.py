@@ -25,6 +25,7 @@ from peep_setuptools.cli.adding import (
     fix_build_requirements,
     fix_missing,
     network_options,
+    refuse_lock_files,
     run_add,
     run_upgrade,
     write_missing_hashes,
@@ -55,10 +56,16 @@ def register(
     add_verbosity: AddParser,
 ) -> None:
     """Add the subcommands to ``commands`` and the completeness options to ``install``."""
-    install.add_argument(
+    complete = install.add_mutually_exclusive_group()
+    complete.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="install even when a verified archive needs a project no line pins (a warning)",
+    )
+    complete.add_argument(
         "--require-complete",
         action="store_true",
-        help="refuse to install when a dependency of a verified archive is not in the files",
+        help="refuse when a verified archive needs a project no line pins (the default)",
     )
     install.add_argument(
         "--verify-installed",
@@ -205,8 +212,6 @@ def run_install(
     if args.report == "-":
         _messages_to_stderr()
     hooks = _Hooks(
-        completeness=True,
-        require_complete=args.require_complete,
         verify_installed=args.verify_installed,
         write_hashes=filters_of(args) if args.write_hashes else None,
     )
@@ -214,17 +219,17 @@ def run_install(
         result = install(hooks)
     except VerificationFailed as exc:
         _write_report(args.report, hooks, "install", None, out)
-        if args.report == "-":  # stdout carries the JSON; the human report moves to stderr
-            sys.stderr.write(exc.report)
-            raise VerificationFailed(str(exc), "") from None
-        raise
-    found = hooks.completeness
-    if found is not None and (found.missing or found.unchecked):
-        # A missing dependency is a warning; sdists that could not be checked are a note (-q).
-        level = logging.WARNING if found.missing else logging.INFO
-        logger.log(level, "%s", found.render().rstrip())
+        raise _report_moved(args, exc) from None
     _write_report(args.report, hooks, "install", result, out)
     return EXIT_OK
+
+
+def _report_moved(args: argparse.Namespace, exc: VerificationFailed) -> VerificationFailed:
+    """With ``--report -`` stdout carries the JSON: the human report moves to stderr."""
+    if args.report != "-":
+        return exc
+    sys.stderr.write(exc.report)
+    return VerificationFailed(str(exc), "")
 
 
 def _messages_to_stderr() -> None:
@@ -234,7 +239,8 @@ def _messages_to_stderr() -> None:
 
 
 def _options(args: argparse.Namespace) -> api.InstallOptions:
-    # check and verify install nothing, and look at what is installed too
+    # check and verify install nothing (and do not say --dry-run), and look at what is
+    # installed too; verify does not judge the dependencies
     build = getattr(args, "build_requirements", [])
     if getattr(args, "fix", False):
         build = [path for path in build if os.path.exists(path)]  # --fix creates it
@@ -243,9 +249,12 @@ def _options(args: argparse.Namespace) -> api.InstallOptions:
         python=getattr(args, "python", None),
         quiet=getattr(args, "quiet", False),
         dry_run=True,
+        dry_run_reason=None,
         fetch_installed=True,
         strict=getattr(args, "strict", False) or bool(build),
         build_requirements=tuple(build),
+        check_dependencies=args.command != "verify",
+        pin_filters=filters_of(args),
     )
 
 
@@ -258,14 +267,10 @@ class _Hooks:
     def __init__(
         self,
         *,
-        completeness: bool = False,
-        require_complete: bool = False,
         verify_installed: bool = False,
         write_hashes: Filters | None = None,
         verify_all: bool = False,
     ) -> None:
-        self.want_completeness = completeness or require_complete
-        self.require_complete = require_complete
         self.verify_installed = verify_installed or verify_all
         self.verify_all = verify_all
         self.write_hashes = write_hashes
@@ -277,6 +282,7 @@ class _Hooks:
 
     def verified(self, run: api.Verified) -> Collection[str]:
         self.run = run
+        self.completeness = run.completeness
         for verdict in run.verdicts:
             with contextlib.suppress(OSError):
                 self.sizes[verdict.path] = os.path.getsize(verdict.path)
@@ -284,15 +290,6 @@ class _Hooks:
             write_missing_hashes(run, self.write_hashes)
         if run.problems or any(v.kind != "ok" for v in run.verdicts):
             return ()  # the pipeline reports the failed hash checks
-        if self.want_completeness:
-            self.completeness = completeness_of(run)
-            if self.require_complete and not self.completeness.complete:
-                count = len(self.completeness.missing)
-                raise VerificationFailed(
-                    f"{count} dependenc{'y is' if count == 1 else 'ies are'} missing from "
-                    "the requirements files (--require-complete); nothing was installed",
-                    self.completeness.render(),
-                )
         if self.verify_installed:
             return self._check_installed(run)
         return ()
@@ -329,24 +326,10 @@ class _Hooks:
         return intact
 
 
-def completeness_of(run: api.Verified) -> Completeness:
-    """Read each verified archive's dependencies and check them against the files."""
-    from peep_setuptools.checks.completeness import Examined, check_completeness
-    from peep_setuptools.checks.metadata import read_dependencies
-
-    examined = [
-        Examined(v.requirement, read_dependencies(v.path)) for v in run.verdicts if v.kind == "ok"
-    ]
-    return check_completeness(
-        examined, run.requirements, marker_env=run.target.marker_env, files=run.files
-    )
-
-
 # -- check ----------------------------------------------------------------------------------
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
-    hooks = _Hooks(completeness=True)
     build_files = getattr(args, "build_requirements", [])
     if build_files:
         args.strict = True
@@ -354,36 +337,48 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(
             "--strict --fix writes the build dependencies to --build-requirements FILE"
         )
-    try:
-        api.install(
-            args.requirements,
-            _options(args),
-            observer=hooks,
+    if args.fix:
+        what = "add --missing" if args.command == "add" else "check --fix"
+        refuse_lock_files(args.requirements, what)
+    if args.platform or args.python_version or args.implementation:
+        logger.info(
+            "Note: --platform, --python-version and --implementation choose the files whose "
+            "hashes --fix writes;\nmarkers and dependencies are evaluated for %s.",
+            args.python or "this interpreter",
         )
-    except VerificationFailed:
+    hooks = _Hooks()
+    try:
+        api.install(args.requirements, _options(args), observer=hooks)
+    except VerificationFailed as exc:
         _write_report(args.report, hooks, "check", None, out)
         run = hooks.run
-        if not (args.fix and run is not None and run.build_proposed):
-            raise
-        fix_build_requirements(run, build_files[0], filters_of(args))
-        if run.problems or len(run.build_proposed) < sum(v.kind != "ok" for v in run.verdicts):
-            raise
-        return EXIT_OK
+        if not args.fix or run is None or not (run.build_proposed or run.pins):
+            raise _report_moved(args, exc) from None
+        return _fix(args, run, exc, build_files)
     _write_report(args.report, hooks, "check", None, out)
     result = hooks.completeness
-    if result is None:
-        return EXIT_OK
-    text = result.render().rstrip()
-    if result.complete:
-        if text:
-            logger.warning("%s", text)
+    if result is not None:
         logger.info("Every dependency is in %s.", " or ".join(result.files))
+    return EXIT_OK
+
+
+def _fix(
+    args: argparse.Namespace, run: api.Verified, exc: VerificationFailed, build_files: list[str]
+) -> int:
+    """Check --fix: pin the unpinned build dependencies, then the missing dependencies.
+
+    Raises ``exc`` again when something else failed, which no pin can fix.
+    """
+    filters = filters_of(args)
+    if run.build_proposed:
+        fix_build_requirements(run, build_files[0], filters)
+    if run.problems or len(run.build_proposed) < sum(v.kind != "ok" for v in run.verdicts):
+        raise _report_moved(args, exc)
+    if run.pins is None:
         return EXIT_OK
-    logger.warning("%s", text)
-    if not args.fix:
-        return EXIT_FAILED
-    assert hooks.run is not None  # noqa: S101 -- set whenever completeness is
-    return EXIT_OK if fix_missing(hooks.run, result, filters_of(args)) else EXIT_FAILED
+    assert run.completeness is not None  # noqa: S101 -- set whenever pins are
+    logger.warning("%s", run.completeness.render().rstrip())
+    return EXIT_OK if fix_missing(run.pins, filters) else EXIT_FAILED
 
 
 # -- verify ---------------------------------------------------------------------------------
@@ -460,7 +455,6 @@ def _write_report(
 
 __all__ = [
     "COMMANDS",
-    "completeness_of",
     "register",
     "run",
     "run_install",

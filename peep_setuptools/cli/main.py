@@ -240,6 +240,7 @@ def _install_options(args: argparse.Namespace) -> api.InstallOptions:
         lock_files=tuple(args.lock_files),
         strict=args.strict or bool(args.build_requirements),
         build_requirements=tuple(args.build_requirements),
+        allow_incomplete=args.allow_incomplete,
     )
 
 

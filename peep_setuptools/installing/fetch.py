@@ -214,7 +214,9 @@ def quarantine_mismatched(verdicts: Sequence[Verdict], folder: str) -> None:
             logger.warning("Kept the mismatching archive as %s", moved)
 
 
-def summary(verdicts: Sequence[Verdict], problems: Sequence[Problem]) -> str:
+def summary(
+    verdicts: Sequence[Verdict], problems: Sequence[Problem], missing_dependencies: int = 0
+) -> str:
     """The one-line message of a VerificationFailed: what failed, and that nothing installed."""
     parts = []
     counts = {kind: sum(1 for v in verdicts if v.kind == kind) for kind in ("mismatch", "missing")}
@@ -224,4 +226,13 @@ def summary(verdicts: Sequence[Verdict], problems: Sequence[Problem]) -> str:
         parts.append(f"{counts['missing']} had no hashes")
     if problems:
         parts.append(f"{len(problems)} could not be found or downloaded")
+    if missing_dependencies:
+        one = missing_dependencies == 1
+        dependencies = (
+            f"{missing_dependencies} dependenc{'y is' if one else 'ies are'} missing "
+            "from the requirements files"
+        )
+        if not parts:
+            return f"{dependencies}; nothing was installed (--allow-incomplete installs anyway)"
+        parts.append(dependencies)
     return "verification failed (" + "; ".join(parts) + "); nothing was installed"

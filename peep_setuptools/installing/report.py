@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from peep_setuptools.installing.verdicts import Problem, Verdict, actual_display, expected_display
+from peep_setuptools.requirements.editing import requirement_lines
+from peep_setuptools.requirements.files import HashStyle
 from peep_setuptools.requirements.porting import requirement_spec
+
+if TYPE_CHECKING:
+    from peep_setuptools.checks.completeness import Completeness
+    from peep_setuptools.installing.pinning import Pins
 
 MISMATCH_HEAD = (
     "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "
@@ -17,16 +24,31 @@ MISSING_HEAD = (
     "leaves them open to tampering. Vet these packages to your satisfaction, then\n"
     'add these "sha256" lines like so:'
 )
+DEPENDENCY_HEAD = (
+    "The following dependencies are not in the requirements files. peep installs with\n"
+    "--no-deps, so without them the installed code would fail (pip refuses such files too):"
+)
+PINS_HEAD = (
+    "Vet them to your satisfaction, then add these lines (or run 'peep check --fix';\n"
+    "--allow-incomplete installs without them). Trust on first use: these are the hashes\n"
+    "of the newest fitting version's files as {where} serves them today:"
+)
+LOCK_ONLY = "lock files are edited with `peep port --to pylock` after editing the requirements"
 PROBLEM_HEAD = "The following requirements could not be found or downloaded:"
 NOT_PROCEEDING = "Not proceeding to installation."
 
 
 def render(
-    verdicts: Sequence[Verdict], problems: Sequence[Problem], *, note: str | None = None
+    verdicts: Sequence[Verdict],
+    problems: Sequence[Problem],
+    *,
+    note: str | None = None,
+    dependencies: str = "",
 ) -> str:
     """The whole report of a failed verification; empty if there is nothing to report.
 
-    ``note`` follows the missing-hash block (where the proposed hashes came from).
+    ``note`` follows the missing-hash block (where the proposed hashes came from);
+    ``dependencies``, the block of ``render_dependencies``, comes after them.
     """
     blocks: list[str] = []
     mismatched = [v for v in verdicts if v.kind == "mismatch"]
@@ -37,6 +59,8 @@ def render(
         blocks.append(render_missing(missing))
         if note:
             blocks.append(note)
+    if dependencies:
+        blocks.append(dependencies)
     if problems:
         blocks.append(render_problems(problems))
     if not blocks:
@@ -78,4 +102,27 @@ def render_problems(problems: Sequence[Problem]) -> str:
     """Requirements that could not be found or fetched, each with its file:line."""
     lines = [PROBLEM_HEAD, ""]
     lines.extend(f"    {p.requirement.location}: {p.message}" for p in problems)
+    return "\n".join(lines)
+
+
+def render_dependencies(
+    completeness: Completeness, pins: Pins, styles: Mapping[str, HashStyle]
+) -> str:
+    """The missing dependencies, then the lines to add, by file, in each file's hash format."""
+    lines = [DEPENDENCY_HEAD, "", *completeness.missing_lines()]
+    if pins.by_file:
+        lines += ["", PINS_HEAD.format(where=pins.where)]
+    replaced = {m.name: m.pinned for m in completeness.missing if m.pinned is not None}
+    for path, news in pins.by_file:
+        for new in news:
+            lines.append("")
+            if not path:
+                lines.append(f"# {new.name}: {LOCK_ONLY}")
+            elif new.key in replaced:
+                lines.append(f"# in {path}, instead of {new.name}=={replaced[new.key]}")
+            else:
+                lines.append(f"# to {path}")
+            lines.append(requirement_lines(new, styles.get(path, "peep")).rstrip("\n"))
+    if pins.unfound:
+        lines += ["", *(f"    {clause}" for clause in pins.unfound)]
     return "\n".join(lines)

@@ -126,6 +126,11 @@ def _set_one(text: str, new: NewRequirement, *, path: str, style: HashStyle | No
     return (_BOM if text.startswith(_BOM) else "") + "".join(out)
 
 
+def requirement_lines(new: NewRequirement, style: HashStyle) -> str:
+    """The lines ``peep add`` writes for a new requirement in ``style`` (pure)."""
+    return _render(new, new.name, new.extras, new.marker, style, "\n")
+
+
 def _render(
     new: NewRequirement,
     name: str,

@@ -1,4 +1,4 @@
-"""Dependency completeness: the warning after install, --require-complete, peep check, --fix."""
+"""Dependency completeness: install refuses (--allow-incomplete warns), peep check, --fix."""
 
 from __future__ import annotations
 
@@ -34,24 +34,87 @@ def deps(index, tmp_path_factory):
     return {k: hash_file(str(p))["sha256"] for k, p in files.items()}
 
 
-def test_install_warns_after_installing_and_check_fails(peep, venv, write, deps, index):
-    reqs = write("reqs.txt", f"f7c-app==1.0 {deps['app'].pip_option()}\n")
-    done = peep("install", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=0)
-    out = done.stdout + done.stderr
-    assert f"f7c-app==1.0 requires f7c-lib>=1.0, which is not in {reqs}" in out
-    assert "f7c-never" not in out and "f7c-extra" not in out
+def _refusal(index, lines):
+    """The report's block for f7c-app needing f7c-lib, with the lines to add."""
+    return (
+        "The following dependencies are not in the requirements files. peep installs with\n"
+        "--no-deps, so without them the installed code would fail (pip refuses such files too):"
+        "\n\n" + "".join(f"    {line}\n" for line in lines) + "\n"
+        "Vet them to your satisfaction, then add these lines (or run 'peep check --fix';\n"
+        "--allow-incomplete installs without them). Trust on first use: these are the hashes\n"
+        f"of the newest fitting version's files as {index.index_url} serves them today:\n"
+    )
+
+
+REFUSED = (
+    "peep: error: 1 dependency is missing from the requirements files; nothing was installed "
+    "(--allow-incomplete installs anyway)\n"
+)
+
+
+def test_install_refuses_a_missing_dependency_with_the_line_to_add(peep, venv, write, deps, index):
+    write("reqs.txt", f"f7c-app==1.0 {deps['app'].pip_option()}\n")
+    done = peep.install("reqs.txt", venv, "-i", index.index_url, check=1)
+    needs = "f7c-app==1.0 requires f7c-lib>=1.0, which is not in reqs.txt (reqs.txt:1)"
+    assert done.stdout.endswith(
+        _refusal(index, [needs]) + f"\n# to reqs.txt\nf7c-lib==1.1 {deps['lib-1.1'].pip_option()}\n"
+        "\n-------------------------------\nNot proceeding to installation.\n"
+    ), done.stdout
+    assert done.stderr == REFUSED
+    assert "f7c-never" not in done.stdout and "f7c-extra" not in done.stdout
+    assert installed(venv) == {}
+    # --require-complete is the default now, still accepted
+    again = peep.install("reqs.txt", venv, "-i", index.index_url, "--require-complete", check=1)
+    assert again.stdout.splitlines()[1:] == done.stdout.splitlines()[1:]  # Cached, not Fetched
+    done = peep("check", "-r", "reqs.txt", "-i", index.index_url, check=1)
+    assert needs in done.stdout
+
+
+def test_allow_incomplete_installs_with_the_warning(peep, venv, write, deps, index):
+    write("reqs.txt", f"f7c-app==1.0 {deps['app'].pip_option()}\n")
+    done = peep.install("reqs.txt", venv, "-i", index.index_url, "--allow-incomplete", check=0)
+    assert (
+        "Vet them, then add them with\n'peep check --fix' or 'peep add NAME==VERSION':\n\n"
+        "    f7c-app==1.0 requires f7c-lib>=1.0, which is not in reqs.txt (reqs.txt:1)\n"
+    ) in done.stdout
     assert installed(venv)["f7c-app"] == "1.0"
-    done = peep("check", "-r", reqs, "-i", index.index_url, check=1)
-    assert "f7c-lib>=1.0" in done.stdout + done.stderr
+    both = peep.install("reqs.txt", venv, "--allow-incomplete", "--require-complete", check=2)
+    assert "not allowed with argument" in both.stderr
 
 
-def test_require_complete_stops_before_installing(peep, venv, write, deps, index):
-    reqs = write("reqs.txt", f"f7c-app[more]==1.0 {deps['app'].pip_option()}\n")
-    args = ("install", "-r", reqs, "--python", str(venv), "-i", index.index_url)
-    done = peep(*args, "--require-complete", check=1)
-    assert "f7c-extra" in done.stdout and "f7c-lib>=1.0" in done.stdout
-    assert "--require-complete" in done.stderr
-    assert "f7c-app" not in installed(venv)
+def test_a_missing_hash_and_a_missing_dependency_in_one_report_extras_kept(
+    peep, venv, write, deps, index
+):
+    write("reqs.txt", f"{deps['app'].peep_line()}\nf7c-app[more]==1.0\nf7c-extra==1.0\n")
+    done = peep.install("reqs.txt", venv, "-i", index.index_url, check=1)
+    assert (
+        'add these "sha256" lines like so:\n\n# from reqs.txt:3\n'
+        f"{deps['extra'].peep_line()}\nf7c-extra==1.0\n\n"
+        + _refusal(
+            index,
+            ["f7c-app[more]==1.0 requires f7c-lib>=1.0, which is not in reqs.txt (reqs.txt:2)"],
+        )
+        + f"\n# to reqs.txt\n{deps['lib-1.1'].peep_line()}\nf7c-lib==1.1\n\n"
+    ) in done.stdout
+    assert done.stderr == (
+        "peep: error: verification failed (1 had no hashes; 1 dependency is missing from the "
+        "requirements files); nothing was installed\n"
+    )
+    assert installed(venv) == {}
+
+
+def test_a_dependency_installed_but_not_pinned_is_a_note_as_in_pip(peep, venv, write, deps, index):
+    write("lib.txt", f"f7c-lib==1.0 {deps['lib-1.0'].pip_option()}\n")
+    peep.install("lib.txt", venv, "-i", index.index_url, check=0)
+    write("reqs.txt", f"f7c-app==1.0 {deps['app'].pip_option()}\n")
+    done = peep.install("reqs.txt", venv, "-i", index.index_url, check=0)
+    assert (
+        "These dependencies are not in the requirements files, but what is installed satisfies "
+        "them\n(pip accepts that too; peep did not verify their files):\n\n"
+        "    f7c-app==1.0 requires f7c-lib>=1.0, which is not in reqs.txt; f7c-lib 1.0 is "
+        "installed (reqs.txt:1)\n"
+    ) in done.stdout
+    assert installed(venv)["f7c-app"] == "1.0"
 
 
 def test_pinned_outside_the_specifier_is_reported(peep, write, deps, index):

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pytest
 from packaging.version import Version
-from support.builders import clean_env, installed, make_venv
+from support.builders import clean_env, installed, make_venv, make_wheel
 
 from peep_setuptools import __version__
 from peep_setuptools.checks.completeness import UNCHECKED_HEAD
+from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.backends import find_uv
 from peep_setuptools.installing.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
 from peep_setuptools.setuptools_command import resolve_location, split_list
@@ -605,6 +606,44 @@ def test_missing_hash_prints_the_lines_to_add(installed_venv, tmp_path, packages
     assert f"{packages.peep('beta-1.0')}\nbeta==1.0\n" in done.stdout
     assert "error: peep_install: verification failed (1 had no hashes" in done.stderr
     assert "beta" not in installed(installed_venv)
+
+
+@pytest.fixture(scope="module")
+def needy(index, tmp_path_factory):
+    """f7s-app needs f7s-lib, on the session index."""
+    root = tmp_path_factory.mktemp("f7s")
+    app = make_wheel(root, "f7s-app", "1.0", requires_dist=["f7s-lib"])
+    index.add_file("f7s-app", app)
+    index.add_file("f7s-lib", make_wheel(root, "f7s-lib", "1.0"))
+    return hash_file(str(app))["sha256"]
+
+
+def test_missing_dependency_refused_unless_allow_incomplete(
+    installed_venv, tmp_path, needy, index, env
+):
+    project = write_project(
+        tmp_path / "myapp",
+        setup_cfg=f"[peep_install]\nindex_url = {index.index_url}\n",
+        files={"requirements.txt": f"f7s-app==1.0 {needy.pip_option()}\n"},
+    )
+    done = setup_py(installed_venv, project, "peep_install", env=env, code=1)
+    assert (
+        "    f7s-app==1.0 requires f7s-lib, which is not in "
+        f"{project / 'requirements.txt'} ({project / 'requirements.txt'}:1)\n"
+    ) in done.stdout
+    assert "\nf7s-lib==1.0 --hash=sha256:" in done.stdout
+    assert done.stderr.strip().endswith(
+        "error: peep_install: 1 dependency is missing from the requirements files; "
+        "nothing was installed (--allow-incomplete installs anyway)"
+    )
+    assert "f7s-app" not in installed(installed_venv)
+    (project / "setup.cfg").write_text(
+        f"[peep_install]\nindex_url = {index.index_url}\nallow_incomplete = true\n",
+        encoding="utf-8",
+    )
+    done = setup_py(installed_venv, project, "peep_install", env=env)
+    assert "f7s-app==1.0 requires f7s-lib, which is not in" in done.stdout
+    assert installed(installed_venv)["f7s-app"] == "1.0"
 
 
 def test_peep_requirements_keyword_is_the_default_and_checked_at_setup_time(
