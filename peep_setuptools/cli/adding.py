@@ -30,9 +30,10 @@ from peep_setuptools.installing.pinning import Pins
 from peep_setuptools.installing.report import LOCK_ONLY
 from peep_setuptools.installing.settings import resolve_settings
 from peep_setuptools.lock.parse import is_lock_file
-from peep_setuptools.requirements.editing import NewRequirement, apply_edit, plan_edit
+from peep_setuptools.requirements.editing import Edit, NewRequirement, apply_edit, plan_edit
 from peep_setuptools.requirements.files import load_reqfiles
-from peep_setuptools.requirements.lines import IndexOptions, parse_only_binary
+from peep_setuptools.requirements.lines import IndexOptions, parse_only_binary, parse_reqfile
+from peep_setuptools.requirements.spec import ReqLine
 
 logger = logging.getLogger("peep_setuptools")
 
@@ -176,6 +177,7 @@ def fix_build_requirements(run: api.Verified, path: str, filters: Filters) -> No
 
 def run_add(args: argparse.Namespace) -> int:
     """``peep add`` without --missing (``commands`` runs that as ``check --fix``)."""
+    refuse_lock_files([args.requirement], "add")
     filters = filters_of(args)
     if not args.specs and not args.from_files:
         raise UsageError("name a project (NAME or NAME==VERSION) or give --from ARCHIVE")
@@ -183,7 +185,7 @@ def run_add(args: argparse.Namespace) -> int:
         news = _from_files(args.from_files, args.specs)
         edit = plan_edit(args.requirement, news, style=filters.style)
         apply_edit(edit)
-        _say_added(news, args.requirement)
+        _say_added(news, edit)
         return EXIT_OK
     news = []
     with _IndexSession(args, args.requirement) as session:
@@ -212,13 +214,14 @@ def run_add(args: argparse.Namespace) -> int:
             )
         edit = plan_edit(args.requirement, news, style=filters.style)
         apply_edit(edit)
-        _say_added(news, args.requirement)
+        _say_added(news, edit)
         logger.warning("%s", TOFU_NOTE.format(where=session.where))
     return EXIT_OK
 
 
 def run_upgrade(args: argparse.Namespace, out: TextIO) -> int:
     """``peep upgrade``: move one file's pins to the newest versions (--dry-run: the diff)."""
+    refuse_lock_files([args.requirement], "upgrade")
     filters = filters_of(args)
     reqset = load_reqfiles([args.requirement])
     chosen = {canonicalize_name(n) for n in args.names}
@@ -256,16 +259,25 @@ def run_upgrade(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _say_added(news: Sequence[NewRequirement], path: str) -> None:
+def _say_added(news: Sequence[NewRequirement], edit: Edit) -> None:
+    """Name each pin written; one that replaced a pin says which (``peep add`` replaces)."""
+    body = edit.before[1:] if edit.before.startswith("\ufeff") else edit.before
+    before = {e.name: e for e in parse_reqfile(body, path=edit.path) if isinstance(e, ReqLine)}
     for new in news:
-        logger.info(
-            "Pinned %s==%s in %s with %d hash%s.",
-            new.name,
-            new.version,
-            path,
-            len(new.digests),
-            "" if len(new.digests) == 1 else "es",
-        )
+        count = f"{len(new.digests)} hash{'' if len(new.digests) == 1 else 'es'}"
+        old = before.get(new.key)
+        if old is None:
+            logger.info("Pinned %s==%s in %s with %s.", new.name, new.version, edit.path, count)
+        else:
+            logger.info(
+                "Replaced %s==%s with %s==%s in %s, with %s.",
+                old.display_name,
+                old.version,
+                old.display_name,
+                new.version,
+                edit.path,
+                count,
+            )
 
 
 def _parse_spec(spec: str) -> Requirement:

@@ -296,11 +296,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "install":
         run_install(args)
     elif args.command == "hash":
-        for line in api.hash_files(args.files, style=args.format):
-            print(line)
+        lines = api.hash_files(args.files, style=args.format)
+        # Several files: each peep line names its file in a trailing comment, which peep's
+        # parsers (the original's too) ignore. pip's --hash options stay bare: pip strips a
+        # comment to the end of the joined line, so it would swallow the hashes after it.
+        named = len(lines) > 1 and args.format == "peep"
+        for path, line in zip(args.files, lines):
+            print(f"{line}  # {_printable(os.path.basename(path))}" if named else line)
     else:
         _port(args)
     return EXIT_OK
+
+
+def _printable(name: str) -> str:
+    """A file name for a comment: no line break or control character can end the comment."""
+    return name if name.isprintable() else ascii(name)
 
 
 def _port(args: argparse.Namespace) -> None:

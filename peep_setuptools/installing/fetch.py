@@ -92,9 +92,7 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
             logger.warning("%s (%s) is yanked on the index%s", link.filename, req.location, reason)
         into = os.path.join(session.workdir, f"{number:04d}")
         fetched = fetch(link, into, session.http, algorithms=algorithms_for(req))
-        logger.debug(
-            "Fetched %s (%d bytes) from %s", fetched.filename, fetched.size, redact_url(link.url)
-        )
+        # -v: the progress line names the source (a log line too printed each file twice)
         session.progress.advance(fetched.filename, fetched.size, redact_url(link.url), cached=False)
         verdict = verify(req, fetched.digests, url=redact_url(link.url), path=fetched.path)
         if verdict.kind == "mismatch" and choice is not None:
@@ -168,7 +166,6 @@ def _from_cache(session: Session, number: int, req: ReqLine) -> Verdict | None:
     )
     if copied is None:  # unreadable or tampered with: dropped; fetch it again
         return None
-    logger.debug("Using %s (%d bytes) from the cache: %s", copied.filename, copied.size, entry.path)
     session.progress.advance(copied.filename, copied.size, copied.source, cached=True)
     return verify(req, copied.digests, url=copied.source, path=copied.path, from_cache=True)
 

@@ -21,7 +21,7 @@ from peep_setuptools.index.pages import IndexClient
 from peep_setuptools.installing.picking import Filters, hash_version, newest_version
 from peep_setuptools.installing.verdicts import Verdict
 from peep_setuptools.requirements.editing import NewRequirement
-from peep_setuptools.requirements.files import ReqLine
+from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import Target
 
 

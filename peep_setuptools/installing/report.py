@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from peep_setuptools.installing.verdicts import Problem, Verdict, actual_display, expected_display
 from peep_setuptools.requirements.editing import requirement_lines
-from peep_setuptools.requirements.files import HashStyle
 from peep_setuptools.requirements.porting import requirement_spec
+from peep_setuptools.requirements.spec import HashStyle
 
 if TYPE_CHECKING:
     from peep_setuptools.checks.completeness import Completeness

@@ -41,6 +41,7 @@ def test_add_newest_with_every_file_and_says_it_is_trust_on_first_use(peep, writ
     reqs = write("reqs.txt", "# top\n")
     done = peep("add", "f7a-plat", "-r", reqs, "-i", index.index_url, check=0)
     assert "trust on first use" in done.stdout + done.stderr
+    assert f"Pinned f7a-plat==1.0 in {reqs} with 3 hashes.\n" in done.stdout
     text = _read(reqs)
     assert text.startswith("# top\n") and text.endswith("f7a-plat==1.0\n")
     for key in ("linux", "win", "old"):
@@ -61,7 +62,7 @@ def test_platform_and_python_filters_in_pip_format(peep, write, plat, index):
 def test_replacing_keeps_crlf_and_other_lines(peep, tmp_path, plat, index):
     reqs = tmp_path / "reqs.txt"
     reqs.write_bytes(b"# a\r\nf7a-plat==0.9 --hash=sha256:" + b"b" * 64 + b"\r\n# b \r\n")
-    peep(
+    done = peep(
         "add",
         "f7a-plat==1.0",
         "-r",
@@ -72,6 +73,8 @@ def test_replacing_keeps_crlf_and_other_lines(peep, tmp_path, plat, index):
         "manylinux*",
         check=0,
     )
+    # a replaced pin is said, not silent
+    assert f"Replaced f7a-plat==0.9 with f7a-plat==1.0 in {reqs}, with 1 hash.\n" in done.stdout
     data = reqs.read_bytes()
     assert data == (
         b"# a\r\nf7a-plat==1.0 " + plat["linux"].pip_option().encode() + b"\r\n# b \r\n"

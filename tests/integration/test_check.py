@@ -6,6 +6,7 @@ import pytest
 from support.builders import installed, make_wheel
 
 from peep_setuptools.hashes import hash_file
+from peep_setuptools.installing.report import LOCK_ONLY
 
 pytestmark = pytest.mark.slow
 
@@ -139,3 +140,55 @@ def test_check_fix_appends_the_newest_fitting_version_with_its_hashes(peep, writ
         f"f7c-lib==1.1 {deps['lib-1.1'].pip_option()}\n"
     )
     peep("check", "-r", reqs, "-i", index.index_url, check=0)
+
+
+def test_check_of_a_complete_file_names_it_and_no_dry_run(peep, write, deps, index):
+    write(
+        "reqs.txt",
+        f"f7c-app==1.0 {deps['app'].pip_option()}\nf7c-lib==1.1 {deps['lib-1.1'].pip_option()}\n",
+    )
+    done = peep("check", "-r", "reqs.txt", "-i", index.index_url, check=0)
+    assert done.stdout.endswith(
+        "All 2 archives match their hashes.\nEvery dependency is in reqs.txt.\n"
+    ), done.stdout
+    # the file filters choose what --fix hashes; markers stay this interpreter's, and it says so
+    done = peep(
+        "check", "-r", "reqs.txt", "-i", index.index_url, "--platform", "win_amd64", check=0
+    )
+    assert done.stdout.startswith(
+        "Note: --platform, --python-version and --implementation choose the files whose hashes "
+        "--fix writes;\nmarkers and dependencies are evaluated for this interpreter.\n"
+    ), done.stdout
+
+
+def test_lock_files_are_checked_and_never_edited_in_place(peep, write, deps, index, tmp_path):
+    write(
+        "reqs.txt",
+        f"f7c-app==1.0 {deps['app'].pip_option()}\nf7c-lib==1.1 {deps['lib-1.1'].pip_option()}\n",
+    )
+    write("app.txt", f"f7c-app==1.0 {deps['app'].pip_option()}\n")
+    port = ("port", "--to", "pylock", "-i", index.index_url)
+    peep(*port, "reqs.txt", "-o", "pylock.toml", check=0)
+    peep(*port, "app.txt", "-o", "pylock.app.toml", check=0)
+    done = peep("check", "-r", "pylock.toml", "-i", index.index_url, check=0)
+    assert done.stdout.endswith("Every dependency is in pylock.toml.\n"), done.stdout
+    done = peep("check", "-r", "pylock.app.toml", "-i", index.index_url, check=1)
+    assert (
+        "    f7c-app==1.0 requires f7c-lib>=1.0, which is not in pylock.app.toml "
+        "(pylock.app.toml: packages[0].wheels[0])\n"
+    ) in done.stdout, done.stdout
+    assert (
+        f"\n# f7c-lib: {LOCK_ONLY}\n{deps['lib-1.1'].peep_line()}\nf7c-lib==1.1\n"
+    ) in done.stdout, done.stdout
+    lock = (tmp_path / "pylock.app.toml").read_bytes()
+    for command, args in (
+        ("check --fix", ("check", "--fix", "-r", "pylock.app.toml")),
+        ("add --missing", ("add", "--missing", "-r", "pylock.app.toml")),
+        ("add", ("add", "f7c-lib", "-r", "pylock.app.toml")),
+        ("upgrade", ("upgrade", "-r", "pylock.app.toml")),
+    ):
+        done = peep(*args, "-i", index.index_url, check=2)
+        assert done.stderr == (
+            f"peep: error: peep {command} does not edit pylock.app.toml: {LOCK_ONLY}\n"
+        )
+    assert (tmp_path / "pylock.app.toml").read_bytes() == lock

@@ -10,6 +10,8 @@ from support.builders import installed, make_venv, write_wheel
 
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
+from peep_setuptools.requirements.lines import parse_reqfile
+from peep_setuptools.requirements.spec import ReqLine
 
 pytestmark = pytest.mark.slow
 
@@ -267,10 +269,22 @@ def test_ported_file_installs_with_plain_pip_require_hashes(
 
 
 def test_hash_command(peep, packages, tmp_path):
-    done = peep("hash", str(packages["alpha-1.0"]), str(packages["beta-1.0"]), check=0)
-    assert done.stdout == f"{packages.peep('alpha-1.0')}\n{packages.peep('beta-1.0')}\n"
-    done = peep("hash", "--format", "pip", str(packages["alpha-1.0"]), check=0)
+    alpha, beta = packages["alpha-1.0"], packages["beta-1.0"]
+    done = peep("hash", str(alpha), str(beta), check=0)
+    # several files: each line names its file in a trailing comment
+    assert done.stdout == (
+        f"{packages.peep('alpha-1.0')}  # {alpha.name}\n"
+        f"{packages.peep('beta-1.0')}  # {beta.name}\n"
+    )
+    # ... and stays paste-ready: both hashes are allowed for the requirement below them
+    text = done.stdout + "alpha==1.0\n"
+    (line,) = [e for e in parse_reqfile(text, path="r.txt") if isinstance(e, ReqLine)]
+    assert line.digests == (packages.sha256("alpha-1.0"), packages.sha256("beta-1.0"))
+    done = peep("hash", "--format", "pip", str(alpha), check=0)
     assert done.stdout == f"{packages.pip('alpha-1.0')}\n"
+    # pip's format stays bare: pip would strip a comment with the hashes after it
+    done = peep("hash", "--format", "pip", str(alpha), str(beta), check=0)
+    assert done.stdout == f"{packages.pip('alpha-1.0')}\n{packages.pip('beta-1.0')}\n"
     done = peep("hash", str(tmp_path / "nope.whl"), check=1)
     assert "nope.whl" in done.stderr
 

@@ -23,6 +23,17 @@ def test_not_a_terminal_gives_one_plain_line_per_file(peep, venv, write, package
     assert "Verifying:" not in done.stdout + done.stderr
 
 
+def test_verbose_names_each_download_once_with_its_source(peep, venv, write, packages, index):
+    write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
+    done = peep.install("reqs.txt", venv, "-i", index.index_url, "--dry-run", "-v", check=0)
+    name = packages["alpha-1.0"].name
+    fetched = [line for line in done.stdout.splitlines() if name in line]
+    size = human_size(packages["alpha-1.0"].stat().st_size)
+    assert len(fetched) == 1, done.stdout
+    assert fetched[0].startswith(f"Fetched {name} ({size}) from http://127.0.0.1:"), done.stdout
+    assert fetched[0].endswith(name)
+
+
 def test_quiet_silences_progress(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
     done = peep.install(reqs, venv, "-i", index.index_url, "--dry-run", "-q", check=0)

@@ -49,7 +49,14 @@ def test_clean_then_tampered_environment(peep, venv, write, wheels, index):
     )
     peep("install", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=0)
     verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
-    peep(*verify, check=0)
+    done = peep(*verify, check=0)
+    # verify never installs: no "(--dry-run)" the user did not give
+    assert done.stdout.endswith(
+        "f7v-one==1.0: the installed files match the verified wheel.\n"
+        "f7v-two==1.0: the installed files match the verified wheel.\n"
+        "All 2 archives match their hashes.\n"
+        "All 2 requirements are installed as verified.\n"
+    ), done.stdout
 
     site = _site(venv)
     (site / "f7v_one" / "__init__.py").write_text("EVIL = 1\n")

@@ -90,3 +90,29 @@ def test_unreadable_metadata_is_reported_as_unchecked():
 
 def test_complete_file_renders_nothing():
     assert _check("a==1\nb==2\n", {"a": ["b>=2,<3"], "b": []}).render() == ""
+
+
+def test_extras_keep_their_brackets_in_messages():
+    result = _check("httpx[http2]==0.28.1\n", {"httpx": ['h2<5,>=3; extra == "http2"']})
+    assert [m.message(result.files) for m in result.missing] == [
+        "httpx[http2]==0.28.1 requires h2<5,>=3, which is not in reqs.txt"
+    ]
+
+
+def test_an_installed_version_that_fits_is_a_note_not_missing_as_in_pip():
+    reqs = _reqs("a==1\n")
+    deps = Dependencies("a", "1", (Requirement("b>=2"), Requirement("c>=2")))
+    result = check_completeness(
+        [Examined(reqs[0], deps)],
+        reqs,
+        marker_env=ENV,
+        files=["reqs.txt"],
+        installed={"b": "2.1", "c": "1.0"},
+    )
+    assert [m.message(result.files) for m in result.missing] == [
+        "a==1 requires c>=2, which is not in reqs.txt"
+    ]
+    assert [m.message(result.files) for m in result.unpinned] == [
+        "a==1 requires b>=2, which is not in reqs.txt; b 2.1 is installed"
+    ]
+    assert "b 2.1 is installed (reqs.txt:1)" in result.render_notes()
