@@ -20,7 +20,7 @@ from peep_setuptools.lock.parse import is_lock_file, load_pylock
 from peep_setuptools.lock.select import is_locked_release, select_files
 from peep_setuptools.requirements.files import load_reqfiles, merge_requirements
 from peep_setuptools.requirements.lines import IndexOptions
-from peep_setuptools.requirements.spec import HashStyle, ReqLine
+from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import MarkerEvaluationError, Target, probe
 
 # The network half (http and ssl, index, download, cache, backends, progress, report) is
@@ -190,6 +190,7 @@ def install(
         quarantine_mismatched,
         summary,
     )
+    from peep_setuptools.installing.pinning import check_dependencies, log_dependencies
     from peep_setuptools.installing.progress import NoProgress
     from peep_setuptools.installing.report import render
     from peep_setuptools.installing.settings import resolve_settings
@@ -237,8 +238,18 @@ def install(
         problems = [o for o in outcomes if isinstance(o, Problem)]
         note = stage.note if stage is not None else None
         files = (*reqset.files, *locks)
-        completeness, pins = _dependencies(options, session, verdicts, requirements, files)
-        dependencies = _dependency_block(completeness, pins, requirements, options)
+        completeness: Completeness | None = None
+        pins: Pins | None = None
+        dependencies = ""
+        if options.check_dependencies:
+            completeness, pins, dependencies = check_dependencies(
+                session,
+                verdicts,
+                requirements,
+                files,
+                refuse=not options.allow_incomplete,
+                filters=options.pin_filters,
+            )
         report = render(verdicts, problems, note=note, dependencies=dependencies)
         if options.keep_mismatched:
             quarantine_mismatched(verdicts, options.keep_mismatched)
@@ -264,7 +275,7 @@ def install(
             missing = len(completeness.missing) if completeness and pins else 0
             raise VerificationFailed(summary(verdicts, problems, missing), report)
         if completeness is not None:
-            _log_dependencies(completeness)
+            log_dependencies(completeness)
         skipped += tuple(v.requirement for v in verdicts if v.requirement.name in left_out)
         archives = tuple(_archive(v) for v in verdicts if v.requirement.name not in left_out)
         if not archives and not options.dry_run:
@@ -362,64 +373,6 @@ def port_file(
         retries=options.retries,
         lock_dir=lock_dir,
     )
-
-
-def _dependencies(
-    options: InstallOptions,
-    session: Session,
-    verdicts: Sequence[Verdict],
-    requirements: Sequence[ReqLine],
-    files: Sequence[str],
-) -> tuple[Completeness | None, Pins | None]:
-    """Check what the verified archives need; when refusing, also the lines to add."""
-    if not options.check_dependencies:
-        return None, None
-    from peep_setuptools.installing.picking import Filters
-    from peep_setuptools.installing.pinning import examine, pins_for
-
-    completeness = examine(verdicts, requirements, session.target, files)
-    if completeness.complete or options.allow_incomplete:
-        return completeness, None
-    pins = pins_for(
-        completeness,
-        requirements,
-        files,
-        client=session.client,
-        http=session.http,
-        filters=options.pin_filters or Filters(),
-        python=session.target.python_version,
-    )
-    return completeness, pins
-
-
-def _dependency_block(
-    completeness: Completeness | None,
-    pins: Pins | None,
-    requirements: Sequence[ReqLine],
-    options: InstallOptions,
-) -> str:
-    """The report's block of missing dependencies; empty unless the run refuses for them."""
-    if completeness is None or pins is None:
-        return ""
-    from peep_setuptools.installing.report import render_dependencies
-
-    style = options.pin_filters.style if options.pin_filters else None
-    # as ``peep add`` writes them: the file's own format (a line without hashes has it too)
-    pip_files = {r.location.path for r in requirements if r.hash_style == "pip"}
-    styles: dict[str, HashStyle] = {
-        path: style or ("pip" if path in pip_files else "peep") for path, _ in pins.by_file
-    }
-    return render_dependencies(completeness, pins, styles)
-
-
-def _log_dependencies(completeness: Completeness) -> None:
-    """Warn of missing dependencies (--allow-incomplete); notes of what was not checked."""
-    if completeness.missing:
-        logger.warning("%s", completeness.render().rstrip())
-    else:
-        notes = completeness.render_notes()
-        if notes:
-            logger.info("%s", notes)
 
 
 def _split_by_markers(

@@ -6,6 +6,7 @@ file of it hashed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,11 +19,15 @@ from peep_setuptools.checks.metadata import read_dependencies
 from peep_setuptools.errors import IndexLookupError, PeepError
 from peep_setuptools.index.http import HttpClient
 from peep_setuptools.index.pages import IndexClient
+from peep_setuptools.installing.fetch import Session
 from peep_setuptools.installing.picking import Filters, hash_version, newest_version
+from peep_setuptools.installing.report import render_dependencies
 from peep_setuptools.installing.verdicts import Verdict
 from peep_setuptools.requirements.editing import NewRequirement
-from peep_setuptools.requirements.spec import ReqLine
+from peep_setuptools.requirements.spec import HashStyle, ReqLine
 from peep_setuptools.target import Target
+
+logger = logging.getLogger("peep_setuptools")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,51 @@ class Pins:
     unfound: tuple[str, ...]
     #: the indexes the hashes came from, for the trust-on-first-use note
     where: str
+
+
+def check_dependencies(
+    session: Session,
+    verdicts: Sequence[Verdict],
+    requirements: Sequence[ReqLine],
+    files: Sequence[str],
+    *,
+    refuse: bool,
+    filters: Filters | None = None,
+) -> tuple[Completeness, Pins | None, str]:
+    """The dependency step: what the verified archives need that no line pins.
+
+    When ``refuse`` and something is missing, also the pins that would complete the files
+    and the report's block with them (else None and ""). ``filters`` choose the files hashed.
+    """
+    completeness = examine(verdicts, requirements, session.target, files)
+    if completeness.complete or not refuse:
+        return completeness, None, ""
+    filters = filters or Filters()
+    pins = pins_for(
+        completeness,
+        requirements,
+        files,
+        client=session.client,
+        http=session.http,
+        filters=filters,
+        python=session.target.python_version,
+    )
+    # as ``peep add`` writes them: the file's own format (a line without hashes has it too)
+    pip_files = {r.location.path for r in requirements if r.hash_style == "pip"}
+    styles: dict[str, HashStyle] = {
+        path: filters.style or ("pip" if path in pip_files else "peep") for path, _ in pins.by_file
+    }
+    return completeness, pins, render_dependencies(completeness, pins, styles)
+
+
+def log_dependencies(completeness: Completeness) -> None:
+    """Warn of missing dependencies (--allow-incomplete); notes of what was not checked."""
+    if completeness.missing:
+        logger.warning("%s", completeness.render().rstrip())
+        return
+    notes = completeness.render_notes()
+    if notes:
+        logger.info("%s", notes)
 
 
 def examine(
