@@ -152,8 +152,11 @@ def test_every_option_from_setup_cfg_means_what_it_means_to_peep_install(tmp_pat
         "verify_installed": "true",
         "report": "-",
     }
-    # every option but the ones that exclude one another (no_cache, no_compile)
-    assert set(cfg) | {"no_cache", "no_compile"} == {option.key for option in OPTIONS}
+    # every option but the ones that exclude one another (no_cache, no_compile,
+    # allow_incomplete)
+    assert set(cfg) | {"no_cache", "no_compile", "allow_incomplete"} == {
+        option.key for option in OPTIONS
+    }
     args = _finalized(
         tmp_path, monkeypatch, cfg, files=("requirements.txt", "more/reqs.txt", "pylock.toml")
     )
@@ -197,9 +200,21 @@ def test_the_other_flags_and_false_booleans(tmp_path, monkeypatch):
     args = _finalized(
         tmp_path,
         monkeypatch,
-        {"no_cache": "1", "no_compile": "true", "no_index": "false", "strict": "off"},
+        {
+            "no_cache": "1",
+            "no_compile": "true",
+            "no_index": "false",
+            "strict": "off",
+            "allow_incomplete": "true",
+        },
     )
-    _same_as_cli(args, f"--requirement={tmp_path}/requirements.txt", "--no-cache", "--no-compile")
+    _same_as_cli(
+        args,
+        f"--requirement={tmp_path}/requirements.txt",
+        "--no-cache",
+        "--no-compile",
+        "--allow-incomplete",
+    )
 
 
 def test_dashes_and_the_keywords_plural_are_the_same_options(tmp_path, monkeypatch):
