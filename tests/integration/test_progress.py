@@ -27,7 +27,8 @@ def test_verbose_names_each_download_once_with_its_source(peep, venv, write, pac
     write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
     done = peep.install("reqs.txt", venv, "-i", index.index_url, "--dry-run", "-v", check=0)
     name = packages["alpha-1.0"].name
-    fetched = [line for line in done.stdout.splitlines() if name in line]
+    # (-v also says which file was chosen and why: that line is not a download)
+    fetched = [line for line in done.stdout.splitlines() if f"d {name} (" in line]
     size = human_size(packages["alpha-1.0"].stat().st_size)
     assert len(fetched) == 1, done.stdout
     assert fetched[0].startswith(f"Fetched {name} ({size}) from http://127.0.0.1:"), done.stdout
