@@ -282,6 +282,13 @@ def deep(tmp_path_factory, index):
         "cycleb": write_wheel(root, "cycleb", "1.0", {}, requires_dist=["cyclea>=1"]),
         "loopy": _sdist(root, "loopy", pyproject=_pyproject("loopbackend")),
         "hatchy": _sdist(root, "hatchy", pyproject=_pyproject("deepbackend")),
+        # an extra asked for brings its own lines of the backend's Requires-Dist
+        "docsonly": write_wheel(root, "docsonly", "1.0", {}),
+        "docsy": _sdist(
+            root,
+            "docsy",
+            pyproject=_pyproject("deepbackend").replace('"deepbackend"]', '"deepbackend[docs]"]'),
+        ),
         "sloppy": _sdist(root, "sloppy", pyproject=_pyproject("sloppybackend")),
     }
     # an older leaf, so that the newest fitting release is the one proposed
@@ -497,3 +504,14 @@ def test_dependencies_in_a_cycle_are_proposed_once_and_build(
     build = write("build.txt", _pasted(done.stdout))
     _install(peep, venv, reqs, index, "--build-requirements", build)
     assert installed(venv)["loopy"] == "1.0"
+
+
+def test_an_extra_asked_for_is_part_of_the_closure(peep, venv, write, index, deep, telltale):
+    reqs = write("reqs.txt", f"docsy==1.0 {deep['docsy'].pip_option()}\n")
+    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    assert _pasted(done.stdout) == "".join(
+        f"{name}==1.0 {deep[name].pip_option()}\n"
+        for name in ("deepbackend", "deepmid", "docsonly", "deepleaf")
+    )
+    assert "# from deepbackend-1.0-py3-none-any.whl/METADATA:6\n" in done.stdout
+    assert not telltale.exists()
