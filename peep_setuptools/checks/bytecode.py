@@ -20,7 +20,7 @@ from peep_setuptools.target import run_script
 # by argv[1]; prints {source: [[path, reason], ...]} for every file that would run in a
 # source's place with other code. Nothing it reads is executed (marshal only decodes).
 _PROBE = r"""
-import importlib.machinery, importlib.util, json, marshal, os, sys, types
+import importlib.machinery, importlib.util, json, marshal, os, stat, sys, types
 MAGIC = importlib.util.MAGIC_NUMBER
 with open(sys.argv[1]) as f:
     sources = json.load(f)["sources"]
@@ -64,6 +64,9 @@ def examine(source):
     for level in (0, 1, 2):
         pyc = importlib.util.cache_from_source(source, optimization=level or "")
         try:
+            if not stat.S_ISREG(os.stat(pyc).st_mode):
+                found.append([pyc, "not a regular file"])  # a FIFO would hang an import
+                continue
             with open(pyc, "rb") as f:
                 data = f.read()
         except FileNotFoundError:

@@ -28,7 +28,7 @@ from peep_setuptools.target import run_script
 # Runs in the target interpreter with -I -S (no .pth file runs to answer for it), stdlib only:
 # where each named distribution lives, in the site folders the interpreter imports from.
 _PROBE = r"""
-import importlib.metadata as md, json, os, site, sys
+import importlib.metadata as md, json, os, site, sys, sysconfig
 wanted = set(json.loads(sys.argv[1]))
 def canon(name):
     import re
@@ -47,6 +47,10 @@ for conf in (os.path.join(home, "pyvenv.cfg"), os.path.join(os.path.dirname(home
 paths = list(site.getsitepackages(prefixes))
 if len(prefixes) == 1 and prefixes[0] == sys.prefix and os.path.isdir(site.getusersitepackages()):
     paths.insert(0, site.getusersitepackages())
+def scripts_of(base):
+    if base == site.getusersitepackages():
+        return sysconfig.get_path("scripts", os.name + "_user")
+    return sysconfig.get_path("scripts", vars={"base": prefixes[0], "platbase": prefixes[0]})
 found = {}
 for dist in md.distributions(path=paths):
     name = canon(dist.metadata["Name"] or "")
@@ -55,6 +59,7 @@ for dist in md.distributions(path=paths):
             "version": dist.version,
             "base": str(dist.locate_file("")),
             "files": [str(f) for f in (dist.files or [])],
+            "scripts": scripts_of(str(dist.locate_file(""))),
         }
 print(json.dumps(found))
 """
@@ -86,6 +91,8 @@ class InstalledDist:
     base: str
     #: the paths the installed RECORD lists, relative to ``base``
     files: tuple[str, ...]
+    #: where an installer writes this distribution's launchers
+    scripts: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,8 @@ class InstalledCheck:
     unchecked: tuple[str, ...] = field(default=())
     #: the ``.pth`` files it installs: Python runs their ``import`` lines at every start
     startup: tuple[str, ...] = ()
+    #: pycs that would run instead of a verified source (a reinstall may leave them)
+    stray_bytecode: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -171,6 +180,7 @@ def probe_installed(
                 str(info["version"]),
                 str(info["base"]),
                 tuple(str(f) for f in info["files"]),
+                str(info["scripts"]),
             )
             for name, info in data.items()
         }
@@ -294,9 +304,12 @@ def check_installed(
         if not actual.matches(entry):
             changed.append(relative)
     added = sorted(_added_files(installed, expected))
+    stray = []
     for relative in sorted(expected):
         for path, reason in (runs_instead or {}).get(_installed_path(installed, relative), ()):
             changed.append(f"{_shown(installed, path)} ({reason}: it runs instead of {relative})")
+            if path.endswith(".pyc") and os.path.basename(os.path.dirname(path)) == "__pycache__":
+                stray.append(path)
     wrong, absent = _check_scripts(installed, entry_points, python)
     changed += wrong
     missing += absent
@@ -312,7 +325,23 @@ def check_installed(
         tuple(added),
         tuple(unchecked),
         tuple(sorted(startup)),
+        tuple(stray),
     )
+
+
+def remove_stray_bytecode(check: InstalledCheck) -> None:
+    """Delete the pycs that would run instead of verified sources (Python writes them anew).
+
+    A reinstall rewrites only the pycs its installer compiles, so an ``.opt-1`` or
+    hash-based one planted beside them would survive it.
+    """
+    for path in check.stray_bytecode:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise PeepError(f"cannot remove {path}: {exc.strerror or exc}") from None
 
 
 def _shown(installed: InstalledDist, path: str) -> str:
@@ -330,17 +359,18 @@ def _check_scripts(
     if os.name == "nt":
         return wrong, absent  # .exe launchers: listed as unchecked
     for entry in entry_points:
-        paths = [
+        # Where the installer writes it, and wherever the (writable) RECORD says it is.
+        listed = [
             _installed_path(installed, f)
             for f in installed.files
             if posixpath.basename(f) == entry.name and f.startswith("../")
         ]
-        if not paths:
-            absent.append(f"the {entry.group} launcher {entry.name!r}")
-        for path in paths:
-            if not os.path.lexists(path):
-                absent.append(path)
-                continue
+        home = [os.path.join(installed.scripts, entry.name)] if installed.scripts else []
+        paths = list(dict.fromkeys(home + listed))
+        present = [p for p in paths if os.path.lexists(p)]
+        if not present:
+            absent.append(paths[0] if paths else f"the {entry.group} launcher {entry.name!r}")
+        for path in present:
             why = check_script(path, entry, python)
             if why is not None:
                 wrong.append(f"{path} ({why})")

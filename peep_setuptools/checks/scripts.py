@@ -26,7 +26,10 @@ _ENTRY = re.compile(
     r"(?P<attr>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*(?:\[[^\]]*\])?\s*"
 )
 # distlib's launcher for an interpreter path that a #! line cannot hold (long, spaces).
-_SH_EXEC = re.compile(r"""'''exec' (?P<q>["']?)(?P<python>[\w./+@:~ -]+)(?P=q) "\$0" "\$@"\n?""")
+_SH_EXEC = re.compile(
+    r"""'''exec' (?:(?P<q>["'])(?P<quoted>[\w./+@:~ -]+)(?P=q)|(?P<bare>[\w./+@:~-]+))"""
+    r""" "\$0" "\$@"\n?"""
+)
 _SAFE_PATH = re.compile(r"[\w./+@:~-]+")
 
 
@@ -101,7 +104,7 @@ def _split_launcher(text: str) -> tuple[str, str | None]:
         if found is None or third != "' '''":
             return text, None
         # Python reads these two lines as a string statement; sh runs the exec.
-        return rest, found.group("python")
+        return rest, found.group("quoted") or found.group("bare")
     if not first.startswith("#!") or not _SAFE_PATH.fullmatch(first[2:]):
         return text, None
     return rest, first[2:]

@@ -295,7 +295,12 @@ class _Hooks:
         return ()
 
     def _check_installed(self, run: api.Verified) -> set[str]:
-        from peep_setuptools.checks.installed import Verified, check_environment, notes
+        from peep_setuptools.checks.installed import (
+            Verified,
+            check_environment,
+            notes,
+            remove_stray_bytecode,
+        )
 
         target = run.target
         verdicts = [
@@ -321,6 +326,7 @@ class _Hooks:
                 )
             elif not self.verify_all:
                 logger.warning("%s; reinstalling it.", check.render())
+                remove_stray_bytecode(check)
             if notes(check):
                 logger.info("%s", notes(check))
         return intact

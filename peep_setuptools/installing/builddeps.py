@@ -99,7 +99,7 @@ def backend_path_problem(entry: str) -> str:
     """
     if "\0" in entry:
         return "is not a path"
-    if posixpath.isabs(entry) or ntpath.isabs(entry) or ntpath.splitdrive(entry)[0]:
+    if entry.startswith(("/", "\\")) or ntpath.isabs(entry) or ntpath.splitdrive(entry)[0]:
         return "is absolute"
     parts = posixpath.normpath(entry.replace("\\", "/")).split("/")
     return "climbs out of the project" if parts[0] == ".." else ""

@@ -113,11 +113,11 @@ def runs(index, tmp_path_factory):
 
 def _plant_pyc(source: Path, kind: str) -> Path:
     """A pyc of other code whose header makes Python import it instead of ``source``."""
-    level = 1 if kind == "opt-1" else 0
+    level = 1 if kind.endswith("opt-1") else 0
     pyc = Path(importlib.util.cache_from_source(str(source), optimization=level or ""))
     code = marshal.dumps(compile("ORIGIN = 'planted'\n", str(source), "exec", optimize=level))
     stat = source.stat()
-    if kind == "hash-unchecked":
+    if kind.startswith("hash-unchecked"):
         header = (0b01).to_bytes(4, "little") + b"\0" * 8  # never checked against the source
     else:
         mtime = int(stat.st_mtime) & 0xFFFFFFFF
@@ -145,6 +145,7 @@ def _origin(venv, module, *flags):
         ("f7v_runs", "timestamp"),
         ("f7v_runs", "hash-unchecked"),
         ("f7v_runs", "opt-1"),
+        ("f7v_runs", "hash-unchecked-opt-1"),  # no reinstall rewrites it: peep removes it
         ("f7v_top", "timestamp"),
     ],
 )
@@ -157,7 +158,7 @@ def test_a_pyc_with_other_code_fails_verify(peep, venv, write, runs, index, modu
     site = _site(venv)
     source = site / ("f7v_runs/__init__.py" if module == "f7v_runs" else "f7v_top.py")
     pyc = _plant_pyc(source, kind)
-    flags = ("-O",) if kind == "opt-1" else ()
+    flags = ("-O",) if kind.endswith("opt-1") else ()
     assert _origin(venv, module, *flags) == "planted"  # the attack is real: the pyc runs
     done = peep(*verify, check=1)
     shown = pyc.relative_to(site).as_posix()
@@ -234,3 +235,19 @@ def test_a_removed_launcher_is_missing(peep, venv, write, runs, index):
     (venv.parent / "f7v-gui").unlink()
     done = peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=1)
     assert f"    missing: {venv.parent / 'f7v-gui'}\n" in done.stdout
+
+
+def test_a_launcher_moved_out_of_the_record_is_still_checked(peep, venv, write, runs, index):
+    reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
+    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    script = venv.parent / "f7v-run"
+    decoy = venv.parent.parent / "decoy" / "f7v-run"
+    decoy.parent.mkdir()
+    decoy.write_text(script.read_text())
+    record = _site(venv) / "f7v_runs-1.0.dist-info" / "RECORD"
+    record.write_text(
+        record.read_text().replace("../../../bin/f7v-run,", "../../../decoy/f7v-run,")
+    )
+    script.write_text(script.read_text().replace("import sys\n", "import sys, os\n"))
+    done = peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=1)
+    assert f"    changed: {script} (it does not only run f7v_runs:main)" in done.stdout

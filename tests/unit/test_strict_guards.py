@@ -34,6 +34,7 @@ SOURCE = "p-1.0.tar.gz/p-1.0/pyproject.toml"
         ("/tmp/evil", "is absolute"),
         ("//host/share", "is absolute"),
         ("\\evil", "is absolute"),
+        ("\\\\host\\share", "is absolute"),
         ("C:\\evil", "is absolute"),
         ("C:evil", "is absolute"),
         ("..", "climbs out of the project"),

@@ -136,6 +136,10 @@ def test_rewritten_launchers_fail(tmp_path: Path, text: str, why: str) -> None:
             f"#!/bin/sh\n'''exec' \"{PY}\" \"$0\" \"$@\"; id\n' '''\n",
             "its first line does not start an interpreter directly",
         ),
+        (
+            f"#!/bin/sh\n'''exec' {PY} evil.py \"$0\" \"$@\"\n' '''\n",
+            "its first line does not start an interpreter directly",
+        ),
     ],
 )
 def test_launchers_that_start_something_else_fail(tmp_path: Path, shebang: str, why: str) -> None:
@@ -177,6 +181,8 @@ def test_shadowing_bytecode_and_modules(tmp_path: Path) -> None:
     opt = _pyc(planted, "def f():\n    return 'planted'\n", level=2)
     _pyc(stale, "x = 1\n", stale=True)
     (pkg / "__pycache__" / "o.cpython-11.pyc").write_bytes(b"not for this interpreter")
+    fifo = Path(importlib.util.cache_from_source(str(other)))
+    os.mkfifo(fifo)  # an import would hang on it; the probe must not
     extension = pkg / f"genuine{importlib.machinery.EXTENSION_SUFFIXES[0]}"
     extension.write_bytes(b"")
     (pkg / "stale").mkdir()
@@ -189,4 +195,5 @@ def test_shadowing_bytecode_and_modules(tmp_path: Path) -> None:
             (str(opt), "other code than its source"),
         ),
         str(stale): ((str(pkg / "stale"), "a package"),),
+        str(other): ((str(fifo), "not a regular file"),),
     }
