@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from packaging.version import Version
-
-from peep_setuptools.errors import PeepError, RequirementsFileError, VerificationFailed
+from peep_setuptools.errors import PeepError, VerificationFailed
 from peep_setuptools.hashes import hash_file
+from peep_setuptools.installing.plan import Plan, plan
 from peep_setuptools.installing.verdicts import Problem, Verdict
-from peep_setuptools.lock.model import LockLocation, LockSelection
-from peep_setuptools.lock.parse import is_lock_file, load_pylock
-from peep_setuptools.lock.select import is_locked_release, select_files
-from peep_setuptools.requirements.files import load_reqfiles, merge_requirements
+from peep_setuptools.lock.model import LockLocation
 from peep_setuptools.requirements.lines import IndexOptions
 from peep_setuptools.requirements.spec import ReqLine
-from peep_setuptools.target import MarkerEvaluationError, Target, probe
+from peep_setuptools.target import Target
 
 # The network half (http and ssl, index, download, cache, backends, progress, report) is
 # imported inside install() once there is something to fetch: a no-op run, where everything
@@ -30,11 +27,17 @@ if TYPE_CHECKING:
     from peep_setuptools.checks.completeness import Completeness
     from peep_setuptools.index.http import HttpClient
     from peep_setuptools.index.pages import IndexClient
-    from peep_setuptools.installing.backends import Compile, InstallerBackend, VerifiedArchive
+    from peep_setuptools.installing.backends import (
+        BuildIndex,
+        Compile,
+        InstallerBackend,
+        VerifiedArchive,
+    )
     from peep_setuptools.installing.fetch import Outcome, Session
     from peep_setuptools.installing.picking import Filters
     from peep_setuptools.installing.pinning import Pins
     from peep_setuptools.installing.progress import Progress
+    from peep_setuptools.installing.settings import IndexSettings
     from peep_setuptools.installing.strictbuild import BuildStage
 
 logger = logging.getLogger("peep_setuptools")
@@ -149,58 +152,91 @@ def install(
     Raises VerificationFailed (its ``report`` is peep's text) when any hash is missing or
     wrong or any archive cannot be had, and other PeepErrors for bad input; nothing is
     installed unless every archive verified.
+
+    The pipeline: ``plan`` (files and target, no network) -> ``fetch_and_verify`` ->
+    ``build`` (--strict, and wheels from the cache) -> the installer backend.
     """
     options = options or InstallOptions()
     environ = os.environ if options.environ is None else options.environ
-    locks = [*options.lock_files, *(f for f in requirement_files if is_lock_file(f))]
-    if not requirement_files and not locks:
-        raise RequirementsFileError("no requirements file given; use -r FILE")
-    reqset = load_reqfiles([f for f in requirement_files if not is_lock_file(f)], environ=environ)
-    target = probe(options.python)
-    applicable, not_applicable = _split_by_markers(reqset.requirements, target)
-    locked = _from_locks(locks, target, options.index.only_binary | reqset.options.only_binary)
-    applicable += locked.requirements
-    not_applicable += locked.not_applicable
-    for req in not_applicable:
-        logger.info(
-            "Ignoring %s (%s): markers do not apply to this interpreter", req.text, req.location
-        )
-    requirements = merge_requirements(applicable)
-    build_reqs: tuple[ReqLine, ...] = ()
-    if options.strict and options.build_requirements:
-        build_set = load_reqfiles(options.build_requirements, environ=environ)
-        build_reqs = merge_requirements(_split_by_markers(build_set.requirements, target)[0])
-    # A dry run verifies every archive the files name, installed or not.
-    to_fetch, skipped = _split_installed(
-        requirements,
-        target,
-        options.force_reinstall or options.fetch_installed or options.dry_run,
-    )
-    for req in skipped:
-        logger.info("Skipping %s==%s: already installed.", req.display_name, req.version)
-    if not to_fetch:
+    planned = _plan(requirement_files, options, environ)
+    if not planned.to_fetch:
         logger.info("Nothing to install: every requirement is installed at its pinned version.")
-        return InstallResult((), skipped, not_applicable, (), options.dry_run)
-    from peep_setuptools.installing.builtwheels import with_built_wheels
-    from peep_setuptools.installing.cache import default_cache_dir, open_cache
-    from peep_setuptools.installing.cachetrust import default_key_file
-    from peep_setuptools.installing.fetch import (
-        Session,
-        fetch_all,
-        quarantine_mismatched,
-        summary,
-    )
-    from peep_setuptools.installing.pinning import check_dependencies, log_dependencies
-    from peep_setuptools.installing.progress import NoProgress
-    from peep_setuptools.installing.report import render
-    from peep_setuptools.installing.settings import resolve_settings
-
+        return InstallResult((), planned.skipped, planned.not_applicable, (), options.dry_run)
     # Before any download: an installer that is asked for but missing fails fast.
     chosen = None if options.dry_run else backend or _backend(options)
+    with _session(planned, options, environ, progress, chosen) as (session, settings):
+        checked = fetch_and_verify(planned, session, options)
+        left_out = _observe(observer, planned, checked, session)
+        _accept(checked)
+        verdicts = checked.verdicts
+        skipped = planned.skipped + tuple(
+            v.requirement for v in verdicts if v.requirement.name in left_out
+        )
+        archives = tuple(_archive(v) for v in verdicts if v.requirement.name not in left_out)
+        if not archives and not options.dry_run:
+            logger.info("Nothing to install: every installed copy checked out.")
+            return InstallResult((), skipped, planned.not_applicable, verdicts, False)
+        if options.dry_run:
+            why = options.dry_run_reason
+            reason = f"; not installing ({why})" if why else ""
+            logger.info("All %d archives match their hashes%s.", len(verdicts), reason)
+            return InstallResult((), skipped, planned.not_applicable, verdicts, True)
+        assert chosen is not None  # noqa: S101 -- set whenever this is not a dry run
+        build_index = settings.build_index()
+        archives = build(session, checked, archives, chosen, build_index)
+        chosen.install(
+            archives,
+            target=planned.target,
+            workdir=session.workdir,
+            build_index=build_index,
+            force_reinstall=True,
+        )
+        return InstallResult(archives, skipped, planned.not_applicable, verdicts, False)
+
+
+def _plan(
+    requirement_files: Sequence[str], options: InstallOptions, environ: Mapping[str, str]
+) -> Plan:
+    return plan(
+        requirement_files,
+        environ=environ,
+        python=options.python,
+        lock_files=options.lock_files,
+        only_binary=options.index.only_binary,
+        build_requirements=options.build_requirements if options.strict else (),
+        # A dry run verifies every archive the files name, installed or not.
+        fetch_installed=options.force_reinstall or options.fetch_installed or options.dry_run,
+    )
+
+
+def _accept(checked: Checked) -> None:
+    """Raise VerificationFailed unless every archive verified; note what was not checked."""
+    if checked.report:
+        raise VerificationFailed(checked.summary, checked.report)
+    if checked.completeness is not None:
+        from peep_setuptools.installing.pinning import log_dependencies
+
+        log_dependencies(checked.completeness)
+
+
+@contextlib.contextmanager
+def _session(
+    planned: Plan,
+    options: InstallOptions,
+    environ: Mapping[str, str],
+    progress: Progress | None,
+    chosen: InstallerBackend | None,
+) -> Iterator[tuple[Session, IndexSettings]]:
+    """A run's index client, cache and private work folder; all closed and removed after."""
+    from peep_setuptools.installing.cache import default_cache_dir, open_cache
+    from peep_setuptools.installing.cachetrust import default_key_file
+    from peep_setuptools.installing.fetch import Session
+    from peep_setuptools.installing.progress import NoProgress
+    from peep_setuptools.installing.settings import resolve_settings
 
     settings = resolve_settings(
         environ,
-        reqset.options,
+        planned.index,
         options.index,
         cert=options.cert,
         timeout=options.timeout,
@@ -208,104 +244,135 @@ def install(
     )
     cache_root = options.cache_dir or default_cache_dir(environ)
     cache = None if options.no_cache else open_cache(cache_root, default_key_file(environ))
-    progress = progress or NoProgress()
-
     workdir = tempfile.mkdtemp(prefix="peep-")  # 0700: only we can swap files in it
     client = settings.open()
-    http = client.http
     try:
-        session = Session(
-            target=target,
-            options=settings.options,
-            client=client,
-            http=http,
-            workdir=workdir,
-            cache=cache,
-            progress=progress,
-            cache_in_place=chosen is not None and chosen.name == "uv",
+        yield (
+            Session(
+                target=planned.target,
+                options=settings.options,
+                client=client,
+                http=client.http,
+                workdir=workdir,
+                cache=cache,
+                progress=progress or NoProgress(),
+                cache_in_place=chosen is not None and chosen.name == "uv",
+            ),
+            settings,
         )
-        progress.begin(len(to_fetch) + len(build_reqs))
-        try:
-            outcomes: list[Outcome] = fetch_all(session, to_fetch, options.jobs)
-            build_fetched = fetch_build_requirements(session, build_reqs, options.jobs)
-        finally:
-            progress.end()
-        outcomes += [Problem(req, message) for req, message in locked.problems]
-        stage = _build_stage(session, outcomes, build_fetched) if options.strict else None
-        if stage is not None:
-            outcomes += stage.report
-        verdicts = tuple(o for o in outcomes if isinstance(o, Verdict))
-        problems = [o for o in outcomes if isinstance(o, Problem)]
-        note = stage.note if stage is not None else None
-        files = (*reqset.files, *locks)
-        completeness: Completeness | None = None
-        pins: Pins | None = None
-        dependencies = ""
-        if options.check_dependencies:
-            completeness, pins, dependencies = check_dependencies(
-                session,
-                verdicts,
-                requirements,
-                files,
-                refuse=not options.allow_incomplete,
-                filters=options.pin_filters,
-            )
-        report = render(verdicts, problems, note=note, dependencies=dependencies)
-        if options.keep_mismatched:
-            quarantine_mismatched(verdicts, options.keep_mismatched)
-        left_out: Collection[str] = ()
-        if observer is not None:
-            left_out = observer.verified(
-                Verified(
-                    target,
-                    files,
-                    requirements,
-                    skipped,
-                    not_applicable,
-                    verdicts,
-                    tuple(problems),
-                    session.client,
-                    http,
-                    stage.proposed if stage is not None else (),
-                    completeness,
-                    pins,
-                )
-            )
-        if report:
-            missing = len(completeness.missing) if completeness and pins else 0
-            raise VerificationFailed(summary(verdicts, problems, missing), report)
-        if completeness is not None:
-            log_dependencies(completeness)
-        skipped += tuple(v.requirement for v in verdicts if v.requirement.name in left_out)
-        archives = tuple(_archive(v) for v in verdicts if v.requirement.name not in left_out)
-        if not archives and not options.dry_run:
-            logger.info("Nothing to install: every installed copy checked out.")
-            return InstallResult((), skipped, not_applicable, verdicts, False)
-        if options.dry_run:
-            why = options.dry_run_reason
-            reason = f"; not installing ({why})" if why else ""
-            logger.info("All %d archives match their hashes%s.", len(verdicts), reason)
-            return InstallResult((), skipped, not_applicable, verdicts, True)
-        assert chosen is not None  # noqa: S101 -- set whenever this is not a dry run
-        build_index = settings.build_index()
-        if stage is not None:
-            from peep_setuptools.installing.strictbuild import build_all
-
-            archives = build_all(session, stage.builder, archives)
-        archives = with_built_wheels(
-            archives, chosen, cache, target=target, workdir=workdir, build_index=build_index
-        )
-        chosen.install(
-            archives,
-            target=target,
-            workdir=workdir,
-            build_index=build_index,
-            force_reinstall=True,
-        )
-        return InstallResult(archives, skipped, not_applicable, verdicts, False)
     finally:
-        http.close()
+        client.http.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The fetch-and-verify stage's result: a verdict or a problem for every archive."""
+
+    verdicts: tuple[Verdict, ...]
+    problems: tuple[Problem, ...]
+    #: --strict: the verified build environment and what it lacks
+    build_stage: BuildStage | None
+    #: what the verified archives need that no line pins (None: not checked)
+    completeness: Completeness | None
+    #: the lines that would pin what is missing (None unless the run refuses for it)
+    pins: Pins | None
+    #: the text report of what failed; empty when everything verified
+    report: str
+    #: the one-line message of the VerificationFailed ``report`` goes with
+    summary: str
+
+
+def fetch_and_verify(planned: Plan, session: Session, options: InstallOptions) -> Checked:
+    """Fetch every archive (and, for --strict, the build dependencies) and check its hashes."""
+    from peep_setuptools.installing.fetch import fetch_all, quarantine_mismatched, summary
+    from peep_setuptools.installing.pinning import check_dependencies
+    from peep_setuptools.installing.report import render
+
+    progress = session.progress
+    progress.begin(len(planned.to_fetch) + len(planned.build_requirements))
+    try:
+        outcomes: list[Outcome] = fetch_all(session, planned.to_fetch, options.jobs)
+        build_fetched = fetch_build_requirements(session, planned.build_requirements, options.jobs)
+    finally:
+        progress.end()
+    outcomes += [Problem(req, message) for req, message in planned.lock_problems]
+    stage = _build_stage(session, outcomes, build_fetched) if options.strict else None
+    if stage is not None:
+        outcomes += stage.report
+    verdicts = tuple(o for o in outcomes if isinstance(o, Verdict))
+    problems = tuple(o for o in outcomes if isinstance(o, Problem))
+    note = stage.note if stage is not None else None
+    completeness: Completeness | None = None
+    pins: Pins | None = None
+    dependencies = ""
+    if options.check_dependencies:
+        completeness, pins, dependencies = check_dependencies(
+            session,
+            verdicts,
+            planned.requirements,
+            planned.files,
+            refuse=not options.allow_incomplete,
+            filters=options.pin_filters,
+        )
+    report = render(verdicts, problems, note=note, dependencies=dependencies)
+    if options.keep_mismatched:
+        quarantine_mismatched(verdicts, options.keep_mismatched)
+    missing = len(completeness.missing) if completeness and pins else 0
+    message = summary(verdicts, problems, missing)
+    return Checked(verdicts, problems, stage, completeness, pins, report, message)
+
+
+def build(
+    session: Session,
+    checked: Checked,
+    archives: tuple[VerifiedArchive, ...],
+    backend: InstallerBackend,
+    build_index: BuildIndex,
+) -> tuple[VerifiedArchive, ...]:
+    """The build stage: return what to install, sdists built where we build them.
+
+    --strict builds every sdist from verified build dependencies; otherwise sdists become
+    wheels from the cache where it has them, and the installer builds the rest.
+    """
+    from peep_setuptools.installing.builtwheels import with_built_wheels
+
+    if checked.build_stage is not None:
+        from peep_setuptools.installing.strictbuild import build_all
+
+        archives = build_all(session, checked.build_stage.builder, archives)
+    return with_built_wheels(
+        archives,
+        backend,
+        session.cache,
+        target=session.target,
+        workdir=session.workdir,
+        build_index=build_index,
+    )
+
+
+def _observe(
+    observer: InstallObserver | None, planned: Plan, checked: Checked, session: Session
+) -> Collection[str]:
+    if observer is None:
+        return ()
+    stage = checked.build_stage
+    return observer.verified(
+        Verified(
+            planned.target,
+            planned.files,
+            planned.requirements,
+            planned.skipped,
+            planned.not_applicable,
+            checked.verdicts,
+            checked.problems,
+            session.client,
+            session.http,
+            stage.proposed if stage is not None else (),
+            checked.completeness,
+            checked.pins,
+        )
+    )
 
 
 def fetch_build_requirements(
@@ -375,57 +442,6 @@ def port_file(
     )
 
 
-def _split_by_markers(
-    requirements: Sequence[ReqLine], target: Target
-) -> tuple[list[ReqLine], tuple[ReqLine, ...]]:
-    applicable: list[ReqLine] = []
-    skipped: list[ReqLine] = []
-    for req in requirements:
-        if req.marker is None:
-            applicable.append(req)
-            continue
-        try:
-            applies = target.marker_holds(req.marker)
-        except MarkerEvaluationError as exc:
-            raise RequirementsFileError(
-                f"{req.location}: cannot evaluate the marker of {req.text!r}: {exc}"
-            ) from exc
-        (applicable if applies else skipped).append(req)
-    return applicable, tuple(skipped)
-
-
-def _split_installed(
-    requirements: Sequence[ReqLine], target: Target, force: bool
-) -> tuple[tuple[ReqLine, ...], tuple[ReqLine, ...]]:
-    """Requirements to fetch, and those installed at their pinned version (left alone).
-
-    Only a requirement with hashes is ever left alone: one without is fetched, so that the
-    missing-hash block can give its line to add, and the run fails, installed or not.
-    """
-    to_fetch: list[ReqLine] = []
-    skipped: list[ReqLine] = []
-    for req in requirements:
-        installed = target.installed_version(req.name)
-        if (
-            not force
-            and req.digests
-            and _pins_a_version(req)
-            and installed is not None
-            and req.version is not None
-            and installed == Version(req.version)
-        ):
-            skipped.append(req)
-        else:
-            to_fetch.append(req)
-    return tuple(to_fetch), tuple(skipped)
-
-
-def _pins_a_version(req: ReqLine) -> bool:
-    # URL requirements always reinstall: a same-version archive must replace the code. A
-    # lock file's wheel or sdist of a locked version is a pin like ``name==version``.
-    return req.url is None or is_locked_release(req)
-
-
 def _archive(verdict: Verdict) -> VerifiedArchive:
     """The verified file, and what the environment is to record about it (``recorded.py``)."""
     from peep_setuptools.installing.backends import VerifiedArchive
@@ -445,28 +461,3 @@ def _backend(options: InstallOptions) -> InstallerBackend:
         find_uv()
         return UvBackend(options.compile, options.quiet, options.installer_output_to_stderr)
     return PipBackend(options.compile, options.quiet, options.installer_output_to_stderr)
-
-
-# -- lock files ---------------------------------------------------------------------------
-
-
-def _from_locks(paths: Sequence[str], target: Target, only_binary: frozenset[str]) -> LockSelection:
-    """The requirements PEP 751 lock files ask of the target: chosen URLs with their hashes."""
-    chosen: list[ReqLine] = []
-    skipped: list[ReqLine] = []
-    problems: list[tuple[ReqLine, str]] = []
-    for path in paths:
-        lock = load_pylock(path)
-        for warning in lock.warnings:
-            logger.warning("%s", warning)
-        selection = select_files(
-            lock,
-            marker_env=target.marker_env,
-            tags=target.tags,
-            python_version=target.python_version,
-            only_binary=only_binary,
-        )
-        chosen += selection.requirements
-        skipped += selection.not_applicable
-        problems += selection.problems
-    return LockSelection(tuple(chosen), tuple(skipped), tuple(problems))
