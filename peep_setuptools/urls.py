@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 from urllib.request import url2pathname
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 
 
 def redact_url(url: str) -> str:
@@ -25,6 +28,11 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def redact_text(text: str) -> str:
+    """``text`` (a requirement line, a message) with every URL in it passed through redact_url."""
+    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+
+
 def strip_credentials(url: str) -> str:
     """Return ``url`` without its ``user:pass@`` part."""
     return split_credentials(url)[0]
@@ -35,8 +43,11 @@ def split_credentials(url: str) -> tuple[str, str, tuple[str, str | None] | None
 
     The user and password are percent-decoded, as pip sends them.
     """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return url, "", None
     if "@" not in parts.netloc:
         return url, host, None
     userinfo, _, hostport = parts.netloc.rpartition("@")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -63,7 +64,7 @@ class BuildIndex:
         and into a netrc file there too, because pip hands its index URLs on to the pip it
         starts for build dependencies, on that one's command line.
         """
-        lines: list[str] = []
+        options: list[tuple[str, ...]] = []
         logins: dict[str, tuple[str, str | None]] = {}
 
         def plain(url: str) -> str:
@@ -73,12 +74,14 @@ class BuildIndex:
             return bare
 
         if self.no_index:
-            lines.append("--no-index")
+            options.append(("--no-index",))
         elif self.index_url:
-            lines.append(f"--index-url {plain(self.index_url)}")
-        lines += [f"--extra-index-url {plain(url)}" for url in self.extra_index_urls]
-        lines += [f"--find-links {plain(link)}" for link in self.find_links]
-        lines += [f"--trusted-host {host}" for host in self.trusted_hosts]
+            options.append(("--index-url", plain(self.index_url)))
+        options += [("--extra-index-url", plain(url)) for url in self.extra_index_urls]
+        options += [("--find-links", plain(link)) for link in self.find_links]
+        options += [("--trusted-host", host) for host in self.trusted_hosts]
+        # pip splits option lines as a shell would: a folder with a space stays one value.
+        lines = [" ".join(shlex.quote(word) for word in option) for option in options]
         if not logins:
             return lines, {}
         write_installer_input([_netrc_entry(host, *login) for host, login in logins.items()], netrc)
@@ -215,7 +218,7 @@ class _RequirementsFileBackend:
         """
         program = self._program(target)  # uv is looked for before any file is written
         staged = stage(archives, workdir)
-        lines, env, args = list(staged.lines), child_env(), self._cert_args(build_index)
+        lines, env, args = list(staged.lines), child_env(), [*staged.args]
         if staged.needs_index:
             index_lines, env, args = self._index_input(build_index, workdir, "install")
             lines = index_lines + lines

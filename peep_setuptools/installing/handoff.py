@@ -62,6 +62,8 @@ class Staged:
     origins: tuple[Origin, ...]
     #: an sdist is among them: the installer builds it, fetching its build dependencies
     needs_index: bool = False
+    #: the installer's options that go with the lines: ``--no-index --find-links FOLDER``
+    args: tuple[str, ...] = ()
 
 
 def write_installer_input(lines: Sequence[str], path: str) -> None:
@@ -92,7 +94,7 @@ def stage(archives: Sequence[VerifiedArchive], workdir: str) -> Staged:
     folder = os.path.join(workdir, "verified-files")
     os.mkdir(folder, 0o700)  # new: it holds nothing but what we put there
     pinned = all(is_wheel(a.path) for a in archives)
-    lines = ["--no-index", f"--find-links {folder}"] if pinned else []
+    lines: list[str] = []
     origins: list[Origin] = []
     for archive in archives:
         if pinned and archive.url is None and _fits_pin(archive):
@@ -101,7 +103,9 @@ def stage(archives: Sequence[VerifiedArchive], workdir: str) -> Staged:
             continue
         lines.append(local_line(archive))
         origins.append(Origin(archive.name, _local_url(archive), archive.url, archive.url_digest))
-    return Staged(tuple(lines), tuple(origins), needs_index=not pinned)
+    # The folder is no secret: on the command line, where no quoting rules differ.
+    args = ("--no-index", "--find-links", folder) if pinned else ()
+    return Staged(tuple(lines), tuple(origins), needs_index=not pinned, args=args)
 
 
 def local_line(archive: VerifiedArchive) -> str:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from peep_setuptools.checks.completeness import Completeness
 from peep_setuptools.installing.verdicts import Problem, Verdict
 from peep_setuptools.requirements.spec import ReqLine
+from peep_setuptools.urls import redact_text
 
 #: Bumped on any change that could break a reader; additions keep the version.
 SCHEMA_VERSION = 1
@@ -145,7 +146,7 @@ def records(
             RequirementRecord(
                 name=req.name,
                 version=req.version,
-                requirement=req.text,
+                requirement=redact_text(req.text),
                 location=str(req.location),
                 filename=os.path.basename(verdict.path),
                 url=verdict.url,
@@ -259,7 +260,7 @@ def _plain(
     return RequirementRecord(
         name=req.name,
         version=req.version,
-        requirement=req.text,
+        requirement=redact_text(req.text),
         location=str(req.location),
         filename=None,
         url=None,

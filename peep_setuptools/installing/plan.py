@@ -16,6 +16,7 @@ from peep_setuptools.requirements.files import load_reqfiles, merge_requirements
 from peep_setuptools.requirements.lines import IndexOptions
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import MarkerEvaluationError, Target, probe
+from peep_setuptools.urls import redact_text
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,9 @@ def plan(
     not_applicable += locked.not_applicable
     for req in not_applicable:
         logger.info(
-            "Ignoring %s (%s): markers do not apply to this interpreter", req.text, req.location
+            "Ignoring %s (%s): markers do not apply to this interpreter",
+            redact_text(req.text),
+            req.location,
         )
     requirements = merge_requirements(applicable)
     build_reqs: tuple[ReqLine, ...] = ()
@@ -108,7 +111,7 @@ def _split_by_markers(
             applies = target.marker_holds(req.marker)
         except MarkerEvaluationError as exc:
             raise RequirementsFileError(
-                f"{req.location}: cannot evaluate the marker of {req.text!r}: {exc}"
+                f"{req.location}: cannot evaluate the marker of {redact_text(req.text)!r}: {exc}"
             ) from exc
         (applicable if applies else skipped).append(req)
     return applicable, tuple(skipped)

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 from packaging.utils import canonicalize_name
 
-from peep_setuptools.checks.installed import probe_installed
-from peep_setuptools.errors import BackendError
+from peep_setuptools.checks.installed import InstalledDist, probe_installed
+from peep_setuptools.errors import TargetError
 from peep_setuptools.installing.handoff import Origin
 
 logger = logging.getLogger("peep_setuptools")
@@ -30,23 +30,41 @@ _DIRECT_URL = "direct_url.json"
 
 
 def record_origins(python: str, origins: Sequence[Origin]) -> None:
-    """Replace the temporary URLs the installer recorded; raise BackendError if impossible."""
+    """Replace the temporary URLs the installer recorded with the requirements' own.
+
+    The install has succeeded by then: what cannot be fixed is a warning, not a failure.
+    """
     if not origins:
         return
-    found = probe_installed(python, [canonicalize_name(o.name) for o in origins])
+    try:
+        found = probe_installed(python, [canonicalize_name(o.name) for o in origins])
+    except TargetError as exc:
+        logger.warning("Warning: cannot record where the packages came from: %s", exc)
+        return
     for origin in origins:
-        dist = found.get(canonicalize_name(origin.name))
-        files = dist.files if dist is not None else ()
-        record = next((f for f in files if f.endswith(".dist-info/RECORD")), None)
-        if dist is None or record is None:
-            raise BackendError(f"{origin.name} was installed, but cannot be found afterwards")
-        info_dir = record.rsplit("/", 1)[0]
-        path = os.path.join(dist.base, info_dir, _DIRECT_URL)
-        if _recorded_url(path) != origin.local_url:
-            continue  # not what we handed over (uv records some files differently): leave it
-        content = _direct_url(origin)
-        _rewrite(path, content)
-        _update_record(os.path.join(dist.base, record), f"{info_dir}/{_DIRECT_URL}", content)
+        try:
+            _record(origin, found.get(canonicalize_name(origin.name)))
+        except (OSError, csv.Error, ValueError) as exc:
+            logger.warning(
+                "Warning: cannot record where %s came from (pip freeze shows the temporary "
+                "file it was installed from): %s",
+                origin.name,
+                exc,
+            )
+
+
+def _record(origin: Origin, dist: InstalledDist | None) -> None:
+    files = dist.files if dist is not None else ()
+    record = next((f for f in files if f.endswith(".dist-info/RECORD")), None)
+    if dist is None or record is None:
+        raise ValueError("it is not found among the installed distributions")
+    info_dir = record.rsplit("/", 1)[0]
+    path = os.path.join(dist.base, info_dir, _DIRECT_URL)
+    if _recorded_url(path) != origin.local_url:
+        return  # not the copy we handed over: leave it as it is
+    content = _direct_url(origin)
+    _rewrite(path, content)
+    _update_record(os.path.join(dist.base, record), f"{info_dir}/{_DIRECT_URL}", content)
 
 
 def _recorded_url(path: str) -> str | None:

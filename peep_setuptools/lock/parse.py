@@ -234,6 +234,8 @@ def _parse_package(reader: _Reader, entry: object, number: int) -> LockedPackage
             Version(version)
         except InvalidVersion:
             reader.fail(f"{key}.version", f"{version!r} is not a valid version")
+        if version != version.strip():  # packaging allows the spaces; the installer's input not
+            reader.fail(f"{key}.version", f"{version!r} is not a valid version (spaces)")
     present = [kind for kind in _SOURCE_KINDS if entry.get(kind) is not None]
     exclusive = [kind for kind in present if kind not in ("sdist", "wheels")]
     if len(exclusive) > 1 or (exclusive and len(present) > 1):

@@ -111,3 +111,28 @@ def test_errors_and_reports_of_failed_runs_hide_the_token(
     text = done.stdout + done.stderr + report.read_text()
     assert "nosuchproject==1.0 not found" in text
     assert SECRET not in text
+
+
+@pytest.mark.parametrize("netloc", [SECRET, f"user:{SECRET}"])
+def test_a_literal_token_in_the_file_is_not_repeated(
+    peep, venv, write, packages, index, tmp_path, netloc
+):
+    # Written into the file itself (not ${VAR}): peep still does not print it anywhere.
+    url = index.index_url.replace("127.0.0.1", f"{netloc}@127.0.0.1")
+    delta = f"{url}../files/simple/delta-1.0-py3-none-any.whl"
+    unreachable = f"http://{netloc}@127.0.0.1:9/simple/"
+    reqs = write(
+        "reqs.txt",
+        f"--index-url {url}\n--extra-index-url {unreachable}\n"
+        f"alpha==1.0 {packages.pip('alpha-2.0')}\n"
+        f"delta @ {delta} {packages.pip('alpha-1.0')}\n"
+        f"beta==1.0\n"
+        f"gamma @ {url}../files/simple/gamma-1.0.tar.gz\n"
+        f"nosuchproject==1.0 {packages.pip('alpha-1.0')}\n",
+    )
+    report = tmp_path / "report.json"
+    done = peep.install(reqs, venv, "--no-cache", "-v", "--report", str(report), check=1)
+    text = done.stdout + done.stderr + report.read_text()
+    assert "nosuchproject" in text
+    assert "http://****@127.0.0.1:9/simple/" in text or "user:****@127.0.0.1:9" in text
+    assert SECRET not in text, text

@@ -222,6 +222,10 @@ PKG = '[[packages]]\nname = "alpha"\nversion = "1.0"\n'
             "pylock.toml: packages[0].version: 'x y' is not a valid version",
         ),
         (
+            '[[packages]]\nname = "alpha"\nversion = "1.0\\n"\n' + _wheel(),
+            "pylock.toml: packages[0].version: '1.0\\n' is not a valid version (spaces)",
+        ),
+        (
             PKG + _wheel().replace("hashes", "size = -1\nhashes"),
             "pylock.toml: packages[0].wheels[0].size: must be a non-negative integer",
         ),

@@ -6,7 +6,14 @@ import os
 
 import pytest
 
-from peep_setuptools.urls import file_url_path, is_loopback, redact_url, strip_credentials
+from peep_setuptools.urls import (
+    file_url_path,
+    is_loopback,
+    redact_text,
+    redact_url,
+    split_credentials,
+    strip_credentials,
+)
 
 
 @pytest.mark.parametrize(
@@ -20,6 +27,28 @@ from peep_setuptools.urls import file_url_path, is_loopback, redact_url, strip_c
 )
 def test_redact_url(url, shown):
     assert redact_url(url) == shown
+
+
+def test_redact_text_hides_every_url_secret_in_a_line():
+    line = "pkg @ https://tok@h/x.whl ; python_version > '3' # http://u:pw@i/s/"
+    assert (
+        redact_text(line)
+        == "pkg @ https://****@h/x.whl ; python_version > '3' # http://u:****@i/s/"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "split"),
+    [
+        ("https://u:p%40ss@Host:8080/x", ("https://Host:8080/x", "host", ("u", "p@ss"))),
+        ("https://tok@host/x", ("https://host/x", "host", ("tok", None))),
+        ("https://u:@host/x", ("https://host/x", "host", ("u", ""))),
+        ("https://host/x", ("https://host/x", "host", None)),
+        ("http://[::1/x", ("http://[::1/x", "", None)),
+    ],
+)
+def test_split_credentials(url, split):
+    assert split_credentials(url) == split
 
 
 def test_strip_credentials():

@@ -1,0 +1,100 @@
+"""The installer's input: one writer, only verified files, no line breaks, no secrets."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from peep_setuptools.errors import BackendError
+from peep_setuptools.hashes import Digest
+from peep_setuptools.installing.backends import BuildIndex
+from peep_setuptools.installing.handoff import VerifiedArchive, stage, write_installer_input
+
+H = Digest("sha256", "a" * 64)
+
+
+@pytest.mark.parametrize(
+    "bad", ["\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029", "\0"]
+)
+def test_the_writer_refuses_any_line_break_or_control_character(tmp_path, bad):
+    path = tmp_path / "reqs.txt"
+    with pytest.raises(BackendError, match="control character"):
+        write_installer_input([f"alpha==1.0{bad}beta==2.0 {H.pip_option()}"], str(path))
+    assert not path.exists()
+
+
+def test_the_writer_makes_a_new_private_file(tmp_path):
+    path = tmp_path / "reqs.txt"
+    write_installer_input(["alpha==1.0"], str(path))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == "alpha==1.0\n"
+    with pytest.raises(FileExistsError):
+        write_installer_input(["beta==1.0"], str(path))
+
+
+def _wheel(tmp_path, filename):
+    path = tmp_path / "in" / filename
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(b"x")
+    return str(path)
+
+
+def test_index_wheels_are_pinned_from_a_private_folder_and_urls_keep_their_url(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    alpha = VerifiedArchive("alpha", _wheel(tmp_path, "alpha-1.0-py3-none-any.whl"), H, "1.0")
+    # A file whose name is not the pin's project cannot be found by the finder: by path.
+    odd = VerifiedArchive("beta", _wheel(tmp_path, "gamma-1.0-py3-none-any.whl"), H, "1.0")
+    url = VerifiedArchive(
+        "delta", _wheel(tmp_path, "delta-1.0-py3-none-any.whl"), H, "1.0", "https://h/d.whl", H
+    )
+    staged = stage([alpha, odd, url], str(work))
+    folder = str(work / "verified-files")
+    assert staged.args == ("--no-index", "--find-links", folder)
+    assert os.listdir(folder) == ["alpha-1.0-py3-none-any.whl"]
+    assert staged.lines[0] == f"alpha==1.0 {H.pip_option()}"
+    assert staged.lines[1].startswith("beta @ file:///")
+    assert staged.lines[2].startswith("delta @ file:///")
+    assert [(o.name, o.url) for o in staged.origins] == [
+        ("beta", None),
+        ("delta", "https://h/d.whl"),
+    ]
+    assert not staged.needs_index
+
+
+def test_an_sdist_left_to_build_means_no_find_links_at_all(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    alpha = VerifiedArchive("alpha", _wheel(tmp_path, "alpha-1.0-py3-none-any.whl"), H, "1.0")
+    beta = VerifiedArchive("beta", _wheel(tmp_path, "beta-1.0.tar.gz"), H, "1.0")
+    staged = stage([alpha, beta], str(work))
+    assert staged.needs_index and staged.args == ()
+    assert all(" @ file:///" in line for line in staged.lines)
+
+
+def test_pip_gets_index_urls_without_credentials_and_a_private_netrc(tmp_path):
+    index = BuildIndex(
+        "https://tok@pkgs.example/simple/",
+        extra_index_urls=("https://u:p%40ss@mirror.example/simple/",),
+        find_links=("/path with space/wheels",),
+    )
+    netrc = tmp_path / "netrc"
+    lines, env = index.pip_lines(str(netrc))
+    assert lines == [
+        "--index-url https://pkgs.example/simple/",
+        "--extra-index-url https://mirror.example/simple/",
+        "--find-links '/path with space/wheels'",
+    ]
+    assert env == {"NETRC": str(netrc)}
+    assert netrc.read_text() == (
+        "machine pkgs.example login tok\nmachine mirror.example login u password p@ss\n"
+    )
+    assert stat.S_IMODE(netrc.stat().st_mode) == 0o600
+
+
+def test_credentials_that_netrc_cannot_hold_are_refused(tmp_path):
+    index = BuildIndex("https://u:two%20words@pkgs.example/simple/")
+    with pytest.raises(BackendError, match=r"cannot hand the credentials for pkgs\.example"):
+        index.pip_lines(str(tmp_path / "netrc"))
