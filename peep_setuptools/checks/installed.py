@@ -33,8 +33,9 @@ wanted = set(json.loads(sys.argv[1]))
 def canon(name):
     import re
     return re.sub(r"[-_.]+", "-", name).lower()
-# With -S, site.py never made a venv's folder the prefix: read pyvenv.cfg as it would.
-prefixes = [sys.prefix]
+# With -S, site.py never made a venv's folder the prefix: read pyvenv.cfg as it would, and
+# take the venv scheme's folders (a distribution's patched site.py, as Debian's, differs).
+venv = None
 home = os.path.dirname(os.path.abspath(sys.executable))
 for conf in (os.path.join(home, "pyvenv.cfg"), os.path.join(os.path.dirname(home), "pyvenv.cfg")):
     if os.path.isfile(conf):
@@ -42,17 +43,26 @@ for conf in (os.path.join(home, "pyvenv.cfg"), os.path.join(os.path.dirname(home
             pairs = [line.partition("=") for line in f]
         system = any(k.strip().lower() == "include-system-site-packages"
                      and v.strip().lower() == "true" for k, _, v in pairs)
-        prefixes = [os.path.dirname(home)] + ([sys.prefix] if system else [])
+        venv = os.path.dirname(home)
         break
-paths = list(site.getsitepackages(prefixes))
-if len(prefixes) == 1 and prefixes[0] == sys.prefix and os.path.isdir(site.getusersitepackages()):
-    paths.insert(0, site.getusersitepackages())
+names = sysconfig.get_scheme_names()
+scheme = "venv" if "venv" in names else ("nt" if os.name == "nt" else "posix_prefix")
+where = {"base": venv, "platbase": venv}
+if venv is None:
+    paths = list(site.getsitepackages())
+    if os.path.isdir(site.getusersitepackages()):
+        paths.insert(0, site.getusersitepackages())
+else:
+    paths = [sysconfig.get_path(kind, scheme, where) for kind in ("purelib", "platlib")]
+    paths += list(site.getsitepackages()) if system else []
 def scripts_of(base):
     if base == site.getusersitepackages():
         return sysconfig.get_path("scripts", os.name + "_user")
-    return sysconfig.get_path("scripts", vars={"base": prefixes[0], "platbase": prefixes[0]})
+    if venv is None or base not in paths[:2]:
+        return sysconfig.get_path("scripts")
+    return sysconfig.get_path("scripts", scheme, where)
 found = {}
-for dist in md.distributions(path=paths):
+for dist in md.distributions(path=list(dict.fromkeys(paths))):
     name = canon(dist.metadata["Name"] or "")
     if name in wanted and name not in found:
         found[name] = {

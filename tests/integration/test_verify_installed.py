@@ -251,3 +251,17 @@ def test_a_launcher_moved_out_of_the_record_is_still_checked(peep, venv, write, 
     script.write_text(script.read_text().replace("import sys\n", "import sys, os\n"))
     done = peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=1)
     assert f"    changed: {script} (it does not only run f7v_runs:main)" in done.stdout
+
+
+def test_pth_files_are_listed(peep, venv, write, index, tmp_path):
+    wheel = write_wheel(
+        tmp_path,
+        "f7v-pth",
+        "1.0",
+        {"f7v_pth/__init__.py": b"", "f7v_pth.pth": b"# Python runs import lines here\n"},
+    )
+    index.add_file("f7v-pth", wheel)
+    reqs = write("reqs.txt", f"f7v-pth==1.0 {hash_file(str(wheel))['sha256'].pip_option()}\n")
+    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    done = peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=0)
+    assert "f7v-pth==1.0: runs at every Python start: f7v_pth.pth (verified)\n" in done.stdout
