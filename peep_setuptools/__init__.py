@@ -2,24 +2,94 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "1.0.0.dev0"
-__all__ = ["PeepError", "__version__", "hash_files", "install", "port_file"]
+
+#: name -> the module that defines it; imported on first use, so that setuptools loading
+#: our command (for --help-commands) stays cheap
+_EXPORTS = {
+    "install": "api",
+    "hash_files": "api",
+    "port_file": "api",
+    "InstallOptions": "api",
+    "InstallResult": "api",
+    "InstallObserver": "api",
+    "Verified": "api",
+    "InstallerBackend": "installing.backends",
+    "VerifiedArchive": "installing.backends",
+    "PeepError": "errors",
+    "UsageError": "errors",
+    "RequirementsFileError": "errors",
+    "MalformedHashError": "errors",
+    "ConflictingRequirementsError": "errors",
+    "IndexLookupError": "errors",
+    "DownloadError": "errors",
+    "VerificationFailed": "errors",
+    "BackendError": "errors",
+    "TargetError": "errors",
+}
+__all__ = [
+    "BackendError",
+    "ConflictingRequirementsError",
+    "DownloadError",
+    "IndexLookupError",
+    "InstallObserver",
+    "InstallOptions",
+    "InstallResult",
+    "InstallerBackend",
+    "MalformedHashError",
+    "PeepError",
+    "RequirementsFileError",
+    "TargetError",
+    "UsageError",
+    "VerificationFailed",
+    "Verified",
+    "VerifiedArchive",
+    "__version__",
+    "hash_files",
+    "install",
+    "port_file",
+]
+
+# A library logs and leaves showing its messages to the program: no "No handlers" warning,
+# and the front ends add their own handler to this logger.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
-    from peep_setuptools.api import hash_files, install, port_file
-    from peep_setuptools.errors import PeepError
+    from peep_setuptools.api import (
+        InstallObserver,
+        InstallOptions,
+        InstallResult,
+        Verified,
+        hash_files,
+        install,
+        port_file,
+    )
+    from peep_setuptools.errors import (
+        BackendError,
+        ConflictingRequirementsError,
+        DownloadError,
+        IndexLookupError,
+        MalformedHashError,
+        PeepError,
+        RequirementsFileError,
+        TargetError,
+        UsageError,
+        VerificationFailed,
+    )
+    from peep_setuptools.installing.backends import InstallerBackend, VerifiedArchive
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 -- the re-exported objects vary
-    # Lazy, so that setuptools loading our command (for --help-commands) stays cheap.
-    if name in ("install", "hash_files", "port_file"):
-        from peep_setuptools import api
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
 
-        return getattr(api, name)
-    if name == "PeepError":
-        from peep_setuptools.errors import PeepError
+    return getattr(import_module(f"{__name__}.{module}"), name)
 
-        return PeepError
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

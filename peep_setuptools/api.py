@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from peep_setuptools.installing.settings import IndexSettings
     from peep_setuptools.installing.strictbuild import BuildStage
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 DEFAULT_JOBS = 8
 
@@ -189,7 +189,6 @@ def install(
             target=planned.target,
             workdir=session.workdir,
             build_index=build_index,
-            force_reinstall=True,
         )
         return InstallResult(archives, skipped, planned.not_applicable, verdicts, False)
 

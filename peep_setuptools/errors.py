@@ -56,10 +56,6 @@ class DownloadError(PeepError):
     """An archive or index page could not be fetched (network, HTTP status, TLS)."""
 
 
-class CacheError(PeepError):
-    """The archive cache could not be used."""
-
-
 class VerificationFailed(PeepError):
     """Hashes were missing or did not match; the front ends render the report."""
 

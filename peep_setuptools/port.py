@@ -28,7 +28,7 @@ from peep_setuptools.requirements import porting
 from peep_setuptools.requirements.files import RequirementsSet, load_reqfiles
 from peep_setuptools.requirements.lines import IndexOptions
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 
 def port(

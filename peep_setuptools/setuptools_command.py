@@ -364,8 +364,8 @@ def _messages_to_stdout(level: int) -> Iterator[None]:
     """Show the library's messages on stdout, as ``peep`` does, for the duration of a run."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    logger.handlers[:] = [handler]
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
     logger.setLevel(level)
     # Not also through setuptools' root handlers: each message once.
     logger.propagate = False
@@ -373,8 +373,8 @@ def _messages_to_stdout(level: int) -> Iterator[None]:
         yield
     finally:
         handler.flush()
-        handlers, old_level, propagate = saved
-        logger.handlers[:] = handlers
+        old_level, propagate = saved
+        logger.removeHandler(handler)
         logger.setLevel(old_level)
         logger.propagate = propagate
 

@@ -98,8 +98,8 @@ def test_imports_point_one_way(path):
     if me == "__main__":
         return
     if path.name == "__init__.py" and me == "__init__":
-        # the package re-exports the library API lazily
-        assert ours <= BOTTOM | {"api"}, f"peep_setuptools/__init__ imports {ours}"
+        # the package re-exports the library API lazily (the backend Protocol from installing)
+        assert ours <= BOTTOM | {"api", "installing"}, f"peep_setuptools/__init__ imports {ours}"
         return
     front_ends = ours & FRONT_ENDS - ON_TOP_OF.get(me, set())
     assert not front_ends, f"{_dotted(path)} imports a front end: {front_ends}"
@@ -121,6 +121,15 @@ def test_no_circular_imports():
             check=True,
             cwd=PACKAGE.parent,
         )
+
+
+def test_package_all_is_what_it_exports():
+    import peep_setuptools
+
+    assert set(peep_setuptools.__all__) == {"__version__", *peep_setuptools._EXPORTS}
+    assert set(peep_setuptools.__all__) <= set(dir(peep_setuptools))
+    for name in peep_setuptools.__all__:
+        assert getattr(peep_setuptools, name) is not None
 
 
 def test_package_re_exports_the_library_api_lazily():

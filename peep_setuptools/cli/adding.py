@@ -35,7 +35,7 @@ from peep_setuptools.requirements.files import load_reqfiles
 from peep_setuptools.requirements.lines import IndexOptions, parse_only_binary, parse_reqfile
 from peep_setuptools.requirements.spec import ReqLine
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 
 # -- the options every subcommand shares ---------------------------------------------------

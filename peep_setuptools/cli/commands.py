@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from peep_setuptools.checks.completeness import Completeness
     from peep_setuptools.checks.installed import InstalledCheck
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 COMMANDS = frozenset({"check", "add", "upgrade", "verify"})
 AddParser = Callable[[argparse.ArgumentParser], None]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Literal, NoReturn
 
 from peep_setuptools import __version__, api
@@ -333,15 +334,27 @@ def log_level(args: argparse.Namespace) -> int:
     return logging.DEBUG if getattr(args, "verbose", False) else logging.INFO
 
 
-def _configure_logging(args: argparse.Namespace) -> None:
+@contextlib.contextmanager
+def _logging_for(args: argparse.Namespace) -> Iterator[None]:
+    """Show the library's messages for one run of ``main``, then take the handler away."""
     level = log_level(args)
     # peep port writes its result to stdout: its warnings must not end up in it
     handler = logging.StreamHandler(sys.stderr if args.command == "port" else sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
+    # Modules log to loggers below the package's; its handlers (a NullHandler, or ones an
+    # embedding program added) stay, and root's are not used: each message once.
     logger = logging.getLogger("peep_setuptools")
-    logger.handlers[:] = [handler]
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+    try:
+        yield
+    finally:
+        handler.flush()
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -350,7 +363,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "install" and not args.requirements and not args.lock_files:
         parser.error("peep install: the following arguments are required: -r/--requirement")
-    _configure_logging(args)
+    with _logging_for(args):
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         with terminate_like_ctrl_c():
             return _run(args)

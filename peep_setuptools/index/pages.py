@@ -22,7 +22,7 @@ from peep_setuptools.index.http import HttpClient
 from peep_setuptools.index.response import Response
 from peep_setuptools.urls import file_url_path, redact_url
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 #: Sent with every index request: JSON first, HTML as the fallback (PEP 691).
 ACCEPT = (

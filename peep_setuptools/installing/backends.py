@@ -143,9 +143,11 @@ class InstallerBackend(Protocol):
         target: Target,
         workdir: str,
         build_index: BuildIndex,
-        force_reinstall: bool,
     ) -> None:
-        """Install every archive in one call; raise BackendError if the installer fails."""
+        """Install every archive in one call; raise BackendError if the installer fails.
+
+        Installed copies are replaced: the verified files win over whatever is installed.
+        """
 
 
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -208,7 +210,6 @@ class _RequirementsFileBackend:
         target: Target,
         workdir: str,
         build_index: BuildIndex,
-        force_reinstall: bool,
     ) -> None:
         """Install every archive in one installer run; raise BackendError if it fails.
 
@@ -226,8 +227,7 @@ class _RequirementsFileBackend:
         write_installer_input(lines, reqs)
         command = [*program, "install", "--no-deps", "--require-hashes", *self._target_args(target)]
         command += ["-r", reqs, *args]
-        if force_reinstall:
-            command.append(self._reinstall)
+        command.append(self._reinstall)
         command += self._compile_args()
         if self.quiet:
             command.append("--quiet")

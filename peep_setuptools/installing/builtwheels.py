@@ -25,7 +25,7 @@ from peep_setuptools.installing.backends import (
 from peep_setuptools.installing.cache import ArchiveCache
 from peep_setuptools.target import Target
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 
 def with_built_wheels(

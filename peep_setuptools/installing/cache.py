@@ -41,7 +41,7 @@ from peep_setuptools.installing.cachetrust import (
     untrusted_because,
 )
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 CACHE_ENV = "PEEP_CACHE_DIR"
 _ENTRY = "entry.json"

@@ -33,7 +33,7 @@ from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import Target
 from peep_setuptools.urls import redact_url
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 #: seconds an interrupted run waits for its download threads to clean up
 _ABORT_GRACE = 5.0

@@ -28,7 +28,7 @@ from peep_setuptools.index.pages import IndexClient
 from peep_setuptools.requirements.spec import HashStyle
 from peep_setuptools.urls import redact_url
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 TOFU_NOTE = (
     "Note: these hashes were taken from {where} as it serves the files today (trust on first "

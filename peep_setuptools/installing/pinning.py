@@ -27,7 +27,7 @@ from peep_setuptools.requirements.editing import NewRequirement
 from peep_setuptools.requirements.spec import HashStyle, ReqLine
 from peep_setuptools.target import Target
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

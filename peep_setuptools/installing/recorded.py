@@ -24,7 +24,7 @@ from peep_setuptools.checks.installed import InstalledDist, probe_installed
 from peep_setuptools.errors import TargetError
 from peep_setuptools.installing.handoff import Origin
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 _DIRECT_URL = "direct_url.json"
 

@@ -31,7 +31,7 @@ from peep_setuptools.installing.report import render
 from peep_setuptools.installing.verdicts import Problem, Verdict
 from peep_setuptools.requirements.spec import ReqLine
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 #: Download threads for the build stage's own fetches (few files).
 _JOBS = 4

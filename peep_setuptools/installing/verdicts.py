@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -58,11 +58,6 @@ def verify(
     else:
         kind = "mismatch"
     return Verdict(requirement, kind, dict(actual), url, path, from_cache)
-
-
-def all_ok(verdicts: Iterable[Verdict], problems: Iterable[Problem]) -> bool:
-    """True when every archive matched and nothing failed."""
-    return not any(problems) and all(v.kind == "ok" for v in verdicts)
 
 
 def expected_display(requirement: ReqLine) -> list[str]:
