@@ -185,8 +185,6 @@ def _add_report(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Run one of COMMANDS; return the exit code. Raises PeepError for user errors."""
     out = out or sys.stdout
-    if getattr(args, "report", None) == "-":
-        _messages_to_stderr()
     if args.command == "check":
         return _check(args, out)
     if args.command == "add":
@@ -209,8 +207,6 @@ def run_install(
 ) -> int:
     """Run ``peep install`` through ``install`` with the hooks its options ask for."""
     out = out or sys.stdout
-    if args.report == "-":
-        _messages_to_stderr()
     hooks = _Hooks(
         verify_installed=args.verify_installed,
         write_hashes=filters_of(args) if args.write_hashes else None,
@@ -230,12 +226,6 @@ def _report_moved(args: argparse.Namespace, exc: VerificationFailed) -> Verifica
         return exc
     sys.stderr.write(exc.report)
     return VerificationFailed(str(exc), "")
-
-
-def _messages_to_stderr() -> None:
-    for handler in logger.handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sys.stderr)
 
 
 def _options(args: argparse.Namespace) -> api.InstallOptions:

@@ -338,8 +338,9 @@ def log_level(args: argparse.Namespace) -> int:
 def _logging_for(args: argparse.Namespace) -> Iterator[None]:
     """Show the library's messages for one run of ``main``, then take the handler away."""
     level = log_level(args)
-    # peep port writes its result to stdout: its warnings must not end up in it
-    handler = logging.StreamHandler(sys.stderr if args.command == "port" else sys.stdout)
+    # peep port, and --report -, write their result to stdout: no message may end up in it
+    to_stderr = args.command == "port" or getattr(args, "report", None) == "-"
+    handler = logging.StreamHandler(sys.stderr if to_stderr else sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
     # Modules log to loggers below the package's; its handlers (a NullHandler, or ones an
     # embedding program added) stay, and root's are not used: each message once.

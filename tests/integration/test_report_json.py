@@ -6,9 +6,10 @@ import json
 
 import pytest
 from support.builders import make_wheel
+from support.jsonschema import validate
 
 from peep_setuptools.hashes import hash_file
-from peep_setuptools.installing.jsonreport import SCHEMA, SCHEMA_VERSION, validate
+from peep_setuptools.installing.jsonreport import SCHEMA, SCHEMA_VERSION
 
 pytestmark = pytest.mark.slow
 
