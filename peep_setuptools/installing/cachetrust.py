@@ -102,10 +102,31 @@ def load_sealer(key_file: str, cache_root: str) -> Sealer | str:
     return Sealer(key) if isinstance(key, bytes) else key
 
 
+def _unsafe_ancestor(folder: str) -> str | None:
+    """Why a folder above ``folder`` lets someone else swap it for theirs, or None.
+
+    Each must be owned by this user or root, and not writable by others unless sticky (/tmp).
+    """
+    path = os.path.dirname(os.path.abspath(folder))
+    while True:
+        info = os.stat(path)
+        sticky = bool(info.st_mode & stat.S_ISVTX)
+        writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if info.st_uid not in (os.geteuid(), 0) or (writable and not sticky):
+            return f"{path} above it can be changed by others"
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
 def _read_key(key_file: str, folder: str) -> bytes | str | None:
     """The key, None if there is none yet, or why the one there cannot be trusted."""
     if not os.path.lexists(key_file):
         return None
+    ancestor = _unsafe_ancestor(folder)
+    if ancestor is not None:
+        return f"the key file {key_file} cannot be trusted: {ancestor}"
     for path in (folder, key_file):
         why = untrusted_because(path)
         if why is not None:

@@ -139,3 +139,17 @@ def test_a_built_wheel_is_reused_only_under_its_own_seal(tmp_path, archive, capl
         ArchiveCache(root, key_file=str(tmp_path / "k2")).built_wheel(other, "py3-none-any", "pip")
         is None
     )
+
+
+def test_a_key_in_a_folder_others_can_swap_is_not_used(tmp_path, archive, caplog):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # not sticky: anyone may rename our key folder and put theirs
+    key_file = shared / "peep-setuptools" / "cache-key"
+    cache = ArchiveCache(str(tmp_path / "cache"), key_file=str(key_file))
+    sdist = _digest(b"the sdist")
+    with caplog.at_level(logging.WARNING, logger="peep_setuptools"):
+        cache.store_built_wheel(sdist, "py3-none-any", "pip", str(archive), sdist)
+        assert cache.built_wheel(sdist, "py3-none-any", "pip") is None
+    assert caplog.text.count(f"{shared} above it can be changed by others") == 1
+    assert not list((tmp_path / "cache").rglob("entry.json"))
