@@ -271,6 +271,8 @@ class ArchiveCache:
         return True
 
     def _is_trusted_file(self, path: str) -> bool:
+        if not os.path.lexists(path):  # a half-removed entry: a plain miss
+            return False
         why = untrusted_because(path)
         if why is None:
             return True
