@@ -10,6 +10,7 @@ import io
 import json
 import os
 import posixpath
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -18,8 +19,19 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.checks.bytecode import shadowing
-from peep_setuptools.checks.metadata import ArchiveReadError, is_wheel, read_wheel_member
-from peep_setuptools.checks.scripts import EntryPoint, check_script, parse_entry_points
+from peep_setuptools.checks.metadata import (
+    ArchiveReadError,
+    is_wheel,
+    read_wheel_file,
+    read_wheel_member,
+)
+from peep_setuptools.checks.scripts import (
+    EntryPoint,
+    check_copied_script,
+    check_script,
+    launcher_places,
+    parse_entry_points,
+)
 from peep_setuptools.errors import PeepError, TargetError
 from peep_setuptools.hashes import Digest, InvalidDigest, hash_file
 from peep_setuptools.requirements.spec import ReqLine
@@ -321,8 +333,9 @@ def check_installed(
             if path.endswith(".pyc") and os.path.basename(os.path.dirname(path)) == "__pycache__":
                 stray.append(path)
     wrong, absent = _check_scripts(installed, entry_points, python)
-    changed += wrong
-    missing += absent
+    copied_wrong, copied_absent, unchecked = _check_copied(installed, archive, unchecked, python)
+    changed += wrong + copied_wrong
+    missing += absent + copied_absent
     unchecked.extend(_unchecked_scripts(entry_points))
     status: Status = "files-differ" if changed or missing or added else "ok"
     startup = {p for p in (*expected, *installed.files) if "/" not in p and p.endswith(".pth")}
@@ -369,15 +382,9 @@ def _check_scripts(
     if os.name == "nt":
         return wrong, absent  # .exe launchers: listed as unchecked
     for entry in entry_points:
-        # Where the installer writes it, and wherever the (writable) RECORD says it is.
-        listed = [
-            _installed_path(installed, f)
-            for f in installed.files
-            if posixpath.basename(f) == entry.name and f.startswith("../")
-        ]
-        home = [os.path.join(installed.scripts, entry.name)] if installed.scripts else []
-        paths = list(dict.fromkeys(home + listed))
-        present = [p for p in paths if os.path.lexists(p)]
+        present, paths = launcher_places(
+            entry.name, installed.scripts, installed.base, installed.files
+        )
         if not present:
             absent.append(paths[0] if paths else f"the {entry.group} launcher {entry.name!r}")
         for path in present:
@@ -385,6 +392,38 @@ def _check_scripts(
             if why is not None:
                 wrong.append(f"{path} ({why})")
     return wrong, absent
+
+
+_DATA_SCRIPT = re.compile(r"[^/]+\.data/scripts/(?P<name>[^/]+)")
+
+
+def _check_copied(
+    installed: InstalledDist, wheel: str, unchecked: Sequence[str], python: str
+) -> tuple[list[str], list[str], list[str]]:
+    """(changed, missing, still unchecked): the wheel's ``.data/scripts`` files, installed."""
+    wrong: list[str] = []
+    absent: list[str] = []
+    left: list[str] = []
+    for member in unchecked:
+        match = _DATA_SCRIPT.fullmatch(member)
+        if match is None or os.name == "nt":
+            left.append(member)
+            continue
+        try:
+            original = read_wheel_file(wheel, member)
+        except ArchiveReadError:
+            left.append(member)
+            continue
+        present, paths = launcher_places(
+            match.group("name"), installed.scripts, installed.base, installed.files
+        )
+        if not present:
+            absent.append(paths[0] if paths else member)
+        for path in present:
+            why = check_copied_script(path, original, python)
+            if why is not None:
+                wrong.append(f"{path} ({why})")
+    return wrong, absent, left
 
 
 def _unchecked_scripts(entry_points: Sequence[EntryPoint]) -> list[str]:

@@ -130,6 +130,19 @@ def read_wheel_member(path: str, filename: str) -> str:
         raise ArchiveReadError(f"it is not a readable wheel ({exc})") from exc
 
 
+def read_wheel_file(path: str, member: str) -> bytes:
+    """Return the bytes of the wheel member named exactly ``member``; raises ArchiveReadError."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(member)
+            with archive.open(info) as stream:
+                return _read_capped_bytes(stream, info.file_size, member)
+    except KeyError:
+        raise ArchiveReadError(f"it has no {member}") from None
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise ArchiveReadError(f"it is not a readable wheel ({exc})") from exc
+
+
 def read_sdist_pkg_info(path: str) -> str | None:
     """Return the text of an sdist's top-level ``PKG-INFO``, or None if it has none.
 
@@ -177,13 +190,17 @@ def is_top_member(name: str, filename: str) -> bool:
 
 
 def _read_capped(stream: IO[bytes], declared: int, what: str) -> str:
+    return _read_capped_bytes(stream, declared, what).decode("utf-8", errors="replace")
+
+
+def _read_capped_bytes(stream: IO[bytes], declared: int, what: str) -> bytes:
     # The declared size may lie; read one byte past the cap to catch it.
     if declared > MAX_MEMBER_SIZE:
         raise ArchiveReadError(f"its {what} is larger than {MAX_MEMBER_SIZE // 2**20} MB")
     data = stream.read(MAX_MEMBER_SIZE + 1)
     if len(data) > MAX_MEMBER_SIZE:
         raise ArchiveReadError(f"its {what} is larger than {MAX_MEMBER_SIZE // 2**20} MB")
-    return data.decode("utf-8", errors="replace")
+    return data
 
 
 def _stem_name(member: str) -> str:

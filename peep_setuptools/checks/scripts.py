@@ -14,6 +14,7 @@ import ast
 import configparser
 import io
 import os
+import posixpath
 import re
 import tokenize
 from collections.abc import Sequence
@@ -58,18 +59,66 @@ def parse_entry_points(text: str) -> tuple[EntryPoint, ...]:
     )
 
 
+def launcher_places(
+    name: str, scripts: str, base: str, files: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """(existing, all) places of script ``name``, where it could be run from.
+
+    The installer's ``scripts`` folder, and wherever the distribution's (writable) RECORD
+    ``files``, relative to ``base``, say it is.
+    """
+    listed = [
+        os.path.normpath(os.path.join(base, *f.split("/")))
+        for f in files
+        if posixpath.basename(f) == name and f.startswith("../")
+    ]
+    home = [os.path.join(scripts, name)] if scripts else []
+    paths = list(dict.fromkeys(home + listed))
+    return [p for p in paths if os.path.lexists(p)], paths
+
+
+def _read(path: str, limit: int) -> bytes | str:
+    """The file's bytes, or why they cannot be read."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(limit + 1)
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror or exc}"
+    return "it is larger than the wheel's copy" if len(data) > limit else data
+
+
+def check_copied_script(path: str, original: bytes, python: str) -> str | None:
+    """Why the installed copy of a wheel's ``.data/scripts`` file differs; None if it does not.
+
+    Installers copy such a file as it is, except a first line ``#!python``, which becomes a
+    line (or distlib's ``/bin/sh`` lines) that starts the target interpreter.
+    """
+    data = _read(path, len(original) + 4096)
+    if isinstance(data, str):
+        return data
+    if not original.startswith(b"#!python"):
+        return None if data == original else "it differs from the wheel's copy"
+    body, interpreter = _split_launcher(data.decode("utf-8", "surrogateescape"))
+    if interpreter is None:
+        return "its first line does not start an interpreter directly"
+    if not _same_interpreter(interpreter, python):
+        return f"it starts {interpreter}, not {python}"
+    rest = original.partition(b"\n")[2]
+    return (
+        None
+        if body.encode("utf-8", "surrogateescape") == rest
+        else ("it differs from the wheel's copy")
+    )
+
+
 def check_script(path: str, entry: EntryPoint, python: str) -> str | None:
     """Why the script at ``path`` is not the launcher of ``entry`` for ``python``; None if it is.
 
     Reads the file only. ``python`` is the target's ``sys.executable``.
     """
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read(1024 * 1024 + 1)
-    except OSError as exc:
-        return f"cannot read it: {exc.strerror or exc}"
-    if len(data) > 1024 * 1024:
-        return "it is too large to be a launcher"
+    data = _read(path, 1024 * 1024)
+    if isinstance(data, str):
+        return data if data.startswith("cannot") else "it is too large to be a launcher"
     try:
         encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
         text = data.decode("utf-8")

@@ -104,7 +104,12 @@ def runs(index, tmp_path_factory):
         root,
         "f7v-runs",
         "1.0",
-        {"f7v_runs/__init__.py": _MODULE, "f7v_top.py": b"ORIGIN = 'wheel'\n"},
+        {
+            "f7v_runs/__init__.py": _MODULE,
+            "f7v_top.py": b"ORIGIN = 'wheel'\n",
+            "f7v_runs-1.0.data/scripts/f7v-tool": b"#!python\nprint('verified tool')\n",
+            "f7v_runs-1.0.data/scripts/f7v-raw": b"#!/bin/sh\necho verified\n",
+        },
         entry_points=_ENTRY_POINTS,
     )
     index.add_file("f7v-runs", wheel)
@@ -265,3 +270,20 @@ def test_pth_files_are_listed(peep, venv, write, index, tmp_path):
     peep.install(reqs, venv, "-i", index.index_url, check=0)
     done = peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=0)
     assert "f7v-pth==1.0: runs at every Python start: f7v_pth.pth (verified)\n" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["f7v-tool", "f7v-raw"])
+def test_a_rewritten_data_script_fails_verify(peep, venv, write, runs, index, name):
+    reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
+    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    done = peep(*verify, check=0)
+    assert "not checked" not in done.stdout + done.stderr
+    script = venv.parent / name
+    original = script.read_text()
+    assert original.startswith(f"#!{venv}\n" if name == "f7v-tool" else "#!/bin/sh\n")
+    script.write_text(original.replace("verified", "planted"))
+    done = peep(*verify, check=1)
+    assert f"    changed: {script} (it differs from the wheel's copy)" in done.stdout
+    peep.install(reqs, venv, "-i", index.index_url, "--verify-installed", check=0)
+    assert script.read_text() == original

@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from peep_setuptools.checks.bytecode import shadowing
-from peep_setuptools.checks.scripts import EntryPoint, check_script, parse_entry_points
+from peep_setuptools.checks.scripts import (
+    EntryPoint,
+    check_copied_script,
+    check_script,
+    parse_entry_points,
+)
 
 ENTRY = EntryPoint("tool", "console_scripts", "tool_pkg.cli:Main.run [extra]")
 PY = sys.executable
@@ -197,3 +202,35 @@ def test_shadowing_bytecode_and_modules(tmp_path: Path) -> None:
         str(stale): ((str(pkg / "stale"), "a package"),),
         str(other): ((str(fifo), "not a regular file"),),
     }
+
+
+@pytest.mark.parametrize(
+    ("installed", "why"),
+    [
+        (f"#!{PY}\nprint('tool')\n", None),
+        (f"#!/bin/sh\n'''exec' '{PY}' \"$0\" \"$@\"\n' '''\nprint('tool')\n", None),
+        (f"#!{PY}\nprint('tool')\nimport os\n", "it differs from the wheel's copy"),
+        (
+            "#!/usr/bin/env python\nprint('tool')\n",
+            "its first line does not start an interpreter directly",
+        ),
+        ("#!python\nprint('tool')\n", "it starts python, not " + PY),
+    ],
+)
+def test_copied_scripts_get_only_a_new_first_line(tmp_path: Path, installed: str, why: str) -> None:
+    path = tmp_path / "tool"
+    path.write_text(installed)
+    assert check_copied_script(str(path), b"#!python\nprint('tool')\n", PY) == why
+
+
+def test_copied_scripts_without_python_first_line_are_copied_as_they_are(tmp_path: Path) -> None:
+    path = tmp_path / "tool.sh"
+    path.write_bytes(b"#!/bin/sh\necho hi\n")
+    assert check_copied_script(str(path), b"#!/bin/sh\necho hi\n", PY) is None
+    assert check_copied_script(str(path), b"#!/bin/sh\necho ho\n", PY) == (
+        "it differs from the wheel's copy"
+    )
+    path.write_bytes(b"#!/bin/sh\necho hi\n" + b"#" * 10000)
+    assert check_copied_script(str(path), b"#!/bin/sh\necho hi\n", PY) == (
+        "it is larger than the wheel's copy"
+    )
