@@ -219,8 +219,10 @@ class _RequirementsFileBackend:
         """
         program = self._program(target)  # uv is looked for before any file is written
         staged = stage(archives, workdir)
-        lines, env, args = list(staged.lines), child_env(), [*staged.args]
-        if staged.needs_index:
+        lines = list(staged.lines)
+        if staged.folder is not None:
+            env, args = self._pinned_input(staged.folder)
+        else:  # an sdist to build: its build dependencies come from the index
             index_lines, env, args = self._index_input(build_index, workdir, "install")
             lines = index_lines + lines
         reqs = os.path.join(workdir, "verified-requirements.txt")
@@ -252,6 +254,14 @@ class _RequirementsFileBackend:
         self, build_index: BuildIndex, workdir: str, step: str
     ) -> tuple[list[str], dict[str, str], list[str]]:
         """The index options as (requirements-file lines, child environment, arguments)."""
+        raise NotImplementedError
+
+    def _pinned_input(self, folder: str) -> tuple[dict[str, str], list[str]]:
+        """(environment, arguments) that make ``folder`` the one place to look in.
+
+        Both installers add ``--find-links`` from their configuration to the command line's;
+        a wheelhouse there could offer another file for a pin (then refused by its hash).
+        """
         raise NotImplementedError
 
 
@@ -302,6 +312,10 @@ class PipBackend(_RequirementsFileBackend):
     ) -> tuple[list[str], dict[str, str], list[str]]:
         lines, env = build_index.pip_lines(os.path.join(workdir, f"{step}-netrc"))
         return lines, child_env(env), self._cert_args(build_index)
+
+    def _pinned_input(self, folder: str) -> tuple[dict[str, str], list[str]]:
+        # pip's environment outranks its configuration files for the same option.
+        return child_env({"PIP_FIND_LINKS": folder}), ["--no-index"]
 
 
 @dataclass(frozen=True)
@@ -356,6 +370,10 @@ class UvBackend(_RequirementsFileBackend):
         if build_index.cert:
             env["SSL_CERT_FILE"] = build_index.cert
         return [], child_env(env), ["--no-index"] if build_index.no_index else []
+
+    def _pinned_input(self, folder: str) -> tuple[dict[str, str], list[str]]:
+        # uv merges configured find-links with the command line's: read no configuration.
+        return child_env(), ["--no-config", "--no-index", "--find-links", folder]
 
 
 def find_uv() -> str:

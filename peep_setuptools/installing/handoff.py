@@ -60,10 +60,9 @@ class Staged:
 
     lines: tuple[str, ...]
     origins: tuple[Origin, ...]
-    #: an sdist is among them: the installer builds it, fetching its build dependencies
-    needs_index: bool = False
-    #: the installer's options that go with the lines: ``--no-index --find-links FOLDER``
-    args: tuple[str, ...] = ()
+    #: the private folder the pinned lines are found in (``--no-index``, and no other
+    #: ``--find-links``: the installer's configuration must not add any); None: no pins
+    folder: str | None = None
 
 
 def write_installer_input(lines: Sequence[str], path: str) -> None:
@@ -103,9 +102,7 @@ def stage(archives: Sequence[VerifiedArchive], workdir: str) -> Staged:
             continue
         lines.append(local_line(archive))
         origins.append(Origin(archive.name, _local_url(archive), archive.url, archive.url_digest))
-    # The folder is no secret: on the command line, where no quoting rules differ.
-    args = ("--no-index", "--find-links", folder) if pinned else ()
-    return Staged(tuple(lines), tuple(origins), needs_index=not pinned, args=args)
+    return Staged(tuple(lines), tuple(origins), folder if pinned else None)
 
 
 def local_line(archive: VerifiedArchive) -> str:

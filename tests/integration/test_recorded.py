@@ -133,3 +133,25 @@ def test_freeze_without_the_cache(peep, env, venv, write, packages, index, insta
     )
     peep.install(reqs, venv, "-i", index.index_url, "--installer", installer, "--no-cache", check=0)
     assert _freeze(env, venv) == ["alpha==1.0", "beta==1.0"]
+
+
+@pytest.mark.parametrize("installer", INSTALLERS)
+def test_a_configured_wheelhouse_cannot_offer_the_installer_another_file(
+    peep, env, venv, tmp_path, write, packages, index, installer
+):
+    # A better-tagged alpha 1.0 in a find-links folder from pip's or uv's own configuration:
+    # installers add those to the command line's; the verified file must still be the one.
+    from support.builders import make_wheel
+
+    house = tmp_path / "house"
+    best = f"cp{sys.version_info.major}{sys.version_info.minor}-none-any"
+    make_wheel(house, "alpha", "1.0", tag=best)  # other bytes, ranked above py3-none-any
+    (tmp_path / "pip.conf").write_text(f"[global]\nfind-links = {house}\n")
+    (tmp_path / "xdg" / "uv").mkdir(parents=True)
+    (tmp_path / "xdg" / "uv" / "uv.toml").write_text(f'find-links = ["{house}"]\n')
+    peep.env.update(
+        PIP_CONFIG_FILE=str(tmp_path / "pip.conf"), XDG_CONFIG_HOME=str(tmp_path / "xdg")
+    )
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, venv, "-i", index.index_url, "--installer", installer, check=0)
+    assert _freeze(env, venv) == ["alpha==1.0"]

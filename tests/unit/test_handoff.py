@@ -52,7 +52,7 @@ def test_index_wheels_are_pinned_from_a_private_folder_and_urls_keep_their_url(t
     )
     staged = stage([alpha, odd, url], str(work))
     folder = str(work / "verified-files")
-    assert staged.args == ("--no-index", "--find-links", folder)
+    assert staged.folder == folder
     assert os.listdir(folder) == ["alpha-1.0-py3-none-any.whl"]
     assert staged.lines[0] == f"alpha==1.0 {H.pip_option()}"
     assert staged.lines[1].startswith("beta @ file:///")
@@ -61,7 +61,6 @@ def test_index_wheels_are_pinned_from_a_private_folder_and_urls_keep_their_url(t
         ("beta", None),
         ("delta", "https://h/d.whl"),
     ]
-    assert not staged.needs_index
 
 
 def test_an_sdist_left_to_build_means_no_find_links_at_all(tmp_path):
@@ -70,7 +69,7 @@ def test_an_sdist_left_to_build_means_no_find_links_at_all(tmp_path):
     alpha = VerifiedArchive("alpha", _wheel(tmp_path, "alpha-1.0-py3-none-any.whl"), H, "1.0")
     beta = VerifiedArchive("beta", _wheel(tmp_path, "beta-1.0.tar.gz"), H, "1.0")
     staged = stage([alpha, beta], str(work))
-    assert staged.needs_index and staged.args == ()
+    assert staged.folder is None  # an sdist to build: the installer needs the index
     assert all(" @ file:///" in line for line in staged.lines)
 
 
