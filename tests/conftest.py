@@ -16,8 +16,8 @@ from support.builders import (
     make_sdist,
     make_venv,
     make_wheel,
-    wheel_from_installed,
 )
+from support.wheelhouse import BUILD_DEPENDENCIES, Wheelhouse, load_wheelhouse, requires_python
 
 from peep_setuptools.hashes import Digest, hash_file
 
@@ -56,8 +56,6 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> Packages:
         "delta-1.0-win": make_wheel(root, "delta", "1.0", tag="cp27-cp27m-win32"),
         "epsilon-1.0": make_wheel(root / "other", "epsilon", "1.0"),
         "zeta-1.0": make_wheel(root, "zeta", "1.0", requires_python="<3"),
-        "setuptools": wheel_from_installed("setuptools", root / "build-deps"),
-        "wheel": wheel_from_installed("wheel", root / "build-deps"),
     }
     return Packages(root, files, telltale)
 
@@ -70,19 +68,28 @@ _PROJECTS = {
     "delta-1.0": "delta",
     "delta-1.0-win": "delta",
     "zeta-1.0": "zeta",
-    "setuptools": "setuptools",
-    "wheel": "wheel",
 }
 
 
 @pytest.fixture(scope="session")
-def index(packages: Packages) -> Iterator[object]:
-    """One loopback index for the session: ``/simple/`` has everything, ``/other/`` epsilon."""
+def wheelhouse() -> Wheelhouse:
+    """The pinned wheels of tests/wheelhouse.txt (fails, never skips, if they are missing)."""
+    return load_wheelhouse()
+
+
+@pytest.fixture(scope="session")
+def index(packages: Packages, wheelhouse: Wheelhouse) -> Iterator[object]:
+    """One loopback index for the session: ``/simple/`` has everything, ``/other/`` epsilon.
+
+    Builds of sdists get their backend, and all it needs, from the pinned wheelhouse.
+    """
     from support.indexserver import IndexServer
 
     server = IndexServer().start()
     for key, project in _PROJECTS.items():
         server.add_file(project, packages[key], requires_python="<3" if project == "zeta" else None)
+    for wheel in wheelhouse.of(*BUILD_DEPENDENCIES):
+        server.add_file(wheel.name.split("-")[0], wheel, requires_python=requires_python(wheel))
     server.add_file("epsilon", packages["epsilon-1.0"], index="other")
     yield server
     server.stop()

@@ -41,8 +41,8 @@ from peep_setuptools.installing.report import MISMATCH_HEAD
 
 pytestmark = pytest.mark.slow
 
-# The session fixtures of the setuptools command's tests: the wheelhouse and our plugin wheel.
-wheelhouse = command.wheelhouse
+# The session fixture of the setuptools command's tests: our plugin wheel (the wheelhouse is
+# conftest's).
 plugin = command.plugin
 
 SCRIPT = REPO / "examples" / "release.sh"

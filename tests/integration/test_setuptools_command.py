@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 from support.builders import clean_env, installed, make_venv, make_wheel
+from support.wheelhouse import WHEELHOUSE_LIST, Wheelhouse
 
 from peep_setuptools import __version__
 from peep_setuptools.checks.completeness import UNCHECKED_HEAD
@@ -30,10 +31,9 @@ from peep_setuptools.installing.backends import find_uv
 from peep_setuptools.installing.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
 from peep_setuptools.setuptools_command import resolve_location, split_list
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.setuptools_command]
 
 REPO = Path(__file__).resolve().parents[2]
-WHEELHOUSE_LIST = REPO / "tests" / "wheelhouse.txt"
 OLDEST_SETUPTOOLS = "80.9.0"
 if sys.version_info >= (3, 10):
     NEWEST_SETUPTOOLS = "84.2.1"
@@ -49,49 +49,8 @@ PIP_WITH_CONSTRAINT_HASHES = Version("26.1")
 #: what pip prints when a file does not match a hash it was given
 PIP_MISMATCH = "THESE PACKAGES DO NOT MATCH THE HASHES"
 
-_PIN = re.compile(
-    r"^(?P<name>[A-Za-z0-9._-]+)==(?P<version>\S+)\s+--hash=sha256:(?P<hex>[0-9a-f]{64})"
-)
-
-
 # ---------------------------------------------------------------------------------------------
-# Session-wide material: the wheelhouse and our own plugin wheel
-
-
-@dataclass(frozen=True)
-class Wheelhouse:
-    """The hash-checked wheels of tests/wheelhouse.txt, in one local directory."""
-
-    path: Path
-
-
-@pytest.fixture(scope="session")
-def wheelhouse() -> Wheelhouse:
-    """The downloaded wheelhouse; FAILS (never skips) when it is absent or does not verify."""
-    where = Path(os.environ.get("PEEP_TEST_WHEELHOUSE") or REPO / ".cache" / "wheelhouse")
-    problems = []
-    for line in WHEELHOUSE_LIST.read_text(encoding="utf-8").splitlines():
-        pin = _PIN.match(line)
-        if pin is None:
-            continue
-        stem = f"{pin['name'].replace('-', '_')}-{pin['version']}-"
-        found = sorted(where.glob(f"{stem}*.whl")) if where.is_dir() else []
-        if not found:
-            problems.append(f"missing: {pin['name']}=={pin['version']}")
-        elif hashlib.sha256(found[0].read_bytes()).hexdigest() != pin["hex"]:
-            problems.append(f"wrong hash: {found[0]}")
-    if problems:
-        pytest.fail(
-            f"the test wheelhouse {where} is incomplete ({'; '.join(problems)}). Download it, "
-            "hash-checked, with PIP_CONFIG_FILE=/dev/null and no other PIP_* variable set:\n"
-            "    grep '^[a-z]' tests/wheelhouse.txt | while read -r line; do\n"
-            "        python -m pip download --no-deps --require-hashes --ignore-requires-python "
-            "-d .cache/wheelhouse "
-            "-r <(printf '%s\\n' \"$line\"); done\n"
-            "(or point $PEEP_TEST_WHEELHOUSE at a directory holding those wheels)",
-            pytrace=False,
-        )
-    return Wheelhouse(where)
+# Session-wide material: our own plugin wheel (the wheelhouse is conftest's)
 
 
 @dataclass(frozen=True)
