@@ -17,7 +17,7 @@ from support.builders import (
     make_venv,
     make_wheel,
 )
-from support.wheelhouse import BUILD_DEPENDENCIES, Wheelhouse, load_wheelhouse, requires_python
+from support.wheelhouse import BUILD_DEPENDENCIES, Wheelhouse, load_wheelhouse
 
 from peep_setuptools.hashes import Digest, hash_file
 
@@ -44,7 +44,7 @@ class Packages:
 
 
 @pytest.fixture(scope="session")
-def packages(tmp_path_factory: pytest.TempPathFactory) -> Packages:
+def packages(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Wheelhouse) -> Packages:
     root = tmp_path_factory.mktemp("packages")
     telltale = root / "default-telltale"
     files = {
@@ -56,6 +56,8 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> Packages:
         "delta-1.0-win": make_wheel(root, "delta", "1.0", tag="cp27-cp27m-win32"),
         "epsilon-1.0": make_wheel(root / "other", "epsilon", "1.0"),
         "zeta-1.0": make_wheel(root, "zeta", "1.0", requires_python="<3"),
+        # the build backend and all it needs, pinned: the same wheels on every machine
+        **{project: wheelhouse.newest(project) for project in BUILD_DEPENDENCIES},
     }
     return Packages(root, files, telltale)
 
@@ -68,6 +70,7 @@ _PROJECTS = {
     "delta-1.0": "delta",
     "delta-1.0-win": "delta",
     "zeta-1.0": "zeta",
+    **{project: project for project in BUILD_DEPENDENCIES},
 }
 
 
@@ -78,18 +81,17 @@ def wheelhouse() -> Wheelhouse:
 
 
 @pytest.fixture(scope="session")
-def index(packages: Packages, wheelhouse: Wheelhouse) -> Iterator[object]:
+def index(packages: Packages) -> Iterator[object]:
     """One loopback index for the session: ``/simple/`` has everything, ``/other/`` epsilon.
 
-    Builds of sdists get their backend, and all it needs, from the pinned wheelhouse.
+    Builds of sdists get their backend, and all it needs, from the pinned wheelhouse
+    (``packages["setuptools"]``, ``["wheel"]`` and ``["packaging"]``).
     """
     from support.indexserver import IndexServer
 
     server = IndexServer().start()
     for key, project in _PROJECTS.items():
         server.add_file(project, packages[key], requires_python="<3" if project == "zeta" else None)
-    for wheel in wheelhouse.of(*BUILD_DEPENDENCIES):
-        server.add_file(wheel.name.split("-")[0], wheel, requires_python=requires_python(wheel))
     server.add_file("epsilon", packages["epsilon-1.0"], index="other")
     yield server
     server.stop()

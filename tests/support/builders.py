@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.metadata
 import io
 import os
 import subprocess
@@ -195,6 +196,27 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             zf.writestr(arc, data)
     return filename
 """
+
+
+def wheel_from_installed(dist_name: str, dest: Path) -> Path:
+    """Repack an installed pure-Python distribution (e.g. setuptools) as a wheel, offline."""
+    dist = importlib.metadata.distribution(dist_name)
+    files: dict[str, bytes] = {}
+    metadata = ""
+    for entry in dist.files or ():
+        arcname = Path(str(entry)).as_posix()
+        parts = arcname.split("/")
+        if parts[0] == ".." or "__pycache__" in parts or arcname.endswith(".pyc"):
+            continue
+        data = Path(str(entry.locate())).read_bytes()
+        if ".dist-info" in parts[0]:
+            if parts[-1] == "METADATA":
+                metadata = data.decode()
+            if parts[-1] in ("entry_points.txt", "top_level.txt", "LICENSE") or "licenses" in parts:
+                files[arcname] = data
+            continue
+        files[arcname] = data
+    return write_wheel(dest, dist.metadata["Name"], dist.version, files, metadata=metadata)
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

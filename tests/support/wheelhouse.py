@@ -10,12 +10,15 @@ from __future__ import annotations
 import email
 import hashlib
 import os
+import platform
 import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[2]
 WHEELHOUSE_LIST = REPO / "tests" / "wheelhouse.txt"
@@ -34,10 +37,18 @@ class Wheelhouse:
     path: Path
     wheels: tuple[Path, ...]
 
-    def of(self, *projects: str) -> list[Path]:
-        """The wheels of these projects (names as in wheelhouse.txt)."""
-        stems = tuple(f"{project.replace('-', '_')}-" for project in projects)
-        return [wheel for wheel in self.wheels if wheel.name.startswith(stems)]
+    def newest(self, project: str) -> Path:
+        """The newest wheel of ``project`` whose Requires-Python admits this interpreter: the
+        one pip would pick on an index that had them all."""
+        here = Version(platform.python_version())
+        fitting = [
+            wheel
+            for wheel in self.wheels
+            if wheel.name.startswith(f"{project.replace('-', '_')}-")
+            and here in SpecifierSet(requires_python(wheel) or "")
+        ]
+        assert fitting, f"tests/wheelhouse.txt has no {project} for Python {here}"
+        return max(fitting, key=lambda wheel: Version(wheel.name.split("-")[1]))
 
 
 def requires_python(wheel: Path) -> str | None:
