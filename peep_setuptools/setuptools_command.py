@@ -17,8 +17,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, Union
 
@@ -40,7 +39,7 @@ ListValue = Union[str, Sequence[str], None]
 _LIST_SEPARATORS = re.compile(r"[,\n]")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^file:")
 
-logger = logging.getLogger("peep_setuptools")
+logger = logging.getLogger(__name__)
 
 
 def split_list(value: ListValue) -> tuple[str, ...]:
@@ -278,7 +277,7 @@ class PeepInstall(Command):  # type: ignore[misc]
 
     def run(self) -> None:
         """Verify and install; raise ExecError (exit 1) when anything does not verify."""
-        from peep_setuptools.cli.main import log_level, run_install
+        from peep_setuptools.cli.main import log_level, messages_to, run_install
         from peep_setuptools.errors import (
             EXIT_USAGE,
             PeepError,
@@ -288,7 +287,7 @@ class PeepInstall(Command):  # type: ignore[misc]
         )
 
         assert self.args is not None  # noqa: S101 -- finalize_options ran
-        with _messages_to_stdout(log_level(self.args)):
+        with messages_to(sys.stdout, log_level(self.args)):
             try:
                 with terminate_like_ctrl_c():
                     result = run_install(self.args)
@@ -357,26 +356,6 @@ def _culprit(parts: Sequence[tuple[_Given | None, list[str]]]) -> str:
         except UsageError:
             return f"{given.where()}: "
     return ""
-
-
-@contextmanager
-def _messages_to_stdout(level: int) -> Iterator[None]:
-    """Show the library's messages on stdout, as ``peep`` does, for the duration of a run."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    saved = (logger.level, logger.propagate)
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    # Not also through setuptools' root handlers: each message once.
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        handler.flush()
-        old_level, propagate = saved
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-        logger.propagate = propagate
 
 
 def _log_summary(result: InstallResult) -> None:

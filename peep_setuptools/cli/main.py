@@ -10,7 +10,7 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Literal, NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn, TextIO
 
 from peep_setuptools import __version__, api
 from peep_setuptools.cli import commands as subcommands
@@ -334,13 +334,16 @@ def log_level(args: argparse.Namespace) -> int:
     return logging.DEBUG if getattr(args, "verbose", False) else logging.INFO
 
 
-@contextlib.contextmanager
-def _logging_for(args: argparse.Namespace) -> Iterator[None]:
-    """Show the library's messages for one run of ``main``, then take the handler away."""
-    level = log_level(args)
+def _logging_for(args: argparse.Namespace) -> contextlib.AbstractContextManager[None]:
     # peep port, and --report -, write their result to stdout: no message may end up in it
     to_stderr = args.command == "port" or getattr(args, "report", None) == "-"
-    handler = logging.StreamHandler(sys.stderr if to_stderr else sys.stdout)
+    return messages_to(sys.stderr if to_stderr else sys.stdout, log_level(args))
+
+
+@contextlib.contextmanager
+def messages_to(stream: TextIO, level: int) -> Iterator[None]:
+    """Show the library's messages on ``stream`` for one run, then take the handler away."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(message)s"))
     # Modules log to loggers below the package's; its handlers (a NullHandler, or ones an
     # embedding program added) stay, and root's are not used: each message once.

@@ -16,12 +16,11 @@ import threading
 import weakref
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Union
 from urllib.parse import urljoin, urlsplit
 
 from peep_setuptools.errors import DownloadError, UsageError
-from peep_setuptools.index.response import Response, describe_error, open_file
+from peep_setuptools.index.response import Closing, Response, describe_error, open_file
 from peep_setuptools.index.routes import Route, Router, basic_auth, split_url
 from peep_setuptools.urls import redact_url, strip_credentials
 
@@ -88,7 +87,7 @@ class _RetryableError(Exception):
         self.reason = reason
 
 
-class HttpClient:
+class HttpClient(Closing):
     """Fetches ``http``, ``https`` and ``file`` URLs; safe to share between threads."""
 
     def __init__(self, settings: HttpSettings | None = None) -> None:
@@ -108,17 +107,6 @@ class HttpClient:
         from peep_setuptools import __version__
 
         self._user_agent = self.settings.user_agent or f"peep-setuptools/{__version__}"
-
-    def __enter__(self) -> HttpClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close every idle pooled connection."""

@@ -10,7 +10,7 @@ import os
 import socket
 import ssl
 from types import TracebackType
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, TypeVar
 
 from peep_setuptools.errors import DownloadError
 from peep_setuptools.urls import file_url_path, redact_url
@@ -19,7 +19,29 @@ from peep_setuptools.urls import file_url_path, redact_url
 _DRAIN_LIMIT = 64 * 1024
 
 
-class Response:
+_Self = TypeVar("_Self", bound="Closing")
+
+
+class Closing:
+    """``with`` closes it: the context manager of responses and clients."""
+
+    def close(self) -> None:
+        """Release what the object holds."""
+        raise NotImplementedError
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Response(Closing):
     """An open response body; read it in blocks, then close it (or use ``with``)."""
 
     def __init__(
@@ -147,17 +169,6 @@ class Response:
                     pass
             except DownloadError:
                 return
-        self.close()
-
-    def __enter__(self) -> Response:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
         self.close()
 
 
