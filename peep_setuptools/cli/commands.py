@@ -80,7 +80,16 @@ def register(
         "for review; install nothing",
     )
     _add_report(install)
+    _add_check(commands, add_index_options, add_verbosity)
+    _add_editors(commands, add_index_options, add_verbosity)
+    _add_verify(commands, add_index_options, add_verbosity)
 
+
+def _add_check(
+    commands: argparse._SubParsersAction[Any],
+    add_index_options: AddParser,
+    add_verbosity: AddParser,
+) -> None:
     check = commands.add_parser(
         "check", help="verify every archive and report dependencies the files leave out"
     )
@@ -109,6 +118,13 @@ def register(
     _add_report(check)
     add_verbosity(check)
 
+
+def _add_editors(
+    commands: argparse._SubParsersAction[Any],
+    add_index_options: AddParser,
+    add_verbosity: AddParser,
+) -> None:
+    """``peep add`` and ``peep upgrade``, which edit one requirements file."""
     add = _add_editor(
         commands,
         "add",
@@ -138,6 +154,12 @@ def register(
         add_filter_options(editor)
         add_verbosity(editor)
 
+
+def _add_verify(
+    commands: argparse._SubParsersAction[Any],
+    add_index_options: AddParser,
+    add_verbosity: AddParser,
+) -> None:
     verify = commands.add_parser(
         "verify", help="check installed distributions against the verified archives"
     )

@@ -10,7 +10,7 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Literal, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TextIO
 
 from peep_setuptools import __version__, api
 from peep_setuptools.cli import commands as subcommands
@@ -60,7 +60,17 @@ def _get_main_parser(parser_class: type[_Parser] = _Parser) -> argparse.Argument
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
     commands.required = True
 
-    install = commands.add_parser(
+    install = _add_install(commands)
+    _add_hash(commands)
+    _add_port(commands)
+    subcommands.register(
+        commands, install, add_index_options=_add_index_options, add_verbosity=_add_verbosity
+    )
+    return parser
+
+
+def _add_install(commands: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
+    install: argparse.ArgumentParser = commands.add_parser(
         "install", help="verify every archive, then install them all (--no-deps)"
     )
     install.add_argument(
@@ -94,6 +104,12 @@ def _get_main_parser(parser_class: type[_Parser] = _Parser) -> argparse.Argument
         default=None,
         help="the installer to hand verified files to (default: $PEEP_INSTALLER, else pip)",
     )
+    _add_install_choices(install)
+    return install
+
+
+def _add_install_choices(install: argparse.ArgumentParser) -> None:
+    """Where archives come from and go to: cache, compile, jobs, lock files, --strict."""
     cache_group = install.add_mutually_exclusive_group()
     cache_group.add_argument(
         "--cache-dir",
@@ -149,6 +165,8 @@ def _get_main_parser(parser_class: type[_Parser] = _Parser) -> argparse.Argument
     )
     _add_verbosity(install)
 
+
+def _add_hash(commands: argparse._SubParsersAction[Any]) -> None:
     hash_cmd = commands.add_parser("hash", help="print the hash lines of local archives")
     hash_cmd.add_argument("files", nargs="+", metavar="FILE")
     hash_cmd.add_argument(
@@ -158,6 +176,8 @@ def _get_main_parser(parser_class: type[_Parser] = _Parser) -> argparse.Argument
         help="'# sha256:' lines (peep, default) or --hash=sha256:HEX (pip)",
     )
 
+
+def _add_port(commands: argparse._SubParsersAction[Any]) -> None:
     port = commands.add_parser(
         "port",
         help="rewrite requirement files in pip's --hash format, peep's, or as a pylock.toml; "
@@ -174,10 +194,6 @@ def _get_main_parser(parser_class: type[_Parser] = _Parser) -> argparse.Argument
         "-o", "--output", metavar="FILE", help="write FILE (atomically) instead of stdout"
     )
     _add_index_options(port)
-    subcommands.register(
-        commands, install, add_index_options=_add_index_options, add_verbosity=_add_verbosity
-    )
-    return parser
 
 
 def _add_index_options(parser: argparse.ArgumentParser) -> None:
