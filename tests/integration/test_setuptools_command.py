@@ -12,6 +12,7 @@ import os
 import pty
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -851,3 +852,27 @@ def test_an_installed_requirement_without_a_hash_is_refused(
         assert MISSING_HEAD in done.stdout
         assert f"{packages.peep('alpha-1.0')}\nalpha==1.0\n" in done.stdout
         assert "error: peep_install: verification failed (1 had no hashes" in done.stderr
+
+
+def test_file_url_index_and_an_extra_index_that_fails(installed_venv, tmp_path, packages, env):
+    # An air-gapped mirror as a local PEP 503 tree, and an extra index that is down (issue 12).
+    from support.indexserver import IndexServer
+
+    exporter = IndexServer()  # never started: it only lays the files out
+    exporter.add_file("epsilon", packages["epsilon-1.0"])
+    tree = exporter.export_tree(tmp_path / "mirror")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{sock.getsockname()[1]}/simple/"
+    project = write_project(
+        tmp_path / "myapp",
+        setup_cfg=f"[peep_install]\nindex_url = {tree}\nextra_index_url = {down}\nretries = 0\n",
+        files={"requirements.txt": f"epsilon==1.0 {packages.pip('epsilon-1.0')}\n"},
+    )
+    done = setup_py(installed_venv, project, "peep_install", "--dry-run", env=env)
+    assert "All 1 archives match their hashes; not installing (--dry-run)." in done.stdout
+    assert (
+        f"Warning: skipped {down}, which could not be read (could not fetch {down}epsilon/: "
+        "connection refused); the requirements found elsewhere are still checked against "
+        "their hashes\n"
+    ) in done.stdout
