@@ -213,6 +213,28 @@ def _check_lock_version(reader: _Reader, version: str) -> list[str]:
     return []
 
 
+def _check_sources(reader: _Reader, entry: Mapping[str, Any], key: str, display: str) -> None:
+    """A package has archives we can hash-check: wheels and/or an sdist, or one archive."""
+    present = [kind for kind in _SOURCE_KINDS if entry.get(kind) is not None]
+    exclusive = [kind for kind in present if kind not in ("sdist", "wheels")]
+    if len(exclusive) > 1 or (exclusive and len(present) > 1):
+        reader.fail(
+            key,
+            f"{display} has {' and '.join(present)}; a package takes exactly one of vcs, "
+            "directory or archive, or else sdist and/or wheels",
+        )
+    if not present:
+        reader.fail(
+            key, f"{display} has no source: give one of wheels, sdist, archive, vcs or directory"
+        )
+    if exclusive and exclusive[0] in _UNPINNABLE:
+        reader.fail(
+            f"{key}.{exclusive[0]}",
+            f"{display}: {_UNPINNABLE[exclusive[0]]}; lock an archive (sdist or wheel) "
+            "with its hashes instead",
+        )
+
+
 def _parse_package(reader: _Reader, entry: object, number: int) -> LockedPackage:
     key = f"packages[{number}]"
     if not isinstance(entry, dict):
@@ -236,24 +258,7 @@ def _parse_package(reader: _Reader, entry: object, number: int) -> LockedPackage
             reader.fail(f"{key}.version", f"{version!r} is not a valid version")
         if version != version.strip():  # packaging allows the spaces; the installer's input not
             reader.fail(f"{key}.version", f"{version!r} is not a valid version (spaces)")
-    present = [kind for kind in _SOURCE_KINDS if entry.get(kind) is not None]
-    exclusive = [kind for kind in present if kind not in ("sdist", "wheels")]
-    if len(exclusive) > 1 or (exclusive and len(present) > 1):
-        reader.fail(
-            key,
-            f"{display} has {' and '.join(present)}; a package takes exactly one of vcs, "
-            "directory or archive, or else sdist and/or wheels",
-        )
-    if not present:
-        reader.fail(
-            key, f"{display} has no source: give one of wheels, sdist, archive, vcs or directory"
-        )
-    if exclusive and exclusive[0] in _UNPINNABLE:
-        reader.fail(
-            f"{key}.{exclusive[0]}",
-            f"{display}: {_UNPINNABLE[exclusive[0]]}; lock an archive (sdist or wheel) "
-            "with its hashes instead",
-        )
+    _check_sources(reader, entry, key, display)
     wheels_raw = entry.get("wheels", [])
     if "wheels" in entry and (not isinstance(wheels_raw, list) or not wheels_raw):
         reader.fail(f"{key}.wheels", "must be a non-empty array of tables")

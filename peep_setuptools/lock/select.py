@@ -54,27 +54,14 @@ def select_files(
     (requires-python, environments) or locks one project twice for it; a package with no
     fitting file is returned among ``problems``.
     """
-    environment: dict[str, str | frozenset[str]] = {
+    environment: MarkerEnvironment = {
         **marker_env,
         "extra": "",
         "extras": frozenset(extras),
         "dependency_groups": frozenset(lock.default_groups if groups is None else groups),
     }
     python = marker_env.get("python_full_version", str(python_version))
-    if lock.requires_python is not None and not lock.requires_python.contains(
-        python_version, prereleases=True
-    ):
-        raise RequirementsFileError(
-            f"{lock.path}: requires-python: the lock is for Python {lock.requires_python}, "
-            f"and the target is Python {python}"
-        )
-    if lock.environments and not any(
-        _applies(m, environment, f"{lock.path}: environments") for m in lock.environments
-    ):
-        raise RequirementsFileError(
-            f"{lock.path}: environments: none of the locked environments "
-            f"({'; '.join(str(m) for m in lock.environments)}) is the target's"
-        )
+    _check_lock_fits(lock, environment, python_version, python)
     rank = {tag: i for i, tag in reversed(list(enumerate(tags)))}
     chosen: list[ReqLine] = []
     skipped: list[ReqLine] = []
@@ -93,18 +80,8 @@ def select_files(
                 f"(also at {seen[package.name]}); their markers must not both apply"
             )
         seen[package.name] = package.key
-        if package.requires_python is not None and not package.requires_python.contains(
-            python_version, prereleases=True
-        ):
-            problems.append(
-                (
-                    _requirement(package, location, None),
-                    f"{package.display_name} requires Python {package.requires_python}, "
-                    f"and the target is Python {python}",
-                )
-            )
-            continue
-        picked = _pick(package, rank, package.name in only_binary or ":all:" in only_binary)
+        binary_only = package.name in only_binary or ":all:" in only_binary
+        picked = _choose(package, rank, binary_only, python_version, python)
         if isinstance(picked, str):
             problems.append((_requirement(package, location, None), picked))
         else:
@@ -112,6 +89,44 @@ def select_files(
             where = LockLocation(lock.path, 0, picked.key, index_file=index_file)
             chosen.append(_requirement(package, where, picked))
     return LockSelection(tuple(chosen), tuple(skipped), tuple(problems))
+
+
+def _choose(
+    package: LockedPackage,
+    rank: Mapping[Tag, int],
+    only_binary: bool,
+    python_version: Version,
+    python: str,
+) -> LockedFile | str:
+    """The package's file for the target, or why it has none."""
+    if package.requires_python is not None and not package.requires_python.contains(
+        python_version, prereleases=True
+    ):
+        return (
+            f"{package.display_name} requires Python {package.requires_python}, "
+            f"and the target is Python {python}"
+        )
+    return _pick(package, rank, only_binary)
+
+
+def _check_lock_fits(
+    lock: LockFile, environment: MarkerEnvironment, python_version: Version, python: str
+) -> None:
+    """Raise RequirementsFileError unless the lock as a whole is for the target."""
+    if lock.requires_python is not None and not lock.requires_python.contains(
+        python_version, prereleases=True
+    ):
+        raise RequirementsFileError(
+            f"{lock.path}: requires-python: the lock is for Python {lock.requires_python}, "
+            f"and the target is Python {python}"
+        )
+    if lock.environments and not any(
+        _applies(m, environment, f"{lock.path}: environments") for m in lock.environments
+    ):
+        raise RequirementsFileError(
+            f"{lock.path}: environments: none of the locked environments "
+            f"({'; '.join(str(m) for m in lock.environments)}) is the target's"
+        )
 
 
 def _pick(package: LockedPackage, rank: Mapping[Tag, int], only_binary: bool) -> LockedFile | str:

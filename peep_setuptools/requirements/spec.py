@@ -311,6 +311,11 @@ def parse_requirement(text: str, shown: str, location: Location, cwd: str | None
         return _path_requirement(
             candidate, name=None, marker=marker, cwd=cwd, shown=shown, location=location
         )
+    return _pep508_requirement(text, shown, location, cwd)
+
+
+def _pep508_requirement(text: str, shown: str, location: Location, cwd: str | None) -> ReqLine:
+    """``name[extras]==version; marker`` or ``name @ URL-or-path``."""
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
