@@ -240,6 +240,7 @@ class HttpClient(Closing):
         try:
             try:
                 conn.request("GET", target.request_path, headers=dict(headers))
+                self._unless_aborted(conn, target)
                 raw = conn.getresponse()
             except (
                 http.client.RemoteDisconnected,
@@ -253,6 +254,7 @@ class HttpClient(Closing):
                 conn.close()
                 conn = self._connect(target)
                 conn.request("GET", target.request_path, headers=dict(headers))
+                self._unless_aborted(conn, target)
                 raw = conn.getresponse()
         except ssl.SSLCertVerificationError as exc:
             conn.close()
@@ -293,6 +295,17 @@ class HttpClient(Closing):
         )
 
     # -- connections --------------------------------------------------------------------
+
+    def _unless_aborted(self, conn: _Connection, target: Route) -> None:
+        """Raise DownloadError if ``abort()`` came while ``conn`` was connecting.
+
+        abort() shuts down the sockets that exist when it runs; a connection made just after
+        would wait out the timeout in getresponse(). Checked once connected, this closes the
+        gap: either abort() saw this socket, or this check sees the abort.
+        """
+        if self.aborted:
+            conn.close()
+            raise DownloadError(f"could not fetch {redact_url(target.url)}: cancelled")
 
     def _acquire(self, key: _PoolKey, target: Route) -> tuple[_Connection, bool]:
         with self._lock:
