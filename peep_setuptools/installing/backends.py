@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import shutil
@@ -13,9 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
+from packaging.utils import canonicalize_name
+
 from peep_setuptools.archives import is_wheel
-from peep_setuptools.errors import BackendError
+from peep_setuptools.checks.installed import probe_installed
+from peep_setuptools.errors import BackendError, TargetError
+from peep_setuptools.installing.bytecode import compile_installed
 from peep_setuptools.installing.handoff import (
+    Origin,
     VerifiedArchive,
     local_line,
     stage,
@@ -43,6 +49,8 @@ __all__ = [
 _SCRUBBED_ENV = ("PIP_REQUIRE_HASHES", "PIP_CONSTRAINT", "PIP_NO_DEPS", "PIP_TARGET", "PIP_USER")
 
 Compile = Literal["default", "compile", "no-compile"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -234,7 +242,35 @@ class _RequirementsFileBackend:
         if self.quiet:
             command.append("--quiet")
         _run(command, archives, env, stdout_to_stderr=self.stdout_to_stderr)
-        record_origins(target.python, staged.origins)
+        self._finish(target, archives, staged.origins, env, workdir)
+
+    def _finish(
+        self,
+        target: Target,
+        archives: Sequence[VerifiedArchive],
+        origins: Sequence[Origin],
+        env: Mapping[str, str],
+        workdir: str,
+    ) -> None:
+        """After a successful install: bytecode (pip), then what the environment records."""
+        compiles = self._compiles_after()
+        names = [canonicalize_name(a.name) for a in (archives if compiles else origins)]
+        if not names:
+            return
+        try:
+            found = probe_installed(target.python, names)
+        except TargetError as exc:
+            logger.warning("Warning: cannot read what was installed: %s", exc)
+            return
+        if compiles:
+            compile_installed(
+                target.python, [found[n] for n in names if n in found], env, cwd=workdir
+            )
+        record_origins(found, origins)
+
+    def _compiles_after(self) -> bool:
+        """Whether we byte-compile after the installer (which then ran with --no-compile)."""
+        return False
 
     def _program(self, target: Target) -> list[str]:
         """The command that installs: ``python -m pip`` or ``uv pip``."""
@@ -305,7 +341,11 @@ class PipBackend(_RequirementsFileBackend):
         return ["--cert", build_index.cert] if build_index.cert else []
 
     def _compile_args(self) -> list[str]:
-        return [f"--{self.compile}"] if self.compile != "default" else []
+        # pip compiles one file after another; we compile the same files on every core.
+        return ["--no-compile"]
+
+    def _compiles_after(self) -> bool:
+        return self.compile != "no-compile"
 
     def _index_input(
         self, build_index: BuildIndex, workdir: str, step: str

@@ -16,12 +16,11 @@ import io
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
-from peep_setuptools.checks.installed import InstalledDist, probe_installed
-from peep_setuptools.errors import TargetError
+from peep_setuptools.checks.installed import InstalledDist
 from peep_setuptools.installing.handoff import Origin
 
 logger = logging.getLogger(__name__)
@@ -29,18 +28,14 @@ logger = logging.getLogger(__name__)
 _DIRECT_URL = "direct_url.json"
 
 
-def record_origins(python: str, origins: Sequence[Origin]) -> None:
+def record_origins(
+    found: Mapping[NormalizedName, InstalledDist], origins: Sequence[Origin]
+) -> None:
     """Replace the temporary URLs the installer recorded with the requirements' own.
 
-    The install has succeeded by then: what cannot be fixed is a warning, not a failure.
+    ``found`` is what the target reports of the installed distributions. The install has
+    succeeded by then: what cannot be fixed is a warning, not a failure.
     """
-    if not origins:
-        return
-    try:
-        found = probe_installed(python, [canonicalize_name(o.name) for o in origins])
-    except TargetError as exc:
-        logger.warning("Warning: cannot record where the packages came from: %s", exc)
-        return
     for origin in origins:
         try:
             _record(origin, found.get(canonicalize_name(origin.name)))
@@ -110,7 +105,7 @@ def _update_record(record: str, entry: str, content: bytes | None) -> None:
         at = next((i for i, row in enumerate(rows) if row[0] == entry), len(kept))
         kept.insert(at, [entry, f"sha256={digest}", str(len(content))])
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(kept)
+    csv.writer(out).writerows(kept)  # as pip writes RECORD: "\r\n" after each row
     temporary = f"{record}.peep-tmp"
     with open(temporary, "w", encoding="utf-8", newline="") as stream:
         stream.write(out.getvalue())

@@ -1,0 +1,130 @@
+"""Bytecode for what pip installed, compiled on every core instead of pip's one.
+
+pip byte-compiles each installed ``.py`` file in its own process, one after another, and
+records each ``.pyc`` in RECORD with an empty hash and size. Compiling was most of pip's CPU
+time in our benchmark. So the pip backend installs with ``--no-compile`` and this module then
+does the same work in the target interpreter, spread over its cores: the same
+``compileall.compile_file(path, force=True, quiet=True)`` call on the same files, the same
+optimisation level and invalidation mode (``PYTHONOPTIMIZE``, ``SOURCE_DATE_EPOCH``), and a
+RECORD written as pip writes it (rows sorted, CRLF). The result is what pip alone leaves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from collections.abc import Mapping, Sequence
+
+from peep_setuptools.checks.installed import InstalledDist
+
+logger = logging.getLogger(__name__)
+
+# Runs in the target interpreter with -I -S (nothing installed there can run in it), so it
+# must stay valid Python 3.9. stdin: [[base, record path relative to base], ...].
+_COMPILE = r"""
+import compileall, contextlib, csv, importlib.util, io, json, multiprocessing, os, sys
+import warnings
+
+
+def compile_one(path):
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.filterwarnings("ignore")
+        try:
+            return bool(compileall.compile_file(path, force=True, quiet=True))
+        except ImportError:  # as pip: a blocked or missing import skips the file
+            return False
+
+
+def record_path(path, base):
+    return os.path.relpath(path, base).replace(os.path.sep, "/")
+
+
+def main():
+    records = json.load(sys.stdin)
+    sources = {}
+    for base, record in records:
+        with open(os.path.join(base, record), encoding="utf-8", newline="") as stream:
+            rows = [row for row in csv.reader(stream) if row]
+        for row in rows:
+            full = os.path.normpath(os.path.join(base, row[0]))
+            if full.endswith(".py") and os.path.isfile(full):
+                sources.setdefault(full, set()).add((base, record))
+    paths = sorted(sources)
+    jobs = min(os.cpu_count() or 1, 8)
+    if jobs > 1 and len(paths) > 16 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            done = pool.map(compile_one, paths, chunksize=max(1, len(paths) // (jobs * 4)))
+    else:
+        done = [compile_one(path) for path in paths]
+    added = {}
+    for path, ok in zip(paths, done):
+        if ok:
+            for owner in sources[path]:
+                pyc = importlib.util.cache_from_source(path)
+                added.setdefault(owner, []).append(record_path(pyc, owner[0]))
+    for (base, record), pycs in added.items():
+        full = os.path.join(base, record)
+        with open(full, encoding="utf-8", newline="") as stream:
+            rows = [tuple(row) for row in csv.reader(stream) if row]
+        known = {row[0] for row in rows}
+        rows += [(pyc, "", "") for pyc in pycs if pyc not in known]
+        rows = sorted((row[0], row[1] if len(row) > 1 else "", str(row[2]) if len(row) > 2 else "")
+                      for row in rows)
+        temporary = full + ".peep-tmp"
+        with open(temporary, "w", encoding="utf-8", newline="") as stream:
+            csv.writer(stream).writerows(rows)
+        os.replace(temporary, full)
+    print(sum(done))
+
+
+main()
+"""
+
+
+def optimize_flags(environ: Mapping[str, str]) -> list[str]:
+    """The ``-O`` options that ``PYTHONOPTIMIZE`` gives the pip we run (our script runs -I)."""
+    value = environ.get("PYTHONOPTIMIZE", "")
+    if not value:
+        return []
+    try:
+        level = int(value)
+    except ValueError:
+        level = 1
+    return ["-O"] * max(0, min(level, 2))
+
+
+def compile_installed(
+    python: str, installed: Sequence[InstalledDist], env: Mapping[str, str], *, cwd: str
+) -> bool:
+    """Byte-compile the ``.py`` files of ``installed`` as pip would; False if it could not.
+
+    The install has succeeded by then: a failure is a warning (imports still work, they
+    compile lazily), never an error.
+    """
+    records = [
+        [dist.base, next(f for f in dist.files if f.endswith(".dist-info/RECORD"))]
+        for dist in installed
+        if any(f.endswith(".dist-info/RECORD") for f in dist.files)
+    ]
+    if not records:
+        return True
+    command = [python, "-I", "-S", *optimize_flags(env), "-c", _COMPILE]
+    try:
+        done = subprocess.run(
+            command,
+            input=json.dumps(records),
+            capture_output=True,
+            text=True,
+            env=dict(env),
+            cwd=cwd,
+            check=False,
+        )
+    except OSError as exc:
+        logger.warning("Warning: bytecode was not compiled (%s); imports compile it lazily.", exc)
+        return False
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        logger.warning("Warning: bytecode was not compiled (%s); imports compile it lazily.", last)
+        return False
+    return True

@@ -1,0 +1,134 @@
+"""The pip backend compiles bytecode on every core: the environment is the one pip alone leaves."""
+
+from __future__ import annotations
+
+import marshal
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from support.builders import make_venv, write_wheel
+
+from peep_setuptools.hashes import hash_file
+
+pytestmark = pytest.mark.slow
+
+
+def _wheel(root: Path) -> Path:
+    """A wheel with enough modules for the parallel path, a subpackage, data and a script."""
+    files = {
+        f"many/mod{i}.py": f"VALUE = {i}\n\ndef f():\n    return 'x' * {i}\n".encode()
+        for i in range(40)
+    }
+    files["many/__init__.py"] = b'"""Many modules."""\n'
+    files["many/sub/__init__.py"] = b"from many.mod1 import f\n"
+    files["many/broken.py"] = b"def (:\n"  # pip skips what does not compile; so do we
+    files["many/data.txt"] = b"not python\n"
+    files["many-1.0.data/scripts/helper.py"] = b"#!python\nprint('hi')\n"
+    return write_wheel(
+        root, "many", "1.0", files, entry_points="[console_scripts]\nmany-cli = many.sub:f\n"
+    )
+
+
+def _site(venv: Path) -> Path:
+    return next((venv / "lib").glob("python3*/site-packages"))
+
+
+def _tree(venv: Path) -> set[str]:
+    """Every file in the venv, relative to it (both venvs start the same, pip included)."""
+    return {
+        os.path.relpath(os.path.join(root, name), venv)
+        for root, _dirs, files in os.walk(venv)
+        for name in files
+    }
+
+
+def _ours(venv: Path) -> list[str]:
+    """The bytecode of the test's distribution."""
+    return sorted(
+        p
+        for p in _tree(venv)
+        if p.endswith(".pyc") and ("/many/" in p or p.startswith("bin/__pycache__/helper."))
+    )
+
+
+def _code(path: Path) -> tuple[bytes, bytes, object]:
+    """A pyc's flags, its source's size or hash, and its code: what the clock does not change.
+
+    The launchers' sources in bin/ name their own venv, so their hash differs by design.
+    """
+    data = path.read_bytes()
+    hash_based = data[4] & 1
+    source = (
+        b"" if hash_based and "bin" in path.parts else data[12:16] if not hash_based else data[8:16]
+    )
+    return data[4:8], source, marshal.loads(data[16:])
+
+
+@pytest.mark.parametrize(
+    "extra_env",
+    [{}, {"PYTHONOPTIMIZE": "1"}, {"SOURCE_DATE_EPOCH": "1600000000"}],
+    ids=["timestamp", "optimize", "checked-hash"],
+)
+def test_pip_backend_leaves_what_pip_leaves(tmp_path, env, peep, write, extra_env):
+    wheel = _wheel(tmp_path / "wheels")
+    digest = hash_file(str(wheel))["sha256"]
+    reqs = write(
+        "reqs.txt",
+        f"--no-index\n--find-links {wheel.parent}\nmany==1.0 {digest.pip_option()}\n",
+    )
+    env.update(extra_env)
+    by_pip = make_venv(tmp_path / "pip-venv", with_pip=True).parent.parent
+    by_peep = make_venv(tmp_path / "our-venv", with_pip=True).parent.parent
+    subprocess.run(
+        [
+            str(by_pip / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--require-hashes",
+            "-r",
+            reqs,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    before = _tree(by_peep)
+    peep.env = env
+    peep.install(reqs, by_peep / "bin" / "python", check=0)
+
+    assert _tree(by_peep) == _tree(by_pip)
+    pycs = _ours(by_pip)
+    assert len(pycs) >= 43, pycs
+    if "PYTHONOPTIMIZE" in extra_env:
+        assert all(".opt-1." in p for p in pycs), [p for p in pycs if ".opt-1." not in p]
+    for rel in pycs:
+        assert _code(by_peep / rel) == _code(by_pip / rel), rel
+    record = "many-1.0.dist-info/RECORD"
+    # The launchers name each venv's own interpreter: compare RECORD without their rows.
+    rows = [
+        [r for r in (_site(v) / record).read_bytes().split(b"\r\n") if b"/bin/" not in r]
+        for v in (by_pip, by_peep)
+    ]
+    assert rows[0] == rows[1]
+
+    uninstall = [str(by_peep / "bin" / "python"), "-m", "pip", "uninstall", "-y", "many"]
+    subprocess.run(uninstall, env=env, check=True, capture_output=True)
+    assert _tree(by_peep) == before
+
+
+def test_no_compile_leaves_no_bytecode(tmp_path, env, peep, write):
+    wheel = _wheel(tmp_path / "wheels")
+    digest = hash_file(str(wheel))["sha256"]
+    reqs = write(
+        "reqs.txt",
+        f"--no-index\n--find-links {wheel.parent}\nmany==1.0 {digest.pip_option()}\n",
+    )
+    venv = make_venv(tmp_path / "venv", with_pip=True).parent.parent
+    peep.install(reqs, venv / "bin" / "python", "--no-compile", check=0)
+    assert not _ours(venv)
+    assert b".pyc" not in (_site(venv) / "many-1.0.dist-info/RECORD").read_bytes()
