@@ -125,4 +125,5 @@ def render_dependencies(
             lines.append(requirement_lines(new, styles.get(path, "peep")).rstrip("\n"))
     if pins.unfound:
         lines += ["", *(f"    {clause}" for clause in pins.unfound)]
-    return "\n".join(lines)
+    notes = completeness.render_notes()  # what could not be checked stays a note
+    return "\n".join(lines) + (f"\n\n{notes}" if notes else "")

@@ -116,3 +116,21 @@ def test_an_installed_version_that_fits_is_a_note_not_missing_as_in_pip():
         "a==1 requires b>=2, which is not in reqs.txt; b 2.1 is installed"
     ]
     assert "b 2.1 is installed (reqs.txt:1)" in result.render_notes()
+
+
+def test_the_refusal_lists_the_pins_by_file_and_keeps_the_notes():
+    from peep_setuptools.hashes import Digest
+    from peep_setuptools.installing.pinning import Pins
+    from peep_setuptools.installing.report import render_dependencies
+    from peep_setuptools.requirements.editing import NewRequirement
+
+    result = _check("a==1\ns==1\n", {"a": ["b>=2"], "s": None})
+    digest = Digest.from_hex("sha256", "a" * 64)
+    pins = Pins((("reqs.txt", (NewRequirement("b", "2.1", (digest,)),)),), (), "INDEX")
+    text = render_dependencies(result, pins, {"reqs.txt": "pip"})
+    assert text.endswith(
+        "of the newest fitting version's files as INDEX serves them today:\n\n"
+        f"# to reqs.txt\nb==2.1 {digest.pip_option()}\n\n"
+        "The dependencies of these archives could not be checked:\n\n"
+        "    s (reqs.txt:2): its PKG-INFO is metadata 2.1"
+    ), text
