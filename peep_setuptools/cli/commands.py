@@ -370,6 +370,14 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     except VerificationFailed as exc:
         _write_report(args.report, hooks, "check", None, out)
         run = hooks.run
+        if run is not None and run.pins is not None and not args.fix and _only_incomplete(run):
+            # check installs nothing: its one line says what --fix would do instead
+            count = len(run.completeness.missing) if run.completeness else 0
+            exc = VerificationFailed(
+                f"{count} dependenc{'y is' if count == 1 else 'ies are'} missing from the "
+                "requirements files; 'peep check --fix' adds them",
+                exc.report,
+            )
         if not args.fix or run is None or not (run.build_proposed or run.pins):
             raise _report_moved(args, exc) from None
         return _fix(args, run, exc, build_files)
@@ -397,6 +405,11 @@ def _fix(
     assert run.completeness is not None  # noqa: S101 -- set whenever pins are
     logger.warning("%s", run.completeness.render().rstrip())
     return EXIT_OK if fix_missing(run.pins, filters) else EXIT_FAILED
+
+
+def _only_incomplete(run: api.Verified) -> bool:
+    """True when every archive verified: the run failed for missing dependencies only."""
+    return not run.problems and all(v.kind == "ok" for v in run.verdicts)
 
 
 # -- verify ---------------------------------------------------------------------------------

@@ -69,6 +69,10 @@ def test_install_refuses_a_missing_dependency_with_the_line_to_add(peep, venv, w
     assert again.stdout.splitlines()[1:] == done.stdout.splitlines()[1:]  # Cached, not Fetched
     done = peep("check", "-r", "reqs.txt", "-i", index.index_url, check=1)
     assert needs in done.stdout
+    assert done.stderr == (
+        "peep: error: 1 dependency is missing from the requirements files; "
+        "'peep check --fix' adds them\n"
+    )
 
 
 def test_allow_incomplete_installs_with_the_warning(peep, venv, write, deps, index):
