@@ -106,17 +106,13 @@ def tiny(tmp_path_factory, index):
 
 
 def _install(peep, venv, reqs, index, *extra, check=0):
+    return _check(peep, venv, reqs, index, "--no-cache", *extra, check=check, command="install")
+
+
+def _check(peep, venv, reqs, index, *extra, check=0, command="check"):
+    """``peep check`` (or another COMMAND) -r REQS --python VENV -i INDEX EXTRA..."""
     return peep(
-        "install",
-        "-r",
-        reqs,
-        "--python",
-        str(venv),
-        "-i",
-        index.index_url,
-        "--no-cache",
-        *extra,
-        check=check,
+        command, "-r", reqs, "--python", str(venv), "-i", index.index_url, *extra, check=check
     )
 
 
@@ -351,26 +347,12 @@ def test_only_the_missing_members_of_the_closure_are_proposed(
 def test_check_strict_fix_writes_the_closure(peep, venv, write, tmp_path, index, deep, telltale):
     reqs = write("reqs.txt", f"hatchy==1.0 {deep['hatchy'].pip_option()}\n")
     build = tmp_path / "build-requirements.txt"
-    peep(
-        "check",
-        "-r",
-        reqs,
-        "--python",
-        str(venv),
-        "-i",
-        index.index_url,
-        "--strict",
-        "--fix",
-        "--build-requirements",
-        str(build),
-        check=0,
-    )
+    _check(peep, venv, reqs, index, "--strict", "--fix", "--build-requirements", str(build))
     written = build.read_text()
     for name in ("deepbackend", "deepmid", "deepleaf"):
         assert f"{name}==1.0 {deep[name].pip_option()}" in written
     assert not telltale.exists()
-    peep("check", "-r", reqs, "--python", str(venv), "-i", index.index_url,
-         "--build-requirements", str(build), check=0)  # fmt: skip
+    _check(peep, venv, reqs, index, "--build-requirements", str(build))
     _install(peep, venv, reqs, index, "--build-requirements", str(build))
     assert installed(venv)["hatchy"] == "1.0"
 
