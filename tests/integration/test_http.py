@@ -61,7 +61,8 @@ def read_all(client: HttpClient, url: str, **kwargs: object) -> bytes:
     ("url", "expected"),
     [
         ("https://user:secret@host/simple/", "https://user:****@host/simple/"),
-        ("https://user@host/simple/", "https://user@host/simple/"),
+        # a user name alone is most often a token: hidden whole, as pip does
+        ("https://user@host/simple/", "https://****@host/simple/"),
         ("https://token:@host/x", "https://token:****@host/x"),
         ("https://a:b:c@host:8443/x?q=1", "https://a:****@host:8443/x?q=1"),
         ("https://host/simple/", "https://host/simple/"),
