@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 from support.builders import installed, make_venv, write_wheel
-from support.peeprun import Runner
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +29,6 @@ needs_root = pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to chown to another user"
 )
 INSTALLERS = ["pip"] + (["uv"] if (Path(sys.executable).parent / "uv").exists() else [])
-
-
-@pytest.fixture
-def runner(env, tmp_path, venv):
-    return Runner.create(env, tmp_path, venv)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import time
 import pytest
 from support.builders import write_wheel
 from support.indexserver import Fault, IndexServer
-from support.peeprun import Runner, files_under
+from support.peeprun import files_under
 
 from peep_setuptools.installing.report import MISMATCH_HEAD, NOT_PROCEEDING, PROBLEM_HEAD
 
@@ -23,24 +23,6 @@ pytestmark = pytest.mark.slow
 ALPHA = "alpha-1.0-py3-none-any.whl"
 FILE = f"/files/simple/{ALPHA}"
 PAGE = "/simple/alpha/"
-
-
-@pytest.fixture
-def srv(packages):
-    with IndexServer() as server:
-        server.add_file("alpha", packages["alpha-1.0"])
-        server.add_file("delta", packages["delta-1.0"])
-        yield server
-
-
-@pytest.fixture
-def runner(env, tmp_path, venv):
-    return Runner.create(env, tmp_path, venv)
-
-
-@pytest.fixture
-def reqs(write, packages):
-    return write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
 
 
 def install(runner, reqs, srv, *extra, check, retries=2, timeout=2.0):

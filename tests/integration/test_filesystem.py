@@ -12,29 +12,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from support.indexserver import IndexServer
-from support.peeprun import Runner, describe
+from support.peeprun import describe
 
 pytestmark = pytest.mark.slow
 
 CACHE_WARNING = "cannot write to the cache"
-
-
-@pytest.fixture
-def srv(packages):
-    with IndexServer() as server:
-        server.add_file("alpha", packages["alpha-1.0"])
-        yield server
-
-
-@pytest.fixture
-def runner(env, tmp_path, venv):
-    return Runner.create(env, tmp_path, venv)
-
-
-@pytest.fixture
-def reqs(write, packages):
-    return write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
 
 
 @contextlib.contextmanager

@@ -11,25 +11,12 @@ import signal
 import time
 
 import pytest
-from support.indexserver import Fault, IndexServer
-from support.peeprun import Runner, wait_for
+from support.indexserver import Fault
+from support.peeprun import wait_for
 
 pytestmark = pytest.mark.slow
 
 STALL = 25.0  # far longer than the test may take: only an abort ends it early
-
-
-@pytest.fixture
-def srv(packages):
-    with IndexServer() as server:
-        for key in ("alpha-1.0", "delta-1.0", "beta-1.0"):
-            server.add_file(key.split("-")[0], packages[key])
-        yield server
-
-
-@pytest.fixture
-def runner(env, tmp_path, venv):
-    return Runner.create(env, tmp_path, venv)
 
 
 @pytest.fixture

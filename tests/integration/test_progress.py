@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 import pty
-import subprocess
 import sys
 
 import pytest
+from support.peeprun import run_with_terminal_stderr
 
 from peep_setuptools.installing.progress import LineProgress, LiveProgress, human_size
 
@@ -48,46 +47,23 @@ def test_a_terminal_gets_a_live_line(peep, venv, write, packages, index):
         "reqs.txt",
         f"{packages.peep('alpha-1.0')}\nalpha==1.0\ndelta==1.0 {packages.pip('delta-1.0')}\n",
     )
-    leader, follower = pty.openpty()
-    try:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "peep_setuptools",
-                "install",
-                "-r",
-                reqs,
-                "--python",
-                str(venv),
-                "-i",
-                index.index_url,
-                "--dry-run",
-            ],
-            env=peep.env,
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        os.close(follower)
-        follower = -1
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        os.close(leader)
-        if follower != -1:
-            os.close(follower)
+    done, text = run_with_terminal_stderr(
+        [
+            sys.executable,
+            "-m",
+            "peep_setuptools",
+            "install",
+            "-r",
+            reqs,
+            "--python",
+            str(venv),
+            "-i",
+            index.index_url,
+            "--dry-run",
+        ],
+        env=peep.env,
+    )
     assert done.returncode == 0, done.stdout
-    text = seen.decode()
     assert "\rVerifying: 2/2 files" in text
     assert "Fetched" not in done.stdout
 

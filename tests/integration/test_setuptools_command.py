@@ -8,7 +8,6 @@ session's loopback index. Nothing reaches beyond 127.0.0.1.
 from __future__ import annotations
 
 import hashlib
-import os
 import pty
 import re
 import shutil
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 from support.builders import clean_env, installed, make_venv, make_wheel
+from support.peeprun import run_with_terminal_stderr
 from support.wheelhouse import WHEELHOUSE_LIST, Wheelhouse
 
 from peep_setuptools import __version__
@@ -522,35 +522,11 @@ def test_a_terminal_gets_the_live_line(installed_venv, tmp_path, packages, index
             f"delta==1.0 {packages.pip('delta-1.0')}\n"
         },
     )
-    leader, follower = pty.openpty()
-    try:
-        done = subprocess.run(
-            [str(installed_venv), "setup.py", "peep_install"],
-            cwd=project,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        os.close(follower)
-        follower = -1
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        os.close(leader)
-        if follower != -1:
-            os.close(follower)
+    done, seen = run_with_terminal_stderr(
+        [str(installed_venv), "setup.py", "peep_install"], env=env, cwd=project
+    )
     assert done.returncode == 0, done.stdout
-    assert "\rVerifying: 2/2 files" in seen.decode()
+    assert "\rVerifying: 2/2 files" in seen
     assert "Fetched" not in done.stdout
     assert "not installing (--dry-run)" in done.stdout
 

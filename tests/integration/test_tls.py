@@ -57,11 +57,6 @@ def tls(ca, packages):
     server.stop()
 
 
-@pytest.fixture
-def reqs(write, packages):
-    return write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
-
-
 def runner_with(env, tmp_path, venv, **variables):
     child = {k: v for k, v in env.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
     # An empty SSL_CERT_DIR keeps the machine's own CAs out of the picture.

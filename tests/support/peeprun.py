@@ -172,3 +172,42 @@ def wait_for(predicate: object, timeout: float = 20.0) -> bool:
 def files_under(root: Path) -> set[str]:
     """Relative paths of every file under ``root`` (for "nothing new appeared" checks)."""
     return {os.path.relpath(p, root) for p in root.rglob("*") if p.is_file()}
+
+
+def run_with_terminal_stderr(
+    command: list[str], *, env: dict[str, str], cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run ``command`` with stderr on a pseudo-terminal (so progress is drawn live).
+
+    Returns the finished process (its stdout captured) and everything written to the terminal.
+    """
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+        if follower != -1:
+            os.close(follower)
+    return done, seen.decode()
