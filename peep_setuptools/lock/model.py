@@ -1,4 +1,4 @@
-"""PEP 751 lock files as values: the frozen dataclasses ``pylock`` parses into.
+"""PEP 751 lock files as values: the frozen dataclasses ``lock.parse`` parses into.
 
 Kept apart from parsing and from choosing files (``lock.select``) so that both can import
 them without importing each other.
