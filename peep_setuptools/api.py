@@ -211,7 +211,9 @@ def _plan(
 def _accept(checked: Checked) -> None:
     """Raise VerificationFailed unless every archive verified; note what was not checked."""
     if checked.report:
-        raise VerificationFailed(checked.summary, checked.report)
+        raise VerificationFailed(
+            checked.summary, checked.report, verdicts=checked.verdicts, problems=checked.problems
+        )
     if checked.completeness is not None:
         from peep_setuptools.installing.pinning import log_dependencies
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 from typing import ClassVar
@@ -57,11 +57,25 @@ class DownloadError(PeepError):
 
 
 class VerificationFailed(PeepError):
-    """Hashes were missing or did not match; the front ends render the report."""
+    """Hashes were missing or did not match, or archives could not be had.
 
-    def __init__(self, message: str, report: str) -> None:
+    ``verdicts`` are the run's ``installing.verdicts.Verdict`` values (each says ``ok``,
+    ``missing`` or ``mismatch``) and ``problems`` its ``Problem`` values; ``report`` is
+    peep's text, rendered from them, which the front ends print.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        report: str,
+        *,
+        verdicts: Sequence[object] = (),
+        problems: Sequence[object] = (),
+    ) -> None:
         super().__init__(message)
         self.report = report
+        self.verdicts = tuple(verdicts)
+        self.problems = tuple(problems)
 
 
 class BackendError(PeepError):

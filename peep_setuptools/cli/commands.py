@@ -247,7 +247,7 @@ def _report_moved(args: argparse.Namespace, exc: VerificationFailed) -> Verifica
     if args.report != "-":
         return exc
     sys.stderr.write(exc.report)
-    return VerificationFailed(str(exc), "")
+    return VerificationFailed(str(exc), "", verdicts=exc.verdicts, problems=exc.problems)
 
 
 def _options(args: argparse.Namespace) -> api.InstallOptions:
@@ -377,6 +377,8 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
                 f"{count} dependenc{'y is' if count == 1 else 'ies are'} missing from the "
                 "requirements files; 'peep check --fix' adds them",
                 exc.report,
+                verdicts=exc.verdicts,
+                problems=exc.problems,
             )
         if not args.fix or run is None or not (run.build_proposed or run.pins):
             raise _report_moved(args, exc) from None

@@ -199,7 +199,9 @@ def build_all(
         verdicts = [o for o in found if isinstance(o, Verdict)]
         problems = [o for o in found if isinstance(o, Problem)]
         report = render(verdicts, problems, note=tofu_note(session, found))
-        raise VerificationFailed(summary(verdicts, problems), report)
+        raise VerificationFailed(
+            summary(verdicts, problems), report, verdicts=verdicts, problems=problems
+        )
     built: list[VerifiedArchive] = []
     for archive in archives:
         if archive.path in prepared:
