@@ -15,6 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from peep_setuptools import archives
 from peep_setuptools.archives import parse_filename
 
 #: A METADATA, PKG-INFO or RECORD larger than this is refused: no real one comes close.
@@ -44,7 +45,8 @@ class Dependencies:
 
 def is_wheel(path: str) -> bool:
     """Tell whether ``path`` names a wheel (by its extension)."""
-    return path.lower().endswith(".whl")
+    # In any case: a local archive named FOO.WHL is still read as the zip it is.
+    return archives.is_wheel(path.lower())
 
 
 def read_dependencies(path: str) -> Dependencies:
