@@ -34,6 +34,7 @@ WORK = HERE / "work"
 DIST = WORK / "dl"
 sys.path.insert(0, str(ROOT / "tests"))
 
+from many import tiny_wheels  # noqa: E402
 from support.indexserver import IndexServer  # noqa: E402
 
 from peep_setuptools.hashes import hash_file  # noqa: E402
@@ -43,13 +44,26 @@ UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("
 
 #: the issue's targets: (row, baseline row, maximum ratio)
 TARGETS = [
-    ("peep(pip) cold", "pip cold", 1.0),
-    ("peep(pip) warm", "pip warm", 1.0),
+    ("peep(pip) cold", "pip cold", 0.8),
+    ("peep(pip) warm", "pip warm", 0.8),
     ("peep(pip) cold +latency", "pip cold +latency", 0.7),
-    ("peep(uv) cold", "uv cold", 1.3),
-    ("peep(uv) warm", "uv warm", 3.0),
+    ("peep(uv) cold", "uv cold", 1.2),
+    ("peep(uv) warm", "uv warm", 1.5),
     ("peep no-op", "pip no-op", 0.25),
 ]
+
+
+def many_targets(n: int) -> list[tuple[str, str, float]]:
+    """The issue's targets for the N-tiny-wheels scenario."""
+    rows = [
+        (f"{n}x peep(pip) cold", f"{n}x pip cold", 0.8),
+        (f"{n}x peep(pip) warm", f"{n}x pip warm", 0.8),
+        (f"{n}x peep(uv) cold", f"{n}x uv cold", 1.2),
+        (f"{n}x peep(uv) warm", f"{n}x uv warm", 1.5),
+    ]
+    if n >= 400:
+        rows.append((f"{n}x peep no-op", f"{n}x pip no-op", 0.15))
+    return rows
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -122,11 +136,11 @@ def archives_of(pairs: Sequence[tuple[str, str]]) -> dict[str, list[Path]]:
     for path in sorted(DIST.iterdir()):
         parsed = parse_filename(path.name)
         if parsed is not None:
-            found.setdefault(kinds[parsed[0]], []).append(path)
+            found.setdefault(kinds[parsed.name], []).append(path)
     return found
 
 
-def write_reqfiles(installed: Sequence[Path]) -> tuple[Path, Path]:
+def write_reqfiles(installed: Sequence[Path], tag: str = "") -> tuple[Path, Path]:
     """The same requirements in pip's --hash format and in peep's comment format."""
     from peep_setuptools.archives import parse_filename
 
@@ -134,11 +148,12 @@ def write_reqfiles(installed: Sequence[Path]) -> tuple[Path, Path]:
     for path in installed:
         parsed = parse_filename(path.name)
         assert parsed is not None
-        name, version, _ = parsed
+        name, version = parsed.name, parsed.version
         digest = hash_file(str(path))["sha256"]
         pip_lines.append(f"{name}=={version} {digest.pip_option()}\n")
         peep_lines.append(f"{digest.peep_line()}\n{name}=={version}\n")
-    pip_file, peep_file = WORK / "requirements-pip.txt", WORK / "requirements-peep.txt"
+    pip_file = WORK / f"requirements{tag}-pip.txt"
+    peep_file = WORK / f"requirements{tag}-peep.txt"
     pip_file.write_text("".join(pip_lines))
     peep_file.write_text("".join(peep_lines))
     return pip_file, peep_file
@@ -152,7 +167,7 @@ def serve(paths: Sequence[Path]) -> IndexServer:
     for path in paths:
         parsed = parse_filename(path.name)
         assert parsed is not None
-        server.add_file(parsed[0], path)
+        server.add_file(parsed.name, path)
     return server
 
 
@@ -162,17 +177,22 @@ def serve(paths: Sequence[Path]) -> IndexServer:
 class Bench:
     """Fresh venvs, private caches, and the timed commands of each tool."""
 
-    def __init__(self, server: IndexServer, pip_req: Path, peep_req: Path) -> None:
+    def __init__(
+        self, server: IndexServer, pip_req: Path, peep_req: Path, *, prefix: str = ""
+    ) -> None:
         self.server = server
+        #: put before every label: the per-requirement scenario's "400x "
+        self.prefix = prefix
         self.pip_req = pip_req
         self.peep_req = peep_req
-        self.scratch = WORK / "scratch"
+        self.scratch = WORK / f"scratch{prefix.strip()}"
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.scratch.mkdir(parents=True)
         self.counter = 0
         self.base_python = getattr(sys, "_base_executable", sys.executable)
         self.times: dict[str, list[float]] = {}
         self.requests: dict[str, list[int]] = {}
+        self.rss: dict[str, list[float]] = {}
 
     def fresh(self, what: str) -> Path:
         self.counter += 1
@@ -220,15 +240,23 @@ class Bench:
         return argv, env
 
     def timed(self, label: str, argv: list[str], env: dict[str, str]) -> float:
+        """Run ``argv`` through the launcher: its wall time and the peak RSS of its tree."""
+        label = self.prefix + label
         self.server.clear_requests()
-        start = time.perf_counter()
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-        elapsed = time.perf_counter() - start
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURED, *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             raise SystemExit(f"{label} failed:\n{' '.join(argv)}\n{done.stdout}\n{done.stderr}")
-        self.times.setdefault(label, []).append(elapsed)
+        elapsed, peak_kib = done.stdout.strip().splitlines()[-1].split()
+        self.times.setdefault(label, []).append(float(elapsed))
+        self.rss.setdefault(label, []).append(int(peak_kib) / 1024)
         self.requests.setdefault(label, []).append(len(self.server.requests))
-        return elapsed
+        return float(elapsed)
 
     def series(self, tool: str, *, noop: bool) -> None:
         """Cold (empty caches), warm (same caches, fresh venv), no-op (same venv again)."""
@@ -387,8 +415,21 @@ def fetch_rates(server: IndexServer, files: Sequence[Path], jobs: int = 8) -> di
         proc.wait()
 
 
-# Runs in a small launcher process: on Linux a child's peak RSS starts from its parent's at
-# fork, so measuring from this (large) process would report our own size.
+# Every timed command runs under this small launcher, which prints its wall time and the peak
+# RSS of the largest process in its tree (the tool, or the installer it starts): on Linux a
+# child's peak RSS starts from its parent's at fork, so measuring from this (large) process
+# would report our own size.
+_MEASURED = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(proc.pid, 0)
+elapsed = time.perf_counter() - start
+if os.waitstatus_to_exitcode(status):
+    sys.exit("failed")
+print(elapsed, usage.ru_maxrss)
+"""
+
 _MEASURE_RSS = """
 import os, subprocess, sys
 proc = subprocess.Popen(sys.argv[1:])
@@ -479,6 +520,56 @@ def profile(bench: Bench, what: str, extra: Sequence[str], out: Path) -> str:
     return stream.getvalue()
 
 
+def run_many(bench: Bench, n: int, runs: int, tools: Sequence[str]) -> None:
+    """The N-tiny-wheels scenario, interleaved like the main one; results go into ``bench``."""
+    wheels = tiny_wheels(n, WORK / f"tiny-{n}")
+    pip_req, peep_req = write_reqfiles(wheels, f"-{n}")
+    server = serve(wheels)
+    print(f"{n} tiny wheels; index at {server.index_url}", flush=True)
+    many = Bench(server, pip_req, peep_req, prefix=f"{n}x ")
+    try:
+        for run in range(runs):
+            for tool in list(tools[run % 4 :]) + list(tools[: run % 4]):
+                many.series(tool, noop=True)
+            print(f"{n}x: run {run + 1}/{runs} done", flush=True)
+    finally:
+        server.stop()
+    for mine, theirs in ((many.times, bench.times), (many.rss, bench.rss)):
+        theirs.update(mine)
+    bench.requests.update(many.requests)
+
+
+def many_rows(n: int, medians: dict[str, float], peaks: dict[str, float]) -> list[str]:
+    """Target rows of the N-tiny-wheels scenario: ratios, warm vs cold, overhead, memory."""
+    lines = []
+    for row, base, goal in many_targets(n):
+        ratio = medians[row] / medians[base]
+        met = "yes" if ratio <= goal else "NO"
+        lines.append(f"| {row} / {base} | {ratio:.2f} | <= {goal} | {met} |")
+    for tool, installer in (("peep(pip)", "pip"), ("peep(uv)", "uv")):
+        cold, warm = medians[f"{n}x {tool} cold"], medians[f"{n}x {tool} warm"]
+        met = "yes" if warm < cold else "NO"
+        lines.append(f"| {n}x {tool} warm / cold | {warm / cold:.2f} | < 1 | {met} |")
+        extra = (warm - medians[f"{n}x {installer} warm"]) / n * 1000
+        lines.append(
+            f"| {n}x {tool} warm: ms per requirement beyond {installer} | {extra:.1f} | "
+            "(context) | |"
+        )
+        ours, its = peaks[f"{n}x {tool} cold"], peaks[f"{n}x {installer} cold"]
+        met = "yes" if ours <= its + 15 else "NO"
+        lines.append(
+            f"| {n}x {tool} cold peak RSS - {installer}'s | {ours - its:+.1f} MB | "
+            f"<= +15 MB | {met} |"
+        )
+        small = peaks.get(f"40x {tool} cold")
+        if n > 40 and small is not None:
+            met = "yes" if ours <= small + 10 else "NO"
+            lines.append(
+                f"| {tool} cold peak RSS {n}x - 40x | {ours - small:+.1f} MB | <= +10 MB | {met} |"
+            )
+    return lines
+
+
 def versions() -> dict[str, str]:
     def out(argv: list[str]) -> str:
         return subprocess.run(argv, capture_output=True, text=True, check=False).stdout.strip()
@@ -494,7 +585,7 @@ def versions() -> dict[str, str]:
     }
 
 
-PARTS = ("series", "latency", "floor", "noop", "fetch", "rss")
+PARTS = ("series", "latency", "floor", "noop", "fetch", "rss", "many")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -503,6 +594,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=50.0, help="added per request")
     parser.add_argument("--quick", action="store_true", help="1 run, no latency variant")
     parser.add_argument("--profile", action="store_true", help="also cProfile peep runs")
+    parser.add_argument(
+        "--many", default="40,400", help="sizes of the N-tiny-wheels scenario (default 40,400)"
+    )
     parser.add_argument(
         "--only",
         default=",".join(PARTS),
@@ -556,13 +650,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.stop()
     rss = peak_rss({"small": small_wheel(), "200 MB": big_wheel()}) if "rss" in parts else {}
 
+    sizes = [int(n) for n in args.many.split(",") if n.strip()] if "many" in parts else []
+    for n in sizes:
+        run_many(bench, n, runs, tools)
+
     medians = {k: statistics.median(v) for k, v in bench.times.items()}
-    lines = ["| what | median s | runs | requests (last) |", "|---|---|---|---|"]
+    peaks = {k: max(v) for k, v in bench.rss.items()}
+    lines = ["| what | median s | runs | requests (last) | peak RSS MB |", "|---|---|---|---|---|"]
     for label, values in bench.times.items():
         lines.append(
-            f"| {label} | {medians[label]:.3f} | {len(values)} | {bench.requests[label][-1]} |"
+            f"| {label} | {medians[label]:.3f} | {len(values)} | {bench.requests[label][-1]} "
+            f"| {peaks[label]:.1f} |"
         )
     lines += ["", "| target | ratio | goal | met |", "|---|---|---|---|"]
+    for n in sizes:
+        lines += many_rows(n, medians, peaks)
     for row, base, goal in TARGETS:
         if row in medians and base in medians:
             ratio = medians[row] / medians[base]
@@ -601,6 +703,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "fetch_s": rates,
         "bytes": size,
         "rss_mb": rss,
+        "peak_rss_mb": bench.rss,
         "table": table,
         "profiles": profiles,
     }
