@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -72,10 +73,42 @@ def _read_text(absolute: str, shown: str, origin: Location | None) -> str:
         fail(getattr(exc, "strerror", None) or str(exc))
     body = data[len(_BOM) :] if data.startswith(_BOM) else data
     try:
-        return body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1
         fail(f"line {line} is not UTF-8 text (byte {body[exc.start]:#04x}); save it as UTF-8")
+    if body is data:
+        _refuse_other_encoding(data, text, fail)
+    return text
+
+
+def _refuse_other_encoding(data: bytes, text: str, fail: Callable[[str], NoReturn]) -> None:
+    """Refuse a coding declaration under which pip would read other text than peep.
+
+    pip decodes a file without a BOM with the encoding a ``# coding: NAME`` comment names
+    in its first two lines (PEP 263); in UTF-7, for one, ``+AAo-`` in a comment is a
+    line break and the rest of that comment a requirement pip reads and peep does not.
+    """
+    for number, line in enumerate(data.split(b"\n")[:2], 1):
+        found = _PEP263.search(line) if line[:1] == b"#" else None
+        if found is None:
+            continue
+        name = found.group(1).decode("ascii")
+        try:
+            same = data.decode(name) == text
+        except (LookupError, UnicodeDecodeError):
+            same = False
+        if not same:
+            fail(
+                f"line {number} declares the encoding {name!r}, under which pip reads "
+                "this file differently from peep (UTF-8); save it as UTF-8 and remove "
+                "the declaration"
+            )
+        return
+
+
+#: pip's reading of a PEP 263 declaration (pip._internal.req.req_file)
+_PEP263 = re.compile(rb"coding[:=]\s*([-\w.]+)")
 
 
 _BOM = b"\xef\xbb\xbf"

@@ -98,7 +98,9 @@ _COMMENT_OR_BLANK = re.compile(r"\s*(#.*)?")
 # As pip: a '#' starts a comment only at the start or after whitespace, so URL
 # fragments such as '#egg=' and '#sha256=' survive.
 _INLINE_COMMENT = re.compile(r"(^|\s+)#.*$")
-_OPTION_START = re.compile(r"(?:^|\s)(?=-)")
+# As pip: options start at the first word (split at spaces only, not tabs or other
+# whitespace) that begins with '-'.
+_OPTION_START = re.compile(r"(?:^| )(?=-)")
 _SAFE_VALUE = re.compile(r"[^\s'\"\\#]+")
 
 _SHORT_OPTIONS = {
@@ -245,6 +247,42 @@ def _split_line(text: str) -> tuple[str, str]:
     return text[: match.start()].strip(), text[match.end() :]
 
 
+def _words(option_text: str) -> list[str] | None:
+    try:
+        return shlex.split(option_text)
+    except ValueError:
+        return None
+
+
+def _refuse_splitting_expansion(
+    text: str, location: Location, environ: Mapping[str, str] | None
+) -> None:
+    """Refuse a ``${VAR}`` whose value would make pip split the line differently.
+
+    pip expands variables in the whole line before it finds the options and splits them
+    into words; peep expands each piece after splitting (so that porting keeps
+    ``${VAR}``). A value with spaces, quotes or a leading '-' reads two ways.
+    """
+    expanded = expand_env(text, environ)
+    if expanded == text:
+        return
+    shown, option_text = _split_line(text)
+    pip_shown, pip_options = _split_line(expanded)
+    mine = _words(option_text)
+    if mine is None:
+        return  # _parse_options reports the line's own quoting error
+    if expand_env(shown, environ) == pip_shown and (
+        [expand_env(word, environ) for word in mine] == _words(pip_options)
+    ):
+        return
+    fail_at(
+        location,
+        "an environment variable's value here holds spaces, quotes or option text, "
+        "which pip would read as more words or options than peep; "
+        "give the variable a plain value",
+    )
+
+
 def _option_items(
     options: Sequence[tuple[str, str | None]],
     location: Location,
@@ -319,6 +357,7 @@ def parse_reqfile(
         if logical.kind == "comment":
             items.append(Comment(location, logical.text))
             continue
+        _refuse_splitting_expansion(logical.text, location, environ)
         shown, option_text = _split_line(logical.text)
         options = _parse_options(option_text, location) if option_text else []
         if not shown:

@@ -93,10 +93,13 @@ def _first_line(exc: Exception) -> str:
 
 
 def expand_env(text: str, environ: Mapping[str, str] | None) -> str:
-    """Expand ``${NAME}`` as pip does (upper case, digits, ``_``); unset names stay as written."""
+    """Expand ``${NAME}`` as pip does (upper case, digits, ``_``).
+
+    As pip: a name that is unset or set to the empty string stays as written.
+    """
     if environ is None:
         return text
-    return _ENV_VAR.sub(lambda m: environ.get(m.group(1), m.group(0)), text)
+    return _ENV_VAR.sub(lambda m: environ.get(m.group(1)) or m.group(0), text)
 
 
 def is_project_name(text: str) -> bool:

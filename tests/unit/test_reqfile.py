@@ -336,7 +336,8 @@ ENV = {"HOST": "example.com", "V": "1.0", "lower": "no", "EMPTY": ""}
         ("https://${HOST}/foo-${V}.tar.gz", "https://example.com/foo-1.0.tar.gz", "1.0"),
         ("foo==${V}", None, "1.0"),
         ("https://${UNSET}/foo-1.0.tar.gz", "https://${UNSET}/foo-1.0.tar.gz", "1.0"),
-        ("https://h${EMPTY}/foo-1.0.tar.gz", "https://h/foo-1.0.tar.gz", "1.0"),
+        # As pip: a variable set to "" is not expanded.
+        ("https://h${EMPTY}/foo-1.0.tar.gz", "https://h${EMPTY}/foo-1.0.tar.gz", "1.0"),
         ("https://h/$HOST/foo-1.0.tar.gz", "https://h/$HOST/foo-1.0.tar.gz", "1.0"),
     ],
 )
