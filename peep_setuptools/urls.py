@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from urllib.parse import unquote, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 
@@ -75,4 +74,7 @@ def file_url_path(url: str) -> str:
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
         raise ValueError(f"{url}: file URLs must name a local path")
+    # urllib.request costs http.client, ssl and email to import: only file: URLs need it.
+    from urllib.request import url2pathname
+
     return url2pathname(parts.path)

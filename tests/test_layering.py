@@ -140,3 +140,16 @@ def test_package_re_exports_the_library_api_lazily():
         "assert install is api.install and PeepError is errors.PeepError"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
+def test_the_command_line_starts_without_the_network_half():
+    # A no-op `peep install` (everything installed) never needs http, ssl or the index code;
+    # importing them was a third of that run's time.
+    code = (
+        "import sys, peep_setuptools.cli.main;"
+        "loaded = [m for m in ('ssl', 'http.client', 'urllib.request', 'email.parser',"
+        " 'peep_setuptools.index.http', 'peep_setuptools.installing.fetch',"
+        " 'peep_setuptools.installing.backends') if m in sys.modules];"
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)

@@ -9,7 +9,7 @@ import argparse
 import logging
 import os
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -20,20 +20,18 @@ from peep_setuptools import api
 from peep_setuptools.archives import parse_filename
 from peep_setuptools.errors import EXIT_OK, IndexLookupError, PeepError, UsageError
 from peep_setuptools.hashes import Digest, hash_file
-from peep_setuptools.installing.picking import (
-    TOFU_NOTE,
-    Filters,
-    hash_version,
-    newest_version,
-)
-from peep_setuptools.installing.pinning import Pins
-from peep_setuptools.installing.report import LOCK_ONLY
-from peep_setuptools.installing.settings import resolve_settings
 from peep_setuptools.lock.parse import is_lock_file
 from peep_setuptools.requirements.editing import Edit, NewRequirement, apply_edit, plan_edit
 from peep_setuptools.requirements.files import load_reqfiles
 from peep_setuptools.requirements.lines import IndexOptions, parse_only_binary, parse_reqfile
 from peep_setuptools.requirements.spec import ReqLine
+
+# The network half (picking, pinning, settings: http, ssl, index pages) is imported by the
+# functions that use it: ``peep install`` builds its parser from this module, and a no-op
+# run, where everything is installed, must not pay for it.
+if TYPE_CHECKING:
+    from peep_setuptools.installing.picking import Filters
+    from peep_setuptools.installing.pinning import Pins
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +72,8 @@ def network_options(args: argparse.Namespace) -> api.InstallOptions:
 
 def filters_of(args: argparse.Namespace) -> Filters:
     """The Filters the command line asks for; commands without filter options get none."""
+    from peep_setuptools.installing.picking import Filters
+
     return Filters(
         tuple(getattr(args, "python_version", ())),
         tuple(getattr(args, "platform", ())),
@@ -88,6 +88,8 @@ def filters_of(args: argparse.Namespace) -> Filters:
 
 def write_missing_hashes(run: api.Verified, filters: Filters) -> None:
     """Pin every file of each version that has no hash, in the file that names it."""
+    from peep_setuptools.installing.picking import TOFU_NOTE, hash_version
+
     by_file: dict[str, list[NewRequirement]] = {}
     for verdict in run.verdicts:
         req = verdict.requirement
@@ -122,6 +124,8 @@ def _is_url_req(run: api.Verified, name: NormalizedName) -> bool:
 
 def fix_missing(pins: Pins, filters: Filters) -> bool:
     """Write the pins of missing dependencies into their files; True if all were found."""
+    from peep_setuptools.installing.picking import TOFU_NOTE
+
     for path, news in pins.by_file:
         edit = plan_edit(path, news, style=filters.style)
         logger.warning("Adding to %s:\n%s", path, edit.diff().rstrip())
@@ -138,6 +142,8 @@ def fix_missing(pins: Pins, filters: Filters) -> bool:
 
 def refuse_lock_files(paths: Sequence[str], command: str) -> None:
     """Raise UsageError if any of ``paths`` is a lock file, which ``command`` cannot edit."""
+    from peep_setuptools.installing.report import LOCK_ONLY
+
     for path in paths:
         if is_lock_file(path) or path.endswith(".toml"):
             raise UsageError(f"peep {command} does not edit {path}: {LOCK_ONLY}")
@@ -145,6 +151,8 @@ def refuse_lock_files(paths: Sequence[str], command: str) -> None:
 
 def fix_build_requirements(run: api.Verified, path: str, filters: Filters) -> None:
     """--strict --fix: pin the build dependencies no file pins, in ``path``, as ``peep add``."""
+    from peep_setuptools.installing.picking import TOFU_NOTE, hash_version
+
     news = [
         NewRequirement(
             v.requirement.display_name,
@@ -177,6 +185,8 @@ def fix_build_requirements(run: api.Verified, path: str, filters: Filters) -> No
 
 def run_add(args: argparse.Namespace) -> int:
     """``peep add`` without --missing (``commands`` runs that as ``check --fix``)."""
+    from peep_setuptools.installing.picking import TOFU_NOTE, hash_version, newest_version
+
     refuse_lock_files([args.requirement], "add")
     filters = filters_of(args)
     if not args.specs and not args.from_files:
@@ -221,6 +231,8 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_upgrade(args: argparse.Namespace, out: TextIO) -> int:
     """``peep upgrade``: move one file's pins to the newest versions (--dry-run: the diff)."""
+    from peep_setuptools.installing.picking import TOFU_NOTE, hash_version, newest_version
+
     refuse_lock_files([args.requirement], "upgrade")
     filters = filters_of(args)
     reqset = load_reqfiles([args.requirement])
@@ -320,6 +332,8 @@ class _IndexSession:
     """An index client for add and upgrade, on the settings every command resolves."""
 
     def __init__(self, args: argparse.Namespace, path: str) -> None:
+        from peep_setuptools.installing.settings import resolve_settings
+
         environ = os.environ
         in_file = IndexOptions()
         if os.path.exists(path):

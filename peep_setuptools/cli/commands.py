@@ -31,13 +31,13 @@ from peep_setuptools.cli.adding import (
     write_missing_hashes,
 )
 from peep_setuptools.errors import EXIT_FAILED, EXIT_OK, PeepError, UsageError, VerificationFailed
-from peep_setuptools.installing.picking import Filters
 
 # What only check, verify, --verify-installed and --report use is imported where they run,
 # so that a plain ``peep install`` starts faster.
 if TYPE_CHECKING:
     from peep_setuptools.checks.completeness import Completeness
     from peep_setuptools.checks.installed import InstalledCheck
+    from peep_setuptools.installing.picking import Filters
 
 logger = logging.getLogger(__name__)
 
