@@ -51,8 +51,9 @@ def examine(source):
     found = []
     folder, filename = os.path.split(source)
     stem = filename[:-3]
+    # As FileFinder: extension suffixes come before .py, for a package's __init__ too.
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        if stem != "__init__" and os.path.exists(os.path.join(folder, stem + suffix)):
+        if os.path.exists(os.path.join(folder, stem + suffix)):
             found.append([os.path.join(folder, stem + suffix), "an extension module"])
     package = os.path.join(folder, stem)
     if stem != "__init__" and os.path.isdir(package) and any(

@@ -459,9 +459,11 @@ def _added_files(installed: InstalledDist, expected: Mapping[str, Digest]) -> se
     """Files that the wheel did not have: from the installed RECORD and on disk."""
     candidates = {posixpath.normpath(f) for f in installed.files if _safe(f)}
     # Walk the wheel's own package folders (those with an __init__.py, so not shared
-    # namespace folders) and its dist-info, to find files no RECORD mentions.
-    roots = {p.split("/", 1)[0] for p in expected if "/" in p}
-    walked = {r for r in roots if f"{r}/__init__.py" in expected or r.endswith(".dist-info")}
+    # namespace folders, but the packages inside them) and its dist-info, to find files
+    # no RECORD mentions.
+    packages = {p[: -len("/__init__.py")] for p in expected if p.endswith("/__init__.py")}
+    packages |= {p.split("/", 1)[0] for p in expected if p.split("/", 1)[0].endswith(".dist-info")}
+    walked = {p for p in packages if not any(p.startswith(f"{q}/") for q in packages)}
     for root in walked:
         top = os.path.join(installed.base, root)
         for folder, dirs, names in os.walk(top):

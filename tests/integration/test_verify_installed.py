@@ -287,3 +287,34 @@ def test_a_rewritten_data_script_fails_verify(peep, venv, write, runs, index, na
     assert f"    changed: {script} (it differs from the wheel's copy)" in done.stdout
     peep.install(reqs, venv, "-i", index.index_url, "--verify-installed", check=0)
     assert script.read_text() == original
+
+
+def test_an_extension_module_beside_a_namespace_packages_init_fails_verify(
+    peep, venv, write, index, tmp_path
+):
+    # f7v_nsroot has no __init__.py (a namespace shared with other distributions); its
+    # package sub does. Python imports sub/__init__<extension suffix> before __init__.py.
+    wheel = write_wheel(
+        tmp_path, "f7v-ns", "1.0", {"f7v_nsroot/sub/__init__.py": b"ORIGIN = 'wheel'\n"}
+    )
+    index.add_file("f7v-ns", wheel)
+    reqs = write("reqs.txt", f"f7v-ns==1.0 {hash_file(str(wheel))['sha256'].pip_option()}\n")
+    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    peep(*verify, check=0)
+    assert _origin(venv, "f7v_nsroot.sub") == "wheel"
+
+    suffix = subprocess.run(
+        [str(venv), "-c", "import importlib.machinery as m; print(m.EXTENSION_SUFFIXES[0])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    planted = _site(venv) / "f7v_nsroot" / "sub" / f"__init__{suffix}"
+    planted.write_bytes(b"not an ELF file, but the one Python picks")
+    done = subprocess.run(
+        [str(venv), "-c", "import f7v_nsroot.sub"], capture_output=True, text=True, check=False
+    )
+    assert str(planted) in done.stderr  # the attack is real: Python loads it, not the source
+    done = peep(*verify, check=1)
+    assert f"f7v_nsroot/sub/__init__{suffix}" in done.stdout

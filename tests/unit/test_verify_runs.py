@@ -192,7 +192,12 @@ def test_shadowing_bytecode_and_modules(tmp_path: Path) -> None:
     extension.write_bytes(b"")
     (pkg / "stale").mkdir()
     (pkg / "stale" / "__init__.py").write_text("")
-    found = shadowing(PY, [str(genuine), str(planted), str(stale), str(other), "/nowhere/x.py"])
+    init = pkg / "__init__.py"
+    init.write_text("")
+    init_extension = pkg / f"__init__{importlib.machinery.EXTENSION_SUFFIXES[-1]}"
+    init_extension.write_bytes(b"")  # a package's __init__ is looked up the same way
+    sources = [genuine, planted, stale, other, init]
+    found = shadowing(PY, [*map(str, sources), "/nowhere/x.py"])
     assert found == {
         str(genuine): ((str(extension), "an extension module"),),
         str(planted): (
@@ -201,6 +206,7 @@ def test_shadowing_bytecode_and_modules(tmp_path: Path) -> None:
         ),
         str(stale): ((str(pkg / "stale"), "a package"),),
         str(other): ((str(fifo), "not a regular file"),),
+        str(init): ((str(init_extension), "an extension module"),),
     }
 
 
