@@ -289,6 +289,27 @@ def _installed_path(installed: InstalledDist, relative: str) -> str:
     return os.path.normpath(os.path.join(installed.base, *relative.split("/")))
 
 
+def _compare_files(
+    installed: InstalledDist, expected: Mapping[str, Digest]
+) -> tuple[list[str], list[str]]:
+    """(changed, missing): the RECORD's files whose installed bytes differ, or are gone."""
+    changed: list[str] = []
+    missing: list[str] = []
+    for relative, entry in sorted(expected.items()):
+        path = os.path.join(installed.base, *relative.split("/"))
+        try:
+            actual = hash_file(path, (entry.algorithm,))[entry.algorithm]
+        except FileNotFoundError:
+            missing.append(relative)
+            continue
+        except OSError:
+            changed.append(relative)
+            continue
+        if not actual.matches(entry):
+            changed.append(relative)
+    return changed, missing
+
+
 def check_installed(
     requirement: ReqLine,
     installed: InstalledDist | None,
@@ -312,19 +333,7 @@ def check_installed(
     if record is None:
         return InstalledCheck(requirement, "not-a-wheel", installed.version)
     expected, unchecked = _expected_files(record)
-    changed, missing = [], []
-    for relative, entry in sorted(expected.items()):
-        path = os.path.join(installed.base, *relative.split("/"))
-        try:
-            actual = hash_file(path, (entry.algorithm,))[entry.algorithm]
-        except FileNotFoundError:
-            missing.append(relative)
-            continue
-        except OSError:
-            changed.append(relative)
-            continue
-        if not actual.matches(entry):
-            changed.append(relative)
+    changed, missing = _compare_files(installed, expected)
     added = sorted(_added_files(installed, expected))
     stray = []
     for relative in sorted(expected):
