@@ -210,6 +210,8 @@ class _RequirementsFileBackend:
 
     #: the installer's flag for replacing what is installed
     _reinstall: ClassVar[str]
+    #: cached wheels are handed over where they lie in the cache (see ``handoff.stage``)
+    _hands_over_in_place: ClassVar[bool] = False
 
     def install(
         self,
@@ -226,10 +228,10 @@ class _RequirementsFileBackend:
         requirements said (``recorded.py``).
         """
         program = self._program(target)  # uv is looked for before any file is written
-        staged = stage(archives, workdir)
+        staged = stage(archives, workdir, in_place=self._hands_over_in_place)
         lines = list(staged.lines)
         if staged.folder is not None:
-            env, args = self._pinned_input(staged.folder)
+            env, args = self._pinned_input(staged.folder, staged.in_place)
         else:  # an sdist to build: its build dependencies come from the index
             index_lines, env, args = self._index_input(build_index, workdir, "install")
             lines = index_lines + lines
@@ -292,8 +294,10 @@ class _RequirementsFileBackend:
         """The index options as (requirements-file lines, child environment, arguments)."""
         raise NotImplementedError
 
-    def _pinned_input(self, folder: str) -> tuple[dict[str, str], list[str]]:
-        """(environment, arguments) that make ``folder`` the one place to look in.
+    def _pinned_input(
+        self, folder: str, in_place: Sequence[str]
+    ) -> tuple[dict[str, str], list[str]]:
+        """(environment, arguments) that make ``folder`` and ``in_place`` the places to look in.
 
         Both installers add ``--find-links`` from their configuration to the command line's;
         a wheelhouse there could offer another file for a pin (then refused by its hash).
@@ -353,7 +357,9 @@ class PipBackend(_RequirementsFileBackend):
         lines, env = build_index.pip_lines(os.path.join(workdir, f"{step}-netrc"))
         return lines, child_env(env), self._cert_args(build_index)
 
-    def _pinned_input(self, folder: str) -> tuple[dict[str, str], list[str]]:
+    def _pinned_input(
+        self, folder: str, in_place: Sequence[str]
+    ) -> tuple[dict[str, str], list[str]]:
         # pip's environment outranks its configuration files for the same option.
         return child_env({"PIP_FIND_LINKS": folder}), ["--no-index"]
 
@@ -364,6 +370,7 @@ class UvBackend(_RequirementsFileBackend):
 
     name: str = "uv"
     _reinstall: ClassVar[str] = "--reinstall"
+    _hands_over_in_place: ClassVar[bool] = True
 
     def build_wheels(
         self,
@@ -411,9 +418,12 @@ class UvBackend(_RequirementsFileBackend):
             env["SSL_CERT_FILE"] = build_index.cert
         return [], child_env(env), ["--no-index"] if build_index.no_index else []
 
-    def _pinned_input(self, folder: str) -> tuple[dict[str, str], list[str]]:
+    def _pinned_input(
+        self, folder: str, in_place: Sequence[str]
+    ) -> tuple[dict[str, str], list[str]]:
         # uv merges configured find-links with the command line's: read no configuration.
-        return child_env(), ["--no-config", "--no-index", "--find-links", folder]
+        links = [arg for place in (folder, *in_place) for arg in ("--find-links", place)]
+        return child_env(), ["--no-config", "--no-index", *links]
 
 
 def find_uv() -> str:

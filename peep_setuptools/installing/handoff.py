@@ -63,6 +63,9 @@ class Staged:
     #: the private folder the pinned lines are found in (``--no-index``, and no other
     #: ``--find-links``: the installer's configuration must not add any); None: no pins
     folder: str | None = None
+    #: folders of the verified cache that hold one pinned wheel each, handed over in place
+    #: (uv knows a local file it has unpacked before by its folder and mtime)
+    in_place: tuple[str, ...] = ()
 
 
 def write_installer_input(lines: Sequence[str], path: str) -> None:
@@ -83,7 +86,7 @@ def write_installer_input(lines: Sequence[str], path: str) -> None:
         stream.write("".join(f"{line}\n" for line in lines))
 
 
-def stage(archives: Sequence[VerifiedArchive], workdir: str) -> Staged:
+def stage(archives: Sequence[VerifiedArchive], workdir: str, *, in_place: bool = False) -> Staged:
     """Requirement lines naming only the verified files; index wheels in a private folder.
 
     When any archive is an sdist, the installer builds it and needs an index for its build
@@ -95,14 +98,25 @@ def stage(archives: Sequence[VerifiedArchive], workdir: str) -> Staged:
     pinned = all(is_wheel(a.path) for a in archives)
     lines: list[str] = []
     origins: list[Origin] = []
+    kept: list[str] = []
     for archive in archives:
         if pinned and archive.url is None and _fits_pin(archive):
-            _link(archive.path, os.path.join(folder, os.path.basename(archive.path)))
+            home = os.path.dirname(os.path.abspath(archive.path))
+            if in_place and not _is_within(home, workdir):
+                kept.append(home)  # its cache entry's own folder: one wheel, ours alone
+            else:
+                _link(archive.path, os.path.join(folder, os.path.basename(archive.path)))
             lines.append(f"{archive.name}=={archive.version} {archive.digest.pip_option()}")
             continue
         lines.append(local_line(archive))
         origins.append(Origin(archive.name, _local_url(archive), archive.url, archive.url_digest))
-    return Staged(tuple(lines), tuple(origins), folder if pinned else None)
+    return Staged(
+        tuple(lines), tuple(origins), folder if pinned else None, tuple(dict.fromkeys(kept))
+    )
+
+
+def _is_within(path: str, folder: str) -> bool:
+    return os.path.commonpath([os.path.abspath(folder), path]) == os.path.abspath(folder)
 
 
 def local_line(archive: VerifiedArchive) -> str:

@@ -63,6 +63,24 @@ def test_index_wheels_are_pinned_from_a_private_folder_and_urls_keep_their_url(t
     ]
 
 
+def test_cached_wheels_are_handed_over_in_their_cache_folders_when_asked(tmp_path):
+    # uv knows a wheel it has unpacked before by its folder and mtime: a new folder every
+    # run made every warm run unpack every wheel again.
+    work = tmp_path / "work"
+    work.mkdir()
+    cached = VerifiedArchive("alpha", _wheel(tmp_path, "alpha-1.0-py3-none-any.whl"), H, "1.0")
+    fresh_path = work / "fetched" / "beta-1.0-py3-none-any.whl"
+    fresh_path.parent.mkdir()
+    fresh_path.write_bytes(b"x")
+    fresh = VerifiedArchive("beta", str(fresh_path), H, "1.0")
+    staged = stage([cached, fresh], str(work), in_place=True)
+    assert staged.in_place == (str(tmp_path / "in"),)
+    assert os.listdir(staged.folder) == ["beta-1.0-py3-none-any.whl"]  # from the workdir
+    assert staged.lines == (f"alpha==1.0 {H.pip_option()}", f"beta==1.0 {H.pip_option()}")
+    (tmp_path / "again").mkdir()
+    assert stage([cached], str(tmp_path / "again"), in_place=False).in_place == ()
+
+
 def test_an_sdist_left_to_build_means_no_find_links_at_all(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
