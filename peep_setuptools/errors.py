@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import ClassVar
 
+from peep_setuptools.urls import redact_text
+
 #: Exit codes shared by every front end.
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -21,9 +23,16 @@ EXIT_HANGUP = 129
 
 
 class PeepError(Exception):
-    """Base of every error a user can cause; ``str()`` is the whole message."""
+    """Base of every error a user can cause; ``str()`` is the whole message.
+
+    Its text never holds a URL's credentials, whoever wrote the message: they are hidden
+    here, as the message is made (``redact_text``), not where it is shown.
+    """
 
     exit_code: ClassVar[int] = EXIT_FAILED
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact_text(a) if isinstance(a, str) else a for a in args))
 
 
 class UsageError(PeepError):
@@ -73,7 +82,7 @@ class VerificationFailed(PeepError):
         problems: Sequence[object] = (),
     ) -> None:
         super().__init__(message)
-        self.report = report
+        self.report = redact_text(report)
         self.verdicts = tuple(verdicts)
         self.problems = tuple(problems)
 

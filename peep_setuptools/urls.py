@@ -6,7 +6,10 @@ import ipaddress
 import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+# A URL's credentials in free text: ``scheme://USERINFO@``, where the authority ends at the
+# first "/", "?", "#" or space and USERINFO runs to its last "@". Quotes and brackets do not
+# end it: a password may hold them (a repr() of the line, "'" in a password).
+_USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
 
 
 def redact_url(url: str) -> str:
@@ -27,9 +30,26 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+_VARIABLE = re.compile(r"\$\{[A-Z0-9_]+\}")
+
+
 def redact_text(text: str) -> str:
-    """``text`` (a requirement line, a message) with every URL in it passed through redact_url."""
-    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    """``text`` (a requirement line, a message) with the secret of every URL in it hidden.
+
+    As ``redact_url``; it needs no URL to parse: quotes and brackets around or inside the
+    URL (a repr() in a message, a password with a quote) still leave nothing of the secret.
+    """
+    return _USERINFO_IN_TEXT.sub(_hide_userinfo, text)
+
+
+def _hide_userinfo(match: re.Match[str]) -> str:
+    userinfo = match.group("userinfo")
+    user, has_password, password = userinfo.partition(":")
+    secret = password if has_password else user
+    if _VARIABLE.fullmatch(secret):  # "${TOKEN}" as written, not its value: no secret
+        return match.group(0)
+    hidden = f"{user}:****" if has_password else "****"
+    return f"{match.group('scheme')}{hidden}@"
 
 
 def strip_credentials(url: str) -> str:

@@ -24,6 +24,7 @@ from peep_setuptools.errors import (
     interrupted_exit_code,
     terminate_like_ctrl_c,
 )
+from peep_setuptools.urls import redact_text
 
 if TYPE_CHECKING:
     from peep_setuptools.installing.progress import Progress
@@ -356,11 +357,18 @@ def _logging_for(args: argparse.Namespace) -> contextlib.AbstractContextManager[
     return messages_to(sys.stderr if to_stderr else sys.stdout, log_level(args))
 
 
+class _Redacting(logging.Formatter):
+    """Every message shown hides URL credentials, whichever module (or exception) wrote it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
 @contextlib.contextmanager
 def messages_to(stream: TextIO, level: int) -> Iterator[None]:
     """Show the library's messages on ``stream`` for one run, then take the handler away."""
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_Redacting("%(message)s"))
     # Modules log to loggers below the package's; its handlers (a NullHandler, or ones an
     # embedding program added) stay, and root's are not used: each message once.
     logger = logging.getLogger("peep_setuptools")

@@ -28,6 +28,7 @@ from peep_setuptools.installing.handoff import (
     write_installer_input,
 )
 from peep_setuptools.installing.recorded import record_origins
+from peep_setuptools.requirements.spec import control_character
 from peep_setuptools.target import Target
 from peep_setuptools.urls import split_credentials
 
@@ -111,10 +112,15 @@ class BuildIndex:
 
 def _netrc_entry(host: str, user: str, password: str | None) -> str:
     values = [host, user, *([password] if password else [])]
-    if any(not value or any(c.isspace() or c in "\"'#" for c in value) for value in values):
+    if any(
+        not value or control_character(value) or any(c.isspace() or c in "\"'#" for c in value)
+        for value in values
+    ):
+        # The message names neither value: they are secrets.
         raise BackendError(
             f"cannot hand the credentials for {host} to pip without putting them on a command "
-            "line: the user name or password has a space, a quote or '#'; use --installer uv, "
+            "line: the user name or password has a space, a quote, '#' or a control character; "
+            "use --installer uv, "
             "or wheels only (--only-binary :all:)"
         )
     if not password:  # a token as the user name: Python 3.11+ reads an entry without one

@@ -209,8 +209,8 @@ def build(
 
 
 def dumps(report: Mapping[str, Any]) -> str:
-    """The report as JSON text, ending in a newline."""
-    return json.dumps(report, indent=2, sort_keys=False) + "\n"
+    """The report as JSON text, ending in a newline; no URL credentials in any of its fields."""
+    return redact_text(json.dumps(report, indent=2, sort_keys=False)) + "\n"
 
 
 def _plain(

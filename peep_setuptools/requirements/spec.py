@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -73,6 +73,10 @@ class ReqLine:
 
 _URL_SCHEMES = ("http", "https", "file")
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+#: what a ${VAR} in a URL's credentials keeps as it is: all but "/?#@", spaces and controls
+_USERINFO_SAFE = "!$&'()*+,;=:%-._~"
+# The credentials part of a URL as written (``scheme://USERINFO@``), before expansion.
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#\s]*)@")
 # Two or more letters, so that a Windows drive ("C:") is not taken for a scheme.
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
 _VCS = re.compile(r"(git|hg|svn|bzr)\+", re.IGNORECASE)
@@ -99,7 +103,19 @@ def expand_env(text: str, environ: Mapping[str, str] | None) -> str:
     """
     if environ is None:
         return text
-    return _ENV_VAR.sub(lambda m: environ.get(m.group(1)) or m.group(0), text)
+    userinfo = [m.span(1) for m in _USERINFO.finditer(text)]
+
+    def value(match: re.Match[str]) -> str:
+        found = environ.get(match.group(1))
+        if not found:  # as pip: unset or empty stays as written
+            return match.group(0)
+        if any(start <= match.start() < end for start, end in userinfo):
+            # A token with "/", "?", "#" or "@" would end the host part early: the URL
+            # would name another host, and its messages would show the token.
+            return quote(found, safe=_USERINFO_SAFE)
+        return found
+
+    return _ENV_VAR.sub(value, text)
 
 
 def is_project_name(text: str) -> bool:

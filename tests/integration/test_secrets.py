@@ -136,3 +136,32 @@ def test_a_literal_token_in_the_file_is_not_repeated(
     assert "nosuchproject" in text
     assert "http://****@127.0.0.1:9/simple/" in text or "user:****@127.0.0.1:9" in text
     assert SECRET not in text, text
+
+
+@pytest.mark.parametrize(
+    ("password", "exit_code", "says"),
+    [
+        # pip reads credentials from a netrc file: one with a control character is refused,
+        # and the refusal must not quote the netrc line it would have written
+        (f"pa%01{SECRET}", 1, "has a space, a quote, '#' or a control character"),
+        (f"pa%7F{SECRET}", 1, "has a space, a quote, '#' or a control character"),
+        # a quote breaks the option line: the syntax error quotes the line (redacted)
+        (f"pa'{SECRET}", 2, "cannot read the options"),
+        # "/" in a ${VAR} token would end the host part early (another host, the token shown)
+        ("${PEEP_TEST_TOKEN}", 0, ""),
+    ],
+)
+def test_odd_passwords_are_never_shown(
+    peep, venv, write, packages, index, tmp_path, password, exit_code, says
+):
+    url = index.index_url.replace("127.0.0.1", f"user:{password}@127.0.0.1")
+    reqs = write("reqs.txt", f"--index-url {url}\ngamma==1.0 {packages.pip('gamma-1.0')}\n")
+    peep.env["PEEP_TEST_TOKEN"] = f"{SECRET}/x?y@z"
+    report = tmp_path / "report.json"
+    done = peep.install(reqs, venv, "-v", "--no-cache", "--report", str(report), check=exit_code)
+    text = done.stdout + done.stderr + (report.read_text() if report.exists() else "")
+    assert says in text
+    assert SECRET not in text, text
+    if exit_code == 0:
+        # the token reached the index as the password (percent-encoded, as pip sends it)
+        assert "gamma" in json.dumps(json.loads(report.read_text())["requirements"])

@@ -38,6 +38,23 @@ def test_redact_text_hides_every_url_secret_in_a_line():
 
 
 @pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            'options "--index-url http://u:pa\'s@h/s/": x',
+            'options "--index-url http://u:****@h/s/": x',
+        ),
+        ("'https://tok@h/x'", "'https://****@h/x'"),
+        ("https://a:b@c@d/x and http://e@f/", "https://a:****@d/x and http://****@f/"),
+        ("git+https://host/repo.git@v1 x@y.com http://h/p?u=a@b", None),
+        ("http://u:****@h ****@h", None),
+    ],
+)
+def test_redact_text_needs_no_parsable_url(text, shown):
+    assert redact_text(text) == (text if shown is None else shown)
+
+
+@pytest.mark.parametrize(
     ("url", "split"),
     [
         ("https://u:p%40ss@Host:8080/x", ("https://Host:8080/x", "host", ("u", "p@ss"))),
