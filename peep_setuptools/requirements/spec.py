@@ -80,7 +80,6 @@ _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#\s]*)@")
 # Two or more letters, so that a Windows drive ("C:") is not taken for a scheme.
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
 _VCS = re.compile(r"(git|hg|svn|bzr)\+", re.IGNORECASE)
-_URL_MARKER = re.compile(r"\s+;\s*|;\s+")
 _PATH_EXTRAS = re.compile(r"(.+)(\[[^\]]*\])")
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 ARCHIVE_HINT = "build an archive (sdist or wheel) and pin it with its hashes"
@@ -313,8 +312,9 @@ def parse_requirement(text: str, shown: str, location: Location, cwd: str | None
             text, name=None, extras=(), marker=None, shown=shown, location=location
         )
     if is_url(text):
-        pieces = _URL_MARKER.split(text, maxsplit=1)
-        url = pieces[0]
+        # As pip: a URL's marker follows "; " exactly (" ;" or ";<tab>" stay in the URL).
+        pieces = text.split("; ", 1)
+        url = pieces[0].strip()
         marker = _parse_marker(pieces[1] if len(pieces) > 1 else "", shown, location)
         return _url_requirement(
             url, name=None, extras=(), marker=marker, shown=shown, location=location

@@ -94,6 +94,23 @@ CASES = [
         "a plain value",
         id="variable-adds-options-to-a-requirement",
     ),
+    pytest.param(
+        # pip reads a URL's marker after "; " only: it takes this marker for part of the URL.
+        b'file:///nonexistent/foo-1.0.tar.gz ;python_version<"0"\n',
+        {},
+        "No such file or directory: '/nonexistent/foo-1.0.tar.gz ;python_version<\"0\"'",
+        "reqs.txt:1: 'file:///nonexistent/foo-1.0.tar.gz ;python_version<\"0\"' is not an "
+        "archive (",
+        id="url-marker-after-space-semicolon",
+    ),
+    pytest.param(
+        b'file:///nonexistent/foo-1.0.tar.gz;\tpython_version<"0"\n',
+        {},
+        "No such file or directory: '/nonexistent/foo-1.0.tar.gz;python_version<\"0\"'",
+        "reqs.txt:1: 'file:///nonexistent/foo-1.0.tar.gz;\\tpython_version<\"0\"' is not an "
+        "archive (",
+        id="url-marker-after-semicolon-tab",
+    ),
 ]
 
 
