@@ -143,6 +143,13 @@ def parse_pip_hash(value: str, location: Location) -> Digest:
         check_algorithm(algorithm)
     except InvalidDigest as exc:
         fail_at(location, str(exc))
+    if algorithm != algorithm.lower():
+        # pip refuses --hash=SHA256:... and ignores #SHA256=... in a URL: one file, two readings.
+        fail_at(
+            location,
+            f"{algorithm!r}: pip knows hash algorithms by their lower-case names only; "
+            f"write {algorithm.lower()}",
+        )
     try:
         return Digest.from_hex(algorithm, hex_value)
     except InvalidDigest as exc:

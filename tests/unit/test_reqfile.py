@@ -73,7 +73,7 @@ ACCEPTED = [
     (f"foo==1.0 --hash sha256:{HEX}", ("foo", "1.0", None, (D1,), "pip")),
     (f"foo==1.0 --hash=sha256:{HEX.upper()}", ("foo", "1.0", None, (D1,), "pip")),
     (f"foo==1.0 --hash=sha384:{HEX384}", ("foo", "1.0", None, (D384,), "pip")),
-    (f"foo==1.0 --hash=SHA512:{HEX512}", ("foo", "1.0", None, (D512,), "pip")),
+    (f"foo==1.0 --hash=sha512:{HEX512}", ("foo", "1.0", None, (D512,), "pip")),
     (
         f"foo==1.0 \\\n    --hash=sha256:{HEX} \\\n    --hash=sha256:{HEX2}\n",
         ("foo", "1.0", None, (D1, D2), "pip"),

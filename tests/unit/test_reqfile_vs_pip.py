@@ -111,6 +111,23 @@ CASES = [
         "archive (",
         id="url-marker-after-semicolon-tab",
     ),
+    pytest.param(
+        f"foo==1.0 --hash=SHA256:{HEX}\n".encode(),
+        {},
+        "Allowed hash algorithms for --hash are sha256, sha384, sha512.",
+        "reqs.txt:1: 'SHA256': pip knows hash algorithms by their lower-case names only; "
+        "write sha256",
+        id="upper-case-algorithm",
+    ),
+    pytest.param(
+        # pip reads no hash from #SHA256= (so it finds this requirement unpinned)
+        f"file://@DIR@/foo-1.0.tar.gz#SHA256={HEX}\n".encode(),
+        {},
+        "Hashes are required in --require-hashes mode, but they are missing",
+        "reqs.txt:1: 'SHA256': pip knows hash algorithms by their lower-case names only; "
+        "write sha256",
+        id="upper-case-algorithm-in-url",
+    ),
 ]
 
 
@@ -118,8 +135,9 @@ CASES = [
 def test_read_differently_is_refused(
     tmp_path: Path, data: bytes, environ: dict[str, str], pip_says: str, message: str
 ) -> None:
+    (tmp_path / "foo-1.0.tar.gz").write_bytes(b"x")  # what file:// cases name
     path = tmp_path / "reqs.txt"
-    path.write_bytes(data)
+    path.write_bytes(data.replace(b"@DIR@", str(tmp_path).encode()))
     assert pip_says in pip_reads(path, environ)
     with pytest.raises(RequirementsFileError) as caught:
         load_reqfiles([str(path)], environ=environ, cwd=str(tmp_path))
