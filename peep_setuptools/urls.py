@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -97,4 +98,22 @@ def file_url_path(url: str) -> str:
     # urllib.request costs http.client, ssl and email to import: only file: URLs need it.
     from urllib.request import url2pathname
 
-    return url2pathname(parts.path)
+    local = url2pathname(parts.path)
+    # file:////host/share is how Path.as_uri() writes a //host/share path: another host too.
+    if is_remote_path(local):
+        raise ValueError(f"{url}: file URLs must name a local path")
+    return local
+
+
+def is_remote_path(path: str) -> bool:
+    r"""Tell whether ``path`` names another machine: ``//host/...`` (or ``\\host\...``).
+
+    Windows reads such a path as a network share, POSIX leaves a leading ``//`` to the
+    system, and pip reads it as the URL ``file://host/...``. peep reads local files only,
+    so every reader refuses it rather than guess which of these the user meant.
+    """
+    if os.name == "nt":
+        head = path[:3].replace("\\", "/")
+        # \\?\ and \\.\ name long local paths and devices, not hosts.
+        return head[:2] == "//" and head[2:3] not in ("/", "?", ".")
+    return path[:2] == "//" and path[2:3] != "/"

@@ -33,7 +33,7 @@ from peep_setuptools.requirements.spec import (
     fail_at,
     is_url,
 )
-from peep_setuptools.urls import file_url_path
+from peep_setuptools.urls import file_url_path, is_remote_path
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,10 @@ class _Loader:
                 target = file_url_path(target)
             except ValueError:
                 fail_at(item.location, f"{target!r}: file:// URLs must name a local file")
+        elif is_remote_path(os.path.join(os.path.dirname(absolute), target)):
+            fail_at(
+                item.location, f"{target!r}: paths must name a local file, not one on another host"
+            )
         self.visit(
             os.path.normpath(os.path.join(os.path.dirname(shown), target)),
             os.path.normpath(os.path.join(os.path.dirname(absolute), target)),

@@ -31,7 +31,7 @@ from packaging.utils import (
 from peep_setuptools.archives import ARCHIVE_SUFFIXES, is_archive_name, parse_filename
 from peep_setuptools.errors import MalformedHashError, RequirementsFileError
 from peep_setuptools.hashes import Digest, InvalidDigest, check_algorithm
-from peep_setuptools.urls import file_url_path
+from peep_setuptools.urls import file_url_path, is_remote_path
 
 HashStyle = Literal["peep", "pip"]
 
@@ -289,6 +289,8 @@ def _path_requirement(
         except InvalidRequirement as exc:
             fail_at(location, f"{match.group(2)!r} are not valid extras: {_first_line(exc)}")
     absolute = absolute_path(text, cwd)
+    if is_remote_path(absolute):
+        fail_at(location, f"{text!r}: paths must name a local file, not one on another host")
     if os.path.isdir(absolute):
         fail_at(location, f"{text!r} is a directory, which cannot be hash-checked; {ARCHIVE_HINT}")
     filename = os.path.basename(absolute)

@@ -237,6 +237,7 @@ def test_arbitrary_text_only_raises_user_errors(text: str) -> None:
 
 @SETTINGS
 @given(mutated())
+@example(VALID.replace("delta @ https:", "delta @"))  # //host: another machine, refused
 def test_mutated_files_only_raise_user_errors(text: str) -> None:
     items = parse(text)
     if items is not None:

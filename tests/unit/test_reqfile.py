@@ -453,6 +453,21 @@ REFUSED = [
         "file://otherhost/foo-1.0.tar.gz",
         "reqs.txt:1: 'file://otherhost/foo-1.0.tar.gz': file:// URLs must name a local file",
     ),
+    # hypothesis found these: Path.as_uri() wrote //host as file:////host, read back as
+    # file://host; a //host path names another machine (pip: file://host, Windows: a share).
+    (
+        "delta @//example.com/x.whl",
+        "reqs.txt:1: '//example.com/x.whl': paths must name a local file, not one on another host",
+    ),
+    (
+        "//example.com/delta-1.0.tar.gz",
+        "reqs.txt:1: '//example.com/delta-1.0.tar.gz': "
+        "paths must name a local file, not one on another host",
+    ),
+    (
+        "delta @ file:////example.com/x.whl",
+        "reqs.txt:1: 'file:////example.com/x.whl': file:// URLs must name a local file",
+    ),
     (
         "https://h/archive.tar.gz",
         "reqs.txt:1: cannot tell the project name from 'https://h/archive.tar.gz'; "
@@ -882,6 +897,16 @@ def test_file_url_include_on_another_host_is_refused(tmp_path: Path, files) -> N
         load(tmp_path, "reqs.txt")
     assert str(caught.value) == (
         "reqs.txt:1: 'file://server/share/reqs.txt': file:// URLs must name a local file"
+    )
+
+
+def test_include_of_a_path_on_another_host_is_refused(tmp_path: Path, files) -> None:
+    files("reqs.txt", "-r //server/share/reqs.txt\n")
+    with pytest.raises(RequirementsFileError) as caught:
+        load(tmp_path, "reqs.txt")
+    assert str(caught.value) == (
+        "reqs.txt:1: '//server/share/reqs.txt': "
+        "paths must name a local file, not one on another host"
     )
 
 

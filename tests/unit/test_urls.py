@@ -9,6 +9,7 @@ import pytest
 from peep_setuptools.urls import (
     file_url_path,
     is_loopback,
+    is_remote_path,
     redact_text,
     redact_url,
     split_credentials,
@@ -96,3 +97,21 @@ def test_file_url_path_is_local_only(tmp_path):
     )
     with pytest.raises(ValueError, match="file URLs must name a local path"):
         file_url_path("file://server/share/x.whl")
+    with pytest.raises(ValueError, match="file URLs must name a local path"):
+        file_url_path("file:////server/share/x.whl")  # Path("//server/share/x.whl").as_uri()
+    assert file_url_path("file://///x.whl") == "///x.whl"
+
+
+@pytest.mark.parametrize(
+    ("path", "remote"),
+    [
+        ("//host/share/x.whl", True),
+        ("//example.com", True),
+        ("/x.whl", False),
+        ("///x.whl", False),
+        ("x//y.whl", False),
+        ("", False),
+    ],
+)
+def test_is_remote_path(path, remote):
+    assert is_remote_path(path) is remote
