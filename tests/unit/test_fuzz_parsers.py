@@ -238,6 +238,7 @@ def test_arbitrary_text_only_raises_user_errors(text: str) -> None:
 @SETTINGS
 @given(mutated())
 @example(VALID.replace("delta @ https:", "delta @"))  # //host: another machine, refused
+@example(VALID.replace("https://${HOST}", "https://$ {HOST}"))  # a blank in a URL, refused
 def test_mutated_files_only_raise_user_errors(text: str) -> None:
     items = parse(text)
     if items is not None:

@@ -465,6 +465,11 @@ REFUSED = [
         "paths must name a local file, not one on another host",
     ),
     (
+        "https://h/a b/foo-1.0.tar.gz",
+        "reqs.txt:1: 'https://h/a b/foo-1.0.tar.gz' is not a valid URL: it contains whitespace; "
+        "write it as %20",
+    ),
+    (
         "delta @ file:////example.com/x.whl",
         "reqs.txt:1: 'file:////example.com/x.whl': file:// URLs must name a local file",
     ),
