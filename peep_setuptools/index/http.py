@@ -7,6 +7,7 @@ body it returns is ``index.response``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import os
 import select
@@ -14,7 +15,7 @@ import socket
 import ssl
 import threading
 import weakref
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Union
 from urllib.parse import urljoin, urlsplit
@@ -29,7 +30,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _BACKOFF_CAP = 2.0
 _MAX_IDLE_PER_ORIGIN = 8
 
-_Connection = Union[http.client.HTTPConnection, http.client.HTTPSConnection]
 #: (scheme, host, port, proxy URL or "") of a pooled connection
 _PoolKey = tuple[str, str, int, str]
 
@@ -66,17 +66,77 @@ def check_redirect(source: str, target: str) -> str | None:
     return None
 
 
-class _NoDelayHTTPConnection(http.client.HTTPConnection):
-    # Without TCP_NODELAY a keep-alive request waits ~40 ms on delayed ACKs.
-    def connect(self) -> None:
-        super().connect()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+class _Cancelled(OSError):
+    """A socket was about to be opened after ``abort()``."""
 
 
-class _NoDelayHTTPSConnection(http.client.HTTPSConnection):
+_Register = Callable[[socket.socket], None]
+
+
+def _open_socket(
+    register: _Register, address: tuple[str, int], timeout: float, source: object = None
+) -> socket.socket:
+    """``socket.create_connection``, with each socket registered before it connects.
+
+    So abort() can break a connect() that hangs (shutdown() ends it), not only a read.
+    """
+    host, port = address
+    error: OSError = OSError(f"no address found for {host}")
+    for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            register(sock)
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+        except _Cancelled:
+            sock.close()
+            raise
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        return sock
+    raise error
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    """A connection whose sockets ``HttpClient.abort()`` reaches (http.client sets NODELAY)."""
+
+    def __init__(self, host: str, port: int, *, timeout: float, register: _Register) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._create_connection = functools.partial(_open_socket, register)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        timeout: float,
+        register: _Register,
+        context: ssl.SSLContext,
+        server_hostname: str,
+    ) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._create_connection = functools.partial(_open_socket, register)
+        self._register = register
+        self._tls = context
+        self._server_hostname = server_hostname
+
     def connect(self) -> None:
-        super().connect()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # HTTPSConnection.connect, with the TLS socket registered before its handshake:
+        # wrapping detaches the registered plain socket, and a handshake can stall too.
+        http.client.HTTPConnection.connect(self)  # TCP, and the proxy's CONNECT if any
+        tls = self._tls.wrap_socket(
+            self.sock, server_hostname=self._server_hostname, do_handshake_on_connect=False
+        )
+        self.sock = tls
+        self._register(tls)
+        tls.do_handshake()
+
+
+_Connection = Union[_HTTPConnection, _HTTPSConnection]
 
 
 class _RetryableError(Exception):
@@ -101,8 +161,9 @@ class HttpClient(Closing):
             netrc_path=self.settings.netrc_path,
         )
         self._aborted = threading.Event()
-        # Every connection we opened, so that abort() can break reads blocked in them.
-        self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
+        # Every socket we opened (tracked from before it connects, and still after a
+        # ``Connection: close`` response took it from its connection), for abort().
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         # Imported here: the package's __init__ may still be loading when this module is.
         from peep_setuptools import __version__
 
@@ -122,16 +183,23 @@ class HttpClient(Closing):
         For Ctrl-C: worker threads blocked in a read must not keep the process alive
         until their timeouts run out.
         """
-        self._aborted.set()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            sock = conn.sock
-            if sock is not None:
-                # shutdown() wakes a recv() blocked in another thread; close() would not.
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+        with self._lock:  # the lock _register takes: each socket is shut here or refused there
+            self._aborted.set()
+            sockets = list(self._sockets)
+        for sock in sockets:
+            # shutdown() wakes a recv() or connect() blocked in another thread; close()
+            # would not. A socket detached into its TLS socket raises EBADF: that one is
+            # in the set too.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         self.close()
+
+    def _register(self, sock: socket.socket) -> None:
+        """Add ``sock`` to the sockets abort() shuts down; _Cancelled if it already ran."""
+        with self._lock:
+            if self._aborted.is_set():
+                raise _Cancelled("cancelled")
+            self._sockets.add(sock)
 
     @property
     def aborted(self) -> bool:
@@ -240,7 +308,6 @@ class HttpClient(Closing):
         try:
             try:
                 conn.request("GET", target.request_path, headers=dict(headers))
-                self._unless_aborted(conn, target)
                 raw = conn.getresponse()
             except (
                 http.client.RemoteDisconnected,
@@ -254,7 +321,6 @@ class HttpClient(Closing):
                 conn.close()
                 conn = self._connect(target)
                 conn.request("GET", target.request_path, headers=dict(headers))
-                self._unless_aborted(conn, target)
                 raw = conn.getresponse()
         except ssl.SSLCertVerificationError as exc:
             conn.close()
@@ -296,17 +362,6 @@ class HttpClient(Closing):
 
     # -- connections --------------------------------------------------------------------
 
-    def _unless_aborted(self, conn: _Connection, target: Route) -> None:
-        """Raise DownloadError if ``abort()`` came while ``conn`` was connecting.
-
-        abort() shuts down the sockets that exist when it runs; a connection made just after
-        would wait out the timeout in getresponse(). Checked once connected, this closes the
-        gap: either abort() saw this socket, or this check sees the abort.
-        """
-        if self.aborted:
-            conn.close()
-            raise DownloadError(f"could not fetch {redact_url(target.url)}: cancelled")
-
     def _acquire(self, key: _PoolKey, target: Route) -> tuple[_Connection, bool]:
         with self._lock:
             idle = self._idle.get(key)
@@ -323,12 +378,6 @@ class HttpClient(Closing):
         conn.close()
 
     def _connect(self, target: Route) -> _Connection:
-        conn = self._new_connection(target)
-        with self._lock:
-            self._connections.add(conn)
-        return conn
-
-    def _new_connection(self, target: Route) -> _Connection:
         timeout = self.settings.timeout
         if target.proxy:
             proxy = urlsplit(target.proxy)
@@ -336,9 +385,17 @@ class HttpClient(Closing):
         else:
             host, port = target.host, target.port
         if target.scheme == "http":
-            return _NoDelayHTTPConnection(host, port, timeout=timeout)
+            return _HTTPConnection(host, port, timeout=timeout, register=self._register)
         verify = not self._router.is_trusted(target.host, target.port)
-        conn = _NoDelayHTTPSConnection(host, port, timeout=timeout, context=self._context(verify))
+        conn = _HTTPSConnection(
+            host,
+            port,
+            timeout=timeout,
+            register=self._register,
+            context=self._context(verify),
+            # through a proxy, the tunnel's far end: the index itself
+            server_hostname=target.host,
+        )
         if target.proxy:
             tunnel_headers = {}
             if target.proxy_auth is not None:

@@ -6,14 +6,16 @@ archive or a ``Problem`` saying why there is none.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import os
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TypeVar, Union
 from urllib.parse import unquote, urlsplit
 
 from packaging.version import Version
@@ -37,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 #: seconds an interrupted run waits for its download threads to clean up
 _ABORT_GRACE = 5.0
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -65,19 +70,46 @@ def fetch_all(session: Session, requirements: Sequence[ReqLine], jobs: int) -> l
     numbered = list(enumerate(requirements))
     if jobs <= 1 or len(numbered) == 1:
         return [fetch_one(session, i, req) for i, req in numbered]
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="peep-fetch")
-    futures = [pool.submit(fetch_one, session, i, req) for i, req in numbered]
+    return _in_threads(lambda item: fetch_one(session, *item), numbered, jobs, session.http.abort)
+
+
+def _in_threads(
+    work: Callable[[_T], _R], items: Sequence[_T], jobs: int, abort: Callable[[], None]
+) -> list[_R]:
+    """``work(item)`` for each item in ``jobs`` threads; the results in the items' order.
+
+    On Ctrl-C (or an error) ``abort`` breaks the calls in flight, queued items are dropped,
+    and the threads get a moment to delete their .part files; then the exception goes on.
+    Daemon threads, not a ThreadPoolExecutor: its threads are joined at interpreter exit
+    without a time limit, so one stuck in a read would keep an interrupted run alive.
+    """
+    futures: list[Future[_R]] = [Future() for _ in items]
+    queue = collections.deque(zip(items, futures))
+
+    def worker() -> None:
+        while True:
+            try:
+                item, future = queue.popleft()  # atomic: each item goes to one thread
+            except IndexError:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(work(item))
+            except BaseException as exc:  # handed to the main thread, as an executor does
+                future.set_exception(exc)
+
     try:
+        # Started inside the try: a signal between two starts must abort the first ones.
+        for n in range(min(jobs, len(items))):
+            threading.Thread(target=worker, name=f"peep-fetch_{n}", daemon=True).start()
         return [future.result() for future in futures]
     except BaseException:
-        # Ctrl-C: do not wait out stalled downloads. Cancel queued ones and break the
-        # sockets of running ones, then give workers a moment to delete their .part files.
-        session.http.abort()
-        pool.shutdown(wait=False, cancel_futures=True)
+        abort()
+        for future in futures:
+            future.cancel()
         wait_for_futures(futures, timeout=_ABORT_GRACE)
         raise
-    finally:
-        pool.shutdown(wait=False)
 
 
 def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:

@@ -1,0 +1,68 @@
+"""fetch's worker threads: results in order, and Ctrl-C never waits on a stuck worker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from peep_setuptools.installing.fetch import _in_threads
+
+# Ctrl-C arrives while the first item runs and the threads are still being started;
+# every call then blocks forever, deaf to the abort (as a socket abort() did not reach).
+STUCK_RUN = textwrap.dedent(
+    """
+    import os, signal, threading
+    from peep_setuptools.installing import fetch
+
+    fetch._ABORT_GRACE = 0.5
+    calls, aborts = [], []
+
+    def work(n):
+        calls.append(n)
+        if n == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+        threading.Event().wait()
+
+    try:
+        fetch._in_threads(work, range(20), 4, lambda: aborts.append(1))
+    except KeyboardInterrupt:
+        print("interrupted", len(aborts), len(calls) <= 4)
+    """
+)
+
+
+def test_results_keep_the_items_order() -> None:
+    def work(n: int) -> int:
+        time.sleep(0.01 * (n % 3))
+        return n * n
+
+    assert _in_threads(work, range(12), 4, lambda: None) == [n * n for n in range(12)]
+
+
+def test_an_error_aborts_the_others_and_is_raised() -> None:
+    aborted = threading.Event()
+
+    def work(n: int) -> int:
+        if n == 0:
+            raise ValueError("boom")
+        aborted.wait(10)  # ends when the failure aborts the run
+        return n
+
+    with pytest.raises(ValueError, match="boom"):
+        _in_threads(work, range(3), 3, aborted.set)
+    assert aborted.is_set()
+
+
+def test_interrupted_run_exits_without_waiting_for_stuck_workers() -> None:
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", STUCK_RUN], capture_output=True, text=True, timeout=30
+    )
+    assert done.stdout.split() == ["interrupted", "1", "True"], done.stderr
+    assert done.returncode == 0
+    assert time.monotonic() - start < 15
