@@ -271,6 +271,14 @@ def _parse_package(reader: _Reader, entry: object, number: int) -> LockedPackage
         sdist = _parse_file(reader, entry["sdist"], f"{key}.sdist", "sdist", name, version)
     if entry.get("archive") is not None:
         archive = _parse_file(reader, entry["archive"], f"{key}.archive", "archive", name, version)
+        if "subdirectory" in entry["archive"]:
+            # PEP 751: the project is in that folder of the archive; the installer would
+            # build the archive's top instead, another project than the lock means.
+            reader.fail(
+                f"{key}.archive.subdirectory",
+                f"{display}: an archive's subdirectory cannot be installed as locked; "
+                "lock an archive (sdist or wheel) of the project itself",
+            )
     index = reader.string(entry, "index", f"{key}.index")
     if index is not None and urlsplit(index).scheme.lower() not in ("http", "https", "file"):
         reader.fail(f"{key}.index", f"{index!r} is not an http(s):// or file:// URL")

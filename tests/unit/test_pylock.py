@@ -230,6 +230,14 @@ PKG = '[[packages]]\nname = "alpha"\nversion = "1.0"\n'
             "pylock.toml: packages[0].wheels[0].size: must be a non-negative integer",
         ),
         (
+            PKG
+            + '[packages.archive]\nurl = "https://x.org/a.zip"\nsubdirectory = "other"\n'
+            + f'hashes = {{sha256 = "{H1}"}}\n',
+            "pylock.toml: packages[0].archive.subdirectory: alpha: an archive's subdirectory "
+            "cannot be installed as locked; lock an archive (sdist or wheel) of the project "
+            "itself",
+        ),
+        (
             'packages = "no"\n',
             "pylock.toml: packages: must be an array of tables, not a string",
         ),
