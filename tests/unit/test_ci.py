@@ -55,3 +55,32 @@ def test_ci_installs_them_with_require_hashes_and_runs_the_lint_gates():
 def test_readme_gives_the_command_ci_runs():
     readme = (REPO / "README.rst").read_text(encoding="utf-8")
     assert "\n    bash .ci/run\n" in readme
+
+
+def test_the_test_index_serves_everything_its_build_backend_needs():
+    """setuptools, wheel and packaging from the wheelhouse, each dependency among them."""
+    import email
+    import zipfile
+
+    from packaging.version import Version
+    from support.wheelhouse import BUILD_DEPENDENCIES, load_wheelhouse
+
+    wheelhouse = load_wheelhouse()
+    served = {
+        project: Version(wheelhouse.newest(project).name.split("-")[1])
+        for project in BUILD_DEPENDENCIES
+    }
+    for project in BUILD_DEPENDENCIES:
+        wheel = wheelhouse.newest(project)
+        with zipfile.ZipFile(wheel) as archive:
+            (name,) = (
+                n for n in archive.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)
+            )
+            metadata = email.message_from_bytes(archive.read(name))
+        for text in metadata.get_all("Requires-Dist") or ():
+            req = Requirement(text)
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+            needed = canonicalize_name(req.name)
+            assert needed in served, f"{wheel.name} needs {req}, which the test index lacks"
+            assert served[needed] in req.specifier, f"{wheel.name} needs {req}"
