@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 # must stay valid Python 3.9. stdin: [[base, record path relative to base], ...].
 _COMPILE = r"""
 import compileall, contextlib, csv, importlib.util, io, json, multiprocessing, os, sys
-import warnings
+import sysconfig, warnings
 
 
 def compile_one(path):
@@ -40,15 +40,33 @@ def record_path(path, base):
     return os.path.relpath(path, base).replace(os.path.sep, "/")
 
 
+def installable(records):
+    # The folders pip installs into: a RECORD row elsewhere is not a file pip installed.
+    # -S leaves sys.prefix at the base interpreter's: a venv is found as site.py finds it.
+    prefixes = {sys.prefix, sys.exec_prefix}
+    here = os.path.dirname(sys.executable)
+    for folder in (here, os.path.dirname(here)):
+        if os.path.isfile(os.path.join(folder, "pyvenv.cfg")):
+            prefixes.add(folder)
+    roots = {os.path.realpath(base) for base, _ in records}
+    for prefix in prefixes:
+        names = ("base", "platbase", "installed_base", "installed_platbase")
+        paths = sysconfig.get_paths(vars=dict.fromkeys(names, prefix))
+        roots |= {os.path.realpath(path) for path in paths.values()}
+    return tuple(os.path.join(root, "") for root in roots)
+
+
 def main():
     records = json.load(sys.stdin)
+    roots = installable(records)
     sources = {}
     for base, record in records:
         with open(os.path.join(base, record), encoding="utf-8", newline="") as stream:
             rows = [row for row in csv.reader(stream) if row]
         for row in rows:
             full = os.path.normpath(os.path.join(base, row[0]))
-            if full.endswith(".py") and os.path.isfile(full):
+            inside = os.path.realpath(full).startswith(roots)
+            if full.endswith(".py") and inside and os.path.isfile(full):
                 sources.setdefault(full, set()).add((base, record))
     paths = sorted(sources)
     jobs = min(os.cpu_count() or 1, 8)

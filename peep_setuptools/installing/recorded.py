@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from peep_setuptools.atomic import replace_file
 from peep_setuptools.checks.installed import InstalledDist
 from peep_setuptools.installing.handoff import Origin
 
@@ -89,10 +90,8 @@ def _rewrite(path: str, content: bytes | None) -> None:
     if content is None:
         os.unlink(path)
         return
-    temporary = f"{path}.peep-tmp"
-    with open(temporary, "wb") as stream:
-        stream.write(content)
-    os.replace(temporary, path)
+    # A new temporary file (O_EXCL) and one rename: nothing already there is followed.
+    replace_file(path, lambda stream: stream.write(content), durable=False)
 
 
 def _update_record(record: str, entry: str, content: bytes | None) -> None:
@@ -106,7 +105,4 @@ def _update_record(record: str, entry: str, content: bytes | None) -> None:
         kept.insert(at, [entry, f"sha256={digest}", str(len(content))])
     out = io.StringIO()
     csv.writer(out).writerows(kept)  # as pip writes RECORD: "\r\n" after each row
-    temporary = f"{record}.peep-tmp"
-    with open(temporary, "w", encoding="utf-8", newline="") as stream:
-        stream.write(out.getvalue())
-    os.replace(temporary, record)
+    replace_file(record, lambda stream: stream.write(out.getvalue().encode()), durable=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshal
 import os
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,28 @@ def test_no_compile_leaves_no_bytecode(tmp_path, env, peep, write):
     peep.install(reqs, venv / "bin" / "python", "--no-compile", check=0)
     assert not _ours(venv)
     assert b".pyc" not in (_site(venv) / "many-1.0.dist-info/RECORD").read_bytes()
+
+
+def test_only_installed_files_are_compiled(tmp_path, peep, write):
+    # A RECORD row pip did not install (pip keeps a wheel's extra rows as they are) names a
+    # .py file outside the environment: pip never compiles it, so neither may we (that
+    # would write a __pycache__ folder, and a row for it, outside the environment).
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.py").write_text("VALUE = 1\n")
+    wheel = write_wheel(tmp_path / "wheels", "rowdy", "1.0", {"rowdy/__init__.py": b"X = 1\n"})
+    with zipfile.ZipFile(wheel) as old:
+        members = {info.filename: old.read(info) for info in old.infolist()}
+    record = "rowdy-1.0.dist-info/RECORD"
+    members[record] += b"../../../../outside/victim.py,,\n"
+    with zipfile.ZipFile(wheel, "w") as new:
+        for name, data in members.items():
+            new.writestr(name, data)
+    digest = hash_file(str(wheel))["sha256"]
+    reqs = write(
+        "reqs.txt", f"--no-index\n--find-links {wheel.parent}\nrowdy==1.0 {digest.pip_option()}\n"
+    )
+    venv = make_venv(tmp_path / "venv")
+    peep.install(reqs, venv, check=0)
+    assert not (outside / "__pycache__").exists()
+    assert list(_site(venv.parent.parent).glob("rowdy/__pycache__/*.pyc"))
