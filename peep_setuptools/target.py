@@ -20,16 +20,53 @@ from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.errors import TargetError
 
+#: Script text that sets ``paths``: the site folders the target installs into and imports
+#: from, computed without running its site.py. Every probe runs with -I -S (run_script's
+#: ``isolated``), so no ``.pth`` file or sitecustomize in the target runs or answers for it;
+#: a venv's site folders are only added by site.py, so pyvenv.cfg is read here as site.py
+#: reads it (sys.prefix is not the venv's under -S before 3.11). Also sets ``venv`` (its
+#: folder or None), ``venv_paths`` (its own purelib and platlib), ``scheme`` and ``where``
+#: (for sysconfig.get_path) and ``user_site``.
+SITE_DIRS = r"""
+import os, site, sys, sysconfig
+venv = None
+system = False
+home = os.path.dirname(os.path.abspath(sys.executable))
+for conf in (os.path.join(home, "pyvenv.cfg"), os.path.join(os.path.dirname(home), "pyvenv.cfg")):
+    if os.path.isfile(conf):
+        with open(conf, encoding="utf-8") as f:
+            pairs = [line.partition("=") for line in f]
+        system = any(k.strip().lower() == "include-system-site-packages"
+                     and v.strip().lower() == "true" for k, _, v in pairs)
+        venv = os.path.dirname(home)
+        break
+names = sysconfig.get_scheme_names()
+# The venv scheme's folders (a distribution's patched site.py, as Debian's, differs).
+scheme = "venv" if "venv" in names else ("nt" if os.name == "nt" else "posix_prefix")
+where = {"base": venv, "platbase": venv}
+user_site = site.getusersitepackages()
+if venv is None:
+    paths = list(site.getsitepackages())
+    if os.path.isdir(user_site):
+        paths.insert(0, user_site)
+else:
+    paths = [sysconfig.get_path(kind, scheme, where) for kind in ("purelib", "platlib")]
+    paths += list(site.getsitepackages([sys.base_prefix, sys.base_exec_prefix])) if system else []
+venv_paths = paths[:2] if venv else []
+paths = list(dict.fromkeys(paths))
+"""
+
 # Runs inside the target with nothing but its standard library: the target may be an older
 # Python than our copy of `packaging` supports, so tags are computed here from these facts.
-# Listing what is installed is most of its cost, so the usual layout (folders on sys.path
-# holding *.dist-info / *.egg-info folders) is read directly: importing importlib.metadata
-# and running the email parser on every METADATA took ~35 of its ~55 ms. Anything else (a
-# zip or .egg on sys.path, a finder with its own distributions, an odd METADATA) falls back
-# to importlib.metadata, so the result is the same. Site and .pth files still run: they
-# decide sys.path, hence what is installed.
-_PROBE = r"""
-import json, os, platform, sys, sysconfig
+# Listing what is installed is most of its cost, so the usual layout (site folders holding
+# *.dist-info / *.egg-info folders) is read directly: importing importlib.metadata and
+# running the email parser on every METADATA took ~35 of its ~55 ms. Anything else (a zip
+# or .egg, an egg-info file, an odd METADATA) falls back to importlib.metadata over the same
+# folders, so the result is the same.
+_PROBE = (
+    SITE_DIRS
+    + r"""
+import json, platform
 impl = sys.implementation
 iver = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
 if impl.version.releaselevel != "final":
@@ -65,14 +102,10 @@ def headers(path):
         return None
     return found["name"], found["version"]
 def scan():
-    # importlib.metadata.distributions() for plain folders on sys.path, in its order; None
-    # when it might find something this does not look for.
-    from importlib.machinery import PathFinder
-    for finder in sys.meta_path:
-        if finder is not PathFinder and getattr(finder, "find_distributions", None):
-            return None
+    # importlib.metadata.distributions(path=paths), in its order; None when it might find
+    # something this does not look for.
     found = {}
-    for entry in sys.path:
+    for entry in paths:
         if entry.lower().endswith(".egg"):
             return None
         try:
@@ -100,7 +133,7 @@ installed = scan()
 if installed is None:
     import importlib.metadata as md
     installed = {}
-    for dist in md.distributions():
+    for dist in md.distributions(path=paths):
         name = dist.metadata["Name"]
         if name and name not in installed:
             installed[name] = dist.version
@@ -114,10 +147,11 @@ print(json.dumps({
     "platform": sysconfig.get_platform(),
     "installed": installed,
     "has_pip": any(
-        os.path.isdir(os.path.join(p, "pip")) for p in sys.path if p and os.path.isdir(p)
+        os.path.isdir(os.path.join(p, "pip")) for p in paths if p and os.path.isdir(p)
     ),
 }))
 """
+)
 
 
 #: marker variables; PEP 751 lock files add ``extras`` and ``dependency_groups`` as sets
@@ -208,7 +242,7 @@ def run_script(
 def probe(python: str | None = None) -> Target:
     """Inspect ``python`` (default: this interpreter) by running it; raises TargetError."""
     executable = python or sys.executable
-    done = run_script(executable, _PROBE)
+    done = run_script(executable, _PROBE, isolated=True)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise TargetError(

@@ -35,46 +35,26 @@ from peep_setuptools.checks.scripts import (
 from peep_setuptools.errors import PeepError, TargetError
 from peep_setuptools.hashes import Digest, InvalidDigest, hash_file
 from peep_setuptools.requirements.spec import ReqLine
-from peep_setuptools.target import run_script
+from peep_setuptools.target import SITE_DIRS, run_script
 
 # Runs in the target interpreter with -I -S (no .pth file runs to answer for it), stdlib only:
-# where each named distribution lives, in the site folders the interpreter imports from.
-_PROBE = r"""
-import importlib.metadata as md, json, os, site, sys, sysconfig
+# where each named distribution lives, in the site folders (SITE_DIRS) it imports from.
+_PROBE = (
+    SITE_DIRS
+    + r"""
+import importlib.metadata as md, json
 wanted = set(json.loads(sys.argv[1]))
 def canon(name):
     import re
     return re.sub(r"[-_.]+", "-", name).lower()
-# With -S, site.py never made a venv's folder the prefix: read pyvenv.cfg as it would, and
-# take the venv scheme's folders (a distribution's patched site.py, as Debian's, differs).
-venv = None
-home = os.path.dirname(os.path.abspath(sys.executable))
-for conf in (os.path.join(home, "pyvenv.cfg"), os.path.join(os.path.dirname(home), "pyvenv.cfg")):
-    if os.path.isfile(conf):
-        with open(conf, encoding="utf-8") as f:
-            pairs = [line.partition("=") for line in f]
-        system = any(k.strip().lower() == "include-system-site-packages"
-                     and v.strip().lower() == "true" for k, _, v in pairs)
-        venv = os.path.dirname(home)
-        break
-names = sysconfig.get_scheme_names()
-scheme = "venv" if "venv" in names else ("nt" if os.name == "nt" else "posix_prefix")
-where = {"base": venv, "platbase": venv}
-if venv is None:
-    paths = list(site.getsitepackages())
-    if os.path.isdir(site.getusersitepackages()):
-        paths.insert(0, site.getusersitepackages())
-else:
-    paths = [sysconfig.get_path(kind, scheme, where) for kind in ("purelib", "platlib")]
-    paths += list(site.getsitepackages()) if system else []
 def scripts_of(base):
-    if base == site.getusersitepackages():
+    if base == user_site:
         return sysconfig.get_path("scripts", os.name + "_user")
-    if venv is None or base not in paths[:2]:
+    if base not in venv_paths:
         return sysconfig.get_path("scripts")
     return sysconfig.get_path("scripts", scheme, where)
 found = {}
-for dist in md.distributions(path=list(dict.fromkeys(paths))):
+for dist in md.distributions(path=paths):
     name = canon(dist.metadata["Name"] or "")
     if name in wanted and name not in found:
         found[name] = {
@@ -85,6 +65,7 @@ for dist in md.distributions(path=list(dict.fromkeys(paths))):
         }
 print(json.dumps(found))
 """
+)
 #: Files an installer writes into the dist-info folder itself; they are not in wheels.
 _INSTALLER_FILES = frozenset(
     {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "uv_cache.json"}

@@ -1,0 +1,73 @@
+"""The target probe runs nothing installed in the target: a planted .pth cannot run or lie."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from support.builders import make_venv
+
+from peep_setuptools.target import probe
+
+PY39 = "/root/.pyenv/versions/3.9.18/bin/python"
+PYTHONS = [
+    pytest.param(sys.executable, id="this"),
+    pytest.param(
+        PY39, id="3.9", marks=pytest.mark.skipif(not os.path.exists(PY39), reason="no 3.9")
+    ),
+]
+
+
+def _site(venv: Path) -> Path:
+    (site,) = (venv.parent.parent / "lib").glob("python3.*/site-packages")
+    return site
+
+
+def _plant(venv: Path, tmp_path: Path) -> Path:
+    """A .pth whose import line writes a telltale and puts a fake alpha 1.0 on sys.path."""
+    fake = tmp_path / "fake"
+    (fake / "alpha-1.0.dist-info").mkdir(parents=True)
+    (fake / "alpha-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\n"
+    )
+    telltale = tmp_path / "pth-telltale"
+    (_site(venv) / "evil.pth").write_text(
+        f"import sys; open({str(telltale)!r}, 'w').write('ran'); sys.path.append({str(fake)!r})\n"
+    )
+    return telltale
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_probe_runs_no_pth_and_reads_the_venvs_site_packages(tmp_path, python):
+    venv = make_venv(tmp_path / "venv", python=python)
+    telltale = _plant(venv, tmp_path)
+    (_site(venv) / "real-2.0.dist-info").mkdir()
+    (_site(venv) / "real-2.0.dist-info" / "METADATA").write_text("Name: real\nVersion: 2.0\n")
+    target = probe(str(venv))
+    assert not telltale.exists()
+    assert dict(target.installed) == {"real": "2.0"}
+    assert target.marker_env["python_version"] == ".".join(
+        target.marker_env["python_full_version"].split(".")[:2]
+    )
+    assert target.tags[0].interpreter.startswith("cp3")
+    assert not target.has_pip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("python", PYTHONS)
+def test_a_planted_pth_neither_runs_in_the_probe_nor_fools_install(
+    peep, write, packages, index, tmp_path, python
+):
+    # Our pip needs 3.10+: a 3.9 target installs with its own.
+    venv = make_venv(tmp_path / "venv", python=python, with_pip=python == PY39)
+    telltale = _plant(venv, tmp_path)
+    reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
+    done = peep.install(reqs, venv, "-i", index.index_url, "--dry-run", check=0)
+    assert not telltale.exists(), done.stdout + done.stderr
+    assert "alpha" in done.stdout and "already installed" not in done.stdout + done.stderr
+    # For real: alpha is installed, not skipped as the fake one. (pip itself then runs the
+    # target interpreter, site and .pth files included, to install into it.)
+    done = peep.install(reqs, venv, "-i", index.index_url, check=0)
+    assert (_site(venv) / "alpha-1.0.dist-info" / "RECORD").exists(), done.stdout + done.stderr
