@@ -99,16 +99,16 @@ CASES = [
         b'file:///nonexistent/foo-1.0.tar.gz ;python_version<"0"\n',
         {},
         "No such file or directory: '/nonexistent/foo-1.0.tar.gz ;python_version<\"0\"'",
-        "reqs.txt:1: 'file:///nonexistent/foo-1.0.tar.gz ;python_version<\"0\"' is not an "
-        "archive (",
+        "reqs.txt:1: 'file:///nonexistent/foo-1.0.tar.gz ;python_version<\"0\"' is not a "
+        "valid URL: it contains whitespace",
         id="url-marker-after-space-semicolon",
     ),
     pytest.param(
         b'file:///nonexistent/foo-1.0.tar.gz;\tpython_version<"0"\n',
         {},
         "No such file or directory: '/nonexistent/foo-1.0.tar.gz;python_version<\"0\"'",
-        "reqs.txt:1: 'file:///nonexistent/foo-1.0.tar.gz;\\tpython_version<\"0\"' is not an "
-        "archive (",
+        "reqs.txt:1: 'file:///nonexistent/foo-1.0.tar.gz;\\tpython_version<\"0\"' is not a "
+        "valid URL: it contains whitespace",
         id="url-marker-after-semicolon-tab",
     ),
     pytest.param(
