@@ -15,6 +15,7 @@ _EXPORTS = {
     "port_file": "api",
     "InstallOptions": "api",
     "InstallResult": "api",
+    "InstallerOutput": "api",
     "InstallObserver": "api",
     "Verified": "api",
     "InstallerBackend": "installing.backends",
@@ -39,6 +40,7 @@ __all__ = [
     "InstallOptions",
     "InstallResult",
     "InstallerBackend",
+    "InstallerOutput",
     "MalformedHashError",
     "PeepError",
     "RequirementsFileError",
@@ -59,6 +61,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from peep_setuptools.api import (
+        InstallerOutput,
         InstallObserver,
         InstallOptions,
         InstallResult,

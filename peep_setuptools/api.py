@@ -59,9 +59,6 @@ class InstallOptions:
     force_reinstall: bool = False
     installer: Literal["pip", "uv"] = "pip"
     compile: Compile = "default"
-    quiet: bool = False
-    #: the installer's output goes to stderr (stdout carries a JSON report)
-    installer_output_to_stderr: bool = False
     jobs: int = DEFAULT_JOBS
     #: the environment to read PIP_* defaults and ${VAR}s from; None means os.environ
     environ: Mapping[str, str] | None = None
@@ -87,6 +84,16 @@ class InstallOptions:
     pin_filters: Filters | None = None
     #: why a dry run installs nothing, for its last line; None when the command never installs
     dry_run_reason: str | None = "--dry-run"
+
+
+@dataclass(frozen=True)
+class InstallerOutput:
+    """Where the installer's own output goes: the front end's concern, not the pipeline's."""
+
+    #: pass ``--quiet`` to the installer
+    quiet: bool = False
+    #: its standard output goes to our standard error (stdout carries a JSON report)
+    to_stderr: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,11 +150,13 @@ def install(
     backend: InstallerBackend | None = None,
     progress: Progress | None = None,
     observer: InstallObserver | None = None,
+    output: InstallerOutput | None = None,
 ) -> InstallResult:
     """Verify every archive named by the files, then install them all in one installer call.
 
     Archives come from the verified cache when it holds one with an allowed hash (re-hashed
-    on the way out), else from the index; ``progress`` hears about each of them.
+    on the way out), else from the index; ``progress`` hears about each of them. Without
+    a ``backend``, the one ``options.installer`` names is made, writing as ``output`` says.
 
     Raises VerificationFailed (its ``report`` is peep's text) when any hash is missing or
     wrong or any archive cannot be had, and other PeepErrors for bad input; nothing is
@@ -163,7 +172,7 @@ def install(
         logger.info("Nothing to install: every requirement is installed at its pinned version.")
         return InstallResult((), planned.skipped, planned.not_applicable, (), options.dry_run)
     # Before any download: an installer that is asked for but missing fails fast.
-    chosen = None if options.dry_run else backend or _backend(options)
+    chosen = None if options.dry_run else backend or _backend(options, output or InstallerOutput())
     with _session(planned, options, environ, progress, chosen) as (session, settings):
         checked = fetch_and_verify(planned, session, options)
         left_out = _observe(observer, planned, checked, session)
@@ -455,10 +464,10 @@ def _archive(verdict: Verdict) -> VerifiedArchive:
     return VerifiedArchive(req.name, verdict.path, digest, req.version, url, digest)
 
 
-def _backend(options: InstallOptions) -> InstallerBackend:
+def _backend(options: InstallOptions, output: InstallerOutput) -> InstallerBackend:
     from peep_setuptools.installing.backends import PipBackend, UvBackend, find_uv
 
     if options.installer == "uv":
         find_uv()
-        return UvBackend(options.compile, options.quiet, options.installer_output_to_stderr)
-    return PipBackend(options.compile, options.quiet, options.installer_output_to_stderr)
+        return UvBackend(options.compile, output.quiet, output.to_stderr)
+    return PipBackend(options.compile, output.quiet, output.to_stderr)

@@ -259,7 +259,6 @@ def _options(args: argparse.Namespace) -> api.InstallOptions:
     return dataclasses.replace(
         network_options(args),
         python=getattr(args, "python", None),
-        quiet=getattr(args, "quiet", False),
         dry_run=True,
         dry_run_reason=None,
         fetch_installed=True,

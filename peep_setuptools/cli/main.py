@@ -248,12 +248,10 @@ def _install_options(args: argparse.Namespace) -> api.InstallOptions:
         force_reinstall=args.force_reinstall,
         keep_mismatched=args.keep_mismatched,
         compile=args.compile,
-        quiet=args.quiet,
         jobs=args.jobs,
         cache_dir=args.cache_dir,
         no_cache=args.no_cache,
         fetch_installed=args.verify_installed,
-        installer_output_to_stderr=args.report == "-",
         installer=_installer(args.installer),
         lock_files=tuple(args.lock_files),
         strict=args.strict or bool(args.build_requirements),
@@ -299,7 +297,12 @@ def run_install(args: argparse.Namespace) -> api.InstallResult:
 
     def install(observer: api.InstallObserver) -> api.InstallResult:
         result = api.install(
-            args.requirements, _install_options(args), progress=_progress(args), observer=observer
+            args.requirements,
+            _install_options(args),
+            progress=_progress(args),
+            observer=observer,
+            # --report - puts the JSON on stdout: the installer's output goes to stderr
+            output=api.InstallerOutput(quiet=args.quiet, to_stderr=args.report == "-"),
         )
         results.append(result)
         return result
