@@ -224,6 +224,9 @@ def _url_requirement(
             f"{shown!r} is a version-control requirement, which cannot be hash-checked; "
             f"{ARCHIVE_HINT}",
         )
+    if any(char.isspace() for char in url):
+        # A URL has no blanks (RFC 3986); "name @ URL" could not even write this one.
+        fail_at(location, f"{url!r} is not a valid URL: it contains whitespace; write it as %20")
     try:
         parts = urlsplit(url)
     except ValueError as exc:
@@ -254,9 +257,6 @@ def _url_requirement(
             location,
             f"{shown!r} is not an archive ({', '.join(ARCHIVE_SUFFIXES)}); {ARCHIVE_HINT}",
         )
-    if any(char.isspace() for char in url):
-        # A URL has no blanks (RFC 3986); "name @ URL" could not even write this one.
-        fail_at(location, f"{url!r} is not a valid URL: it contains whitespace; write it as %20")
     if name is None and egg is not None:
         try:
             egg_req = Requirement(egg)
