@@ -49,36 +49,25 @@ def interrupted(runner, proc, packages, sig=signal.SIGINT, code=130):
     return done
 
 
-@pytest.mark.parametrize("jobs", ["8", "1"])
-def test_sigint_while_downloading(runner, reqs, srv, packages, jobs):
+# Ctrl-C, what a CI runner sends on cancel (SIGTERM), and a closed terminal (SIGHUP): the
+# same cleanup, each with its own exit code (issue 11 item 7).
+@pytest.mark.parametrize(
+    ("sig", "code", "jobs"),
+    [
+        (signal.SIGINT, 130, "8"),
+        (signal.SIGINT, 130, "1"),
+        (signal.SIGTERM, 143, "8"),
+        (signal.SIGHUP, 129, "8"),
+    ],
+    ids=["sigint-8-jobs", "sigint-1-job", "sigterm", "sighup"],
+)
+def test_a_signal_while_downloading_stops_cleanly(runner, reqs, srv, packages, sig, code, jobs):
     delta = "/files/simple/delta-1.0-py3-none-any.whl"
     srv.set_fault(delta, Fault.stall_mid_body(STALL))
     srv.set_fault("/files/simple/beta-1.0.tar.gz", Fault.stall(STALL))
     proc = runner.spawn(reqs, "-i", srv.index_url, "--timeout", "60", "--jobs", jobs)
     try:
         # Mid-body: a .part file is being written and hashed when the signal arrives.
-        assert wait_for(lambda: part_files(runner) or proc.poll() is not None)
-        assert proc.poll() is None
-        interrupted(runner, proc, packages)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    srv.set_fault(delta, None)
-    srv.set_fault("/files/simple/beta-1.0.tar.gz", None)
-    runner.install(reqs, "-i", srv.index_url, check=0)
-    assert runner.installed()["delta"] == "1.0"
-
-
-# What a CI runner sends on cancel (SIGTERM), and a closed terminal (SIGHUP): the same
-# cleanup as Ctrl-C, each with its own exit code (issue 11 item 7).
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_sigterm_and_sighup_while_downloading(runner, reqs, srv, packages, sig, code):
-    delta = "/files/simple/delta-1.0-py3-none-any.whl"
-    srv.set_fault(delta, Fault.stall_mid_body(STALL))
-    srv.set_fault("/files/simple/beta-1.0.tar.gz", Fault.stall(STALL))
-    proc = runner.spawn(reqs, "-i", srv.index_url, "--timeout", "60")
-    try:
         assert wait_for(lambda: part_files(runner) or proc.poll() is not None)
         assert proc.poll() is None
         interrupted(runner, proc, packages, sig, code)
