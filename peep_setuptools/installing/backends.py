@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.installed import probe_installed
 from peep_setuptools.errors import BackendError, TargetError
-from peep_setuptools.installing.bytecode import compile_installed
+from peep_setuptools.installing.bytecode import compile_after_pays, compile_installed
 from peep_setuptools.installing.handoff import (
     Origin,
     VerifiedArchive,
@@ -246,11 +246,12 @@ class _RequirementsFileBackend:
         command = [*program, "install", "--no-deps", "--require-hashes", *self._target_args(target)]
         command += ["-r", reqs, *args]
         command.append(self._reinstall)
-        command += self._compile_args()
+        compiles = self._compiles_after(archives)
+        command += self._compile_args(compiles)
         if self.quiet:
             command.append("--quiet")
         _run(command, archives, env, stdout_to_stderr=self.stdout_to_stderr)
-        self._finish(target, archives, staged.origins, env, workdir)
+        self._finish(target, archives, staged.origins, env, workdir, compiles=compiles)
 
     def _finish(
         self,
@@ -259,9 +260,10 @@ class _RequirementsFileBackend:
         origins: Sequence[Origin],
         env: Mapping[str, str],
         workdir: str,
+        *,
+        compiles: bool,
     ) -> None:
         """After a successful install: bytecode (pip), then what the environment records."""
-        compiles = self._compiles_after()
         names = [canonicalize_name(a.name) for a in (archives if compiles else origins)]
         if not names:
             return
@@ -276,8 +278,8 @@ class _RequirementsFileBackend:
             )
         record_origins(found, origins)
 
-    def _compiles_after(self) -> bool:
-        """Whether we byte-compile after the installer (which then ran with --no-compile)."""
+    def _compiles_after(self, archives: Sequence[VerifiedArchive]) -> bool:
+        """Whether we byte-compile after the installer (which then runs with --no-compile)."""
         return False
 
     def _program(self, target: Target) -> list[str]:
@@ -291,7 +293,8 @@ class _RequirementsFileBackend:
     def _cert_args(self, build_index: BuildIndex) -> list[str]:
         return []
 
-    def _compile_args(self) -> list[str]:
+    def _compile_args(self, after: bool) -> list[str]:
+        """The installer's compile options; ``after``: we compile once it is done."""
         raise NotImplementedError
 
     def _index_input(
@@ -350,12 +353,13 @@ class PipBackend(_RequirementsFileBackend):
     def _cert_args(self, build_index: BuildIndex) -> list[str]:
         return ["--cert", build_index.cert] if build_index.cert else []
 
-    def _compile_args(self) -> list[str]:
-        # pip compiles one file after another; we compile the same files on every core.
-        return ["--no-compile"]
+    def _compile_args(self, after: bool) -> list[str]:
+        # pip compiles one file after another; we compile the same files on every core when
+        # there is enough to compile. "default" compiles either way, as it did before.
+        return ["--no-compile"] if after or self.compile == "no-compile" else ["--compile"]
 
-    def _compiles_after(self) -> bool:
-        return self.compile != "no-compile"
+    def _compiles_after(self, archives: Sequence[VerifiedArchive]) -> bool:
+        return self.compile != "no-compile" and compile_after_pays([a.path for a in archives])
 
     def _index_input(
         self, build_index: BuildIndex, workdir: str, step: str
@@ -411,7 +415,7 @@ class UvBackend(_RequirementsFileBackend):
     def _target_args(self, target: Target) -> list[str]:
         return ["--python", target.python]
 
-    def _compile_args(self) -> list[str]:
+    def _compile_args(self, after: bool) -> list[str]:
         return ["--compile-bytecode"] if self.compile == "compile" else []
 
     def _index_input(

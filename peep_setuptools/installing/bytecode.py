@@ -7,15 +7,21 @@ does the same work in the target interpreter, spread over its cores: the same
 ``compileall.compile_file(path, force=True, quiet=True)`` call on the same files, the same
 optimisation level and invalidation mode (``PYTHONOPTIMIZE``, ``SOURCE_DATE_EPOCH``), and a
 RECORD written as pip writes it (rows sorted, CRLF). The result is what pip alone leaves.
+
+That child costs a start-up of its own, so when there is little to compile (a few small
+wheels, or one core) pip compiles, as it would alone: ``compile_after_pays`` decides.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
+import zipfile
 from collections.abc import Mapping, Sequence
 
+from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.installed import InstalledDist
 
 logger = logging.getLogger(__name__)
@@ -69,7 +75,7 @@ def main():
             if full.endswith(".py") and inside and os.path.isfile(full):
                 sources.setdefault(full, set()).add((base, record))
     paths = sorted(sources)
-    jobs = min(os.cpu_count() or 1, 8)
+    jobs = int(sys.argv[1])
     if jobs > 1 and len(paths) > 16 and "fork" in multiprocessing.get_all_start_methods():
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             done = pool.map(compile_one, paths, chunksize=max(1, len(paths) // (jobs * 4)))
@@ -100,6 +106,46 @@ main()
 """
 
 
+#: pip's serial compile, measured on the benchmark's 40 packages (RESULTS.md): about 10 MB of
+#: source a second, plus ~0.1 ms a file
+_SOURCE_BYTES_PER_SECOND = 10e6
+_SECONDS_PER_FILE = 1e-4
+#: what compiling after pip costs beyond the compiling: starting our child, forking its pool
+_AFTER_COST = 0.1
+
+
+def compile_jobs() -> int:
+    """How many processes the child compiles in (it computes the same on the same machine)."""
+    return min(os.cpu_count() or 1, 8)
+
+
+def compile_after_pays(archives: Sequence[str], jobs: int | None = None) -> bool:
+    """Whether compiling on every core after pip beats letting pip compile as it goes.
+
+    Estimated from the ``.py`` members of the wheels (their central directories only); an
+    sdist, or a wheel that cannot be read, counts as a lot (pip will say what is wrong).
+    Either way the environment is the same: pip's own compile, or ours done as pip does it.
+    """
+    jobs = compile_jobs() if jobs is None else jobs
+    if jobs <= 1:
+        return False
+    # Parallel saves (1 - 1/jobs) of the serial time; it has to pay for the child.
+    enough = _AFTER_COST / (1 - 1 / jobs)
+    seconds = 0.0
+    for path in archives:
+        if not is_wheel(path):
+            return True
+        try:
+            with zipfile.ZipFile(path) as wheel:
+                sources = [i.file_size for i in wheel.infolist() if i.filename.endswith(".py")]
+        except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
+            return True
+        seconds += sum(sources) / _SOURCE_BYTES_PER_SECOND + len(sources) * _SECONDS_PER_FILE
+        if seconds > enough:
+            return True
+    return False
+
+
 def optimize_flags(environ: Mapping[str, str]) -> list[str]:
     """The ``-O`` options that ``PYTHONOPTIMIZE`` gives the pip we run (our script runs -I)."""
     value = environ.get("PYTHONOPTIMIZE", "")
@@ -127,7 +173,7 @@ def compile_installed(
     ]
     if not records:
         return True
-    command = [python, "-I", "-S", *optimize_flags(env), "-c", _COMPILE]
+    command = [python, "-I", "-S", *optimize_flags(env), "-c", _COMPILE, str(compile_jobs())]
     try:
         done = subprocess.run(
             command,

@@ -12,14 +12,20 @@ import pytest
 from support.builders import make_venv, write_wheel
 
 from peep_setuptools.hashes import hash_file
+from peep_setuptools.installing.bytecode import compile_after_pays, compile_jobs
 
 pytestmark = pytest.mark.slow
 
 
-def _wheel(root: Path) -> Path:
-    """A wheel with enough modules for the parallel path, a subpackage, data and a script."""
+def _wheel(root: Path, *, large: bool = True) -> Path:
+    """A wheel with many modules, a subpackage, data and a script.
+
+    ``large``: enough source (~3 MB) that peep compiles it on every core after pip;
+    otherwise pip compiles it itself (``compile_after_pays``).
+    """
+    padding = "".join(f"NAME_{j} = {'x' * 60!r}\n" for j in range(1000)) if large else ""
     files = {
-        f"many/mod{i}.py": f"VALUE = {i}\n\ndef f():\n    return 'x' * {i}\n".encode()
+        f"many/mod{i}.py": f"VALUE = {i}\n{padding}\ndef f():\n    return 'x' * {i}\n".encode()
         for i in range(40)
     }
     files["many/__init__.py"] = b'"""Many modules."""\n'
@@ -68,12 +74,20 @@ def _code(path: Path) -> tuple[bytes, bytes, object]:
 
 
 @pytest.mark.parametrize(
-    "extra_env",
-    [{}, {"PYTHONOPTIMIZE": "1"}, {"SOURCE_DATE_EPOCH": "1600000000"}],
-    ids=["timestamp", "optimize", "checked-hash"],
+    ("extra_env", "large"),
+    [
+        ({}, True),
+        ({"PYTHONOPTIMIZE": "1"}, True),
+        ({"SOURCE_DATE_EPOCH": "1600000000"}, True),
+        ({}, False),
+        ({"SOURCE_DATE_EPOCH": "1600000000"}, False),
+    ],
+    ids=["timestamp", "optimize", "checked-hash", "small-by-pip", "small-checked-hash"],
 )
-def test_pip_backend_leaves_what_pip_leaves(tmp_path, env, peep, write, extra_env):
-    wheel = _wheel(tmp_path / "wheels")
+def test_pip_backend_leaves_what_pip_leaves(tmp_path, env, peep, write, extra_env, large):
+    wheel = _wheel(tmp_path / "wheels", large=large)
+    # Which path this case takes: ours on every core, or pip's own compile.
+    assert compile_after_pays([str(wheel)]) == (large and compile_jobs() > 1)
     digest = hash_file(str(wheel))["sha256"]
     reqs = write(
         "reqs.txt",
@@ -142,7 +156,11 @@ def test_only_installed_files_are_compiled(tmp_path, peep, write):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "victim.py").write_text("VALUE = 1\n")
-    wheel = write_wheel(tmp_path / "wheels", "rowdy", "1.0", {"rowdy/__init__.py": b"X = 1\n"})
+    # Enough source that peep, not pip, compiles it (the path this test is about).
+    big = "".join(f"NAME_{j} = {'x' * 60!r}\n" for j in range(40000)).encode()
+    wheel = write_wheel(
+        tmp_path / "wheels", "rowdy", "1.0", {"rowdy/__init__.py": b"X = 1\n", "rowdy/big.py": big}
+    )
     with zipfile.ZipFile(wheel) as old:
         members = {info.filename: old.read(info) for info in old.infolist()}
     record = "rowdy-1.0.dist-info/RECORD"
@@ -154,6 +172,7 @@ def test_only_installed_files_are_compiled(tmp_path, peep, write):
     reqs = write(
         "reqs.txt", f"--no-index\n--find-links {wheel.parent}\nrowdy==1.0 {digest.pip_option()}\n"
     )
+    assert compile_after_pays([str(wheel)]) == (compile_jobs() > 1)
     venv = make_venv(tmp_path / "venv")
     peep.install(reqs, venv, check=0)
     assert not (outside / "__pycache__").exists()
