@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shlex
@@ -342,9 +343,16 @@ class PipBackend(_RequirementsFileBackend):
         return _wheels_in(out)
 
     def _program(self, target: Target) -> list[str]:
-        """The target's own pip, or ours with ``--python`` when it has none."""
+        """The target's own pip, or ours run by the target when it has none.
+
+        ``pip --python`` would start our interpreter and pip only for pip to start the
+        target with its ``__pip-runner__.py``; we start that directly (~70 ms less).
+        """
         if target.has_pip:
             return [target.python, "-m", "pip"]
+        runner = _pip_runner()
+        if runner is not None:
+            return [target.python, runner]
         return [sys.executable, "-m", "pip", "--python", target.python]
 
     def _target_args(self, target: Target) -> list[str]:
@@ -434,6 +442,20 @@ class UvBackend(_RequirementsFileBackend):
         # uv merges configured find-links with the command line's: read no configuration.
         links = [arg for place in (folder, *in_place) for arg in ("--find-links", place)]
         return child_env(), ["--no-config", "--no-index", *links]
+
+
+def _pip_runner() -> str | None:
+    """Our pip's ``__pip-runner__.py`` (what ``pip --python`` runs in the other interpreter).
+
+    Found without importing pip; None if this pip has none (then ``--python`` it is).
+    """
+    try:
+        spec = importlib.util.find_spec("pip")
+    except (ImportError, ValueError):
+        return None
+    folders = list(spec.submodule_search_locations or ()) if spec is not None else []
+    runners = [os.path.join(os.path.realpath(f), "__pip-runner__.py") for f in folders[:1]]
+    return next((path for path in runners if os.path.isfile(path)), None)
 
 
 def find_uv() -> str:
