@@ -11,13 +11,15 @@ __version__ = "1.0.0.dev0"
 #: our command (for --help-commands) stays cheap
 _EXPORTS = {
     "install": "api",
+    "verify": "api",
+    "verify_environment": "api",
     "hash_files": "api",
     "port_file": "api",
-    "InstallOptions": "api",
-    "InstallResult": "api",
-    "InstallerOutput": "api",
-    "InstallObserver": "api",
-    "Verified": "api",
+    "InstallOptions": "values",
+    "InstallResult": "values",
+    "InstallerOutput": "values",
+    "Verified": "values",
+    "EnvironmentCheck": "values",
     "InstallerBackend": "installing.backends",
     "VerifiedArchive": "installing.backends",
     "PeepError": "errors",
@@ -35,8 +37,8 @@ __all__ = [
     "BackendError",
     "ConflictingRequirementsError",
     "DownloadError",
+    "EnvironmentCheck",
     "IndexLookupError",
-    "InstallObserver",
     "InstallOptions",
     "InstallResult",
     "InstallerBackend",
@@ -53,6 +55,8 @@ __all__ = [
     "hash_files",
     "install",
     "port_file",
+    "verify",
+    "verify_environment",
 ]
 
 # A library logs and leaves showing its messages to the program: no "No handlers" warning,
@@ -60,16 +64,7 @@ __all__ = [
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
-    from peep_setuptools.api import (
-        InstallerOutput,
-        InstallObserver,
-        InstallOptions,
-        InstallResult,
-        Verified,
-        hash_files,
-        install,
-        port_file,
-    )
+    from peep_setuptools.api import hash_files, install, port_file, verify, verify_environment
     from peep_setuptools.errors import (
         BackendError,
         ConflictingRequirementsError,
@@ -83,6 +78,13 @@ if TYPE_CHECKING:
         VerificationFailed,
     )
     from peep_setuptools.installing.backends import InstallerBackend, VerifiedArchive
+    from peep_setuptools.values import (
+        EnvironmentCheck,
+        InstallerOutput,
+        InstallOptions,
+        InstallResult,
+        Verified,
+    )
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 -- the re-exported objects vary

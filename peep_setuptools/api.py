@@ -7,140 +7,38 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from peep_setuptools.errors import PeepError, VerificationFailed
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.plan import Plan, plan
 from peep_setuptools.installing.verdicts import Problem, Verdict
 from peep_setuptools.lock.model import LockLocation
-from peep_setuptools.requirements.lines import IndexOptions
-from peep_setuptools.requirements.spec import ReqLine
-from peep_setuptools.target import Target
+from peep_setuptools.values import (
+    EnvironmentCheck,
+    InstallerOutput,
+    InstallOptions,
+    InstallResult,
+    Verified,
+)
 
 # The network half (http and ssl, index, download, cache, backends, progress, report) is
 # imported inside install() once there is something to fetch: a no-op run, where everything
 # is installed already, never needs it, and importing it was a third of that run's time.
 if TYPE_CHECKING:
     from peep_setuptools.checks.completeness import Completeness
-    from peep_setuptools.index.http import HttpClient
-    from peep_setuptools.index.pages import IndexClient
-    from peep_setuptools.installing.backends import (
-        BuildIndex,
-        Compile,
-        InstallerBackend,
-        VerifiedArchive,
-    )
+    from peep_setuptools.checks.installed import InstalledCheck
+    from peep_setuptools.installing.backends import BuildIndex, InstallerBackend, VerifiedArchive
     from peep_setuptools.installing.fetch import Outcome, Session
-    from peep_setuptools.installing.picking import Filters
     from peep_setuptools.installing.pinning import Pins
     from peep_setuptools.installing.progress import Progress
     from peep_setuptools.installing.settings import IndexSettings
     from peep_setuptools.installing.strictbuild import BuildStage
+    from peep_setuptools.requirements.spec import ReqLine
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_JOBS = 8
-
-
-@dataclass(frozen=True)
-class InstallOptions:
-    """Everything a front end can ask of ``install``; None means "as pip would default"."""
-
-    python: str | None = None
-    #: index options from the command line; they override those in the files
-    index: IndexOptions = field(default_factory=IndexOptions)
-    cert: str | None = None
-    timeout: float | None = None
-    retries: int | None = None
-    dry_run: bool = False
-    force_reinstall: bool = False
-    installer: Literal["pip", "uv"] = "pip"
-    compile: Compile = "default"
-    jobs: int = DEFAULT_JOBS
-    #: the environment to read PIP_* defaults and ${VAR}s from; None means os.environ
-    environ: Mapping[str, str] | None = None
-    #: move archives that fail their hash check here (for forensics) instead of deleting them
-    keep_mismatched: str | None = None
-    #: the verified archive cache; None means $PEEP_CACHE_DIR or ~/.cache/peep-setuptools
-    cache_dir: str | None = None
-    no_cache: bool = False
-    #: fetch and verify even what is installed at its pinned version (for an observer)
-    fetch_installed: bool = False
-    #: PEP 751 lock files to install from, besides ``pylock*.toml`` files among the -r files
-    lock_files: tuple[str, ...] = ()
-    #: build sdists ourselves from verified build dependencies only (see strict.py)
-    strict: bool = False
-    #: files pinning build dependencies (with hashes) for strict mode; never installed
-    build_requirements: tuple[str, ...] = ()
-    #: read each verified archive's dependencies and refuse when a line is missing, as pip
-    #: does (``peep verify`` does not look)
-    check_dependencies: bool = True
-    #: install anyway when a dependency is missing, with a warning
-    allow_incomplete: bool = False
-    #: which files of a missing dependency's version the suggested lines hash (default: all)
-    pin_filters: Filters | None = None
-    #: why a dry run installs nothing, for its last line; None when the command never installs
-    dry_run_reason: str | None = "--dry-run"
-
-
-@dataclass(frozen=True)
-class InstallerOutput:
-    """Where the installer's own output goes: the front end's concern, not the pipeline's."""
-
-    #: pass ``--quiet`` to the installer
-    quiet: bool = False
-    #: its standard output goes to our standard error (stdout carries a JSON report)
-    to_stderr: bool = False
-
-
-@dataclass(frozen=True)
-class InstallResult:
-    """What ``install`` did."""
-
-    installed: tuple[VerifiedArchive, ...]
-    #: named requirements already installed at their pinned version
-    skipped: tuple[ReqLine, ...]
-    #: requirements whose environment markers do not apply to the target
-    not_applicable: tuple[ReqLine, ...]
-    verified: tuple[Verdict, ...]
-    dry_run: bool
-
-
-@dataclass(frozen=True)
-class Verified:
-    """What a run knows once every archive is fetched and checked, before installing."""
-
-    target: Target
-    #: the requirement files read, includes too
-    files: tuple[str, ...]
-    #: the requirements that apply to the target, merged
-    requirements: tuple[ReqLine, ...]
-    skipped: tuple[ReqLine, ...]
-    not_applicable: tuple[ReqLine, ...]
-    verdicts: tuple[Verdict, ...]
-    problems: tuple[Problem, ...]
-    client: IndexClient
-    http: HttpClient
-    #: --strict: the build dependencies no file pins, with the hashes proposed for them
-    build_proposed: tuple[Verdict, ...] = ()
-    #: what the verified archives need that no line pins (None: not checked)
-    completeness: Completeness | None = None
-    #: the lines that would pin what is missing (None unless the run refuses for it)
-    pins: Pins | None = None
-
-
-class InstallObserver(Protocol):
-    """Extra checks a front end runs on the verified archives (``peep check``, ``verify``)."""
-
-    def verified(self, run: Verified) -> Collection[str]:
-        """Return the canonical names to leave out of the install, or raise a PeepError.
-
-        Called once every archive is checked, before a failed check is reported.
-        """
-        ...
 
 
 def install(
@@ -149,7 +47,6 @@ def install(
     *,
     backend: InstallerBackend | None = None,
     progress: Progress | None = None,
-    observer: InstallObserver | None = None,
     output: InstallerOutput | None = None,
 ) -> InstallResult:
     """Verify every archive named by the files, then install them all in one installer call.
@@ -158,52 +55,93 @@ def install(
     on the way out), else from the index; ``progress`` hears about each of them. Without
     a ``backend``, the one ``options.installer`` names is made, writing as ``output`` says.
 
-    Raises VerificationFailed (its ``report`` is peep's text) when any hash is missing or
-    wrong or any archive cannot be had, and other PeepErrors for bad input; nothing is
-    installed unless every archive verified.
+    Raises VerificationFailed (its ``report`` is peep's text, its ``verified`` the values)
+    when any hash is missing or wrong or any archive cannot be had, and other PeepErrors
+    for bad input; nothing is installed unless every archive verified.
 
     The pipeline: ``plan`` (files and target, no network) -> ``fetch_and_verify`` ->
-    ``build`` (--strict, and wheels from the cache) -> the installer backend.
+    ``keep_intact`` (``verify_installed`` only) -> ``build`` (--strict, and wheels from the
+    cache) -> the installer backend.
     """
     options = options or InstallOptions()
     environ = os.environ if options.environ is None else options.environ
-    planned = _plan(requirement_files, options, environ)
+    # A dry run verifies every archive the files name, installed or not.
+    fetch_installed = options.force_reinstall or options.verify_installed or options.dry_run
+    planned = _plan(requirement_files, options, environ, fetch_installed=fetch_installed)
     if not planned.to_fetch:
-        logger.info("Nothing to install: every requirement is installed at its pinned version.")
+        logger.info(_NOTHING_TO_FETCH)
         return InstallResult((), planned.skipped, planned.not_applicable, (), options.dry_run)
     # Before any download: an installer that is asked for but missing fails fast.
     chosen = None if options.dry_run else backend or _backend(options, output or InstallerOutput())
-    with _session(planned, options, environ, progress, chosen) as (session, settings):
-        checked = fetch_and_verify(planned, session, options)
-        left_out = _observe(observer, planned, checked, session)
-        _accept(checked)
-        verdicts = checked.verdicts
-        skipped = planned.skipped + tuple(
-            v.requirement for v in verdicts if v.requirement.name in left_out
-        )
-        archives = tuple(_archive(v) for v in verdicts if v.requirement.name not in left_out)
-        if not archives and not options.dry_run:
-            logger.info("Nothing to install: every installed copy checked out.")
-            return InstallResult((), skipped, planned.not_applicable, verdicts, False)
-        if options.dry_run:
-            why = options.dry_run_reason
-            reason = f"; not installing ({why})" if why else ""
-            logger.info("All %d archives match their hashes%s.", len(verdicts), reason)
-            return InstallResult((), skipped, planned.not_applicable, verdicts, True)
-        assert chosen is not None  # noqa: S101 -- set whenever this is not a dry run
-        build_index = settings.build_index()
-        archives = build(session, checked, archives, chosen, build_index)
-        chosen.install(
-            archives,
-            target=planned.target,
-            workdir=session.workdir,
-            build_index=build_index,
-        )
-        return InstallResult(archives, skipped, planned.not_applicable, verdicts, False)
+    with _verifying(planned, options, environ, progress, chosen) as run:
+        checks = keep_intact(run) if options.verify_installed else ()
+        _note_dependencies(run.checked)
+        return _install(run, options, chosen, checks)
+
+
+def verify(
+    requirement_files: Sequence[str],
+    options: InstallOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> Verified:
+    """Fetch every archive the files name, installed or not, and check it; install nothing.
+
+    Returns the verdicts (and, unless ``options.check_dependencies`` is off, what the
+    archives need that no line pins). Raises VerificationFailed, whose ``verified`` is
+    this same value, when anything failed; other PeepErrors for bad input.
+    """
+    return _verify(requirement_files, options, progress, installed=False).verified
+
+
+def verify_environment(
+    requirement_files: Sequence[str],
+    options: InstallOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> EnvironmentCheck:
+    """``verify``, then compare each verified archive with its installed copy (``peep verify``).
+
+    Changes nothing. Raises as ``verify`` does, and TargetError when the target's files
+    cannot be listed.
+    """
+    return _verify(requirement_files, options, progress, installed=True)
+
+
+_NOTHING_TO_FETCH = "Nothing to install: every requirement is installed at its pinned version."
+
+
+def _verify(
+    requirement_files: Sequence[str],
+    options: InstallOptions | None,
+    progress: Progress | None,
+    *,
+    installed: bool,
+) -> EnvironmentCheck:
+    options = options or InstallOptions()
+    environ = os.environ if options.environ is None else options.environ
+    planned = _plan(requirement_files, options, environ, fetch_installed=True)
+    if not planned.to_fetch:
+        logger.info(_NOTHING_TO_FETCH)
+        return EnvironmentCheck(_unfetched(planned), ())
+    with _verifying(planned, options, environ, progress, None) as run:
+        if installed:
+            from peep_setuptools.installing.intact import compare_installed
+
+            checks = compare_installed(planned.target, run.verified.verdicts)
+        else:
+            checks = ()
+        _note_dependencies(run.checked)
+    logger.info("All %d archives match their hashes.", len(run.verified.verdicts))
+    return EnvironmentCheck(run.verified, checks)
 
 
 def _plan(
-    requirement_files: Sequence[str], options: InstallOptions, environ: Mapping[str, str]
+    requirement_files: Sequence[str],
+    options: InstallOptions,
+    environ: Mapping[str, str],
+    *,
+    fetch_installed: bool,
 ) -> Plan:
     return plan(
         requirement_files,
@@ -212,21 +150,129 @@ def _plan(
         lock_files=options.lock_files,
         only_binary=options.index.only_binary,
         build_requirements=options.build_requirements if options.strict else (),
-        # A dry run verifies every archive the files name, installed or not.
-        fetch_installed=options.force_reinstall or options.fetch_installed or options.dry_run,
+        fetch_installed=fetch_installed,
     )
 
 
-def _accept(checked: Checked) -> None:
-    """Raise VerificationFailed unless every archive verified; note what was not checked."""
-    if checked.report:
-        raise VerificationFailed(
-            checked.summary, checked.report, verdicts=checked.verdicts, problems=checked.problems
+def _unfetched(planned: Plan) -> Verified:
+    return Verified(
+        planned.target,
+        planned.files,
+        planned.requirements,
+        planned.skipped,
+        planned.not_applicable,
+        (),
+        (),
+    )
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A run inside its session, once every archive verified."""
+
+    planned: Plan
+    session: Session
+    settings: IndexSettings
+    checked: Checked
+    verified: Verified
+
+
+@contextlib.contextmanager
+def _verifying(
+    planned: Plan,
+    options: InstallOptions,
+    environ: Mapping[str, str],
+    progress: Progress | None,
+    chosen: InstallerBackend | None,
+) -> Iterator[_Run]:
+    """Fetch and verify in a new session; raise VerificationFailed unless all verified."""
+    with _session(planned, options, environ, progress, chosen) as (session, settings):
+        checked = fetch_and_verify(planned, session, options)
+        stage = checked.build_stage
+        verified = Verified(
+            planned.target,
+            planned.files,
+            planned.requirements,
+            planned.skipped,
+            planned.not_applicable,
+            checked.verdicts,
+            checked.problems,
+            settings,
+            stage.proposed if stage is not None else (),
+            checked.completeness,
+            checked.pins,
         )
+        if checked.report:
+            raise VerificationFailed(
+                checked.summary,
+                checked.report,
+                verdicts=checked.verdicts,
+                problems=checked.problems,
+                verified=verified,
+            )
+        yield _Run(planned, session, settings, checked, verified)
+
+
+def _note_dependencies(checked: Checked) -> None:
+    """Warn of missing dependencies (--allow-incomplete); note what was not checked."""
     if checked.completeness is not None:
         from peep_setuptools.installing.pinning import log_dependencies
 
         log_dependencies(checked.completeness)
+
+
+def keep_intact(run: _Run) -> tuple[InstalledCheck, ...]:
+    """The ``verify_installed`` stage: which installed copies need no reinstall (``intact``)."""
+    from peep_setuptools.installing import intact
+
+    return intact.keep_intact(run.planned.target, run.verified.verdicts)
+
+
+def _install(
+    run: _Run,
+    options: InstallOptions,
+    chosen: InstallerBackend | None,
+    checks: tuple[InstalledCheck, ...],
+) -> InstallResult:
+    """Build and install what verified, less the installed copies ``checks`` found intact."""
+    from peep_setuptools.installing.intact import trusted
+
+    planned, verdicts, left_out = run.planned, run.verified.verdicts, trusted(checks)
+    skipped = planned.skipped + tuple(
+        v.requirement for v in verdicts if v.requirement.name in left_out
+    )
+    archives = tuple(_archive(v) for v in verdicts if v.requirement.name not in left_out)
+
+    def result(installed: tuple[VerifiedArchive, ...], dry_run: bool) -> InstallResult:
+        return InstallResult(
+            installed, skipped, planned.not_applicable, verdicts, dry_run, checks, run.verified
+        )
+
+    if not archives and not options.dry_run:
+        logger.info("Nothing to install: every installed copy checked out.")
+        return result((), False)
+    if options.dry_run:
+        logger.info(
+            "All %d archives match their hashes; not installing (--dry-run).", len(verdicts)
+        )
+        return result((), True)
+    assert chosen is not None  # noqa: S101 -- set whenever this is not a dry run
+    build_index = run.settings.build_index()
+    try:
+        archives = build(run.session, run.checked, archives, chosen, build_index)
+    except VerificationFailed as exc:
+        # --strict found more build dependencies to pin: the run's verification stands
+        raise VerificationFailed(
+            str(exc),
+            exc.report,
+            verdicts=exc.verdicts,
+            problems=exc.problems,
+            verified=run.verified,
+        ) from None
+    chosen.install(
+        archives, target=planned.target, workdir=run.session.workdir, build_index=build_index
+    )
+    return result(archives, False)
 
 
 @contextlib.contextmanager
@@ -358,30 +404,6 @@ def build(
         target=session.target,
         workdir=session.workdir,
         build_index=build_index,
-    )
-
-
-def _observe(
-    observer: InstallObserver | None, planned: Plan, checked: Checked, session: Session
-) -> Collection[str]:
-    if observer is None:
-        return ()
-    stage = checked.build_stage
-    return observer.verified(
-        Verified(
-            planned.target,
-            planned.files,
-            planned.requirements,
-            planned.skipped,
-            planned.not_applicable,
-            checked.verdicts,
-            checked.problems,
-            session.client,
-            session.http,
-            stage.proposed if stage is not None else (),
-            checked.completeness,
-            checked.pins,
-        )
     )
 
 

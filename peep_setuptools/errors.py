@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from peep_setuptools.urls import redact_text
 
@@ -68,10 +68,16 @@ class DownloadError(PeepError):
 class VerificationFailed(PeepError):
     """Hashes were missing or did not match, or archives could not be had.
 
-    ``verdicts`` are the run's ``installing.verdicts.Verdict`` values (each says ``ok``,
-    ``missing`` or ``mismatch``) and ``problems`` its ``Problem`` values; ``report`` is
-    peep's text, rendered from them, which the front ends print.
+    ``verdicts`` are the ``installing.verdicts.Verdict`` values the report judges (each says
+    ``ok``, ``missing`` or ``mismatch``) and ``problems`` its ``Problem`` values; ``report``
+    is peep's text, rendered from them, which the front ends print. ``verified`` is the
+    run's ``values.Verified``: every verdict and problem, the missing dependencies and the
+    lines that would pin them (when --strict's build step fails, the verification the run
+    had passed; None when raised by other code).
     """
+
+    #: a ``values.Verified`` (typed loosely: the bottom layer cannot name it)
+    verified: Any
 
     def __init__(
         self,
@@ -80,11 +86,13 @@ class VerificationFailed(PeepError):
         *,
         verdicts: Sequence[object] = (),
         problems: Sequence[object] = (),
+        verified: object = None,
     ) -> None:
         super().__init__(message)
         self.report = redact_text(report)
         self.verdicts = tuple(verdicts)
         self.problems = tuple(problems)
+        self.verified = verified
 
 
 class BackendError(PeepError):

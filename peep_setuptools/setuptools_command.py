@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import argparse
     from typing import TypeGuard  # 3.10+, but annotations are never evaluated
 
-    from peep_setuptools.api import InstallResult
+    from peep_setuptools.values import InstallResult
 
 DEFAULT_REQUIREMENTS = "requirements.txt"
 

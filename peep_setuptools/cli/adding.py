@@ -6,9 +6,10 @@ Also the command-line pieces every subcommand shares: the file filters and the i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -16,7 +17,6 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from peep_setuptools import api
 from peep_setuptools.archives import parse_filename
 from peep_setuptools.errors import EXIT_OK, IndexLookupError, PeepError, UsageError
 from peep_setuptools.hashes import Digest, hash_file
@@ -25,13 +25,16 @@ from peep_setuptools.requirements.editing import Edit, NewRequirement, apply_edi
 from peep_setuptools.requirements.files import load_reqfiles
 from peep_setuptools.requirements.lines import IndexOptions, parse_only_binary, parse_reqfile
 from peep_setuptools.requirements.spec import ReqLine
+from peep_setuptools.values import InstallOptions
 
 # The network half (picking, pinning, settings: http, ssl, index pages) is imported by the
 # functions that use it: ``peep install`` builds its parser from this module, and a no-op
 # run, where everything is installed, must not pay for it.
 if TYPE_CHECKING:
+    from peep_setuptools.index.pages import IndexClient
     from peep_setuptools.installing.picking import Filters
     from peep_setuptools.installing.pinning import Pins
+    from peep_setuptools.values import Verified
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +66,9 @@ def index_options(args: argparse.Namespace) -> IndexOptions:
     )
 
 
-def network_options(args: argparse.Namespace) -> api.InstallOptions:
+def network_options(args: argparse.Namespace) -> InstallOptions:
     """InstallOptions with the index and connection options from the command line only."""
-    return api.InstallOptions(
+    return InstallOptions(
         index=index_options(args), cert=args.cert, timeout=args.timeout, retries=args.retries
     )
 
@@ -86,22 +89,24 @@ def filters_of(args: argparse.Namespace) -> Filters:
 # -- check --fix and install --write-hashes --------------------------------------------------
 
 
-def write_missing_hashes(run: api.Verified, filters: Filters) -> None:
+def write_missing_hashes(run: Verified, filters: Filters) -> None:
     """Pin every file of each version that has no hash, in the file that names it."""
     from peep_setuptools.installing.picking import TOFU_NOTE, hash_version
 
     by_file: dict[str, list[NewRequirement]] = {}
-    for verdict in run.verdicts:
-        req = verdict.requirement
-        if verdict.kind != "missing" or req.version is None:
-            continue
-        if req.url is not None:
-            digests: tuple[Digest, ...] = (verdict.actual["sha256"],)
-        else:
-            digests = hash_version(run.client, run.http, req.name, Version(req.version), filters)
-        by_file.setdefault(req.location.path, []).append(
-            NewRequirement(req.display_name, req.version, digests)
-        )
+    with _index_of(run) as client:
+        for verdict in run.verdicts:
+            req = verdict.requirement
+            if verdict.kind != "missing" or req.version is None:
+                continue
+            if req.url is not None:
+                digests: tuple[Digest, ...] = (verdict.actual["sha256"],)
+            else:
+                version = Version(req.version)
+                digests = hash_version(client, client.http, req.name, version, filters)
+            by_file.setdefault(req.location.path, []).append(
+                NewRequirement(req.display_name, req.version, digests)
+            )
     wrote = []
     for path, news in by_file.items():
         if any(r.url is not None for r in run.requirements if r.location.path == path):
@@ -114,11 +119,22 @@ def write_missing_hashes(run: api.Verified, filters: Filters) -> None:
             "Wrote the hashes of every file of these versions to %s.\n%s\n"
             "Review the changes, then run peep install again; nothing was installed.",
             "; ".join(wrote),
-            TOFU_NOTE.format(where=run.client.where),
+            TOFU_NOTE.format(where=client.where),
         )
 
 
-def _is_url_req(run: api.Verified, name: NormalizedName) -> bool:
+@contextlib.contextmanager
+def _index_of(run: Verified) -> Iterator[IndexClient]:
+    """A client on the index settings the verification used, closed after."""
+    assert run.index is not None  # noqa: S101 -- set whenever an archive was fetched
+    client = run.index.open()
+    try:
+        yield client
+    finally:
+        client.http.close()
+
+
+def _is_url_req(run: Verified, name: NormalizedName) -> bool:
     return any(r.name == name and r.url is not None for r in run.requirements)
 
 
@@ -149,24 +165,25 @@ def refuse_lock_files(paths: Sequence[str], command: str) -> None:
             raise UsageError(f"peep {command} does not edit {path}: {LOCK_ONLY}")
 
 
-def fix_build_requirements(run: api.Verified, path: str, filters: Filters) -> None:
+def fix_build_requirements(run: Verified, path: str, filters: Filters) -> None:
     """--strict --fix: pin the build dependencies no file pins, in ``path``, as ``peep add``."""
     from peep_setuptools.installing.picking import TOFU_NOTE, hash_version
 
-    news = [
-        NewRequirement(
-            v.requirement.display_name,
-            str(v.requirement.version),
-            hash_version(
-                run.client,
-                run.http,
-                v.requirement.name,
-                Version(str(v.requirement.version)),
-                filters,
-            ),
-        )
-        for v in run.build_proposed
-    ]
+    with _index_of(run) as client:
+        news = [
+            NewRequirement(
+                v.requirement.display_name,
+                str(v.requirement.version),
+                hash_version(
+                    client,
+                    client.http,
+                    v.requirement.name,
+                    Version(str(v.requirement.version)),
+                    filters,
+                ),
+            )
+            for v in run.build_proposed
+        ]
     # A new file gets pip's format, as the missing-hash block shows; else the file's own.
     empty = not os.path.exists(path) or os.path.getsize(path) == 0
     edit = plan_edit(path, news, style=filters.style or ("pip" if empty else None))
@@ -175,7 +192,7 @@ def fix_build_requirements(run: api.Verified, path: str, filters: Filters) -> No
     logger.warning(
         "%s\nReview the changes, then run peep check or install again with "
         "--build-requirements %s; a backend may still ask for more when it runs.",
-        TOFU_NOTE.format(where=run.client.where),
+        TOFU_NOTE.format(where=client.where),
         path,
     )
 

@@ -7,16 +7,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from packaging.utils import canonicalize_name
-from packaging.version import Version
 
 from peep_setuptools import api
 from peep_setuptools.cli.adding import (
@@ -32,12 +30,10 @@ from peep_setuptools.cli.adding import (
 )
 from peep_setuptools.errors import EXIT_FAILED, EXIT_OK, PeepError, UsageError, VerificationFailed
 
-# What only check, verify, --verify-installed and --report use is imported where they run,
+# What only check, verify and --report use is imported where they run,
 # so that a plain ``peep install`` starts faster.
 if TYPE_CHECKING:
-    from peep_setuptools.checks.completeness import Completeness
-    from peep_setuptools.checks.installed import InstalledCheck
-    from peep_setuptools.installing.picking import Filters
+    from peep_setuptools.values import InstallOptions, InstallResult, Verified
 
 logger = logging.getLogger(__name__)
 
@@ -223,23 +219,22 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
 
 def run_install(
     args: argparse.Namespace,
-    install: Callable[[api.InstallObserver], api.InstallResult],
+    install: Callable[[], InstallResult],
     *,
     out: TextIO | None = None,
-) -> int:
-    """Run ``peep install`` through ``install`` with the hooks its options ask for."""
+) -> InstallResult:
+    """Run ``peep install`` through ``install``; then --write-hashes and --report."""
     out = out or sys.stdout
-    hooks = _Hooks(
-        verify_installed=args.verify_installed,
-        write_hashes=filters_of(args) if args.write_hashes else None,
-    )
     try:
-        result = install(hooks)
+        result = install()
     except VerificationFailed as exc:
-        _write_report(args.report, hooks, "install", None, out)
+        run: Verified | None = exc.verified
+        if args.write_hashes and run is not None and any(v.kind == "missing" for v in run.verdicts):
+            write_missing_hashes(run, filters_of(args))
+        _write_report(args.report, "install", run, None, out)
         raise _report_moved(args, exc) from None
-    _write_report(args.report, hooks, "install", result, out)
-    return EXIT_OK
+    _write_report(args.report, "install", result.verification, result, out)
+    return result
 
 
 def _report_moved(args: argparse.Namespace, exc: VerificationFailed) -> VerificationFailed:
@@ -247,100 +242,24 @@ def _report_moved(args: argparse.Namespace, exc: VerificationFailed) -> Verifica
     if args.report != "-":
         return exc
     sys.stderr.write(exc.report)
-    return VerificationFailed(str(exc), "", verdicts=exc.verdicts, problems=exc.problems)
+    return VerificationFailed(
+        str(exc), "", verdicts=exc.verdicts, problems=exc.problems, verified=exc.verified
+    )
 
 
-def _options(args: argparse.Namespace) -> api.InstallOptions:
-    # check and verify install nothing (and do not say --dry-run), and look at what is
-    # installed too; verify does not judge the dependencies
+def _options(args: argparse.Namespace) -> InstallOptions:
+    # check and verify look at what is installed too; verify does not judge the dependencies
     build = getattr(args, "build_requirements", [])
     if getattr(args, "fix", False):
         build = [path for path in build if os.path.exists(path)]  # --fix creates it
     return dataclasses.replace(
         network_options(args),
         python=getattr(args, "python", None),
-        dry_run=True,
-        dry_run_reason=None,
-        fetch_installed=True,
         strict=getattr(args, "strict", False) or bool(build),
         build_requirements=tuple(build),
         check_dependencies=args.command != "verify",
         pin_filters=filters_of(args),
     )
-
-
-# -- the hooks inside ``peep install`` (and check, verify) ---------------------------------
-
-
-class _Hooks:
-    """The InstallObserver for install, check and verify."""
-
-    def __init__(
-        self,
-        *,
-        verify_installed: bool = False,
-        write_hashes: Filters | None = None,
-        verify_all: bool = False,
-    ) -> None:
-        self.verify_installed = verify_installed or verify_all
-        self.verify_all = verify_all
-        self.write_hashes = write_hashes
-        self.run: api.Verified | None = None
-        self.completeness: Completeness | None = None
-        self.checks: list[InstalledCheck] = []
-        #: archive sizes, read while the files exist (the pipeline deletes them)
-        self.sizes: dict[str, int] = {}
-
-    def verified(self, run: api.Verified) -> Collection[str]:
-        self.run = run
-        self.completeness = run.completeness
-        for verdict in run.verdicts:
-            with contextlib.suppress(OSError):
-                self.sizes[verdict.path] = os.path.getsize(verdict.path)
-        if self.write_hashes is not None and any(v.kind == "missing" for v in run.verdicts):
-            write_missing_hashes(run, self.write_hashes)
-        if run.problems or any(v.kind != "ok" for v in run.verdicts):
-            return ()  # the pipeline reports the failed hash checks
-        if self.verify_installed:
-            return self._check_installed(run)
-        return ()
-
-    def _check_installed(self, run: api.Verified) -> set[str]:
-        from peep_setuptools.checks.installed import (
-            Verified,
-            check_environment,
-            notes,
-            remove_stray_bytecode,
-        )
-
-        target = run.target
-        verdicts = [
-            v
-            for v in run.verdicts
-            if self.verify_all
-            or (
-                v.requirement.version is not None
-                and target.installed_version(v.requirement.name) == Version(v.requirement.version)
-            )
-        ]
-        archives = [Verified(v.requirement, v.path, v.url) for v in verdicts]
-        checks = check_environment(target.python, archives)
-        intact: set[str] = set()
-        for verdict, check in zip(verdicts, checks):
-            self.checks.append(check)
-            if check.status == "ok":
-                intact.add(verdict.requirement.name)
-                logger.info(
-                    "%s==%s: the installed files match the verified wheel.",
-                    verdict.requirement.display_name,
-                    verdict.requirement.version,
-                )
-            elif not self.verify_all:
-                logger.warning("%s; reinstalling it.", check.render())
-                remove_stray_bytecode(check)
-            if notes(check):
-                logger.info("%s", notes(check))
-        return intact
 
 
 # -- check ----------------------------------------------------------------------------------
@@ -363,13 +282,12 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
             "hashes --fix writes;\nmarkers and dependencies are evaluated for %s.",
             args.python or "this interpreter",
         )
-    hooks = _Hooks()
     try:
-        api.install(args.requirements, _options(args), observer=hooks)
+        verified = api.verify(args.requirements, _options(args))
     except VerificationFailed as exc:
-        _write_report(args.report, hooks, "check", None, out)
-        run = hooks.run
-        if run is not None and run.pins is not None and not args.fix and _only_incomplete(run):
+        run: Verified | None = exc.verified
+        _write_report(args.report, "check", run, None, out)
+        if run is not None and run.pins is not None and not args.fix and run.archives_ok:
             # check installs nothing: its one line says what --fix would do instead
             count = len(run.completeness.missing) if run.completeness else 0
             exc = VerificationFailed(
@@ -378,19 +296,19 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
                 exc.report,
                 verdicts=exc.verdicts,
                 problems=exc.problems,
+                verified=run,
             )
         if not args.fix or run is None or not (run.build_proposed or run.pins):
             raise _report_moved(args, exc) from None
         return _fix(args, run, exc, build_files)
-    _write_report(args.report, hooks, "check", None, out)
-    result = hooks.completeness
-    if result is not None:
-        logger.info("Every dependency is in %s.", " or ".join(result.files))
+    _write_report(args.report, "check", verified, None, out)
+    if verified.completeness is not None:
+        logger.info("Every dependency is in %s.", " or ".join(verified.completeness.files))
     return EXIT_OK
 
 
 def _fix(
-    args: argparse.Namespace, run: api.Verified, exc: VerificationFailed, build_files: list[str]
+    args: argparse.Namespace, run: Verified, exc: VerificationFailed, build_files: list[str]
 ) -> int:
     """Check --fix: pin the unpinned build dependencies, then the missing dependencies.
 
@@ -408,28 +326,20 @@ def _fix(
     return EXIT_OK if fix_missing(run.pins, filters) else EXIT_FAILED
 
 
-def _only_incomplete(run: api.Verified) -> bool:
-    """True when every archive verified: the run failed for missing dependencies only."""
-    return not run.problems and all(v.kind == "ok" for v in run.verdicts)
-
-
 # -- verify ---------------------------------------------------------------------------------
 
 
 def _verify(args: argparse.Namespace) -> int:
-    hooks = _Hooks(verify_all=True)
-    api.install(args.requirements, _options(args), observer=hooks)
-    bad = [c for c in hooks.checks if not c.ok]
-    for check in hooks.checks:
+    checked = api.verify_environment(args.requirements, _options(args))
+    for check in checked.checks:
         text = check.render()
         if text:
             (logger.warning if not check.ok else logger.info)("%s", text)
+    bad, count = checked.differing, len(checked.checks)
     if bad:
-        logger.error(
-            "%d of %d requirements differ from what is installed.", len(bad), len(hooks.checks)
-        )
+        logger.error("%d of %d requirements differ from what is installed.", len(bad), count)
         return EXIT_FAILED
-    logger.info("All %d requirements are installed as verified.", len(hooks.checks))
+    logger.info("All %d requirements are installed as verified.", count)
     return EXIT_OK
 
 
@@ -438,28 +348,27 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _write_report(
     path: str | None,
-    hooks: _Hooks,
     command: Literal["install", "check"],
-    result: api.InstallResult | None,
+    run: Verified | None,
+    result: InstallResult | None,
     out: TextIO,
 ) -> None:
+    """Write the JSON report of ``run`` (None: nothing was fetched) and ``result``."""
     if not path:
         return
     from peep_setuptools.installing import jsonreport
 
-    run = hooks.run
     installed = {canonicalize_name(a.name) for a in result.installed} if result else set()
+    completeness = run.completeness if run is not None else None
     if run is not None:
-        skipped = result.skipped if result else run.skipped
         rows = jsonreport.records(
             run.verdicts,
             run.problems,
             installed=installed,
-            skipped=skipped,
+            skipped=result.skipped if result else run.skipped,
             not_applicable=run.not_applicable,
-            sizes=hooks.sizes,
         )
-        ok = not run.problems and all(v.kind == "ok" for v in run.verdicts)
+        ok = run.archives_ok
         python: str | None = run.target.python
     else:
         rows = jsonreport.records(
@@ -469,10 +378,10 @@ def _write_report(
             not_applicable=result.not_applicable if result else (),
         )
         ok, python = result is not None, None
-    complete = hooks.completeness is None or hooks.completeness.complete
+    complete = completeness is None or completeness.complete
     # install: ok when it went through; check: when every hash and dependency checked out
     ok = result is not None if command == "install" else ok and complete
-    report = jsonreport.build(command, rows, python=python, completeness=hooks.completeness, ok=ok)
+    report = jsonreport.build(command, rows, python=python, completeness=completeness, ok=ok)
     text = jsonreport.dumps(report)
     if path == "-":
         out.write(text)

@@ -25,6 +25,12 @@ from peep_setuptools.errors import (
     terminate_like_ctrl_c,
 )
 from peep_setuptools.urls import redact_text
+from peep_setuptools.values import (
+    DEFAULT_JOBS,
+    InstallerOutput,
+    InstallOptions,
+    InstallResult,
+)
 
 if TYPE_CHECKING:
     from peep_setuptools.installing.progress import Progress
@@ -140,7 +146,7 @@ def _add_install_choices(install: argparse.ArgumentParser) -> None:
     install.add_argument(
         "--jobs",
         type=_positive_int,
-        default=api.DEFAULT_JOBS,
+        default=DEFAULT_JOBS,
         metavar="N",
         help="parallel downloads (default: %(default)s)",
     )
@@ -240,7 +246,7 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _install_options(args: argparse.Namespace) -> api.InstallOptions:
+def _install_options(args: argparse.Namespace) -> InstallOptions:
     return dataclasses.replace(
         network_options(args),
         python=args.python,
@@ -251,7 +257,7 @@ def _install_options(args: argparse.Namespace) -> api.InstallOptions:
         jobs=args.jobs,
         cache_dir=args.cache_dir,
         no_cache=args.no_cache,
-        fetch_installed=args.verify_installed,
+        verify_installed=args.verify_installed,
         installer=_installer(args.installer),
         lock_files=tuple(args.lock_files),
         strict=args.strict or bool(args.build_requirements),
@@ -291,24 +297,19 @@ def parse_install(argv: Sequence[str]) -> argparse.Namespace:
     return _get_main_parser(_RaisingParser).parse_args(["install", *argv])
 
 
-def run_install(args: argparse.Namespace) -> api.InstallResult:
+def run_install(args: argparse.Namespace) -> InstallResult:
     """Run ``peep install`` as parsed: progress, notes and reports as on the command line."""
-    results: list[api.InstallResult] = []
 
-    def install(observer: api.InstallObserver) -> api.InstallResult:
-        result = api.install(
+    def install() -> InstallResult:
+        return api.install(
             args.requirements,
             _install_options(args),
             progress=_progress(args),
-            observer=observer,
             # --report - puts the JSON on stdout: the installer's output goes to stderr
-            output=api.InstallerOutput(quiet=args.quiet, to_stderr=args.report == "-"),
+            output=InstallerOutput(quiet=args.quiet, to_stderr=args.report == "-"),
         )
-        results.append(result)
-        return result
 
-    subcommands.run_install(args, install)
-    return results[0]
+    return subcommands.run_install(args, install)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -126,7 +126,9 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
         fetched = fetch(link, into, session.http, algorithms=algorithms_for(req))
         # -v: the progress line names the source (a log line too printed each file twice)
         session.progress.advance(fetched.filename, fetched.size, redact_url(link.url), cached=False)
-        verdict = verify(req, fetched.digests, url=redact_url(link.url), path=fetched.path)
+        verdict = verify(
+            req, fetched.digests, url=redact_url(link.url), path=fetched.path, size=fetched.size
+        )
         if verdict.kind == "mismatch" and choice is not None:
             elsewhere = findings.pinned_elsewhere(req, choice, fetched.digests, session.target)
             if elsewhere is not None:
@@ -199,7 +201,14 @@ def _from_cache(session: Session, number: int, req: ReqLine) -> Verdict | None:
     if copied is None:  # unreadable or tampered with: dropped; fetch it again
         return None
     session.progress.advance(copied.filename, copied.size, copied.source, cached=True)
-    return verify(req, copied.digests, url=copied.source, path=copied.path, from_cache=True)
+    return verify(
+        req,
+        copied.digests,
+        url=copied.source,
+        path=copied.path,
+        from_cache=True,
+        size=copied.size,
+    )
 
 
 def _fitting(

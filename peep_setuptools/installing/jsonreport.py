@@ -129,13 +129,11 @@ def records(
     installed: Iterable[str] = (),
     skipped: Sequence[ReqLine] = (),
     not_applicable: Sequence[ReqLine] = (),
-    sizes: Mapping[str, int] | None = None,
 ) -> list[RequirementRecord]:
     """One record per requirement: verified ones, failed ones, skipped and not applicable.
 
     ``installed`` names (canonical) the projects the installer was given; verified ones
-    not among them are "verified-only"; ``sizes`` gives
-    archive sizes taken while the files still existed.
+    not among them are "verified-only".
     """
     done = set(installed)
     out = []
@@ -150,7 +148,7 @@ def records(
                 location=str(req.location),
                 filename=os.path.basename(verdict.path),
                 url=verdict.url,
-                size=(sizes or {}).get(verdict.path, _size(verdict.path)),
+                size=verdict.size if verdict.size is not None else _size(verdict.path),
                 sha256=sha256.hex if sha256 is not None else None,
                 source="cache" if verdict.from_cache else _source(verdict.url),
                 verification=verdict.kind,

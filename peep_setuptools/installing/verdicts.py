@@ -26,6 +26,8 @@ class Verdict:
     path: str
     #: the archive came from the verified cache (``url`` is then the cache file)
     from_cache: bool = False
+    #: the archive's size in bytes (None: not known)
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ def verify(
     url: str,
     path: str,
     from_cache: bool = False,
+    size: int | None = None,
 ) -> Verdict:
     """Judge one archive; any allowed hash matching is enough, as in pip and peep."""
     if not requirement.digests:
@@ -57,7 +60,7 @@ def verify(
         kind = "ok"
     else:
         kind = "mismatch"
-    return Verdict(requirement, kind, dict(actual), url, path, from_cache)
+    return Verdict(requirement, kind, dict(actual), url, path, from_cache, size)
 
 
 def expected_display(requirement: ReqLine) -> list[str]:

@@ -1,10 +1,21 @@
-"""The library as a library: ``install()`` in-process, its errors carrying what failed."""
+"""The library as a library: ``install()``, ``verify()`` in-process, values out, no printing."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from peep_setuptools import InstallOptions, VerificationFailed, install
+import pytest
+from support.builders import installed
+
+from peep_setuptools import (
+    EnvironmentCheck,
+    InstallOptions,
+    VerificationFailed,
+    Verified,
+    install,
+    verify,
+    verify_environment,
+)
 from peep_setuptools.installing.verdicts import Problem, Verdict
 from peep_setuptools.requirements.lines import IndexOptions
 
@@ -29,3 +40,107 @@ def test_verification_failed_carries_the_verdicts_and_problems(env, venv, write,
     problems = [p for p in failed.problems if isinstance(p, Problem)]
     assert [p.requirement.name for p in problems] == ["nosuchproject"]
     assert "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES" in failed.report
+
+
+def _options(venv, index, env, **more):
+    return InstallOptions(
+        python=str(venv),
+        index=IndexOptions(index_url=index.index_url),
+        no_cache=True,
+        environ=env,
+        **more,
+    )
+
+
+def test_verify_returns_the_verdicts_and_installs_nothing(env, venv, write, packages, index, capfd):
+    reqs = write(
+        "reqs.txt",
+        f"alpha==1.0 {packages.pip('alpha-1.0')}\ndelta==1.0 {packages.pip('delta-1.0')}\n",
+    )
+    verified = verify([reqs], _options(venv, index, env))
+    assert isinstance(verified, Verified)
+    assert verified.archives_ok and not verified.problems
+    assert verified.files == (reqs,)
+    assert verified.target.python == str(venv)
+    kinds = {v.requirement.name: v.kind for v in verified.verdicts}
+    assert kinds == {"alpha": "ok", "delta": "ok"}
+    sizes = {v.requirement.name: v.size for v in verified.verdicts}
+    assert sizes == {
+        "alpha": packages.files["alpha-1.0"].stat().st_size,
+        "delta": packages.files["delta-1.0"].stat().st_size,
+    }
+    assert verified.completeness is not None and verified.completeness.complete
+    # the library prints nothing (its messages go to logging) and installs nothing
+    assert capfd.readouterr() == ("", "")
+    assert "alpha" not in installed(venv)
+
+
+def test_verification_failed_carries_the_verified_value(env, venv, write, packages, index):
+    reqs = write(
+        "reqs.txt",
+        f"alpha==1.0 {packages.pip('alpha-1.0')}\ndelta==1.0\n",
+    )
+    with pytest.raises(VerificationFailed) as caught:
+        verify([reqs], _options(venv, index, env))
+    failed = caught.value
+    verified = failed.verified
+    assert isinstance(verified, Verified)
+    assert not verified.archives_ok
+    kinds = {v.requirement.name: v.kind for v in verified.verdicts}
+    assert kinds == {"alpha": "ok", "delta": "missing"}
+    assert verified.verdicts == failed.verdicts
+    # the text report is rendered from the same values: the line to add names delta's hash
+    missing = next(v for v in verified.verdicts if v.kind == "missing")
+    assert missing.actual["sha256"].pip_option() in failed.report
+    # the settings the run used, to look more up (as check --fix and --write-hashes do)
+    assert verified.index is not None and verified.index.index_urls == [index.index_url]
+    with pytest.raises(VerificationFailed) as again:
+        install([reqs], _options(venv, index, env))
+    assert isinstance(again.value.verified, Verified)
+    assert "alpha" not in installed(venv)
+
+
+def test_verify_installed_is_a_stage_with_values(env, venv, write, packages, index):
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    first = install([reqs], _options(venv, index, env))
+    assert [a.name for a in first.installed] == ["alpha"]
+    assert first.installed_checks == ()
+    assert isinstance(first.verification, Verified)
+
+    checked = verify_environment([reqs], _options(venv, index, env))
+    assert isinstance(checked, EnvironmentCheck)
+    assert [(c.requirement.name, c.status) for c in checked.checks] == [("alpha", "ok")]
+    assert checked.differing == ()
+
+    # an intact copy is trusted and not reinstalled
+    again = install([reqs], _options(venv, index, env, verify_installed=True))
+    assert again.installed == ()
+    assert [r.name for r in again.skipped] == ["alpha"]
+    assert [(c.requirement.name, c.status) for c in again.installed_checks] == [("alpha", "ok")]
+
+    site = Path(installed_file(venv, "alpha/__init__.py"))
+    site.write_text("EVIL = 1\n", encoding="utf-8")
+    checked = verify_environment([reqs], _options(venv, index, env))
+    assert [(c.requirement.name, c.status) for c in checked.differing] == [
+        ("alpha", "files-differ")
+    ]
+    assert "changed: alpha/__init__.py" in checked.differing[0].render()
+
+    # a copy that differs is reinstalled from the verified wheel
+    repaired = install([reqs], _options(venv, index, env, verify_installed=True))
+    assert [a.name for a in repaired.installed] == ["alpha"]
+    assert [c.status for c in repaired.installed_checks] == ["files-differ"]
+    assert "ORIGIN = 'wheel'" in site.read_text(encoding="utf-8")
+    assert verify_environment([reqs], _options(venv, index, env)).differing == ()
+
+
+def installed_file(venv, relative):
+    import subprocess
+
+    out = subprocess.run(
+        [str(venv), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return str(Path(out.stdout.strip()) / relative)

@@ -1,0 +1,73 @@
+"""Installed copies against their verified wheels: ``--verify-installed`` and ``peep verify``.
+
+``keep_intact`` decides which installed copies ``peep install --verify-installed`` trusts and
+does not reinstall: only a requirement installed at its pinned version whose files match,
+one for one, the RECORD inside the wheel this run just verified (``checks.installed``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from peep_setuptools.checks.installed import (
+    InstalledCheck,
+    Verified,
+    check_environment,
+    notes,
+    remove_stray_bytecode,
+)
+from peep_setuptools.installing.verdicts import Verdict
+from peep_setuptools.target import Target
+
+logger = logging.getLogger(__name__)
+
+
+def compare_installed(target: Target, verdicts: Sequence[Verdict]) -> tuple[InstalledCheck, ...]:
+    """``peep verify``: compare each verified archive with its installed copy; change nothing."""
+    return _compare(target, verdicts, repair=False)
+
+
+def keep_intact(target: Target, verdicts: Sequence[Verdict]) -> tuple[InstalledCheck, ...]:
+    """``--verify-installed``: compare the copies installed at their pinned version.
+
+    Only the verified archives of ``ok`` verdicts may be given. A copy that differs is
+    reinstalled: its stray bytecode (which a reinstall would leave) is removed here.
+    """
+    pinned = [
+        v
+        for v in verdicts
+        if v.kind == "ok"
+        and v.requirement.version is not None
+        and target.installed_version(v.requirement.name) == Version(v.requirement.version)
+    ]
+    return _compare(target, pinned, repair=True)
+
+
+def trusted(checks: Sequence[InstalledCheck]) -> frozenset[NormalizedName]:
+    """The projects whose installed files match the verified wheel: not to be reinstalled."""
+    return frozenset(c.requirement.name for c in checks if c.status == "ok")
+
+
+def _compare(
+    target: Target, verdicts: Sequence[Verdict], *, repair: bool
+) -> tuple[InstalledCheck, ...]:
+    archives = [Verified(v.requirement, v.path, v.url) for v in verdicts]
+    checks = tuple(check_environment(target.python, archives))
+    for check in checks:
+        req = check.requirement
+        if check.status == "ok":
+            logger.info(
+                "%s==%s: the installed files match the verified wheel.",
+                req.display_name,
+                req.version,
+            )
+        elif repair:
+            logger.warning("%s; reinstalling it.", check.render())
+            remove_stray_bytecode(check)
+        if notes(check):
+            logger.info("%s", notes(check))
+    return checks
