@@ -82,3 +82,115 @@ def test_broken_and_oversized_archives_give_reasons_not_exceptions(tmp_path, mon
 def test_nested_pkg_info_is_not_taken(tmp_path):
     path = _sdist(tmp_path, "Metadata-Version: 2.2\nName: s\n", top="s-1.0/vendored")
     assert "no PKG-INFO" in read_dependencies(str(path)).reason
+
+
+# -- the reading guards, directly: which member is read, and how much of it ------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "top"),
+    [
+        ("s-1.0/PKG-INFO", True),
+        ("./s-1.0/PKG-INFO", True),
+        ("s-1.0//PKG-INFO", True),
+        ("s-1.0/./PKG-INFO", True),
+        ("PKG-INFO", False),  # no top folder
+        ("s-1.0/vendored/PKG-INFO", False),
+        ("../PKG-INFO", False),
+        ("s-1.0/PKG-INFO/x", False),
+        ("s-1.0/pkg-info", False),
+        ("s-1.0/PKG-INFO.txt", False),
+    ],
+)
+def test_is_top_member(name, top):
+    assert metadata.is_top_member(name, "PKG-INFO") is top
+
+
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return str(path)
+
+
+def test_a_wheel_with_several_dist_infos_is_read_as_its_own_project(tmp_path):
+    # A wheel may carry another project's dist-info before its own: the one named for the
+    # wheel's project is what the installer records, so it is what peep must read.
+    wheel = _zip(
+        tmp_path / "real-1.0-py3-none-any.whl",
+        {
+            "decoy-9.0.dist-info/METADATA": "Name: decoy\n",
+            "real-1.0.dist-info/METADATA": "Name: real\n",
+            "nested/real-1.0.dist-info/METADATA": "Name: nested\n",
+        },
+    )
+    assert metadata.read_wheel_member(wheel, "METADATA") == "Name: real\n"
+    # None named for the project: the first one found, never a nested one.
+    other = _zip(
+        tmp_path / "other-1.0-py3-none-any.whl",
+        {
+            "nested/other-1.0.dist-info/METADATA": "Name: nested\n",
+            "first-1.0.dist-info/METADATA": "Name: first\n",
+            "second-1.0.dist-info/METADATA": "Name: second\n",
+        },
+    )
+    assert metadata.read_wheel_member(other, "METADATA") == "Name: first\n"
+
+
+def test_read_wheel_file_names_a_missing_member(tmp_path):
+    wheel = _zip(tmp_path / "w-1.0-py3-none-any.whl", {"w/__init__.py": "X = 1\n"})
+    assert metadata.read_wheel_file(wheel, "w/__init__.py") == b"X = 1\n"
+    with pytest.raises(metadata.ArchiveReadError) as caught:
+        metadata.read_wheel_file(wheel, "w/missing.py")
+    assert str(caught.value) == "it has no w/missing.py"
+
+
+@pytest.mark.parametrize("declared", [4, 100])
+def test_read_capped_does_not_believe_the_declared_size(monkeypatch, declared):
+    monkeypatch.setattr(metadata, "MAX_MEMBER_SIZE", 10)
+    assert metadata._read_capped_bytes(io.BytesIO(b"0123456789"), 4, "METADATA") == b"0123456789"
+    # Declared small, or declared honestly too large: either way, never more than the cap.
+    with pytest.raises(metadata.ArchiveReadError) as caught:
+        metadata._read_capped_bytes(io.BytesIO(b"x" * 11), declared, "METADATA")
+    assert str(caught.value) == "its METADATA is larger than 0 MB"
+
+
+def test_an_sdist_with_too_many_members_is_not_read_through(tmp_path, monkeypatch):
+    monkeypatch.setattr(metadata, "MAX_TAR_MEMBERS", 3)
+    path = tmp_path / "s-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for n in range(4):
+            archive.addfile(tarfile.TarInfo(f"s-1.0/f{n}"), io.BytesIO(b""))
+        data = b"Metadata-Version: 2.2\nName: s\n"
+        info = tarfile.TarInfo("s-1.0/PKG-INFO")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    with pytest.raises(metadata.ArchiveReadError, match="too large to look inside safely"):
+        metadata.read_sdist_pkg_info(str(path))
+
+
+def test_an_sdist_whose_members_add_up_too_large_is_not_read_through(tmp_path, monkeypatch):
+    monkeypatch.setattr(metadata, "MAX_TAR_BYTES", 10)
+    path = _sdist(tmp_path, "Metadata-Version: 2.2\nName: s\nVersion: 1.0\n")
+    with pytest.raises(metadata.ArchiveReadError, match="too large to look inside safely"):
+        metadata.read_sdist_pkg_info(str(path))
+
+
+def test_a_linked_pkg_info_is_not_followed(tmp_path):
+    path = tmp_path / "s-1.0.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        link = tarfile.TarInfo("s-1.0/PKG-INFO")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        archive.addfile(link)
+    assert metadata.read_sdist_pkg_info(str(path)) is None
+
+
+def test_a_zip_sdist_pkg_info_is_read_from_its_top_folder_only(tmp_path):
+    nested = _zip(tmp_path / "s-1.0.zip", {"s-1.0/vendored/PKG-INFO": "Name: vendored\n"})
+    assert metadata.read_sdist_pkg_info(nested) is None
+    top = _zip(
+        tmp_path / "t-1.0.zip",
+        {"t-1.0/vendored/PKG-INFO": "Name: vendored\n", "t-1.0/PKG-INFO": "Name: t\n"},
+    )
+    assert metadata.read_sdist_pkg_info(top) == "Name: t\n"

@@ -1,4 +1,6 @@
-"""--strict's guards, directly: backend-path, the hooks' environment, unpacking an sdist."""
+"""--strict's guards, directly: backend-path, the hooks' environment, unpacking an sdist,
+which verified wheels make up a build environment, and reading a hook's answer.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +11,29 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from support.builders import make_wheel
 
 from peep_setuptools.errors import BackendError
-from peep_setuptools.installing.builddeps import backend_path_problem, parse_build_system
+from peep_setuptools.installing.builddeps import (
+    BuildRequirement,
+    backend_path_problem,
+    parse_build_system,
+)
 from peep_setuptools.installing.strict import (
+    Tool,
+    _answer,
     _inside,
+    _missing_module,
     _unpack_sdist,
     _unpack_wheel,
+    applies,
     backend_dirs,
+    closure,
     hook_environment,
+    tools_from,
 )
+from peep_setuptools.requirements.spec import Location
 
 SOURCE = "p-1.0.tar.gz/p-1.0/pyproject.toml"
 
@@ -219,3 +234,118 @@ def test_unpack_wheel_keeps_to_its_folder(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="would be written outside"):
         _unpack_wheel(str(wheel), str(tmp_path / "env"))
     assert not (tmp_path / "evil.py").exists()
+
+
+# -- the build environment: only verified wheels, only what is asked for -----------------------
+
+LINUX = {"python_version": "3.11", "python_full_version": "3.11.4", "sys_platform": "linux"}
+HERE = Location("p-1.0.tar.gz/p-1.0/pyproject.toml", 2)
+
+
+def _needs(*texts: str) -> list[BuildRequirement]:
+    return [BuildRequirement(Requirement(text), HERE) for text in texts]
+
+
+@pytest.fixture
+def tools(tmp_path: Path) -> tuple[Tool, ...]:
+    wheels = [
+        make_wheel(tmp_path, "setuptools", "68.0"),
+        make_wheel(tmp_path, "setuptools", "70.0"),
+        make_wheel(tmp_path, "setuptools", "71.0rc1"),
+        make_wheel(
+            tmp_path,
+            "wheel",
+            "0.40",
+            requires_dist=[
+                'packaging>=20; python_version >= "3"',
+                'win-only; sys_platform == "win32"',
+                'tomli; extra == "toml"',
+            ],
+        ),
+        make_wheel(tmp_path, "packaging", "23.0"),
+        make_wheel(tmp_path, "tomli", "2.0"),
+    ]
+    # An sdist, even a verified one, is never a tool: it would have to be built first.
+    sdist = tmp_path / "flit_core-3.9.tar.gz"
+    sdist.write_bytes(b"")
+    found = tools_from([*map(str, wheels), str(sdist), str(tmp_path / "not-an-archive.txt")])
+    assert [(t.name, str(t.version)) for t in found] == [
+        ("setuptools", "68.0"),
+        ("setuptools", "70.0"),
+        ("setuptools", "71.0rc1"),
+        ("wheel", "0.40"),
+        ("packaging", "23.0"),
+        ("tomli", "2.0"),
+    ]
+    return found
+
+
+def _names(found: tuple[Tool, ...]) -> list[tuple[str, str]]:
+    return sorted((t.name, str(t.version)) for t in found)
+
+
+def test_closure_takes_the_newest_fitting_tool_and_what_it_needs(tools: tuple[Tool, ...]) -> None:
+    env, unmet = closure(_needs("setuptools<71", "wheel"), tools, LINUX)
+    # packaging by wheel's marker; not win-only (another platform) nor tomli (an extra)
+    assert _names(env) == [("packaging", "23.0"), ("setuptools", "70.0"), ("wheel", "0.40")]
+    assert unmet == ()
+
+
+def test_closure_follows_an_extra_only_when_asked(tools: tuple[Tool, ...]) -> None:
+    env, unmet = closure(_needs("wheel[toml]"), tools, LINUX)
+    assert _names(env) == [("packaging", "23.0"), ("tomli", "2.0"), ("wheel", "0.40")]
+    assert unmet == ()
+
+
+def test_closure_reports_what_no_verified_wheel_meets(tools: tuple[Tool, ...]) -> None:
+    needs = _needs("hatchling>=1", "setuptools<69", "setuptools>=70", "packaging>99")
+    env, unmet = closure(needs, tools, LINUX)
+    # The first requirement on setuptools chooses 68.0; the second cannot also be met by it.
+    assert _names(env) == [("setuptools", "68.0")]
+    assert [str(u.requirement) for u in unmet] == ["hatchling>=1", "setuptools>=70", "packaging>99"]
+    assert {u.location for u in unmet} == {HERE}
+
+
+def test_closure_drops_requirements_for_other_targets(tools: tuple[Tool, ...]) -> None:
+    needs = _needs('setuptools; sys_platform == "win32"', 'hatchling; python_version < "3"')
+    assert closure(needs, tools, LINUX) == ((), ())
+
+
+def test_applies_evaluates_markers_on_the_target_and_names_a_broken_one() -> None:
+    (plain, here, there) = _needs("a", 'a; sys_platform == "linux"', 'a; sys_platform == "win32"')
+    assert applies(plain, LINUX) and applies(here, LINUX) and not applies(there, LINUX)
+    # The extra is empty for build requirements: an extra's marker never holds.
+    (extra,) = _needs('a; extra == "x"')
+    assert not applies(extra, LINUX)
+    (broken,) = _needs('a; python_version ~= "abc"')
+    with pytest.raises(BackendError) as caught:
+        applies(broken, LINUX)
+    assert str(caught.value) == (
+        f'{HERE}: cannot evaluate python_version ~= "abc": '
+        "Undefined <Op('~=')> on '3.11' and 'abc'."
+    )
+
+
+# -- a hook's answer: a file the hook (not verified code of ours) wrote ------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "missing", "result"),
+    [
+        ('{"missing_module": "setuptools"}', "setuptools", None),
+        ('{"result": ["wheel"]}', None, ["wheel"]),
+        ('{"missing_module": 42}', None, None),  # not a name: not taken as one
+        ('["missing_module"]', None, None),  # not an object
+        ("not json", None, None),
+        ("", None, None),
+        (None, None, None),  # no answer file at all
+    ],
+)
+def test_hook_answers(
+    tmp_path: Path, text: str | None, missing: str | None, result: object
+) -> None:
+    response = tmp_path / "response.json"
+    if text is not None:
+        response.write_text(text, encoding="utf-8")
+    assert _missing_module(str(response)) == missing
+    assert _answer(str(response), "result") == result
