@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,44 +121,6 @@ def env(tmp_path: Path, telltale: Path) -> dict[str, str]:
 def venv(tmp_path: Path) -> Path:
     """A fresh virtual environment without pip (peep then runs its own pip with --python)."""
     return make_venv(tmp_path / "venv")
-
-
-@dataclass
-class Peep:
-    """Runs ``python -m peep_setuptools`` as a child process, the way users run it."""
-
-    env: dict[str, str]
-    cwd: Path
-
-    def __call__(self, *args: str, check: int | None = None) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "peep_setuptools", *args],
-            env=self.env,
-            cwd=self.cwd,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if check is not None:
-            assert done.returncode == check, _describe(done)
-        assert "Traceback" not in done.stderr or check == 3, _describe(done)
-        return done
-
-    def install(
-        self, reqfile: str, python: Path, *args: str, check: int | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        """``peep install -r REQFILE --python PYTHON ARGS...``."""
-        return self("install", "-r", reqfile, "--python", str(python), *args, check=check)
-
-
-def _describe(done: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
-
-
-@pytest.fixture
-def peep(env: dict[str, str], tmp_path: Path) -> Peep:
-    return Peep(env, tmp_path)
 
 
 @pytest.fixture

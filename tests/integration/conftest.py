@@ -1,4 +1,4 @@
-"""Fixtures the end-to-end files share: a loopback index, a runner of the real CLI, a file."""
+"""Fixtures the end-to-end files share: a loopback index, the one runner of the CLI, a file."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from support.indexserver import IndexServer
-from support.peeprun import Runner
+from support.peeprun import Peep
 
 
 @pytest.fixture
@@ -19,9 +19,9 @@ def srv(packages) -> Iterator[IndexServer]:
 
 
 @pytest.fixture
-def runner(env, tmp_path, venv) -> Runner:
-    """Runs the real ``peep`` CLI into the test's venv, in a clean environment."""
-    return Runner.create(env, tmp_path, venv)
+def peep(env, tmp_path, request) -> Peep:
+    """Runs the real ``peep`` CLI in a clean environment; ``install`` targets the test's venv."""
+    return Peep.create(env, tmp_path, lambda: request.getfixturevalue("venv"))
 
 
 @pytest.fixture

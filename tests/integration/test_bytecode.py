@@ -113,8 +113,8 @@ def test_pip_backend_leaves_what_pip_leaves(tmp_path, env, peep, write, extra_en
         capture_output=True,
     )
     before = _tree(by_peep)
-    peep.env = env
-    peep.install(reqs, by_peep / "bin" / "python", check=0)
+    peep.env.update(extra_env)
+    peep.install(reqs, python=by_peep / "bin" / "python", check=0)
 
     assert _tree(by_peep) == _tree(by_pip)
     pycs = _ours(by_pip)
@@ -144,7 +144,7 @@ def test_no_compile_leaves_no_bytecode(tmp_path, env, peep, write):
         f"--no-index\n--find-links {wheel.parent}\nmany==1.0 {digest.pip_option()}\n",
     )
     venv = make_venv(tmp_path / "venv", with_pip=True).parent.parent
-    peep.install(reqs, venv / "bin" / "python", "--no-compile", check=0)
+    peep.install(reqs, "--no-compile", python=venv / "bin" / "python", check=0)
     assert not _ours(venv)
     assert b".pyc" not in (_site(venv) / "many-1.0.dist-info/RECORD").read_bytes()
 
@@ -174,6 +174,6 @@ def test_only_installed_files_are_compiled(tmp_path, peep, write):
     )
     assert compile_after_pays([str(wheel)]) == (compile_jobs() > 1)
     venv = make_venv(tmp_path / "venv")
-    peep.install(reqs, venv, check=0)
+    peep.install(reqs, python=venv, check=0)
     assert not (outside / "__pycache__").exists()
     assert list(_site(venv.parent.parent).glob("rowdy/__pycache__/*.pyc"))

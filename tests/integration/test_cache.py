@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,12 @@ from support.builders import installed, make_venv
 
 pytestmark = pytest.mark.slow
 
-_PEEP_INSTALL = (sys.executable, "-m", "peep_setuptools", "install")
 
-
-def _install(peep, venv, reqfile, *extra, check=0):
-    return peep("install", "-r", reqfile, "--python", str(venv), *extra, check=check)
-
-
-@pytest.fixture
-def cache(env) -> Path:
-    """Where the child's default cache is ($XDG_CACHE_HOME/peep-setuptools)."""
-    return Path(env["XDG_CACHE_HOME"]) / "peep-setuptools"
+@pytest.fixture(autouse=True)
+def cache(peep) -> Path:
+    """The child's default cache, $XDG_CACHE_HOME/peep-setuptools: no PEEP_CACHE_DIR here."""
+    del peep.env["PEEP_CACHE_DIR"]
+    return peep.cache
 
 
 @pytest.fixture
@@ -41,11 +35,11 @@ def _cached_file(cache: Path, digest) -> Path:
 
 
 def test_second_install_makes_no_request_at_all(peep, venv, tmp_path, reqs, index, cache, packages):
-    _install(peep, venv, reqs, "-i", index.index_url)
+    peep.install(reqs, "-i", index.index_url, check=0)
     assert _cached_file(cache, packages.sha256("alpha-1.0")).name == packages["alpha-1.0"].name
     index.clear_requests()
     fresh = make_venv(tmp_path / "fresh")
-    done = _install(peep, fresh, reqs, "-i", index.index_url, "-v")
+    done = peep.install(reqs, "-i", index.index_url, "-v", python=fresh, check=0)
     assert index.requests == []
     got = installed(fresh)
     assert (got["alpha"], got["delta"]) == ("1.0", "1.0")
@@ -55,10 +49,10 @@ def test_second_install_makes_no_request_at_all(peep, venv, tmp_path, reqs, inde
 
 
 def test_no_index_with_a_full_cache_works_offline(peep, venv, tmp_path, reqs, index):
-    _install(peep, venv, reqs, "-i", index.index_url)
+    peep.install(reqs, "-i", index.index_url, check=0)
     fresh = make_venv(tmp_path / "fresh")
     index.clear_requests()
-    _install(peep, fresh, reqs, "--no-index")
+    peep.install(reqs, "--no-index", python=fresh, check=0)
     assert installed(fresh)["delta"] == "1.0"
     assert index.requests == []
 
@@ -69,14 +63,16 @@ def test_no_index_with_a_full_cache_works_offline(peep, venv, tmp_path, reqs, in
 def test_a_tampered_cache_file_is_dropped_refetched_and_installed(
     peep, venv, tmp_path, reqs, index, cache, packages, installer
 ):
-    _install(peep, venv, reqs, "-i", index.index_url, "--installer", installer)
+    peep.install(reqs, "-i", index.index_url, "--installer", installer, check=0)
     cached = _cached_file(cache, packages.sha256("alpha-1.0"))
     stat_before = cached.stat()
     cached.write_bytes(b"not the archive that was verified")
     os.utime(cached, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))  # hide the change
     index.clear_requests()
     fresh = make_venv(tmp_path / "fresh")
-    done = _install(peep, fresh, reqs, "-i", index.index_url, "--installer", installer)
+    done = peep.install(
+        reqs, "-i", index.index_url, "--installer", installer, python=fresh, check=0
+    )
     assert "does not have the hash it is stored under" in done.stdout + done.stderr
     assert installed(fresh)["alpha"] == "1.0"
     fetched = [r.path for r in index.requests if r.path.endswith(".whl")]
@@ -96,52 +92,43 @@ def test_a_tampered_cache_file_is_dropped_refetched_and_installed(
 
 
 def test_no_cache_neither_reads_nor_writes(peep, venv, tmp_path, reqs, index, cache):
-    _install(peep, venv, reqs, "-i", index.index_url, "--no-cache")
+    peep.install(reqs, "-i", index.index_url, "--no-cache", check=0)
     assert not cache.exists()
-    _install(peep, venv, reqs, "-i", index.index_url)  # fills the cache (reinstalls nothing)
+    peep.install(reqs, "-i", index.index_url, check=0)  # fills the cache (reinstalls nothing)
     index.clear_requests()
     fresh = make_venv(tmp_path / "fresh")
-    _install(peep, fresh, reqs, "-i", index.index_url, "--no-cache")
+    peep.install(reqs, "-i", index.index_url, "--no-cache", python=fresh, check=0)
     assert any(r.path.endswith(".whl") for r in index.requests)
 
 
 def test_cache_dir_option_and_env(peep, venv, tmp_path, reqs, index, cache):
     chosen = tmp_path / "chosen-cache"
-    _install(peep, venv, reqs, "-i", index.index_url, "--cache-dir", str(chosen), "--dry-run")
+    peep.install(reqs, "-i", index.index_url, "--cache-dir", str(chosen), "--dry-run", check=0)
     assert (chosen / "archives").is_dir()
     assert not cache.exists()
     peep.env["PEEP_CACHE_DIR"] = str(tmp_path / "env-cache")
-    _install(peep, venv, reqs, "-i", index.index_url, "--dry-run")
+    peep.install(reqs, "-i", index.index_url, "--dry-run", check=0)
     assert (tmp_path / "env-cache" / "archives").is_dir()
 
 
 def test_an_unwritable_cache_warns_once_and_installs(peep, venv, tmp_path, reqs, index):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    done = _install(peep, venv, reqs, "-i", index.index_url, "--cache-dir", str(blocker / "c"))
+    done = peep.install(reqs, "-i", index.index_url, "--cache-dir", str(blocker / "c"), check=0)
     assert (done.stdout + done.stderr).count("continuing without caching") == 1
     assert installed(venv)["alpha"] == "1.0"
 
 
-def test_two_runs_sharing_one_cache_at_once_both_succeed(peep, tmp_path, reqs, index, packages):
+def test_two_runs_sharing_one_cache_at_once_both_succeed(
+    peep, tmp_path, reqs, index, cache, packages
+):
     venvs = [make_venv(tmp_path / f"venv{i}") for i in range(2)]
-    procs = [
-        subprocess.Popen(
-            [*_PEEP_INSTALL, "-r", reqs, "--python", str(v), "-i", index.index_url],
-            env=peep.env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for v in venvs
-    ]
-    outputs = [proc.communicate(timeout=300)[0] for proc in procs]
-    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    procs = [peep.spawn(*peep.install_args(reqs, "-i", index.index_url, python=v)) for v in venvs]
+    for proc in procs:
+        peep.finish(proc, check=0, timeout=300)
     for v in venvs:
         assert installed(v)["alpha"] == "1.0"
     # No temp files or half entries are left behind under final names.
-    cache = Path(peep.env["XDG_CACHE_HOME"]) / "peep-setuptools"
     assert _cached_file(cache, packages.sha256("delta-1.0")).read_bytes() == (
         packages["delta-1.0"].read_bytes()
     )
@@ -157,7 +144,9 @@ def test_jobs_1_and_jobs_8_install_the_same(peep, tmp_path, write, packages, ind
     results = []
     for jobs in ("1", "8"):
         target = make_venv(tmp_path / f"venv-{jobs}")
-        _install(peep, target, reqs, "-i", index.index_url, "--jobs", jobs, "--no-cache")
+        peep.install(
+            reqs, "-i", index.index_url, "--jobs", jobs, "--no-cache", python=target, check=0
+        )
         results.append(installed(target))
     assert results[0] == results[1]
     assert {"alpha", "beta", "delta"} <= set(results[0])
@@ -165,34 +154,35 @@ def test_jobs_1_and_jobs_8_install_the_same(peep, tmp_path, write, packages, ind
 
 def test_a_warm_sdist_is_not_built_again(peep, venv, tmp_path, write, packages, index, telltale):
     reqs = write("reqs.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
-    _install(peep, venv, reqs, "-i", index.index_url)
+    peep.install(reqs, "-i", index.index_url, check=0)
     builds = telltale.read_text().count("beta ran")
     assert builds >= 1
     fresh = make_venv(tmp_path / "fresh")
     index.clear_requests()
-    done = _install(peep, fresh, reqs, "-i", index.index_url)
+    done = peep.install(reqs, "-i", index.index_url, python=fresh, check=0)
     assert telltale.read_text().count("beta ran") == builds
     assert installed(fresh)["beta"] == "1.0"
     assert index.requests == []
     assert "WITHOUT hash checking" not in done.stdout + done.stderr
 
 
-def test_a_tampered_built_wheel_is_rebuilt(peep, venv, tmp_path, write, packages, index, telltale):
+def test_a_tampered_built_wheel_is_rebuilt(
+    peep, venv, tmp_path, write, packages, index, telltale, cache
+):
     reqs = write("reqs.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
-    _install(peep, venv, reqs, "-i", index.index_url)
+    peep.install(reqs, "-i", index.index_url, check=0)
     builds = telltale.read_text().count("beta ran")
-    cache = Path(peep.env["XDG_CACHE_HOME"]) / "peep-setuptools"
     (wheel,) = (cache / "built").rglob("*.whl")
     wheel.write_bytes(b"swapped")
     fresh = make_venv(tmp_path / "fresh")
-    done = _install(peep, fresh, reqs, "-i", index.index_url)
+    done = peep.install(reqs, "-i", index.index_url, python=fresh, check=0)
     assert "does not have the hash" in done.stdout + done.stderr
     assert telltale.read_text().count("beta ran") > builds
     assert installed(fresh)["beta"] == "1.0"
 
 
 def test_no_op_runs_start_no_installer(peep, venv, tmp_path, reqs, index):
-    _install(peep, venv, reqs, "-i", index.index_url)
+    peep.install(reqs, "-i", index.index_url, check=0)
     # A fake uv first on PATH: it would leave a mark if any installer were started.
     bin_dir = tmp_path / "fake-bin"
     bin_dir.mkdir()
@@ -202,7 +192,7 @@ def test_no_op_runs_start_no_installer(peep, venv, tmp_path, reqs, index):
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     peep.env["PATH"] = f"{bin_dir}{os.pathsep}{peep.env['PATH']}"
     index.clear_requests()
-    done = _install(peep, venv, reqs, "-i", index.index_url, "--installer", "uv")
+    done = peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
     assert "Nothing to install" in done.stdout
     assert not mark.exists()
     assert index.requests == []
@@ -211,11 +201,11 @@ def test_no_op_runs_start_no_installer(peep, venv, tmp_path, reqs, index):
 def test_json_report_says_which_archives_came_from_the_cache(peep, venv, reqs, index, tmp_path):
     import json
 
-    _install(
-        peep, venv, reqs, "-i", index.index_url, "--dry-run", "--report", str(tmp_path / "1.json")
+    peep.install(
+        reqs, "-i", index.index_url, "--dry-run", "--report", str(tmp_path / "1.json"), check=0
     )
-    _install(
-        peep, venv, reqs, "-i", index.index_url, "--dry-run", "--report", str(tmp_path / "2.json")
+    peep.install(
+        reqs, "-i", index.index_url, "--dry-run", "--report", str(tmp_path / "2.json"), check=0
     )
     first, second = (json.loads((tmp_path / f"{n}.json").read_text()) for n in (1, 2))
     assert {r["source"] for r in first["requirements"]} == {"index"}

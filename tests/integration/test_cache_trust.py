@@ -81,113 +81,111 @@ def plant(cache: Path, tmp_path: Path) -> int:
 
 
 @pytest.mark.parametrize("installer", INSTALLERS)
-def test_a_planted_built_wheel_is_never_installed(
-    runner, beta, index, telltale, tmp_path, installer
-):
-    runner.install(beta, "-i", index.index_url, "--installer", installer, check=0)
+def test_a_planted_built_wheel_is_never_installed(peep, beta, index, telltale, tmp_path, installer):
+    peep.install(beta, "-i", index.index_url, "--installer", installer, check=0)
     before = builds(telltale)
     assert before >= 1
-    assert plant(runner.cache, tmp_path) >= 1
+    assert plant(peep.cache, tmp_path) >= 1
     fresh = make_venv(tmp_path / "fresh")
-    runner.venv = fresh
-    done = runner.install(beta, "-i", index.index_url, "--installer", installer, check=0)
+    peep.venv = fresh
+    done = peep.install(beta, "-i", index.index_url, "--installer", installer, check=0)
     # The sdist was built again (the telltale), and what is installed is not the plant.
     assert builds(telltale) > before, done.stdout + done.stderr
     assert installed(fresh)["beta"] == "1.0"
     assert origin(fresh, "beta", tmp_path) == "sdist"
     # ...and the next run reuses the honest wheel it built and sealed this time.
     again = make_venv(tmp_path / "again")
-    runner.venv = again
+    peep.venv = again
     after = builds(telltale)
-    runner.install(beta, "-i", index.index_url, "--installer", installer, check=0)
+    peep.install(beta, "-i", index.index_url, "--installer", installer, check=0)
     assert builds(telltale) == after
     assert origin(again, "beta", tmp_path) == "sdist"
 
 
 def test_a_wheel_built_from_one_sdist_is_not_reused_for_another(
-    runner, beta, write, packages, index, telltale, tmp_path
+    peep, beta, write, packages, index, telltale, tmp_path
 ):
     """An honest entry copied under another sdist's hash: the seal names the sdist."""
-    runner.install(beta, "-i", index.index_url, check=0)
-    (entry,) = (runner.cache / "built").rglob("entry.json")
+    peep.install(beta, "-i", index.index_url, check=0)
+    (entry,) = (peep.cache / "built").rglob("entry.json")
     gamma_hex = packages.sha256("gamma-1.0").hex
     shutil.copytree(
-        entry.parent, runner.cache / "built" / gamma_hex[:2] / gamma_hex / entry.parent.name
+        entry.parent, peep.cache / "built" / gamma_hex[:2] / gamma_hex / entry.parent.name
     )
     gamma = write("gamma.txt", f"gamma==1.0 {packages.pip('gamma-1.0')}\n")
-    runner.venv = make_venv(tmp_path / "fresh")
-    runner.install(gamma, "-i", index.index_url, check=0)
+    peep.venv = make_venv(tmp_path / "fresh")
+    peep.install(gamma, "-i", index.index_url, check=0)
     assert "gamma ran" in telltale.read_text()
-    got = installed(runner.venv)
+    got = installed(peep.venv)
     assert got.get("gamma") == "1.0" and "beta" not in got, got
 
 
-def test_a_key_file_others_can_read_is_not_trusted(runner, beta, index, telltale, tmp_path, env):
-    runner.install(beta, "-i", index.index_url, check=0)
+def test_a_key_file_others_can_read_is_not_trusted(peep, beta, index, telltale, tmp_path, env):
+    peep.install(beta, "-i", index.index_url, check=0)
     key = Path(env["XDG_STATE_HOME"]) / "peep-setuptools" / "cache-key"
     assert key.is_file()
     assert key.stat().st_mode & 0o777 == 0o600
     key.chmod(0o644)
     before = builds(telltale)
-    runner.venv = make_venv(tmp_path / "fresh")
-    done = runner.install(beta, "-i", index.index_url, check=0)
+    peep.venv = make_venv(tmp_path / "fresh")
+    done = peep.install(beta, "-i", index.index_url, check=0)
     out = done.stdout + done.stderr
     assert out.count(str(key)) == 1, out
     assert builds(telltale) > before
-    assert origin(runner.venv, "beta", tmp_path) == "sdist"
+    assert origin(peep.venv, "beta", tmp_path) == "sdist"
 
 
-def test_a_cache_writable_by_others_is_not_used(runner, alpha, index):
-    runner.cache.mkdir()
-    runner.cache.chmod(0o777)
-    done = runner.install(alpha, "-i", index.index_url, check=0)
+def test_a_cache_writable_by_others_is_not_used(peep, alpha, index):
+    peep.cache.mkdir()
+    peep.cache.chmod(0o777)
+    done = peep.install(alpha, "-i", index.index_url, check=0)
     out = done.stdout + done.stderr
-    assert out.count(f"not using the cache at {runner.cache}") == 1, out
+    assert out.count(f"not using the cache at {peep.cache}") == 1, out
     assert "writable by group or others" in out
-    assert runner.installed()["alpha"] == "1.0"
-    assert list(runner.cache.iterdir()) == []
+    assert peep.installed()["alpha"] == "1.0"
+    assert list(peep.cache.iterdir()) == []
 
 
 @needs_root
-def test_a_cache_owned_by_another_user_is_not_used(runner, alpha, index, packages):
+def test_a_cache_owned_by_another_user_is_not_used(peep, alpha, index, packages):
     # What another user pre-creates in /tmp, filled with an entry for the pinned hash.
     digest = packages.sha256("alpha-1.0")
-    folder = runner.cache / "archives" / digest.hex[:2] / digest.hex
+    folder = peep.cache / "archives" / digest.hex[:2] / digest.hex
     folder.mkdir(parents=True)
-    for path in [runner.cache, *runner.cache.rglob("*")]:
+    for path in [peep.cache, *peep.cache.rglob("*")]:
         os.chown(path, NOBODY, NOBODY)
-    done = runner.install(alpha, "-i", index.index_url, check=0)
+    done = peep.install(alpha, "-i", index.index_url, check=0)
     out = done.stdout + done.stderr
-    assert out.count(f"not using the cache at {runner.cache}") == 1, out
+    assert out.count(f"not using the cache at {peep.cache}") == 1, out
     assert f"owned by uid {NOBODY}" in out
-    assert runner.installed()["alpha"] == "1.0"
+    assert peep.installed()["alpha"] == "1.0"
     assert list(folder.iterdir()) == []
 
 
 @needs_root
-def test_an_entry_owned_by_another_user_is_not_used(runner, beta, index, telltale, tmp_path):
-    runner.install(beta, "-i", index.index_url, check=0)
+def test_an_entry_owned_by_another_user_is_not_used(peep, beta, index, telltale, tmp_path):
+    peep.install(beta, "-i", index.index_url, check=0)
     before = builds(telltale)
-    (entry,) = (runner.cache / "built").rglob("entry.json")
+    (entry,) = (peep.cache / "built").rglob("entry.json")
     for path in [entry.parent, *entry.parent.iterdir()]:
         os.chown(path, NOBODY, NOBODY)
-    runner.venv = make_venv(tmp_path / "fresh")
-    done = runner.install(beta, "-i", index.index_url, check=0)
+    peep.venv = make_venv(tmp_path / "fresh")
+    done = peep.install(beta, "-i", index.index_url, check=0)
     out = done.stdout + done.stderr
     assert out.count(str(entry.parent)) == 1, out
     assert builds(telltale) > before
 
 
-def test_a_tampered_archive_entry_is_refetched(runner, alpha, index, packages, tmp_path):
+def test_a_tampered_archive_entry_is_refetched(peep, alpha, index, packages, tmp_path):
     """Downloaded archives are re-hashed against the pinned hashes on every read."""
-    runner.install(alpha, "-i", index.index_url, check=0)
-    (wheel,) = (runner.cache / "archives").rglob("*.whl")
+    peep.install(alpha, "-i", index.index_url, check=0)
+    (wheel,) = (peep.cache / "archives").rglob("*.whl")
     evil = write_wheel(
         tmp_path / "evil", "alpha", "1.0", {"alpha/__init__.py": b"ORIGIN = 'planted'\n"}
     )
     wheel.write_bytes(evil.read_bytes())
-    runner.venv = make_venv(tmp_path / "fresh")
+    peep.venv = make_venv(tmp_path / "fresh")
     index.clear_requests()
-    runner.install(alpha, "-i", index.index_url, check=0)
-    assert origin(runner.venv, "alpha", tmp_path) == "wheel"
+    peep.install(alpha, "-i", index.index_url, check=0)
+    assert origin(peep.venv, "alpha", tmp_path) == "wheel"
     assert any(r.path.endswith(packages["alpha-1.0"].name) for r in index.requests)

@@ -55,7 +55,7 @@ REFUSED = (
 
 def test_install_refuses_a_missing_dependency_with_the_line_to_add(peep, venv, write, deps, index):
     write("reqs.txt", f"f7c-app==1.0 {deps['app'].pip_option()}\n")
-    done = peep.install("reqs.txt", venv, "-i", index.index_url, check=1)
+    done = peep.install("reqs.txt", "-i", index.index_url, check=1)
     needs = "f7c-app==1.0 requires f7c-lib>=1.0, which is not in reqs.txt (reqs.txt:1)"
     assert done.stdout.endswith(
         _refusal(index, [needs]) + f"\n# to reqs.txt\nf7c-lib==1.1 {deps['lib-1.1'].pip_option()}\n"
@@ -65,7 +65,7 @@ def test_install_refuses_a_missing_dependency_with_the_line_to_add(peep, venv, w
     assert "f7c-never" not in done.stdout and "f7c-extra" not in done.stdout
     assert installed(venv) == {}
     # --require-complete is the default now, still accepted
-    again = peep.install("reqs.txt", venv, "-i", index.index_url, "--require-complete", check=1)
+    again = peep.install("reqs.txt", "-i", index.index_url, "--require-complete", check=1)
     assert again.stdout.splitlines()[1:] == done.stdout.splitlines()[1:]  # Cached, not Fetched
     done = peep("check", "-r", "reqs.txt", "-i", index.index_url, check=1)
     assert needs in done.stdout
@@ -77,13 +77,13 @@ def test_install_refuses_a_missing_dependency_with_the_line_to_add(peep, venv, w
 
 def test_allow_incomplete_installs_with_the_warning(peep, venv, write, deps, index):
     write("reqs.txt", f"f7c-app==1.0 {deps['app'].pip_option()}\n")
-    done = peep.install("reqs.txt", venv, "-i", index.index_url, "--allow-incomplete", check=0)
+    done = peep.install("reqs.txt", "-i", index.index_url, "--allow-incomplete", check=0)
     assert (
         "Vet them, then add them with\n'peep check --fix' or 'peep add NAME==VERSION':\n\n"
         "    f7c-app==1.0 requires f7c-lib>=1.0, which is not in reqs.txt (reqs.txt:1)\n"
     ) in done.stdout
     assert installed(venv)["f7c-app"] == "1.0"
-    both = peep.install("reqs.txt", venv, "--allow-incomplete", "--require-complete", check=2)
+    both = peep.install("reqs.txt", "--allow-incomplete", "--require-complete", check=2)
     assert "not allowed with argument" in both.stderr
 
 
@@ -91,7 +91,7 @@ def test_a_missing_hash_and_a_missing_dependency_in_one_report_extras_kept(
     peep, venv, write, deps, index
 ):
     write("reqs.txt", f"{deps['app'].peep_line()}\nf7c-app[more]==1.0\nf7c-extra==1.0\n")
-    done = peep.install("reqs.txt", venv, "-i", index.index_url, check=1)
+    done = peep.install("reqs.txt", "-i", index.index_url, check=1)
     assert (
         'add these "sha256" lines like so:\n\n# from reqs.txt:3\n'
         f"{deps['extra'].peep_line()}\nf7c-extra==1.0\n\n"
@@ -110,9 +110,9 @@ def test_a_missing_hash_and_a_missing_dependency_in_one_report_extras_kept(
 
 def test_a_dependency_installed_but_not_pinned_is_a_note_as_in_pip(peep, venv, write, deps, index):
     write("lib.txt", f"f7c-lib==1.0 {deps['lib-1.0'].pip_option()}\n")
-    peep.install("lib.txt", venv, "-i", index.index_url, check=0)
+    peep.install("lib.txt", "-i", index.index_url, check=0)
     write("reqs.txt", f"f7c-app==1.0 {deps['app'].pip_option()}\n")
-    done = peep.install("reqs.txt", venv, "-i", index.index_url, check=0)
+    done = peep.install("reqs.txt", "-i", index.index_url, check=0)
     assert (
         "These dependencies are not in the requirements files, but what is installed satisfies "
         "them\n(pip accepts that too; peep did not verify their files):\n\n"

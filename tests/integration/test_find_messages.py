@@ -32,7 +32,7 @@ def interpreter(venv) -> tuple[str, str]:
 def test_hashes_pinned_for_another_interpreter_say_so(peep, venv, write, packages, index):
     # Only the win32 wheel's hash is pinned, as a lock made on that platform would have it.
     reqs = write("reqs.txt", f"delta==1.0 {packages.pip('delta-1.0-win')}\n")
-    done = peep.install(reqs, venv, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, check=1)
     python, version = interpreter(venv)
     assert MISMATCH_HEAD not in done.stdout
     assert PROBLEM_HEAD in done.stdout
@@ -51,14 +51,14 @@ def test_a_real_mismatch_keeps_the_fearsome_message(peep, venv, write, packages,
     # The pinned hash is no file's on the index: that is no other interpreter's pin.
     wrong = hashlib.sha256(b"tampered").hexdigest()
     reqs = write("reqs.txt", f"delta==1.0 --hash=sha256:{wrong}\n")
-    done = peep.install(reqs, venv, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, check=1)
     assert MISMATCH_HEAD in done.stdout
     assert "the allowed hashes are for other files" not in done.stdout
 
 
 def test_requires_python_names_the_range(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"zeta==1.0 {packages.pip('zeta-1.0')}\n")
-    done = peep.install(reqs, venv, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, check=1)
     python, version = interpreter(venv)
     assert (
         f"    {reqs}:1: zeta==1.0 has no file that fits {python} (Python {version}) on "
@@ -74,7 +74,7 @@ def test_not_found_says_whether_the_project_or_the_version_is_missing(
         "reqs.txt",
         f"alpha==1.5 {packages.pip('alpha-1.0')}\nnosuch==1.0 {packages.pip('alpha-1.0')}\n",
     )
-    done = peep.install(reqs, venv, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, check=1)
     where = index.index_url
     assert (
         f"    {reqs}:1: alpha==1.5 not found on {where} (from versions: 1.0, 2.0)\n" in done.stdout
@@ -93,7 +93,7 @@ def test_an_allowed_hash_that_no_file_has_is_a_warning(peep, venv, write, tmp_pa
     with IndexServer() as srv:
         srv.add_file("kappa", wheel)
         srv.add_file("kappa", sdist)
-        done = peep.install(reqs, venv, "-i", srv.index_url, "-v", check=0)
+        done = peep.install(reqs, "-i", srv.index_url, "-v", check=0)
     assert (
         f"Warning: {reqs}:1: kappa==1.0: no file of this version on {srv.index_url} has the "
         f"allowed hash sha256:{typo} (files: kappa-1.0-py3-none-any.whl, kappa-1.0.tar.gz); "

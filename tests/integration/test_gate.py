@@ -25,7 +25,7 @@ def warm(peep, venv, write, packages, index):
         "honest.txt",
         f"alpha==1.0 {packages.pip('alpha-1.0')}\nbeta==1.0 {packages.pip('beta-1.0')}\n",
     )
-    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, check=0)
     got = installed(venv)
     assert (got["alpha"], got["beta"]) == ("1.0", "1.0")
     return venv
@@ -37,7 +37,7 @@ def test_an_installed_requirement_without_a_hash_is_refused(
 ):
     # The hash line of the installed alpha was removed.
     reqs = write("removed.txt", f"alpha==1.0\nbeta==1.0 {packages.pip('beta-1.0')}\n")
-    done = peep.install(reqs, warm, "-i", index.index_url, *dry_run, check=1)
+    done = peep.install(reqs, "-i", index.index_url, *dry_run, python=warm, check=1)
     assert MISSING_HEAD in done.stdout
     # The line to add, with the hash of the archive the index serves.
     assert f"alpha==1.0 {packages.pip('alpha-1.0')}" in done.stdout
@@ -47,9 +47,9 @@ def test_an_installed_requirement_without_a_hash_is_refused(
 
 def test_an_installed_requirement_with_a_malformed_hash_is_refused(peep, warm, write, index):
     reqs = write("malformed.txt", "alpha==1.0 --hash=sha256:abc\n")
-    done = peep.install(reqs, warm, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, python=warm, check=1)
     assert f"{reqs}:1:" in done.stderr
-    done = peep.install(reqs, warm, "-i", index.index_url, "--dry-run", check=1)
+    done = peep.install(reqs, "-i", index.index_url, "--dry-run", python=warm, check=1)
     assert f"{reqs}:1:" in done.stderr
 
 
@@ -59,7 +59,7 @@ def test_dry_run_verifies_what_is_installed_too(peep, warm, write, packages, ind
         "wrong.txt",
         f"alpha==1.0 {wrong.pip_option()}\nbeta==1.0 {packages.pip('beta-1.0')}\n",
     )
-    done = peep.install(reqs, warm, "-i", index.index_url, "--dry-run", check=1)
+    done = peep.install(reqs, "-i", index.index_url, "--dry-run", python=warm, check=1)
     assert MISMATCH_HEAD in done.stdout
     assert f"alpha: expected sha256:{wrong.hex}" in done.stdout
     # A real install skips what is installed (as pip does) and installs nothing new.
@@ -67,7 +67,9 @@ def test_dry_run_verifies_what_is_installed_too(peep, warm, write, packages, ind
     honest = write(
         "ok.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\nbeta==1.0 {packages.pip('beta-1.0')}\n"
     )
-    done = peep.install(honest, warm, "-i", index.index_url, "--dry-run", "--no-cache", check=0)
+    done = peep.install(
+        honest, "-i", index.index_url, "--dry-run", "--no-cache", python=warm, check=0
+    )
     assert "All 2 archives match their hashes; not installing (--dry-run)." in done.stdout
     fetched = sorted(r.path.rsplit("/", 1)[-1] for r in index.requests if "/files/" in r.path)
     assert fetched == sorted([packages["alpha-1.0"].name, packages["beta-1.0"].name])
@@ -84,13 +86,13 @@ def test_a_locked_package_installed_at_its_version_is_not_reinstalled(
         f'[[packages.wheels]]\nurl = "{alpha}"\n'
         f'hashes = {{sha256 = "{packages.sha256("alpha-1.0").hex}"}}\n',
     )
-    peep.install(lock, venv, check=0)
+    peep.install(lock, check=0)
     assert installed(venv)["alpha"] == "1.0"
     index.clear_requests()
-    done = peep.install(lock, venv, check=0)
+    done = peep.install(lock, check=0)
     assert "Skipping alpha==1.0: already installed." in done.stdout
     assert "Nothing to install" in done.stdout
     assert index.requests == []
     # --dry-run still verifies the locked archive.
-    done = peep.install(lock, venv, "--dry-run", check=0)
+    done = peep.install(lock, "--dry-run", check=0)
     assert "All 1 archives match their hashes" in done.stdout

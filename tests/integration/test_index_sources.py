@@ -36,7 +36,7 @@ def closed_port() -> int:
 def test_file_url_index_is_read_like_pip(peep, venv, write, packages, tmp_path, layout):
     url = tree_of(tmp_path, packages, "alpha-1.0", "alpha-2.0", layout=layout)
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
-    done = peep.install(reqs, venv, "-i", url, check=0)
+    done = peep.install(reqs, "-i", url, check=0)
     assert installed(venv)["alpha"] == "1.0"
     assert "Warning" not in done.stdout
 
@@ -49,7 +49,7 @@ def test_project_missing_from_a_file_url_index_is_looked_for_elsewhere(
         "reqs.txt",
         f"alpha==1.0 {packages.pip('alpha-1.0')}\nepsilon==1.0 {packages.pip('epsilon-1.0')}\n",
     )
-    done = peep.install(reqs, venv, "-i", tree, "--extra-index-url", index.index_url, check=0)
+    done = peep.install(reqs, "-i", tree, "--extra-index-url", index.index_url, check=0)
     got = installed(venv)
     assert (got["alpha"], got["epsilon"]) == ("1.0", "1.0")
     assert "Warning" not in done.stdout
@@ -60,7 +60,7 @@ def test_version_missing_from_a_file_url_index_lists_the_versions(
 ):
     tree = tree_of(tmp_path, packages, "alpha-1.0", "alpha-2.0")
     reqs = write("reqs.txt", f"alpha==1.5 {packages.pip('alpha-1.0')}\n")
-    done = peep.install(reqs, venv, "-i", tree, check=1)
+    done = peep.install(reqs, "-i", tree, check=1)
     assert (
         f"    {reqs}:1: alpha==1.5 not found on {tree} (from versions: 1.0, 2.0)\n" in done.stdout
     )
@@ -82,7 +82,7 @@ def test_an_extra_index_that_fails_is_one_warning(peep, venv, write, packages, i
                 broken.set_fault(f"/simple/{project}/", Fault.status(500))
             reason = "HTTP 500 Internal Server Error"
         args = ("-i", index.index_url, "--extra-index-url", extra, "--retries", "0")
-        done = peep.install(reqs, venv, *args, "--jobs", "1", check=0)
+        done = peep.install(reqs, *args, "--jobs", "1", check=0)
     got = installed(venv)
     assert (got["alpha"], got["delta"]) == ("1.0", "1.0")
     warnings = [line for line in done.stdout.splitlines() if line.startswith("Warning")]
@@ -98,7 +98,7 @@ def test_an_extra_index_that_fails_is_the_error_when_nothing_else_has_the_file(
     extra = f"http://127.0.0.1:{closed_port()}/simple/"
     reqs = write("reqs.txt", f"epsilon==1.0 {packages.pip('epsilon-1.0')}\n")
     args = ("-i", index.index_url, "--extra-index-url", extra, "--retries", "0")
-    done = peep.install(reqs, venv, *args, check=1)
+    done = peep.install(reqs, *args, check=1)
     assert (
         f"    {reqs}:1: epsilon==1.0: could not fetch {extra}epsilon/: connection refused\n"
     ) in done.stdout
@@ -114,7 +114,7 @@ def test_indexes_from_pip_configuration(peep, venv, write, packages, index, tmp_
         "reqs.txt",
         f"alpha==1.0 {packages.pip('alpha-1.0')}\nepsilon==1.0 {packages.pip('epsilon-1.0')}\n",
     )
-    peep.install(reqs, venv, check=0)
+    peep.install(reqs, check=0)
     got = installed(venv)
     assert (got["alpha"], got["epsilon"]) == ("1.0", "1.0")
 
@@ -124,6 +124,6 @@ def test_a_file_url_index_cannot_smuggle_a_wrong_file(peep, venv, write, package
     wheel = tmp_path / "tree" / "alpha" / packages["alpha-1.0"].name
     wheel.write_bytes(packages["alpha-2.0"].read_bytes())  # swapped after hashing
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
-    done = peep.install(reqs, venv, "-i", url, check=1)
+    done = peep.install(reqs, "-i", url, check=1)
     assert "DIDN'T MATCH" in done.stdout
     assert "alpha" not in installed(venv)

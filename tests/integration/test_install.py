@@ -16,22 +16,18 @@ from peep_setuptools.requirements.spec import ReqLine
 pytestmark = pytest.mark.slow
 
 
-def _install(peep, venv, reqfile, *extra, check=0):
-    return peep("install", "-r", reqfile, "--python", str(venv), *extra, check=check)
-
-
 def test_peep_format_installs_the_pinned_version_not_the_newer_decoy(
     peep, venv, write, packages, index, telltale
 ):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
-    _install(peep, venv, reqs, "-i", index.index_url)
+    peep.install(reqs, "-i", index.index_url, check=0)
     assert installed(venv)["alpha"] == "1.0"
     assert not telltale.exists()
 
 
 def test_pip_format_installs_a_verified_sdist(peep, venv, write, packages, index, telltale):
     reqs = write("reqs.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
-    done = _install(peep, venv, reqs, "-i", index.index_url)
+    done = peep.install(reqs, "-i", index.index_url, check=0)
     assert installed(venv)["beta"] == "1.0"
     assert telltale.read_text() == "beta ran\n" * telltale.read_text().count("beta ran")
     assert "WITHOUT hash checking" in done.stdout + done.stderr
@@ -43,7 +39,7 @@ def test_mixed_formats_and_several_hashes_per_requirement(peep, venv, write, pac
         f"# pinned the peep way\n{packages.peep('alpha-1.0')}\n\nalpha==1.0\n"
         f"delta==1.0 \\\n    {packages.pip('delta-1.0-win')} \\\n    {packages.pip('delta-1.0')}\n",
     )
-    _install(peep, venv, reqs, "-i", index.index_url)
+    peep.install(reqs, "-i", index.index_url, check=0)
     got = installed(venv)
     assert (got["alpha"], got["delta"]) == ("1.0", "1.0")
 
@@ -57,7 +53,7 @@ def test_a_comment_cannot_widen_a_pip_pin(peep, venv, write, packages, index, en
         f"alpha==1.0 {other.pip_option()}\n"
     )
     reqs = write("reqs.txt", text)
-    done = _install(peep, venv, reqs, "-i", index.index_url, check=2)
+    done = peep.install(reqs, "-i", index.index_url, check=2)
     assert done.stderr.strip().endswith(
         f"{reqs}:5: 'alpha==1.0' has --hash options and '# sha256:' lines above it "
         f"(at {reqs}:2): pip allows only the --hash values, peep would allow the comment's "
@@ -80,7 +76,7 @@ def test_missing_hash_prints_the_lines_to_add_and_installs_nothing(
     peep, venv, write, packages, index
 ):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\ndelta==1.0\n")
-    done = _install(peep, venv, reqs, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, check=1)
     assert MISSING_HEAD in done.stdout
     assert f"{packages.peep('delta-1.0')}\ndelta==1.0\n" in done.stdout
     assert f"# from {reqs}:3" in done.stdout
@@ -90,7 +86,7 @@ def test_missing_hash_prints_the_lines_to_add_and_installs_nothing(
 
 def test_missing_hash_in_pip_format_file_is_shown_in_pip_format(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\ndelta==1.0\n")
-    done = _install(peep, venv, reqs, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, check=1)
     assert f"delta==1.0 {packages.pip('delta-1.0')}" in done.stdout
 
 
@@ -102,7 +98,7 @@ def test_mismatch_prints_the_fearsome_block_and_no_code_runs(
         "reqs.txt",
         f"{packages.peep('alpha-1.0')}\nalpha==1.0\n# sha256: {wrong.b64}\nbeta==1.0\n",
     )
-    done = _install(peep, venv, reqs, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, check=1)
     assert MISMATCH_HEAD in done.stdout
     assert f"    beta: expected {wrong.b64}\n" in done.stdout
     assert f"got {packages.sha256('beta-1.0').b64}" in done.stdout
@@ -114,28 +110,28 @@ def test_mismatch_prints_the_fearsome_block_and_no_code_runs(
 def test_mismatch_with_several_expected_hashes_in_pip_format(peep, venv, write, packages, index):
     a, b = packages.sha256("alpha-1.0"), packages.sha256("delta-1.0-win")
     reqs = write("reqs.txt", f"beta==1.0 {a.pip_option()} {b.pip_option()}\n")
-    done = _install(peep, venv, reqs, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, check=1)
     assert f"    beta: expected one of sha256:{a.hex}\n" in done.stdout
     assert f"got sha256:{packages.sha256('beta-1.0').hex}" in done.stdout
 
 
 def test_missing_and_mismatched_together_are_both_reported(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"alpha==1.0\nbeta==1.0 {packages.pip('alpha-1.0')}\n")
-    done = _install(peep, venv, reqs, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, check=1)
     assert MISMATCH_HEAD in done.stdout and MISSING_HEAD in done.stdout
     assert done.stdout.index(MISMATCH_HEAD) < done.stdout.index(MISSING_HEAD)
 
 
 def test_version_not_on_the_index_is_named_with_its_line(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==9.9\n")
-    done = _install(peep, venv, reqs, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, check=1)
     assert f"{reqs}:2: alpha==9.9 not found on {index.index_url}" in done.stdout
     assert installed(venv).get("alpha") is None
 
 
 def test_requires_python_excluding_the_target_means_no_file(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"zeta==1.0 {packages.pip('zeta-1.0')}\n")
-    done = _install(peep, venv, reqs, "-i", index.index_url, check=1)
+    done = peep.install(reqs, "-i", index.index_url, check=1)
     assert f"{reqs}:1: zeta==1.0 has no file that fits" in done.stdout
 
 
@@ -145,7 +141,7 @@ def test_index_url_inside_the_file_and_extra_index(peep, venv, write, packages, 
         f"--index-url {index.index_url}\n--extra-index-url {index.url}/other/\n"
         f"alpha==1.0 {packages.pip('alpha-1.0')}\nepsilon==1.0 {packages.pip('epsilon-1.0')}\n",
     )
-    _install(peep, venv, reqs)
+    peep.install(reqs, check=0)
     assert installed(venv)["epsilon"] == "1.0"
 
 
@@ -156,7 +152,7 @@ def test_includes_and_markers(peep, venv, write, packages, index):
         f"-r sub/more.txt\nalpha==1.0 {packages.pip('alpha-1.0')}\n"
         f'beta==1.0 ; python_version < "3" {packages.pip("beta-1.0")}\n',
     )
-    done = _install(peep, venv, reqs, "-i", index.index_url)
+    done = peep.install(reqs, "-i", index.index_url, check=0)
     got = installed(venv)
     assert (got["alpha"], got["delta"]) == ("1.0", "1.0")
     assert "beta" not in got
@@ -165,7 +161,7 @@ def test_includes_and_markers(peep, venv, write, packages, index):
 
 def test_url_requirement_and_same_version_url_upgrade(peep, venv, write, packages, index, tmp_path):
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
-    _install(peep, venv, reqs, "-i", index.index_url)
+    peep.install(reqs, "-i", index.index_url, check=0)
     variant = write_wheel(
         tmp_path / "variant",
         "alpha",
@@ -175,7 +171,7 @@ def test_url_requirement_and_same_version_url_upgrade(peep, venv, write, package
     url = index.add_file("alpha", variant, index="variant")
     pin = hash_file(str(variant))["sha256"]
     reqs = write("url.txt", f"{pin.peep_line()}\n{url}#egg=alpha\n")
-    _install(peep, venv, reqs)
+    peep.install(reqs, check=0)
     origin = subprocess.run(
         [str(venv), "-c", "import alpha; print(alpha.ORIGIN)"],
         capture_output=True,
@@ -188,7 +184,7 @@ def test_url_requirement_and_same_version_url_upgrade(peep, venv, write, package
 
 def test_local_archive_path_requirement(peep, venv, write, packages):
     reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
-    _install(peep, venv, reqs, "--no-index")
+    peep.install(reqs, "--no-index", check=0)
     assert installed(venv)["alpha"] == "1.0"
 
 
@@ -196,7 +192,7 @@ def test_setup_py_sdist_builds_with_backend_from_the_index(
     peep, venv, write, packages, index, telltale
 ):
     reqs = write("reqs.txt", f"{packages.peep('gamma-1.0')}\ngamma==1.0\n")
-    done = _install(peep, venv, reqs, "-i", index.index_url)
+    done = peep.install(reqs, "-i", index.index_url, check=0)
     assert installed(venv)["gamma"] == "1.0"
     assert "gamma ran" in telltale.read_text()
     assert "WITHOUT hash checking" in done.stdout + done.stderr
@@ -204,38 +200,38 @@ def test_setup_py_sdist_builds_with_backend_from_the_index(
 
 def test_only_binary_refuses_sdists(peep, venv, write, packages, index, telltale):
     reqs = write("reqs.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
-    done = _install(peep, venv, reqs, "-i", index.index_url, "--only-binary", ":all:", check=1)
+    done = peep.install(reqs, "-i", index.index_url, "--only-binary", ":all:", check=1)
     assert "beta==1.0 has no file that fits" in done.stdout
     assert not telltale.exists()
 
 
 def test_dry_run_verifies_and_installs_nothing(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
-    done = _install(peep, venv, reqs, "-i", index.index_url, "--dry-run")
+    done = peep.install(reqs, "-i", index.index_url, "--dry-run", check=0)
     assert "not installing (--dry-run)" in done.stdout
     assert "alpha" not in installed(venv)
 
 
 def test_already_installed_is_skipped_without_fetching(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
-    _install(peep, venv, reqs, "-i", index.index_url)
+    peep.install(reqs, "-i", index.index_url, check=0)
     index.clear_requests()
-    done = _install(peep, venv, reqs, "-i", index.index_url)
+    done = peep.install(reqs, "-i", index.index_url, check=0)
     assert "Skipping alpha==1.0: already installed." in done.stdout
     assert not [r for r in index.requests if "alpha" in r.path]
 
 
 def test_force_reinstall_fetches_again(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
-    _install(peep, venv, reqs, "-i", index.index_url)
-    done = _install(peep, venv, reqs, "-i", index.index_url, "--force-reinstall")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    done = peep.install(reqs, "-i", index.index_url, "--force-reinstall", check=0)
     assert "Skipping" not in done.stdout
 
 
 def test_target_with_its_own_pip(peep, tmp_path, write, packages, index):
     python = make_venv(tmp_path / "withpip", with_pip=True)
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
-    _install(peep, python, reqs, "-i", index.index_url)
+    peep.install(reqs, "-i", index.index_url, python=python, check=0)
     assert installed(python)["alpha"] == "1.0"
 
 
@@ -300,7 +296,7 @@ def test_hash_command(peep, packages, tmp_path):
 )
 def test_bad_files_exit_with_file_and_line(peep, venv, write, text, code, message):
     reqs = write("reqs.txt", text)
-    done = _install(peep, venv, reqs, "--no-index", check=code)
+    done = peep.install(reqs, "--no-index", check=code)
     assert reqs + message in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -317,5 +313,5 @@ def test_usage_errors_exit_2_with_usage(peep, args):
 def test_python_given_as_a_relative_path(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     relative = venv.relative_to(peep.cwd)
-    peep("install", "-r", reqs, "--python", str(relative), "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, python=relative, check=0)
     assert installed(venv)["alpha"] == "1.0"

@@ -60,7 +60,7 @@ hashes = {{sha256 = "{packages.sha256("epsilon-1.0").hex}"}}
 
 def test_a_lock_file_installs_its_chosen_files(peep, venv, write, packages, index):
     lock = write("pylock.toml", _lock(packages, index))
-    peep("install", "-r", lock, "--python", str(venv), "--no-cache", check=0)
+    peep.install(lock, "--no-cache", check=0)
     got = installed(venv)
     assert (got["alpha"], got["beta"], got["epsilon"]) == ("1.0", "1.0", "1.0")
     assert "delta" not in got
@@ -82,11 +82,11 @@ def test_lock_option_takes_any_name_and_a_mismatch_installs_nothing(
 
 def test_an_invalid_lock_file_is_a_usage_error(peep, venv, write):
     lock = write("pylock.dev.toml", 'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\n')
-    done = peep("install", "-r", lock, "--python", str(venv), check=2)
+    done = peep.install(lock, check=2)
     assert f"peep: error: {lock}: packages[0].name: is required" in done.stderr
 
 
 def test_the_strongest_hash_is_the_one_checked(peep, venv, write, packages, index):
     text = _lock(packages, index).replace(_sha512(packages["alpha-1.0"]), "e" * 128)
-    done = peep("install", "-r", write("pylock.toml", text), "--python", str(venv), check=1)
+    done = peep.install(write("pylock.toml", text), check=1)
     assert f"alpha: expected sha512:{'e' * 128}" in done.stdout

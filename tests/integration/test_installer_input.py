@@ -33,9 +33,9 @@ def test_a_lock_name_cannot_add_lines_to_the_installer_input(
     alpha2 = packages["alpha-2.0"].resolve().as_uri()
     name = f"alpha @ {alpha2} {packages.pip('alpha-2.0')}\nepsilon"
     lock = write("pylock.toml", _smuggling_lock(packages, index, name))
-    dry = peep.install(lock, venv, "--no-cache", "--dry-run", "--installer", installer)
+    dry = peep.install(lock, "--no-cache", "--dry-run", "--installer", installer)
     assert dry.returncode == 2, dry.stdout + dry.stderr
-    done = peep.install(lock, venv, "--no-cache", "--installer", installer, check=2)
+    done = peep.install(lock, "--no-cache", "--installer", installer, check=2)
     assert f"{lock}: packages[0].name: " in done.stderr
     assert "is not a valid project name" in done.stderr
     assert "alpha" not in installed(venv)
@@ -47,7 +47,7 @@ def test_a_lock_name_cannot_add_lines_to_the_installer_input(
 )
 def test_lock_names_must_be_project_names(peep, venv, write, packages, index, name):
     lock = write("pylock.toml", _smuggling_lock(packages, index, name))
-    done = peep.install(lock, venv, "--no-cache", "--dry-run", check=2)
+    done = peep.install(lock, "--no-cache", "--dry-run", check=2)
     assert f"{lock}: packages[0].name: {name!r} is not a valid project name" in done.stderr
 
 
@@ -60,5 +60,5 @@ def test_lock_file_names_and_urls_have_no_line_breaks(peep, venv, write, package
     else:
         text = text.replace(f'url = "{url}"', f'url = "{url}\\u2028"')
     lock = write("pylock.toml", text)
-    done = peep.install(lock, venv, "--no-cache", "--dry-run", check=2)
+    done = peep.install(lock, "--no-cache", "--dry-run", check=2)
     assert f"{lock}: packages[0].archive.{field}: " in done.stderr

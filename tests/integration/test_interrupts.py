@@ -29,21 +29,21 @@ def reqs(write, packages):
     )
 
 
-def part_files(runner):
-    return list(runner.tmpdir.glob("peep-*/*/*.part"))
+def part_files(peep):
+    return list(peep.tmpdir.glob("peep-*/*/*.part"))
 
 
-def interrupted(runner, proc, packages, sig=signal.SIGINT, code=130):
+def interrupted(peep, proc, packages, sig=signal.SIGINT, code=130):
     start = time.monotonic()
-    done = runner.interrupt(proc, sig=sig)
+    done = peep.interrupt(proc, sig=sig)
     elapsed = time.monotonic() - start
     assert done.returncode == code, (done.stdout, done.stderr)
     assert elapsed < 8, f"took {elapsed:.1f} s to stop after signal {sig}"
     assert "Traceback" not in done.stdout + done.stderr, done.stderr
     assert "interrupted" in done.stderr
-    runner.assert_no_temp_dirs()
-    runner.assert_nothing_installed()
-    runner.assert_cache_clean(
+    peep.assert_no_temp_dirs()
+    peep.assert_nothing_installed()
+    peep.assert_cache_clean(
         [packages.sha256(k).hex for k in ("alpha-1.0", "delta-1.0", "beta-1.0")]
     )
     return done
@@ -61,55 +61,59 @@ def interrupted(runner, proc, packages, sig=signal.SIGINT, code=130):
     ],
     ids=["sigint-8-jobs", "sigint-1-job", "sigterm", "sighup"],
 )
-def test_a_signal_while_downloading_stops_cleanly(runner, reqs, srv, packages, sig, code, jobs):
+def test_a_signal_while_downloading_stops_cleanly(peep, reqs, srv, packages, sig, code, jobs):
     delta = "/files/simple/delta-1.0-py3-none-any.whl"
     srv.set_fault(delta, Fault.stall_mid_body(STALL))
     srv.set_fault("/files/simple/beta-1.0.tar.gz", Fault.stall(STALL))
-    proc = runner.spawn(reqs, "-i", srv.index_url, "--timeout", "60", "--jobs", jobs)
+    proc = peep.spawn(
+        *peep.install_args(reqs, "-i", srv.index_url, "--timeout", "60", "--jobs", jobs)
+    )
     try:
         # Mid-body: a .part file is being written and hashed when the signal arrives.
-        assert wait_for(lambda: part_files(runner) or proc.poll() is not None)
+        assert wait_for(lambda: part_files(peep) or proc.poll() is not None)
         assert proc.poll() is None
-        interrupted(runner, proc, packages, sig, code)
+        interrupted(peep, proc, packages, sig, code)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     srv.set_fault(delta, None)
     srv.set_fault("/files/simple/beta-1.0.tar.gz", None)
-    runner.install(reqs, "-i", srv.index_url, check=0)
-    assert runner.installed()["delta"] == "1.0"
+    peep.install(reqs, "-i", srv.index_url, check=0)
+    assert peep.installed()["delta"] == "1.0"
 
 
-def test_sigint_after_some_archives_were_verified(runner, reqs, srv, packages):
+def test_sigint_after_some_archives_were_verified(peep, reqs, srv, packages):
     # alpha and delta arrive and verify; beta's server never answers.
     srv.set_fault("/files/simple/beta-1.0.tar.gz", Fault.stall(STALL))
-    proc = runner.spawn(reqs, "-i", srv.index_url, "--timeout", "60")
+    proc = peep.spawn(*peep.install_args(reqs, "-i", srv.index_url, "--timeout", "60"))
     try:
 
         def two_verified_and_beta_asked() -> bool:
-            done = len(list(runner.tmpdir.glob("peep-*/*/*.whl"))) == 2
+            done = len(list(peep.tmpdir.glob("peep-*/*/*.whl"))) == 2
             return done and bool(srv.requests_to("/files/simple/beta-1.0.tar.gz"))
 
         assert wait_for(lambda: two_verified_and_beta_asked() or proc.poll() is not None)
         assert proc.poll() is None
-        interrupted(runner, proc, packages)
+        interrupted(peep, proc, packages)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     srv.set_fault("/files/simple/beta-1.0.tar.gz", None)
-    runner.install(reqs, "-i", srv.index_url, check=0)
-    assert runner.installed()["alpha"] == "1.0"
+    peep.install(reqs, "-i", srv.index_url, check=0)
+    assert peep.installed()["alpha"] == "1.0"
 
 
-def test_sigint_while_waiting_for_the_index(runner, reqs, srv, packages):
+def test_sigint_while_waiting_for_the_index(peep, reqs, srv, packages):
     srv.set_fault("/simple/alpha/", Fault.stall(STALL))
-    proc = runner.spawn(reqs, "-i", srv.index_url, "--timeout", "60", "--retries", "5")
+    proc = peep.spawn(
+        *peep.install_args(reqs, "-i", srv.index_url, "--timeout", "60", "--retries", "5")
+    )
     try:
         assert wait_for(lambda: srv.requests_to("/simple/alpha/") or proc.poll() is not None)
         assert proc.poll() is None
-        interrupted(runner, proc, packages)
+        interrupted(peep, proc, packages)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -137,7 +137,7 @@ def test_the_generated_lock_installs(peep, venv, write, packages, index):
         f"epsilon @ {epsilon} {packages.pip('epsilon-1.0')}\n",
     )
     peep("port", reqs, "--to", "pylock", "-i", index.index_url, "-o", "pylock.toml", check=0)
-    peep("install", "-r", "pylock.toml", "--python", str(venv), "--no-cache", check=0)
+    peep.install("pylock.toml", "--no-cache", check=0)
     got = installed(venv)
     assert (got["alpha"], got["delta"], got["epsilon"]) == ("1.0", "1.0", "1.0")
 

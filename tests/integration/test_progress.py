@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import io
 import pty
-import sys
 
 import pytest
-from support.peeprun import run_with_terminal_stderr
 
 from peep_setuptools.installing.progress import LineProgress, LiveProgress, human_size
 
 
 def test_not_a_terminal_gives_one_plain_line_per_file(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
-    done = peep(
-        "install", "-r", reqs, "--python", str(venv), "-i", index.index_url, "--dry-run", check=0
-    )
+    done = peep.install(reqs, "-i", index.index_url, "--dry-run", check=0)
     assert f"Fetched {packages['alpha-1.0'].name} (" in done.stdout
     assert "\r" not in done.stdout + done.stderr
     assert "Verifying:" not in done.stdout + done.stderr
@@ -24,7 +20,7 @@ def test_not_a_terminal_gives_one_plain_line_per_file(peep, venv, write, package
 
 def test_verbose_names_each_download_once_with_its_source(peep, venv, write, packages, index):
     write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
-    done = peep.install("reqs.txt", venv, "-i", index.index_url, "--dry-run", "-v", check=0)
+    done = peep.install("reqs.txt", "-i", index.index_url, "--dry-run", "-v", check=0)
     name = packages["alpha-1.0"].name
     # (-v also says which file was chosen and why: that line is not a download)
     fetched = [line for line in done.stdout.splitlines() if f"d {name} (" in line]
@@ -36,7 +32,7 @@ def test_verbose_names_each_download_once_with_its_source(peep, venv, write, pac
 
 def test_quiet_silences_progress(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
-    done = peep.install(reqs, venv, "-i", index.index_url, "--dry-run", "-q", check=0)
+    done = peep.install(reqs, "-i", index.index_url, "--dry-run", "-q", check=0)
     assert "Fetched" not in done.stdout
     assert done.stderr == ""
 
@@ -47,24 +43,8 @@ def test_a_terminal_gets_a_live_line(peep, venv, write, packages, index):
         "reqs.txt",
         f"{packages.peep('alpha-1.0')}\nalpha==1.0\ndelta==1.0 {packages.pip('delta-1.0')}\n",
     )
-    done, text = run_with_terminal_stderr(
-        [
-            sys.executable,
-            "-m",
-            "peep_setuptools",
-            "install",
-            "-r",
-            reqs,
-            "--python",
-            str(venv),
-            "-i",
-            index.index_url,
-            "--dry-run",
-        ],
-        env=peep.env,
-    )
-    assert done.returncode == 0, done.stdout
-    assert "\rVerifying: 2/2 files" in text
+    done = peep.on_terminal(*peep.install_args(reqs, "-i", index.index_url, "--dry-run"), check=0)
+    assert "\rVerifying: 2/2 files" in done.stderr
     assert "Fetched" not in done.stdout
 
 

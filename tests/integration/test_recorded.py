@@ -73,7 +73,7 @@ def test_freeze_names_pins_and_original_urls(
         f"delta @ {delta} {packages.pip('delta-1.0')}\n"
         f"gamma @ {gamma} {packages.pip('gamma-1.0')}\n",
     )
-    peep.install(reqs, venv, "--installer", installer, check=0)
+    peep.install(reqs, "--installer", installer, check=0)
     frozen = _freeze(env, venv)
     # pip spells the recorded hash as a fragment (and checks it when installing the line).
     assert frozen == [
@@ -107,7 +107,7 @@ def test_freeze_names_pins_and_original_urls(
     assert installed(again) == installed(venv)
 
     # A second run is happy with what the first one recorded.
-    peep.install(reqs, venv, "--installer", installer, check=0)
+    peep.install(reqs, "--installer", installer, check=0)
     assert _freeze(env, venv) == frozen
     _assert_clean_and_removable(env, venv, ["alpha", "beta", "delta", "epsilon", "gamma"])
 
@@ -115,7 +115,7 @@ def test_freeze_names_pins_and_original_urls(
 @pytest.mark.parametrize("installer", INSTALLERS)
 def test_freeze_after_a_lock_file_install(peep, env, venv, write, packages, index, installer):
     lock = write("pylock.toml", _lock(packages, index))
-    peep.install(lock, venv, "--installer", installer, "-i", index.index_url, check=0)
+    peep.install(lock, "--installer", installer, "-i", index.index_url, check=0)
     epsilon = f"{index.url}/files/other/{packages['epsilon-1.0'].name}"
     sha = packages.sha256("epsilon-1.0").hex
     assert _freeze(env, venv) == ["alpha==1.0", "beta==1.0", f"epsilon @ {epsilon}#sha256={sha}"]
@@ -131,7 +131,7 @@ def test_freeze_without_the_cache(peep, env, venv, write, packages, index, insta
         "reqs.txt",
         f"alpha==1.0 {packages.pip('alpha-1.0')}\nbeta==1.0 {packages.pip('beta-1.0')}\n",
     )
-    peep.install(reqs, venv, "-i", index.index_url, "--installer", installer, "--no-cache", check=0)
+    peep.install(reqs, "-i", index.index_url, "--installer", installer, "--no-cache", check=0)
     assert _freeze(env, venv) == ["alpha==1.0", "beta==1.0"]
 
 
@@ -153,5 +153,5 @@ def test_a_configured_wheelhouse_cannot_offer_the_installer_another_file(
         PIP_CONFIG_FILE=str(tmp_path / "pip.conf"), XDG_CONFIG_HOME=str(tmp_path / "xdg")
     )
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
-    peep.install(reqs, venv, "-i", index.index_url, "--installer", installer, check=0)
+    peep.install(reqs, "-i", index.index_url, "--installer", installer, check=0)
     assert _freeze(env, venv) == ["alpha==1.0"]

@@ -36,7 +36,7 @@ def test_install_report_to_a_file(peep, venv, write, wheels, index, tmp_path):
         f'f7r-lib==1.0 {wheels["lib"].pip_option()}\nf7r-x==1; python_version < "3"\n',
     )
     report = tmp_path / "report.json"
-    peep.install(reqs, venv, "-i", index.index_url, "--report", str(report), check=0)
+    peep.install(reqs, "-i", index.index_url, "--report", str(report), check=0)
     data = json.loads(report.read_text())
     assert validate(data) == [], validate(data)
     assert data["version"] == 1 and data["command"] == "install" and data["ok"] is True
@@ -60,7 +60,7 @@ def test_check_report_to_stdout_moves_messages_to_stderr(peep, write, wheels, in
 
 def test_failed_verification_still_writes_the_report(peep, venv, write, wheels, index):
     reqs = write("reqs.txt", f"f7r-app==1.0 {wheels['lib'].pip_option()}\n")
-    done = peep.install(reqs, venv, "-i", index.index_url, "--report", "-", check=1)
+    done = peep.install(reqs, "-i", index.index_url, "--report", "-", check=1)
     data = json.loads(done.stdout)
     assert validate(data) == []
     assert data["ok"] is False
@@ -75,7 +75,7 @@ def test_install_report_to_stdout_is_pure_json_with_the_installer_output_on_stde
         "reqs.txt",
         f"f7r-app==1.0 {wheels['app'].pip_option()}\nf7r-lib==1.0 {wheels['lib'].pip_option()}\n",
     )
-    done = peep.install(reqs, venv, "-i", index.index_url, "--report", "-", check=0)
+    done = peep.install(reqs, "-i", index.index_url, "--report", "-", check=0)
     data = json.loads(done.stdout)
     assert validate(data) == [] and data["ok"] is True
     assert "Successfully installed" in done.stderr

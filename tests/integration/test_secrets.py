@@ -75,7 +75,6 @@ def test_credentials_never_reach_a_command_line_or_the_output(
     with CmdlineWatcher(SECRET) as watcher:
         done = peep.install(
             reqs,
-            venv,
             "--installer",
             installer,
             "--no-cache",
@@ -107,7 +106,7 @@ def test_errors_and_reports_of_failed_runs_hide_the_token(
     )
     peep.env["PEEP_TEST_TOKEN"] = SECRET
     report = tmp_path / "report.json"
-    done = peep.install(reqs, venv, "--no-cache", "-v", "--report", str(report), check=1)
+    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=1)
     text = done.stdout + done.stderr + report.read_text()
     assert "nosuchproject==1.0 not found" in text
     assert SECRET not in text
@@ -131,7 +130,7 @@ def test_a_literal_token_in_the_file_is_not_repeated(
         f"nosuchproject==1.0 {packages.pip('alpha-1.0')}\n",
     )
     report = tmp_path / "report.json"
-    done = peep.install(reqs, venv, "--no-cache", "-v", "--report", str(report), check=1)
+    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=1)
     text = done.stdout + done.stderr + report.read_text()
     assert "nosuchproject" in text
     assert "http://****@127.0.0.1:9/simple/" in text or "user:****@127.0.0.1:9" in text
@@ -158,7 +157,7 @@ def test_odd_passwords_are_never_shown(
     reqs = write("reqs.txt", f"--index-url {url}\ngamma==1.0 {packages.pip('gamma-1.0')}\n")
     peep.env["PEEP_TEST_TOKEN"] = f"{SECRET}/x?y@z"
     report = tmp_path / "report.json"
-    done = peep.install(reqs, venv, "-v", "--no-cache", "--report", str(report), check=exit_code)
+    done = peep.install(reqs, "-v", "--no-cache", "--report", str(report), check=exit_code)
     text = done.stdout + done.stderr + (report.read_text() if report.exists() else "")
     assert says in text
     assert SECRET not in text, text

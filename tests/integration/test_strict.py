@@ -105,14 +105,14 @@ def tiny(tmp_path_factory, index):
     return {key: hash_file(str(path))["sha256"] for key, path in files.items()}
 
 
-def _install(peep, venv, reqs, index, *extra, check=0):
-    return _check(peep, venv, reqs, index, "--no-cache", *extra, check=check, command="install")
+def _install(peep, reqs, index, *extra, check=0):
+    return peep.install(reqs, "-i", index.index_url, "--no-cache", *extra, check=check)
 
 
-def _check(peep, venv, reqs, index, *extra, check=0, command="check"):
-    """``peep check`` (or another COMMAND) -r REQS --python VENV -i INDEX EXTRA..."""
+def _check(peep, venv, reqs, index, *extra, check=0):
+    """``peep check -r REQS --python VENV -i INDEX EXTRA...``"""
     return peep(
-        command, "-r", reqs, "--python", str(venv), "-i", index.index_url, *extra, check=check
+        "check", "-r", reqs, "--python", str(venv), "-i", index.index_url, *extra, check=check
     )
 
 
@@ -131,7 +131,7 @@ def test_listed_backend_builds_the_sdist_and_is_not_installed(
 ):
     reqs = write("reqs.txt", f"omega==1.0 {tiny['omega'].pip_option()}\n")
     build = write("build.txt", f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n")
-    done = _install(peep, venv, reqs, index, "--build-requirements", build)
+    done = _install(peep, reqs, index, "--build-requirements", build)
     got = installed(venv)
     assert got["omega"] == "1.0"
     assert "tinybackend" not in got
@@ -149,7 +149,7 @@ def test_backend_pinned_in_the_requirements_file_itself_is_used(
         f"omega==1.0 {tiny['omega'].pip_option()}\n"
         f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n",
     )
-    _install(peep, venv, reqs, index, "--strict")
+    _install(peep, reqs, index, "--strict")
     assert installed(venv)["omega"] == "1.0"
     assert "build_wheel" in telltale.read_text()
 
@@ -158,7 +158,7 @@ def test_missing_backend_hash_shows_the_line_to_add_and_nothing_runs(
     peep, venv, write, index, tiny, telltale
 ):
     reqs = write("reqs.txt", f"omega==1.0 {tiny['omega'].pip_option()}\n")
-    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    done = _install(peep, reqs, index, "--strict", check=1)
     assert MISSING_HEAD in done.stdout
     assert "# from omega-1.0.tar.gz/omega-1.0/pyproject.toml:2\n" in done.stdout
     assert f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n" in done.stdout
@@ -173,7 +173,7 @@ def test_mismatching_backend_hash_stops_before_anything_runs(
     reqs = write("reqs.txt", f"omega==1.0 {tiny['omega'].pip_option()}\n")
     wrong = Digest("sha256", "0" * 64)
     build = write("build.txt", f"tinybackend==1.0 {wrong.pip_option()}\n")
-    done = _install(peep, venv, reqs, index, "--build-requirements", build, check=1)
+    done = _install(peep, reqs, index, "--build-requirements", build, check=1)
     assert MISMATCH_HEAD in done.stdout
     assert f"got sha256:{tiny['tinybackend'].hex}" in done.stdout
     assert not telltale.exists()
@@ -183,7 +183,7 @@ def test_mismatching_backend_hash_stops_before_anything_runs(
 def test_dynamic_build_requirement_must_be_listed_too(peep, venv, write, index, tiny, telltale):
     reqs = write("reqs.txt", f"sigma==1.0 {tiny['sigma'].pip_option()}\n")
     build = write("build.txt", f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n")
-    done = _install(peep, venv, reqs, index, "--build-requirements", build, check=1)
+    done = _install(peep, reqs, index, "--build-requirements", build, check=1)
     assert MISSING_HEAD in done.stdout
     assert f"tinyhelper==1.0 {tiny['tinyhelper'].pip_option()}\n" in done.stdout
     assert "# from sigma-1.0.tar.gz get_requires_for_build_wheel():0" in done.stdout
@@ -197,7 +197,7 @@ def test_dynamic_build_requirement_must_be_listed_too(peep, venv, write, index, 
         f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n"
         f"tinyhelper==1.0 {tiny['tinyhelper'].pip_option()}\n",
     )
-    _install(peep, venv, reqs, index, "--build-requirements", build)
+    _install(peep, reqs, index, "--build-requirements", build)
     assert installed(venv)["sigma"] == "1.0"
     assert "build_wheel" in telltale.read_text()
 
@@ -206,7 +206,7 @@ def test_an_sdist_without_build_system_needs_setuptools_pinned(
     peep, venv, write, packages, index, telltale
 ):
     reqs = write("reqs.txt", f"gamma==1.0 {packages.pip('gamma-1.0')}\n")
-    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    done = _install(peep, reqs, index, "--strict", check=1)
     assert MISSING_HEAD in done.stdout
     assert f"setuptools=={_version(packages['setuptools'])} {packages.pip('setuptools')}" in (
         done.stdout
@@ -219,7 +219,7 @@ def test_an_sdist_without_build_system_needs_setuptools_pinned(
             "setuptools ", f"setuptools=={_version(packages['setuptools'])} ", 1
         ),
     )
-    _install(peep, venv, reqs, index, "--build-requirements", build)
+    _install(peep, reqs, index, "--build-requirements", build)
     assert installed(venv)["gamma"] == "1.0"
     assert "gamma ran" in telltale.read_text()
 
@@ -305,7 +305,7 @@ def _pasted(stdout: str) -> str:
 
 def test_the_whole_build_closure_is_reported_in_one_block(peep, venv, write, index, deep, telltale):
     reqs = write("reqs.txt", f"hatchy==1.0 {deep['hatchy'].pip_option()}\n")
-    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    done = _install(peep, reqs, index, "--strict", check=1)
     assert MISSING_HEAD in done.stdout
     block = done.stdout
     assert "# from hatchy-1.0.tar.gz/hatchy-1.0/pyproject.toml:2\n" in block
@@ -322,7 +322,7 @@ def test_the_whole_build_closure_is_reported_in_one_block(peep, venv, write, ind
 
     # one round of pasting is enough
     build = write("build.txt", _pasted(done.stdout))
-    _install(peep, venv, reqs, index, "--build-requirements", build)
+    _install(peep, reqs, index, "--build-requirements", build)
     got = installed(venv)
     assert got["hatchy"] == "1.0"
     assert not {"deepbackend", "deepmid", "deepleaf"} & set(got)
@@ -338,7 +338,7 @@ def test_only_the_missing_members_of_the_closure_are_proposed(
         f"deepbackend==1.0 {deep['deepbackend'].pip_option()}\n"
         f"deepmid==1.0 {deep['deepmid'].pip_option()}\n",
     )
-    done = _install(peep, venv, reqs, index, "--build-requirements", build, check=1)
+    done = _install(peep, reqs, index, "--build-requirements", build, check=1)
     assert _pasted(done.stdout) == f"deepleaf==1.0 {deep['deepleaf'].pip_option()}\n"
     assert not telltale.exists()
     assert "hatchy" not in installed(venv)
@@ -353,7 +353,7 @@ def test_check_strict_fix_writes_the_closure(peep, venv, write, tmp_path, index,
         assert f"{name}==1.0 {deep[name].pip_option()}" in written
     assert not telltale.exists()
     _check(peep, venv, reqs, index, "--build-requirements", str(build))
-    _install(peep, venv, reqs, index, "--build-requirements", str(build))
+    _install(peep, reqs, index, "--build-requirements", str(build))
     assert installed(venv)["hatchy"] == "1.0"
 
 
@@ -362,7 +362,7 @@ def test_a_backend_missing_a_module_is_our_error_not_its_traceback(
 ):
     reqs = write("reqs.txt", f"sloppy==1.0 {deep['sloppy'].pip_option()}\n")
     build = write("build.txt", f"sloppybackend==1.0 {deep['sloppybackend'].pip_option()}\n")
-    done = _install(peep, venv, reqs, index, "--build-requirements", build, check=1)
+    done = _install(peep, reqs, index, "--build-requirements", build, check=1)
     assert "could not import the module 'undeclared_helper'" in done.stderr
     assert "sloppybackend==1.0" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
@@ -408,7 +408,7 @@ def test_backend_path_outside_the_sdist_is_refused_before_anything_runs(
     sdist = _sdist(tmp_path, name, pyproject=_in_tree_pyproject("plantedbackend", ["in", entry]))
     index.add_file(name, sdist)
     reqs = write("reqs.txt", f"{name}==1.0 {hash_file(str(sdist))['sha256'].pip_option()}\n")
-    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    done = _install(peep, reqs, index, "--strict", check=1)
     reason = "is absolute" if how == "absolute" else "climbs out of the project"
     assert (
         f"{name}-1.0.tar.gz/{name}-1.0/pyproject.toml: build-system.backend-path[1]: "
@@ -439,7 +439,7 @@ def test_backend_must_come_from_backend_path_or_the_verified_wheels(
         f"{name}==1.0 {hash_file(str(sdist))['sha256'].pip_option()}\n"
         f"tinybackend==1.0 {tiny['tinybackend'].pip_option()}\n",
     )
-    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    done = _install(peep, reqs, index, "--strict", check=1)
     assert (
         f"{name}-1.0.tar.gz: the build backend {backend!r} is not importable from {home}; "
         "PEP 517 builds import it from there only. Not building it."
@@ -468,7 +468,7 @@ def test_python_started_by_a_backend_gets_no_pythonpath(
     reqs = write("reqs.txt", f"kidpkg==1.0 {hash_file(str(sdist))['sha256'].pip_option()}\n")
     build = write("build.txt", f"kidbackend==1.0 {hash_file(str(wheel))['sha256'].pip_option()}\n")
     peep.env.update(PYTHONPATH=str(outside), PYTHONSTARTUP=str(outside / "peep_planted.py"))
-    _install(peep, venv, reqs, index, "--build-requirements", build)
+    _install(peep, reqs, index, "--build-requirements", build)
     assert installed(venv)["kidpkg"] == "1.0"
     assert telltale.read_text() == (
         "tinybackend get_requires_for_build_wheel\ntinybackend build_wheel\n"
@@ -479,18 +479,18 @@ def test_dependencies_in_a_cycle_are_proposed_once_and_build(
     peep, venv, write, index, deep, telltale
 ):
     reqs = write("reqs.txt", f"loopy==1.0 {deep['loopy'].pip_option()}\n")
-    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    done = _install(peep, reqs, index, "--strict", check=1)
     assert _pasted(done.stdout) == "".join(
         f"{name}==1.0 {deep[name].pip_option()}\n" for name in ("loopbackend", "cyclea", "cycleb")
     )
     build = write("build.txt", _pasted(done.stdout))
-    _install(peep, venv, reqs, index, "--build-requirements", build)
+    _install(peep, reqs, index, "--build-requirements", build)
     assert installed(venv)["loopy"] == "1.0"
 
 
 def test_an_extra_asked_for_is_part_of_the_closure(peep, venv, write, index, deep, telltale):
     reqs = write("reqs.txt", f"docsy==1.0 {deep['docsy'].pip_option()}\n")
-    done = _install(peep, venv, reqs, index, "--strict", check=1)
+    done = _install(peep, reqs, index, "--strict", check=1)
     assert _pasted(done.stdout) == "".join(
         f"{name}==1.0 {deep[name].pip_option()}\n"
         for name in ("deepbackend", "deepmid", "docsonly", "deepleaf")

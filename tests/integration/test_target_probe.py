@@ -64,10 +64,10 @@ def test_a_planted_pth_neither_runs_in_the_probe_nor_fools_install(
     venv = make_venv(tmp_path / "venv", python=python, with_pip=python == PY39)
     telltale = _plant(venv, tmp_path)
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
-    done = peep.install(reqs, venv, "-i", index.index_url, "--dry-run", check=0)
+    done = peep.install(reqs, "-i", index.index_url, "--dry-run", python=venv, check=0)
     assert not telltale.exists(), done.stdout + done.stderr
     assert "alpha" in done.stdout and "already installed" not in done.stdout + done.stderr
     # For real: alpha is installed, not skipped as the fake one. (pip itself then runs the
     # target interpreter, site and .pth files included, to install into it.)
-    done = peep.install(reqs, venv, "-i", index.index_url, check=0)
+    done = peep.install(reqs, "-i", index.index_url, python=venv, check=0)
     assert (_site(venv) / "alpha-1.0.dist-info" / "RECORD").exists(), done.stdout + done.stderr

@@ -13,7 +13,6 @@ import time
 
 import pytest
 from support.indexserver import Fault, IndexServer
-from support.peeprun import Runner
 
 from peep_setuptools.installing.report import NOT_PROCEEDING
 
@@ -57,12 +56,12 @@ def tls(ca, packages):
     server.stop()
 
 
-def runner_with(env, tmp_path, venv, **variables):
-    child = {k: v for k, v in env.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+@pytest.fixture(autouse=True)
+def no_system_cas(peep, tmp_path):
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        peep.env.pop(name, None)
     # An empty SSL_CERT_DIR keeps the machine's own CAs out of the picture.
-    child["SSL_CERT_DIR"] = str(tmp_path / "no-ca-dir")
-    child.update(variables)
-    return Runner.create(child, tmp_path, venv)
+    peep.env["SSL_CERT_DIR"] = str(tmp_path / "no-ca-dir")
 
 
 def failed_line(done, reqs):
@@ -75,24 +74,20 @@ def failed_line(done, reqs):
 # -- certificates -----------------------------------------------------------------------------
 
 
-def test_unknown_ca_is_a_clear_certificate_error_without_retries(
-    env, tmp_path, venv, reqs, tls, packages
-):
-    runner = runner_with(env, tmp_path, venv)
+def test_unknown_ca_is_a_clear_certificate_error_without_retries(peep, reqs, tls, packages):
     start = time.monotonic()
-    done = runner.install(reqs, "-i", tls.index_url, "--retries", "3", check=1)
+    done = peep.install(reqs, "-i", tls.index_url, "--retries", "3", check=1)
     assert time.monotonic() - start < 10
     line = failed_line(done, reqs)
     assert "alpha==1.0: could not fetch " + tls.url + PAGE in line
     assert "certificate verify failed" in line
     assert tls.requests == []
-    runner.assert_nothing_installed("alpha")
+    peep.assert_nothing_installed("alpha")
 
 
-def test_cert_option_installs(env, tmp_path, venv, reqs, tls, pems):
-    runner = runner_with(env, tmp_path, venv)
-    runner.install(reqs, "-i", tls.index_url, "--cert", pems["good"], check=0)
-    assert runner.installed()["alpha"] == "1.0"
+def test_cert_option_installs(peep, reqs, tls, pems):
+    peep.install(reqs, "-i", tls.index_url, "--cert", pems["good"], check=0)
+    assert peep.installed()["alpha"] == "1.0"
 
 
 @pytest.mark.parametrize(
@@ -113,49 +108,46 @@ def test_cert_option_installs(env, tmp_path, venv, reqs, tls, pems):
         (None, {"CURL_CA_BUNDLE": "good"}, 1),
     ],
 )
-def test_ca_bundle_precedence(env, tmp_path, venv, reqs, tls, pems, cert, variables, code):
-    runner = runner_with(env, tmp_path, venv, **{k: pems[v] for k, v in variables.items()})
+def test_ca_bundle_precedence(peep, reqs, tls, pems, cert, variables, code):
+    peep.env.update({k: pems[v] for k, v in variables.items()})
     args = ["-i", tls.index_url, "--dry-run", "--retries", "0"]
     if cert is not None:
         args += ["--cert", pems[cert]]
-    done = runner.install(reqs, *args, check=code)
+    done = peep.install(reqs, *args, check=code)
     if code:
         assert "certificate verify failed" in failed_line(done, reqs)
     else:
         assert "All 1 archives match" in done.stdout
 
 
-def test_missing_cert_file_is_a_usage_error(env, tmp_path, venv, reqs, tls):
-    runner = runner_with(env, tmp_path, venv)
-    done = runner.install(reqs, "-i", tls.index_url, "--cert", str(tmp_path / "nope.pem"), check=2)
+def test_missing_cert_file_is_a_usage_error(peep, tmp_path, reqs, tls):
+    done = peep.install(reqs, "-i", tls.index_url, "--cert", str(tmp_path / "nope.pem"), check=2)
     assert "nope.pem" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_https_to_http_redirect_is_refused(env, tmp_path, venv, reqs, tls, pems, packages):
+def test_https_to_http_redirect_is_refused(peep, reqs, tls, pems, packages):
     with IndexServer() as plain:
         plain_url = plain.add_file("alpha", packages["alpha-1.0"])
         tls.set_fault(FILE, Fault.redirect(plain_url))
-        runner = runner_with(env, tmp_path, venv)
-        done = runner.install(reqs, "-i", tls.index_url, "--cert", pems["good"], check=1)
+        done = peep.install(reqs, "-i", tls.index_url, "--cert", pems["good"], check=1)
         line = failed_line(done, reqs)
         assert f"alpha==1.0: could not fetch {tls.url}{FILE}" in line
         assert "refusing redirect from https to http" in line
         assert plain.requests == []
-    runner.assert_nothing_installed("alpha")
-    runner.assert_cache_clean([packages.sha256("alpha-1.0").hex])
+    peep.assert_nothing_installed("alpha")
+    peep.assert_cache_clean([packages.sha256("alpha-1.0").hex])
 
 
 def test_https_redirect_to_another_https_host_keeps_no_credentials(
-    env, tmp_path, venv, reqs, tls, ca, pems, packages
+    peep, reqs, tls, ca, pems, packages
 ):
     other = tls_index(ca, packages, host="localhost")
     try:
         tls.set_fault(FILE, Fault.redirect(other.url + FILE))
         index = tls.index_url.replace("https://", "https://user:s3cret@")
-        runner = runner_with(env, tmp_path, venv)
-        done = runner.install(reqs, "-i", index, "--cert", pems["good"], check=0)
-        assert runner.installed()["alpha"] == "1.0"
+        done = peep.install(reqs, "-i", index, "--cert", pems["good"], check=0)
+        assert peep.installed()["alpha"] == "1.0"
         assert [r.header("Authorization") for r in other.requests] == [None]
         assert tls.requests_to(FILE)[0].header("Authorization") == basic("user", "s3cret")
         assert "s3cret" not in done.stdout + done.stderr
@@ -186,12 +178,11 @@ def other(packages):
         yield server
 
 
-def test_credentials_in_the_index_url_go_to_that_host_only(env, tmp_path, venv, reqs, plain, other):
+def test_credentials_in_the_index_url_go_to_that_host_only(peep, reqs, plain, other):
     plain.set_fault(FILE, Fault.redirect(other.url + FILE))
     index = plain.index_url.replace("http://", "http://user:s3cret@")
-    runner = runner_with(env, tmp_path, venv)
-    done = runner.install(reqs, "-i", index, "-v", check=0)
-    assert runner.installed()["alpha"] == "1.0"
+    done = peep.install(reqs, "-i", index, "-v", check=0)
+    assert peep.installed()["alpha"] == "1.0"
     sent = {r.path: r.header("Authorization") for r in plain.requests}
     assert sent == {PAGE: basic("user", "s3cret"), FILE: basic("user", "s3cret")}
     assert [r.header("Authorization") for r in other.requests] == [None]
@@ -199,29 +190,27 @@ def test_credentials_in_the_index_url_go_to_that_host_only(env, tmp_path, venv, 
 
 
 @pytest.mark.parametrize("where", ["page", "file"])
-def test_credentials_are_never_printed(env, tmp_path, venv, reqs, plain, where):
+def test_credentials_are_never_printed(peep, reqs, plain, where):
     plain.set_fault(PAGE if where == "page" else FILE, Fault.status(500))
     index = plain.index_url.replace("http://", "http://user:s3cret@")
-    runner = runner_with(env, tmp_path, venv)
-    done = runner.install(reqs, "-i", index, "--retries", "0", "-v", check=1)
+    done = peep.install(reqs, "-i", index, "--retries", "0", "-v", check=1)
     assert "s3cret" not in done.stdout + done.stderr
     assert "user:****@127.0.0.1" in failed_line(done, reqs)
 
 
-def test_credentials_in_a_requirements_file_are_never_printed(env, tmp_path, venv, write, plain):
+def test_credentials_in_a_requirements_file_are_never_printed(peep, write, plain):
     reqs = write(
         "reqs.txt",
         f"--index-url {plain.index_url.replace('http://', 'http://tok:s3cret@')}\n"
         f"alpha==9.9 --hash=sha256:{'0' * 64}\n",
     )
-    runner = runner_with(env, tmp_path, venv)
-    done = runner.install(reqs, "-v", check=1)
+    done = peep.install(reqs, "-v", check=1)
     assert "s3cret" not in done.stdout + done.stderr
     assert "tok:****@" in done.stdout
 
 
 @pytest.mark.parametrize("how", ["NETRC", "HOME"])
-def test_netrc_credentials_go_to_that_host_only(env, tmp_path, venv, reqs, plain, other, how):
+def test_netrc_credentials_go_to_that_host_only(peep, tmp_path, reqs, plain, other, how):
     home = tmp_path / "home"
     home.mkdir()
     netrc = home / ".netrc"
@@ -229,8 +218,8 @@ def test_netrc_credentials_go_to_that_host_only(env, tmp_path, venv, reqs, plain
     netrc.chmod(0o600)
     variables = {"NETRC": str(netrc)} if how == "NETRC" else {"HOME": str(home)}
     plain.set_fault(FILE, Fault.redirect(other.url + FILE))
-    runner = runner_with(env, tmp_path, venv, **variables)
-    done = runner.install(reqs, "-i", plain.index_url, "-v", check=0)
+    peep.env.update(variables)
+    done = peep.install(reqs, "-i", plain.index_url, "-v", check=0)
     assert [r.header("Authorization") for r in plain.requests] == [basic("nu", "n3tpass")] * 2
     assert [r.header("Authorization") for r in other.requests] == [None]
     assert "n3tpass" not in done.stdout + done.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import sysconfig
 from pathlib import Path
@@ -26,7 +25,7 @@ def test_installer_uv_installs_wheels_and_sdists(peep, venv, write, packages, in
         "reqs.txt",
         f"{packages.peep('alpha-1.0')}\nalpha==1.0\nbeta==1.0 {packages.pip('beta-1.0')}\n",
     )
-    done = peep.install(reqs, venv, "-i", index.index_url, "--installer", "uv", check=0)
+    done = peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
     got = installed(venv)
     assert (got["alpha"], got["beta"]) == ("1.0", "1.0")
     assert "Successfully installed" not in done.stdout  # pip's words: pip did not run
@@ -36,7 +35,7 @@ def test_installer_uv_installs_wheels_and_sdists(peep, venv, write, packages, in
 def test_peep_installer_env_chooses_uv(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
     peep.env["PEEP_INSTALLER"] = "uv"
-    done = peep("install", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=0)
+    done = peep.install(reqs, "-i", index.index_url, check=0)
     assert installed(venv)["alpha"] == "1.0"
     assert "Successfully installed" not in done.stdout
 
@@ -44,47 +43,24 @@ def test_peep_installer_env_chooses_uv(peep, venv, write, packages, index):
 def test_a_bad_peep_installer_is_a_usage_error(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
     peep.env["PEEP_INSTALLER"] = "poetry"
-    done = peep("install", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=2)
+    done = peep.install(reqs, "-i", index.index_url, check=2)
     assert "PEEP_INSTALLER must be one of pip, uv, not 'poetry'" in done.stderr
 
 
 def test_uv_missing_is_a_clear_error_before_any_download(
-    env, venv, tmp_path, write, packages, index
+    peep, venv, tmp_path, write, packages, index
 ):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
     # An interpreter with no uv beside it, and a PATH with no uv on it.
-    runner = make_venv(tmp_path / "runner")
+    peep.interpreter = str(make_venv(tmp_path / "runner"))
     site = sysconfig.get_paths()["purelib"]
     repo = Path(__file__).resolve().parents[2]
-    child = dict(env)
-    child["PYTHONPATH"] = os.pathsep.join([str(repo), site])
-    child["PATH"] = os.pathsep.join(
-        d for d in env["PATH"].split(os.pathsep) if d and not (Path(d) / "uv").exists()
+    peep.env["PYTHONPATH"] = os.pathsep.join([str(repo), site])
+    peep.env["PATH"] = os.pathsep.join(
+        d for d in peep.env["PATH"].split(os.pathsep) if d and not (Path(d) / "uv").exists()
     )
     index.clear_requests()
-    done = subprocess.run(
-        [
-            str(runner),
-            "-m",
-            "peep_setuptools",
-            "install",
-            "-r",
-            reqs,
-            "--python",
-            str(venv),
-            "-i",
-            index.index_url,
-            "--installer",
-            "uv",
-        ],
-        env=child,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 1, done.stderr
+    done = peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=1, timeout=120)
     assert "uv is not installed" in done.stderr
-    assert "Traceback" not in done.stderr
     assert index.requests == []
     assert "alpha" not in installed(venv)

@@ -47,7 +47,7 @@ def test_clean_then_tampered_environment(peep, venv, write, wheels, index):
         "reqs.txt",
         f"f7v-one==1.0 {wheels['one'].pip_option()}\nf7v-two==1.0 {wheels['two'].pip_option()}\n",
     )
-    peep("install", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, check=0)
     verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
     done = peep(*verify, check=0)
     # verify never installs: no "(--dry-run)" the user did not give
@@ -69,7 +69,7 @@ def test_clean_then_tampered_environment(peep, venv, write, wheels, index):
     assert "missing: f7v_two/__init__.py" in out
 
     # --verify-installed repairs instead of skipping
-    done = peep.install(reqs, venv, "-i", index.index_url, "--verify-installed", check=0)
+    done = peep.install(reqs, "-i", index.index_url, "--verify-installed", check=0)
     assert "reinstalling" in done.stdout + done.stderr
     assert "ORIGIN = 'wheel'" in (site / "f7v_one" / "__init__.py").read_text()
     assert (site / "f7v_two" / "__init__.py").exists()
@@ -77,7 +77,7 @@ def test_clean_then_tampered_environment(peep, venv, write, wheels, index):
 
 def test_version_differs_and_not_installed(peep, venv, write, wheels, index):
     old = write("old.txt", f"f7v-one==1.0 {wheels['one'].pip_option()}\n")
-    peep("install", "-r", old, "--python", str(venv), "-i", index.index_url, check=0)
+    peep.install(old, "-i", index.index_url, check=0)
     reqs = write(
         "reqs.txt",
         f"f7v-one==2.0 {wheels['one-2'].pip_option()}\nf7v-two==1.0 {wheels['two'].pip_option()}\n",
@@ -156,7 +156,7 @@ def _origin(venv, module, *flags):
 )
 def test_a_pyc_with_other_code_fails_verify(peep, venv, write, runs, index, module, kind):
     reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
-    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, check=0)
     verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
     peep(*verify, check=0)
 
@@ -172,7 +172,7 @@ def test_a_pyc_with_other_code_fails_verify(peep, venv, write, runs, index, modu
         f"    changed: {shown} (other code than its source: it runs instead of {relative})"
     ) in done.stdout
 
-    peep.install(reqs, venv, "-i", index.index_url, "--verify-installed", check=0)
+    peep.install(reqs, "-i", index.index_url, "--verify-installed", check=0)
     assert _origin(venv, module, *flags) == "wheel"
     peep(*verify, check=0)
 
@@ -184,20 +184,20 @@ def test_a_pyc_with_other_code_fails_verify(peep, venv, write, runs, index, modu
 def test_uv_launchers_pass_and_verify_installed_repairs_a_pyc(peep, venv, write, runs, index):
     reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
     uv = ("-i", index.index_url, "--installer", "uv")
-    peep.install(reqs, venv, *uv, check=0)
+    peep.install(reqs, *uv, check=0)
     verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
     peep(*verify, check=0)
     _plant_pyc(_site(venv) / "f7v_runs/__init__.py", "timestamp")
     assert _origin(venv, "f7v_runs") == "planted"
     peep(*verify, check=1)
-    peep.install(reqs, venv, *uv, "--verify-installed", check=0)
+    peep.install(reqs, *uv, "--verify-installed", check=0)
     assert _origin(venv, "f7v_runs") == "wheel"
     peep(*verify, check=0)
 
 
 def test_a_stale_pyc_is_not_reported(peep, venv, write, runs, index):
     reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
-    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, check=0)
     _plant_pyc(_site(venv) / "f7v_runs/__init__.py", "stale")
     assert _origin(venv, "f7v_runs") == "wheel"  # Python compiles the source again
     peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=0)
@@ -215,7 +215,7 @@ def test_a_stale_pyc_is_not_reported(peep, venv, write, runs, index):
 )
 def test_a_rewritten_launcher_fails_verify(peep, venv, write, runs, index, rewrite):
     reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
-    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, check=0)
     verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
     done = peep(*verify, check=0)
     assert "runs at every Python start" not in done.stdout + done.stderr
@@ -229,14 +229,14 @@ def test_a_rewritten_launcher_fails_verify(peep, venv, write, runs, index, rewri
     assert f"    changed: {script} (" in done.stdout
     assert "f7v-gui" not in done.stdout
 
-    peep.install(reqs, venv, "-i", index.index_url, "--verify-installed", check=0)
+    peep.install(reqs, "-i", index.index_url, "--verify-installed", check=0)
     assert script.read_text() == original
     peep(*verify, check=0)
 
 
 def test_a_removed_launcher_is_missing(peep, venv, write, runs, index):
     reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
-    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, check=0)
     (venv.parent / "f7v-gui").unlink()
     done = peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=1)
     assert f"    missing: {venv.parent / 'f7v-gui'}\n" in done.stdout
@@ -244,7 +244,7 @@ def test_a_removed_launcher_is_missing(peep, venv, write, runs, index):
 
 def test_a_launcher_moved_out_of_the_record_is_still_checked(peep, venv, write, runs, index):
     reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
-    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, check=0)
     script = venv.parent / "f7v-run"
     decoy = venv.parent.parent / "decoy" / "f7v-run"
     decoy.parent.mkdir()
@@ -267,7 +267,7 @@ def test_pth_files_are_listed(peep, venv, write, index, tmp_path):
     )
     index.add_file("f7v-pth", wheel)
     reqs = write("reqs.txt", f"f7v-pth==1.0 {hash_file(str(wheel))['sha256'].pip_option()}\n")
-    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, check=0)
     done = peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=0)
     assert "f7v-pth==1.0: runs at every Python start: f7v_pth.pth (verified)\n" in done.stdout
 
@@ -275,7 +275,7 @@ def test_pth_files_are_listed(peep, venv, write, index, tmp_path):
 @pytest.mark.parametrize("name", ["f7v-tool", "f7v-raw"])
 def test_a_rewritten_data_script_fails_verify(peep, venv, write, runs, index, name):
     reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
-    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, check=0)
     verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
     done = peep(*verify, check=0)
     assert "not checked" not in done.stdout + done.stderr
@@ -285,7 +285,7 @@ def test_a_rewritten_data_script_fails_verify(peep, venv, write, runs, index, na
     script.write_text(original.replace("verified", "planted"))
     done = peep(*verify, check=1)
     assert f"    changed: {script} (it differs from the wheel's copy)" in done.stdout
-    peep.install(reqs, venv, "-i", index.index_url, "--verify-installed", check=0)
+    peep.install(reqs, "-i", index.index_url, "--verify-installed", check=0)
     assert script.read_text() == original
 
 
@@ -299,7 +299,7 @@ def test_an_extension_module_beside_a_namespace_packages_init_fails_verify(
     )
     index.add_file("f7v-ns", wheel)
     reqs = write("reqs.txt", f"f7v-ns==1.0 {hash_file(str(wheel))['sha256'].pip_option()}\n")
-    peep.install(reqs, venv, "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, check=0)
     verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
     peep(*verify, check=0)
     assert _origin(venv, "f7v_nsroot.sub") == "wheel"

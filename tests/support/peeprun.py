@@ -1,7 +1,8 @@
-"""Running ``peep install`` as a child and checking that a failed run left nothing behind."""
+"""Running peep as a child, the one way the tests do, and checking what a run left behind."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -10,16 +11,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .builders import installed
 
-__all__ = ["Runner", "describe", "files_under", "wait_for"]
+__all__ = ["Peep", "describe", "files_under", "wait_for"]
 
 _ARCHIVE = re.compile(r"\.(whl|tar\.gz|zip|tar\.bz2|tgz|tar\.xz|tar)$", re.IGNORECASE)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+# The PIP_* variables the tests set themselves (builders.clean_env and the env fixture).
+_OURS = {"PIP_CONFIG_FILE", "PIP_DISABLE_PIP_VERSION_CHECK", "PIP_NO_INPUT", "PIP_CACHE_DIR"}
 
 
 def describe(done: subprocess.CompletedProcess[str]) -> str:
@@ -28,16 +31,33 @@ def describe(done: subprocess.CompletedProcess[str]) -> str:
 
 
 @dataclass
-class Runner:
-    """``peep install --python VENV`` with a private TMPDIR and cache, and after-run checks."""
+class Peep:
+    """Runs ``python -m peep_setuptools`` as a child process, the way users run it.
+
+    The one way the tests run peep. The child gets ``env`` (scrubbed by the ``env``
+    fixture: ``PIP_CONFIG_FILE=/dev/null``, no ``PIP_*`` help from this machine) plus a
+    private ``TMPDIR`` and ``PEEP_CACHE_DIR``. After every run it asserts the exit code
+    (when ``check`` is given), that no traceback was printed (unless ``check`` is 3, a
+    bug), and that the run left no ``peep-*`` work dir behind. ``install`` targets the
+    test's ``venv`` unless given ``python=``; ``interpreter`` runs peep itself.
+    """
 
     env: dict[str, str]
     cwd: Path
-    venv: Path
+    new_venv: Callable[[], Path]
+    interpreter: str = sys.executable
 
     @classmethod
-    def create(cls, env: dict[str, str], tmp_path: Path, venv: Path) -> Runner:
-        """A runner whose child uses ``tmp_path/tmp`` as TMPDIR and ``tmp_path/cache`` as cache."""
+    def create(cls, env: dict[str, str], tmp_path: Path, venv: Callable[[], Path]) -> Peep:
+        """A runner whose child uses ``tmp_path/tmp`` as TMPDIR and ``tmp_path/cache`` as cache.
+
+        ``venv`` is called the first time a test needs its target (so that tests that
+        install nothing make no virtual environment).
+        """
+        # Nothing from this machine's pip configuration may help (the env fixture's work).
+        assert env.get("PIP_CONFIG_FILE") == os.devnull, env.get("PIP_CONFIG_FILE")
+        helpers = sorted(k for k in env if k.startswith("PIP_") and k not in _OURS)
+        assert helpers == [], helpers
         (tmp_path / "tmp").mkdir(exist_ok=True)
         child = {
             **env,
@@ -46,6 +66,11 @@ class Runner:
         }
         return cls(child, tmp_path, venv)
 
+    @functools.cached_property
+    def venv(self) -> Path:
+        """The interpreter of the target environment (the test's ``venv`` unless set)."""
+        return self.new_venv()
+
     @property
     def tmpdir(self) -> Path:
         """The child's TMPDIR."""
@@ -53,29 +78,25 @@ class Runner:
 
     @property
     def cache(self) -> Path:
-        """The child's PEEP_CACHE_DIR (used once the verified cache exists)."""
-        return Path(self.env["PEEP_CACHE_DIR"])
+        """The child's cache: PEEP_CACHE_DIR, or the default under XDG_CACHE_HOME."""
+        if "PEEP_CACHE_DIR" in self.env:
+            return Path(self.env["PEEP_CACHE_DIR"])
+        return Path(self.env["XDG_CACHE_HOME"]) / "peep-setuptools"
 
-    def argv(self, reqfile: str, *args: str) -> list[str]:
-        """The command line of ``peep install -r reqfile --python venv args...``."""
-        return [
-            sys.executable,
-            "-m",
-            "peep_setuptools",
-            "install",
-            "-r",
-            reqfile,
-            "--python",
-            str(self.venv),
-            *args,
-        ]
+    def argv(self, *args: str) -> list[str]:
+        """The command line of ``python -m peep_setuptools ARGS...``."""
+        return [self.interpreter, "-m", "peep_setuptools", *args]
 
-    def install(
-        self, reqfile: str, *args: str, check: int, timeout: float = 120
+    def install_args(self, reqfile: str, *args: str, python: Path | None = None) -> list[str]:
+        """The arguments of ``peep install -r REQFILE --python VENV ARGS...``."""
+        return ["install", "-r", reqfile, "--python", str(python or self.venv), *args]
+
+    def __call__(
+        self, *args: str, check: int | None = None, timeout: float = 600, wrap: Sequence[str] = ()
     ) -> subprocess.CompletedProcess[str]:
-        """Run it; assert the exit code, no traceback, and that its temp dirs are gone."""
+        """Run ``peep ARGS...`` (behind the command ``wrap``, if any) and check the result."""
         done = subprocess.run(
-            self.argv(reqfile, *args),
+            [*wrap, *self.argv(*args)],
             env=self.env,
             cwd=self.cwd,
             capture_output=True,
@@ -83,20 +104,56 @@ class Runner:
             timeout=timeout,
             check=False,
         )
-        assert done.returncode == check, describe(done)
-        assert "Traceback" not in done.stdout + done.stderr, describe(done)
+        return self.checked(done, check)
+
+    def install(
+        self,
+        reqfile: str,
+        *args: str,
+        python: Path | None = None,
+        check: int | None = None,
+        timeout: float = 600,
+    ) -> subprocess.CompletedProcess[str]:
+        """``peep install -r REQFILE --python VENV ARGS...``, checked as ``__call__`` does."""
+        return self(*self.install_args(reqfile, *args, python=python), check=check, timeout=timeout)
+
+    def checked(
+        self, done: subprocess.CompletedProcess[str], check: int | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Assert the exit code (if given), no traceback (but for a bug), no temp dirs left."""
+        if check is not None:
+            assert done.returncode == check, describe(done)
+        assert "Traceback" not in done.stdout + done.stderr or check == 3, describe(done)
         self.assert_no_temp_dirs()
         return done
 
-    def spawn(self, reqfile: str, *args: str) -> subprocess.Popen[str]:
-        """Start it in the background (for interrupts); the caller waits for it."""
+    def on_terminal(self, *args: str, check: int | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``peep ARGS...`` with stderr on a pseudo-terminal (so progress is drawn live).
+
+        The result's ``stderr`` is all that the terminal showed.
+        """
+        done, seen = run_with_terminal_stderr(self.argv(*args), env=self.env, cwd=self.cwd)
+        done.stderr = seen
+        return self.checked(done, check)
+
+    def spawn(self, *args: str) -> subprocess.Popen[str]:
+        """Start ``peep ARGS...`` in the background; ``finish`` or ``interrupt`` collects it."""
         return subprocess.Popen(
-            self.argv(reqfile, *args),
+            self.argv(*args),
             env=self.env,
             cwd=self.cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+        )
+
+    def finish(
+        self, proc: subprocess.Popen[str], *, check: int | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        """Wait for a spawned run and check its result as ``__call__`` does."""
+        out, err = proc.communicate(timeout=timeout)
+        return self.checked(
+            subprocess.CompletedProcess(proc.args, proc.returncode, out, err), check
         )
 
     def interrupt(
