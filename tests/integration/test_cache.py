@@ -124,8 +124,7 @@ def test_two_runs_sharing_one_cache_at_once_both_succeed(
 ):
     venvs = [make_venv(tmp_path / f"venv{i}") for i in range(2)]
     procs = [peep.spawn(*peep.install_args(reqs, "-i", index.index_url, python=v)) for v in venvs]
-    for proc in procs:
-        peep.finish(proc, check=0, timeout=300)
+    peep.finish(*procs, check=0, timeout=300)
     for v in venvs:
         assert installed(v)["alpha"] == "1.0"
     # No temp files or half entries are left behind under final names.

@@ -148,13 +148,14 @@ class Peep:
         )
 
     def finish(
-        self, proc: subprocess.Popen[str], *, check: int | None = None, timeout: float = 600
-    ) -> subprocess.CompletedProcess[str]:
-        """Wait for a spawned run and check its result as ``__call__`` does."""
-        out, err = proc.communicate(timeout=timeout)
-        return self.checked(
-            subprocess.CompletedProcess(proc.args, proc.returncode, out, err), check
-        )
+        self, *procs: subprocess.Popen[str], check: int | None = None, timeout: float = 600
+    ) -> list[subprocess.CompletedProcess[str]]:
+        """Wait for spawned runs, all of them, then check each result as ``__call__`` does."""
+        outputs = [proc.communicate(timeout=timeout) for proc in procs]
+        return [
+            self.checked(subprocess.CompletedProcess(proc.args, proc.returncode, out, err), check)
+            for proc, (out, err) in zip(procs, outputs)
+        ]
 
     def interrupt(
         self, proc: subprocess.Popen[str], *, timeout: float = 20, sig: int = signal.SIGINT
