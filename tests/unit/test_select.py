@@ -181,3 +181,13 @@ def test_archive_name_says_why_not(filename, message):
     with pytest.raises(InvalidArchiveName) as caught:
         ArchiveName.parse(filename)
     assert str(caught.value) == message
+
+
+def test_the_tag_ranks_follow_the_tags_asked_with():
+    """The ranks are remembered for one tags tuple; other tags (or a list) get their own."""
+    links = [link(PURE), link(CP311)]
+    assert select(links) == CP311
+    assert select(links, tags=TAGS[::-1]) == PURE
+    assert select(links, tags=list(TAGS)) == CP311
+    assert select(links, tags=(TAGS[3],)) == PURE
+    assert select(links) == CP311
