@@ -6,9 +6,9 @@ arrives without our dependencies: so it imports only setuptools and the standard
 the top, and the pipeline (stdlib and ``packaging``, which setuptools vendors) when it runs.
 
 The command is ``peep install`` under another name: each option stands for the ``peep
-install`` option of the same name (OPTIONS), and the command hands them, as arguments, to the
-CLI's own parser and runner, so both front ends share one mapping onto InstallOptions, one
-progress display and one set of notes and reports.
+install`` option of the same name (OPTIONS), and the command hands them, as arguments, to
+the parser and runner both front ends share (``frontend``): one mapping onto
+InstallOptions, one progress display and one set of notes and reports.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ class Option:
 
 
 #: Every ``peep install`` option that makes sense in a build (README's table, checked by a
-#: test against the CLI's parser). Left out: --python (the target is the Python running
+#: test against ``frontend.options``). Left out: --python (the target is the Python running
 #: setup.py), -q/-v (setuptools' own), --write-hashes (it edits the files: use ``peep``).
 OPTIONS = (
     Option(
@@ -226,8 +226,8 @@ class PeepInstall(Command):  # type: ignore[misc]
 
     def finalize_options(self) -> None:
         """Turn the options into ``peep install`` arguments; raise OptionError for bad ones."""
-        from peep_setuptools.cli.main import parse_install
         from peep_setuptools.errors import UsageError
+        from peep_setuptools.frontend.options import parse_install
 
         base = setup_dir(self.distribution)
         given = self._given()
@@ -277,7 +277,6 @@ class PeepInstall(Command):  # type: ignore[misc]
 
     def run(self) -> None:
         """Verify and install; raise ExecError (exit 1) when anything does not verify."""
-        from peep_setuptools.cli.main import log_level, messages_to, run_install
         from peep_setuptools.errors import (
             EXIT_USAGE,
             PeepError,
@@ -285,6 +284,7 @@ class PeepInstall(Command):  # type: ignore[misc]
             VerificationFailed,
             terminate_like_ctrl_c,
         )
+        from peep_setuptools.frontend.running import log_level, messages_to, run_install
 
         assert self.args is not None  # noqa: S101 -- finalize_options ran
         with messages_to(sys.stdout, log_level(self.args)):
@@ -345,8 +345,8 @@ def _boolean(given: _Given) -> bool:
 
 def _culprit(parts: Sequence[tuple[_Given | None, list[str]]]) -> str:
     """Name the option whose arguments the parser refuses on their own, if one does."""
-    from peep_setuptools.cli.main import parse_install
     from peep_setuptools.errors import UsageError
+    from peep_setuptools.frontend.options import parse_install
 
     for given, args in parts:
         if given is None:

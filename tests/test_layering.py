@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "peep_setuptools"
 #: the bottom layer: importable from everywhere, importing only each other
 BOTTOM = {"__init__", "errors", "hashes", "archives", "urls", "atomic", "target", "tomlread"}
 #: stage -> the stages it may import besides itself and the bottom; anything not named here
-#: (the front ends cli, setuptools_command and __main__, and api and port) may import any stage
+#: (the front ends, frontend, api, values and port) may import any stage
 ALLOWED = {
     "requirements": set(),
     "lock": {"requirements"},
@@ -22,11 +22,11 @@ ALLOWED = {
     "checks": {"requirements"},
     "installing": {"requirements", "lock", "index", "checks"},
 }
-#: what nothing below the front ends imports
+#: the front ends: they may import anything, and nothing imports them (not even each other)
 FRONT_ENDS = {"cli", "setuptools_command", "__main__"}
-#: front ends built on another: ``setup.py peep_install`` is ``peep install`` under another
-#: name (it hands its options to the CLI's parser and runner)
-ON_TOP_OF = {"setuptools_command": {"cli"}}
+#: what the front ends share (the install options, the runner, the messages): below them
+#: all, imported by them only; it may import api and any stage
+SHARED_BY_FRONT_ENDS = {"frontend"}
 
 
 def _stdlib_names() -> set[str]:
@@ -96,6 +96,7 @@ def test_imports_point_one_way(path):
     ours |= {"__init__"} if "peep_setuptools" in _imports(path) else set()
     ours.discard(me)
     if me == "__main__":
+        assert ours <= {"cli"}, f"__main__ imports {ours}"
         return
     if path.name == "__init__.py" and me == "__init__":
         # the package re-exports the library API lazily (the backend Protocol from installing)
@@ -103,14 +104,17 @@ def test_imports_point_one_way(path):
             f"peep_setuptools/__init__ imports {ours}"
         )
         return
-    front_ends = ours & FRONT_ENDS - ON_TOP_OF.get(me, set())
+    front_ends = ours & FRONT_ENDS
     assert not front_ends, f"{_dotted(path)} imports a front end: {front_ends}"
+    if me not in FRONT_ENDS:
+        shared = ours & SHARED_BY_FRONT_ENDS
+        assert not shared, f"{_dotted(path)} imports {shared}, which only front ends import"
     if me in BOTTOM:
         assert ours <= BOTTOM, f"{_dotted(path)} is at the bottom but imports {ours - BOTTOM}"
     elif me in ALLOWED:
         upward = ours - BOTTOM - ALLOWED[me]
         assert not upward, f"{_dotted(path)} imports {upward}: {me} may import only {ALLOWED[me]}"
-    elif me not in FRONT_ENDS:
+    elif me not in FRONT_ENDS | SHARED_BY_FRONT_ENDS:
         assert "api" not in ours or me == "api", f"{_dotted(path)} imports api; only front ends do"
 
 

@@ -1,15 +1,15 @@
-"""``peep add | upgrade``, ``check --fix`` and ``install --write-hashes``: pin versions with hashes.
+"""``peep add | upgrade`` and ``check --fix``: pin versions with hashes.
 
-Also the command-line pieces every subcommand shares: the file filters and the index options.
+Also the file filter options the editing commands share (``frontend.options.filters_of``
+reads them).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -19,19 +19,19 @@ from packaging.version import Version
 
 from peep_setuptools.archives import parse_filename
 from peep_setuptools.errors import EXIT_OK, IndexLookupError, PeepError, UsageError
+from peep_setuptools.frontend.options import filters_of, index_options
+from peep_setuptools.frontend.running import index_of
 from peep_setuptools.hashes import Digest, hash_file
 from peep_setuptools.lock.parse import is_lock_file
 from peep_setuptools.requirements.editing import Edit, NewRequirement, apply_edit, plan_edit
 from peep_setuptools.requirements.files import load_reqfiles
-from peep_setuptools.requirements.lines import IndexOptions, parse_only_binary, parse_reqfile
+from peep_setuptools.requirements.lines import IndexOptions, parse_reqfile
 from peep_setuptools.requirements.spec import ReqLine
-from peep_setuptools.values import InstallOptions
 
 # The network half (picking, pinning, settings: http, ssl, index pages) is imported by the
 # functions that use it: ``peep install`` builds its parser from this module, and a no-op
 # run, where everything is installed, must not pay for it.
 if TYPE_CHECKING:
-    from peep_setuptools.index.pages import IndexClient
     from peep_setuptools.installing.picking import Filters
     from peep_setuptools.installing.pinning import Pins
     from peep_setuptools.values import Verified
@@ -54,88 +54,7 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def index_options(args: argparse.Namespace) -> IndexOptions:
-    """The index options given on the command line (``cli._add_index_options``)."""
-    return IndexOptions(
-        index_url=args.index_url,
-        extra_index_urls=tuple(args.extra_index_url),
-        find_links=tuple(args.find_links),
-        no_index=args.no_index,
-        trusted_hosts=tuple(args.trusted_host),
-        only_binary=parse_only_binary(args.only_binary),
-    )
-
-
-def network_options(args: argparse.Namespace) -> InstallOptions:
-    """InstallOptions with the index and connection options from the command line only."""
-    return InstallOptions(
-        index=index_options(args), cert=args.cert, timeout=args.timeout, retries=args.retries
-    )
-
-
-def filters_of(args: argparse.Namespace) -> Filters:
-    """The Filters the command line asks for; commands without filter options get none."""
-    from peep_setuptools.installing.picking import Filters
-
-    return Filters(
-        tuple(getattr(args, "python_version", ())),
-        tuple(getattr(args, "platform", ())),
-        tuple(getattr(args, "implementation", ())),
-        getattr(args, "pre", False),
-        getattr(args, "format", None),
-    )
-
-
-# -- check --fix and install --write-hashes --------------------------------------------------
-
-
-def write_missing_hashes(run: Verified, filters: Filters) -> None:
-    """Pin every file of each version that has no hash, in the file that names it."""
-    from peep_setuptools.installing.picking import TOFU_NOTE, hash_version
-
-    by_file: dict[str, list[NewRequirement]] = {}
-    with _index_of(run) as client:
-        for verdict in run.verdicts:
-            req = verdict.requirement
-            if verdict.kind != "missing" or req.version is None:
-                continue
-            if req.url is not None:
-                digests: tuple[Digest, ...] = (verdict.actual["sha256"],)
-            else:
-                version = Version(req.version)
-                digests = hash_version(client, client.http, req.name, version, filters)
-            by_file.setdefault(req.location.path, []).append(
-                NewRequirement(req.display_name, req.version, digests)
-            )
-    wrote = []
-    for path, news in by_file.items():
-        if any(r.url is not None for r in run.requirements if r.location.path == path):
-            news = [n for n in news if not _is_url_req(run, n.key)]
-        edit = plan_edit(path, news, style=filters.style)
-        apply_edit(edit)
-        wrote.append(f"{path} ({', '.join(f'{n.name}=={n.version}' for n in news)})")
-    if wrote:
-        logger.warning(
-            "Wrote the hashes of every file of these versions to %s.\n%s\n"
-            "Review the changes, then run peep install again; nothing was installed.",
-            "; ".join(wrote),
-            TOFU_NOTE.format(where=client.where),
-        )
-
-
-@contextlib.contextmanager
-def _index_of(run: Verified) -> Iterator[IndexClient]:
-    """A client on the index settings the verification used, closed after."""
-    assert run.index is not None  # noqa: S101 -- set whenever an archive was fetched
-    client = run.index.open()
-    try:
-        yield client
-    finally:
-        client.http.close()
-
-
-def _is_url_req(run: Verified, name: NormalizedName) -> bool:
-    return any(r.name == name and r.url is not None for r in run.requirements)
+# -- check --fix --------------------------------------------------
 
 
 def fix_missing(pins: Pins, filters: Filters) -> bool:
@@ -169,7 +88,7 @@ def fix_build_requirements(run: Verified, path: str, filters: Filters) -> None:
     """--strict --fix: pin the build dependencies no file pins, in ``path``, as ``peep add``."""
     from peep_setuptools.installing.picking import TOFU_NOTE, hash_version
 
-    with _index_of(run) as client:
+    with index_of(run) as client:
         news = [
             NewRequirement(
                 v.requirement.display_name,

@@ -1,7 +1,7 @@
-"""``peep check | add | upgrade | verify`` and the install options that keep files true.
+"""``peep check | add | upgrade | verify``.
 
-``add`` and ``upgrade`` themselves, and the pinning that ``check --fix`` and
-``install --write-hashes`` share with them, live in ``adding``.
+``add`` and ``upgrade`` themselves, and the pinning that ``check --fix`` shares with them,
+live in ``adding``; the options of ``peep install`` in ``frontend.options``.
 """
 
 from __future__ import annotations
@@ -11,81 +11,48 @@ import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TextIO
-
-from packaging.utils import canonicalize_name
+from typing import TYPE_CHECKING, Any, TextIO
 
 from peep_setuptools import api
 from peep_setuptools.cli.adding import (
     add_filter_options,
-    filters_of,
     fix_build_requirements,
     fix_missing,
-    network_options,
     refuse_lock_files,
     run_add,
     run_upgrade,
-    write_missing_hashes,
 )
-from peep_setuptools.errors import EXIT_FAILED, EXIT_OK, PeepError, UsageError, VerificationFailed
+from peep_setuptools.errors import EXIT_FAILED, EXIT_OK, UsageError, VerificationFailed
+from peep_setuptools.frontend.options import (
+    add_index_options,
+    add_report_option,
+    add_verbosity,
+    filters_of,
+    network_options,
+)
+from peep_setuptools.frontend.running import report_moved, write_report
 
 # What only check, verify and --report use is imported where they run,
 # so that a plain ``peep install`` starts faster.
 if TYPE_CHECKING:
-    from peep_setuptools.values import InstallOptions, InstallResult, Verified
+    from peep_setuptools.values import InstallOptions, Verified
 
 logger = logging.getLogger(__name__)
 
 COMMANDS = frozenset({"check", "add", "upgrade", "verify"})
-AddParser = Callable[[argparse.ArgumentParser], None]
 
 
 # -- the command line -----------------------------------------------------------------------
 
 
-def register(
-    commands: argparse._SubParsersAction[Any],
-    install: argparse.ArgumentParser,
-    *,
-    add_index_options: AddParser,
-    add_verbosity: AddParser,
-) -> None:
-    """Add the subcommands to ``commands`` and the completeness options to ``install``."""
-    complete = install.add_mutually_exclusive_group()
-    complete.add_argument(
-        "--allow-incomplete",
-        action="store_true",
-        help="install even when a verified archive needs a project no line pins (a warning)",
-    )
-    complete.add_argument(
-        "--require-complete",
-        action="store_true",
-        help="refuse when a verified archive needs a project no line pins (the default)",
-    )
-    install.add_argument(
-        "--verify-installed",
-        action="store_true",
-        help="check installed copies against their verified wheels instead of skipping them; "
-        "reinstall those that differ",
-    )
-    install.add_argument(
-        "--write-hashes",
-        action="store_true",
-        help="write the hashes of every file of each version that has none into its file, "
-        "for review; install nothing",
-    )
-    _add_report(install)
-    _add_check(commands, add_index_options, add_verbosity)
-    _add_editors(commands, add_index_options, add_verbosity)
-    _add_verify(commands, add_index_options, add_verbosity)
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    """Add the subcommands to ``commands``."""
+    _add_check(commands)
+    _add_editors(commands)
+    _add_verify(commands)
 
 
-def _add_check(
-    commands: argparse._SubParsersAction[Any],
-    add_index_options: AddParser,
-    add_verbosity: AddParser,
-) -> None:
+def _add_check(commands: argparse._SubParsersAction[Any]) -> None:
     check = commands.add_parser(
         "check", help="verify every archive and report dependencies the files leave out"
     )
@@ -111,15 +78,11 @@ def _add_check(
         "--fix, the missing ones are written to the first (created if need be)",
     )
     add_filter_options(check)
-    _add_report(check)
+    add_report_option(check)
     add_verbosity(check)
 
 
-def _add_editors(
-    commands: argparse._SubParsersAction[Any],
-    add_index_options: AddParser,
-    add_verbosity: AddParser,
-) -> None:
+def _add_editors(commands: argparse._SubParsersAction[Any]) -> None:
     """``peep add`` and ``peep upgrade``, which edit one requirements file."""
     add = _add_editor(
         commands,
@@ -151,11 +114,7 @@ def _add_editors(
         add_verbosity(editor)
 
 
-def _add_verify(
-    commands: argparse._SubParsersAction[Any],
-    add_index_options: AddParser,
-    add_verbosity: AddParser,
-) -> None:
+def _add_verify(commands: argparse._SubParsersAction[Any]) -> None:
     verify = commands.add_parser(
         "verify", help="check installed distributions against the verified archives"
     )
@@ -189,14 +148,6 @@ def _add_reqfiles(parser: argparse.ArgumentParser, *, required: bool) -> None:
     )
 
 
-def _add_report(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--report",
-        metavar="FILE.json",
-        help="write a JSON report (schema version 1); '-' for stdout (messages go to stderr)",
-    )
-
-
 # -- running them ---------------------------------------------------------------------------
 
 
@@ -215,36 +166,6 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     if args.command == "upgrade":
         return run_upgrade(args, out)
     return _verify(args)
-
-
-def run_install(
-    args: argparse.Namespace,
-    install: Callable[[], InstallResult],
-    *,
-    out: TextIO | None = None,
-) -> InstallResult:
-    """Run ``peep install`` through ``install``; then --write-hashes and --report."""
-    out = out or sys.stdout
-    try:
-        result = install()
-    except VerificationFailed as exc:
-        run: Verified | None = exc.verified
-        if args.write_hashes and run is not None and any(v.kind == "missing" for v in run.verdicts):
-            write_missing_hashes(run, filters_of(args))
-        _write_report(args.report, "install", run, None, out)
-        raise _report_moved(args, exc) from None
-    _write_report(args.report, "install", result.verification, result, out)
-    return result
-
-
-def _report_moved(args: argparse.Namespace, exc: VerificationFailed) -> VerificationFailed:
-    """With ``--report -`` stdout carries the JSON: the human report moves to stderr."""
-    if args.report != "-":
-        return exc
-    sys.stderr.write(exc.report)
-    return VerificationFailed(
-        str(exc), "", verdicts=exc.verdicts, problems=exc.problems, verified=exc.verified
-    )
 
 
 def _options(args: argparse.Namespace) -> InstallOptions:
@@ -286,7 +207,7 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
         verified = api.verify(args.requirements, _options(args))
     except VerificationFailed as exc:
         run: Verified | None = exc.verified
-        _write_report(args.report, "check", run, None, out)
+        write_report(args.report, "check", run, None, out)
         if run is not None and run.pins is not None and not args.fix and run.archives_ok:
             # check installs nothing: its one line says what --fix would do instead
             count = len(run.completeness.missing) if run.completeness else 0
@@ -299,9 +220,9 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
                 verified=run,
             )
         if not args.fix or run is None or not (run.build_proposed or run.pins):
-            raise _report_moved(args, exc) from None
+            raise report_moved(args, exc) from None
         return _fix(args, run, exc, build_files)
-    _write_report(args.report, "check", verified, None, out)
+    write_report(args.report, "check", verified, None, out)
     if verified.completeness is not None:
         logger.info("Every dependency is in %s.", " or ".join(verified.completeness.files))
     return EXIT_OK
@@ -318,7 +239,7 @@ def _fix(
     if run.build_proposed:
         fix_build_requirements(run, build_files[0], filters)
     if run.problems or len(run.build_proposed) < sum(v.kind != "ok" for v in run.verdicts):
-        raise _report_moved(args, exc)
+        raise report_moved(args, exc)
     if run.pins is None:
         return EXIT_OK
     assert run.completeness is not None  # noqa: S101 -- set whenever pins are
@@ -343,60 +264,8 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# -- reports --------------------------------------------------------------------------------
-
-
-def _write_report(
-    path: str | None,
-    command: Literal["install", "check"],
-    run: Verified | None,
-    result: InstallResult | None,
-    out: TextIO,
-) -> None:
-    """Write the JSON report of ``run`` (None: nothing was fetched) and ``result``."""
-    if not path:
-        return
-    from peep_setuptools.installing import jsonreport
-
-    installed = {canonicalize_name(a.name) for a in result.installed} if result else set()
-    completeness = run.completeness if run is not None else None
-    if run is not None:
-        rows = jsonreport.records(
-            run.verdicts,
-            run.problems,
-            installed=installed,
-            skipped=result.skipped if result else run.skipped,
-            not_applicable=run.not_applicable,
-        )
-        ok = run.archives_ok
-        python: str | None = run.target.python
-    else:
-        rows = jsonreport.records(
-            (),
-            installed=installed,
-            skipped=result.skipped if result else (),
-            not_applicable=result.not_applicable if result else (),
-        )
-        ok, python = result is not None, None
-    complete = completeness is None or completeness.complete
-    # install: ok when it went through; check: when every hash and dependency checked out
-    ok = result is not None if command == "install" else ok and complete
-    report = jsonreport.build(command, rows, python=python, completeness=completeness, ok=ok)
-    text = jsonreport.dumps(report)
-    if path == "-":
-        out.write(text)
-        out.flush()
-        return
-    try:
-        with open(path, "w", encoding="utf-8") as stream:
-            stream.write(text)
-    except OSError as exc:
-        raise PeepError(f"cannot write the report {path}: {exc.strerror or exc}") from exc
-
-
 __all__ = [
     "COMMANDS",
     "register",
     "run",
-    "run_install",
 ]

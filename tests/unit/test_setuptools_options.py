@@ -2,7 +2,8 @@
 
 These run the command's option handling in-process on a real setuptools Distribution (no
 venv, no network): what setup.cfg and the command line give becomes ``peep install``
-arguments, parsed by the CLI's own parser and mapped by the CLI onto one InstallOptions.
+arguments, parsed by the parser both front ends share and mapped onto one InstallOptions
+(``frontend.options``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from setuptools.dist import Distribution
 from setuptools.errors import OptionError
 
 from peep_setuptools.cli import main as cli
+from peep_setuptools.frontend.options import install_options, parse_install
 from peep_setuptools.setuptools_command import ALIASES, OPTIONS, PeepInstall
 
 README = Path(__file__).resolve().parents[2] / "README.rst"
@@ -121,9 +123,11 @@ def _finalized(
 
 def _same_as_cli(args: argparse.Namespace, *argv: str) -> None:
     """The command's parsed options give the InstallOptions ``peep install ARGV`` gives."""
-    expected = cli.parse_install(argv)
+    expected = parse_install(argv)
     assert vars(args) == vars(expected)
-    assert cli._install_options(args) == cli._install_options(expected)
+    assert install_options(args) == install_options(expected)
+    # the same options as `peep install` itself parses
+    assert vars(cli._get_main_parser().parse_args(["install", *argv])) == vars(expected)
 
 
 def test_every_option_from_setup_cfg_means_what_it_means_to_peep_install(tmp_path, monkeypatch):
@@ -191,7 +195,7 @@ def test_every_option_from_setup_cfg_means_what_it_means_to_peep_install(tmp_pat
         "--verify-installed",
         "--report=-",
     )
-    options = cli._install_options(args)
+    options = install_options(args)
     assert options.index.only_binary == frozenset({":all:"})
     assert (options.jobs, options.timeout, options.retries) == (3, 7.5, 0)
 
