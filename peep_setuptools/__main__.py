@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-from peep_setuptools.cli.main import main
+from peep_setuptools.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

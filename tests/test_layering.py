@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 import sysconfig
@@ -12,7 +13,17 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "peep_setuptools"
 #: the bottom layer: importable from everywhere, importing only each other
-BOTTOM = {"__init__", "errors", "hashes", "archives", "urls", "atomic", "target", "tomlread"}
+BOTTOM = {
+    "__init__",
+    "errors",
+    "hashes",
+    "archives",
+    "urls",
+    "atomic",
+    "target",
+    "probing",
+    "tomlread",
+}
 #: stage -> the stages it may import besides itself and the bottom; anything not named here
 #: (the front ends, frontend, api, values and port) may import any stage
 ALLOWED = {
@@ -148,6 +159,19 @@ def test_package_re_exports_the_library_api_lazily():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
 
 
+#: what a run that installs nothing must not import
+NETWORK_HALF = (
+    "ssl",
+    "http.client",
+    "urllib.request",
+    "email.parser",
+    "zipfile",
+    "peep_setuptools.installing.fetch",
+    "peep_setuptools.installing.cache",
+    "peep_setuptools.installing.backends",
+)
+
+
 def test_the_command_line_starts_without_the_network_half():
     # A no-op `peep install` (everything installed) never needs http, ssl or the index code;
     # importing them was a third of that run's time.
@@ -159,3 +183,34 @@ def test_the_command_line_starts_without_the_network_half():
         "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
+def test_a_no_op_install_never_loads_the_network_half(tmp_path):
+    # The real command, everything installed: tighter than importing the command line.
+    import packaging
+
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text(f"# sha256: {'A' * 43}\npackaging=={packaging.__version__}\n")
+    code = (
+        "import atexit, runpy, sys\n"
+        "def check():\n"
+        "    loaded = [m for m in sys.modules if m in NETWORK or m.startswith(STAGES)]\n"
+        "    assert not loaded, loaded\n"
+        "    print('checked')\n"
+        f"NETWORK = {NETWORK_HALF!r}\n"
+        "STAGES = ('peep_setuptools.index', 'peep_setuptools.checks')\n"
+        "atexit.register(check)\n"
+        "sys.argv = ['peep', 'install', '-r', sys.argv[1], '-i', 'http://127.0.0.1:9/simple/']\n"
+        "runpy.run_module('peep_setuptools', run_name='__main__')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(reqs)],
+        env={**env, "PIP_CONFIG_FILE": os.devnull},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "already installed" in done.stdout + done.stderr
+    assert "checked" in done.stdout, done.stderr

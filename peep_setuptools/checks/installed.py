@@ -34,8 +34,9 @@ from peep_setuptools.checks.scripts import (
 )
 from peep_setuptools.errors import PeepError, TargetError
 from peep_setuptools.hashes import Digest, InvalidDigest, hash_file
+from peep_setuptools.probing import SITE_DIRS
 from peep_setuptools.requirements.spec import ReqLine
-from peep_setuptools.target import SITE_DIRS, run_script
+from peep_setuptools.target import run_script
 
 # Runs in the target interpreter with -I -S (no .pth file runs to answer for it), stdlib only:
 # where each named distribution lives, in the site folders (SITE_DIRS) it imports from.

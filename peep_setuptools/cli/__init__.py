@@ -1,1 +1,42 @@
 """The ``peep`` command: every argparse parser and every print of the package."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+
+def run() -> NoReturn:
+    """The ``peep`` command and ``python -m peep_setuptools``.
+
+    ``peep install`` probes its target interpreter first thing; the probe is started before
+    the rest of the package is imported, so that both run at once.
+    """
+    python = _install_target(sys.argv[1:])
+    if python is not None:
+        from peep_setuptools.probing import start_early
+
+        start_early(python)
+    from peep_setuptools.cli.main import main
+
+    sys.exit(main())
+
+
+def _install_target(argv: Sequence[str]) -> str | None:
+    """The interpreter ``peep install`` will probe, by a plain reading of ``argv``; or None.
+
+    A guess only: argparse decides. A probe of another interpreter than the one asked for
+    is never used (``probing.start`` matches the command exactly) and is stopped at exit.
+    """
+    if not argv or argv[0] != "install" or "-h" in argv or "--help" in argv:
+        return None
+    python = sys.executable
+    for at, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--python" and at + 1 < len(argv):
+            python = argv[at + 1]
+        elif arg.startswith("--python="):
+            python = arg.partition("=")[2]
+    return python
