@@ -20,9 +20,7 @@ from peep_setuptools.archives import (
 )
 from peep_setuptools.hashes import Algorithm, Digest
 
-A = Digest("sha256", "a" * 64)
-B = Digest("sha256", "b" * 64)
-C = Digest("sha256", "c" * 64)
+A, B, C = (Digest("sha256", c * 64) for c in "abc")
 A512 = Digest("sha512", "a" * 128)
 
 

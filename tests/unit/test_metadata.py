@@ -113,28 +113,20 @@ def _zip(path, members):
     return str(path)
 
 
-def test_a_wheel_with_several_dist_infos_is_read_as_its_own_project(tmp_path):
-    # A wheel may carry another project's dist-info before its own: the one named for the
-    # wheel's project is what the installer records, so it is what peep must read.
-    wheel = _zip(
-        tmp_path / "real-1.0-py3-none-any.whl",
-        {
-            "decoy-9.0.dist-info/METADATA": "Name: decoy\n",
-            "real-1.0.dist-info/METADATA": "Name: real\n",
-            "nested/real-1.0.dist-info/METADATA": "Name: nested\n",
-        },
-    )
-    assert metadata.read_wheel_member(wheel, "METADATA") == "Name: real\n"
-    # None named for the project: the first one found, never a nested one.
-    other = _zip(
-        tmp_path / "other-1.0-py3-none-any.whl",
-        {
-            "nested/other-1.0.dist-info/METADATA": "Name: nested\n",
-            "first-1.0.dist-info/METADATA": "Name: first\n",
-            "second-1.0.dist-info/METADATA": "Name: second\n",
-        },
-    )
-    assert metadata.read_wheel_member(other, "METADATA") == "Name: first\n"
+# A wheel may carry another project's dist-info before its own: the one named for the wheel's
+# project is what the installer records, so it is what peep must read; with none named for
+# the project, the first one found. Never a nested one.
+@pytest.mark.parametrize(
+    ("project", "stems", "read"),
+    [
+        ("real", ["decoy-9.0", "real-1.0", "nested/real-1.0"], "real-1.0"),
+        ("other", ["nested/other-1.0", "first-1.0", "second-1.0"], "first-1.0"),
+    ],
+)
+def test_a_wheel_with_several_dist_infos_is_read_as_its_own_project(tmp_path, project, stems, read):
+    members = {f"{stem}.dist-info/METADATA": f"Name: {stem}\n" for stem in stems}
+    wheel = _zip(tmp_path / f"{project}-1.0-py3-none-any.whl", members)
+    assert metadata.read_wheel_member(wheel, "METADATA") == f"Name: {read}\n"
 
 
 def test_read_wheel_file_names_a_missing_member(tmp_path):
