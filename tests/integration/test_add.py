@@ -18,7 +18,7 @@ PY_VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 @pytest.fixture(scope="module")
-def plat(index, tmp_path_factory):
+def plat(publish, tmp_path_factory):
     root = tmp_path_factory.mktemp("f7add")
     files = {
         "linux": make_wheel(root, "f7a-plat", "1.0", tag=LINUX),
@@ -27,9 +27,7 @@ def plat(index, tmp_path_factory):
         "v0.9": make_wheel(root, "f7a-plat", "0.9"),
         "v2.0b1": make_wheel(root, "f7a-plat", "2.0b1"),
     }
-    for path in files.values():
-        index.add_file("f7a-plat", path)
-    return {k: hash_file(str(p))["sha256"] for k, p in files.items()}
+    return publish(files)
 
 
 def _read(path):

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.builders import make_venv, write_wheel
+from support.builders import make_venv, site_packages, write_wheel
 
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.bytecode import compile_after_pays, compile_jobs
@@ -36,10 +36,6 @@ def _wheel(root: Path, *, large: bool = True) -> Path:
     return write_wheel(
         root, "many", "1.0", files, entry_points="[console_scripts]\nmany-cli = many.sub:f\n"
     )
-
-
-def _site(venv: Path) -> Path:
-    return next((venv / "lib").glob("python3*/site-packages"))
 
 
 def _tree(venv: Path) -> set[str]:
@@ -125,10 +121,8 @@ def test_pip_backend_leaves_what_pip_leaves(tmp_path, env, peep, write, extra_en
         assert _code(by_peep / rel) == _code(by_pip / rel), rel
     record = "many-1.0.dist-info/RECORD"
     # The launchers name each venv's own interpreter: compare RECORD without their rows.
-    rows = [
-        [r for r in (_site(v) / record).read_bytes().split(b"\r\n") if b"/bin/" not in r]
-        for v in (by_pip, by_peep)
-    ]
+    records = [site_packages(v / "bin" / "python") / record for v in (by_pip, by_peep)]
+    rows = [[r for r in path.read_bytes().split(b"\r\n") if b"/bin/" not in r] for path in records]
     assert rows[0] == rows[1]
 
     uninstall = [str(by_peep / "bin" / "python"), "-m", "pip", "uninstall", "-y", "many"]
@@ -146,7 +140,8 @@ def test_no_compile_leaves_no_bytecode(tmp_path, env, peep, write):
     venv = make_venv(tmp_path / "venv", with_pip=True).parent.parent
     peep.install(reqs, "--no-compile", python=venv / "bin" / "python", check=0)
     assert not _ours(venv)
-    assert b".pyc" not in (_site(venv) / "many-1.0.dist-info/RECORD").read_bytes()
+    record = site_packages(venv / "bin" / "python") / "many-1.0.dist-info/RECORD"
+    assert b".pyc" not in record.read_bytes()
 
 
 def test_only_installed_files_are_compiled(tmp_path, peep, write):
@@ -176,4 +171,4 @@ def test_only_installed_files_are_compiled(tmp_path, peep, write):
     venv = make_venv(tmp_path / "venv")
     peep.install(reqs, python=venv, check=0)
     assert not (outside / "__pycache__").exists()
-    assert list(_site(venv.parent.parent).glob("rowdy/__pycache__/*.pyc"))
+    assert list(site_packages(venv).glob("rowdy/__pycache__/*.pyc"))

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 from support.builders import installed, make_wheel
 
-from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.report import LOCK_ONLY
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def deps(index, tmp_path_factory):
+def deps(publish, tmp_path_factory):
     root = tmp_path_factory.mktemp("f7check")
     files = {
         "app": make_wheel(
@@ -30,9 +29,7 @@ def deps(index, tmp_path_factory):
         "lib-2.0a1": make_wheel(root, "f7c-lib", "2.0a1"),
         "extra": make_wheel(root, "f7c-extra", "1.0"),
     }
-    for path in files.values():
-        index.add_file(path.name.split("-")[0].replace("_", "-"), path)
-    return {k: hash_file(str(p))["sha256"] for k, p in files.items()}
+    return publish(files)
 
 
 def _refusal(index, lines):

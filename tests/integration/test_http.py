@@ -6,40 +6,16 @@ import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
+from support.httpclient import http_settings
 from support.indexserver import ConnectProxy, Fault, IndexServer
 
 from peep_setuptools.errors import DownloadError, UsageError
-from peep_setuptools.index.http import HttpClient, HttpSettings, check_redirect
+from peep_setuptools.index.http import HttpClient, check_redirect
 from peep_setuptools.urls import is_loopback, redact_url, strip_credentials
 
 BODY = bytes(range(256)) * 400  # 100 KiB
-
-
-def settings(tmp_path: Path, **overrides: object) -> HttpSettings:
-    values: dict[str, object] = {
-        "timeout": 2.0,
-        "retries": 2,
-        "backoff": 0.01,
-        "proxies": {},
-        "netrc_path": str(tmp_path / "no-netrc"),
-    }
-    values.update(overrides)
-    return HttpSettings(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def server():
-    with IndexServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(tmp_path):
-    with HttpClient(settings(tmp_path)) as c:
-        yield c
 
 
 @pytest.fixture
@@ -189,7 +165,10 @@ def test_retries_exhausted(server, client, blob):
 
 def test_no_retries_means_one_attempt(server, tmp_path, blob):
     server.set_fault("/files/simple/blob-1.0.tar.gz", Fault.status(503))
-    with HttpClient(settings(tmp_path, retries=0)) as client, pytest.raises(DownloadError) as info:
+    with (
+        HttpClient(http_settings(tmp_path, retries=0)) as client,
+        pytest.raises(DownloadError) as info,
+    ):
         client.open(blob)
     assert str(info.value).endswith("HTTP 503 Service Unavailable")
     assert len(server.requests) == 1
@@ -198,7 +177,7 @@ def test_no_retries_means_one_attempt(server, tmp_path, blob):
 def test_backoff_doubles(server, tmp_path, blob):
     server.set_fault("/files/simple/blob-1.0.tar.gz", Fault.status(500, times=3))
     start = time.monotonic()
-    with HttpClient(settings(tmp_path, retries=3, backoff=0.05)) as client:
+    with HttpClient(http_settings(tmp_path, retries=3, backoff=0.05)) as client:
         assert read_all(client, blob) == BODY
     assert time.monotonic() - start >= 0.05 + 0.1 + 0.2
 
@@ -207,7 +186,7 @@ def test_stall_times_out(server, tmp_path, blob):
     server.set_fault("/files/simple/blob-1.0.tar.gz", Fault.stall(5))
     start = time.monotonic()
     with (
-        HttpClient(settings(tmp_path, timeout=0.2, retries=1)) as client,
+        HttpClient(http_settings(tmp_path, timeout=0.2, retries=1)) as client,
         pytest.raises(DownloadError) as info,
     ):
         client.open(blob)
@@ -225,7 +204,10 @@ def test_connection_refused(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/x"
-    with HttpClient(settings(tmp_path, retries=1)) as client, pytest.raises(DownloadError) as info:
+    with (
+        HttpClient(http_settings(tmp_path, retries=1)) as client,
+        pytest.raises(DownloadError) as info,
+    ):
         client.open(url)
     assert str(info.value) == f"could not fetch {url}: connection refused (1 retries)"
 
@@ -358,7 +340,7 @@ def test_netrc_credentials(server, tmp_path, blob):
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login user password secret\n")
     netrc.chmod(0o600)
-    with HttpClient(settings(tmp_path, netrc_path=str(netrc))) as client:
+    with HttpClient(http_settings(tmp_path, netrc_path=str(netrc))) as client:
         read_all(client, blob)
     assert server.requests[0].header("Authorization") == BASIC_USER_SECRET
 
@@ -367,7 +349,7 @@ def test_netrc_for_other_host_is_not_sent(server, tmp_path, blob):
     netrc = tmp_path / "netrc"
     netrc.write_text("machine example.org login user password secret\n")
     netrc.chmod(0o600)
-    with HttpClient(settings(tmp_path, netrc_path=str(netrc))) as client:
+    with HttpClient(http_settings(tmp_path, netrc_path=str(netrc))) as client:
         read_all(client, blob)
     assert server.requests[0].header("Authorization") is None
 
@@ -375,7 +357,7 @@ def test_netrc_for_other_host_is_not_sent(server, tmp_path, blob):
 def test_broken_netrc_means_no_credentials(server, tmp_path, blob):
     netrc = tmp_path / "netrc"
     netrc.write_text("machine\n")
-    with HttpClient(settings(tmp_path, netrc_path=str(netrc))) as client:
+    with HttpClient(http_settings(tmp_path, netrc_path=str(netrc))) as client:
         assert read_all(client, blob) == BODY
 
 
@@ -394,7 +376,7 @@ def test_plain_http_to_untrusted_remote_host_is_refused(client):
 
 def test_http_proxy_gets_absolute_uri(server, tmp_path):
     proxy = with_credentials(server.url, "puser:ppass")
-    s = settings(tmp_path, proxies={"http": proxy}, trusted_hosts=("pkg.example",))
+    s = http_settings(tmp_path, proxies={"http": proxy}, trusted_hosts=("pkg.example",))
     server.set_page("/simple/", b"proxied")
     with HttpClient(s) as client:
         assert read_all(client, "http://pkg.example/simple/") == b"proxied"
@@ -405,7 +387,7 @@ def test_http_proxy_gets_absolute_uri(server, tmp_path):
 
 
 def test_loopback_bypasses_proxy(server, tmp_path, blob):
-    s = settings(tmp_path, proxies={"http": "http://127.0.0.1:9"})
+    s = http_settings(tmp_path, proxies={"http": "http://127.0.0.1:9"})
     with HttpClient(s) as client:
         assert read_all(client, blob) == BODY
 
@@ -447,17 +429,9 @@ def test_remote_file_url_is_refused(client):
 # -- TLS ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ca():
-    trustme = pytest.importorskip("trustme")
-    return trustme.CA()
-
-
 @pytest.fixture
 def tls_server(ca, tmp_path):
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    with IndexServer(ssl_context=context) as srv:
+    with IndexServer.signed_by(ca) as srv:
         path = tmp_path / "blob-1.0.tar.gz"
         path.write_bytes(BODY)
         srv.add_file("blob", path)
@@ -473,7 +447,7 @@ def ca_file(ca, tmp_path):
 
 def test_tls_with_ca_bundle(tls_server, tmp_path, ca_file):
     url = tls_server.url + "/files/simple/blob-1.0.tar.gz"
-    with HttpClient(settings(tmp_path, cert=ca_file)) as client:
+    with HttpClient(http_settings(tmp_path, cert=ca_file)) as client:
         assert read_all(client, url) == BODY
         assert read_all(client, url) == BODY
     assert len({r.peer for r in tls_server.requests}) == 1
@@ -485,7 +459,7 @@ def test_tls_unknown_ca_fails_without_retry(tls_server, tmp_path, monkeypatch):
     url = tls_server.url + "/files/simple/blob-1.0.tar.gz"
     start = time.monotonic()
     with (
-        HttpClient(settings(tmp_path, retries=3, backoff=1)) as client,
+        HttpClient(http_settings(tmp_path, retries=3, backoff=1)) as client,
         pytest.raises(DownloadError) as info,
     ):
         client.open(url)
@@ -495,21 +469,21 @@ def test_tls_unknown_ca_fails_without_retry(tls_server, tmp_path, monkeypatch):
 
 def test_tls_trusted_host_skips_verification(tls_server, tmp_path):
     url = tls_server.url + "/files/simple/blob-1.0.tar.gz"
-    with HttpClient(settings(tmp_path, trusted_hosts=("127.0.0.1",))) as client:
+    with HttpClient(http_settings(tmp_path, trusted_hosts=("127.0.0.1",))) as client:
         assert read_all(client, url) == BODY
 
 
 def test_tls_trusted_host_with_port(tls_server, tmp_path):
     port = tls_server.url.rsplit(":", 1)[1]
     url = tls_server.url + "/files/simple/blob-1.0.tar.gz"
-    with HttpClient(settings(tmp_path, trusted_hosts=(f"127.0.0.1:{port}",))) as client:
+    with HttpClient(http_settings(tmp_path, trusted_hosts=(f"127.0.0.1:{port}",))) as client:
         assert read_all(client, url) == BODY
 
 
 def test_https_to_http_redirect_is_refused(tls_server, server, tmp_path, ca_file, blob):
     tls_server.set_fault("/down", Fault.redirect(blob))
     with (
-        HttpClient(settings(tmp_path, cert=ca_file)) as client,
+        HttpClient(http_settings(tmp_path, cert=ca_file)) as client,
         pytest.raises(DownloadError) as info,
     ):
         client.open(tls_server.url + "/down")
@@ -521,7 +495,10 @@ def test_https_to_http_redirect_is_refused(tls_server, server, tmp_path, ca_file
 
 def test_missing_ca_bundle_is_a_usage_error(tls_server, tmp_path):
     missing = str(tmp_path / "nope.pem")
-    with HttpClient(settings(tmp_path, cert=missing)) as client, pytest.raises(UsageError) as info:
+    with (
+        HttpClient(http_settings(tmp_path, cert=missing)) as client,
+        pytest.raises(UsageError) as info,
+    ):
         client.open(tls_server.url + "/simple/")
     assert str(info.value).startswith(f"cannot load the CA bundle {missing}: ")
 
@@ -534,7 +511,7 @@ def test_https_through_connect_proxy(ca, tmp_path, ca_file):
         port = int(srv.url.rsplit(":", 1)[1])
         with ConnectProxy(port) as proxy:
             proxy_url = proxy.url.replace("://", "://puser:ppass@")
-            s = settings(tmp_path, cert=ca_file, proxies={"https": proxy_url})
+            s = http_settings(tmp_path, cert=ca_file, proxies={"https": proxy_url})
             with HttpClient(s) as client:
                 url = f"https://pkg.example:{port}/simple/"
                 assert read_all(client, url) == b"tunnelled"
@@ -547,7 +524,7 @@ def test_https_through_connect_proxy(ca, tmp_path, ca_file):
 
 
 def test_https_proxy_url_is_refused(tmp_path):
-    s = settings(tmp_path, proxies={"https": "https://proxy.example:3128"})
+    s = http_settings(tmp_path, proxies={"https": "https://proxy.example:3128"})
     with HttpClient(s) as client, pytest.raises(DownloadError, match="only http:// proxies"):
         client.open("https://pkg.example/simple/")
 

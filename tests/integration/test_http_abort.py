@@ -15,9 +15,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from support.httpclient import http_settings
 
 from peep_setuptools.errors import DownloadError
-from peep_setuptools.index.http import HttpClient, HttpSettings
+from peep_setuptools.index.http import HttpClient
 
 TIMEOUT = 30.0
 
@@ -56,10 +57,8 @@ class RawServer:
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[HttpClient]:
-    settings = HttpSettings(
-        timeout=TIMEOUT, retries=5, backoff=0.01, proxies={}, netrc_path=str(tmp_path / "n")
-    )
-    with HttpClient(settings) as c:
+    """A long timeout and 5 retries: only an abort may end a request early."""
+    with HttpClient(http_settings(tmp_path, timeout=TIMEOUT, retries=5)) as c:
         yield c
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from support.builders import installed, make_venv, write_wheel
+from support.builders import installed, make_venv, origin, write_wheel
 
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
@@ -172,14 +172,7 @@ def test_url_requirement_and_same_version_url_upgrade(peep, venv, write, package
     pin = hash_file(str(variant))["sha256"]
     reqs = write("url.txt", f"{pin.peep_line()}\n{url}#egg=alpha\n")
     peep.install(reqs, check=0)
-    origin = subprocess.run(
-        [str(venv), "-c", "import alpha; print(alpha.ORIGIN)"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=True,
-    )
-    assert origin.stdout.strip() == "url"
+    assert origin(venv, "alpha") == "url"
 
 
 def test_local_archive_path_requirement(peep, venv, write, packages):
@@ -241,7 +234,7 @@ def test_ported_file_installs_with_plain_pip_require_hashes(
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
     ported = peep("port", reqs, check=0).stdout
     assert f"alpha==1.0 {packages.pip('alpha-1.0')}" in ported
-    (tmp_path / "ported.txt").write_text(ported)
+    write("ported.txt", ported)
     subprocess.run(
         [
             sys.executable,

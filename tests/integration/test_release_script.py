@@ -23,6 +23,7 @@ import pytest
 from packaging.requirements import Requirement
 from support.builders import wheel_from_installed
 from support.indexserver import IndexServer
+from support.peeprun import describe
 
 from integration import test_setuptools_command as command
 from integration.test_setuptools_command import (
@@ -144,9 +145,7 @@ class Release:
                 timeout=600,
                 check=False,
             )
-        assert done.returncode == code, (
-            f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
-        )
+        assert done.returncode == code, describe(done)
         return done
 
 

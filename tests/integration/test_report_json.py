@@ -8,20 +8,17 @@ import pytest
 from support.builders import make_wheel
 from support.jsonschema import validate
 
-from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.jsonreport import SCHEMA, SCHEMA_VERSION
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def wheels(index, tmp_path_factory):
+def wheels(publish, tmp_path_factory):
     root = tmp_path_factory.mktemp("f7report")
     app = make_wheel(root, "f7r-app", "1.0", requires_dist=["f7r-lib>=1"])
     lib = make_wheel(root, "f7r-lib", "1.0")
-    for name, path in (("f7r-app", app), ("f7r-lib", lib)):
-        index.add_file(name, path)
-    return {"app": hash_file(str(app))["sha256"], "lib": hash_file(str(lib))["sha256"]}
+    return publish({"app": app, "lib": lib})
 
 
 def test_validator_rejects_what_the_schema_forbids():

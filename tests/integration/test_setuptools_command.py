@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 from support.builders import clean_env, installed, make_venv, make_wheel
-from support.peeprun import run_with_terminal_stderr
+from support.peeprun import describe, run_with_terminal_stderr
 from support.wheelhouse import WHEELHOUSE_LIST, Wheelhouse
 
 from peep_setuptools import __version__
@@ -206,9 +206,8 @@ def setup_py(
         timeout=300,
         check=False,
     )
-    described = f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
-    assert done.returncode == code, described
-    assert ("Traceback" in done.stderr) == traceback, described
+    assert done.returncode == code, describe(done)
+    assert ("Traceback" in done.stderr) == traceback, describe(done)
     return done
 
 

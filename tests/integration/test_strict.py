@@ -90,7 +90,7 @@ def _sdist(dest: Path, name: str, *, dynamic: str = "", pyproject: str | None = 
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory, index):
+def tiny(tmp_path_factory, publish):
     root = tmp_path_factory.mktemp("tiny")
     files = {
         "tinybackend": write_wheel(
@@ -100,9 +100,7 @@ def tiny(tmp_path_factory, index):
         "omega": _sdist(root, "omega"),
         "sigma": _sdist(root, "sigma", dynamic="tinyhelper==1.0"),
     }
-    for project, path in files.items():
-        index.add_file(project, path)
-    return {key: hash_file(str(path))["sha256"] for key, path in files.items()}
+    return publish(files)
 
 
 def _install(peep, reqs, index, *extra, check=0):
@@ -240,7 +238,7 @@ _DEEP_REQUIRES = (
 
 
 @pytest.fixture(scope="module")
-def deep(tmp_path_factory, index):
+def deep(tmp_path_factory, publish):
     root = tmp_path_factory.mktemp("deep")
     backend = b"import deepmid\n" + _BACKEND.encode()
     files = {
@@ -288,10 +286,8 @@ def deep(tmp_path_factory, index):
         "sloppy": _sdist(root, "sloppy", pyproject=_pyproject("sloppybackend")),
     }
     # an older leaf, so that the newest fitting release is the one proposed
-    index.add_file("deepleaf", write_wheel(root / "old", "deepleaf", "0.9", {}))
-    for project, path in files.items():
-        index.add_file(project, path)
-    return {key: hash_file(str(path))["sha256"] for key, path in files.items()}
+    publish({"old": write_wheel(root / "old", "deepleaf", "0.9", {})})
+    return publish(files)
 
 
 def _pyproject(backend: str) -> str:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.builders import make_venv
+from support.builders import make_venv, site_packages
 
 from peep_setuptools.target import probe
 
@@ -20,11 +20,6 @@ PYTHONS = [
 ]
 
 
-def _site(venv: Path) -> Path:
-    (site,) = (venv.parent.parent / "lib").glob("python3.*/site-packages")
-    return site
-
-
 def _plant(venv: Path, tmp_path: Path) -> Path:
     """A .pth whose import line writes a telltale and puts a fake alpha 1.0 on sys.path."""
     fake = tmp_path / "fake"
@@ -33,7 +28,7 @@ def _plant(venv: Path, tmp_path: Path) -> Path:
         "Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\n"
     )
     telltale = tmp_path / "pth-telltale"
-    (_site(venv) / "evil.pth").write_text(
+    (site_packages(venv) / "evil.pth").write_text(
         f"import sys; open({str(telltale)!r}, 'w').write('ran'); sys.path.append({str(fake)!r})\n"
     )
     return telltale
@@ -43,8 +38,10 @@ def _plant(venv: Path, tmp_path: Path) -> Path:
 def test_probe_runs_no_pth_and_reads_the_venvs_site_packages(tmp_path, python):
     venv = make_venv(tmp_path / "venv", python=python)
     telltale = _plant(venv, tmp_path)
-    (_site(venv) / "real-2.0.dist-info").mkdir()
-    (_site(venv) / "real-2.0.dist-info" / "METADATA").write_text("Name: real\nVersion: 2.0\n")
+    (site_packages(venv) / "real-2.0.dist-info").mkdir()
+    (site_packages(venv) / "real-2.0.dist-info" / "METADATA").write_text(
+        "Name: real\nVersion: 2.0\n"
+    )
     target = probe(str(venv))
     assert not telltale.exists()
     assert dict(target.installed) == {"real": "2.0"}
@@ -70,4 +67,6 @@ def test_a_planted_pth_neither_runs_in_the_probe_nor_fools_install(
     # For real: alpha is installed, not skipped as the fake one. (pip itself then runs the
     # target interpreter, site and .pth files included, to install into it.)
     done = peep.install(reqs, "-i", index.index_url, python=venv, check=0)
-    assert (_site(venv) / "alpha-1.0.dist-info" / "RECORD").exists(), done.stdout + done.stderr
+    assert (site_packages(venv) / "alpha-1.0.dist-info" / "RECORD").exists(), (
+        done.stdout + done.stderr
+    )

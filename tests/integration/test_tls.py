@@ -8,7 +8,6 @@ system store). ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE`` are ignored: unlike
 from __future__ import annotations
 
 import base64
-import ssl
 import time
 
 import pytest
@@ -25,11 +24,6 @@ PAGE = "/simple/alpha/"
 
 
 @pytest.fixture(scope="module")
-def ca():
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
 def pems(ca, tmp_path_factory):
     """``good``: the CA that signed the server; ``bad``: an unrelated CA."""
     root = tmp_path_factory.mktemp("pems")
@@ -40,9 +34,7 @@ def pems(ca, tmp_path_factory):
 
 
 def tls_index(ca, packages, host="127.0.0.1"):
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    server = IndexServer(ssl_context=context).start()
+    server = IndexServer.signed_by(ca).start()
     server.url = server.url.replace("127.0.0.1", host)
     server.index_url = server.url + "/simple/"
     server.add_file("alpha", packages["alpha-1.0"])

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.builders import installed, make_wheel, write_wheel
+from support.builders import installed, make_wheel, origin, site_packages, write_wheel
 
 from peep_setuptools.hashes import hash_file
 
@@ -18,28 +18,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def wheels(index, tmp_path_factory):
+def wheels(publish, tmp_path_factory):
     root = tmp_path_factory.mktemp("f7verify")
     files = {
         "one": make_wheel(root, "f7v-one", "1.0"),
         "one-2": make_wheel(root, "f7v-one", "2.0"),
         "two": make_wheel(root, "f7v-two", "1.0"),
     }
-    for path in files.values():
-        index.add_file(path.name.split("-")[0].replace("_", "-"), path)
-    return {k: hash_file(str(p))["sha256"] for k, p in files.items()}
-
-
-def _site(venv):
-    out = subprocess.run(
-        [str(venv), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    from pathlib import Path
-
-    return Path(out.stdout.strip())
+    return publish(files)
 
 
 def test_clean_then_tampered_environment(peep, venv, write, wheels, index):
@@ -58,7 +44,7 @@ def test_clean_then_tampered_environment(peep, venv, write, wheels, index):
         "All 2 requirements are installed as verified.\n"
     ), done.stdout
 
-    site = _site(venv)
+    site = site_packages(venv)
     (site / "f7v_one" / "__init__.py").write_text("EVIL = 1\n")
     (site / "f7v_one" / "extra.py").write_text("")
     (site / "f7v_two" / "__init__.py").unlink()
@@ -134,16 +120,6 @@ def _plant_pyc(source: Path, kind: str) -> Path:
     return pyc
 
 
-def _origin(venv, module, *flags):
-    done = subprocess.run(
-        [str(venv), *flags, "-c", f"import {module}; print({module}.ORIGIN)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
 @pytest.mark.parametrize(
     ("module", "kind"),
     [
@@ -160,11 +136,11 @@ def test_a_pyc_with_other_code_fails_verify(peep, venv, write, runs, index, modu
     verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
     peep(*verify, check=0)
 
-    site = _site(venv)
+    site = site_packages(venv)
     source = site / ("f7v_runs/__init__.py" if module == "f7v_runs" else "f7v_top.py")
     pyc = _plant_pyc(source, kind)
     flags = ("-O",) if kind.endswith("opt-1") else ()
-    assert _origin(venv, module, *flags) == "planted"  # the attack is real: the pyc runs
+    assert origin(venv, module, *flags) == "planted"  # the attack is real: the pyc runs
     done = peep(*verify, check=1)
     shown = pyc.relative_to(site).as_posix()
     relative = source.relative_to(site).as_posix()
@@ -173,7 +149,7 @@ def test_a_pyc_with_other_code_fails_verify(peep, venv, write, runs, index, modu
     ) in done.stdout
 
     peep.install(reqs, "-i", index.index_url, "--verify-installed", check=0)
-    assert _origin(venv, module, *flags) == "wheel"
+    assert origin(venv, module, *flags) == "wheel"
     peep(*verify, check=0)
 
 
@@ -187,19 +163,19 @@ def test_uv_launchers_pass_and_verify_installed_repairs_a_pyc(peep, venv, write,
     peep.install(reqs, *uv, check=0)
     verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
     peep(*verify, check=0)
-    _plant_pyc(_site(venv) / "f7v_runs/__init__.py", "timestamp")
-    assert _origin(venv, "f7v_runs") == "planted"
+    _plant_pyc(site_packages(venv) / "f7v_runs/__init__.py", "timestamp")
+    assert origin(venv, "f7v_runs") == "planted"
     peep(*verify, check=1)
     peep.install(reqs, *uv, "--verify-installed", check=0)
-    assert _origin(venv, "f7v_runs") == "wheel"
+    assert origin(venv, "f7v_runs") == "wheel"
     peep(*verify, check=0)
 
 
 def test_a_stale_pyc_is_not_reported(peep, venv, write, runs, index):
     reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
     peep.install(reqs, "-i", index.index_url, check=0)
-    _plant_pyc(_site(venv) / "f7v_runs/__init__.py", "stale")
-    assert _origin(venv, "f7v_runs") == "wheel"  # Python compiles the source again
+    _plant_pyc(site_packages(venv) / "f7v_runs/__init__.py", "stale")
+    assert origin(venv, "f7v_runs") == "wheel"  # Python compiles the source again
     peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=0)
 
 
@@ -249,7 +225,7 @@ def test_a_launcher_moved_out_of_the_record_is_still_checked(peep, venv, write, 
     decoy = venv.parent.parent / "decoy" / "f7v-run"
     decoy.parent.mkdir()
     decoy.write_text(script.read_text())
-    record = _site(venv) / "f7v_runs-1.0.dist-info" / "RECORD"
+    record = site_packages(venv) / "f7v_runs-1.0.dist-info" / "RECORD"
     record.write_text(
         record.read_text().replace("../../../bin/f7v-run,", "../../../decoy/f7v-run,")
     )
@@ -302,7 +278,7 @@ def test_an_extension_module_beside_a_namespace_packages_init_fails_verify(
     peep.install(reqs, "-i", index.index_url, check=0)
     verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
     peep(*verify, check=0)
-    assert _origin(venv, "f7v_nsroot.sub") == "wheel"
+    assert origin(venv, "f7v_nsroot.sub") == "wheel"
 
     suffix = subprocess.run(
         [str(venv), "-c", "import importlib.machinery as m; print(m.EXTENSION_SUFFIXES[0])"],
@@ -310,7 +286,7 @@ def test_an_extension_module_beside_a_namespace_packages_init_fails_verify(
         text=True,
         check=True,
     ).stdout.strip()
-    planted = _site(venv) / "f7v_nsroot" / "sub" / f"__init__{suffix}"
+    planted = site_packages(venv) / "f7v_nsroot" / "sub" / f"__init__{suffix}"
     planted.write_bytes(b"not an ELF file, but the one Python picks")
     done = subprocess.run(
         [str(venv), "-c", "import f7v_nsroot.sub"], capture_output=True, text=True, check=False

@@ -251,6 +251,26 @@ def make_venv(path: Path, *, with_pip: bool = False, python: str = sys.executabl
     return path / "bin" / "python"
 
 
+def site_packages(python: Path) -> Path:
+    """The site-packages folder of the venv whose interpreter is ``python``.
+
+    Found on disk, not asked of the interpreter: starting it would run its .pth files.
+    """
+    (site,) = (python.parent.parent / "lib").glob("python3*/site-packages")
+    return site
+
+
+def origin(python: Path, module: str, *flags: str) -> str:
+    """``module.ORIGIN`` as ``python FLAGS`` imports it: "wheel", "sdist", "planted"..."""
+    return subprocess.run(
+        [str(python), *flags, "-c", f"import {module}; print({module}.ORIGIN)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=python.parent,
+    ).stdout.strip()
+
+
 def installed(python: Path) -> dict[str, str]:
     """Canonical name -> version of what is installed in that interpreter's environment."""
     code = (

@@ -30,7 +30,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 from packaging.utils import canonicalize_name
 
@@ -157,6 +157,16 @@ class IndexServer:
         self.json_api = True
         self.url = ""
         self.index_url = ""
+
+    @classmethod
+    def signed_by(cls, ca: Any) -> IndexServer:
+        """An HTTPS index whose certificate, for 127.0.0.1 and localhost, ``ca`` issued.
+
+        ``ca`` is a ``trustme.CA`` (the ``ca`` fixture).
+        """
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        return cls(ssl_context=context)
 
     # -- lifecycle ----------------------------------------------------------------------
 
