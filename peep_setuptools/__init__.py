@@ -20,6 +20,7 @@ _EXPORTS = {
     "InstallerOutput": "values",
     "Verified": "values",
     "EnvironmentCheck": "values",
+    "IndexOptions": "requirements.lines",
     "InstallerBackend": "installing.backends",
     "VerifiedArchive": "installing.backends",
     "PeepError": "errors",
@@ -39,6 +40,7 @@ __all__ = [
     "DownloadError",
     "EnvironmentCheck",
     "IndexLookupError",
+    "IndexOptions",
     "InstallOptions",
     "InstallResult",
     "InstallerBackend",
@@ -78,6 +80,7 @@ if TYPE_CHECKING:
         VerificationFailed,
     )
     from peep_setuptools.installing.backends import InstallerBackend, VerifiedArchive
+    from peep_setuptools.requirements.lines import IndexOptions
     from peep_setuptools.values import (
         EnvironmentCheck,
         InstallerOutput,

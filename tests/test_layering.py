@@ -110,8 +110,9 @@ def test_imports_point_one_way(path):
         assert ours <= {"cli"}, f"__main__ imports {ours}"
         return
     if path.name == "__init__.py" and me == "__init__":
-        # the package re-exports the library API lazily (the backend Protocol from installing)
-        assert ours <= BOTTOM | {"api", "values", "installing"}, (
+        # the package re-exports the library API lazily (the backend Protocol from installing,
+        # the index options from requirements)
+        assert ours <= BOTTOM | {"api", "values", "installing", "requirements"}, (
             f"peep_setuptools/__init__ imports {ours}"
         )
         return
@@ -214,3 +215,14 @@ def test_a_no_op_install_never_loads_the_network_half(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "already installed" in done.stdout + done.stderr
     assert "checked" in done.stdout, done.stderr
+
+
+def test_the_setuptools_command_runs_without_the_cli():
+    # setup.py peep_install shares frontend/ with the peep command, and never loads cli/
+    code = (
+        "import sys, peep_setuptools.setuptools_command, peep_setuptools.frontend.options,"
+        " peep_setuptools.frontend.running;"
+        "loaded = [m for m in sys.modules if m.startswith('peep_setuptools.cli')];"
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)

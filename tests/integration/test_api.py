@@ -144,3 +144,59 @@ def installed_file(venv, relative):
         text=True,
     )
     return str(Path(out.stdout.strip()) / relative)
+
+
+_PROGRAM = """
+import json, sys
+import peep_setuptools as peep
+
+options = peep.InstallOptions(
+    python=sys.argv[2],
+    index=peep.IndexOptions(index_url=sys.argv[3]),
+    no_cache=True,
+)
+try:
+    peep.verify([sys.argv[1]], options)
+except peep.VerificationFailed as failed:
+    verified = failed.verified
+    json.dump(
+        {
+            "exit_code": failed.exit_code,
+            "verdicts": {v.requirement.name: [v.kind, v.size] for v in verified.verdicts},
+            "missing_sha256": [
+                v.actual["sha256"].hex for v in verified.verdicts if v.kind == "missing"
+            ],
+        },
+        sys.stdout,
+    )
+"""
+
+
+def test_a_program_reads_the_values_and_peep_prints_nothing(
+    env, venv, write, packages, index, tmp_path
+):
+    import json
+    import subprocess
+    import sys
+
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\ndelta==1.0\n")
+    program = tmp_path / "program.py"
+    program.write_text(_PROGRAM, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(program), reqs, str(venv), index.index_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # only the program's own output: the library printed nothing, and warned of nothing
+    assert done.stderr == ""
+    values = json.loads(done.stdout)
+    assert values == {
+        "exit_code": 1,
+        "verdicts": {
+            "alpha": ["ok", packages.files["alpha-1.0"].stat().st_size],
+            "delta": ["missing", packages.files["delta-1.0"].stat().st_size],
+        },
+        "missing_sha256": [packages.sha256("delta-1.0").hex],
+    }
