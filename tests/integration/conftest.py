@@ -172,9 +172,11 @@ def venv(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def peep(env, tmp_path, request) -> Peep:
+def peep(env, tmp_path, request) -> Iterator[Peep]:
     """Runs the real ``peep`` CLI in a clean environment; ``install`` targets the test's venv."""
-    return Peep.create(env, tmp_path, lambda: request.getfixturevalue("venv"))
+    runner = Peep.create(env, tmp_path, lambda: request.getfixturevalue("venv"))
+    yield runner
+    runner.stop()
 
 
 # -- requirement files ----------------------------------------------------------------------

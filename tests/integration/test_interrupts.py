@@ -68,15 +68,10 @@ def test_a_signal_while_downloading_stops_cleanly(peep, reqs, srv, packages, sig
     proc = peep.spawn(
         *peep.install_args(reqs, "-i", srv.index_url, "--timeout", "60", "--jobs", jobs)
     )
-    try:
-        # Mid-body: a .part file is being written and hashed when the signal arrives.
-        assert wait_for(lambda: part_files(peep) or proc.poll() is not None)
-        assert proc.poll() is None
-        interrupted(peep, proc, packages, sig, code)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    # Mid-body: a .part file is being written and hashed when the signal arrives.
+    assert wait_for(lambda: part_files(peep) or proc.poll() is not None)
+    assert proc.poll() is None
+    interrupted(peep, proc, packages, sig, code)
     srv.set_fault(delta, None)
     srv.set_fault("/files/simple/beta-1.0.tar.gz", None)
     peep.install(reqs, "-i", srv.index_url, check=0)
@@ -87,19 +82,14 @@ def test_sigint_after_some_archives_were_verified(peep, reqs, srv, packages):
     # alpha and delta arrive and verify; beta's server never answers.
     srv.set_fault("/files/simple/beta-1.0.tar.gz", Fault.stall(STALL))
     proc = peep.spawn(*peep.install_args(reqs, "-i", srv.index_url, "--timeout", "60"))
-    try:
 
-        def two_verified_and_beta_asked() -> bool:
-            done = len(list(peep.tmpdir.glob("peep-*/*/*.whl"))) == 2
-            return done and bool(srv.requests_to("/files/simple/beta-1.0.tar.gz"))
+    def two_verified_and_beta_asked() -> bool:
+        done = len(list(peep.tmpdir.glob("peep-*/*/*.whl"))) == 2
+        return done and bool(srv.requests_to("/files/simple/beta-1.0.tar.gz"))
 
-        assert wait_for(lambda: two_verified_and_beta_asked() or proc.poll() is not None)
-        assert proc.poll() is None
-        interrupted(peep, proc, packages)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    assert wait_for(lambda: two_verified_and_beta_asked() or proc.poll() is not None)
+    assert proc.poll() is None
+    interrupted(peep, proc, packages)
     srv.set_fault("/files/simple/beta-1.0.tar.gz", None)
     peep.install(reqs, "-i", srv.index_url, check=0)
     assert peep.installed()["alpha"] == "1.0"
@@ -110,13 +100,8 @@ def test_sigint_while_waiting_for_the_index(peep, reqs, srv, packages):
     proc = peep.spawn(
         *peep.install_args(reqs, "-i", srv.index_url, "--timeout", "60", "--retries", "5")
     )
-    try:
-        assert wait_for(lambda: srv.requests_to("/simple/alpha/") or proc.poll() is not None)
-        assert proc.poll() is None
-        interrupted(peep, proc, packages)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    assert wait_for(lambda: srv.requests_to("/simple/alpha/") or proc.poll() is not None)
+    assert proc.poll() is None
+    interrupted(peep, proc, packages)
     # One request only: an interrupted run does not go on retrying.
     assert len(srv.requests_to("/simple/alpha/")) == 1

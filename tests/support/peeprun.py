@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .builders import installed
@@ -46,6 +46,8 @@ class Peep:
     cwd: Path
     new_venv: Callable[[], Path]
     interpreter: str = sys.executable
+    #: what ``spawn`` started; ``stop`` ends those still running
+    spawned: list[subprocess.Popen[str]] = field(default_factory=list)
 
     @classmethod
     def create(cls, env: dict[str, str], tmp_path: Path, venv: Callable[[], Path]) -> Peep:
@@ -137,8 +139,11 @@ class Peep:
         return self.checked(done, check)
 
     def spawn(self, *args: str) -> subprocess.Popen[str]:
-        """Start ``peep ARGS...`` in the background; ``finish`` or ``interrupt`` collects it."""
-        return subprocess.Popen(
+        """Start ``peep ARGS...`` in the background; ``finish`` or ``interrupt`` collects it.
+
+        A run still going when the test ends (it failed before collecting it) is killed.
+        """
+        proc = subprocess.Popen(
             self.argv(*args),
             env=self.env,
             cwd=self.cwd,
@@ -146,6 +151,15 @@ class Peep:
             stderr=subprocess.PIPE,
             text=True,
         )
+        self.spawned.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        """Kill and reap every spawned run that is still going."""
+        for proc in self.spawned:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
 
     def finish(
         self, *procs: subprocess.Popen[str], check: int | None = None, timeout: float = 600
