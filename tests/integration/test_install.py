@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from support.builders import installed, make_venv, origin, write_wheel
+from support.builders import installed, make_venv, origin, pip, write_wheel
+from support.peeprun import describe
 
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.report import MISMATCH_HEAD, MISSING_HEAD, NOT_PROCEEDING
@@ -60,15 +58,8 @@ def test_a_comment_cannot_widen_a_pip_pin(peep, venv, write, packages, index, en
         "hashes too; write this requirement's hashes one way only"
     )
     assert "alpha" not in installed(venv)
-    pip_install = [sys.executable, "-m", "pip", "--python", str(venv), "install", "--no-deps"]
-    pip = subprocess.run(
-        [*pip_install, "-i", index.index_url, "-r", reqs],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert pip.returncode != 0 and "THESE PACKAGES DO NOT MATCH THE HASHES" in pip.stderr
+    done = pip(env, venv, "install", "--no-deps", "-i", index.index_url, "-r", reqs)
+    assert done.returncode != 0 and "THESE PACKAGES DO NOT MATCH THE HASHES" in done.stderr
     assert "alpha" not in installed(venv)
 
 
@@ -234,26 +225,9 @@ def test_ported_file_installs_with_plain_pip_require_hashes(
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
     ported = peep("port", reqs, check=0).stdout
     assert f"alpha==1.0 {packages.pip('alpha-1.0')}" in ported
-    write("ported.txt", ported)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(venv),
-            "install",
-            "--require-hashes",
-            "--no-deps",
-            "-i",
-            index.index_url,
-            "-r",
-            str(tmp_path / "ported.txt"),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    args = ("install", "--require-hashes", "--no-deps", "-i", index.index_url)
+    done = pip(env, venv, *args, "-r", write("ported.txt", ported))
+    assert done.returncode == 0, describe(done)
     assert installed(venv)["alpha"] == "1.0"
 
 

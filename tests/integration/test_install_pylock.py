@@ -4,62 +4,16 @@ from __future__ import annotations
 
 import pytest
 from support.builders import installed
+from support.pylock import session_lock, sha512_hex
 
-from peep_setuptools.hashes import Digest, hash_file
+from peep_setuptools.hashes import Digest
 from peep_setuptools.installing.report import MISMATCH_HEAD, NOT_PROCEEDING
 
 pytestmark = pytest.mark.slow
 
 
-def _sha512(path):
-    return hash_file(str(path), ("sha512",))["sha512"].hex
-
-
-def _lock(packages, index, *, alpha_hash=None, beta_hash=None):
-    alpha_hash = alpha_hash or packages.sha256("alpha-1.0").hex
-    beta_hash = beta_hash or packages.sha256("beta-1.0").hex
-    base = index.url.rstrip("/")
-    return f"""
-lock-version = "1.0"
-created-by = "tests"
-requires-python = ">=3.9"
-
-[[packages]]
-name = "alpha"
-version = "1.0"
-[[packages.wheels]]
-url = "{base}/files/alpha-1.0-cp27-cp27m-win32.whl"
-hashes = {{sha256 = "{"f" * 64}"}}
-[[packages.wheels]]
-name = "alpha-1.0-py3-none-any.whl"
-url = "{index.add_file("alpha", packages["alpha-1.0"])}"
-hashes = {{sha256 = "{alpha_hash}", sha512 = "{_sha512(packages["alpha-1.0"])}"}}
-
-[[packages]]
-name = "delta"
-version = "1.0"
-marker = "sys_platform == 'win32'"
-[[packages.wheels]]
-url = "{base}/files/delta-1.0-py3-none-any.whl"
-hashes = {{sha256 = "{packages.sha256("delta-1.0").hex}"}}
-
-[[packages]]
-name = "beta"
-version = "1.0"
-[packages.sdist]
-path = "{packages["beta-1.0"]}"
-hashes = {{sha256 = "{beta_hash}"}}
-
-[[packages]]
-name = "epsilon"
-[packages.archive]
-url = "{index.add_file("epsilon", packages["epsilon-1.0"], index="other")}"
-hashes = {{sha256 = "{packages.sha256("epsilon-1.0").hex}"}}
-"""
-
-
 def test_a_lock_file_installs_its_chosen_files(peep, venv, write, packages, index):
-    lock = write("pylock.toml", _lock(packages, index))
+    lock = write("pylock.toml", session_lock(packages, index))
     peep.install(lock, "--no-cache", check=0)
     got = installed(venv)
     assert (got["alpha"], got["beta"], got["epsilon"]) == ("1.0", "1.0", "1.0")
@@ -70,7 +24,7 @@ def test_lock_option_takes_any_name_and_a_mismatch_installs_nothing(
     peep, venv, write, packages, index, telltale
 ):
     wrong = Digest("sha256", "1" * 64)
-    lock = write("locks/team.toml", _lock(packages, index, beta_hash=wrong.hex))
+    lock = write("locks/team.toml", session_lock(packages, index, beta_hash=wrong.hex))
     done = peep("install", "--lock", lock, "--python", str(venv), "--no-cache", check=1)
     assert MISMATCH_HEAD in done.stdout
     assert f"beta: expected sha256:{wrong.hex}" in done.stdout
@@ -87,6 +41,6 @@ def test_an_invalid_lock_file_is_a_usage_error(peep, venv, write):
 
 
 def test_the_strongest_hash_is_the_one_checked(peep, venv, write, packages, index):
-    text = _lock(packages, index).replace(_sha512(packages["alpha-1.0"]), "e" * 128)
+    text = session_lock(packages, index).replace(sha512_hex(packages["alpha-1.0"]), "e" * 128)
     done = peep.install(write("pylock.toml", text), check=1)
     assert f"alpha: expected sha512:{'e' * 128}" in done.stdout

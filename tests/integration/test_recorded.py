@@ -8,33 +8,20 @@ frozen output installs again; ``pip check`` is clean and ``pip uninstall`` remov
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support.builders import installed, make_venv
-
-from integration.test_install_pylock import _lock
+from support.builders import installed, make_venv, pip
+from support.pylock import session_lock
 
 pytestmark = pytest.mark.slow
 
 INSTALLERS = ["pip", "uv"]
 
 
-def _pip(env, venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(venv), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-
-
 def _freeze(env, venv: Path) -> list[str]:
-    done = _pip(env, venv, "freeze", "--all")
+    done = pip(env, venv, "freeze", "--all")
     assert done.returncode == 0, done.stderr
     return sorted(line for line in done.stdout.splitlines() if not line.startswith("pip=="))
 
@@ -47,9 +34,9 @@ def _direct_url(venv: Path, name: str) -> dict | None:
 
 
 def _assert_clean_and_removable(env, venv: Path, names: list[str]) -> None:
-    check = _pip(env, venv, "check")
+    check = pip(env, venv, "check")
     assert check.returncode == 0, check.stdout + check.stderr
-    removed = _pip(env, venv, "uninstall", "-y", *names)
+    removed = pip(env, venv, "uninstall", "-y", *names)
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert not set(names) & set(installed(venv))
     site = next(venv.parent.parent.glob("lib/python*/site-packages"))
@@ -91,7 +78,7 @@ def test_freeze_names_pins_and_original_urls(
     # The frozen output installs again, with pip itself, into a fresh environment.
     again = make_venv(tmp_path / "again")
     frozen_file = write("frozen.txt", "\n".join(frozen) + "\n")
-    done = _pip(
+    done = pip(
         env,
         again,
         "install",
@@ -114,7 +101,7 @@ def test_freeze_names_pins_and_original_urls(
 
 @pytest.mark.parametrize("installer", INSTALLERS)
 def test_freeze_after_a_lock_file_install(peep, env, venv, write, packages, index, installer):
-    lock = write("pylock.toml", _lock(packages, index))
+    lock = write("pylock.toml", session_lock(packages, index))
     peep.install(lock, "--installer", installer, "-i", index.index_url, check=0)
     epsilon = f"{index.url}/files/other/{packages['epsilon-1.0'].name}"
     sha = packages.sha256("epsilon-1.0").hex

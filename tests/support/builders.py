@@ -271,6 +271,18 @@ def origin(python: Path, module: str, *flags: str) -> str:
     ).stdout.strip()
 
 
+def pip(env: Mapping[str, str], python: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``pip --python PYTHON ARGS...`` with the tests' own pip, in ``env``; not checked."""
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
 def installed(python: Path) -> dict[str, str]:
     """Canonical name -> version of what is installed in that interpreter's environment."""
     code = (
