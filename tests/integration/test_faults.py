@@ -178,9 +178,7 @@ def test_one_failure_installs_nothing_at_all(peep, write, srv, packages):
 @pytest.fixture
 def elsewhere(packages, tmp_path):
     """A second index on another origin (``localhost`` and another port)."""
-    with IndexServer() as server:
-        server.url = server.url.replace("127.0.0.1", "localhost")
-        server.index_url = server.url + "/simple/"
+    with IndexServer(host="localhost") as server:
         server.add_file("alpha", packages["alpha-1.0"])
         evil = write_wheel(tmp_path / "evil", "alpha", "1.0", {"alpha/__init__.py": b"EVIL = 1\n"})
         server.add_file("alpha", evil, index="evil")

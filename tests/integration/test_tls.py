@@ -34,9 +34,7 @@ def pems(ca, tmp_path_factory):
 
 
 def tls_index(ca, packages, host="127.0.0.1"):
-    server = IndexServer.signed_by(ca).start()
-    server.url = server.url.replace("127.0.0.1", host)
-    server.index_url = server.url + "/simple/"
+    server = IndexServer.signed_by(ca, host=host).start()
     server.add_file("alpha", packages["alpha-1.0"])
     return server
 
@@ -164,8 +162,7 @@ def plain(packages):
 @pytest.fixture
 def other(packages):
     """Another origin: ``localhost`` on another port."""
-    with IndexServer() as server:
-        server.url = server.url.replace("127.0.0.1", "localhost")
+    with IndexServer(host="localhost") as server:
         server.add_file("alpha", packages["alpha-1.0"])
         yield server
 

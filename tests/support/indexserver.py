@@ -141,8 +141,12 @@ class _File:
 class IndexServer:
     """Serves ``/<index>/``, ``/<index>/<project>/`` and ``/files/<index>/<name>``."""
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, *, ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1"
+    ) -> None:
         self._ssl_context = ssl_context
+        #: the name of 127.0.0.1 in its URLs ("localhost": another origin than the default)
+        self.host = host
         self._lock = threading.Lock()
         self._files: dict[str, dict[str, list[_File]]] = {}
         self._blobs: dict[str, _File] = {}
@@ -159,14 +163,14 @@ class IndexServer:
         self.index_url = ""
 
     @classmethod
-    def signed_by(cls, ca: Any) -> IndexServer:
+    def signed_by(cls, ca: Any, *, host: str = "127.0.0.1") -> IndexServer:
         """An HTTPS index whose certificate, for 127.0.0.1 and localhost, ``ca`` issued.
 
         ``ca`` is a ``trustme.CA`` (the ``ca`` fixture).
         """
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-        return cls(ssl_context=context)
+        return cls(ssl_context=context, host=host)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -180,7 +184,7 @@ class IndexServer:
         self._server = server
         port = server.server_address[1]
         scheme = "https" if self._ssl_context else "http"
-        self.url = f"{scheme}://127.0.0.1:{port}"
+        self.url = f"{scheme}://{self.host}:{port}"
         self.index_url = self.url + "/simple/"
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
