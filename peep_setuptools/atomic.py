@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import stat
 import tempfile
 from collections.abc import Callable
@@ -37,6 +38,29 @@ def replace_file(
                 stream.flush()
                 os.fsync(stream.fileno())
         os.chmod(temporary, mode)  # mkstemp makes it 0600
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def link_file(source: str, path: str, *, temp_dir: str, mode: int) -> None:
+    """Give the complete file ``source`` a second name, ``path``, in one rename; no copy.
+
+    ``source`` gets ``mode`` first (both names are one file). The link is made under a
+    temporary name in ``temp_dir`` (same file system as ``path``), then renamed over
+    ``path``. Raises OSError (across file systems: EXDEV), with no temporary name left.
+    """
+    os.chmod(source, mode)
+    while True:
+        temporary = os.path.join(temp_dir, f".peep-{secrets.token_hex(8)}.tmp")
+        try:
+            os.link(source, temporary)
+            break
+        except FileExistsError:
+            continue
+    try:
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

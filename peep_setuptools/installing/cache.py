@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from peep_setuptools.archives import is_wheel, safe_filename
-from peep_setuptools.atomic import replace_file
+from peep_setuptools.atomic import link_file, replace_file
 from peep_setuptools.hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher
 from peep_setuptools.installing.cachetrust import (
     Sealer,
@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 CACHE_ENV = "PEEP_CACHE_DIR"
 _ENTRY = "entry.json"
+#: every file the cache writes: others may read it, only we may change it
+_FILE_MODE = 0o644
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> str:
@@ -120,6 +122,8 @@ class ArchiveCache:
         self._sealer: Sealer | str | None = None
         #: folders found to be ours alone, and paths already warned about
         self._trusted: set[str] = set()
+        #: folders made (or found) by this run's writes
+        self._made: set[str] = set()
         self._warned: set[str] = set()
 
     # -- archives -------------------------------------------------------------------------
@@ -172,9 +176,18 @@ class ArchiveCache:
             return None
         return Copied(dest or entry.path, entry.filename, digests, size, entry.path)
 
-    def store(self, path: str, digest: Digest, *, requires_python: str | None = None) -> str | None:
+    def store(
+        self,
+        path: str,
+        digest: Digest,
+        *,
+        requires_python: str | None = None,
+        link: bool = False,
+    ) -> str | None:
         """Keep a verified archive under its sha256; return the stored file's path, or None.
 
+        ``link`` stores the file itself under a second name instead of a copy of it (where
+        the file system allows): for a run that hands out the cache's file anyway (uv).
         A failure turns the cache off, with one warning.
         """
         if digest.algorithm != "sha256" or not self._writable:
@@ -182,7 +195,8 @@ class ArchiveCache:
         filename = os.path.basename(path)
         folder = self._archive_dir(digest.hex)
         entry = {"filename": filename, "sha256": digest.hex, "requires_python": requires_python}
-        return os.path.join(folder, filename) if self._put(folder, path, filename, entry) else None
+        stored = self._put(folder, path, filename, entry, link=link)
+        return os.path.join(folder, filename) if stored else None
 
     # -- wheels built from verified sdists ------------------------------------------------
 
@@ -235,14 +249,25 @@ class ArchiveCache:
     def _built_dir(self, sdist: Digest, tag: str) -> str:
         return os.path.join(self.root, "built", sdist.hex[:2], sdist.hex, _safe_tag(tag))
 
-    def _put(self, folder: str, source: str, filename: str, entry: Mapping[str, object]) -> bool:
+    def _put(
+        self,
+        folder: str,
+        source: str,
+        filename: str,
+        entry: Mapping[str, object],
+        *,
+        link: bool = False,
+    ) -> bool:
         try:
-            tmp_root = make_private_dirs(self.root, "tmp")
-            make_private_dirs(self.root, *os.path.relpath(folder, self.root).split(os.sep))
+            tmp_root = make_private_dirs(self.root, "tmp", made=self._made)
+            parts = os.path.relpath(folder, self.root).split(os.sep)
+            make_private_dirs(self.root, *parts, made=self._made)
             if not (self._is_trusted_dir(tmp_root) and self._is_trusted_dir(folder)):
                 return False  # not ours to write to (and already warned about)
             # The archive first, entry.json last: an entry only ever names a whole file.
-            _atomic_copy(source, os.path.join(folder, filename), tmp_root)
+            final = os.path.join(folder, filename)
+            if not (link and _linked(source, final, tmp_root)):
+                _atomic_copy(source, final, tmp_root)
             _atomic_write(os.path.join(folder, _ENTRY), json.dumps(entry).encode(), tmp_root)
         except OSError as exc:
             self._disable(exc)
@@ -367,8 +392,19 @@ def _atomic_copy(source: str, final: str, tmp_root: str) -> None:
             shutil.copyfileobj(src, out, BLOCK_SIZE)
 
     # Not synced: a cache entry lost in a crash is checked again and refetched.
-    replace_file(final, copy, temp_dir=tmp_root, mode=0o644, durable=False)
+    replace_file(final, copy, temp_dir=tmp_root, mode=_FILE_MODE, durable=False)
+
+
+def _linked(source: str, final: str, tmp_root: str) -> bool:
+    """Store ``source`` itself as ``final`` (a hard link: no second write of its bytes)."""
+    try:
+        link_file(source, final, temp_dir=tmp_root, mode=_FILE_MODE)
+    except OSError:  # another file system, or no hard links there: the caller copies
+        return False
+    return True
 
 
 def _atomic_write(final: str, data: bytes, tmp_root: str) -> None:
-    replace_file(final, lambda out: out.write(data), temp_dir=tmp_root, mode=0o644, durable=False)
+    replace_file(
+        final, lambda out: out.write(data), temp_dir=tmp_root, mode=_FILE_MODE, durable=False
+    )

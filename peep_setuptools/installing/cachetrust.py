@@ -56,13 +56,21 @@ def untrusted_because(path: str, *, follow: bool = False) -> str | None:
     return None
 
 
-def make_private_dirs(root: str, *parts: str) -> str:
-    """``root/parts...``, each missing level created 0755 whatever the umask; return it."""
+def make_private_dirs(root: str, *parts: str, made: set[str] | None = None) -> str:
+    """``root/parts...``, each missing level created 0755 whatever the umask; return it.
+
+    Levels in ``made`` are taken as there; those made or found are added to it (a run that
+    stores hundreds of archives asked for the same upper levels every time).
+    """
     path = root
     for part in ("", *parts):
         path = os.path.join(path, part) if part else path
+        if made is not None and path in made:
+            continue
         with contextlib.suppress(FileExistsError):
             os.mkdir(path, 0o755)  # mkdir's mode is masked, never widened, by the umask
+        if made is not None:
+            made.add(path)
     return path
 
 

@@ -135,7 +135,10 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
                 return Problem(req, elsewhere)
         if verdict.kind == "ok" and session.cache is not None:
             stored = session.cache.store(
-                fetched.path, fetched.digests["sha256"], requires_python=link.requires_python
+                fetched.path,
+                fetched.digests["sha256"],
+                requires_python=link.requires_python,
+                link=session.cache_in_place,  # the cache's file is the one handed out
             )
             if stored is not None and session.cache_in_place:
                 # uv then meets the file at the path it will have on every later run too.

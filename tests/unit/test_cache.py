@@ -55,6 +55,46 @@ def test_store_lookup_take_round_trip(tmp_path, archive):
     assert list((tmp_path / "cache" / "tmp").iterdir()) == []
 
 
+@pytest.mark.parametrize("umask", [0o002, 0o077])
+def test_a_linked_store_is_the_file_itself_with_the_cache_mode(tmp_path, archive, umask):
+    """With ``link`` (uv's runs), the verified file gets a second name: no copy of its bytes."""
+    old = os.umask(umask)
+    try:
+        archive.chmod(0o666 & ~umask)  # as the download was created
+        cache = ArchiveCache(str(tmp_path / "cache"))
+        digest = _digest(archive.read_bytes())
+        stored = cache.store(str(archive), digest, link=True)
+    finally:
+        os.umask(old)
+    assert stored is not None
+    assert os.path.samefile(stored, archive)
+    assert os.stat(stored).st_mode & 0o777 == 0o644  # others may read, never write
+    (entry,) = cache.lookup([digest])  # trusted as any stored file
+    assert entry.path == stored
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+    # Without ``link``, a copy, as before.
+    other = tmp_path / "other" / archive.name
+    other.parent.mkdir()
+    other.write_bytes(b"other bytes")
+    copied = cache.store(str(other), _digest(b"other bytes"))
+    assert copied is not None
+    assert not os.path.samefile(copied, other)
+
+
+def test_a_store_that_cannot_link_copies(tmp_path, archive, monkeypatch):
+    def no_links(source, dest):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    cache = ArchiveCache(str(tmp_path / "cache"))
+    digest = _digest(archive.read_bytes())
+    stored = cache.store(str(archive), digest, link=True)
+    assert stored is not None
+    assert not os.path.samefile(stored, archive)
+    assert Path(stored).read_bytes() == archive.read_bytes()
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []
+
+
 def test_unknown_digests_and_half_entries_are_misses(tmp_path, archive):
     cache = ArchiveCache(str(tmp_path / "cache"))
     digest = _digest(archive.read_bytes())
