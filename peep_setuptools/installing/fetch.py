@@ -7,6 +7,7 @@ archive or a ``Problem`` saying why there is none.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import logging
 import os
@@ -143,6 +144,9 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
             if stored is not None and session.cache_in_place:
                 # uv then meets the file at the path it will have on every later run too.
                 verdict = dataclasses.replace(verdict, path=stored)
+                # The workdir's name for it is not used again: removed now, beside the other
+                # downloads, not one after another when the run ends (~1 ms each at 400).
+                _remove_download(fetched.path)
         return verdict
     except IndexLookupError as exc:
         return Problem(req, str(exc))
@@ -150,6 +154,12 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
         # The URL alone may not say which project it was for (a redirect, a CDN).
         pinned = f"=={req.version}" if req.version else ""
         return Problem(req, f"{req.display_name}{pinned}: {exc}")
+
+
+def _remove_download(path: str) -> None:
+    with contextlib.suppress(OSError):  # the workdir goes at the end of the run in any case
+        os.remove(path)
+        os.rmdir(os.path.dirname(path))
 
 
 def _find(session: Session, req: ReqLine) -> tuple[Link, Choice | None]:
