@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.machinery
 import logging
 import os
 import shlex
@@ -447,10 +447,13 @@ class UvBackend(_RequirementsFileBackend):
 def _pip_runner() -> str | None:
     """Our pip's ``__pip-runner__.py`` (what ``pip --python`` runs in the other interpreter).
 
-    Found without importing pip; None if this pip has none (then ``--python`` it is).
+    Found on ``sys.path`` without importing pip; None if this pip has none (then ``--python``
+    it is). Not through ``sys.meta_path``: setuptools' distutils shim, asked for "pip" there,
+    takes pip to be running and drops ``distutils`` from this process (``setup.py
+    peep_install`` runs us inside setuptools).
     """
     try:
-        spec = importlib.util.find_spec("pip")
+        spec = importlib.machinery.PathFinder.find_spec("pip")
     except (ImportError, ValueError):
         return None
     folders = list(spec.submodule_search_locations or ()) if spec is not None else []
