@@ -74,7 +74,7 @@ def install(
     # Before any download: an installer that is asked for but missing fails fast.
     chosen = None if options.dry_run else backend or _backend(options, output or InstallerOutput())
     with _verifying(planned, options, environ, progress, chosen) as run:
-        checks = keep_intact(run) if options.verify_installed else ()
+        checks = keep_intact(run, options.dry_run) if options.verify_installed else ()
         _note_dependencies(run.checked)
         return _install(run, options, chosen, checks)
 
@@ -221,11 +221,11 @@ def _note_dependencies(checked: Checked) -> None:
         log_dependencies(checked.completeness)
 
 
-def keep_intact(run: _Run) -> tuple[InstalledCheck, ...]:
+def keep_intact(run: _Run, dry_run: bool) -> tuple[InstalledCheck, ...]:
     """The ``verify_installed`` stage: which installed copies need no reinstall (``intact``)."""
     from peep_setuptools.installing import intact
 
-    return intact.keep_intact(run.planned.target, run.verified.verdicts)
+    return intact.keep_intact(run.planned.target, run.verified.verdicts, dry_run=dry_run)
 
 
 def _install(

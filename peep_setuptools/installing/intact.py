@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Literal
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -28,14 +29,17 @@ logger = logging.getLogger(__name__)
 
 def compare_installed(target: Target, verdicts: Sequence[Verdict]) -> tuple[InstalledCheck, ...]:
     """``peep verify``: compare each verified archive with its installed copy; change nothing."""
-    return _compare(target, verdicts, repair=False)
+    return _compare(target, verdicts, repair="")
 
 
-def keep_intact(target: Target, verdicts: Sequence[Verdict]) -> tuple[InstalledCheck, ...]:
+def keep_intact(
+    target: Target, verdicts: Sequence[Verdict], *, dry_run: bool = False
+) -> tuple[InstalledCheck, ...]:
     """``--verify-installed``: compare the copies installed at their pinned version.
 
     Only the verified archives of ``ok`` verdicts may be given. A copy that differs is
-    reinstalled: its stray bytecode (which a reinstall would leave) is removed here.
+    reinstalled: its stray bytecode (which a reinstall would leave) is removed here, unless
+    this is a ``dry_run``, which changes nothing in the target.
     """
     pinned = [
         v
@@ -44,7 +48,7 @@ def keep_intact(target: Target, verdicts: Sequence[Verdict]) -> tuple[InstalledC
         and v.requirement.version is not None
         and target.installed_version(v.requirement.name) == Version(v.requirement.version)
     ]
-    return _compare(target, pinned, repair=True)
+    return _compare(target, pinned, repair="dry-run" if dry_run else "repair")
 
 
 def trusted(checks: Sequence[InstalledCheck]) -> frozenset[NormalizedName]:
@@ -53,7 +57,7 @@ def trusted(checks: Sequence[InstalledCheck]) -> frozenset[NormalizedName]:
 
 
 def _compare(
-    target: Target, verdicts: Sequence[Verdict], *, repair: bool
+    target: Target, verdicts: Sequence[Verdict], *, repair: Literal["", "repair", "dry-run"]
 ) -> tuple[InstalledCheck, ...]:
     archives = [Verified(v.requirement, v.path, v.url) for v in verdicts]
     checks = tuple(check_environment(target.python, archives))
@@ -65,6 +69,8 @@ def _compare(
                 req.display_name,
                 req.version,
             )
+        elif repair == "dry-run":
+            logger.warning("%s; it would be reinstalled (--dry-run).", check.render())
         elif repair:
             logger.warning("%s; reinstalling it.", check.render())
             remove_stray_bytecode(check)

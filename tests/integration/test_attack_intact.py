@@ -1,0 +1,116 @@
+"""Attacks on ``peep verify`` and ``--verify-installed``: tampered installs judged intact."""
+
+from __future__ import annotations
+
+import importlib.util
+import marshal
+import subprocess
+from pathlib import Path
+
+import pytest
+from support.builders import origin, site_packages, write_wheel
+
+from peep_setuptools.hashes import Digest, hash_file
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheels(index, tmp_path_factory) -> dict[str, Digest]:
+    root = tmp_path_factory.mktemp("f7atk")
+    built = {
+        "top": write_wheel(
+            root,
+            "f7a-top",
+            "1.0",
+            {"f7a_top.py": b"ORIGIN = 'wheel'\n", "f7a_pkg/__init__.py": b"ORIGIN = 'wheel'\n"},
+        ),
+        # f7a_ns has no __init__.py: a namespace folder shared with other distributions
+        "ns": write_wheel(root, "f7a-ns", "1.0", {"f7a_ns/sub/__init__.py": b"ORIGIN = 'wheel'\n"}),
+    }
+    for name, wheel in built.items():
+        index.add_file(f"f7a-{name}", wheel)
+    return {name: hash_file(str(wheel))["sha256"] for name, wheel in built.items()}
+
+
+def _reqs(write, digest: Digest, name: str) -> str:
+    return write("reqs.txt", f"{name}==1.0 {digest.pip_option()}\n")
+
+
+def _runs(python: Path, module: str) -> str:
+    done = subprocess.run(
+        [str(python), "-c", f"import {module}; print({module}.ORIGIN)"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=python.parent,
+    )
+    return done.stdout + done.stderr
+
+
+def test_a_dry_run_with_verify_installed_removes_nothing(peep, venv, write, wheels, index):
+    reqs = _reqs(write, wheels["top"], "f7a-top")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    source = site_packages(venv) / "f7a_top.py"
+    # an -O pyc (no reinstall rewrites it), hash-based and never checked: it runs under -O
+    pyc = Path(importlib.util.cache_from_source(str(source), optimization=1))
+    code = marshal.dumps(compile("ORIGIN = 'planted'\n", str(source), "exec", optimize=1))
+    pyc.parent.mkdir(exist_ok=True)
+    pyc.write_bytes(importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little") + b"\0" * 8 + code)
+    assert origin(venv, "f7a_top", "-O") == "planted"
+    peep.install(reqs, "-i", index.index_url, "--verify-installed", "--dry-run", check=0)
+    assert pyc.exists(), "--dry-run deleted a file of the target"
+
+
+@pytest.mark.parametrize(
+    ("module", "planted"),
+    [
+        ("f7a_top", "f7a_top/__init__.py"),  # a package beats the verified module
+        ("f7a_pkg", "f7a_pkg/__init__.abi3.so"),  # an extension beats __init__.py
+    ],
+)
+@pytest.mark.xfail(strict=True, reason="a reinstall leaves files no RECORD names; peep exits 0")
+def test_verify_installed_does_not_pass_over_what_a_reinstall_leaves(
+    peep, venv, write, wheels, index, module, planted
+):
+    reqs = _reqs(write, wheels["top"], "f7a-top")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    path = site_packages(venv) / planted
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(b"ORIGIN = 'planted'\n" if planted.endswith(".py") else b"not an ELF")
+    assert "wheel" not in _runs(venv, module)  # the attack is real: the planted file loads
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    peep(*verify, check=1)
+    # a reinstall leaves a file no RECORD names: exit 0 would claim the copy is verified
+    done = peep.install(reqs, "-i", index.index_url, "--verify-installed", check=None)
+    if done.returncode == 0:
+        assert _runs(venv, module).strip() == "wheel", done.stdout + done.stderr
+    else:
+        assert done.returncode == 1
+        assert planted in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("planted", "text"),
+    [
+        ("f7a_ns/__init__.py", "print('planted ran')\n"),
+        (
+            "f7a_ns.py",
+            "import os\nprint('planted ran')\n"
+            "__path__ = [os.path.join(os.path.dirname(__file__), 'f7a_ns')]\n",
+        ),
+    ],
+)
+@pytest.mark.xfail(strict=True, reason="the namespace folder above a package is not checked")
+def test_code_planted_above_a_namespace_package_fails_verify(
+    peep, venv, write, wheels, index, planted, text
+):
+    reqs = _reqs(write, wheels["ns"], "f7a-ns")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    peep(*verify, check=0)
+    (site_packages(venv) / planted).write_text(text)
+    out = _runs(venv, "f7a_ns.sub")
+    assert "planted ran" in out and "wheel" in out  # the attack is real: it runs first
+    done = peep(*verify, check=1)
+    assert planted in done.stdout
