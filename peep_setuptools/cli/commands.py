@@ -260,7 +260,8 @@ def _verify(args: argparse.Namespace) -> int:
     if bad:
         logger.error("%d of %d requirements differ from what is installed.", len(bad), count)
         return EXIT_FAILED
-    logger.info("All %d requirements are installed as verified.", count)
+    if count:  # none: the library said there was nothing to verify
+        logger.info("All %d requirements are installed as verified.", count)
     return EXIT_OK
 
 

@@ -193,3 +193,16 @@ def test_lock_files_are_checked_and_never_edited_in_place(peep, write, deps, ind
             f"peep: error: peep {command} does not edit pylock.app.toml: {LOCK_ONLY}\n"
         )
     assert (tmp_path / "pylock.app.toml").read_bytes() == lock
+
+
+def test_check_and_verify_say_there_is_nothing_to_check(peep, venv, write, deps):
+    write("reqs.txt", f"f7c-app==1.0; python_version < '3' {deps['app'].pip_option()}\n")
+    done = peep("check", "-r", "reqs.txt", check=0)
+    assert done.stdout.endswith(
+        "Nothing to check: no requirement applies to this interpreter.\n"
+    ), done.stdout
+    done = peep("verify", "-r", "reqs.txt", "--python", str(venv), check=0)
+    assert done.stdout.endswith(
+        "Nothing to verify: no requirement applies to this interpreter.\n"
+    ), done.stdout
+    assert "install" not in done.stdout

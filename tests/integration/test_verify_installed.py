@@ -153,6 +153,20 @@ def test_a_pyc_with_other_code_fails_verify(peep, venv, write, runs, index, modu
     peep(*verify, check=0)
 
 
+def test_a_dry_run_with_verify_installed_changes_nothing(peep, venv, write, runs, index):
+    reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    site = site_packages(venv)
+    pyc = _plant_pyc(site / "f7v_runs/__init__.py", "hash-unchecked-opt-1")
+    planted = pyc.read_bytes()
+    done = peep.install(reqs, "-i", index.index_url, "--verify-installed", "--dry-run", check=0)
+    out = done.stdout + done.stderr
+    assert "f7v-runs==1.0" in out and "; it would be reinstalled (--dry-run)." in out, out
+    assert "reinstalling it" not in out
+    assert pyc.read_bytes() == planted  # a dry run deletes nothing
+    assert origin(venv, "f7v_runs", "-O") == "planted"
+
+
 @pytest.mark.skipif(
     shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
     reason="uv (a test extra) is not installed",
