@@ -109,6 +109,9 @@ def verify_environment(
 
 
 _NOTHING_TO_FETCH = "Nothing to install: every requirement is installed at its pinned version."
+# verify and verify_environment fetch what is installed too: only markers leave nothing to do
+_NOTHING_TO_CHECK = "Nothing to check: no requirement applies to this interpreter."
+_NOTHING_TO_VERIFY = "Nothing to verify: no requirement applies to this interpreter."
 
 
 def _verify(
@@ -122,7 +125,7 @@ def _verify(
     environ = os.environ if options.environ is None else options.environ
     planned = _plan(requirement_files, options, environ, fetch_installed=True)
     if not planned.to_fetch:
-        logger.info(_NOTHING_TO_FETCH)
+        logger.info(_NOTHING_TO_VERIFY if installed else _NOTHING_TO_CHECK)
         return EnvironmentCheck(_unfetched(planned), ())
     with _verifying(planned, options, environ, progress, None) as run:
         if installed:
