@@ -15,6 +15,7 @@ from peep_setuptools.archives import (
     files_of,
     is_archive_name,
     place_hashes,
+    safe_filename,
     sdist_suffix,
     unplaced_message,
 )
@@ -135,3 +136,45 @@ def test_unplaced_message() -> None:
         f"allowed hash sha256:{'a' * 64} (files: p-1.0.tar.gz, p-1.0-py3-none-any.whl); "
         "remove the hash or correct it"
     )
+
+
+# -- a filename an index names, before it is written to disk --------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "foo-1.0.tar.gz",
+        "foo-1.0.zip",
+        "Foo-1.0.TAR.GZ",
+        "foo-1.0-py3-none-any.whl",
+        "foo-1.tgz",
+        "foo-1.tar.bz2",
+        "foo-1.tar.xz",
+        "foo-1.tar",
+    ],
+)
+def test_safe_filename_accepts(name):
+    assert safe_filename(name) == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        ".whl",
+        ".tar.gz",
+        "../foo-1.0.tar.gz",
+        "a/foo-1.0.tar.gz",
+        "a\\foo-1.0.tar.gz",
+        "foo..1.tar.gz",
+        "foo\x00-1.0.tar.gz",
+        "foo\n1.tar.gz",
+        "foo-1.0.exe",
+        "c:foo-1.0.zip",
+        "x" * 300 + ".whl",
+        ".hidden-1.0.whl",
+    ],
+)
+def test_safe_filename_rejects(name):
+    assert safe_filename(name) is None
