@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import tempfile
 from collections.abc import Iterable, Mapping
 
@@ -23,7 +24,8 @@ _PROBE = r"""
 import importlib.machinery, importlib.util, json, marshal, os, stat, sys, types
 MAGIC = importlib.util.MAGIC_NUMBER
 with open(sys.argv[1]) as f:
-    sources = json.load(f)["sources"]
+    request = json.load(f)
+sources, namespaces = request["sources"], request.get("namespaces", [])
 
 def same(a, b):
     if not (isinstance(a, types.CodeType) and isinstance(b, types.CodeType)) or a != b:
@@ -90,6 +92,16 @@ def examine(source):
             found.append([pyc, "other code than its source"])
     return found
 
+def above(folder):
+    # A namespace folder (no __init__ in the wheel): an __init__ in it makes it a package,
+    # and a module of its name beside it is imported instead; either runs before its modules.
+    parent, name = os.path.split(folder)
+    found = [[os.path.join(folder, "__init__" + s), "it makes a package of the namespace folder"]
+             for s in importlib.machinery.all_suffixes()]
+    found += [[os.path.join(parent, name + s), "a module of the namespace folder's name"]
+              for s in importlib.machinery.all_suffixes()]
+    return [pair for pair in found if os.path.lexists(pair[0])]
+
 result = {}
 for source in sources:
     try:
@@ -98,24 +110,33 @@ for source in sources:
         continue  # a missing source is reported by the RECORD check
     if found:
         result[source] = found
+for folder in namespaces:
+    found = above(folder)
+    if found:
+        result[folder] = found
 print(json.dumps(result))
 """
 
 
-def shadowing(python: str, sources: Iterable[str]) -> dict[str, tuple[tuple[str, str], ...]]:
+def shadowing(
+    python: str, sources: Iterable[str], namespaces: Iterable[str] = ()
+) -> dict[str, tuple[tuple[str, str], ...]]:
     """Files that would run instead of each verified source, with why; raises TargetError.
 
     ``sources`` are absolute paths of verified ``.py`` files; the answer maps each source
     that has any to ``(path, reason)`` pairs: a pyc with other code (any optimization level,
-    timestamp or hash-based), an extension module or a package of the same name.
+    timestamp or hash-based), an extension module or a package of the same name. It maps
+    each of the ``namespaces`` (absolute paths of folders the wheel has no ``__init__`` in,
+    above its modules) to the ``__init__`` in it or the module of its name beside it.
     """
     wanted = sorted({s for s in sources if s.endswith(".py")})
-    if not wanted:
+    folders = sorted(set(namespaces))
+    if not wanted and not folders:
         return {}
     with tempfile.TemporaryDirectory(prefix="peep-verify-") as folder:
         request = os.path.join(folder, "sources.json")
         with open(request, "w", encoding="utf-8") as stream:
-            json.dump({"sources": wanted}, stream)
+            json.dump({"sources": wanted, "namespaces": folders}, stream)
         # -I -S: no site-packages, so no .pth file runs in the probe and answers for it
         done = run_script(python, _PROBE, request, isolated=True)
     if done.returncode != 0:
@@ -132,3 +153,25 @@ def _items(data: object) -> Iterable[tuple[object, list[list[object]]]]:
     if not isinstance(data, Mapping):
         raise TypeError("not an object")
     return data.items()
+
+
+def namespace_folders(expected: Iterable[str]) -> list[str]:
+    """The folders above the wheel's modules that it has no ``__init__`` in (``a/b``).
+
+    Python imports a module planted there as ``a``, or an ``__init__`` planted in one,
+    before any verified module below it. Folders inside a package are not listed: the
+    package's own folders are walked for added files.
+    """
+    paths = set(expected)
+    inits = {posixpath.dirname(p) for p in paths if posixpath.basename(p).startswith("__init__.")}
+    found: set[str] = set()
+    for path in paths:
+        if not path.endswith(".py"):
+            continue
+        parts = path.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            folder = "/".join(parts[:depth])
+            if folder in inits or not parts[depth - 1].isidentifier():
+                break
+            found.add(folder)
+    return sorted(found)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import csv
 import dataclasses
-import io
 import json
 import os
 import posixpath
@@ -18,13 +14,14 @@ from typing import Literal
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from peep_setuptools.checks.bytecode import shadowing
+from peep_setuptools.checks.bytecode import namespace_folders, shadowing
 from peep_setuptools.checks.metadata import (
     ArchiveReadError,
     is_wheel,
     read_wheel_file,
     read_wheel_member,
 )
+from peep_setuptools.checks.record import RecordEntry, parse_record
 from peep_setuptools.checks.scripts import (
     EntryPoint,
     check_copied_script,
@@ -33,7 +30,7 @@ from peep_setuptools.checks.scripts import (
     parse_entry_points,
 )
 from peep_setuptools.errors import PeepError, TargetError
-from peep_setuptools.hashes import Digest, InvalidDigest, hash_file
+from peep_setuptools.hashes import Digest, hash_file
 from peep_setuptools.probing import SITE_DIRS
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import run_script
@@ -77,15 +74,6 @@ Status = Literal["ok", "not-installed", "version-differs", "files-differ", "not-
 
 
 @dataclass(frozen=True)
-class RecordEntry:
-    """One line of a RECORD file."""
-
-    path: str
-    digest: Digest | None
-    size: int | None
-
-
-@dataclass(frozen=True)
 class InstalledDist:
     """A distribution as the target interpreter reports it."""
 
@@ -115,6 +103,8 @@ class InstalledCheck:
     startup: tuple[str, ...] = ()
     #: pycs that would run instead of a verified source (a reinstall may leave them)
     stray_bytecode: tuple[str, ...] = ()
+    #: other differing files no installed RECORD names (absolute): a reinstall leaves them
+    leftover: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -142,29 +132,6 @@ class InstalledCheck:
         lines.extend(f"    missing: {p}" for p in self.missing)
         lines.extend(f"    added:   {p}" for p in self.added)
         return "\n".join(lines)
-
-
-def parse_record(text: str) -> tuple[RecordEntry, ...]:
-    """Parse a RECORD (CSV: path, ``algo=urlsafe-b64``, size); bad hashes become None."""
-    entries = []
-    for row in csv.reader(io.StringIO(text)):
-        if not row or not row[0]:
-            continue
-        digest = _record_digest(row[1]) if len(row) > 1 else None
-        size = int(row[2]) if len(row) > 2 and row[2].isdigit() else None
-        entries.append(RecordEntry(row[0], digest, size))
-    return tuple(entries)
-
-
-def _record_digest(value: str) -> Digest | None:
-    algorithm, equals, encoded = value.partition("=")
-    if not equals:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        return Digest.from_hex(algorithm, raw.hex())
-    except (binascii.Error, ValueError, InvalidDigest):
-        return None
 
 
 def probe_installed(
@@ -212,6 +179,7 @@ def check_environment(python: str, archives: Sequence[Verified]) -> list[Install
     dists = probe_installed(python, [a.requirement.name for a in archives])
     records: dict[str, tuple[RecordEntry, ...]] = {}
     sources: list[str] = []
+    folders: list[str] = []
     for archive in archives:
         if not is_wheel(archive.path):
             continue
@@ -222,7 +190,8 @@ def check_environment(python: str, archives: Sequence[Verified]) -> list[Install
         dist = dists.get(archive.requirement.name)
         if dist is not None:
             sources += verified_sources(dist, records[archive.path])
-    runs_instead = shadowing(python, sources)
+            folders += _namespace_paths(dist, records[archive.path])
+    runs_instead = shadowing(python, sources, folders)
     checks = []
     for archive in archives:
         record = records.get(archive.path)
@@ -265,6 +234,11 @@ def verified_sources(installed: InstalledDist, record: Sequence[RecordEntry]) ->
     """Absolute paths of the verified ``.py`` files, whose bytecode ``shadowing`` checks."""
     expected, _ = _expected_files(record)
     return [_installed_path(installed, p) for p in sorted(expected) if p.endswith(".py")]
+
+
+def _namespace_paths(installed: InstalledDist, record: Sequence[RecordEntry]) -> list[str]:
+    expected, _ = _expected_files(record)
+    return [_installed_path(installed, p) for p in namespace_folders(expected)]
 
 
 def _installed_path(installed: InstalledDist, relative: str) -> str:
@@ -317,12 +291,16 @@ def check_installed(
     expected, unchecked = _expected_files(record)
     changed, missing = _compare_files(installed, expected)
     added = sorted(_added_files(installed, expected))
+    recorded = {posixpath.normpath(f) for f in installed.files if _safe(f)}
+    # the installers remove only what the installed RECORD names
+    leftover = [_installed_path(installed, p) for p in added if p not in recorded]
     stray = []
-    for relative in sorted(expected):
-        for path, reason in (runs_instead or {}).get(_installed_path(installed, relative), ()):
-            changed.append(f"{_shown(installed, path)} ({reason}: it runs instead of {relative})")
-            if path.endswith(".pyc") and os.path.basename(os.path.dirname(path)) == "__pycache__":
-                stray.append(path)
+    for path, reason in _running_instead(installed, expected, runs_instead or {}):
+        changed.append(f"{_shown(installed, path)} ({reason})")
+        if path.endswith(".pyc") and os.path.basename(os.path.dirname(path)) == "__pycache__":
+            stray.append(path)
+        elif _shown(installed, path) not in recorded:
+            leftover.append(path)
     wrong, absent = _check_scripts(installed, entry_points, python)
     copied_wrong, copied_absent, unchecked = _check_copied(installed, archive, unchecked, python)
     changed += wrong + copied_wrong
@@ -340,7 +318,24 @@ def check_installed(
         tuple(unchecked),
         tuple(sorted(startup)),
         tuple(stray),
+        tuple(dict.fromkeys(leftover)),
     )
+
+
+def _running_instead(
+    installed: InstalledDist,
+    expected: Iterable[str],
+    runs_instead: Mapping[str, Sequence[tuple[str, str]]],
+) -> list[tuple[str, str]]:
+    """(file, why) for each file Python would run instead of, or before, a verified one."""
+    found = []
+    for relative in sorted(expected):
+        for path, reason in runs_instead.get(_installed_path(installed, relative), ()):
+            found.append((path, f"{reason}: it runs instead of {relative}"))
+    for folder in namespace_folders(expected):
+        for path, reason in runs_instead.get(_installed_path(installed, folder), ()):
+            found.append((path, f"{reason}: it runs before the modules in {folder}/"))
+    return found
 
 
 def remove_stray_bytecode(check: InstalledCheck) -> None:

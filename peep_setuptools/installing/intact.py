@@ -21,6 +21,7 @@ from peep_setuptools.checks.installed import (
     notes,
     remove_stray_bytecode,
 )
+from peep_setuptools.errors import PeepError
 from peep_setuptools.installing.verdicts import Verdict
 from peep_setuptools.target import Target
 
@@ -61,6 +62,8 @@ def _compare(
 ) -> tuple[InstalledCheck, ...]:
     archives = [Verified(v.requirement, v.path, v.url) for v in verdicts]
     checks = tuple(check_environment(target.python, archives))
+    if repair:
+        _refuse_leftovers(checks)
     for check in checks:
         req = check.requirement
         if check.status == "ok":
@@ -77,3 +80,22 @@ def _compare(
         if notes(check):
             logger.info("%s", notes(check))
     return checks
+
+
+def _refuse_leftovers(checks: Sequence[InstalledCheck]) -> None:
+    """Raise PeepError, before anything changes, if a reinstall would leave a differing file.
+
+    The installers remove only what the installed RECORD names, so a file planted beside
+    (an extension module, a package, an ``__init__`` above a namespace package) would still
+    run after "reinstalling it", and the run would claim a verified copy.
+    """
+    left = [c for c in checks if c.leftover]
+    if not left:
+        return
+    lines = [c.render() for c in left]
+    lines.append("A reinstall would leave these files, which no installed RECORD names:")
+    lines += [f"    {c.requirement.display_name}: {path}" for c in left for path in c.leftover]
+    lines.append(
+        "Remove them (and find out how they got there), then run again. Nothing was installed."
+    )
+    raise PeepError("\n".join(lines))

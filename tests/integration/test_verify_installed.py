@@ -54,7 +54,12 @@ def test_clean_then_tampered_environment(peep, venv, write, wheels, index):
     assert "added:   f7v_one/extra.py" in out
     assert "missing: f7v_two/__init__.py" in out
 
-    # --verify-installed repairs instead of skipping
+    # --verify-installed refuses while a reinstall would leave a file no RECORD names
+    done = peep.install(reqs, "-i", index.index_url, "--verify-installed", check=1)
+    assert f"    f7v-one: {site / 'f7v_one' / 'extra.py'}\n" in done.stderr
+    assert (site / "f7v_one" / "__init__.py").read_text() == "EVIL = 1\n"  # nothing changed
+    (site / "f7v_one" / "extra.py").unlink()
+    # then repairs instead of skipping
     done = peep.install(reqs, "-i", index.index_url, "--verify-installed", check=0)
     assert "reinstalling" in done.stdout + done.stderr
     assert "ORIGIN = 'wheel'" in (site / "f7v_one" / "__init__.py").read_text()

@@ -12,14 +12,8 @@ import hashlib
 
 import pytest
 
-from peep_setuptools.checks.installed import (
-    RecordEntry,
-    _expected_files,
-    _installer_made,
-    _record_digest,
-    _safe,
-    parse_record,
-)
+from peep_setuptools.checks.installed import _expected_files, _installer_made, _safe
+from peep_setuptools.checks.record import RecordEntry, _record_digest, parse_record
 from peep_setuptools.hashes import Digest
 
 

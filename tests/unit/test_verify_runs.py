@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from peep_setuptools.checks.bytecode import shadowing
+from peep_setuptools.checks.bytecode import namespace_folders, shadowing
 from peep_setuptools.checks.scripts import (
     EntryPoint,
     check_copied_script,
@@ -207,6 +207,38 @@ def test_shadowing_bytecode_and_modules(tmp_path: Path) -> None:
         str(stale): ((str(pkg / "stale"), "a package"),),
         str(other): ((str(fifo), "not a regular file"),),
         str(init): ((str(init_extension), "an extension module"),),
+    }
+
+
+def test_namespace_folders_are_those_above_the_modules_without_an_init() -> None:
+    expected = [
+        "ns/sub/__init__.py",
+        "ns/sub/inner/x.py",  # inside a package: its folders are walked instead
+        "ns2/deep/m.py",
+        "pkg/__init__.cpython-311-x86_64-linux-gnu.so",  # an extension __init__: a package
+        "pkg/m.py",
+        "top.py",
+        "data-files/x.py",  # not a name Python imports
+        "f-1.0.dist-info/METADATA",
+    ]
+    assert namespace_folders(expected) == ["ns", "ns2", "ns2/deep"]
+
+
+def test_code_above_a_namespace_folder_is_found(tmp_path: Path) -> None:
+    folder = tmp_path / "ns"
+    (folder / "sub").mkdir(parents=True)
+    quiet = tmp_path / "quiet"
+    quiet.mkdir()
+    init = folder / "__init__.pyc"  # a sourceless __init__ is imported too
+    init.write_bytes(b"")
+    module = tmp_path / f"ns{importlib.machinery.EXTENSION_SUFFIXES[0]}"
+    module.write_bytes(b"")
+    found = shadowing(PY, [], [str(folder), str(quiet), "/nowhere/ns"])
+    assert found == {
+        str(folder): (
+            (str(init), "it makes a package of the namespace folder"),
+            (str(module), "a module of the namespace folder's name"),
+        )
     }
 
 

@@ -1,0 +1,43 @@
+"""The RECORD of a wheel or an installed distribution: its files and their hashes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+from dataclasses import dataclass
+
+from peep_setuptools.hashes import Digest, InvalidDigest
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """One line of a RECORD file."""
+
+    path: str
+    digest: Digest | None
+    size: int | None
+
+
+def parse_record(text: str) -> tuple[RecordEntry, ...]:
+    """Parse a RECORD (CSV: path, ``algo=urlsafe-b64``, size); bad hashes become None."""
+    entries = []
+    for row in csv.reader(io.StringIO(text)):
+        if not row or not row[0]:
+            continue
+        digest = _record_digest(row[1]) if len(row) > 1 else None
+        size = int(row[2]) if len(row) > 2 and row[2].isdigit() else None
+        entries.append(RecordEntry(row[0], digest, size))
+    return tuple(entries)
+
+
+def _record_digest(value: str) -> Digest | None:
+    algorithm, equals, encoded = value.partition("=")
+    if not equals:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        return Digest.from_hex(algorithm, raw.hex())
+    except (binascii.Error, ValueError, InvalidDigest):
+        return None
