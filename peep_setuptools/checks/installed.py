@@ -15,6 +15,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.checks.bytecode import namespace_folders, shadowing
+from peep_setuptools.checks.datafiles import placed_data
 from peep_setuptools.checks.metadata import (
     ArchiveReadError,
     is_wheel,
@@ -45,12 +46,12 @@ wanted = set(json.loads(sys.argv[1]))
 def canon(name):
     import re
     return re.sub(r"[-_.]+", "-", name).lower()
-def scripts_of(base):
+def scheme_path(kind, base):
     if base == user_site:
-        return sysconfig.get_path("scripts", os.name + "_user")
+        return sysconfig.get_path(kind, os.name + "_user")
     if base not in venv_paths:
-        return sysconfig.get_path("scripts")
-    return sysconfig.get_path("scripts", scheme, where)
+        return sysconfig.get_path(kind)
+    return sysconfig.get_path(kind, scheme, where)
 found = {}
 for dist in md.distributions(path=paths):
     name = canon(dist.metadata["Name"] or "")
@@ -59,7 +60,8 @@ for dist in md.distributions(path=paths):
             "version": dist.version,
             "base": str(dist.locate_file("")),
             "files": [str(f) for f in (dist.files or [])],
-            "scripts": scripts_of(str(dist.locate_file(""))),
+            "scripts": scheme_path("scripts", str(dist.locate_file(""))),
+            "data": scheme_path("data", str(dist.locate_file(""))),
         }
 print(json.dumps(found))
 """
@@ -85,6 +87,8 @@ class InstalledDist:
     files: tuple[str, ...]
     #: where an installer writes this distribution's launchers
     scripts: str = ""
+    #: where an installer writes the files of a wheel's ``.data/data`` folder
+    data: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,7 @@ def probe_installed(
                 str(info["base"]),
                 tuple(str(f) for f in info["files"]),
                 str(info["scripts"]),
+                str(info["data"]),
             )
             for name, info in data.items()
         }
@@ -245,14 +250,12 @@ def _installed_path(installed: InstalledDist, relative: str) -> str:
     return os.path.normpath(os.path.join(installed.base, *relative.split("/")))
 
 
-def _compare_files(
-    installed: InstalledDist, expected: Mapping[str, Digest]
-) -> tuple[list[str], list[str]]:
-    """(changed, missing): the RECORD's files whose installed bytes differ, or are gone."""
+def _compare_files(root: str, expected: Mapping[str, Digest]) -> tuple[list[str], list[str]]:
+    """(changed, missing): the RECORD's files whose bytes in ``root`` differ, or are gone."""
     changed: list[str] = []
     missing: list[str] = []
     for relative, entry in sorted(expected.items()):
-        path = os.path.join(installed.base, *relative.split("/"))
+        path = os.path.join(root, *relative.split("/"))
         try:
             actual = hash_file(path, (entry.algorithm,))[entry.algorithm]
         except FileNotFoundError:
@@ -289,7 +292,12 @@ def check_installed(
     if record is None:
         return InstalledCheck(requirement, "not-a-wheel", installed.version)
     expected, unchecked = _expected_files(record)
-    changed, missing = _compare_files(installed, expected)
+    inside, outside, placed = placed_data(record, installed.data, installed.base)
+    expected.update(inside)
+    unchecked = [m for m in unchecked if m not in placed]
+    changed, missing = _compare_files(installed.base, expected)
+    for found, into in zip(_compare_files(installed.data, outside), (changed, missing)):
+        into += [os.path.join(installed.data, p) for p in found]
     added = sorted(_added_files(installed, expected))
     recorded = {posixpath.normpath(f) for f in installed.files if _safe(f)}
     # the installers remove only what the installed RECORD names

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import marshal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from support.builders import origin, site_packages, write_wheel
 from peep_setuptools.hashes import Digest, hash_file
 
 pytestmark = pytest.mark.slow
+
+
+_SITE = f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +28,18 @@ def wheels(index, tmp_path_factory) -> dict[str, Digest]:
             "f7a-top",
             "1.0",
             {"f7a_top.py": b"ORIGIN = 'wheel'\n", "f7a_pkg/__init__.py": b"ORIGIN = 'wheel'\n"},
+        ),
+        # .data/data files land in the venv's root: one in site-packages, one beside it
+        "data": write_wheel(
+            root,
+            "f7a-data",
+            "1.0",
+            {
+                "f7a_data/__init__.py": b"ORIGIN = 'wheel'\n",
+                f"f7a_data-1.0.data/data/{_SITE}/f7a_data_hook.pth": b"# verified\n",
+                f"f7a_data-1.0.data/data/{_SITE}/f7a_data_mod.py": b"ORIGIN = 'wheel'\n",
+                "f7a_data-1.0.data/data/share/f7a/run.sh": b"#!/bin/sh\necho verified\n",
+            },
         ),
         # f7a_ns has no __init__.py: a namespace folder shared with other distributions
         "ns": write_wheel(root, "f7a-ns", "1.0", {"f7a_ns/sub/__init__.py": b"ORIGIN = 'wheel'\n"}),
@@ -121,3 +137,30 @@ def test_code_planted_above_a_namespace_package_fails_verify(
     assert "planted ran" in out and "wheel" in out  # the attack is real: it runs first
     done = peep(*verify, check=1)
     assert planted in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("planted", "text"),
+    [
+        (f"{_SITE}/f7a_data_hook.pth", "import os; print('planted ran')\n"),
+        (f"{_SITE}/f7a_data_mod.py", "ORIGIN = 'planted'\n"),
+        ("share/f7a/run.sh", "#!/bin/sh\necho planted\n"),
+    ],
+)
+def test_a_changed_data_file_fails_verify(peep, venv, write, wheels, index, planted, text):
+    reqs = _reqs(write, wheels["data"], "f7a-data")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    done = peep(*verify, check=0)
+    assert "not checked" not in done.stdout + done.stderr
+    path = venv.parent.parent / planted
+    original = path.read_bytes()
+    path.write_text(text)
+    if planted.endswith(".pth"):  # the attack is real: it runs at every start
+        assert "planted ran" in _runs(venv, "f7a_data")
+    done = peep(*verify, check=1)
+    shown = planted[len(_SITE) + 1 :] if planted.startswith(_SITE) else str(path)
+    assert f"    changed: {shown}\n" in done.stdout
+    peep.install(reqs, "-i", index.index_url, "--verify-installed", check=0)
+    assert path.read_bytes() == original
+    peep(*verify, check=0)

@@ -12,6 +12,7 @@ import hashlib
 
 import pytest
 
+from peep_setuptools.checks.datafiles import placed_data
 from peep_setuptools.checks.installed import _expected_files, _installer_made, _safe
 from peep_setuptools.checks.record import RecordEntry, _record_digest, parse_record
 from peep_setuptools.hashes import Digest
@@ -124,3 +125,23 @@ def test_expected_files_compare_only_safe_hashed_site_paths() -> None:
 )
 def test_installer_made_files(path: str, made: bool) -> None:
     assert _installer_made(path) is made
+
+
+def test_placed_data_splits_site_packages_from_the_rest() -> None:
+    digest = Digest.from_hex("sha256", "ab" * 32)
+    record = [
+        RecordEntry("d-1.0.data/data/lib/python3.11/site-packages/d.pth", digest, 1),
+        RecordEntry("d-1.0.data/data/bin/tool", digest, 1),
+        RecordEntry("d-1.0.data/data/../escape", digest, 1),  # never placed
+        RecordEntry("d-1.0.data/data/share/nohash", None, None),
+        RecordEntry("d-1.0.data/headers/d.h", digest, 1),  # not the data scheme
+        RecordEntry("d/__init__.py", digest, 1),
+    ]
+    inside, outside, members = placed_data(record, "/v", "/v/lib/python3.11/site-packages")
+    assert inside == {"d.pth": digest}
+    assert outside == {"bin/tool": digest}
+    assert members == {
+        "d-1.0.data/data/lib/python3.11/site-packages/d.pth",
+        "d-1.0.data/data/bin/tool",
+    }
+    assert placed_data(record, "", "/v/lib") == ({}, {}, frozenset())
