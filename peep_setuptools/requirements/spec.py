@@ -186,12 +186,12 @@ def _parse_marker(text: str, shown: str, location: Location) -> Marker | None:
 def _name_from_filename(filename: str) -> tuple[str, NormalizedName, str] | None:
     """(spelling, name, version) from a wheel or sdist filename, or None if it has none."""
     parsed = parse_filename(filename)
-    if parsed is None:
+    # pip reads the line as "NAME==VERSION": a name outside PEP 508's ("¹-1.0-py3-none-any.whl"
+    # is a wheel filename) is no project name, and porting could not write it back.
+    if parsed is None or not _PROJECT_NAME.fullmatch(parsed.project):
         return None
     if parsed.kind == "wheel":
         return parsed.project, parsed.name, str(parsed.version)
-    if not _PROJECT_NAME.fullmatch(parsed.project):
-        return None
     return parsed.project, parsed.name, parsed.version_text
 
 

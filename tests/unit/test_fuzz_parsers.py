@@ -248,6 +248,7 @@ def test_mutated_files_only_raise_user_errors(text: str) -> None:
 
 @SETTINGS
 @given(texts)
+@example("¹-0-A-0-0.whl")  # a wheel filename whose name is no project name: refused
 def test_whatever_parses_survives_porting(text: str) -> None:
     items = parse(text)
     if items is not None:

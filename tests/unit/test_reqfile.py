@@ -483,6 +483,17 @@ REFUSED = [
         "reqs.txt:1: cannot tell the project name from './dist/archive.whl'; "
         f"write it as 'NAME @ file://{CWD}/dist/archive.whl'",
     ),
+    # fuzzing found it: a wheel filename whose name is no PEP 508 name (pip reads "¹==0")
+    (
+        "¹-0-A-0-0.whl",
+        "reqs.txt:1: cannot tell the project name from '¹-0-A-0-0.whl'; "
+        f"write it as 'NAME @ file://{CWD}/%C2%B9-0-A-0-0.whl'",
+    ),
+    (
+        "https://h/²-1.0-py3-none-any.whl",
+        "reqs.txt:1: cannot tell the project name from 'https://h/²-1.0-py3-none-any.whl'; "
+        "add #egg=NAME to the URL",
+    ),
     (
         "https://h/x.tar.gz#egg=foo==1.0",
         "reqs.txt:1: '#egg=foo==1.0' is not a project name; write #egg=NAME",

@@ -128,6 +128,16 @@ CASES = [
         "write sha256",
         id="upper-case-algorithm-in-url",
     ),
+    pytest.param(
+        # a wheel filename whose name is no PEP 508 name (fuzzing found it): pip reads
+        # "NAME==VERSION" from it and refuses; peep's porting could not write it back
+        f"./\u00b9-1.0-py3-none-any.whl --hash=sha256:{HEX}\n".encode(),
+        {},
+        "Invalid requirement: '\u00b9==1.0'",
+        "reqs.txt:1: cannot tell the project name from './\u00b9-1.0-py3-none-any.whl'; "
+        "write it as 'NAME @ file://",
+        id="wheel-name-not-a-project-name",
+    ),
 ]
 
 
