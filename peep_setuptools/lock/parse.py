@@ -239,6 +239,33 @@ def _parse_package(reader: _Reader, entry: object, number: int) -> LockedPackage
     key = f"packages[{number}]"
     if not isinstance(entry, dict):
         reader.fail(key, f"must be a table, not {_kind(entry)}")
+    display = _package_name(reader, entry, key)
+    name = canonicalize_name(display)
+    version = _package_version(reader, entry, key)
+    _check_sources(reader, entry, key, display)
+    wheels, sdist, archive = _package_files(reader, entry, key, display, version)
+    index = reader.string(entry, "index", f"{key}.index")
+    if index is not None and urlsplit(index).scheme.lower() not in ("http", "https", "file"):
+        reader.fail(f"{key}.index", f"{index!r} is not an http(s):// or file:// URL")
+    return LockedPackage(
+        key=key,
+        name=name,
+        display_name=display,
+        version=version,
+        marker=reader.marker(reader.string(entry, "marker", f"{key}.marker"), f"{key}.marker"),
+        requires_python=reader.specifier(
+            reader.string(entry, "requires-python", f"{key}.requires-python"),
+            f"{key}.requires-python",
+        ),
+        index=index,
+        wheels=wheels,
+        sdist=sdist,
+        archive=archive,
+    )
+
+
+def _package_name(reader: _Reader, entry: dict[str, Any], key: str) -> str:
+    """The package's name as spelled, a valid project name."""
     display = reader.string(entry, "name", f"{key}.name", required=True)
     assert display is not None  # noqa: S101 - required=True
     if not is_project_name(display):
@@ -249,7 +276,11 @@ def _parse_package(reader: _Reader, entry: object, number: int) -> LockedPackage
             f"{display!r} is not a valid project name (ASCII letters, digits, '.', '_' and '-', "
             "starting and ending with a letter or digit)",
         )
-    name = canonicalize_name(display)
+    return display
+
+
+def _package_version(reader: _Reader, entry: dict[str, Any], key: str) -> str | None:
+    """The package's version, a valid one as written (None: the lock gives none)."""
     version = reader.string(entry, "version", f"{key}.version")
     if version is not None:
         try:
@@ -258,7 +289,14 @@ def _parse_package(reader: _Reader, entry: object, number: int) -> LockedPackage
             reader.fail(f"{key}.version", f"{version!r} is not a valid version")
         if version != version.strip():  # packaging allows the spaces; the installer's input not
             reader.fail(f"{key}.version", f"{version!r} is not a valid version (spaces)")
-    _check_sources(reader, entry, key, display)
+    return version
+
+
+def _package_files(
+    reader: _Reader, entry: dict[str, Any], key: str, display: str, version: str | None
+) -> tuple[tuple[LockedFile, ...], LockedFile | None, LockedFile | None]:
+    """The package's wheels, sdist and archive, each naming this project and version."""
+    name = canonicalize_name(display)
     wheels_raw = entry.get("wheels", [])
     if "wheels" in entry and (not isinstance(wheels_raw, list) or not wheels_raw):
         reader.fail(f"{key}.wheels", "must be a non-empty array of tables")
@@ -279,24 +317,7 @@ def _parse_package(reader: _Reader, entry: object, number: int) -> LockedPackage
                 f"{display}: an archive's subdirectory cannot be installed as locked; "
                 "lock an archive (sdist or wheel) of the project itself",
             )
-    index = reader.string(entry, "index", f"{key}.index")
-    if index is not None and urlsplit(index).scheme.lower() not in ("http", "https", "file"):
-        reader.fail(f"{key}.index", f"{index!r} is not an http(s):// or file:// URL")
-    return LockedPackage(
-        key=key,
-        name=name,
-        display_name=display,
-        version=version,
-        marker=reader.marker(reader.string(entry, "marker", f"{key}.marker"), f"{key}.marker"),
-        requires_python=reader.specifier(
-            reader.string(entry, "requires-python", f"{key}.requires-python"),
-            f"{key}.requires-python",
-        ),
-        index=index,
-        wheels=wheels,
-        sdist=sdist,
-        archive=archive,
-    )
+    return wheels, sdist, archive
 
 
 def _parse_file(

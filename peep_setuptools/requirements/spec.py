@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -218,6 +218,22 @@ def _url_requirement(
     shown: str,
     location: Location,
 ) -> ReqLine:
+    parts = _split_url(url, shown, location)
+    egg, digests = _url_fragment(parts.fragment, location)
+    filename = _url_archive_name(url, parts, shown, location)
+    if name is None and egg is not None:
+        name, extras = _egg_name(egg, location)
+    spelling, canonical, version = _named_from(
+        filename, name, shown, location, "add #egg=NAME to the URL"
+    )
+    clean = urlunsplit(parts._replace(fragment=""))
+    return ReqLine(
+        location, shown, canonical, spelling, version, clean, extras, marker, digests, "pip"
+    )
+
+
+def _split_url(url: str, shown: str, location: Location) -> SplitResult:
+    """The parts of an http(s):// or file:// URL without blanks; no version control."""
     if _VCS.match(url):
         fail_at(
             location,
@@ -231,18 +247,27 @@ def _url_requirement(
         parts = urlsplit(url)
     except ValueError as exc:
         fail_at(location, f"{url!r} is not a valid URL: {exc}")
-    scheme = parts.scheme.lower()
-    if scheme not in _URL_SCHEMES:
+    if parts.scheme.lower() not in _URL_SCHEMES:
         fail_at(location, f"{shown!r}: only http://, https:// and file:// URLs are supported")
+    return parts
+
+
+def _url_fragment(fragment: str, location: Location) -> tuple[str | None, tuple[Digest, ...]]:
+    """The ``#egg=`` value and the hashes (``#sha256=...``) of a URL's fragment, as pip's."""
     egg = None
     digests: list[Digest] = []
-    for item in parts.fragment.split("&"):
+    for item in fragment.split("&"):
         key, _, value = item.partition("=")
         if key == "egg":
             egg = value
         elif key.lower() in hashlib.algorithms_guaranteed:
             digests.append(parse_pip_hash(f"{key}:{value}", location))
-    if scheme == "file":
+    return egg, tuple(digests)
+
+
+def _url_archive_name(url: str, parts: SplitResult, shown: str, location: Location) -> str:
+    """The filename the URL ends in: an archive's, and for file:// a local file's."""
+    if parts.scheme.lower() == "file":
         try:
             local = file_url_path(url)
         except ValueError:
@@ -257,21 +282,18 @@ def _url_requirement(
             location,
             f"{shown!r} is not an archive ({', '.join(ARCHIVE_SUFFIXES)}); {ARCHIVE_HINT}",
         )
-    if name is None and egg is not None:
-        try:
-            egg_req = Requirement(egg)
-        except InvalidRequirement:
-            egg_req = None
-        if egg_req is None or egg_req.url or egg_req.specifier or egg_req.marker:
-            fail_at(location, f"'#egg={egg}' is not a project name; write #egg=NAME")
-        name, extras = egg_req.name, tuple(sorted(egg_req.extras))
-    spelling, canonical, version = _named_from(
-        filename, name, shown, location, "add #egg=NAME to the URL"
-    )
-    clean = urlunsplit(parts._replace(fragment=""))
-    return ReqLine(
-        location, shown, canonical, spelling, version, clean, extras, marker, tuple(digests), "pip"
-    )
+    return filename
+
+
+def _egg_name(egg: str, location: Location) -> tuple[str, tuple[str, ...]]:
+    """The project name and extras of ``#egg=NAME[EXTRAS]``: nothing more is allowed."""
+    try:
+        egg_req = Requirement(egg)
+    except InvalidRequirement:
+        egg_req = None
+    if egg_req is None or egg_req.url or egg_req.specifier or egg_req.marker:
+        fail_at(location, f"'#egg={egg}' is not a project name; write #egg=NAME")
+    return egg_req.name, tuple(sorted(egg_req.extras))
 
 
 def _path_requirement(
