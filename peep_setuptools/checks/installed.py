@@ -461,9 +461,11 @@ def _added_files(installed: InstalledDist, expected: Mapping[str, Digest]) -> se
     for root in walked:
         top = os.path.join(installed.base, root)
         for folder, dirs, names in os.walk(top):
-            dirs[:] = [d for d in dirs if d != "__pycache__"]
             relative = os.path.relpath(folder, installed.base).replace(os.sep, "/")
-            candidates.update(f"{relative}/{n}" for n in names)
+            # os.walk does not enter a symlinked folder, but an import does: it is added
+            links = {d for d in dirs if os.path.islink(os.path.join(folder, d))}
+            dirs[:] = [d for d in dirs if d != "__pycache__" and d not in links]
+            candidates.update(f"{relative}/{n}" for n in (*names, *links))
     return {path for path in candidates if path not in expected and not _installer_made(path)}
 
 

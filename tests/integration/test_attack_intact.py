@@ -164,3 +164,23 @@ def test_a_changed_data_file_fails_verify(peep, venv, write, wheels, index, plan
     peep.install(reqs, "-i", index.index_url, "--verify-installed", check=0)
     assert path.read_bytes() == original
     peep(*verify, check=0)
+
+
+@pytest.mark.parametrize("kind", ["symlinked folder", "symlinked file"])
+def test_a_symlink_planted_in_a_package_fails_verify(
+    peep, venv, write, wheels, index, tmp_path, kind
+):
+    reqs = _reqs(write, wheels["top"], "f7a-top")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    peep(*verify, check=0)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "__init__.py").write_text("ORIGIN = 'planted'\n")
+    link = site_packages(venv) / "f7a_pkg" / ("sub" if kind == "symlinked folder" else "sub.py")
+    link.symlink_to(elsewhere if kind == "symlinked folder" else elsewhere / "__init__.py")
+    assert _runs(venv, "f7a_pkg.sub").strip() == "planted"  # the attack is real
+    done = peep(*verify, check=1)
+    assert f"    added:   f7a_pkg/{link.name}\n" in done.stdout
+    done = peep.install(reqs, "-i", index.index_url, "--verify-installed", check=1)
+    assert f"    f7a-top: {link}\n" in done.stderr
