@@ -5,7 +5,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+_T = TypeVar("_T", bound=type)
 
 # A URL's credentials in free text: ``scheme://USERINFO@``, where the authority ends at the
 # first "/", "?", "#" or space and USERINFO runs to its last "@". Quotes and brackets do not
@@ -41,6 +45,21 @@ def redact_text(text: str) -> str:
     URL (a repr() in a message, a password with a quote) still leave nothing of the secret.
     """
     return _USERINFO_IN_TEXT.sub(_hide_userinfo, text)
+
+
+def redacting_repr(cls: _T) -> _T:
+    """Class decorator (below ``@dataclass``): ``repr()`` and ``str()`` hide URL secrets.
+
+    For the values the library returns: a caller printing one (or a value holding it, a
+    traceback's locals) must not show an index's ``user:password`` or a token.
+    """
+    shown: Callable[[object], str] = cls.__repr__  # type: ignore[assignment]  # unbound
+
+    def redacted(self: object) -> str:
+        return redact_text(shown(self))
+
+    cls.__repr__ = redacted  # type: ignore[assignment]
+    return cls
 
 
 def _hide_userinfo(match: re.Match[str]) -> str:

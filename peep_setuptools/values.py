@@ -13,6 +13,7 @@ from peep_setuptools.installing.verdicts import Problem, Verdict
 from peep_setuptools.requirements.lines import IndexOptions
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import Target
+from peep_setuptools.urls import redacting_repr
 
 # Types only: importing this module must stay as cheap as importing ``api``.
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 DEFAULT_JOBS = 8
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class InstallOptions:
     """Everything a front end can ask of ``install``; None means "as pip would default"."""
@@ -78,6 +80,7 @@ class InstallerOutput:
     to_stderr: bool = False
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class Verified:
     """What a run knows once every archive is fetched and checked: ``verify``'s result.
@@ -114,6 +117,7 @@ class Verified:
         return not self.problems and all(v.kind == "ok" for v in self.verdicts)
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class InstallResult:
     """What ``install`` did."""
@@ -132,6 +136,7 @@ class InstallResult:
     verification: Verified | None = None
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class EnvironmentCheck:
     """``verify_environment``'s result: the verified archives against what is installed."""

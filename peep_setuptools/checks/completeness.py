@@ -12,6 +12,7 @@ from packaging.version import InvalidVersion, Version
 from peep_setuptools.checks.metadata import Dependencies
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import MarkerEvaluationError, evaluate_marker
+from peep_setuptools.urls import redacting_repr
 
 MISSING_HEAD = (
     "The following dependencies are not in the requirements files. peep installs with "
@@ -33,6 +34,7 @@ class Examined:
     dependencies: Dependencies
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class MissingDependency:
     """A dependency of ``needed_by`` that no requirement satisfies."""
@@ -71,6 +73,7 @@ class MissingDependency:
         return f"{needed_by} requires {wanted}, which is not in {where}"
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class Unchecked:
     """A requirement whose dependencies could not be read."""
@@ -79,6 +82,7 @@ class Unchecked:
     reason: str
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class Completeness:
     """The outcome of the check; ``complete`` when nothing is missing."""

@@ -35,6 +35,7 @@ from peep_setuptools.hashes import Digest, hash_file
 from peep_setuptools.probing import SITE_DIRS
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import run_script
+from peep_setuptools.urls import redacting_repr
 
 # Runs in the target interpreter with -I -S (no .pth file runs to answer for it), stdlib only:
 # where each named distribution lives, in the site folders (SITE_DIRS) it imports from.
@@ -91,6 +92,7 @@ class InstalledDist:
     data: str = ""
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class InstalledCheck:
     """How one requirement's installed copy compares with its verified archive."""

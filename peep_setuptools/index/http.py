@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 from peep_setuptools.errors import DownloadError, UsageError
 from peep_setuptools.index.response import Closing, Response, describe_error, open_file
 from peep_setuptools.index.routes import Route, Router, basic_auth, split_url
-from peep_setuptools.urls import redact_url, strip_credentials
+from peep_setuptools.urls import redact_url, redacting_repr, strip_credentials
 
 MAX_REDIRECTS = 10
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -34,6 +34,7 @@ _MAX_IDLE_PER_ORIGIN = 8
 _PoolKey = tuple[str, str, int, str]
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class HttpSettings:
     """How to talk to indexes; the caller resolves precedence (``--cert`` > PIP_CERT > ...)."""

@@ -22,9 +22,10 @@ from peep_setuptools.archives import is_wheel, parse_filename
 from peep_setuptools.errors import BackendError
 from peep_setuptools.hashes import Digest
 from peep_setuptools.requirements.spec import control_character
-from peep_setuptools.urls import redact_url
+from peep_setuptools.urls import redact_url, redacting_repr
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class VerifiedArchive:
     """A local archive whose bytes matched an allowed hash, and what the environment records."""

@@ -26,10 +26,12 @@ from peep_setuptools.installing.verdicts import Verdict
 from peep_setuptools.requirements.editing import NewRequirement
 from peep_setuptools.requirements.spec import HashStyle, ReqLine
 from peep_setuptools.target import Target
+from peep_setuptools.urls import redacting_repr
 
 logger = logging.getLogger(__name__)
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class Pins:
     """The lines that would make a run complete, by the file each goes into."""

@@ -14,8 +14,10 @@ from peep_setuptools.index.pages import IndexClient
 from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
 from peep_setuptools.installing.backends import BuildIndex
 from peep_setuptools.requirements.lines import IndexOptions
+from peep_setuptools.urls import redacting_repr
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class IndexSettings:
     """Where to look projects up and how to talk to those places."""

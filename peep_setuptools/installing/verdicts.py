@@ -8,10 +8,12 @@ from typing import Literal
 
 from peep_setuptools.hashes import ALGORITHMS, Algorithm, Digest, any_match
 from peep_setuptools.requirements.spec import ReqLine
+from peep_setuptools.urls import redacting_repr
 
 VerdictKind = Literal["ok", "missing", "mismatch"]
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class Verdict:
     """The outcome of checking one archive against one requirement."""
@@ -30,6 +32,7 @@ class Verdict:
     size: int | None = None
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class Problem:
     """A requirement whose archive could not be found or fetched."""

@@ -31,8 +31,10 @@ from peep_setuptools.requirements.spec import (
     parse_pip_hash,
     parse_requirement,
 )
+from peep_setuptools.urls import redacting_repr
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class IndexOptions:
     """Index options as given in files or on the command line; None means "not given"."""

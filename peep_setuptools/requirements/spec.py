@@ -31,7 +31,7 @@ from packaging.utils import (
 from peep_setuptools.archives import ARCHIVE_SUFFIXES, is_archive_name, parse_filename
 from peep_setuptools.errors import MalformedHashError, RequirementsFileError
 from peep_setuptools.hashes import Digest, InvalidDigest, check_algorithm
-from peep_setuptools.urls import file_url_path, is_remote_path
+from peep_setuptools.urls import file_url_path, is_remote_path, redacting_repr
 
 HashStyle = Literal["peep", "pip"]
 
@@ -47,6 +47,7 @@ class Location:
         return f"{self.path}:{self.line}"
 
 
+@redacting_repr
 @dataclass(frozen=True)
 class ReqLine:
     """One requirement with the hashes that are allowed for its archive."""

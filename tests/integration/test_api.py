@@ -200,3 +200,30 @@ def test_a_program_reads_the_values_and_peep_prints_nothing(
         },
         "missing_sha256": [packages.sha256("delta-1.0").hex],
     }
+
+
+def test_printed_values_hide_the_index_password(env, venv, write, packages, index):
+    """repr() and str() of every value a run returns hide the credentials of its URLs."""
+    secret = "pa55w0rd"
+    url = index.index_url.replace("127.0.0.1", f"user:{secret}@127.0.0.1")
+    options = InstallOptions(python=str(venv), no_cache=True, environ=env, dry_run=True)
+    bad = write(
+        "bad.txt",
+        f"--index-url {url}\n"
+        f"alpha==1.0 {packages.pip('alpha-1.0')}\n"
+        f"delta==1.0 --hash=sha256:{'0' * 64}\n",
+    )
+    with pytest.raises(VerificationFailed) as caught:
+        install([bad], options)
+    failed = caught.value
+    good = write("good.txt", f"--index-url {url}\nalpha==1.0 {packages.pip('alpha-1.0')}\n")
+    result = install([good], options)
+    checked = verify_environment([good], options)
+    run = result.verification
+    assert run is not None and run.index is not None and failed.verified is not None
+    assert secret in (run.index.options.index_url or "")  # the value keeps it, to be used
+    values = [failed, failed.verified, *failed.verdicts, result, checked, run, *result.verified]
+    values += [*run.requirements, run.index, run.index.options, run.index.http]
+    for value in values:
+        assert secret not in repr(value) and secret not in str(value), repr(value)
+    assert "user:****@127.0.0.1" in repr(run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import pytest
 
@@ -12,6 +13,7 @@ from peep_setuptools.urls import (
     is_remote_path,
     redact_text,
     redact_url,
+    redacting_repr,
     split_credentials,
     strip_credentials,
 )
@@ -115,3 +117,22 @@ def test_file_url_path_is_local_only(tmp_path):
 )
 def test_is_remote_path(path, remote):
     assert is_remote_path(path) is remote
+
+
+def test_redacting_repr_hides_every_secret_a_value_prints() -> None:
+    @redacting_repr
+    @dataclass(frozen=True)
+    class Value:
+        url: str
+        urls: tuple[str, ...]
+
+    value = Value("https://user:pa55@host/simple/", ("https://t0ken@host/", "https://${T}@h/"))
+    assert (
+        repr(value)
+        == str(value)
+        == (
+            "test_redacting_repr_hides_every_secret_a_value_prints.<locals>.Value("
+            "url='https://user:****@host/simple/', urls=('https://****@host/', 'https://${T}@h/'))"
+        )
+    )
+    assert value.url == "https://user:pa55@host/simple/"  # kept, to be used
