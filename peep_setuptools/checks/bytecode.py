@@ -49,12 +49,21 @@ def loads_instead(source, data):
     size = int.from_bytes(data[12:16], "little")
     return mtime == int(st.st_mtime) & 0xFFFFFFFF and size == st.st_size & 0xFFFFFFFF
 
+EXTENSIONS = importlib.machinery.EXTENSION_SUFFIXES
+
 def examine(source):
     found = []
     folder, filename = os.path.split(source)
-    stem = filename[:-3]
+    if filename.endswith(".py"):
+        stem, before = filename[:-3], EXTENSIONS
+    else:  # an extension module: only the suffixes before its own win
+        own = [s for s in EXTENSIONS if filename.endswith(s)]
+        if not own:
+            return found
+        stem = filename[: -len(own[0])]
+        before = EXTENSIONS[: EXTENSIONS.index(own[0])]
     # As FileFinder: extension suffixes come before .py, for a package's __init__ too.
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+    for suffix in before:
         if os.path.exists(os.path.join(folder, stem + suffix)):
             found.append([os.path.join(folder, stem + suffix), "an extension module"])
     package = os.path.join(folder, stem)
@@ -62,6 +71,8 @@ def examine(source):
         n.startswith("__init__.") for n in os.listdir(package)
     ):
         found.append([package, "a package"])
+    if not filename.endswith(".py"):
+        return found
     with open(source, "rb") as f:
         text = f.read()
     for level in (0, 1, 2):
@@ -118,18 +129,23 @@ print(json.dumps(result))
 """
 
 
+#: The verified files examined: sources, and extension modules (the target knows which).
+MODULE_ENDINGS = (".py", ".so", ".pyd")
+
+
 def shadowing(
     python: str, sources: Iterable[str], namespaces: Iterable[str] = ()
 ) -> dict[str, tuple[tuple[str, str], ...]]:
     """Files that would run instead of each verified source, with why; raises TargetError.
 
-    ``sources`` are absolute paths of verified ``.py`` files; the answer maps each source
-    that has any to ``(path, reason)`` pairs: a pyc with other code (any optimization level,
-    timestamp or hash-based), an extension module or a package of the same name. It maps
+    ``sources`` are absolute paths of verified ``.py`` files and extension modules; the
+    answer maps each that has any to ``(path, reason)`` pairs: a pyc with other code (any
+    optimization level, timestamp or hash-based), an extension module that comes first or
+    a package of the same name. It maps
     each of the ``namespaces`` (absolute paths of folders the wheel has no ``__init__`` in,
     above its modules) to the ``__init__`` in it or the module of its name beside it.
     """
-    wanted = sorted({s for s in sources if s.endswith(".py")})
+    wanted = sorted({s for s in sources if s.endswith(MODULE_ENDINGS)})
     folders = sorted(set(namespaces))
     if not wanted and not folders:
         return {}

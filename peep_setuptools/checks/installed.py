@@ -14,7 +14,7 @@ from typing import Literal
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from peep_setuptools.checks.bytecode import namespace_folders, shadowing
+from peep_setuptools.checks.bytecode import MODULE_ENDINGS, namespace_folders, shadowing
 from peep_setuptools.checks.datafiles import placed_data
 from peep_setuptools.checks.metadata import (
     ArchiveReadError,
@@ -238,9 +238,9 @@ def notes(check: InstalledCheck) -> str:
 
 
 def verified_sources(installed: InstalledDist, record: Sequence[RecordEntry]) -> list[str]:
-    """Absolute paths of the verified ``.py`` files, whose bytecode ``shadowing`` checks."""
+    """Absolute paths of the verified modules, what may run instead ``shadowing`` checks."""
     expected, _ = _expected_files(record)
-    return [_installed_path(installed, p) for p in sorted(expected) if p.endswith(".py")]
+    return [_installed_path(installed, p) for p in sorted(expected) if p.endswith(MODULE_ENDINGS)]
 
 
 def _namespace_paths(installed: InstalledDist, record: Sequence[RecordEntry]) -> list[str]:

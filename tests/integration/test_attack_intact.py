@@ -41,6 +41,8 @@ def wheels(index, tmp_path_factory) -> dict[str, Digest]:
                 "f7a_data-1.0.data/data/share/f7a/run.sh": b"#!/bin/sh\necho verified\n",
             },
         ),
+        # a top-level extension module (never imported here: its bytes are not an ELF file)
+        "ext": write_wheel(root, "f7a-ext", "1.0", {"f7a_ext.abi3.so": b"verified bytes"}),
         # f7a_ns has no __init__.py: a namespace folder shared with other distributions
         "ns": write_wheel(root, "f7a-ns", "1.0", {"f7a_ns/sub/__init__.py": b"ORIGIN = 'wheel'\n"}),
     }
@@ -184,3 +186,32 @@ def test_a_symlink_planted_in_a_package_fails_verify(
     assert f"    added:   f7a_pkg/{link.name}\n" in done.stdout
     done = peep.install(reqs, "-i", index.index_url, "--verify-installed", check=1)
     assert f"    f7a-top: {link}\n" in done.stderr
+
+
+@pytest.mark.parametrize("planted", ["f7a_ext/__init__.py", "f7a_ext{suffix}"])
+def test_a_module_planted_before_a_verified_extension_module_fails_verify(
+    peep, venv, write, wheels, index, planted
+):
+    reqs = _reqs(write, wheels["ext"], "f7a-ext")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    peep(*verify, check=0)
+    suffix = subprocess.run(
+        [str(venv), "-c", "import importlib.machinery as m; print(m.EXTENSION_SUFFIXES[0])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert suffix != ".abi3.so"
+    path = site_packages(venv) / planted.format(suffix=suffix)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("ORIGIN = 'planted'\n")
+    out = _runs(venv, "f7a_ext")
+    assert ("verified" not in out and str(path) in out) or "planted" in out  # it is imported
+    done = peep(*verify, check=1)
+    shown = path.parent.name if planted.endswith("__init__.py") else path.name
+    assert f"    changed: {shown} (" in done.stdout
+    done = peep.install(reqs, "-i", index.index_url, "--verify-installed", check=1)
+    assert f"    f7a-ext: {path.parent if planted.endswith('__init__.py') else path}\n" in (
+        done.stderr
+    )

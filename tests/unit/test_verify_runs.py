@@ -272,3 +272,24 @@ def test_copied_scripts_without_python_first_line_are_copied_as_they_are(tmp_pat
     assert check_copied_script(str(path), b"#!/bin/sh\necho hi\n", PY) == (
         "it is larger than the wheel's copy"
     )
+
+
+def test_what_runs_instead_of_a_verified_extension_module(tmp_path: Path) -> None:
+    first, *later = importlib.machinery.EXTENSION_SUFFIXES
+    assert ".abi3.so" in later
+    verified = tmp_path / "m.abi3.so"
+    verified.write_bytes(b"")
+    planted = tmp_path / f"m{first}"
+    planted.write_bytes(b"")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "__init__.py").write_text("")
+    own = tmp_path / f"n{first}"  # a later suffix beside it does not win
+    own.write_bytes(b"")
+    (tmp_path / "n.abi3.so").write_bytes(b"")
+    found = shadowing(PY, [str(verified), str(own), str(tmp_path / "x.cpython-0-none.so")])
+    assert found == {
+        str(verified): (
+            (str(planted), "an extension module"),
+            (str(tmp_path / "m"), "a package"),
+        )
+    }
