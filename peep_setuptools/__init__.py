@@ -17,6 +17,7 @@ _EXPORTS = {
     "port_file": "api",
     "InstallOptions": "values",
     "InstallResult": "values",
+    "InstalledArchive": "values",
     "InstallerOutput": "values",
     "Verified": "values",
     "EnvironmentCheck": "values",
@@ -43,6 +44,7 @@ __all__ = [
     "IndexOptions",
     "InstallOptions",
     "InstallResult",
+    "InstalledArchive",
     "InstallerBackend",
     "InstallerOutput",
     "MalformedHashError",
@@ -83,6 +85,7 @@ if TYPE_CHECKING:
     from peep_setuptools.requirements.lines import IndexOptions
     from peep_setuptools.values import (
         EnvironmentCheck,
+        InstalledArchive,
         InstallerOutput,
         InstallOptions,
         InstallResult,

@@ -15,9 +15,9 @@ from peep_setuptools.errors import PeepError, VerificationFailed
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.plan import Plan, plan
 from peep_setuptools.installing.verdicts import Problem, Verdict
-from peep_setuptools.lock.model import LockLocation
 from peep_setuptools.values import (
     EnvironmentCheck,
+    InstalledArchive,
     InstallerOutput,
     InstallOptions,
     InstallResult,
@@ -136,7 +136,7 @@ def _verify(
             checks = ()
         _note_dependencies(run.checked)
     logger.info("All %d archives match their hashes.", len(run.verified.verdicts))
-    return EnvironmentCheck(run.verified, checks)
+    return EnvironmentCheck(run.verified.detached(), checks)
 
 
 def _plan(
@@ -209,11 +209,16 @@ def _verifying(
             raise VerificationFailed(
                 checked.summary,
                 checked.report,
-                verdicts=checked.verdicts,
+                verdicts=_detached(checked.verdicts),
                 problems=checked.problems,
-                verified=verified,
+                verified=verified.detached(),  # the run's folder goes as this is raised
             )
         yield _Run(planned, session, settings, checked, verified)
+
+
+def _detached(verdicts: Sequence[object]) -> tuple[object, ...]:
+    """Verdicts as the library returns them: the files they name go with the run's folder."""
+    return tuple(v.detached() if isinstance(v, Verdict) else v for v in verdicts)
 
 
 def _note_dependencies(checked: Checked) -> None:
@@ -238,17 +243,20 @@ def _install(
     checks: tuple[InstalledCheck, ...],
 ) -> InstallResult:
     """Build and install what verified, less the installed copies ``checks`` found intact."""
+    from peep_setuptools.installing.backends import VerifiedArchive
     from peep_setuptools.installing.intact import trusted
 
     planned, verdicts, left_out = run.planned, run.verified.verdicts, trusted(checks)
     skipped = planned.skipped + tuple(
         v.requirement for v in verdicts if v.requirement.name in left_out
     )
-    archives = tuple(_archive(v) for v in verdicts if v.requirement.name not in left_out)
+    archives = tuple(VerifiedArchive.of(v) for v in verdicts if v.requirement.name not in left_out)
+    returned = run.verified.detached()  # the run's folder goes before the caller sees it
 
     def result(installed: tuple[VerifiedArchive, ...], dry_run: bool) -> InstallResult:
+        given = tuple(InstalledArchive.of(a) for a in installed)
         return InstallResult(
-            installed, skipped, planned.not_applicable, verdicts, dry_run, checks, run.verified
+            given, skipped, planned.not_applicable, returned.verdicts, dry_run, checks, returned
         )
 
     if not archives and not options.dry_run:
@@ -268,9 +276,9 @@ def _install(
         raise VerificationFailed(
             str(exc),
             exc.report,
-            verdicts=exc.verdicts,
+            verdicts=_detached(exc.verdicts),
             problems=exc.problems,
-            verified=run.verified,
+            verified=returned,
         ) from None
     chosen.install(
         archives, target=planned.target, workdir=run.session.workdir, build_index=build_index
@@ -477,22 +485,7 @@ def port_file(
     )
 
 
-def _archive(verdict: Verdict) -> VerifiedArchive:
-    """The verified file, and what the environment is to record about it (``recorded.py``)."""
-    from peep_setuptools.installing.backends import VerifiedArchive
-    from peep_setuptools.urls import strip_credentials
-
-    req = verdict.requirement
-    index_file = isinstance(req.location, LockLocation) and req.location.index_file
-    url = None if req.url is None or index_file else strip_credentials(req.url)
-    digest = verdict.actual["sha256"]
-    return VerifiedArchive(req.name, verdict.path, digest, req.version, url, digest)
-
-
 def _backend(options: InstallOptions, output: InstallerOutput) -> InstallerBackend:
-    from peep_setuptools.installing.backends import PipBackend, UvBackend, find_uv
+    from peep_setuptools.installing.backends import backend_named
 
-    if options.installer == "uv":
-        find_uv()
-        return UvBackend(options.compile, output.quiet, output.to_stderr)
-    return PipBackend(options.compile, output.quiet, output.to_stderr)
+    return backend_named(options.installer, options.compile, output.quiet, output.to_stderr)

@@ -6,7 +6,8 @@ front ends render (and ``VerificationFailed.verified`` carries).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from peep_setuptools.installing.verdicts import Problem, Verdict
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
     from peep_setuptools.checks.completeness import Completeness
     from peep_setuptools.checks.installed import InstalledCheck
+    from peep_setuptools.hashes import Digest
     from peep_setuptools.installing.backends import Compile, VerifiedArchive
     from peep_setuptools.installing.picking import Filters
     from peep_setuptools.installing.pinning import Pins
@@ -111,6 +113,14 @@ class Verified:
     #: the lines that would pin what is missing (None unless the run refuses for it)
     pins: Pins | None = None
 
+    def detached(self) -> Verified:
+        """The value as the library returns it: no verdict names a file of the removed run."""
+        return replace(
+            self,
+            verdicts=tuple(v.detached() for v in self.verdicts),
+            build_proposed=tuple(v.detached() for v in self.build_proposed),
+        )
+
     @property
     def archives_ok(self) -> bool:
         """Every archive was had and matched a pinned hash (dependencies aside)."""
@@ -119,10 +129,36 @@ class Verified:
 
 @redacting_repr
 @dataclass(frozen=True)
-class InstallResult:
-    """What ``install`` did."""
+class InstalledArchive:
+    """An archive ``install`` gave the installer: what it was (its file went with the run)."""
 
-    installed: tuple[VerifiedArchive, ...]
+    #: the canonical project name
+    name: str
+    #: the pinned version; None for a URL requirement whose file name gives none
+    version: str | None
+    #: the file's name; a wheel built from a verified sdist has the wheel's
+    filename: str
+    digest: Digest
+    #: the URL the requirement named (credentials removed); None for index requirements
+    url: str | None = None
+    #: the hash of the archive at ``url`` (the sdist's, when this is a wheel built from it)
+    url_digest: Digest | None = None
+
+    @classmethod
+    def of(cls, archive: VerifiedArchive) -> InstalledArchive:
+        """What ``archive`` was, without its path."""
+        filename = os.path.basename(archive.path)
+        return cls(
+            archive.name, archive.version, filename, archive.digest, archive.url, archive.url_digest
+        )
+
+
+@redacting_repr
+@dataclass(frozen=True)
+class InstallResult:
+    """What ``install`` did; no value in it names a file of the run's removed folder."""
+
+    installed: tuple[InstalledArchive, ...]
     #: named requirements already installed at their pinned version, and with
     #: ``verify_installed`` those whose installed files matched the verified wheel
     skipped: tuple[ReqLine, ...]

@@ -41,6 +41,7 @@ __all__ = [
     "UvBackend",
     "VerifiedArchive",
     "WheelBuilder",
+    "backend_named",
     "child_env",
     "find_uv",
 ]
@@ -459,6 +460,16 @@ def _pip_runner() -> str | None:
     folders = list(spec.submodule_search_locations or ()) if spec is not None else []
     runners = [os.path.join(os.path.realpath(f), "__pip-runner__.py") for f in folders[:1]]
     return next((path for path in runners if os.path.isfile(path)), None)
+
+
+def backend_named(
+    installer: Literal["pip", "uv"], compile: Compile, quiet: bool, to_stderr: bool
+) -> InstallerBackend:
+    """The backend ``InstallOptions.installer`` names; BackendError if uv is not installed."""
+    if installer == "uv":
+        find_uv()
+        return UvBackend(compile, quiet, to_stderr)
+    return PipBackend(compile, quiet, to_stderr)
 
 
 def find_uv() -> str:

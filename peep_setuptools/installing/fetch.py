@@ -258,7 +258,7 @@ def quarantine_mismatched(verdicts: Sequence[Verdict], folder: str) -> None:
         if verdict.kind != "mismatch":
             continue
         try:
-            moved = quarantine(verdict.path, folder, verdict.actual["sha256"])
+            moved = quarantine(verdict.local_path, folder, verdict.actual["sha256"])
         except DownloadError as exc:
             logger.warning("%s", exc)
         else:

@@ -21,8 +21,10 @@ from packaging.version import InvalidVersion, Version
 from peep_setuptools.archives import is_wheel, parse_filename
 from peep_setuptools.errors import BackendError
 from peep_setuptools.hashes import Digest
+from peep_setuptools.installing.verdicts import Verdict
+from peep_setuptools.lock.model import LockLocation
 from peep_setuptools.requirements.spec import control_character
-from peep_setuptools.urls import redact_url, redacting_repr
+from peep_setuptools.urls import redact_url, redacting_repr, strip_credentials
 
 
 @redacting_repr
@@ -41,6 +43,15 @@ class VerifiedArchive:
     url: str | None = None
     #: the hash of the archive at ``url`` (the sdist's, when ``path`` is a wheel built from it)
     url_digest: Digest | None = None
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> VerifiedArchive:
+        """The verified file of an ``ok`` verdict, and what the environment is to record."""
+        req = verdict.requirement
+        index_file = isinstance(req.location, LockLocation) and req.location.index_file
+        url = None if req.url is None or index_file else strip_credentials(req.url)
+        digest = verdict.actual["sha256"]
+        return cls(req.name, verdict.local_path, digest, req.version, url, digest)
 
 
 @dataclass(frozen=True)

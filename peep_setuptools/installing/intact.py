@@ -60,7 +60,7 @@ def trusted(checks: Sequence[InstalledCheck]) -> frozenset[NormalizedName]:
 def _compare(
     target: Target, verdicts: Sequence[Verdict], *, repair: Literal["", "repair", "dry-run"]
 ) -> tuple[InstalledCheck, ...]:
-    archives = [Verified(v.requirement, v.path, v.url) for v in verdicts]
+    archives = [Verified(v.requirement, v.local_path, v.url) for v in verdicts]
     checks = tuple(check_environment(target.python, archives))
     if repair:
         _refuse_leftovers(checks)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -146,9 +145,9 @@ def records(
                 version=req.version,
                 requirement=redact_text(req.text),
                 location=str(req.location),
-                filename=os.path.basename(verdict.path),
+                filename=verdict.filename,
                 url=verdict.url,
-                size=verdict.size if verdict.size is not None else _size(verdict.path),
+                size=verdict.size,
                 sha256=sha256.hex if sha256 is not None else None,
                 source="cache" if verdict.from_cache else _source(verdict.url),
                 verification=verdict.kind,
@@ -232,13 +231,6 @@ def _plain(
         action=action,
         error=error,
     )
-
-
-def _size(path: str) -> int | None:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return None
 
 
 def _source(url: str) -> Literal["index", "file"]:

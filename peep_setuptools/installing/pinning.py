@@ -98,7 +98,7 @@ def examine(
 ) -> Completeness:
     """Read each verified archive's dependencies and check them against the requirements."""
     examined = [
-        Examined(v.requirement, read_dependencies(v.path)) for v in verdicts if v.kind == "ok"
+        Examined(v.requirement, read_dependencies(v.local_path)) for v in verdicts if v.kind == "ok"
     ]
     return check_completeness(
         examined,

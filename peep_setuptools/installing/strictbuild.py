@@ -73,7 +73,9 @@ def plan_environment(
     requirements must be met by them, with their whole dependency closure.
     """
     verified = [*requirements, *build_requirements]
-    tools = strict.tools_from(o.path for o in verified if isinstance(o, Verdict) and o.kind == "ok")
+    tools = strict.tools_from(
+        o.local_path for o in verified if isinstance(o, Verdict) and o.kind == "ok"
+    )
     builder = strict.StrictBuilder(
         python=session.target.python,
         tools=tools,
@@ -83,8 +85,8 @@ def plan_environment(
     failed = [o for o in build_requirements if not (isinstance(o, Verdict) and o.kind == "ok")]
     needs: list[BuildRequirement] = []
     for outcome in requirements:
-        if isinstance(outcome, Verdict) and outcome.kind == "ok" and not is_wheel(outcome.path):
-            needs += builder.read(outcome.path).requires
+        if isinstance(outcome, Verdict) and outcome.kind == "ok" and not is_wheel(outcome.filename):
+            needs += builder.read(outcome.local_path).requires
     report = (*failed, *propose(session, builder, needs))
     return BuildStage(builder, report, tofu_note(session, report))
 
@@ -121,7 +123,7 @@ def propose(
         found = _candidates(session, list(new.values()))
         reported += found
         proposed += strict.tools_from(
-            o.path for o in found if isinstance(o, Verdict) and o.kind == "missing"
+            o.local_path for o in found if isinstance(o, Verdict) and o.kind == "missing"
         )
 
 

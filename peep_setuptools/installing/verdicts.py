@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from peep_setuptools.hashes import ALGORITHMS, Algorithm, Digest, any_match
@@ -24,12 +25,26 @@ class Verdict:
     actual: Mapping[Algorithm, Digest]
     #: where the archive was fetched from (redacted), for messages
     url: str
-    #: the local file that was hashed; the one that gets installed
-    path: str
+    #: the archive's file name
+    filename: str
+    #: the local file that was hashed, the one that gets installed, while the run lasts;
+    #: None in the values a run returns (``detached``): the run's folder is gone by then
+    path: str | None
     #: the archive came from the verified cache (``url`` is then the cache file)
     from_cache: bool = False
     #: the archive's size in bytes (None: not known)
     size: int | None = None
+
+    @property
+    def local_path(self) -> str:
+        """``path``, for the stages inside the run (a returned verdict has none)."""
+        if self.path is None:
+            raise ValueError(f"{self.filename}: the run that fetched it has ended")
+        return self.path
+
+    def detached(self) -> Verdict:
+        """The verdict as the library returns it: without the path its run removes."""
+        return replace(self, path=None)
 
 
 @redacting_repr
@@ -63,7 +78,8 @@ def verify(
         kind = "ok"
     else:
         kind = "mismatch"
-    return Verdict(requirement, kind, dict(actual), url, path, from_cache, size)
+    filename = os.path.basename(path)
+    return Verdict(requirement, kind, dict(actual), url, filename, path, from_cache, size)
 
 
 def expected_display(requirement: ReqLine) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,31 @@ def test_printed_values_hide_the_index_password(env, venv, write, packages, inde
     for value in values:
         assert secret not in repr(value) and secret not in str(value), repr(value)
     assert "user:****@127.0.0.1" in repr(run)
+
+
+def test_returned_values_name_no_file_of_the_removed_run(env, venv, write, packages, index):
+    """The run's folder is removed as it ends: nothing a caller gets may point into it."""
+    import tempfile
+
+    workdirs = os.path.join(tempfile.gettempdir(), "peep-")
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    result = install([reqs], _options(venv, index, env))
+    assert [(a.name, a.version, a.filename) for a in result.installed] == [
+        ("alpha", "1.0", packages.files["alpha-1.0"].name)
+    ]
+    assert result.installed[0].digest.hex == packages.sha256("alpha-1.0").hex
+    assert result.verification is not None
+    verdicts = [*result.verified, *result.verification.verdicts]
+    assert [(v.filename, v.path) for v in verdicts] == [
+        (packages.files["alpha-1.0"].name, None)
+    ] * 2
+    checked = verify_environment([reqs], _options(venv, index, env))
+    bad = write("bad.txt", f"alpha==1.0 --hash=sha256:{'0' * 64}\n")
+    with pytest.raises(VerificationFailed) as caught:
+        verify([bad], _options(venv, index, env))
+    failed = caught.value
+    assert failed.verified is not None
+    returned = [result, checked, failed.verified, *failed.verdicts, *checked.verified.verdicts]
+    for value in returned:
+        assert workdirs not in repr(value), value
+    assert all(v.path is None for v in [*failed.verdicts, *checked.verified.verdicts])
