@@ -244,7 +244,7 @@ def _install(
 ) -> InstallResult:
     """Build and install what verified, less the installed copies ``checks`` found intact."""
     from peep_setuptools.installing.backends import VerifiedArchive
-    from peep_setuptools.installing.intact import trusted
+    from peep_setuptools.installing.intact import confirm_repaired, trusted
 
     planned, verdicts, left_out = run.planned, run.verified.verdicts, trusted(checks)
     skipped = planned.skipped + tuple(
@@ -283,6 +283,7 @@ def _install(
     chosen.install(
         archives, target=planned.target, workdir=run.session.workdir, build_index=build_index
     )
+    confirm_repaired(planned.target, verdicts, checks)  # only what differed is checked
     return result(archives, False)
 
 

@@ -52,6 +52,29 @@ def keep_intact(
     return _compare(target, pinned, repair="dry-run" if dry_run else "repair")
 
 
+def confirm_repaired(
+    target: Target, verdicts: Sequence[Verdict], checks: Sequence[InstalledCheck]
+) -> None:
+    """After the reinstall, each copy that differed must match its wheel; else PeepError.
+
+    ``_refuse_leftovers`` predicts what an installer leaves from the installed RECORD; this
+    checks the result, so a run never reports a copy repaired that still differs.
+    """
+    differed = {c.requirement.name for c in checks if c.status == "files-differ"}
+    again = [v for v in verdicts if v.requirement.name in differed]
+    if not again:
+        return
+    archives = [Verified(v.requirement, v.path, v.url) for v in again]
+    still = [c for c in check_environment(target.python, archives) if c.status != "ok"]
+    if still:
+        lines = [c.render() or c.requirement.display_name for c in still]
+        raise PeepError(
+            "\n".join(lines)
+            + "\nThe verified wheels were installed, but these files still differ from them. "
+            "Remove the files named, then run peep install --verify-installed again."
+        )
+
+
 def trusted(checks: Sequence[InstalledCheck]) -> frozenset[NormalizedName]:
     """The projects whose installed files match the verified wheel: not to be reinstalled."""
     return frozenset(c.requirement.name for c in checks if c.status == "ok")

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from support.builders import origin, site_packages, write_wheel
 
+from peep_setuptools import InstallOptions, install
+from peep_setuptools.errors import PeepError
 from peep_setuptools.hashes import Digest, hash_file
+from peep_setuptools.requirements.lines import IndexOptions
 
 pytestmark = pytest.mark.slow
 
@@ -215,3 +218,33 @@ def test_a_module_planted_before_a_verified_extension_module_fails_verify(
     assert f"    f7a-ext: {path.parent if planted.endswith('__init__.py') else path}\n" in (
         done.stderr
     )
+
+
+class _Nothing:
+    """An installer that reports success and replaces nothing: what one that left files does."""
+
+    name = "nothing"
+
+    def install(self, archives, *, target, workdir, build_index) -> None:
+        return None
+
+
+def test_a_copy_still_differing_after_the_reinstall_fails_the_run(
+    env, peep, venv, write, wheels, index
+):
+    reqs = _reqs(write, wheels["top"], "f7a-top")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    (site_packages(venv) / "f7a_top.py").write_text("ORIGIN = 'planted'\n")
+    options = InstallOptions(
+        python=str(venv),
+        index=IndexOptions(index_url=index.index_url),
+        no_cache=True,
+        environ=env,
+        verify_installed=True,
+    )
+    with pytest.raises(PeepError) as caught:
+        install([reqs], options, backend=_Nothing())
+    assert "    changed: f7a_top.py\n" in str(caught.value)
+    assert "these files still differ" in str(caught.value)
+    assert install([reqs], options).installed  # the real installer repairs it
+    assert install([reqs], options).installed == ()
