@@ -64,8 +64,7 @@ def confirm_repaired(
     again = [v for v in verdicts if v.requirement.name in differed]
     if not again:
         return
-    archives = [Verified(v.requirement, v.path, v.url) for v in again]
-    still = [c for c in check_environment(target.python, archives) if c.status != "ok"]
+    still = [c for c in _check(target, again) if c.status != "ok"]
     if still:
         lines = [c.render() or c.requirement.display_name for c in still]
         raise PeepError(
@@ -83,8 +82,7 @@ def trusted(checks: Sequence[InstalledCheck]) -> frozenset[NormalizedName]:
 def _compare(
     target: Target, verdicts: Sequence[Verdict], *, repair: Literal["", "repair", "dry-run"]
 ) -> tuple[InstalledCheck, ...]:
-    archives = [Verified(v.requirement, v.local_path, v.url) for v in verdicts]
-    checks = tuple(check_environment(target.python, archives))
+    checks = _check(target, verdicts)
     if repair:
         _refuse_leftovers(checks)
     for check in checks:
@@ -103,6 +101,11 @@ def _compare(
         if notes(check):
             logger.info("%s", notes(check))
     return checks
+
+
+def _check(target: Target, verdicts: Sequence[Verdict]) -> tuple[InstalledCheck, ...]:
+    archives = [Verified(v.requirement, v.local_path, v.url) for v in verdicts]
+    return tuple(check_environment(target.python, archives))
 
 
 def _refuse_leftovers(checks: Sequence[InstalledCheck]) -> None:
