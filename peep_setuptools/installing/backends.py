@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.machinery
 import logging
 import os
@@ -89,7 +90,7 @@ class BuildIndex:
         elif self.index_url:
             options.append(("--index-url", plain(self.index_url)))
         options += [("--extra-index-url", plain(url)) for url in self.extra_index_urls]
-        options += [("--find-links", plain(link)) for link in self.find_links]
+        options += [("--find-links", plain(_absolute(link))) for link in self.find_links]
         options += [("--trusted-host", host) for host in self.trusted_hosts]
         # pip splits option lines as a shell would: a folder with a space stays one value.
         lines = [" ".join(shlex.quote(word) for word in option) for option in options]
@@ -106,7 +107,7 @@ class BuildIndex:
         if self.extra_index_urls and not self.no_index:
             env["UV_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
         if self.find_links:
-            env["UV_FIND_LINKS"] = ",".join(self.find_links)
+            env["UV_FIND_LINKS"] = ",".join(_absolute(link) for link in self.find_links)
         if self.trusted_hosts:
             env["UV_INSECURE_HOST"] = " ".join(self.trusted_hosts)
         return env
@@ -178,13 +179,14 @@ def _run(
     archives: Sequence[VerifiedArchive],
     env: dict[str, str],
     *,
+    workdir: str,
     action: Literal["install", "build"] = "install",
     stdout_to_stderr: bool = False,
 ) -> None:
     try:
         # With a JSON report on stdout, the installer's chatter must not land in it.
         stdout = sys.stderr if stdout_to_stderr else None
-        done = subprocess.run(command, env=env, check=False, stdout=stdout)
+        done = subprocess.run(command, env=env, check=False, stdout=stdout, cwd=_empty_dir(workdir))
     except OSError as exc:
         raise BackendError(f"cannot run {command[0]}: {exc}") from exc
     if done.returncode != 0:
@@ -194,6 +196,23 @@ def _run(
             "its output above names the package that failed. The archives were verified, but "
             f"the installer could not {action} them."
         )
+
+
+def _empty_dir(workdir: str) -> str:
+    """An empty private folder for the installer to start in.
+
+    ``python -m pip`` and ``pip --python`` put their current directory first on sys.path:
+    a ``pip`` package in the caller's directory (a checkout) would run instead of pip.
+    """
+    folder = os.path.join(workdir, "installer-cwd")
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(folder, 0o700)
+    return folder
+
+
+def _absolute(place: str) -> str:
+    """A local path made absolute (the installer starts in another folder); URLs as given."""
+    return place if "://" in place or place.startswith("file:") else os.path.abspath(place)
 
 
 def _wheels_in(folder: str) -> list[str]:
@@ -252,7 +271,7 @@ class _RequirementsFileBackend:
         command += self._compile_args(compiles)
         if self.quiet:
             command.append("--quiet")
-        _run(command, archives, env, stdout_to_stderr=self.stdout_to_stderr)
+        _run(command, archives, env, workdir=workdir, stdout_to_stderr=self.stdout_to_stderr)
         self._finish(target, archives, staged.origins, env, workdir, compiles=compiles)
 
     def _finish(
@@ -340,7 +359,8 @@ class PipBackend(_RequirementsFileBackend):
         command += [*self._target_args(target), "-r", reqs, "--wheel-dir", out, *args]
         if self.quiet:
             command.append("--quiet")
-        _run(command, sdists, env, action="build", stdout_to_stderr=self.stdout_to_stderr)
+        quiet_out = self.stdout_to_stderr
+        _run(command, sdists, env, workdir=workdir, action="build", stdout_to_stderr=quiet_out)
         return _wheels_in(out)
 
     def _program(self, target: Target) -> list[str]:
@@ -360,7 +380,7 @@ class PipBackend(_RequirementsFileBackend):
         return ["--disable-pip-version-check", "--no-input"]
 
     def _cert_args(self, build_index: BuildIndex) -> list[str]:
-        return ["--cert", build_index.cert] if build_index.cert else []
+        return ["--cert", os.path.abspath(build_index.cert)] if build_index.cert else []
 
     def _compile_args(self, after: bool) -> list[str]:
         # pip compiles one file after another; we compile the same files on every core when
@@ -409,7 +429,8 @@ class UvBackend(_RequirementsFileBackend):
             command += [*args, sdist.path]
             if self.quiet:
                 command.append("--quiet")
-            _run(command, [sdist], env, action="build", stdout_to_stderr=self.stdout_to_stderr)
+            out_err = self.stdout_to_stderr
+            _run(command, [sdist], env, workdir=workdir, action="build", stdout_to_stderr=out_err)
 
         # One source per `uv build`, so run them side by side, as `uv pip install` would.
         with ThreadPoolExecutor(max_workers=min(len(sdists), 4) or 1) as pool:
@@ -434,7 +455,7 @@ class UvBackend(_RequirementsFileBackend):
         # own process, so its environment (which only our user can read) can hold secrets.
         env = build_index.uv_env()
         if build_index.cert:
-            env["SSL_CERT_FILE"] = build_index.cert
+            env["SSL_CERT_FILE"] = os.path.abspath(build_index.cert)
         return [], child_env(env), ["--no-index"] if build_index.no_index else []
 
     def _pinned_input(
@@ -451,10 +472,16 @@ def _pip_runner() -> str | None:
     Found on ``sys.path`` without importing pip; None if this pip has none (then ``--python``
     it is). Not through ``sys.meta_path``: setuptools' distutils shim, asked for "pip" there,
     takes pip to be running and drops ``distutils`` from this process (``setup.py
-    peep_install`` runs us inside setuptools).
+    peep_install`` runs us inside setuptools). Not from the current directory either
+    (``python -m peep_setuptools`` puts it on sys.path): a ``pip`` there is not ours.
     """
     try:
-        spec = importlib.machinery.PathFinder.find_spec("pip")
+        here = os.getcwd()
+    except OSError:  # removed under us: nothing is found there anyway
+        here = ""
+    path = [p for p in sys.path if os.path.isabs(p) and p != here]
+    try:
+        spec = importlib.machinery.PathFinder.find_spec("pip", path)
     except (ImportError, ValueError):
         return None
     folders = list(spec.submodule_search_locations or ()) if spec is not None else []
