@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import importlib.machinery
 import logging
 import os
 import shlex
@@ -22,6 +20,9 @@ from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.installed import probe_installed
 from peep_setuptools.errors import BackendError, TargetError
 from peep_setuptools.installing.bytecode import compile_after_pays, compile_installed
+from peep_setuptools.installing.children import absolute as _absolute
+from peep_setuptools.installing.children import empty_dir as _empty_dir
+from peep_setuptools.installing.children import pip_runner as _pip_runner
 from peep_setuptools.installing.handoff import (
     Origin,
     VerifiedArchive,
@@ -196,23 +197,6 @@ def _run(
             "its output above names the package that failed. The archives were verified, but "
             f"the installer could not {action} them."
         )
-
-
-def _empty_dir(workdir: str) -> str:
-    """An empty private folder for the installer to start in.
-
-    ``python -m pip`` and ``pip --python`` put their current directory first on sys.path:
-    a ``pip`` package in the caller's directory (a checkout) would run instead of pip.
-    """
-    folder = os.path.join(workdir, "installer-cwd")
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(folder, 0o700)
-    return folder
-
-
-def _absolute(place: str) -> str:
-    """A local path made absolute (the installer starts in another folder); URLs as given."""
-    return place if "://" in place or place.startswith("file:") else os.path.abspath(place)
 
 
 def _wheels_in(folder: str) -> list[str]:
@@ -464,29 +448,6 @@ class UvBackend(_RequirementsFileBackend):
         # uv merges configured find-links with the command line's: read no configuration.
         links = [arg for place in (folder, *in_place) for arg in ("--find-links", place)]
         return child_env(), ["--no-config", "--no-index", *links]
-
-
-def _pip_runner() -> str | None:
-    """Our pip's ``__pip-runner__.py`` (what ``pip --python`` runs in the other interpreter).
-
-    Found on ``sys.path`` without importing pip; None if this pip has none (then ``--python``
-    it is). Not through ``sys.meta_path``: setuptools' distutils shim, asked for "pip" there,
-    takes pip to be running and drops ``distutils`` from this process (``setup.py
-    peep_install`` runs us inside setuptools). Not from the current directory either
-    (``python -m peep_setuptools`` puts it on sys.path): a ``pip`` there is not ours.
-    """
-    try:
-        here = os.getcwd()
-    except OSError:  # removed under us: nothing is found there anyway
-        here = ""
-    path = [p for p in sys.path if os.path.isabs(p) and p != here]
-    try:
-        spec = importlib.machinery.PathFinder.find_spec("pip", path)
-    except (ImportError, ValueError):
-        return None
-    folders = list(spec.submodule_search_locations or ()) if spec is not None else []
-    runners = [os.path.join(os.path.realpath(f), "__pip-runner__.py") for f in folders[:1]]
-    return next((path for path in runners if os.path.isfile(path)), None)
 
 
 def backend_named(
