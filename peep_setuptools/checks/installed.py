@@ -15,6 +15,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.checks.bytecode import MODULE_ENDINGS, namespace_folders, shadowing
+from peep_setuptools.checks.claims import claiming
 from peep_setuptools.checks.datafiles import placed_data
 from peep_setuptools.checks.metadata import (
     ArchiveReadError,
@@ -460,6 +461,7 @@ def _added_files(installed: InstalledDist, expected: Mapping[str, Digest]) -> se
     packages = {p[: -len("/__init__.py")] for p in expected if p.endswith("/__init__.py")}
     packages |= {p.split("/", 1)[0] for p in expected if p.split("/", 1)[0].endswith(".dist-info")}
     walked = {p for p in packages if not any(p.startswith(f"{q}/") for q in packages)}
+    candidates.update(claiming(installed.base, installed.name, packages))
     for root in walked:
         top = os.path.join(installed.base, root)
         for folder, dirs, names in os.walk(top):

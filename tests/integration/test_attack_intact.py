@@ -248,3 +248,32 @@ def test_a_copy_still_differing_after_the_reinstall_fails_the_run(
     assert "these files still differ" in str(caught.value)
     assert install([reqs], options).installed  # the real installer repairs it
     assert install([reqs], options).installed == ()
+
+
+@pytest.mark.parametrize(
+    "planted",
+    ["F7A.Top-1.0.dist-info", "f7a_top-0.9.dist-info", "f7a_top-1.0-py3.11.egg-info"],
+)
+def test_a_second_copy_of_the_metadata_fails_verify(peep, venv, write, wheels, index, planted):
+    reqs = _reqs(write, wheels["top"], "f7a-top")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    site = site_packages(venv)
+    (site / planted).mkdir()
+    (site / planted / "METADATA").write_text("Metadata-Version: 2.1\nName: f7a-top\nVersion: 1.0\n")
+    # a console script or plugin named here is run by whoever reads entry points
+    (site / planted / "entry_points.txt").write_text("[console_scripts]\nf7a-x = os:getcwd\n")
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    done = peep(*verify, check=1)
+    assert f"    added:   {planted}\n" in done.stdout
+    done = peep.install(reqs, "-i", index.index_url, "--verify-installed", check=1)
+    assert f"    f7a-top: {site / planted}\n" in done.stderr
+
+
+def test_an_editable_installs_pth_for_the_project_fails_verify(peep, venv, write, wheels, index):
+    reqs = _reqs(write, wheels["top"], "f7a-top")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    pth = site_packages(venv) / "__editable__.f7a_top-1.0.pth"
+    pth.write_text("import sys; print('planted ran')\n")
+    assert "planted ran" in _runs(venv, "f7a_top")  # the attack is real: it runs at start
+    done = peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=1)
+    assert f"    added:   {pth.name}\n" in done.stdout

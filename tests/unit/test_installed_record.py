@@ -11,7 +11,9 @@ import base64
 import hashlib
 
 import pytest
+from packaging.utils import canonicalize_name
 
+from peep_setuptools.checks.claims import claiming
 from peep_setuptools.checks.datafiles import placed_data
 from peep_setuptools.checks.installed import _expected_files, _installer_made, _safe
 from peep_setuptools.checks.record import RecordEntry, _record_digest, parse_record
@@ -145,3 +147,25 @@ def test_placed_data_splits_site_packages_from_the_rest() -> None:
         "d-1.0.data/data/bin/tool",
     }
     assert placed_data(record, "", "/v/lib") == ({}, {}, frozenset())
+
+
+def test_claiming_lists_the_other_entries_that_name_the_project(tmp_path) -> None:
+    for entry in (
+        "my_proj-1.0.dist-info",  # the wheel's own
+        "My.Proj-0.9.dist-info",
+        "my_proj-1.0-py3.11.egg-info",
+        "my-proj.egg-link",
+        "__editable__.my_proj-1.0.pth",
+        "my_proj.pth",  # a project's own .pth is in its RECORD
+        "my_project-1.0.dist-info",
+        "my_proj",
+    ):
+        (tmp_path / entry).mkdir()
+    found = claiming(str(tmp_path), canonicalize_name("my-proj"), {"my_proj-1.0.dist-info"})
+    assert found == [
+        "My.Proj-0.9.dist-info",
+        "__editable__.my_proj-1.0.pth",
+        "my-proj.egg-link",
+        "my_proj-1.0-py3.11.egg-info",
+    ]
+    assert claiming(str(tmp_path / "nowhere"), canonicalize_name("my-proj"), ()) == []
