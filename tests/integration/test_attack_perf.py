@@ -6,10 +6,14 @@ offers must never be installed.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
-from support.builders import installed, make_venv
+from support.builders import installed, make_venv, origin, write_wheel
+from support.peeprun import describe
 
 pytestmark = pytest.mark.slow
 
@@ -38,3 +42,63 @@ def test_a_pip_planted_in_the_current_directory_never_runs(
     peep.install(reqs, "-i", index.index_url, check=0)
     assert not marker.exists()
     assert installed(peep.venv).get("alpha") == "1.0"
+
+
+_SWAPPING_UV = """#!{python}
+import os, shutil, sys
+from pathlib import Path
+
+evil = Path({evil!r})
+for wheel in Path({cache!r}).glob("archives/*/*/*.whl"):
+    folder, stat = wheel.parent, wheel.stat()
+    if {swap!r}:  # the hashed file itself, rewritten in place (same inode, same mtime)
+        wheel.write_bytes(evil.read_bytes())
+        os.utime(wheel, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    else:  # other files beside it that uv could prefer: a better tag, a later version
+        for name in ("alpha-1.0-py311-none-any.whl", "alpha-1.0.post1-py3-none-any.whl"):
+            shutil.copyfile(evil, folder / name)
+Path({marker!r}).write_text("swapped")
+os.execv({uv!r}, [{uv!r}, *sys.argv[1:]])
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("uv", path=str(Path(sys.executable).parent)) is None, reason="no uv"
+)
+@pytest.mark.parametrize("swap", [True, False], ids=["rewritten", "planted-beside"])
+def test_a_cached_wheel_changed_after_it_was_hashed_is_never_installed(
+    peep, write, packages, index, tmp_path, swap
+):
+    """uv gets cached wheels where they lie in the cache, after peep hashed them there.
+
+    What guards that window is uv's own ``--require-hashes`` (README, "Security model"):
+    a file changed or planted there only makes the install fail, with nothing installed.
+    """
+    reqs = write("alpha.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
+    assert list(peep.cache.glob("archives/*/*/alpha-1.0-py3-none-any.whl"))
+    evil = write_wheel(
+        tmp_path / "evil", "alpha", "1.0", {"alpha/__init__.py": b"ORIGIN = 'planted'\n"}
+    )
+    wrapper = tmp_path / "wrapper" / "uv"
+    wrapper.parent.mkdir()
+    real = shutil.which("uv", path=str(Path(sys.executable).parent))
+    script = _SWAPPING_UV.format(
+        python=sys.executable,
+        evil=str(evil),
+        cache=str(peep.cache),
+        swap=swap,
+        uv=real,
+        marker=str(tmp_path / "wrapper-ran"),
+    )
+    wrapper.write_text(script)
+    wrapper.chmod(0o755)
+    peep.env["PATH"] = os.pathsep.join([str(wrapper.parent), peep.env["PATH"]])
+    peep.venv = make_venv(tmp_path / "second")
+    done = peep.install(reqs, "-i", index.index_url, "--installer", "uv")
+    assert done.returncode in (0, 1), describe(done)
+    assert (tmp_path / "wrapper-ran").exists()
+    if done.returncode == 0:
+        assert origin(peep.venv, "alpha") == "wheel"
+    else:
+        assert "alpha" not in installed(peep.venv)
