@@ -342,6 +342,14 @@ def parse_requirement(text: str, shown: str, location: Location, cwd: str | None
     The ReqLine has ``shown`` as its text, the hashes of the URL's fragment (if any) as its
     digests, and a placeholder hash_style: the caller adds the line's hashes and style.
     """
+    if text.endswith("\\"):
+        # pip reads "foo===1.0\ " (a blank after it) as it stands; written again without
+        # the blank (peep port, an editor), the backslash joins the next line to it.
+        fail_at(
+            location,
+            f"{shown!r} ends in a backslash, which joins the next line to it once the blank "
+            "after it is gone; remove the backslash",
+        )
     if _VCS.match(text):
         return _url_requirement(
             text, name=None, extras=(), marker=None, shown=shown, location=location

@@ -249,6 +249,8 @@ def test_mutated_files_only_raise_user_errors(text: str) -> None:
 @SETTINGS
 @given(texts)
 @example("¹-0-A-0-0.whl")  # a wheel filename whose name is no project name: refused
+@example("0===0\\ ")  # written back without the blank, the backslash continues the line
+@example("0===\\ ")
 def test_whatever_parses_survives_porting(text: str) -> None:
     items = parse(text)
     if items is not None:

@@ -494,6 +494,12 @@ REFUSED = [
         "reqs.txt:1: cannot tell the project name from 'https://h/²-1.0-py3-none-any.whl'; "
         "add #egg=NAME to the URL",
     ),
+    # fuzzing found it: written back without the blank, the backslash continues the line
+    (
+        "foo===1.0\\ --hash=sha256:" + "a" * 64,
+        "reqs.txt:1: 'foo===1.0\\\\' ends in a backslash, which joins the next line to it once "
+        "the blank after it is gone; remove the backslash",
+    ),
     (
         "https://h/x.tar.gz#egg=foo==1.0",
         "reqs.txt:1: '#egg=foo==1.0' is not a project name; write #egg=NAME",
