@@ -324,7 +324,11 @@ def _session(
                 workdir=workdir,
                 cache=cache,
                 progress=progress or NoProgress(),
-                cache_in_place=chosen is not None and chosen.name == "uv",
+                # uv re-hashes what it installs; --strict and --verify-installed read
+                # the wheels themselves: theirs must be the private copies that were hashed
+                cache_in_place=chosen is not None
+                and chosen.name == "uv"
+                and not (options.strict or options.verify_installed),
             ),
             settings,
         )

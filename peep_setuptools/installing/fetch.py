@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.version import Version
 
-from peep_setuptools.archives import Link, place_hashes, unplaced_message
+from peep_setuptools.archives import Link, is_wheel, place_hashes, unplaced_message
 from peep_setuptools.errors import DownloadError, IndexLookupError
 from peep_setuptools.index.choose import Choice, choose_archive
 from peep_setuptools.index.download import fetch, quarantine
@@ -56,7 +56,9 @@ class Session:
     workdir: str
     cache: ArchiveCache | None = None
     progress: Progress = field(default_factory=NoProgress)
-    #: hand out cached archives at their cache path (for uv's own cache) instead of a copy
+    #: hand out cached wheels at their cache path (for uv's own cache) instead of a copy;
+    #: only for a run whose sole reader of them is ``uv pip install``, which hashes them
+    #: again: a file out of the private workdir may be another by the time it is read
     cache_in_place: bool = False
 
 
@@ -141,7 +143,7 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
                 requires_python=link.requires_python,
                 link=session.cache_in_place,  # the cache's file is the one handed out
             )
-            if stored is not None and session.cache_in_place:
+            if stored is not None and _in_place(session, fetched.filename):
                 # uv then meets the file at the path it will have on every later run too.
                 verdict = dataclasses.replace(verdict, path=stored)
                 # The workdir's name for it is not used again: removed now, beside the other
@@ -154,6 +156,14 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
         # The URL alone may not say which project it was for (a redirect, a CDN).
         pinned = f"=={req.version}" if req.version else ""
         return Problem(req, f"{req.display_name}{pinned}: {exc}")
+
+
+def _in_place(session: Session, filename: str) -> bool:
+    """Whether this archive is handed out at its cache path: a wheel only.
+
+    ``uv build`` checks no hash: an sdist is built from the private copy that was hashed.
+    """
+    return session.cache_in_place and is_wheel(filename)
 
 
 def _remove_download(path: str) -> None:
@@ -209,7 +219,7 @@ def _from_cache(session: Session, number: int, req: ReqLine) -> Verdict | None:
         return None
     into = os.path.join(session.workdir, f"{number:04d}")
     copied = cache.take(
-        entry, into, algorithms=algorithms_for(req), in_place=session.cache_in_place
+        entry, into, algorithms=algorithms_for(req), in_place=_in_place(session, entry.filename)
     )
     if copied is None:  # unreadable or tampered with: dropped; fetch it again
         return None

@@ -6,9 +6,11 @@ offers must never be installed.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,71 @@ def test_a_cached_wheel_changed_after_it_was_hashed_is_never_installed(
         assert origin(peep.venv, "alpha") == "wheel"
     else:
         assert "alpha" not in installed(peep.venv)
+
+
+def tampered_sdist(good: Path, dest: Path, marker: Path) -> Path:
+    """``good`` changed: its build code writes ``marker``, its module says it was planted."""
+    dest.mkdir(parents=True)
+    evil = dest / good.name
+    with tarfile.open(good) as src, tarfile.open(evil, "w:gz") as out:
+        for member in src:
+            data = src.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if data is not None and member.name.endswith("__init__.py"):
+                data = b"ORIGIN = 'planted'\nVERSION = '1.0'\n"
+            elif data is not None and member.name.endswith(".py"):
+                data = f"open({str(marker)!r}, 'w').write('ran')\n".encode() + data
+            if data is not None:
+                member.size = len(data)
+            out.addfile(member, io.BytesIO(data) if data is not None else None)
+    return evil
+
+
+_SWAPPING_CACHE = """#!{python}
+import os, shutil, sys
+from pathlib import Path
+
+# Whoever can write the folder above the cache puts a tree of their own in its place.
+cache = Path({cache!r})
+if sys.argv[1:2] == ["build"] and not cache.with_name("moved").exists():
+    cache.rename(cache.with_name("moved"))
+    shutil.copytree(cache.with_name("moved"), cache, symlinks=True)
+    for sdist in cache.glob("archives/*/*/*.tar.gz"):
+        shutil.copyfile({evil!r}, sdist)
+os.execv({uv!r}, [{uv!r}, *sys.argv[1:]])
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("uv", path=str(Path(sys.executable).parent)) is None, reason="no uv"
+)
+def test_a_cached_sdist_swapped_after_it_was_hashed_is_never_built(
+    peep, write, packages, index, tmp_path
+):
+    """uv build does not check a hash: what it builds must be the very bytes peep hashed,
+    not whatever is at the cache path by then (here: the cache's folder is under a folder
+    others can write, and another tree is put in its place)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    peep.env["PEEP_CACHE_DIR"] = str(shared / "cache")
+    reqs = write("beta.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
+    peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
+    assert list(peep.cache.glob("archives/*/*/beta-1.0.tar.gz"))
+    shutil.rmtree(peep.cache / "built")  # so that the second run builds the sdist again
+    marker = tmp_path / "planted-build-ran"
+    evil = tampered_sdist(packages["beta-1.0"], tmp_path / "evil", marker)
+    real = shutil.which("uv", path=str(Path(sys.executable).parent))
+    wrapper = tmp_path / "wrapper" / "uv"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        _SWAPPING_CACHE.format(
+            python=sys.executable, cache=str(peep.cache), evil=str(evil), uv=real
+        )
+    )
+    wrapper.chmod(0o755)
+    peep.env["PATH"] = os.pathsep.join([str(wrapper.parent), peep.env["PATH"]])
+    peep.venv = make_venv(tmp_path / "second")
+    peep.install(reqs, "-i", index.index_url, "--installer", "uv")
+    assert (shared / "moved").exists()  # the swap happened
+    assert not marker.exists()
+    assert installed(peep.venv).get("beta") is None or origin(peep.venv, "beta") == "sdist"
