@@ -51,7 +51,8 @@ class InstallOptions:
     compile: Compile = "default"
     jobs: int = DEFAULT_JOBS
     #: the environment to read PIP_* defaults and ${VAR}s from; None means os.environ
-    environ: Mapping[str, str] | None = None
+    #: (not in repr(): tokens that are no URL's credentials would show)
+    environ: Mapping[str, str] | None = field(default=None, repr=False)
     #: move archives that fail their hash check here (for forensics) instead of deleting them
     keep_mismatched: str | None = None
     #: the verified archive cache; None means $PEEP_CACHE_DIR or ~/.cache/peep-setuptools

@@ -136,3 +136,10 @@ def test_redacting_repr_hides_every_secret_a_value_prints() -> None:
         )
     )
     assert value.url == "https://user:pa55@host/simple/"  # kept, to be used
+
+
+def test_install_options_do_not_print_the_environment() -> None:
+    from peep_setuptools.values import InstallOptions
+
+    options = InstallOptions(environ={"API_KEY": "s3cret", "PIP_INDEX_URL": "https://u:p@h/"})
+    assert "s3cret" not in repr(options) and "environ" not in repr(options)
