@@ -9,6 +9,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -23,7 +24,7 @@ from peep_setuptools.checks.metadata import (
     read_wheel_file,
     read_wheel_member,
 )
-from peep_setuptools.checks.record import RecordEntry, parse_record
+from peep_setuptools.checks.record import RecordEntry, parse_record, with_member_hashes
 from peep_setuptools.checks.scripts import (
     EntryPoint,
     check_copied_script,
@@ -192,7 +193,10 @@ def check_environment(python: str, archives: Sequence[Verified]) -> list[Install
         if not is_wheel(archive.path):
             continue
         try:
-            records[archive.path] = parse_record(read_wheel_member(archive.path, "RECORD"))
+            listed = parse_record(read_wheel_member(archive.path, "RECORD"))
+            records[archive.path] = with_member_hashes(
+                listed, partial(read_wheel_file, archive.path)
+            )
         except ArchiveReadError as exc:
             raise PeepError(f"{archive.url}: cannot read its RECORD: {exc}") from exc
         dist = dists.get(archive.requirement.name)

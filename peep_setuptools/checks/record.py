@@ -6,7 +6,9 @@ import base64
 import binascii
 import csv
 import io
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 
 from peep_setuptools.hashes import Digest, InvalidDigest
 
@@ -41,3 +43,31 @@ def _record_digest(value: str) -> Digest | None:
         return Digest.from_hex(algorithm, raw.hex())
     except (binascii.Error, ValueError, InvalidDigest):
         return None
+
+
+#: RECORD lines that carry no hash by design: the RECORD itself and its signatures.
+_UNHASHED = ("/RECORD", "/RECORD.jws", "/RECORD.p7s")
+
+
+def with_member_hashes(
+    record: Sequence[RecordEntry], read: Callable[[str], bytes]
+) -> tuple[RecordEntry, ...]:
+    """``record`` with a sha256 of each member it names without a hash, read with ``read``.
+
+    A verified wheel's member is what the installer copies, so an entry without a hash is
+    still compared (and not taken for an added file). ``read`` raises ArchiveReadError for
+    absent members; those entries are kept as they are.
+    """
+    entries = []
+    for entry in record:
+        if entry.digest is None and not entry.path.endswith(_UNHASHED):
+            try:
+                data = read(entry.path)
+            except Exception:
+                entries.append(entry)
+                continue
+            entry = RecordEntry(
+                entry.path, Digest.from_hex("sha256", sha256(data).hexdigest()), len(data)
+            )
+        entries.append(entry)
+    return tuple(entries)

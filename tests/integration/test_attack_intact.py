@@ -6,6 +6,7 @@ import importlib.util
 import marshal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -46,12 +47,31 @@ def wheels(index, tmp_path_factory) -> dict[str, Digest]:
         ),
         # a top-level extension module (never imported here: its bytes are not an ELF file)
         "ext": write_wheel(root, "f7a-ext", "1.0", {"f7a_ext.abi3.so": b"verified bytes"}),
+        # its RECORD names a module without a hash (as some tools write them)
+        "nohash": _without_hash(
+            write_wheel(root, "f7a-nohash", "1.0", {"f7a_nohash.py": b"ORIGIN = 'wheel'\n"}),
+            "f7a_nohash.py",
+        ),
         # f7a_ns has no __init__.py: a namespace folder shared with other distributions
         "ns": write_wheel(root, "f7a-ns", "1.0", {"f7a_ns/sub/__init__.py": b"ORIGIN = 'wheel'\n"}),
     }
     for name, wheel in built.items():
         index.add_file(f"f7a-{name}", wheel)
     return {name: hash_file(str(wheel))["sha256"] for name, wheel in built.items()}
+
+
+def _without_hash(wheel: Path, member: str) -> Path:
+    """Rewrite ``wheel`` with ``member``'s RECORD line left without hash and size."""
+    with zipfile.ZipFile(wheel) as archive:
+        contents = {i.filename: archive.read(i) for i in archive.infolist()}
+    (record,) = (n for n in contents if n.endswith(".dist-info/RECORD"))
+    lines = contents[record].decode().splitlines()
+    lines = [f"{member},," if line.startswith(f"{member},") else line for line in lines]
+    contents[record] = ("\n".join(lines) + "\n").encode()
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contents.items():
+            archive.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
+    return wheel
 
 
 def _reqs(write, digest: Digest, name: str) -> str:
@@ -277,3 +297,16 @@ def test_an_editable_installs_pth_for_the_project_fails_verify(peep, venv, write
     assert "planted ran" in _runs(venv, "f7a_top")  # the attack is real: it runs at start
     done = peep("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url, check=1)
     assert f"    added:   {pth.name}\n" in done.stdout
+
+
+def test_a_module_the_wheels_record_has_no_hash_for_is_compared(peep, venv, write, wheels, index):
+    reqs = _reqs(write, wheels["nohash"], "f7a-nohash")
+    peep.install(reqs, "-i", index.index_url, check=0)
+    verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
+    peep(*verify, check=0)
+    (site_packages(venv) / "f7a_nohash.py").write_text("ORIGIN = 'planted'\n")
+    assert origin(venv, "f7a_nohash") == "planted"
+    done = peep(*verify, check=1)
+    assert "    changed: f7a_nohash.py\n" in done.stdout
+    peep.install(reqs, "-i", index.index_url, "--verify-installed", check=0)
+    assert origin(venv, "f7a_nohash") == "wheel"

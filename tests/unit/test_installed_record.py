@@ -16,7 +16,13 @@ from packaging.utils import canonicalize_name
 from peep_setuptools.checks.claims import claiming
 from peep_setuptools.checks.datafiles import placed_data
 from peep_setuptools.checks.installed import _expected_files, _installer_made, _safe
-from peep_setuptools.checks.record import RecordEntry, _record_digest, parse_record
+from peep_setuptools.checks.metadata import ArchiveReadError
+from peep_setuptools.checks.record import (
+    RecordEntry,
+    _record_digest,
+    parse_record,
+    with_member_hashes,
+)
 from peep_setuptools.hashes import Digest
 
 
@@ -169,3 +175,18 @@ def test_claiming_lists_the_other_entries_that_name_the_project(tmp_path) -> Non
         "my_proj-1.0-py3.11.egg-info",
     ]
     assert claiming(str(tmp_path / "nowhere"), canonicalize_name("my-proj"), ()) == []
+
+
+def test_members_without_a_hash_are_hashed_from_the_wheel() -> None:
+    def read(member: str) -> bytes:
+        if member == "gone.py":
+            raise ArchiveReadError("it has no gone.py")
+        return b"data"
+
+    record = parse_record("m.py,,\ngone.py,,\nd-1.dist-info/RECORD,,\n")
+    digest = Digest.from_hex("sha256", hashlib.sha256(b"data").hexdigest())
+    assert with_member_hashes(record, read) == (
+        RecordEntry("m.py", digest, 4),
+        RecordEntry("gone.py", None, None),
+        RecordEntry("d-1.dist-info/RECORD", None, None),
+    )
