@@ -126,7 +126,7 @@ def _verify(
     planned = _plan(requirement_files, options, environ, fetch_installed=True)
     if not planned.to_fetch:
         logger.info(_NOTHING_TO_VERIFY if installed else _NOTHING_TO_CHECK)
-        return EnvironmentCheck(_unfetched(planned), ())
+        return EnvironmentCheck(Verified.unfetched(planned), ())
     with _verifying(planned, options, environ, progress, None) as run:
         if installed:
             from peep_setuptools.installing.intact import compare_installed
@@ -154,18 +154,6 @@ def _plan(
         only_binary=options.index.only_binary,
         build_requirements=options.build_requirements if options.strict else (),
         fetch_installed=fetch_installed,
-    )
-
-
-def _unfetched(planned: Plan) -> Verified:
-    return Verified(
-        planned.target,
-        planned.files,
-        planned.requirements,
-        planned.skipped,
-        planned.not_applicable,
-        (),
-        (),
     )
 
 

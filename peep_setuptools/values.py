@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from peep_setuptools.installing.backends import Compile, VerifiedArchive
     from peep_setuptools.installing.picking import Filters
     from peep_setuptools.installing.pinning import Pins
+    from peep_setuptools.installing.plan import Plan
     from peep_setuptools.installing.settings import IndexSettings
 
 DEFAULT_JOBS = 8
@@ -113,6 +114,19 @@ class Verified:
     completeness: Completeness | None = None
     #: the lines that would pin what is missing (None unless the run refuses for it)
     pins: Pins | None = None
+
+    @classmethod
+    def unfetched(cls, planned: Plan) -> Verified:
+        """What a run knows that had nothing to fetch: the plan, no verdicts."""
+        return cls(
+            planned.target,
+            planned.files,
+            planned.requirements,
+            planned.skipped,
+            planned.not_applicable,
+            (),
+            (),
+        )
 
     def detached(self) -> Verified:
         """The value as the library returns it: no verdict names a file of the removed run."""
