@@ -244,13 +244,23 @@ def notes(check: InstalledCheck) -> str:
 
 def verified_sources(installed: InstalledDist, record: Sequence[RecordEntry]) -> list[str]:
     """Absolute paths of the verified modules, what may run instead ``shadowing`` checks."""
-    expected, _ = _expected_files(record)
+    expected = _site_files(installed, record)[0]
     return [_installed_path(installed, p) for p in sorted(expected) if p.endswith(MODULE_ENDINGS)]
 
 
 def _namespace_paths(installed: InstalledDist, record: Sequence[RecordEntry]) -> list[str]:
-    expected, _ = _expected_files(record)
+    expected = _site_files(installed, record)[0]
     return [_installed_path(installed, p) for p in namespace_folders(expected)]
+
+
+def _site_files(
+    installed: InstalledDist, record: Sequence[RecordEntry]
+) -> tuple[dict[str, Digest], dict[str, Digest], list[str]]:
+    """(in site-packages, under the data folder, not checked): the wheel's files, installed."""
+    expected, unchecked = _expected_files(record)
+    inside, outside, placed = placed_data(record, installed.data, installed.base)
+    expected.update(inside)
+    return expected, outside, [m for m in unchecked if m not in placed]
 
 
 def _installed_path(installed: InstalledDist, relative: str) -> str:
@@ -298,10 +308,7 @@ def check_installed(
         return InstalledCheck(requirement, "version-differs", installed.version)
     if record is None:
         return InstalledCheck(requirement, "not-a-wheel", installed.version)
-    expected, unchecked = _expected_files(record)
-    inside, outside, placed = placed_data(record, installed.data, installed.base)
-    expected.update(inside)
-    unchecked = [m for m in unchecked if m not in placed]
+    expected, outside, unchecked = _site_files(installed, record)
     changed, missing = _compare_files(installed.base, expected)
     for found, into in zip(_compare_files(installed.data, outside), (changed, missing)):
         into += [os.path.join(installed.data, p) for p in found]

@@ -74,6 +74,15 @@ def _without_hash(wheel: Path, member: str) -> Path:
     return wheel
 
 
+def _plant_pyc(source: Path) -> Path:
+    """An -O pyc of other code, hash-based and never checked: it runs under -O."""
+    pyc = Path(importlib.util.cache_from_source(str(source), optimization=1))
+    code = marshal.dumps(compile("ORIGIN = 'planted'\n", str(source), "exec", optimize=1))
+    pyc.parent.mkdir(exist_ok=True)
+    pyc.write_bytes(importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little") + b"\0" * 8 + code)
+    return pyc
+
+
 def _reqs(write, digest: Digest, name: str) -> str:
     return write("reqs.txt", f"{name}==1.0 {digest.pip_option()}\n")
 
@@ -183,11 +192,20 @@ def test_a_changed_data_file_fails_verify(peep, venv, write, wheels, index, plan
     path.write_text(text)
     if planted.endswith(".pth"):  # the attack is real: it runs at every start
         assert "planted ran" in _runs(venv, "f7a_data")
+    if planted.endswith(".py"):  # and a pyc planted for the original
+        path.write_bytes(original)
+        pyc = _plant_pyc(path)
+        assert origin(venv, "f7a_data_mod", "-O") == "planted"
+        path = pyc
+        planted = pyc.relative_to(venv.parent.parent).as_posix()
     done = peep(*verify, check=1)
     shown = planted[len(_SITE) + 1 :] if planted.startswith(_SITE) else str(path)
-    assert f"    changed: {shown}\n" in done.stdout
+    assert f"    changed: {shown}" in done.stdout
     peep.install(reqs, "-i", index.index_url, "--verify-installed", check=0)
-    assert path.read_bytes() == original
+    if path.suffix == ".pyc":
+        assert origin(venv, "f7a_data_mod", "-O") == "wheel"
+    else:
+        assert path.read_bytes() == original
     peep(*verify, check=0)
 
 
