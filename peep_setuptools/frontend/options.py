@@ -141,7 +141,7 @@ def _add_completeness(install: argparse.ArgumentParser) -> None:
         "--write-hashes",
         action="store_true",
         help="write the hashes of every file of each version that has none into its file, "
-        "for review; install nothing",
+        "for review, and install nothing in that run (a run with no hash missing installs)",
     )
     add_report_option(install)
 
