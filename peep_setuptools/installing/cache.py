@@ -37,7 +37,9 @@ from peep_setuptools.hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher
 from peep_setuptools.installing.cachetrust import (
     Sealer,
     load_sealer,
+    make_parents,
     make_private_dirs,
+    unsafe_ancestor,
     untrusted_because,
 )
 
@@ -86,11 +88,12 @@ class Copied:
 def open_cache(root: str, key_file: str) -> ArchiveCache | None:
     """The cache at ``root`` (created 0700 if missing); None, with one warning, if it is not ours.
 
-    Not ours: owned by another user, or writable by group or others, or it cannot be made.
+    Not ours: owned by another user, writable by group or others, under a folder that others
+    can change (as the key file, ``cachetrust.unsafe_ancestor``), or it cannot be made.
     ``key_file`` holds the key that seals built wheels.
     """
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(root)), exist_ok=True)
+        make_parents(root)
         with contextlib.suppress(FileExistsError):
             os.mkdir(root, 0o700)
     except OSError as exc:
@@ -100,7 +103,8 @@ def open_cache(root: str, key_file: str) -> ArchiveCache | None:
             exc.strerror or exc,
         )
         return None
-    why = untrusted_because(root, follow=True)
+    # Whoever can rename a folder above the root can swap the whole cache for theirs.
+    why = untrusted_because(root, follow=True) or unsafe_ancestor(root)
     if why is not None:
         logger.warning("Warning: not using the cache at %s: %s; continuing without it.", root, why)
         return None

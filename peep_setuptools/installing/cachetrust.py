@@ -56,6 +56,16 @@ def untrusted_because(path: str, *, follow: bool = False) -> str | None:
     return None
 
 
+def make_parents(path: str) -> None:
+    """Create the missing folders above ``path``, each 0700 (makedirs would use the umask)."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(parent):
+        return
+    make_parents(parent)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(parent, 0o700)
+
+
 def make_private_dirs(root: str, *parts: str, made: set[str] | None = None) -> str:
     """``root/parts...``, each missing level created 0755 whatever the umask; return it.
 
@@ -99,7 +109,7 @@ def load_sealer(key_file: str, cache_root: str) -> Sealer | str:
         return f"the key file {key_file} is inside the cache"
     folder = os.path.dirname(key_file)
     try:
-        os.makedirs(os.path.dirname(folder), exist_ok=True)
+        make_parents(folder)
         with contextlib.suppress(FileExistsError):
             os.mkdir(folder, 0o700)
         key = _read_key(key_file, folder)
@@ -110,14 +120,23 @@ def load_sealer(key_file: str, cache_root: str) -> Sealer | str:
     return Sealer(key) if isinstance(key, bytes) else key
 
 
-def _unsafe_ancestor(folder: str) -> str | None:
+def unsafe_ancestor(folder: str) -> str | None:
     """Why a folder above ``folder`` lets someone else swap it for theirs, or None.
 
-    Each must be owned by this user or root, and not writable by others unless sticky (/tmp).
+    Each must be owned by this user or root, and not writable by group or others unless
+    sticky (/tmp). A symlinked ``folder`` is judged both where it is and where it points.
     """
+    real = os.path.realpath(folder)
+    if real != os.path.abspath(folder):
+        why = unsafe_ancestor(real)
+        if why is not None:
+            return why
     path = os.path.dirname(os.path.abspath(folder))
     while True:
-        info = os.stat(path)
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            return f"{path} above it cannot be inspected: {exc.strerror or exc}"
         sticky = bool(info.st_mode & stat.S_ISVTX)
         writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
         if info.st_uid not in (os.geteuid(), 0) or (writable and not sticky):
@@ -132,7 +151,7 @@ def _read_key(key_file: str, folder: str) -> bytes | str | None:
     """The key, None if there is none yet, or why the one there cannot be trusted."""
     if not os.path.lexists(key_file):
         return None
-    ancestor = _unsafe_ancestor(folder)
+    ancestor = unsafe_ancestor(folder)
     if ancestor is not None:
         return f"the key file {key_file} cannot be trusted: {ancestor}"
     for path in (folder, key_file):

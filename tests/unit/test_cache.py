@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from peep_setuptools.hashes import Digest
-from peep_setuptools.installing.cache import ArchiveCache, default_cache_dir
+from peep_setuptools.installing.cache import ArchiveCache, default_cache_dir, open_cache
 
 
 def _digest(data: bytes) -> Digest:
@@ -193,3 +193,31 @@ def test_a_key_in_a_folder_others_can_swap_is_not_used(tmp_path, archive, caplog
         assert cache.built_wheel(sdist, "py3-none-any", "pip") is None
     assert caplog.text.count(f"{shared} above it can be changed by others") == 1
     assert not list((tmp_path / "cache").rglob("entry.json"))
+
+
+def test_a_cache_under_a_folder_others_can_change_is_not_used(tmp_path, caplog):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # not sticky: anyone may rename our cache and put theirs there
+    key_file = str(tmp_path / "key" / "cache-key")
+    with caplog.at_level(logging.WARNING, logger="peep_setuptools"):
+        assert open_cache(str(shared / "peep" / "cache"), key_file) is None
+        # through a symlink from a safe place too
+        (tmp_path / "link").symlink_to(shared / "peep" / "cache")
+        assert open_cache(str(tmp_path / "link"), key_file) is None
+    assert caplog.text.count(f"{shared} above it can be changed by others") == 2
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)  # as /tmp: others cannot rename what is ours
+    assert open_cache(str(sticky / "cache"), key_file) is not None
+
+
+def test_the_folders_made_above_a_new_cache_are_private_whatever_the_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        cache = open_cache(str(tmp_path / "a" / "b" / "cache"), str(tmp_path / "k" / "key"))
+    finally:
+        os.umask(old)
+    assert cache is not None
+    for folder in ("a", "a/b", "a/b/cache"):
+        assert (tmp_path / folder).stat().st_mode & 0o777 == 0o700
