@@ -95,8 +95,12 @@ def main():
         rows += [(pyc, "", "") for pyc in pycs if pyc not in known]
         rows = sorted((row[0], row[1] if len(row) > 1 else "", str(row[2]) if len(row) > 2 else "")
                       for row in rows)
-        temporary = full + ".peep-tmp"
-        with open(temporary, "w", encoding="utf-8", newline="") as stream:
+        # A new name, opened exclusively: a file or symlink planted there is never written
+        # through. The mode is what open() gives, as pip's RECORD has.
+        temporary = "%s.peep-tmp-%d-%s" % (full, os.getpid(), os.urandom(4).hex())
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(temporary, flags, 0o666), "w", encoding="utf-8",
+                       newline="") as stream:
             csv.writer(stream).writerows(rows)
         os.replace(temporary, full)
     print(sum(done))

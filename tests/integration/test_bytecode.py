@@ -172,3 +172,24 @@ def test_only_installed_files_are_compiled(tmp_path, peep, write):
     peep.install(reqs, python=venv, check=0)
     assert not (outside / "__pycache__").exists()
     assert list(site_packages(venv).glob("rowdy/__pycache__/*.pyc"))
+
+
+def test_the_record_rewrite_writes_through_no_planted_link(tmp_path, peep, write):
+    # A reinstall keeps what the old RECORD did not list: a symlink planted in the dist-info
+    # folder, at the name a temporary RECORD once had, must not make us write elsewhere.
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched\n")
+    wheel = _wheel(tmp_path / "wheels")
+    digest = hash_file(str(wheel))["sha256"]
+    reqs = write(
+        "reqs.txt",
+        f"--no-index\n--find-links {wheel.parent}\nmany==1.0 {digest.pip_option()}\n",
+    )
+    venv = make_venv(tmp_path / "venv")
+    peep.install(reqs, python=venv, check=0)
+    dist_info = site_packages(venv) / "many-1.0.dist-info"
+    (dist_info / "RECORD.peep-tmp").symlink_to(victim)
+    peep.install(reqs, "--force-reinstall", python=venv, check=0)
+    assert victim.read_text() == "untouched\n"
+    assert b".pyc" in (dist_info / "RECORD").read_bytes()
+    assert not [p.name for p in dist_info.iterdir() if p.name.startswith("RECORD.peep-tmp-")]
