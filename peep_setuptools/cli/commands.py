@@ -30,7 +30,7 @@ from peep_setuptools.frontend.options import (
     filters_of,
     network_options,
 )
-from peep_setuptools.frontend.running import report_moved, write_report
+from peep_setuptools.frontend.running import check_report_path, report_moved, write_report
 
 # What only check, verify and --report use is imported where they run,
 # so that a plain ``peep install`` starts faster.
@@ -197,6 +197,7 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     if args.fix:
         what = "add --missing" if args.command == "add" else "check --fix"
         refuse_lock_files(args.requirements, what)
+    check_report_path(args.report)
     if args.platform or args.python_version or args.implementation:
         logger.info(
             "Note: --platform, --python-version and --implementation choose the files whose "

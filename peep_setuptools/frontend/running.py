@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal, TextIO
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 def run_install(args: argparse.Namespace, *, out: TextIO | None = None) -> InstallResult:
     """Run ``peep install`` as parsed; then --write-hashes (on failure) and --report."""
     out = out or sys.stdout
+    check_report_path(args.report)
     try:
         result = api.install(
             args.requirements,
@@ -133,6 +135,22 @@ def report_moved(args: argparse.Namespace, exc: VerificationFailed) -> Verificat
     return VerificationFailed(
         str(exc), "", verdicts=exc.verdicts, problems=exc.problems, verified=exc.verified
     )
+
+
+def check_report_path(path: str | None) -> None:
+    """Fail before the run, not after installing, when the report could not be written."""
+    if not path or path == "-":
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    why = None
+    if os.path.isdir(path):
+        why = "it is a folder"
+    elif not os.path.isdir(folder):
+        why = f"there is no folder {folder}"
+    elif not os.access(path if os.path.exists(path) else folder, os.W_OK):
+        why = "permission denied"
+    if why is not None:
+        raise PeepError(f"cannot write the report {path}: {why}; nothing was done")
 
 
 def write_report(

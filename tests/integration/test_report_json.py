@@ -76,3 +76,24 @@ def test_install_report_to_stdout_is_pure_json_with_the_installer_output_on_stde
     data = json.loads(done.stdout)
     assert validate(data) == [] and data["ok"] is True
     assert "Successfully installed" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["install", "check"])
+def test_a_report_that_cannot_be_written_stops_the_run_before_anything(
+    peep, venv, write, wheels, index, tmp_path, command
+):
+    reqs = write(
+        "reqs.txt",
+        f"f7r-app==1.0 {wheels['app'].pip_option()}\nf7r-lib==1.0 {wheels['lib'].pip_option()}\n",
+    )
+    report = tmp_path / "no-such-folder" / "report.json"
+    args = ("-i", index.index_url, "--report", str(report))
+    done = (
+        peep.install(reqs, *args, check=1)
+        if command == "install"
+        else peep("check", "-r", reqs, *args, check=1)
+    )
+    assert f"cannot write the report {report}: there is no folder" in done.stderr
+    assert "nothing was done" in done.stderr
+    if command == "install":
+        peep.assert_nothing_installed("f7r-app", "f7r-lib")
