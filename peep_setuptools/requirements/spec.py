@@ -83,6 +83,9 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
 _VCS = re.compile(r"(git|hg|svn|bzr)\+", re.IGNORECASE)
 _PATH_EXTRAS = re.compile(r"(.+)(\[[^\]]*\])")
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+# pip finds "egg=" and the hashes it knows after a "#" or an "&" anywhere in a URL, and takes
+# the first of each: "?a=1&egg=x" names a project, "#sha256=A&sha256=B" pins A only.
+_PIP_URL_KEY = re.compile(r"[#&](egg|md5|sha1|sha224|sha256|sha384|sha512)=")
 ARCHIVE_HINT = "build an archive (sdist or wheel) and pin it with its hashes"
 
 
@@ -220,10 +223,11 @@ def _url_requirement(
     location: Location,
 ) -> ReqLine:
     parts = _split_url(url, shown, location)
-    egg, digests = _url_fragment(parts.fragment, location)
+    egg, digests = _url_fragment(url, parts.fragment, shown, location)
     filename = _url_archive_name(url, parts, shown, location)
     if name is None and egg is not None:
         name, extras = _egg_name(egg, location)
+        _check_wheel_egg(filename, name, extras, location)
     spelling, canonical, version = _named_from(
         filename, name, shown, location, "add #egg=NAME to the URL"
     )
@@ -253,8 +257,23 @@ def _split_url(url: str, shown: str, location: Location) -> SplitResult:
     return parts
 
 
-def _url_fragment(fragment: str, location: Location) -> tuple[str | None, tuple[Digest, ...]]:
+def _url_fragment(
+    url: str, fragment: str, shown: str, location: Location
+) -> tuple[str | None, tuple[Digest, ...]]:
     """The ``#egg=`` value and the hashes (``#sha256=...``) of a URL's fragment, as pip's."""
+    keys = [match.group(1) for match in _PIP_URL_KEY.finditer(url)]
+    if _PIP_URL_KEY.search(url.partition("#")[0]):
+        fail_at(
+            location,
+            f"{shown!r}: pip reads '&egg=' and '&sha256=' before the '#' too; "
+            "move them to the URL's fragment (after '#')",
+        )
+    if keys.count("egg") > 1 or len(keys) - keys.count("egg") > 1:
+        fail_at(
+            location,
+            f"{shown!r}: pip reads only the first #egg= and the first hash of a URL; "
+            "give one of each (more hashes go in --hash options)",
+        )
     egg = None
     digests: list[Digest] = []
     for item in fragment.split("&"):
@@ -284,6 +303,20 @@ def _url_archive_name(url: str, parts: SplitResult, shown: str, location: Locati
             f"{shown!r} is not an archive ({', '.join(ARCHIVE_SUFFIXES)}); {ARCHIVE_HINT}",
         )
     return filename
+
+
+def _check_wheel_egg(filename: str, name: str, extras: tuple[str, ...], location: Location) -> None:
+    """Refuse an ``#egg=`` on a wheel's URL naming another project or extras than pip reads."""
+    parsed = parse_filename(filename)
+    if parsed is None or parsed.kind != "wheel":
+        return
+    if parsed.name != canonicalize_name(name) or extras:
+        fail_at(
+            location,
+            f"'#egg={name}{'[' + ','.join(extras) + ']' if extras else ''}': pip takes a "
+            f"wheel's project from its filename ({parsed.project}) and ignores #egg=; "
+            "remove it or write 'NAME[EXTRAS] @ URL'",
+        )
 
 
 def _egg_name(egg: str, location: Location) -> tuple[str, tuple[str, ...]]:

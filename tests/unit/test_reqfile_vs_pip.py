@@ -138,6 +138,38 @@ CASES = [
         "write it as 'NAME @ file://",
         id="wheel-name-not-a-project-name",
     ),
+    # pip reads the first "#egg=" and the first hash after a "#" or "&" anywhere in a URL
+    # (pip's Link); peep read the fragment's last #egg= and every hash in it.
+    pytest.param(
+        # HEX is the file's hash: old peep allowed either, pip only OTHER
+        f"file://@DIR@/foo-1.0.tar.gz#sha256={OTHER}&sha256={HEX}\n".encode(),
+        {},
+        f"Expected sha256 {OTHER}\n",
+        "reqs.txt:1: 'file://",
+        id="url-second-hash",
+    ),
+    pytest.param(
+        f"file://@DIR@/foo-1.0.tar.gz#egg=foo&egg=bar --hash=sha256:{OTHER}\n".encode(),
+        {},
+        "    foo from file://",
+        "reqs.txt:1: 'file://",
+        id="url-second-egg",
+    ),
+    pytest.param(
+        f"file://@DIR@/foo-1.0.tar.gz?a=1&egg=bar --hash=sha256:{OTHER}\n".encode(),
+        {},
+        "    bar from file://",
+        "reqs.txt:1: 'file://",
+        id="url-egg-in-query",
+    ),
+    pytest.param(
+        f"file://@DIR@/foo-1.0-py3-none-any.whl#egg=bar --hash=sha256:{OTHER}\n".encode(),
+        {},
+        "    foo==1.0 from file://",
+        "reqs.txt:1: '#egg=bar': pip takes a wheel's project from its filename (foo) and "
+        "ignores #egg=; remove it or write 'NAME[EXTRAS] @ URL'",
+        id="wheel-url-egg-names-another-project",
+    ),
 ]
 
 
@@ -146,6 +178,7 @@ def test_read_differently_is_refused(
     tmp_path: Path, data: bytes, environ: dict[str, str], pip_says: str, message: str
 ) -> None:
     (tmp_path / "foo-1.0.tar.gz").write_bytes(b"x")  # what file:// cases name
+    (tmp_path / "foo-1.0-py3-none-any.whl").write_bytes(b"x")
     path = tmp_path / "reqs.txt"
     path.write_bytes(data.replace(b"@DIR@", str(tmp_path).encode()))
     assert pip_says in pip_reads(path, environ)
