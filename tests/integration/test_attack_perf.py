@@ -145,11 +145,13 @@ def test_a_cached_sdist_swapped_after_it_was_hashed_is_never_built(
     peep, write, packages, index, tmp_path
 ):
     """uv build does not check a hash: what it builds must be the very bytes peep hashed,
-    not whatever is at the cache path by then (here: the cache's folder is under a folder
-    others can write, and another tree is put in its place)."""
+    not whatever is at the cache path by then (here another tree is put in the cache's
+    place). A cache under a folder others can write is refused outright now
+    (``cachetrust.unsafe_ancestor``), so the swap is done by a wrapper running as us: the
+    handoff must not depend on the folder check alone."""
     shared = tmp_path / "shared"
     shared.mkdir()
-    shared.chmod(0o777)
+    shared.chmod(0o1777)  # sticky, as /tmp: the cache is used
     peep.env["PEEP_CACHE_DIR"] = str(shared / "cache")
     reqs = write("beta.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
     peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
