@@ -6,10 +6,8 @@ import logging
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, runtime_checkable
@@ -20,9 +18,10 @@ from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.installed import probe_installed
 from peep_setuptools.errors import BackendError, TargetError
 from peep_setuptools.installing.bytecode import compile_after_pays, compile_installed
+from peep_setuptools.installing.children import BUILDS_AT_ONCE
 from peep_setuptools.installing.children import absolute as _absolute
-from peep_setuptools.installing.children import empty_dir as _empty_dir
 from peep_setuptools.installing.children import pip_runner as _pip_runner
+from peep_setuptools.installing.children import run_all as _run_all
 from peep_setuptools.installing.handoff import (
     Origin,
     VerifiedArchive,
@@ -175,30 +174,6 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _run(
-    command: list[str],
-    archives: Sequence[VerifiedArchive],
-    env: dict[str, str],
-    *,
-    workdir: str,
-    action: Literal["install", "build"] = "install",
-    stdout_to_stderr: bool = False,
-) -> None:
-    try:
-        # With a JSON report on stdout, the installer's chatter must not land in it.
-        stdout = sys.stderr if stdout_to_stderr else None
-        done = subprocess.run(command, env=env, check=False, stdout=stdout, cwd=_empty_dir(workdir))
-    except OSError as exc:
-        raise BackendError(f"cannot run {command[0]}: {exc}") from exc
-    if done.returncode != 0:
-        names = ", ".join(a.name for a in archives)
-        raise BackendError(
-            f"{' '.join(command[:4])} exited {done.returncode} while {action}ing {names}; "
-            "its output above names the package that failed. The archives were verified, but "
-            f"the installer could not {action} them."
-        )
-
-
 def _wheels_in(folder: str) -> list[str]:
     try:
         names = sorted(os.listdir(folder))
@@ -253,9 +228,9 @@ class _RequirementsFileBackend:
         command.append(self._reinstall)
         compiles = self._compiles_after(archives)
         command += self._compile_args(compiles)
-        if self.quiet:
-            command.append("--quiet")
-        _run(command, archives, env, workdir=workdir, stdout_to_stderr=self.stdout_to_stderr)
+        command += self._quiet()
+        out_err = self.stdout_to_stderr
+        _run_all([(command, archives)], env, workdir=workdir, action="install", out=out_err)
         self._finish(target, archives, staged.origins, env, workdir, compiles=compiles)
 
     def _finish(
@@ -282,6 +257,9 @@ class _RequirementsFileBackend:
                 target.python, [found[n] for n in names if n in found], env, cwd=workdir
             )
         record_origins(found, origins)
+
+    def _quiet(self) -> list[str]:
+        return ["--quiet"] if self.quiet else []
 
     def _compiles_after(self, archives: Sequence[VerifiedArchive]) -> bool:
         """Whether we byte-compile after the installer (which then runs with --no-compile)."""
@@ -334,17 +312,23 @@ class PipBackend(_RequirementsFileBackend):
         workdir: str,
         build_index: BuildIndex,
     ) -> list[str]:
-        """``pip wheel --no-deps --require-hashes``: one pip run for all the sdists."""
-        reqs = os.path.join(workdir, "verified-sdists.txt")
+        """``pip wheel --no-deps --require-hashes`` of each sdist, a few side by side.
+
+        pip builds one sdist after another, each a single-threaded build backend in its own
+        isolated environment; separate runs use every core.
+        """
         out = os.path.join(workdir, "built")
         index_lines, env, args = self._index_input(build_index, workdir, "build")
-        write_installer_input([*index_lines, *(local_line(a) for a in sdists)], reqs)
-        command = [*self._program(target), "wheel", "--no-deps", "--require-hashes"]
-        command += [*self._target_args(target), "-r", reqs, "--wheel-dir", out, *args]
-        if self.quiet:
-            command.append("--quiet")
-        quiet_out = self.stdout_to_stderr
-        _run(command, sdists, env, workdir=workdir, action="build", stdout_to_stderr=quiet_out)
+        program = [*self._program(target), "wheel", "--no-deps", "--require-hashes"]
+
+        runs = []
+        for number, sdist in enumerate(sdists):
+            reqs = os.path.join(workdir, f"verified-sdist-{number:04d}.txt")
+            write_installer_input([*index_lines, local_line(sdist)], reqs)
+            command = [*program, *self._target_args(target), "-r", reqs, "--wheel-dir", out]
+            runs.append(([*command, *args, *self._quiet()], [sdist]))
+        out_err = self.stdout_to_stderr
+        _run_all(runs, env, workdir=workdir, action="build", out=out_err, at_once=BUILDS_AT_ONCE)
         return _wheels_in(out)
 
     def _program(self, target: Target) -> list[str]:
@@ -408,18 +392,12 @@ class UvBackend(_RequirementsFileBackend):
         out = os.path.join(workdir, "built")
         _, env, args = self._index_input(build_index, workdir, "build")
 
-        def build(sdist: VerifiedArchive) -> None:
+        runs = []
+        for sdist in sdists:
             command = [uv, "build", "--wheel", "--out-dir", out, "--python", target.python]
-            command += [*args, sdist.path]
-            if self.quiet:
-                command.append("--quiet")
-            out_err = self.stdout_to_stderr
-            _run(command, [sdist], env, workdir=workdir, action="build", stdout_to_stderr=out_err)
-
-        # One source per `uv build`, so run them side by side, as `uv pip install` would.
-        with ThreadPoolExecutor(max_workers=min(len(sdists), 4) or 1) as pool:
-            for future in [pool.submit(build, sdist) for sdist in sdists]:
-                future.result()
+            runs.append(([*command, *args, sdist.path, *self._quiet()], [sdist]))
+        out_err = self.stdout_to_stderr
+        _run_all(runs, env, workdir=workdir, action="build", out=out_err, at_once=BUILDS_AT_ONCE)
         return _wheels_in(out)
 
     def _program(self, target: Target) -> list[str]:

@@ -5,7 +5,18 @@ from __future__ import annotations
 import contextlib
 import importlib.machinery
 import os
+import subprocess
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from peep_setuptools.errors import BackendError
+
+if TYPE_CHECKING:
+    from peep_setuptools.installing.handoff import VerifiedArchive
+
+#: sdists built at once: each build backend is one single-threaded process
+BUILDS_AT_ONCE = 4
 
 
 def empty_dir(workdir: str) -> str:
@@ -46,3 +57,47 @@ def pip_runner() -> str | None:
     folders = list(spec.submodule_search_locations or ()) if spec is not None else []
     runners = [os.path.join(os.path.realpath(f), "__pip-runner__.py") for f in folders[:1]]
     return next((path for path in runners if os.path.isfile(path)), None)
+
+
+def run_all(
+    runs: Sequence[tuple[list[str], Sequence[VerifiedArchive]]],
+    env: dict[str, str],
+    *,
+    workdir: str,
+    action: Literal["install", "build"],
+    out: bool,
+    at_once: int = 1,
+) -> None:
+    """Run each (command, archives), ``at_once`` at a time; raise BackendError if one fails.
+
+    A failure, an interrupt or a signal stops every child still running and waits for it:
+    no installer outlives the run. ``out``: the installer's stdout goes to our stderr.
+    """
+    # With a JSON report on stdout, the installer's chatter must not land in it.
+    stdout = sys.stderr if out else None
+    cwd = empty_dir(workdir)
+    waiting = list(runs)
+    running: list[tuple[subprocess.Popen[bytes], list[str], Sequence[VerifiedArchive]]] = []
+    try:
+        while waiting or running:
+            while waiting and len(running) < at_once:
+                command, archives = waiting.pop(0)
+                try:
+                    child = subprocess.Popen(command, env=env, stdout=stdout, cwd=cwd)
+                except OSError as exc:
+                    raise BackendError(f"cannot run {command[0]}: {exc}") from exc
+                running.append((child, command, archives))
+            child, command, archives = running[0]
+            code = child.wait()
+            running.pop(0)
+            if code != 0:
+                names = ", ".join(a.name for a in archives)
+                raise BackendError(
+                    f"{' '.join(command[:4])} exited {code} while {action}ing {names}; "
+                    "its output above names the package that failed. The archives were "
+                    f"verified, but the installer could not {action} them."
+                )
+    finally:
+        for child, _, _ in running:
+            child.kill()  # as subprocess.run does when interrupted
+            child.wait()
