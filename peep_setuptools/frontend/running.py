@@ -11,7 +11,9 @@ import argparse
 import contextlib
 import logging
 import os
+import stat
 import sys
+import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal, TextIO
 
@@ -19,6 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from peep_setuptools import api
+from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import PeepError, VerificationFailed
 from peep_setuptools.frontend.options import filters_of, install_options
 from peep_setuptools.requirements.editing import NewRequirement, apply_edit, plan_edit
@@ -138,19 +141,46 @@ def report_moved(args: argparse.Namespace, exc: VerificationFailed) -> Verificat
 
 
 def check_report_path(path: str | None) -> None:
-    """Fail before the run, not after installing, when the report could not be written."""
+    """Fail before the run, not after installing, when the report could not be written.
+
+    The report replaces the file at ``path`` in one rename (``write_report``): what is there
+    must be a regular file, not a link to follow, a FIFO or a device, and a file can be made
+    in its folder.
+    """
     if not path or path == "-":
         return
-    folder = os.path.dirname(os.path.abspath(path))
-    why = None
-    if os.path.isdir(path):
-        why = "it is a folder"
-    elif not os.path.isdir(folder):
-        why = f"there is no folder {folder}"
-    elif not os.access(path if os.path.exists(path) else folder, os.W_OK):
-        why = "permission denied"
+    why = _unwritable(path)
     if why is not None:
         raise PeepError(f"cannot write the report {path}: {why}; nothing was done")
+
+
+def _unwritable(path: str) -> str | None:
+    """Why no report can replace ``path``, or None."""
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    folder = os.path.dirname(os.path.abspath(path))
+    if mode is not None and stat.S_ISLNK(mode):
+        # A link planted at the path (a dangling one passed the old check) is not followed.
+        return "it is a symbolic link (give the path of the file itself)"
+    if mode is not None and stat.S_ISDIR(mode):
+        return "it is a folder"
+    if mode is not None and not stat.S_ISREG(mode):
+        return "it is no regular file (--report - writes to standard output)"
+    if not os.path.isdir(folder):
+        return f"there is no folder {folder}"
+    if mode is not None and not os.access(path, os.W_OK):
+        return "permission denied"
+    try:  # what the rename needs: a new file in the folder (a read-only mount, a quota)
+        handle, probe = tempfile.mkstemp(prefix=".peep-", suffix=".tmp", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def write_report(
@@ -194,9 +224,8 @@ def write_report(
         out.write(text)
         out.flush()
         return
-    try:
-        with open(path, "w", encoding="utf-8") as stream:
-            stream.write(text)
+    try:  # one rename: never half a report, never written through a link planted since
+        replace_text(path, text)
     except OSError as exc:
         raise PeepError(f"cannot write the report {path}: {exc.strerror or exc}") from exc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from support.builders import make_wheel
@@ -97,3 +98,57 @@ def test_a_report_that_cannot_be_written_stops_the_run_before_anything(
     assert "nothing was done" in done.stderr
     if command == "install":
         peep.assert_nothing_installed("f7r-app", "f7r-lib")
+
+
+@pytest.mark.parametrize("command", ["install", "check"])
+def test_a_symlink_at_the_report_path_is_refused_before_anything(
+    peep, venv, write, wheels, index, tmp_path, command
+):
+    # A dangling link passed the check (the path "did not exist") and failed after the
+    # install; a link to a file elsewhere had the report written through it, over that file.
+    reqs = write(
+        "reqs.txt",
+        f"f7r-app==1.0 {wheels['app'].pip_option()}\nf7r-lib==1.0 {wheels['lib'].pip_option()}\n",
+    )
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("keep me\n")
+    for n, target in enumerate([tmp_path / "no-such-folder" / "r.json", elsewhere]):
+        report = tmp_path / f"report{n}.json"
+        report.symlink_to(target)
+        args = ("-i", index.index_url, "--report", str(report))
+        done = (
+            peep.install(reqs, *args, check=1)
+            if command == "install"
+            else peep("check", "-r", reqs, *args, check=1)
+        )
+        assert (
+            f"cannot write the report {report}: it is a symbolic link (give the path of "
+            "the file itself); nothing was done"
+        ) in done.stderr
+        assert report.is_symlink() and elsewhere.read_text() == "keep me\n"
+        if command == "install":
+            peep.assert_nothing_installed("f7r-app", "f7r-lib")
+
+
+def test_a_report_path_that_is_no_regular_file_is_refused(peep, write, wheels, index, tmp_path):
+    # The report replaces the file in one rename: a FIFO (or a device) is refused, not
+    # replaced or written into after the run.
+    reqs = write("reqs.txt", f"f7r-lib==1.0 {wheels['lib'].pip_option()}\n")
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    done = peep("check", "-r", reqs, "-i", index.index_url, "--report", str(fifo), check=1)
+    assert (
+        f"cannot write the report {fifo}: it is no regular file (--report - writes to "
+        "standard output); nothing was done"
+    ) in done.stderr
+
+
+def test_the_report_replaces_a_file_in_one_step(peep, write, wheels, index, tmp_path):
+    reqs = write("reqs.txt", f"f7r-lib==1.0 {wheels['lib'].pip_option()}\n")
+    report = tmp_path / "report.json"
+    report.write_text("old")
+    hardlink = tmp_path / "other-name.json"
+    os.link(report, hardlink)  # written in place, the other name would change too
+    peep("check", "-r", reqs, "-i", index.index_url, "--report", str(report), check=0)
+    assert json.loads(report.read_text())["ok"] is True
+    assert hardlink.read_text() == "old"
