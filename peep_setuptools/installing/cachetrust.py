@@ -126,6 +126,9 @@ def unsafe_ancestor(folder: str) -> str | None:
     Each must be owned by this user or root, and not writable by group or others unless
     sticky (/tmp). A symlinked ``folder`` is judged both where it is and where it points.
     """
+    why = _foreign_link(folder)
+    if why is not None:
+        return why
     real = os.path.realpath(folder)
     if real != os.path.abspath(folder):
         why = unsafe_ancestor(real)
@@ -145,6 +148,44 @@ def unsafe_ancestor(folder: str) -> str | None:
         if parent == path:
             return None
         path = parent
+
+
+def _foreign_link(folder: str) -> str | None:
+    """Why a symbolic link on the way to ``folder`` (every hop) is not ours or root's, or None.
+
+    The owner of a link in a sticky folder (/tmp) can replace it, and the stat of what it
+    points at now says nothing about what it will point at.
+    """
+    current = os.sep
+    pending = list(reversed(os.path.abspath(folder).split(os.sep)))
+    hops = 0
+    while pending:
+        part = pending.pop()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = os.path.dirname(current)
+            continue
+        path = os.path.join(current, part)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return None  # not there yet: it is made below folders already checked
+        if not stat.S_ISLNK(info.st_mode):
+            current = path
+            continue
+        if info.st_uid not in (os.geteuid(), 0):
+            return f"{path} on the way to it is a symbolic link owned by uid {info.st_uid}"
+        hops += 1
+        if hops > 40:
+            return f"{path} on the way to it: too many levels of symbolic links"
+        try:
+            target = os.readlink(path)
+        except OSError as exc:
+            return f"{path} on the way to it cannot be inspected: {exc.strerror or exc}"
+        current = os.sep if os.path.isabs(target) else current
+        pending.extend(reversed(target.split(os.sep)))
+    return None
 
 
 def _read_key(key_file: str, folder: str) -> bytes | str | None:

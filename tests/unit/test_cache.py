@@ -221,3 +221,27 @@ def test_the_folders_made_above_a_new_cache_are_private_whatever_the_umask(tmp_p
     assert cache is not None
     for folder in ("a", "a/b", "a/b/cache"):
         assert (tmp_path / folder).stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a link to another user")
+def test_a_cache_reached_through_a_link_someone_else_owns_is_not_used(tmp_path, caplog):
+    # In a sticky folder (/tmp) the owner of a link can replace it: whoever owns a link on
+    # the way to the cache can point the cache at a folder of theirs, whatever it points at now.
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    ours = tmp_path / "ours"
+    ours.mkdir(mode=0o700)
+    theirs = sticky / "theirs"
+    theirs.symlink_to(ours)
+    os.lchown(theirs, 65534, 65534)
+    (tmp_path / "hop").symlink_to(theirs)  # ours, but the next hop is not
+    key_file = str(tmp_path / "key" / "cache-key")
+    with caplog.at_level(logging.WARNING, logger="peep_setuptools"):
+        assert open_cache(str(theirs / "cache"), key_file) is None
+        assert open_cache(str(tmp_path / "hop" / "cache"), key_file) is None
+    assert (
+        caplog.text.count(f"{theirs} on the way to it is a symbolic link owned by uid 65534") == 2
+    )
+    (tmp_path / "ourlink").symlink_to(ours)  # a link of ours is fine
+    assert open_cache(str(tmp_path / "ourlink" / "cache"), key_file) is not None
