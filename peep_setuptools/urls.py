@@ -14,7 +14,10 @@ _T = TypeVar("_T", bound=type)
 # A URL's credentials in free text: ``scheme://USERINFO@``, where the authority ends at the
 # first "/", "?", "#" or space and USERINFO runs to its last "@". Quotes and brackets do not
 # end it: a password may hold them (a repr() of the line, "'" in a password).
-_USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
+# Also Python's own messages, which quote a URL's netloc alone (urlsplit's "netloc '...'").
+_USERINFO_IN_TEXT = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://|netloc ')(?P<userinfo>[^/?#\s]*)@"
+)
 
 
 def redact_url(url: str) -> str:
@@ -70,6 +73,22 @@ def _hide_userinfo(match: re.Match[str]) -> str:
         return match.group(0)
     hidden = f"{user}:****" if has_password else "****"
     return f"{match.group('scheme')}{hidden}@"
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``urlsplit`` cannot read ``url`` (in words that quote none of it), or None.
+
+    Its own messages quote the netloc, credentials and all; and a URL it cannot read fails
+    wherever it is first split, deep in a run (a traceback, exit 3), not where it was given.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # raises ValueError for a port that is no number or too big
+    except ValueError as exc:
+        if "NFKC" in str(exc):
+            return "its host part has a character that reads as '/', '?', '#', '@' or ':'"
+        return redact_text(str(exc))
+    return None
 
 
 def strip_credentials(url: str) -> str:

@@ -22,6 +22,7 @@ from peep_setuptools.errors import (
 )
 from peep_setuptools.frontend.options import add_index_options, add_install_options, network_options
 from peep_setuptools.frontend.running import log_level, messages_to, run_install
+from peep_setuptools.urls import redact_text
 
 BUG_HINT = (
     "peep: this is a bug in peep-setuptools {version}, not in your input; please report it "
@@ -158,5 +159,6 @@ def _main(args: argparse.Namespace) -> int:
         return interrupted_exit_code(exc)
     except Exception:
         print(BUG_HINT.format(version=__version__), file=sys.stderr)
-        traceback.print_exc()
+        # A bug's own exception may quote a URL with its credentials (urlsplit's do).
+        sys.stderr.write(redact_text(traceback.format_exc()))
         return EXIT_BUG

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from peep_setuptools.errors import UsageError
 from peep_setuptools.index.http import HttpClient, HttpSettings
 from peep_setuptools.index.pages import IndexClient
 from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
 from peep_setuptools.installing.backends import BuildIndex
 from peep_setuptools.requirements.lines import IndexOptions
-from peep_setuptools.urls import redacting_repr
+from peep_setuptools.urls import redacting_repr, url_problem
 
 
 @redacting_repr
@@ -73,6 +74,11 @@ def resolve_settings(
         trusted_hosts=tuple(defaults.trusted_hosts),
     )
     options = pip_config.overridden_by(in_files).overridden_by(on_command_line)
+    for url in (options.index_url or "", *options.extra_index_urls, *options.find_links):
+        # pip's configuration and the command line: caught here, not deep in the run
+        problem = url_problem(url)
+        if problem is not None:
+            raise UsageError(f"the index or find-links URL {url} is not valid: {problem}")
     http = HttpSettings(
         cert=cert or defaults.cert,
         timeout=timeout if timeout is not None else defaults.timeout,

@@ -31,7 +31,7 @@ from peep_setuptools.requirements.spec import (
     parse_pip_hash,
     parse_requirement,
 )
-from peep_setuptools.urls import redacting_repr
+from peep_setuptools.urls import redacting_repr, url_problem
 
 
 @redacting_repr
@@ -316,6 +316,10 @@ def _option_items(
         if name == "--find-links" and not is_url(value):
             # As pip: a relative find-links path in a file is relative to that file.
             value = os.path.normpath(os.path.join(base_dir, value))
+        elif name in ("--index-url", "--extra-index-url", "--find-links"):
+            problem = url_problem(value)
+            if problem is not None:
+                fail_at(location, f"{name} {raw}: not a valid URL: {problem}")
         yield OptionLine(location, f"{name} {_quote(raw)}", name, value)
 
 

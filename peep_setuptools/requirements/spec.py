@@ -31,7 +31,7 @@ from packaging.utils import (
 from peep_setuptools.archives import ARCHIVE_SUFFIXES, is_archive_name, parse_filename
 from peep_setuptools.errors import MalformedHashError, RequirementsFileError
 from peep_setuptools.hashes import Digest, InvalidDigest, check_algorithm
-from peep_setuptools.urls import file_url_path, is_remote_path, redacting_repr
+from peep_setuptools.urls import file_url_path, is_remote_path, redacting_repr, url_problem
 
 HashStyle = Literal["peep", "pip"]
 
@@ -248,10 +248,10 @@ def _split_url(url: str, shown: str, location: Location) -> SplitResult:
     if any(char.isspace() for char in url):
         # A URL has no blanks (RFC 3986); "name @ URL" could not even write this one.
         fail_at(location, f"{url!r} is not a valid URL: it contains whitespace; write it as %20")
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        fail_at(location, f"{url!r} is not a valid URL: {exc}")
+    problem = url_problem(url)
+    if problem is not None:
+        fail_at(location, f"{url!r} is not a valid URL: {problem}")
+    parts = urlsplit(url)
     if parts.scheme.lower() not in _URL_SCHEMES:
         fail_at(location, f"{shown!r}: only http://, https:// and file:// URLs are supported")
     return parts

@@ -164,3 +164,23 @@ def test_odd_passwords_are_never_shown(
     if exit_code == 0:
         # the token reached the index as the password (percent-encoded, as pip sends it)
         assert "gamma" in json.dumps(json.loads(report.read_text())["requirements"])
+
+
+@pytest.mark.parametrize("where", ["file", "pip-config"])
+def test_a_url_python_cannot_split_is_refused_without_its_secret(
+    peep, venv, write, packages, index, where
+):
+    # urlsplit's error quotes the netloc, password and all: an index URL with a full-width
+    # '\uff03' in its password crashed deep in the run (exit 3) with the password in the traceback.
+    url = index.index_url.replace("127.0.0.1", f"user:{SECRET}\uff03@127.0.0.1")
+    lines = f"alpha==1.0 {packages.pip('alpha-1.0')}\n"
+    if where == "file":
+        lines = f"--index-url {url}\n" + lines
+    else:
+        peep.env["PIP_INDEX_URL"] = url
+    done = peep.install(write("reqs.txt", lines), check=2)
+    text = done.stdout + done.stderr
+    assert "its host part has a character that reads as '/', '?', '#', '@' or ':'" in text
+    assert "user:****@127.0.0.1" in text
+    assert SECRET not in text and "Traceback" not in text
+    peep.assert_nothing_installed()

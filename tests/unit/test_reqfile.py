@@ -508,6 +508,22 @@ REFUSED = [
         "http://[::1/foo-1.0.tar.gz",
         "reqs.txt:1: 'http://[::1/foo-1.0.tar.gz' is not a valid URL: Invalid IPv6 URL",
     ),
+    # urlsplit's own message quotes the netloc, password and all
+    (
+        "https://u:s3cret\uff03@h/foo-1.0.tar.gz",
+        "reqs.txt:1: 'https://u:****@h/foo-1.0.tar.gz' is not a valid URL: its host part has "
+        "a character that reads as '/', '?', '#', '@' or ':'",
+    ),
+    (
+        "--index-url https://u:s3cret\uff0f@h/simple/",
+        "reqs.txt:1: --index-url https://u:****@h/simple/: not a valid URL: its host part has "
+        "a character that reads as '/', '?', '#', '@' or ':'",
+    ),
+    (
+        "--find-links https://u:s3cret@h:99999/",
+        "reqs.txt:1: --find-links https://u:****@h:99999/: not a valid URL: "
+        "Port out of range 0-65535",
+    ),
     (
         "foo bar",
         f"reqs.txt:1: 'foo bar' is not a valid requirement: {packaging_message('foo bar')}",

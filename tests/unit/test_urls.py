@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,6 +17,7 @@ from peep_setuptools.urls import (
     redacting_repr,
     split_credentials,
     strip_credentials,
+    url_problem,
 )
 
 
@@ -143,3 +145,22 @@ def test_install_options_do_not_print_the_environment() -> None:
 
     options = InstallOptions(environ={"API_KEY": "s3cret", "PIP_INDEX_URL": "https://u:p@h/"})
     assert "s3cret" not in repr(options) and "environ" not in repr(options)
+
+
+def test_python_messages_quoting_a_netloc_hide_its_secret():
+    # urlsplit's ValueError (and so a traceback under exit 3) quotes the netloc alone
+    try:
+        urlsplit("https://user:s3cret\uff03@h/")
+    except ValueError as exc:
+        text = str(exc)
+    assert "s3cret" in text
+    assert redact_text(text) == (
+        "netloc 'user:****@h' contains invalid characters under NFKC normalization"
+    )
+    assert url_problem("https://user:s3cret\uff03@h/") == (
+        "its host part has a character that reads as '/', '?', '#', '@' or ':'"
+    )
+    assert url_problem("https://user:s3cret@h:x/") == (
+        "Port could not be cast to integer value as 'x'"
+    )
+    assert url_problem("https://user:s3cret@h:1/") is None
