@@ -13,6 +13,7 @@ are checked against the pinned hashes every time they are read.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import hmac
 import os
@@ -121,40 +122,12 @@ def load_sealer(key_file: str, cache_root: str) -> Sealer | str:
 
 
 def unsafe_ancestor(folder: str) -> str | None:
-    """Why a folder above ``folder`` lets someone else swap it for theirs, or None.
+    """Why a folder on the way to ``folder`` lets someone else swap it for theirs, or None.
 
-    Each must be owned by this user or root, and not writable by group or others unless
-    sticky (/tmp). A symlinked ``folder`` is judged both where it is and where it points.
-    """
-    why = _foreign_link(folder)
-    if why is not None:
-        return why
-    real = os.path.realpath(folder)
-    if real != os.path.abspath(folder):
-        why = unsafe_ancestor(real)
-        if why is not None:
-            return why
-    path = os.path.dirname(os.path.abspath(folder))
-    while True:
-        try:
-            info = os.stat(path)
-        except OSError as exc:
-            return f"{path} above it cannot be inspected: {exc.strerror or exc}"
-        sticky = bool(info.st_mode & stat.S_ISVTX)
-        writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-        if info.st_uid not in (os.geteuid(), 0) or (writable and not sticky):
-            return f"{path} above it can be changed by others"
-        parent = os.path.dirname(path)
-        if parent == path:
-            return None
-        path = parent
-
-
-def _foreign_link(folder: str) -> str | None:
-    """Why a symbolic link on the way to ``folder`` (every hop) is not ours or root's, or None.
-
-    The owner of a link in a sticky folder (/tmp) can replace it, and the stat of what it
-    points at now says nothing about what it will point at.
+    Every folder whose entry the path goes through, also through each symbolic link (every
+    hop, where it points now), must be owned by this user or root and not writable by group
+    or others, unless sticky (/tmp); in a sticky folder the entry itself (a link too: its
+    owner can replace it) must be ours or root's.
     """
     current = os.sep
     pending = list(reversed(os.path.abspath(folder).split(os.sep)))
@@ -168,23 +141,37 @@ def _foreign_link(folder: str) -> str | None:
             continue
         path = os.path.join(current, part)
         try:
-            info = os.lstat(path)
-        except OSError:
-            return None  # not there yet: it is made below folders already checked
-        if not stat.S_ISLNK(info.st_mode):
+            above = os.stat(current)
+            entry = os.lstat(path) if pending or os.path.lexists(path) else above
+        except OSError as exc:
+            return f"{path} on the way to it cannot be inspected: {exc.strerror or exc}"
+        why = _swappable(current, above, path, entry)
+        if why is not None:
+            return why
+        if not stat.S_ISLNK(entry.st_mode):
             current = path
             continue
-        if info.st_uid not in (os.geteuid(), 0):
-            return f"{path} on the way to it is a symbolic link owned by uid {info.st_uid}"
         hops += 1
-        if hops > 40:
-            return f"{path} on the way to it: too many levels of symbolic links"
         try:
+            if hops > 40:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
             target = os.readlink(path)
         except OSError as exc:
             return f"{path} on the way to it cannot be inspected: {exc.strerror or exc}"
         current = os.sep if os.path.isabs(target) else current
         pending.extend(reversed(target.split(os.sep)))
+    return None
+
+
+def _swappable(folder: str, above: os.stat_result, path: str, entry: os.stat_result) -> str | None:
+    """Why someone else can replace ``path``, an entry of ``folder``, or None."""
+    ours = (os.geteuid(), 0)
+    writable = above.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if above.st_uid not in ours or (writable and not above.st_mode & stat.S_ISVTX):
+        return f"{folder} above it can be changed by others"
+    if writable and entry.st_uid not in ours:
+        kind = "a symbolic link" if stat.S_ISLNK(entry.st_mode) else "an entry"
+        return f"{path} on the way to it is {kind} owned by uid {entry.st_uid}"
     return None
 
 

@@ -245,3 +245,25 @@ def test_a_cache_reached_through_a_link_someone_else_owns_is_not_used(tmp_path, 
     )
     (tmp_path / "ourlink").symlink_to(ours)  # a link of ours is fine
     assert open_cache(str(tmp_path / "ourlink" / "cache"), key_file) is not None
+
+
+def test_a_cache_reached_through_a_link_in_a_folder_others_can_change_is_not_used(tmp_path, caplog):
+    # home/a -> shared/b -> home/c: where each link points now is safe, but anyone can
+    # replace b in shared (no sticky bit); neither the path as written nor where it ends
+    # up passes through shared, so only a walk of every hop sees it.
+    home = tmp_path / "home"
+    (home / "c").mkdir(parents=True)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    (shared / "b").symlink_to(home / "c")
+    (home / "a").symlink_to(shared / "b")
+    key_file = str(tmp_path / "key" / "cache-key")
+    with caplog.at_level(logging.WARNING, logger="peep_setuptools"):
+        assert open_cache(str(home / "a" / "cache"), key_file) is None
+    assert f"{shared} above it can be changed by others" in caplog.text
+    # the same link in a folder only we can change is fine, whoever owns it
+    (home / "b").symlink_to(home / "c")
+    if os.geteuid() == 0:
+        os.lchown(home / "b", 65534, 65534)
+    assert open_cache(str(home / "b" / "cache"), key_file) is not None
