@@ -12,11 +12,12 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 _T = TypeVar("_T", bound=type)
 
 # A URL's credentials in free text: ``scheme://USERINFO@``, where the authority ends at the
-# first "/", "?", "#" or space and USERINFO runs to its last "@". Quotes and brackets do not
-# end it: a password may hold them (a repr() of the line, "'" in a password).
+# first "/", "?", "#" or ASCII blank and USERINFO runs to its last "@". Quotes and brackets do
+# not end it: a password may hold them (a repr() of the line, "'" in a password), nor other
+# spaces (U+00A0...), which neither pip nor peep split an option line at.
 # Also Python's own messages, which quote a URL's netloc alone (urlsplit's "netloc '...'").
 _USERINFO_IN_TEXT = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://|netloc ')(?P<userinfo>[^/?#\s]*)@"
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://|netloc ')(?P<userinfo>[^/?#\t\n\v\f\r ]*)@"
 )
 
 

@@ -56,6 +56,16 @@ class HttpSettings:
     #: first pause between attempts, doubled each time and capped at 2 s
     backoff: float = 0.25
 
+    def __post_init__(self) -> None:
+        # "user:pass@host:3128" is an http:// proxy to the router (and curl): written so,
+        # repr() and messages see its credentials as a URL's and hide them.
+        if self.proxies is not None:
+            proxies = {
+                scheme: url if scheme == "no" or not url or "://" in url else f"http://{url}"
+                for scheme, url in self.proxies.items()
+            }
+            object.__setattr__(self, "proxies", proxies)
+
 
 def check_redirect(source: str, target: str) -> str | None:
     """Return why a redirect from ``source`` to ``target`` is refused, or None if allowed."""

@@ -53,6 +53,10 @@ def test_redact_text_hides_every_url_secret_in_a_line():
         ("https://a:b@c@d/x and http://e@f/", "https://a:****@d/x and http://****@f/"),
         ("git+https://host/repo.git@v1 x@y.com http://h/p?u=a@b", None),
         ("http://u:****@h ****@h", None),
+        # a password holding a non-ASCII space: pip splits option lines at ASCII blanks only,
+        # so it is one URL to pip and to peep, and its secret ran past the old pattern
+        ("x http://u:pa\u00a0s3cret@h/ y", "x http://u:****@h/ y"),
+        ("x http://pa\u2003s3cret\u3000t@h/ y", "x http://****@h/ y"),
     ],
 )
 def test_redact_text_needs_no_parsable_url(text, shown):
@@ -164,3 +168,12 @@ def test_python_messages_quoting_a_netloc_hide_its_secret():
         "Port could not be cast to integer value as 'x'"
     )
     assert url_problem("https://user:s3cret@h:1/") is None
+
+
+def test_http_settings_hide_a_proxy_password_without_a_scheme() -> None:
+    # "user:pass@host:3128" is a proxy as curl and the router read it (http:// assumed)
+    from peep_setuptools.index.http import HttpSettings
+
+    settings = HttpSettings(proxies={"https": "alice:s3cret@proxy:3128", "no": "localhost"})
+    assert "s3cret" not in repr(settings)
+    assert settings.proxies == {"https": "http://alice:s3cret@proxy:3128", "no": "localhost"}
