@@ -85,7 +85,7 @@ _PATH_EXTRAS = re.compile(r"(.+)(\[[^\]]*\])")
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 # pip finds "egg=" and the hashes it knows after a "#" or an "&" anywhere in a URL, and takes
 # the first of each: "?a=1&egg=x" names a project, "#sha256=A&sha256=B" pins A only.
-_PIP_URL_KEY = re.compile(r"[#&](egg|md5|sha1|sha224|sha256|sha384|sha512)=")
+_PIP_URL_KEY = re.compile(r"[#&](egg|subdirectory|md5|sha1|sha224|sha256|sha384|sha512)=")
 ARCHIVE_HINT = "build an archive (sdist or wheel) and pin it with its hashes"
 
 
@@ -265,8 +265,16 @@ def _url_fragment(
     if _PIP_URL_KEY.search(url.partition("#")[0]):
         fail_at(
             location,
-            f"{shown!r}: pip reads '&egg=' and '&sha256=' before the '#' too; "
+            f"{shown!r}: pip reads '&egg=', '&subdirectory=' and '&sha256=' before the '#' "
+            "too; "
             "move them to the URL's fragment (after '#')",
+        )
+    if "subdirectory" in keys:
+        # pip builds the project in that folder of the archive; peep hands over the archive
+        fail_at(
+            location,
+            f"{shown!r}: #subdirectory= cannot be installed from a hash-checked archive; "
+            f"{ARCHIVE_HINT}",
         )
     if keys.count("egg") > 1 or len(keys) - keys.count("egg") > 1:
         fail_at(

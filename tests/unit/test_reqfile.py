@@ -508,6 +508,18 @@ REFUSED = [
         "http://[::1/foo-1.0.tar.gz",
         "reqs.txt:1: 'http://[::1/foo-1.0.tar.gz' is not a valid URL: Invalid IPv6 URL",
     ),
+    # pip builds the project in that folder of the archive; peep hands over the archive
+    (
+        "https://h/foo-1.0.tar.gz#egg=foo&subdirectory=sub",
+        "reqs.txt:1: 'https://h/foo-1.0.tar.gz#egg=foo&subdirectory=sub': #subdirectory= "
+        f"cannot be installed from a hash-checked archive; {BUILD}",
+    ),
+    (
+        "foo @ https://h/foo-1.0.tar.gz?a=1&subdirectory=sub",
+        "reqs.txt:1: 'foo @ https://h/foo-1.0.tar.gz?a=1&subdirectory=sub': pip reads '&egg=', "
+        "'&subdirectory=' and '&sha256=' before the '#' too; move them to the URL's fragment "
+        "(after '#')",
+    ),
     # urlsplit's own message quotes the netloc, password and all
     (
         "https://u:s3cret\uff03@h/foo-1.0.tar.gz",
