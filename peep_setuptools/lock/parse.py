@@ -36,6 +36,7 @@ from peep_setuptools.lock.model import (
 )
 from peep_setuptools.requirements.spec import control_character, is_project_name
 from peep_setuptools.tomlread import toml_loads
+from peep_setuptools.urls import url_problem
 
 #: the major version of PEP 751 we read; a newer minor version is read with a warning
 SUPPORTED_MAJOR = 1
@@ -245,6 +246,8 @@ def _parse_package(reader: _Reader, entry: object, number: int) -> LockedPackage
     _check_sources(reader, entry, key, display)
     wheels, sdist, archive = _package_files(reader, entry, key, display, version)
     index = reader.string(entry, "index", f"{key}.index")
+    if index is not None:
+        _check_url(reader, index, f"{key}.index")
     if index is not None and urlsplit(index).scheme.lower() not in ("http", "https", "file"):
         reader.fail(f"{key}.index", f"{index!r} is not an http(s):// or file:// URL")
     return LockedPackage(
@@ -339,6 +342,7 @@ def _parse_file(
         if value is not None and control_character(value) is not None:
             reader.fail(f"{key}.{field}", f"{value!r} has a control character or line break")
     if url is not None:
+        _check_url(reader, url, f"{key}.url")
         scheme = urlsplit(url).scheme.lower()
         if scheme not in _URL_SCHEMES:
             reader.fail(f"{key}.url", f"{url!r}: only http://, https:// and file:// are supported")
@@ -371,6 +375,13 @@ def _parse_file(
         size=size,
         tags=tags,
     )
+
+
+def _check_url(reader: _Reader, url: str, key: str) -> None:
+    """Refuse a URL urlsplit cannot read here, not deep in the run (its error quotes it)."""
+    problem = url_problem(url)
+    if problem is not None:
+        reader.fail(key, f"{url!r} is not a valid URL: {problem}")
 
 
 def _warn_misplaced_keys(

@@ -208,6 +208,21 @@ PKG = '[[packages]]\nname = "alpha"\nversion = "1.0"\n'
             "only http://, https:// and file:// are supported",
         ),
         (
+            # urlsplit's error quotes the netloc, password and all; it crashed the run (exit 3)
+            PKG
+            + '[[packages.wheels]]\nurl = "https://u:s3cret\uff03@x.org/alpha-1.0-py3-none-any.whl"\n'
+            f'hashes = {{sha256 = "{H1}"}}\n',
+            "pylock.toml: packages[0].wheels[0].url: 'https://u:****@x.org/alpha-1.0-py3-none-"
+            "any.whl' is not a valid URL: its host part has a character that reads as '/', "
+            "'?', '#', '@' or ':'",
+        ),
+        (
+            '[[packages]]\nname = "alpha"\nversion = "1.0"\nindex = "https://x.org:99999/"\n'
+            + _wheel(),
+            "pylock.toml: packages[0].index: 'https://x.org:99999/' is not a valid URL: "
+            "Port out of range 0-65535",
+        ),
+        (
             PKG + "wheels = []\n",
             "pylock.toml: packages[0].wheels: must be a non-empty array of tables",
         ),
