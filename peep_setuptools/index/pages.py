@@ -130,7 +130,12 @@ def parse_html_page(text: str, *, page_url: str) -> list[Link]:
     except (ValueError, AssertionError):
         # Python 3.9's HTMLParser can still raise on some junk; keep what was parsed.
         pass
-    base = urljoin(page_url, parser.base.strip()) if parser.base else page_url
+    base = page_url
+    if parser.base:
+        try:
+            base = urljoin(page_url, parser.base.strip())
+        except ValueError:  # a <base> urlsplit cannot read: ignored, as browsers do
+            base = page_url
     links = []
     for attrs in parser.anchors:
         href = attrs.get("href")

@@ -22,6 +22,14 @@ def test_base_href():
     assert link.source == PAGE
 
 
+def test_a_base_href_urlsplit_cannot_read_is_ignored():
+    # an index page's <base> with a full-width '#' in its host part made urljoin raise:
+    # the run crashed with a traceback (exit 3), as any index could make it
+    html = '<base href="https://x\uff03@files.example/"><a href="foo-1.0.zip">x</a>'
+    (link,) = parse_html_page(html, page_url=PAGE)
+    assert link.url == PAGE + "foo-1.0.zip"
+
+
 def test_html_attributes_are_unescaped():
     html = (
         '<a href="foo-1.0.zip?a=1&amp;b=2" data-requires-python="&gt;=3.8,&lt;4" '
