@@ -406,6 +406,8 @@ def parse_requirement(text: str, shown: str, location: Location, cwd: str | None
     candidate, semicolon, marker_text = text.partition(";")
     candidate = candidate.strip()
     before_at, at, _ = candidate.partition("@")
+    if at and not _looks_like_path(before_at):
+        _refuse_file_named_like(candidate, cwd, shown, location)
     # As pip: "name @ url" is PEP 508 unless what comes before the "@" is a path.
     if not (at and not _looks_like_path(before_at)) and (
         _looks_like_path(candidate) or is_archive_name(_PATH_EXTRAS.sub(r"\1", candidate))
@@ -415,6 +417,19 @@ def parse_requirement(text: str, shown: str, location: Location, cwd: str | None
             candidate, name=None, marker=marker, cwd=cwd, shown=shown, location=location
         )
     return _pep508_requirement(text, shown, location, cwd)
+
+
+def _refuse_file_named_like(
+    candidate: str, cwd: str | None, shown: str, location: Location
+) -> None:
+    """Refuse ``name@archive`` where a file of that whole name exists: pip installs that file."""
+    path = _PATH_EXTRAS.sub(r"\1", candidate)
+    if is_archive_name(path) and os.path.isfile(absolute_path(path, cwd)):
+        fail_at(
+            location,
+            f"{shown!r}: pip reads this as the file {path!r}, which exists, and peep as "
+            "'NAME @ PATH'; write './' before the file, or spaces around the '@'",
+        )
 
 
 def _pep508_requirement(text: str, shown: str, location: Location, cwd: str | None) -> ReqLine:

@@ -170,6 +170,16 @@ CASES = [
         "ignores #egg=; remove it or write 'NAME[EXTRAS] @ URL'",
         id="wheel-url-egg-names-another-project",
     ),
+    pytest.param(
+        # pip takes a requirement naming an existing archive file for that file, "@" and all
+        f"foo@foo-1.0.tar.gz --hash=sha256:{HEX}\n".encode(),
+        {},
+        "Processing ./foo@foo-1.0.tar.gz",
+        "reqs.txt:1: 'foo@foo-1.0.tar.gz': pip reads this as the file 'foo@foo-1.0.tar.gz', "
+        "which exists, and peep as 'NAME @ PATH'; write './' before the file, or spaces "
+        "around the '@'",
+        id="file-named-like-name-at-path",
+    ),
 ]
 
 
@@ -179,6 +189,7 @@ def test_read_differently_is_refused(
 ) -> None:
     (tmp_path / "foo-1.0.tar.gz").write_bytes(b"x")  # what file:// cases name
     (tmp_path / "foo-1.0-py3-none-any.whl").write_bytes(b"x")
+    (tmp_path / "foo@foo-1.0.tar.gz").write_bytes(b"y")
     path = tmp_path / "reqs.txt"
     path.write_bytes(data.replace(b"@DIR@", str(tmp_path).encode()))
     assert pip_says in pip_reads(path, environ)
