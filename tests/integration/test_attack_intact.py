@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.builders import origin, site_packages, write_wheel
+from support.builders import extension_suffix, origin, site_packages, write_wheel
 
 from peep_setuptools import InstallOptions, install
 from peep_setuptools.errors import PeepError
@@ -237,12 +237,7 @@ def test_a_module_planted_before_a_verified_extension_module_fails_verify(
     peep.install(reqs, "-i", index.index_url, check=0)
     verify = ("verify", "-r", reqs, "--python", str(venv), "-i", index.index_url)
     peep(*verify, check=0)
-    suffix = subprocess.run(
-        [str(venv), "-c", "import importlib.machinery as m; print(m.EXTENSION_SUFFIXES[0])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    suffix = extension_suffix(venv)
     assert suffix != ".abi3.so"
     path = site_packages(venv) / planted.format(suffix=suffix)
     path.parent.mkdir(exist_ok=True)

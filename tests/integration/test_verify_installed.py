@@ -10,7 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.builders import installed, make_wheel, origin, site_packages, write_wheel
+from support.builders import (
+    extension_suffix,
+    installed,
+    make_wheel,
+    origin,
+    site_packages,
+    write_wheel,
+)
 
 from peep_setuptools.hashes import hash_file
 
@@ -299,12 +306,7 @@ def test_an_extension_module_beside_a_namespace_packages_init_fails_verify(
     peep(*verify, check=0)
     assert origin(venv, "f7v_nsroot.sub") == "wheel"
 
-    suffix = subprocess.run(
-        [str(venv), "-c", "import importlib.machinery as m; print(m.EXTENSION_SUFFIXES[0])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    suffix = extension_suffix(venv)
     planted = site_packages(venv) / "f7v_nsroot" / "sub" / f"__init__{suffix}"
     planted.write_bytes(b"not an ELF file, but the one Python picks")
     done = subprocess.run(

@@ -260,6 +260,16 @@ def site_packages(python: Path) -> Path:
     return site
 
 
+def extension_suffix(python: Path) -> str:
+    """The first extension-module suffix ``python`` imports (``.cpython-311-x86_64...so``)."""
+    return subprocess.run(
+        [str(python), "-c", "import importlib.machinery as m; print(m.EXTENSION_SUFFIXES[0])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 def origin(python: Path, module: str, *flags: str) -> str:
     """``module.ORIGIN`` as ``python FLAGS`` imports it: "wheel", "sdist", "planted"..."""
     return subprocess.run(
