@@ -320,13 +320,13 @@ class PipBackend(_RequirementsFileBackend):
         out = os.path.join(workdir, "built")
         index_lines, env, args = self._index_input(build_index, workdir, "build")
         program = [*self._program(target), "wheel", "--no-deps", "--require-hashes"]
-
+        program += self._target_args(target)
         runs = []
         for number, sdist in enumerate(sdists):
             reqs = os.path.join(workdir, f"verified-sdist-{number:04d}.txt")
             write_installer_input([*index_lines, local_line(sdist)], reqs)
-            command = [*program, *self._target_args(target), "-r", reqs, "--wheel-dir", out]
-            runs.append(([*command, *args, *self._quiet()], [sdist]))
+            command = [*program, "-r", reqs, "--wheel-dir", out, *args, *self._quiet()]
+            runs.append((command, [sdist]))
         out_err = self.stdout_to_stderr
         _run_all(runs, env, workdir=workdir, action="build", out=out_err, at_once=BUILDS_AT_ONCE)
         return _wheels_in(out)

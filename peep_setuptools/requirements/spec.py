@@ -266,8 +266,7 @@ def _url_fragment(
         fail_at(
             location,
             f"{shown!r}: pip reads '&egg=', '&subdirectory=' and '&sha256=' before the '#' "
-            "too; "
-            "move them to the URL's fragment (after '#')",
+            "too; move them to the URL's fragment (after '#')",
         )
     if "subdirectory" in keys:
         # pip builds the project in that folder of the archive; peep hands over the archive
@@ -406,10 +405,11 @@ def parse_requirement(text: str, shown: str, location: Location, cwd: str | None
     candidate, semicolon, marker_text = text.partition(";")
     candidate = candidate.strip()
     before_at, at, _ = candidate.partition("@")
-    if at and not _looks_like_path(before_at):
-        _refuse_file_named_like(candidate, cwd, shown, location)
     # As pip: "name @ url" is PEP 508 unless what comes before the "@" is a path.
-    if not (at and not _looks_like_path(before_at)) and (
+    named_at = bool(at) and not _looks_like_path(before_at)
+    if named_at:
+        _refuse_file_named_like(candidate, cwd, shown, location)
+    if not named_at and (
         _looks_like_path(candidate) or is_archive_name(_PATH_EXTRAS.sub(r"\1", candidate))
     ):
         marker = _parse_marker(marker_text, shown, location) if semicolon else None
