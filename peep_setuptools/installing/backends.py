@@ -17,13 +17,15 @@ from packaging.utils import canonicalize_name
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.installed import probe_installed
 from peep_setuptools.errors import BackendError, TargetError
+from peep_setuptools.installing.batches import split
 from peep_setuptools.installing.bytecode import compile_after_pays, compile_installed
-from peep_setuptools.installing.children import BUILDS_AT_ONCE
+from peep_setuptools.installing.children import BUILDS_AT_ONCE, INSTALLS_AT_ONCE, ChildRun
 from peep_setuptools.installing.children import absolute as _absolute
 from peep_setuptools.installing.children import pip_runner as _pip_runner
 from peep_setuptools.installing.children import run_all as _run_all
 from peep_setuptools.installing.handoff import (
     Origin,
+    Staged,
     VerifiedArchive,
     local_line,
     stage,
@@ -207,31 +209,53 @@ class _RequirementsFileBackend:
         workdir: str,
         build_index: BuildIndex,
     ) -> None:
-        """Install every archive in one installer run; raise BackendError if it fails.
+        """Install every archive; raise BackendError if the installer fails.
 
-        Index options (with their credentials) are handed over only when an sdist is left
-        to build, and never on the command line; then the environment records what the
-        requirements said (``recorded.py``).
+        Fresh wheels that write disjoint files may go to several installer runs
+        (``batches.py``). Index options (with their credentials) are handed over only when
+        an sdist is left to build, and never on the command line; then the environment
+        records what the requirements said (``recorded.py``).
         """
         program = self._program(target)  # uv is looked for before any file is written
-        staged = stage(archives, workdir, in_place=self._hands_over_in_place)
+        compiles = self._compiles_after(archives)
+        batches = [list(archives)]
+        at_once, at_most = self._batches()
+        if all(is_wheel(a.path) for a in archives):
+            batches = split(archives, installed=target.installed, at_once=at_once, at_most=at_most)
+        if len(batches) > 1:
+            side_by_side = " side by side" if at_once > 1 else ""
+            logger.info(
+                "Installing the %d archives in %d installer runs%s (no two write the same file).",
+                *(len(archives), len(batches), side_by_side),
+            )
+        runs: list[ChildRun] = []
+        origins: list[Origin] = []
+        for number, batch in enumerate(batches):
+            staged = stage(batch, workdir, in_place=self._hands_over_in_place, batch=number)
+            env, command = self._install_run(staged, number, target, workdir, build_index)
+            command += [*self._compile_args(compiles), *self._quiet()]
+            command += self._split_args() if len(batches) > 1 else []
+            runs.append(ChildRun([*program, *command], batch, env))
+            origins += staged.origins
+        out_err = self.stdout_to_stderr
+        _run_all(runs, workdir=workdir, action="install", out=out_err, at_once=at_once)
+        self._finish(target, archives, origins, runs[0].env, workdir, compiles=compiles)
+
+    def _install_run(
+        self, staged: Staged, number: int, target: Target, workdir: str, build_index: BuildIndex
+    ) -> tuple[dict[str, str], list[str]]:
+        """The environment and ``install ...`` arguments of one run; its input file written."""
         lines = list(staged.lines)
         if staged.folder is not None:
             env, args = self._pinned_input(staged.folder, staged.in_place)
         else:  # an sdist to build: its build dependencies come from the index
             index_lines, env, args = self._index_input(build_index, workdir, "install")
             lines = index_lines + lines
-        reqs = os.path.join(workdir, "verified-requirements.txt")
+        name = f"verified-requirements-{number}.txt" if number else "verified-requirements.txt"
+        reqs = os.path.join(workdir, name)
         write_installer_input(lines, reqs)
-        command = [*program, "install", "--no-deps", "--require-hashes", *self._target_args(target)]
-        command += ["-r", reqs, *args]
-        command.append(self._reinstall)
-        compiles = self._compiles_after(archives)
-        command += self._compile_args(compiles)
-        command += self._quiet()
-        out_err = self.stdout_to_stderr
-        _run_all([(command, archives)], env, workdir=workdir, action="install", out=out_err)
-        self._finish(target, archives, staged.origins, env, workdir, compiles=compiles)
+        command = ["install", "--no-deps", "--require-hashes", *self._target_args(target)]
+        return env, [*command, "-r", reqs, *args, self._reinstall]
 
     def _finish(
         self,
@@ -260,6 +284,14 @@ class _RequirementsFileBackend:
 
     def _quiet(self) -> list[str]:
         return ["--quiet"] if self.quiet else []
+
+    def _batches(self) -> tuple[int, int]:
+        """(installer runs side by side, wheels per run at most) for a split install."""
+        raise NotImplementedError
+
+    def _split_args(self) -> list[str]:
+        """Options for each run of a split install."""
+        return []
 
     def _compiles_after(self, archives: Sequence[VerifiedArchive]) -> bool:
         """Whether we byte-compile after the installer (which then runs with --no-compile)."""
@@ -326,9 +358,9 @@ class PipBackend(_RequirementsFileBackend):
             reqs = os.path.join(workdir, f"verified-sdist-{number:04d}.txt")
             write_installer_input([*index_lines, local_line(sdist)], reqs)
             command = [*program, "-r", reqs, "--wheel-dir", out, *args, *self._quiet()]
-            runs.append((command, [sdist]))
+            runs.append(ChildRun(command, [sdist], env))
         out_err = self.stdout_to_stderr
-        _run_all(runs, env, workdir=workdir, action="build", out=out_err, at_once=BUILDS_AT_ONCE)
+        _run_all(runs, workdir=workdir, action="build", out=out_err, at_once=BUILDS_AT_ONCE)
         return _wheels_in(out)
 
     def _program(self, target: Target) -> list[str]:
@@ -346,6 +378,15 @@ class PipBackend(_RequirementsFileBackend):
 
     def _target_args(self, target: Target) -> list[str]:
         return ["--disable-pip-version-check", "--no-input"]
+
+    def _batches(self) -> tuple[int, int]:
+        # pip's resolver work grows with the square of its requirements, and one pip uses one
+        # core: two runs of 200 take ~0.6x the time of one of 400 (benchmarks/RESULTS.md).
+        return INSTALLS_AT_ONCE, 200
+
+    def _split_args(self) -> list[str]:
+        # Each run would take the others' packages for missing; peep checks dependencies.
+        return ["--no-warn-conflicts"]
 
     def _cert_args(self, build_index: BuildIndex) -> list[str]:
         return ["--cert", os.path.abspath(build_index.cert)] if build_index.cert else []
@@ -395,9 +436,9 @@ class UvBackend(_RequirementsFileBackend):
         runs = []
         for sdist in sdists:
             command = [uv, "build", "--wheel", "--out-dir", out, "--python", target.python]
-            runs.append(([*command, *args, sdist.path, *self._quiet()], [sdist]))
+            runs.append(ChildRun([*command, *args, sdist.path, *self._quiet()], [sdist], env))
         out_err = self.stdout_to_stderr
-        _run_all(runs, env, workdir=workdir, action="build", out=out_err, at_once=BUILDS_AT_ONCE)
+        _run_all(runs, workdir=workdir, action="build", out=out_err, at_once=BUILDS_AT_ONCE)
         return _wheels_in(out)
 
     def _program(self, target: Target) -> list[str]:
@@ -406,6 +447,11 @@ class UvBackend(_RequirementsFileBackend):
 
     def _target_args(self, target: Target) -> list[str]:
         return ["--python", target.python]
+
+    def _batches(self) -> tuple[int, int]:
+        # uv locks the environment (its runs cannot overlap) and its memory grows with the
+        # local wheels it is handed: runs of at most 50 keep it near its 40-wheel figure.
+        return 1, 50
 
     def _compile_args(self, after: bool) -> list[str]:
         return ["--compile-bytecode"] if self.compile == "compile" else []

@@ -7,7 +7,8 @@ import importlib.machinery
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from peep_setuptools.errors import BackendError
@@ -17,6 +18,17 @@ if TYPE_CHECKING:
 
 #: sdists built at once: each build backend is one single-threaded process
 BUILDS_AT_ONCE = 4
+#: pip runs of a split install at once: each is one process, most of it single-threaded
+INSTALLS_AT_ONCE = max(1, min(os.cpu_count() or 1, 4))
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """One installer process: its command, the archives it is given, its environment."""
+
+    command: list[str]
+    archives: Sequence[VerifiedArchive]
+    env: Mapping[str, str]
 
 
 def empty_dir(workdir: str) -> str:
@@ -60,44 +72,54 @@ def pip_runner() -> str | None:
 
 
 def run_all(
-    runs: Sequence[tuple[list[str], Sequence[VerifiedArchive]]],
-    env: dict[str, str],
+    runs: Sequence[ChildRun],
     *,
     workdir: str,
     action: Literal["install", "build"],
     out: bool,
     at_once: int = 1,
 ) -> None:
-    """Run each (command, archives), ``at_once`` at a time; raise BackendError if one fails.
+    """Run each child, ``at_once`` at a time; raise BackendError if one fails.
 
-    A failure, an interrupt or a signal stops every child still running and waits for it:
-    no installer outlives the run. ``out``: the installer's stdout goes to our stderr.
+    An interrupt or a signal stops every child still running and waits for it: no
+    installer outlives the run. A failed build stops the other builds; a failed install
+    starts no other but lets those running finish (a killed installer would leave a
+    package half-written). ``out``: the installer's stdout goes to our stderr.
     """
     # With a JSON report on stdout, the installer's chatter must not land in it.
     stdout = sys.stderr if out else None
     cwd = empty_dir(workdir)
     waiting = list(runs)
-    running: list[tuple[subprocess.Popen[bytes], list[str], Sequence[VerifiedArchive]]] = []
+    running: list[tuple[subprocess.Popen[bytes], ChildRun]] = []
+    failed: BackendError | None = None
     try:
         while waiting or running:
             while waiting and len(running) < at_once:
-                command, archives = waiting.pop(0)
+                run = waiting.pop(0)
                 try:
-                    child = subprocess.Popen(command, env=env, stdout=stdout, cwd=cwd)
+                    child = subprocess.Popen(run.command, env=dict(run.env), stdout=stdout, cwd=cwd)
                 except OSError as exc:
-                    raise BackendError(f"cannot run {command[0]}: {exc}") from exc
-                running.append((child, command, archives))
-            child, command, archives = running[0]
+                    raise BackendError(f"cannot run {run.command[0]}: {exc}") from exc
+                running.append((child, run))
+            child, run = running.pop(0)
             code = child.wait()
-            running.pop(0)
-            if code != 0:
-                names = ", ".join(a.name for a in archives)
-                raise BackendError(
-                    f"{' '.join(command[:4])} exited {code} while {action}ing {names}; "
-                    "its output above names the package that failed. The archives were "
-                    f"verified, but the installer could not {action} them."
-                )
+            if code != 0 and failed is None:
+                failed = _failure(run, code, action)
+                waiting.clear()
+                if action == "build":
+                    break
+        if failed is not None:
+            raise failed
     finally:
-        for child, _, _ in running:
+        for child, _ in running:
             child.kill()  # as subprocess.run does when interrupted
             child.wait()
+
+
+def _failure(run: ChildRun, code: int, action: str) -> BackendError:
+    names = ", ".join(a.name for a in run.archives)
+    return BackendError(
+        f"{' '.join(run.command[:4])} exited {code} while {action}ing {names}; "
+        "its output above names the package that failed. The archives were "
+        f"verified, but the installer could not {action} them."
+    )

@@ -98,14 +98,17 @@ def write_installer_input(lines: Sequence[str], path: str) -> None:
         stream.write("".join(f"{line}\n" for line in lines))
 
 
-def stage(archives: Sequence[VerifiedArchive], workdir: str, *, in_place: bool = False) -> Staged:
+def stage(
+    archives: Sequence[VerifiedArchive], workdir: str, *, in_place: bool = False, batch: int = 0
+) -> Staged:
     """Requirement lines naming only the verified files; index wheels in a private folder.
 
     When any archive is an sdist, the installer builds it and needs an index for its build
     dependencies: then no archive goes through ``--find-links`` (the index could offer
-    other files for the same pin), all are named by their local URL.
+    other files for the same pin), all are named by their local URL. ``batch``: each
+    installer run of a split install has its own folder.
     """
-    folder = os.path.join(workdir, "verified-files")
+    folder = os.path.join(workdir, f"verified-files-{batch}" if batch else "verified-files")
     os.mkdir(folder, 0o700)  # new: it holds nothing but what we put there
     pinned = all(is_wheel(a.path) for a in archives)
     lines: list[str] = []

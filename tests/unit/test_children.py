@@ -10,7 +10,7 @@ import pytest
 
 from peep_setuptools.errors import BackendError
 from peep_setuptools.hashes import Digest
-from peep_setuptools.installing.children import run_all
+from peep_setuptools.installing.children import ChildRun, run_all
 from peep_setuptools.installing.handoff import VerifiedArchive
 
 
@@ -34,10 +34,10 @@ def test_builds_run_side_by_side(tmp_path: Path) -> None:
         "    assert time.time() < end, 'the others never started'\n"
         "    time.sleep(0.01)\n"
     )
-    runs = [([*_python(wait_for_all), str(tmp_path), n], [_archive(n)]) for n in "abc"]
+    env = dict(os.environ)
+    runs = [ChildRun([*_python(wait_for_all), str(tmp_path), n], [_archive(n)], env) for n in "abc"]
     os.mkdir(tmp_path / "work")
-    run_all(runs, dict(os.environ), workdir=str(tmp_path / "work"), action="build", out=False,
-            at_once=3)  # fmt: skip
+    run_all(runs, workdir=str(tmp_path / "work"), action="build", out=False, at_once=3)
     assert sorted(os.listdir(tmp_path)) == ["a", "b", "c", "work"]
 
 
@@ -55,15 +55,31 @@ def test_one_failure_stops_the_others_and_names_its_archive(tmp_path: Path) -> N
         "    time.sleep(0.01)\n"
         "sys.exit(3)\n"
     )
+    env = dict(os.environ)
     runs = [
-        ([*_python(fail), str(pid_file)], [_archive("broken")]),
-        ([*_python(sleeper), str(pid_file)], [_archive("slow")]),
+        ChildRun([*_python(fail), str(pid_file)], [_archive("broken")], env),
+        ChildRun([*_python(sleeper), str(pid_file)], [_archive("slow")], env),
     ]
     os.mkdir(tmp_path / "work")
     with pytest.raises(BackendError, match=r"exited 3 while building broken;"):
         # the sleeper is still running when its sibling fails: it is stopped, not waited for
-        run_all(runs, dict(os.environ), workdir=str(tmp_path / "work"), action="build",
-                out=False, at_once=2)  # fmt: skip
+        run_all(runs, workdir=str(tmp_path / "work"), action="build", out=False, at_once=2)
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_failed_install_lets_the_running_one_finish_and_starts_no_other(tmp_path: Path) -> None:
+    # A killed installer would leave a package half-written; one not yet started is not.
+    finisher = "import sys, time\ntime.sleep(0.5)\nopen(sys.argv[1], 'w').close()\n"
+    env = dict(os.environ)
+    runs = [
+        ChildRun([*_python("import sys; sys.exit(1)")], [_archive("broken")], env),
+        ChildRun([*_python(finisher), str(tmp_path / "finished")], [_archive("running")], env),
+        ChildRun([*_python(finisher), str(tmp_path / "started")], [_archive("waiting")], env),
+    ]
+    os.mkdir(tmp_path / "work")
+    with pytest.raises(BackendError, match=r"exited 1 while installing broken;"):
+        run_all(runs, workdir=str(tmp_path / "work"), action="install", out=False, at_once=2)
+    assert (tmp_path / "finished").exists()
+    assert not (tmp_path / "started").exists()
