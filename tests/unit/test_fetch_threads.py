@@ -66,3 +66,28 @@ def test_interrupted_run_exits_without_waiting_for_stuck_workers() -> None:
     assert done.stdout.split() == ["interrupted", "1", "True"], done.stderr
     assert done.returncode == 0
     assert time.monotonic() - start < 15
+
+
+def test_meanwhile_runs_in_the_calling_thread_beside_the_workers() -> None:
+    ran_in: list[int] = []
+    results = _in_threads(
+        lambda n: n + 1,
+        range(5),
+        2,
+        lambda: None,
+        meanwhile=lambda: ran_in.append(threading.get_ident()),
+    )
+    assert results == [1, 2, 3, 4, 5]
+    assert ran_in == [threading.get_ident()]
+    assert _in_threads(lambda n: n, [], 4, lambda: None, meanwhile=lambda: None) == []
+
+
+def test_an_error_in_meanwhile_aborts_the_workers() -> None:
+    aborted = threading.Event()
+
+    def meanwhile() -> None:
+        raise ValueError("here")
+
+    with pytest.raises(ValueError, match="here"):
+        _in_threads(lambda n: aborted.wait(10), range(2), 2, aborted.set, meanwhile=meanwhile)
+    assert aborted.is_set()
