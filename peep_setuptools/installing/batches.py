@@ -13,11 +13,13 @@ installed is not split at all: removing the old copy could delete what another r
 
 from __future__ import annotations
 
-import configparser
 import posixpath
+import re
 import unicodedata
 import zipfile
 from collections.abc import Collection, Sequence
+
+from packaging.utils import canonicalize_name
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.installing.handoff import VerifiedArchive
@@ -28,6 +30,27 @@ MIN_PER_BATCH = 8
 #: the install schemes pip writes ``NAME.data/SCHEME/...`` into; purelib and platlib are
 #: often the same folder, so they are one place here
 _SAME_PLACE = {"purelib": "lib", "platlib": "lib"}
+
+#: the places inside the ``data`` scheme (the environment's root) that a data file can reach
+_UNDER_DATA = ("lib", "scripts", "headers")
+
+#: data files' path tails a wheel may have before the split stops (each is keyed several
+#: times: a wheel of many deep data files must not take our memory); longer data paths stop it
+_MAX_TAILS = 20_000
+_MAX_DATA_PATH = 1024
+
+#: an entry_points.txt larger than this stops the split unread (it is read before any install)
+_MAX_ENTRY_POINTS = 1 << 20
+
+#: a word right before '=': what pip's script maker (distlib) takes for a script's name, in
+#: any line of any section, whatever the parser (importlib, pkg_resources, uv) reads there
+_SCRIPT_WORD = re.compile(r"([\w.+-]+)\s*=")
+
+#: names pip writes for a console script "pip" / "easy_install" (pip3, pip3.X, easy_install-3.X)
+_SCRIPT_FAMILY = re.compile(r"(pip)(?:\d+(?:\.\d+)?)?|(easy_install)(?:-\d+\.\d+)?")
+
+#: Windows launchers and scripts pip writes beside a script's name
+_LAUNCHER = re.compile(r"(?:\.exe|-script\.pyw?)$")
 
 
 def split(
@@ -46,7 +69,7 @@ def split(
     count = min(max(at_once, -(-len(archives) // at_most)), len(archives) // MIN_PER_BATCH)
     if count < 2 or any(a.name in installed for a in archives):
         return [list(archives)]
-    groups = _groups([a.path for a in archives])
+    groups = _groups(archives)
     if groups is None:
         return [list(archives)]
     # Largest group first into the lightest batch: near-equal batches by number of files.
@@ -59,9 +82,12 @@ def split(
     return [[archives[i] for i in sorted(batch)] for batch in members if batch]
 
 
-def _groups(paths: Sequence[str]) -> list[tuple[int, list[int]]] | None:
-    """(weight, archive indexes) of wheels joined by a path they write; None if unreadable."""
-    parent = list(range(len(paths)))
+def _groups(archives: Sequence[VerifiedArchive]) -> list[tuple[int, list[int]]] | None:
+    """(weight, archive indexes) of wheels joined by a path they write; None if unreadable.
+
+    Two wheels of one project are joined too: one installer run refuses them.
+    """
+    parent = list(range(len(archives)))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -70,53 +96,94 @@ def _groups(paths: Sequence[str]) -> list[tuple[int, list[int]]] | None:
         return i
 
     owner: dict[tuple[str, str], int] = {}
-    weights = [0] * len(paths)
-    for index, path in enumerate(paths):
-        writes = _writes(path)
+    weights = [0] * len(archives)
+    for index, archive in enumerate(archives):
+        writes = _writes(archive.path)
         if writes is None:
             return None
         weights[index] = len(writes) + 10  # the resolver's share, per requirement
-        for place in writes:
+        for place in {*writes, ("project", canonicalize_name(archive.name))}:
             other = owner.setdefault(place, index)
             parent[root(index)] = root(other)
     joined: dict[int, list[int]] = {}
-    for index in range(len(paths)):
+    for index in range(len(archives)):
         joined.setdefault(root(index), []).append(index)
     return [(sum(weights[i] for i in group), group) for group in joined.values()]
 
 
 def _writes(path: str) -> set[tuple[str, str]] | None:
-    """Where installing this wheel writes: (scheme, path), normalised; None if unreadable.
+    """Where installing this wheel writes: (place, path), normalised; None if unreadable.
 
     Case-folded because a case-insensitive file system makes ``A.py`` and ``a.py`` one
-    file; ``a/../b.py`` is ``b.py`` wherever it is written. Anything odd (no entry points
-    readable, two of them) makes it None: then nothing is split.
+    file; ``a/../b.py`` is ``b.py`` wherever it is written. A file may be keyed in more
+    places than it is written to (never fewer): a needless join only costs speed. Anything
+    odd (two entry points files, a huge one, too many or too long data paths) makes it None.
     """
     if not is_wheel(path):
         return None
     try:
         with zipfile.ZipFile(path) as wheel:
-            given = [n for n in wheel.namelist() if not n.endswith(("/", "\\"))]
-            names = [_normal(n) for n in given]
-            entry_points = [g for g, n in zip(given, names) if _is_entry_points(n)]
+            given = [i for i in wheel.infolist() if not i.filename.endswith(("/", "\\"))]
+            names = [_normal(i.filename) for i in given]
+            entry_points = [i for i, n in zip(given, names) if _is_entry_points(n)]
             if len(entry_points) > 1:
                 return None
-            scripts = _script_names(wheel.read(entry_points[0])) if entry_points else []
+            text = b""
+            if entry_points:
+                with wheel.open(entry_points[0]) as stream:
+                    text = stream.read(_MAX_ENTRY_POINTS + 1)
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError):
         return None
+    scripts = _script_names(text)
     if scripts is None:
         return None
-    places = {("scripts", _normal(name)) for name in scripts}
+    places = {key for name in scripts for key in _script_keys(name)}
+    tails = _MAX_TAILS
     for name in names:
-        top, _, rest = name.partition("/")
-        scheme, _, inside = rest.partition("/")
         places.add(("lib", name))  # also for NAME.data: pip may not take it for the data folder
-        if top.endswith(".data") and inside:
-            place = _SAME_PLACE.get(scheme, scheme)
-            if place == "scripts":  # by its file name alone, as the script names are
-                inside = inside.rsplit("/", 1)[-1]
-            places.add((place, inside))
+        keys, tails = _data_keys(name, tails)
+        if keys is None:
+            return None
+        places |= keys
     return places
+
+
+def _data_keys(name: str, tails: int) -> tuple[set[tuple[str, str]] | None, int]:
+    """Where a ``NAME.data/SCHEME/...`` file may be written, and the wheel's tails left.
+
+    None when there are too many tails to key (``tails``: how many are left).
+    """
+    top, _, rest = name.partition("/")
+    scheme, _, inside = rest.partition("/")
+    if not top.endswith(".data") or not inside:
+        return set(), tails
+    place = _SAME_PLACE.get(scheme, scheme)
+    if place == "scripts":
+        return _script_keys(inside), tails
+    if place != "data":
+        return {(place, inside)}, tails
+    # The environment's root holds site-packages, bin and include: any tail of the path may
+    # be one of theirs (``lib/python3.X/site-packages/x.py`` is the ``lib`` file ``x.py``).
+    parts = inside.split("/")
+    tails -= len(parts)
+    if tails < 0 or len(inside) > _MAX_DATA_PATH:
+        return None, tails
+    keys = {("data", inside)}
+    for start in range(len(parts)):
+        tail = "/".join(parts[start:])
+        keys |= {(under, tail) for under in _UNDER_DATA}
+        keys |= _script_keys(tail)
+    return keys, tails
+
+
+def _script_keys(name: str) -> set[tuple[str, str]]:
+    """A script's path in bin/ and its file name, less launcher suffixes, pip's versions."""
+    whole = _normal(name)
+    base = _LAUNCHER.sub("", whole.rsplit("/", 1)[-1])
+    family = _SCRIPT_FAMILY.fullmatch(base)
+    if family is not None:
+        base = family.group(1) or family.group(2)
+    return {("scripts", whole), ("scripts", base)}
 
 
 def _normal(name: str) -> str:
@@ -128,13 +195,23 @@ def _is_entry_points(name: str) -> bool:  # a normalised, case-folded name
     return top.endswith(".dist-info") and rest == "entry_points.txt"
 
 
-def _script_names(text: bytes) -> list[str] | None:
-    """The console and GUI script names an ``entry_points.txt`` declares; None if unreadable."""
-    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
-    try:
-        parser.read_string(text.decode("utf-8"))
-    except (UnicodeDecodeError, configparser.Error):
+def _script_names(text: bytes) -> set[str] | None:
+    """Every name an ``entry_points.txt`` may make a script of; None if unreadable.
+
+    More than the console and GUI scripts: each parser reads sections, comments and
+    continuation lines its own way, and pip's script maker takes the last word before '='
+    (``sub/x = m:f`` makes ``x``). So every word before an '=' anywhere, and each line's
+    text before its first '=' whole.
+    """
+    if len(text) > _MAX_ENTRY_POINTS:
         return None
-    sections = ("console_scripts", "gui_scripts")
-    return [key.strip() for s in sections if parser.has_section(s) for key in parser[s]]
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    names = {match.group(1) for match in _SCRIPT_WORD.finditer(decoded)}
+    for line in decoded.splitlines():
+        before, equals, _ = line.partition("=")
+        if equals and before.strip():
+            names.add(before.strip())
+    return names

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from support.builders import make_venv, write_wheel
 
-from peep_setuptools.hashes import hash_file
+from peep_setuptools.hashes import Digest, hash_file
 from peep_setuptools.installing.backends import find_uv
+from peep_setuptools.installing.batches import split
 from peep_setuptools.installing.children import INSTALLS_AT_ONCE
+from peep_setuptools.installing.handoff import VerifiedArchive
 
 pytestmark = pytest.mark.slow
 
@@ -114,3 +117,81 @@ def test_uv_runs_in_turn_leave_what_one_uv_run_leaves(tmp_path, env, peep, write
     second = peep.install(reqs, "--installer", "uv", python=by_peep / "bin" / "python", check=0)
     assert "installer runs" not in second.stdout  # all installed: nothing to hand over
     assert _snapshot(by_peep, before[0]) == ours
+
+
+def _colliding() -> dict[str, tuple[dict[str, bytes], str | None]]:
+    """Pairs of wheels (NAME-a, NAME-b) that pip makes write one file, each its own way."""
+    site = "lib/python{}.{}/site-packages".format(*sys.version_info[:2])
+
+    def console(line: str) -> str:
+        return f"[console_scripts]\n{line}\n"
+
+    def data(name: str, path: str) -> dict[str, bytes]:
+        return {f"{name.replace('-', '_')}-1.0.data/{path}": f"# {name}\n".encode()}
+
+    return {
+        "cont-a": ({}, "[console_scripts]\nfoo = m:f\n  contbar = m:f\n"),
+        "cont-b": ({}, console("contbar = m:f")),
+        "dbl-a": ({}, "[[console_scripts]]\ndblbar = m:f\n"),
+        "dbl-b": (data("dbl-b", "scripts/dblbar"), None),
+        "semi-a": ({}, console("; semibar = m:f")),
+        "semi-b": ({}, console("semibar = m:f")),
+        "slash-a": ({}, console("sub/slashbar = m:f")),
+        "slash-b": ({}, console("slashbar = m:f")),
+        "pips-a": ({}, console("pip = m:f")),
+        "pips-b": ({}, console("pip3 = m:f")),
+        "lib-a": (data("lib-a", f"data/{site}/shared_mod.py"), None),
+        "lib-b": ({"shared_mod.py": b"# lib-b\n"}, None),
+        "bin-a": (data("bin-a", "data/bin/bintool"), None),
+        "bin-b": ({}, console("bintool = m:f")),
+        "head-a": (
+            data(
+                "head-a", "data/include/site/python{}.{}/head-b/h.h".format(*sys.version_info[:2])
+            ),
+            None,
+        ),
+        "head-b": (data("head-b", "headers/h.h"), None),
+    }
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_wheels_made_to_write_one_file_share_a_run(tmp_path, env, installer):
+    """The real installer is the judge: wheels whose RECORDs name one file share a batch."""
+    wheels = tmp_path / "wheels"
+    pairs = _colliding()
+    if installer == "uv":  # it refuses a script name on two lines, or in a missing folder
+        pairs = {k: v for k, v in pairs.items() if not k.startswith(("cont-", "slash-"))}
+
+    def verified(name: str, files: dict[str, bytes], points: str | None = None) -> VerifiedArchive:
+        path = write_wheel(wheels, name, "1.0", files, entry_points=points)
+        return VerifiedArchive(name, str(path), Digest("sha256", "a" * 64), "1.0")
+
+    archives = [verified(name, *made) for name, made in pairs.items()]
+    archives += [verified(f"filler{i:02d}", {f"filler{i:02d}.py": b""}) for i in range(30)]
+    venv = make_venv(tmp_path / "venv", with_pip=installer == "pip").parent.parent
+    python = str(venv / "bin" / "python")
+    if installer == "pip":
+        command = [python, "-m", "pip", "install", "-q"]
+    else:
+        command = [find_uv(), "pip", "install", "-q", "--no-config", "--python", python]
+    command += ["--no-deps", "--no-index", "--find-links", str(wheels), *pairs]
+    subprocess.run(command, env=env, check=True)
+
+    (site,) = (venv / "lib").glob("python3*/site-packages")
+    writers: dict[str, set[str]] = {}
+    for info in site.glob("*.dist-info"):
+        name = info.name.split("-")[0].replace("_", "-")
+        if name not in pairs:  # pip's own
+            continue
+        for row in (info / "RECORD").read_text().splitlines():
+            path = os.path.normpath(site / row.split(",")[0])
+            writers.setdefault(path, set()).add(name)
+    shared = {frozenset(names) for names in writers.values() if len(names) > 1}
+    if installer == "pip":  # each pair does write one file
+        assert shared == {frozenset({n, n[:-1] + "b"}) for n in pairs if n.endswith("-a")}
+    assert len(shared) >= 3  # uv too: data files in site-packages, bin/ and include/
+    batches = [
+        {a.name for a in batch} for batch in split(archives, installed={}, at_once=2, at_most=200)
+    ]
+    assert len(batches) == 2
+    assert [set(s) for s in shared if not any(s <= batch for batch in batches)] == []

@@ -86,6 +86,105 @@ def test_a_wheel_that_cannot_be_read_stops_the_split(tmp_path: Path) -> None:
     broken.write_bytes(b"not a zip")
     archives.append(_verified(broken, "broken"))
     assert split(archives, installed={}, at_once=2, at_most=200) == [archives]
-    odd = write_wheel(tmp_path, "odd", "1.0", {}, entry_points="[console_scripts\n")
+    # script names that cannot be read (not UTF-8): pip could write any
+    odd = write_wheel(tmp_path, "odd", "1.0", {"odd-1.0.dist-info/entry_points.txt": b"\xff"})
     archives[-1] = _verified(odd, "odd")
+    assert split(archives, installed={}, at_once=2, at_most=200) == [archives]
+
+
+def _together(tmp_path: Path, pairs: dict[str, tuple[dict[str, bytes], str | None]]) -> None:
+    """Each pair of wheels (``NAME-a``, ``NAME-b``) lands in one batch among 30 others."""
+    archives = _many(tmp_path, 30)
+    for name, (files, entry_points) in pairs.items():
+        path = write_wheel(tmp_path, name, "1.0", files, entry_points=entry_points)
+        archives.append(_verified(path, name))
+    batches = _names(split(archives, installed={}, at_once=2, at_most=200))
+    assert len(batches) == 2
+    apart = [
+        name
+        for name in pairs
+        if name.endswith("-a")
+        and not any({name, name[:-1] + "b"} <= set(batch) for batch in batches)
+    ]
+    assert apart == []
+
+
+def _console(line: str) -> str:
+    return f"[console_scripts]\n{line}\n"
+
+
+def test_scripts_pip_names_otherwise_share_a_batch(tmp_path: Path) -> None:
+    # pip writes a console script from what its script maker finds in "NAME = VALUE": the
+    # last word before '=' (a path's file name; ';' and indentation are no comment for
+    # importlib), and "pip" also as pip3 and pip3.X, "easy_install" as easy_install-3.X.
+    plain = ({"plain.py": b""}, None)
+    pairs: dict[str, tuple[dict[str, bytes], str | None]] = {
+        "cont-a": ({}, "[console_scripts]\nfoo = m:f\n  contbar = m:f\n"),
+        "cont-b": ({}, _console("contbar = m:f")),
+        "dbl-a": ({}, "[[console_scripts]]\ndblbar = m:f\n"),
+        "dbl-b": ({"dbl_b-1.0.data/scripts/dblbar": b""}, None),
+        "semi-a": ({}, _console("; semibar = m:f")),
+        "semi-b": ({}, _console("semibar = m:f")),
+        "slash-a": ({}, _console("sub/slashbar = m:f")),
+        "slash-b": ({}, _console("slashbar = m:f")),
+        "up-a": ({}, _console("../lib/upbar = m:f")),
+        "up-b": ({"up_b-1.0.data/scripts/upbar": b""}, None),
+        "pip-a": ({}, _console("pip = m:f")),
+        "pip-b": ({}, _console("pip3 = m:f")),
+        "easy-a": ({}, _console("easy_install = m:f")),
+        "easy-b": ({"easy_b-1.0.data/scripts/easy_install-3.11": b""}, None),
+        "plain-a": plain,
+        "plain-b": plain,
+    }
+    _together(tmp_path, pairs)
+
+
+def test_data_files_under_another_scheme_share_a_batch(tmp_path: Path) -> None:
+    # NAME.data/data/ is the environment's root: site-packages, bin and include are in it.
+    site = "lib/python3.11/site-packages"
+    pairs: dict[str, tuple[dict[str, bytes], str | None]] = {
+        "lib-a": ({f"lib_a-1.0.data/data/{site}/shared_mod.py": b""}, None),
+        "lib-b": ({"shared_mod.py": b""}, None),
+        "plat-a": ({f"plat_a-1.0.data/data/{site}/plat/x.py": b""}, None),
+        "plat-b": ({"plat_b-1.0.data/platlib/plat/x.py": b""}, None),
+        "bin-a": ({"bin_a-1.0.data/data/bin/bintool": b""}, None),
+        "bin-b": ({}, _console("bintool = m:f")),
+        "sub-a": ({"sub_a-1.0.data/data/bin/sub/tool": b""}, None),
+        "sub-b": ({"sub_b-1.0.data/scripts/sub/tool": b""}, None),
+        "head-a": ({"head_a-1.0.data/data/include/site/python3.11/head-b/h.h": b""}, None),
+        "head-b": ({"head_b-1.0.data/headers/h.h": b""}, None),
+    }
+    _together(tmp_path, pairs)
+
+
+def test_two_wheels_of_one_project_share_a_batch(tmp_path: Path) -> None:
+    # pip refuses two of one project in one run; two runs would install both.
+    archives = _many(tmp_path, 30)
+    old = _verified(write_wheel(tmp_path / "old", "twice", "1.0", {"a.py": b""}), "twice")
+    new = _verified(write_wheel(tmp_path / "new", "twice", "2.0", {"b.py": b""}), "twice")
+    archives[:0] = [old]
+    archives.append(new)
+    batches = split(archives, installed={}, at_once=2, at_most=200)
+    assert len(batches) == 2
+    assert any(old in batch and new in batch for batch in batches)
+
+
+def test_a_huge_entry_points_file_stops_the_split_unread(tmp_path: Path) -> None:
+    # It is read before any installer runs: a zip bomb must not take our memory.
+    archives = _many(tmp_path, 30)
+    huge = "[console_scripts]\n" + ("#" * 1000 + "\n") * 20_000
+    path = write_wheel(tmp_path, "huge", "1.0", {}, entry_points=huge)
+    archives.append(_verified(path, "huge"))
+    assert split(archives, installed={}, at_once=2, at_most=200) == [archives]
+
+
+def test_data_files_too_many_or_too_long_to_key_stop_the_split(tmp_path: Path) -> None:
+    # Every tail of a data file's path is a key: their number must not grow unbounded.
+    archives = _many(tmp_path, 30)
+    deep = "/".join(["d"] * 400)
+    files = {f"deep-1.0.data/data/{i}/{deep}": b"" for i in range(60)}
+    archives.append(_verified(write_wheel(tmp_path, "deep", "1.0", files), "deep"))
+    assert split(archives, installed={}, at_once=2, at_most=200) == [archives]
+    long = {f"long-1.0.data/data/{'x' * 2000}": b""}
+    archives[-1] = _verified(write_wheel(tmp_path, "long", "1.0", long), "long")
     assert split(archives, installed={}, at_once=2, at_most=200) == [archives]
