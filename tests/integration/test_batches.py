@@ -19,14 +19,19 @@ from peep_setuptools.installing.handoff import VerifiedArchive
 pytestmark = pytest.mark.slow
 
 
-def _wheels(root: Path, count: int) -> list[Path]:
-    """Small wheels: some with a script, three sharing a file (which must share a run)."""
+def _wheels(root: Path, count: int, *, shared_differs: bool = True) -> list[Path]:
+    """Small wheels: some with a script, three sharing a file (which must share a run).
+
+    ``shared_differs``: each writes its own bytes to the shared file. Not for uv: one uv
+    run installs its wheels in no fixed order, so which of them wins differs run to run.
+    """
     wheels = []
     for i in range(count):
         name = f"piece{i:03d}"
         files = {f"{name}/__init__.py": f"VALUE = {i}\n".encode()}
         if i < 3:  # a pkg_resources-style namespace: the same file in each wheel
-            files["shared/__init__.py"] = f"# written by {name}\n".encode()
+            writer = name if shared_differs else "each"
+            files["shared/__init__.py"] = f"# written by {writer}\n".encode()
             files[f"shared/{name}.py"] = b"X = 1\n"
         if i % 5 == 0:
             files[f"{name}-1.0.data/data/share/{name}.txt"] = b"data\n"
@@ -100,7 +105,7 @@ def test_pip_runs_side_by_side_leave_what_one_pip_run_leaves(tmp_path, env, peep
 
 
 def test_uv_runs_in_turn_leave_what_one_uv_run_leaves(tmp_path, env, peep, write):
-    reqs = _reqs(write, _wheels(tmp_path / "wheels", 110))
+    reqs = _reqs(write, _wheels(tmp_path / "wheels", 110, shared_differs=False))
     by_uv = make_venv(tmp_path / "uv-venv").parent.parent
     by_peep = make_venv(tmp_path / "our-venv").parent.parent
     before = [_snapshot(by_peep), _snapshot(by_uv)]
