@@ -286,7 +286,7 @@ def _session(
     """A run's index client, cache and private work folder; all closed and removed after."""
     from peep_setuptools.installing.cache import default_cache_dir, open_cache
     from peep_setuptools.installing.cachetrust import default_key_file
-    from peep_setuptools.installing.fetch import Session
+    from peep_setuptools.installing.fetch import IndexConnection, Session
     from peep_setuptools.installing.progress import NoProgress
     from peep_setuptools.installing.settings import resolve_settings
 
@@ -301,14 +301,14 @@ def _session(
     cache_root = options.cache_dir or default_cache_dir(environ)
     cache = None if options.no_cache else open_cache(cache_root, default_key_file(environ))
     workdir = tempfile.mkdtemp(prefix="peep-")  # 0700: only we can swap files in it
-    client = settings.open()
+    # opened when something is not in the cache: a warm run never loads the HTTP code
+    index = IndexConnection(settings.open)
     try:
         yield (
             Session(
                 target=planned.target,
                 options=settings.options,
-                client=client,
-                http=client.http,
+                index=index,
                 workdir=workdir,
                 cache=cache,
                 progress=progress or NoProgress(),
@@ -321,7 +321,7 @@ def _session(
             settings,
         )
     finally:
-        client.http.close()
+        index.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -186,35 +186,82 @@ def test_the_command_line_starts_without_the_network_half():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
 
 
-def test_a_no_op_install_never_loads_the_network_half(tmp_path):
-    # The real command, everything installed: tighter than importing the command line.
-    import packaging
-
-    reqs = tmp_path / "reqs.txt"
-    reqs.write_text(f"# sha256: {'A' * 43}\npackaging=={packaging.__version__}\n")
+def _peep_loading_none_of(
+    argv: list[str], modules: tuple[str, ...], packages: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run ``peep`` (pip's configuration off) and check at exit that it loaded none of those."""
     code = (
         "import atexit, runpy, sys\n"
         "def check():\n"
-        "    loaded = [m for m in sys.modules if m in NETWORK or m.startswith(STAGES)]\n"
+        "    loaded = [m for m in sys.modules if m in MODULES or m.startswith(PACKAGES)]\n"
         "    assert not loaded, loaded\n"
         "    print('checked')\n"
-        f"NETWORK = {NETWORK_HALF!r}\n"
-        "STAGES = ('peep_setuptools.index', 'peep_setuptools.checks')\n"
+        f"MODULES = {modules!r}\n"
+        f"PACKAGES = {packages!r}\n"
         "atexit.register(check)\n"
-        "sys.argv = ['peep', 'install', '-r', sys.argv[1], '-i', 'http://127.0.0.1:9/simple/']\n"
+        "sys.argv = ['peep', *sys.argv[1:]]\n"
         "runpy.run_module('peep_setuptools', run_name='__main__')\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     done = subprocess.run(
-        [sys.executable, "-c", code, str(reqs)],
+        [sys.executable, "-c", code, *argv],
         env={**env, "PIP_CONFIG_FILE": os.devnull},
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "already installed" in done.stdout + done.stderr
     assert "checked" in done.stdout, done.stderr
+    return done
+
+
+def test_a_no_op_install_never_loads_the_network_half(tmp_path):
+    # The real command, everything installed: tighter than importing the command line.
+    import packaging
+
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text(f"# sha256: {'A' * 43}\npackaging=={packaging.__version__}\n")
+    argv = ["install", "-r", str(reqs), "-i", "http://127.0.0.1:9/simple/"]
+    stages = ("peep_setuptools.index", "peep_setuptools.checks")
+    done = _peep_loading_none_of(argv, NETWORK_HALF, stages)
+    assert "already installed" in done.stdout + done.stderr
+
+
+#: what a run that the verified cache serves alone must not import
+HTTP_CODE = (
+    "ssl",
+    "http.client",
+    "urllib.request",
+    "html.parser",
+    "peep_setuptools.index.http",
+    "peep_setuptools.index.pages",
+    "peep_setuptools.index.download",
+    "peep_setuptools.index.routes",
+    "peep_setuptools.index.response",
+    "peep_setuptools.installing.picking",
+)
+
+
+def test_a_run_the_cache_serves_never_loads_the_http_code(tmp_path):
+    # A warm run: every archive verified from the cache, no index to reach (port 9).
+    from support.builders import make_wheel
+
+    from peep_setuptools.api import hash_files
+
+    wheel = make_wheel(tmp_path / "wheels", "warmonly", "1.0")
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text(f"{hash_files([str(wheel)])[0]}\nwarmonly==1.0\n")
+    common = ["install", "--dry-run", "-r", str(reqs), "--cache-dir", str(tmp_path / "cache")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    cold = [*common, "--no-index", "--find-links", str(tmp_path / "wheels")]
+    subprocess.run(
+        [sys.executable, "-m", "peep_setuptools", *cold],
+        env={**env, "PIP_CONFIG_FILE": os.devnull},
+        check=True,
+        capture_output=True,
+    )
+    warm = _peep_loading_none_of([*common, "-i", "http://127.0.0.1:9/simple/"], HTTP_CODE)
+    assert "match their hashes" in warm.stdout + warm.stderr
 
 
 def test_the_setuptools_command_runs_without_the_cli():

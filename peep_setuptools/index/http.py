@@ -16,14 +16,14 @@ import ssl
 import threading
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Union
 from urllib.parse import urljoin, urlsplit
 
 from peep_setuptools.errors import DownloadError, UsageError
+from peep_setuptools.index.httpsettings import HttpSettings
 from peep_setuptools.index.response import Closing, Response, describe_error, open_file
 from peep_setuptools.index.routes import Route, Router, basic_auth, split_url
-from peep_setuptools.urls import redact_url, redacting_repr, strip_credentials
+from peep_setuptools.urls import redact_url, strip_credentials
 
 MAX_REDIRECTS = 10
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -32,39 +32,6 @@ _MAX_IDLE_PER_ORIGIN = 8
 
 #: (scheme, host, port, proxy URL or "") of a pooled connection
 _PoolKey = tuple[str, str, int, str]
-
-
-@redacting_repr
-@dataclass(frozen=True)
-class HttpSettings:
-    """How to talk to indexes; the caller resolves precedence (``--cert`` > PIP_CERT > ...)."""
-
-    #: CA bundle; None means the system store (which honours SSL_CERT_FILE / SSL_CERT_DIR)
-    cert: str | None = None
-    #: seconds allowed for each socket operation
-    timeout: float = 15.0
-    #: extra attempts after a connection error, timeout, 5xx or 429
-    retries: int = 5
-    #: ``host`` or ``host:port``: may use plain http, and https without verification
-    trusted_hosts: tuple[str, ...] = ()
-    #: None means ``$NETRC``, else ``~/.netrc`` if it exists
-    netrc_path: str | None = None
-    #: None means ``peep-setuptools/<version>``
-    user_agent: str | None = None
-    #: scheme -> proxy URL plus an optional ``no`` entry; None reads the environment
-    proxies: Mapping[str, str] | None = None
-    #: first pause between attempts, doubled each time and capped at 2 s
-    backoff: float = 0.25
-
-    def __post_init__(self) -> None:
-        # "user:pass@host:3128" is an http:// proxy to the router (and curl): written so,
-        # repr() and messages see its credentials as a URL's and hide them.
-        if self.proxies is not None:
-            proxies = {
-                scheme: url if scheme == "no" or not url or "://" in url else f"http://{url}"
-                for scheme, url in self.proxies.items()
-            }
-            object.__setattr__(self, "proxies", proxies)
 
 
 def check_redirect(source: str, target: str) -> str | None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
-from typing import TypeVar, Union
+from typing import TYPE_CHECKING, TypeVar, Union
 from urllib.parse import unquote, urlsplit
 
 from packaging.version import Version
@@ -24,9 +24,6 @@ from packaging.version import Version
 from peep_setuptools.archives import Link, is_wheel, place_hashes, unplaced_message
 from peep_setuptools.errors import DownloadError, IndexLookupError
 from peep_setuptools.index.choose import Choice, choose_archive
-from peep_setuptools.index.download import fetch, quarantine
-from peep_setuptools.index.http import HttpClient
-from peep_setuptools.index.pages import IndexClient
 from peep_setuptools.installing import findings
 from peep_setuptools.installing.cache import ArchiveCache, CachedArchive
 from peep_setuptools.installing.progress import NoProgress, Progress
@@ -35,6 +32,12 @@ from peep_setuptools.requirements.lines import IndexOptions
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import Target
 from peep_setuptools.urls import redact_url
+
+# The HTTP code (index.http, .pages, .download, with http.client, ssl and an HTML parser) is
+# imported when something is not in the cache: ~10 ms a warm run would pay for nothing.
+if TYPE_CHECKING:
+    from peep_setuptools.index.http import HttpClient
+    from peep_setuptools.index.pages import IndexClient
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +48,48 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
+class IndexConnection:
+    """A run's index client, opened on first use; every copy of its Session shares it."""
+
+    def __init__(self, open_client: Callable[[], IndexClient]) -> None:
+        self._open = open_client
+        self._lock = threading.Lock()
+        self._client: IndexClient | None = None
+        self._aborted = False
+
+    def get(self) -> IndexClient:
+        """The client, opened now if this is its first use."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._open()
+                if self._aborted:  # opened by a worker after Ctrl-C: it fetches nothing
+                    self._client.http.abort()
+            return self._client
+
+    def abort(self) -> None:
+        """``abort()`` the HTTP client: now if it is open, else as soon as it opens."""
+        with self._lock:
+            self._aborted = True
+            client = self._client
+        if client is not None:
+            client.http.abort()
+
+    def close(self) -> None:
+        """Close the HTTP client's idle connections, if it was ever opened."""
+        with self._lock:
+            client = self._client
+        if client is not None:
+            client.http.close()
+
+
 @dataclass(frozen=True)
 class Session:
     """Per-run state shared by the fetch workers."""
 
     target: Target
     options: IndexOptions
-    client: IndexClient
-    http: HttpClient
+    #: the index client, opened only if something has to be looked up or downloaded
+    index: IndexConnection
     workdir: str
     cache: ArchiveCache | None = None
     progress: Progress = field(default_factory=NoProgress)
@@ -60,6 +97,16 @@ class Session:
     #: only for a run whose sole reader of them is ``uv pip install``, which hashes them
     #: again: a file out of the private workdir may be another by the time it is read
     cache_in_place: bool = False
+
+    @property
+    def client(self) -> IndexClient:
+        """The run's index client (opened on first use)."""
+        return self.index.get()
+
+    @property
+    def http(self) -> HttpClient:
+        """The run's HTTP client (opened on first use)."""
+        return self.index.get().http
 
 
 Outcome = Union[Verdict, Problem]
@@ -90,7 +137,7 @@ def fetch_all(session: Session, requirements: Sequence[ReqLine], jobs: int) -> l
         lambda item: _fetch(session, *item, entries[item[0]]),
         rest,
         jobs,
-        session.http.abort,
+        session.index.abort,
         meanwhile=take_small,
     )
     outcomes.update((number, outcome) for (number, _), outcome in zip(rest, threaded))
@@ -155,6 +202,8 @@ def _fetch(session: Session, number: int, req: ReqLine, entry: CachedArchive | N
         cached = _from_cache(session, number, req, entry) if entry is not None else None
         if cached is not None:
             return cached
+        from peep_setuptools.index.download import fetch  # see the imports above
+
         link, choice = _find(session, req)
         if link.yanked:
             reason = f": {link.yanked_reason}" if link.yanked_reason else ""
@@ -316,6 +365,8 @@ def _fitting(
 
 def quarantine_mismatched(verdicts: Sequence[Verdict], folder: str) -> None:
     """Move the archives that failed their hash check into ``folder`` (--keep-mismatched)."""
+    from peep_setuptools.index.download import quarantine  # see the imports above
+
     for verdict in verdicts:
         if verdict.kind != "mismatch":
             continue

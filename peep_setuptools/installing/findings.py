@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
 from peep_setuptools.archives import parse_filename, place_hashes
 from peep_setuptools.hashes import Algorithm, Digest
 from peep_setuptools.index.choose import Choice, unfit_text
-from peep_setuptools.index.pages import Found
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import Target
+
+if TYPE_CHECKING:  # the index pages' code is loaded only by a run that looks projects up
+    from peep_setuptools.index.pages import Found
 
 #: how many versions "from versions: ..." shows around the pinned one
 VERSIONS_SHOWN = 10

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
@@ -17,16 +18,19 @@ from packaging.version import Version
 from peep_setuptools.checks.completeness import Completeness, Examined, check_completeness
 from peep_setuptools.checks.metadata import read_dependencies
 from peep_setuptools.errors import IndexLookupError, PeepError
-from peep_setuptools.index.http import HttpClient
-from peep_setuptools.index.pages import IndexClient
 from peep_setuptools.installing.fetch import Session
-from peep_setuptools.installing.picking import Filters, hash_version, newest_version
 from peep_setuptools.installing.report import render_dependencies
 from peep_setuptools.installing.verdicts import Verdict
 from peep_setuptools.requirements.editing import NewRequirement
 from peep_setuptools.requirements.spec import HashStyle, ReqLine
 from peep_setuptools.target import Target
 from peep_setuptools.urls import redacting_repr
+
+# Picking pins looks projects up; a run whose files are complete never loads that code.
+if TYPE_CHECKING:
+    from peep_setuptools.index.http import HttpClient
+    from peep_setuptools.index.pages import IndexClient
+    from peep_setuptools.installing.picking import Filters
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,8 @@ def check_dependencies(
     completeness = examine(verdicts, requirements, session.target, files)
     if completeness.complete or not refuse:
         return completeness, None, ""
+    from peep_setuptools.installing.picking import Filters  # see the imports above
+
     filters = filters or Filters()
     pins = pins_for(
         completeness,
@@ -124,6 +130,8 @@ def pins_for(
     A dependency pinned outside its specifier is re-pinned in the file that pins it; a new
     one goes into the first requirements file. Lookups that fail become ``unfound``.
     """
+    from peep_setuptools.installing.picking import hash_version, newest_version
+
     wanted: dict[NormalizedName, SpecifierSet] = {}
     spelled: dict[NormalizedName, str] = {}
     for missing in completeness.missing:

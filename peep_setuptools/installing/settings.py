@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from peep_setuptools.errors import UsageError
-from peep_setuptools.index.http import HttpClient, HttpSettings
-from peep_setuptools.index.pages import IndexClient
+from peep_setuptools.index.httpsettings import HttpSettings
 from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
 from peep_setuptools.installing.backends import BuildIndex
 from peep_setuptools.requirements.lines import IndexOptions
 from peep_setuptools.urls import redacting_repr, url_problem
+
+if TYPE_CHECKING:
+    from peep_setuptools.index.pages import IndexClient
 
 
 @redacting_repr
@@ -48,6 +51,10 @@ class IndexSettings:
 
     def open(self) -> IndexClient:
         """Return a client on these settings; the caller closes its ``http``."""
+        # Imported here: a run the cache serves alone never opens one (nor loads ssl).
+        from peep_setuptools.index.http import HttpClient
+        from peep_setuptools.index.pages import IndexClient
+
         return IndexClient(self.index_urls, self.options.find_links, HttpClient(self.http))
 
 

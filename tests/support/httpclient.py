@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peep_setuptools.index.http import HttpSettings
+from peep_setuptools.index.httpsettings import HttpSettings
 
 
 def http_settings(tmp_path: Path, **overrides: object) -> HttpSettings:

@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from peep_setuptools.installing.fetch import _in_threads
+from peep_setuptools.index.http import HttpClient
+from peep_setuptools.index.pages import IndexClient
+from peep_setuptools.installing.fetch import IndexConnection, _in_threads
 
 # Ctrl-C arrives while the first item runs and the threads are still being started;
 # every call then blocks forever, deaf to the abort (as a socket abort() did not reach).
@@ -91,3 +93,19 @@ def test_an_error_in_meanwhile_aborts_the_workers() -> None:
     with pytest.raises(ValueError, match="here"):
         _in_threads(lambda n: aborted.wait(10), range(2), 2, aborted.set, meanwhile=meanwhile)
     assert aborted.is_set()
+
+
+def test_the_index_client_opens_on_first_use_and_an_abort_reaches_it_later() -> None:
+    opened: list[IndexClient] = []
+
+    def open_client() -> IndexClient:
+        opened.append(IndexClient([], [], HttpClient()))
+        return opened[-1]
+
+    index = IndexConnection(open_client)
+    index.close()  # nothing to close, and nothing opened for it
+    assert opened == []
+    index.abort()  # Ctrl-C before any worker needed the index
+    client = index.get()
+    assert index.get() is client and opened == [client]
+    assert client.http.aborted  # a worker starting after the abort fetches nothing

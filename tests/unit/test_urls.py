@@ -172,7 +172,7 @@ def test_python_messages_quoting_a_netloc_hide_its_secret():
 
 def test_http_settings_hide_a_proxy_password_without_a_scheme() -> None:
     # "user:pass@host:3128" is a proxy as curl and the router read it (http:// assumed)
-    from peep_setuptools.index.http import HttpSettings
+    from peep_setuptools.index.httpsettings import HttpSettings
 
     settings = HttpSettings(proxies={"https": "alice:s3cret@proxy:3128", "no": "localhost"})
     assert "s3cret" not in repr(settings)
