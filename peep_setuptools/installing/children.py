@@ -98,9 +98,13 @@ def run_all(
                 run = waiting.pop(0)
                 try:
                     child = subprocess.Popen(run.command, env=dict(run.env), stdout=stdout, cwd=cwd)
-                except OSError as exc:
-                    raise BackendError(f"cannot run {run.command[0]}: {exc}") from exc
+                except OSError as exc:  # a failure like any other: those running may finish
+                    failed = BackendError(f"cannot run {run.command[0]}: {exc}")
+                    waiting.clear()
+                    break
                 running.append((child, run))
+            if not running or (failed is not None and action == "build"):
+                break
             child, run = running.pop(0)
             code = child.wait()
             if code != 0 and failed is None:

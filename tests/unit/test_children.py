@@ -83,3 +83,18 @@ def test_a_failed_install_lets_the_running_one_finish_and_starts_no_other(tmp_pa
         run_all(runs, workdir=str(tmp_path / "work"), action="install", out=False, at_once=2)
     assert (tmp_path / "finished").exists()
     assert not (tmp_path / "started").exists()
+
+
+def test_an_install_that_cannot_start_lets_the_running_one_finish(tmp_path: Path) -> None:
+    # The second run's program is missing (or the system has no process left for it): the
+    # first, already writing its packages, must not be killed half-way for that.
+    finisher = "import sys, time\ntime.sleep(0.5)\nopen(sys.argv[1], 'w').close()\n"
+    env = dict(os.environ)
+    runs = [
+        ChildRun([*_python(finisher), str(tmp_path / "finished")], [_archive("running")], env),
+        ChildRun([str(tmp_path / "no-such-installer")], [_archive("unstarted")], env),
+    ]
+    os.mkdir(tmp_path / "work")
+    with pytest.raises(BackendError, match=r"cannot run .*no-such-installer"):
+        run_all(runs, workdir=str(tmp_path / "work"), action="install", out=False, at_once=2)
+    assert (tmp_path / "finished").exists()
