@@ -123,7 +123,8 @@ def _writes(path: str) -> set[tuple[str, str]] | None:
         return None
     try:
         with zipfile.ZipFile(path) as wheel:
-            given = [i for i in wheel.infolist() if not i.filename.endswith(("/", "\\"))]
+            # a folder; "x\\" is a file named so (pip and uv write it on POSIX)
+            given = [i for i in wheel.infolist() if not i.filename.endswith("/")]
             names = [_normal(i.filename) for i in given]
             entry_points = [i for i, n in zip(given, names) if _is_entry_points(n)]
             if len(entry_points) > 1:

@@ -156,6 +156,8 @@ def _colliding() -> dict[str, tuple[dict[str, bytes], str | None]]:
             None,
         ),
         "head-b": (data("head-b", "headers/h.h"), None),
+        "bs-a": ({"bs_file\\": b"a"}, None),  # a file for pip on POSIX, not a folder
+        "bs-b": ({"bs_file\\": b"b"}, None),
     }
 
 
