@@ -130,6 +130,42 @@ if installed is None:
         name = dist.metadata["Name"]
         if name and name not in installed:
             installed[name] = dist.version
+def pip_name(entry):
+    # pip knows an installed distribution by its folder's name up to the first "-" (a wheel
+    # of "foo" may carry "foobar-1.0.dist-info": pip refuses it, uv does not)
+    stem, dot, suffix = os.path.basename(entry.rstrip("/" + os.sep)).rpartition(".")
+    if dot and suffix.lower() in ("dist-info", "egg-info", "egg"):
+        return stem.split("-", 1)[0]
+    return None
+def pip_names():
+    # What pip would take for installed (and may remove): the site folders' distributions,
+    # those of folders their .pth files list (not run: a line that imports is skipped) and
+    # of PYTHONPATH, which the installer is started with.
+    found = set()
+    folders = list(paths) + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    for folder in folders:
+        found.add(pip_name(folder))
+        try:
+            children = os.listdir(folder or ".")
+        except OSError:
+            continue
+        found.update(pip_name(child) for child in children)
+        if folder not in paths:
+            continue
+        for child in children:
+            if not child.lower().endswith(".pth"):
+                continue
+            try:
+                with open(os.path.join(folder, child), encoding="utf-8", errors="replace") as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                continue
+            folders.extend(
+                os.path.join(folder, line.rstrip()) for line in lines
+                if line.strip() and not line.startswith(("#", "import ", "import\t"))
+            )
+    found.discard(None)
+    return sorted(found)
 print(json.dumps({
     "executable": sys.executable,
     "markers": markers,
@@ -139,6 +175,7 @@ print(json.dumps({
     "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
     "platform": sysconfig.get_platform(),
     "installed": installed,
+    "pip_names": pip_names(),
     "has_pip": any(
         os.path.isdir(os.path.join(p, "pip")) for p in paths if p and os.path.isdir(p)
     ),

@@ -57,6 +57,9 @@ class Target:
     tags: tuple[Tag, ...]
     installed: Mapping[NormalizedName, str]
     has_pip: bool
+    #: the names pip knows installed distributions by: their folders' names, also in the
+    #: folders .pth files and PYTHONPATH add (pip reinstalling one of these removes it)
+    pip_names: frozenset[NormalizedName] = frozenset()
 
     @property
     def python_version(self) -> Version:
@@ -113,6 +116,7 @@ def probe(python: str | None = None) -> Target:
             tags=_tags_of(data),
             installed={canonicalize_name(k): str(v) for k, v in data["installed"].items()},
             has_pip=bool(data["has_pip"]),
+            pip_names=frozenset(canonicalize_name(str(n)) for n in data["pip_names"]),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise TargetError(f"cannot understand what {executable} reports about itself") from exc

@@ -221,7 +221,8 @@ class _RequirementsFileBackend:
         batches = [list(archives)]
         at_once, at_most = self._batches()
         if all(is_wheel(a.path) for a in archives):
-            batches = split(archives, installed=target.installed, at_once=at_once, at_most=at_most)
+            installed = {*target.installed, *target.pip_names}
+            batches = split(archives, installed=installed, at_once=at_once, at_most=at_most)
         if len(batches) > 1:
             side_by_side = " side by side" if at_once > 1 else ""
             logger.info(

@@ -202,3 +202,52 @@ def test_wheels_made_to_write_one_file_share_a_run(tmp_path, env, installer):
     ]
     assert len(batches) == 2
     assert [set(s) for s in shared if not any(s <= batch for batch in batches)] == []
+
+
+@pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
+def test_what_pip_takes_for_installed_by_its_folder_name_is_not_split(tmp_path, env, peep, write):
+    """pip knows an installed distribution by its .dist-info folder's name, not its METADATA.
+
+    A wheel of "foo" may carry "foobar-1.0.dist-info" (pip only checks the start). Later,
+    installing the project foobar makes pip remove that copy, by its RECORD, which names a
+    file another wheel of the same install writes: in one run pip removes it first and the
+    other wheel writes it after; a run beside it could write it first and lose it.
+    """
+    old = write_wheel(
+        tmp_path / "old",
+        "foobar",
+        "1.0",
+        {"foo.py": b"", "common.py": b"# foo's\n"},
+        metadata="Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n",
+    )
+    old = old.rename(old.with_name("foo-1.0-py3-none-any.whl"))
+    wheels = tmp_path / "wheels"
+    # ten wheels installed before foobar in its run (a slow start), baz first in the other
+    group = {"grp/__init__.py": b"# one namespace\n"}
+    made = [
+        write_wheel(wheels, f"g{i}", "1.0", {**group, **{f"g{i}/m{j}.py": b"" for j in range(100)}})
+        for i in range(10)
+    ]
+    made.append(write_wheel(wheels, "foobar", "2.0", {**group, "foobar_mod.py": b""}))
+    made.append(write_wheel(wheels, "baz", "1.0", {"common.py": b"# baz's\n"}))
+    made += [write_wheel(wheels, f"f{i:02d}", "1.0", {f"f{i:02d}.py": b""}) for i in range(18)]
+    lines = [f"--no-index\n--find-links {wheels}\n"]
+    for wheel in made:
+        name, version = wheel.name.split("-")[:2]
+        lines.append(f"{name}=={version} {hash_file(str(wheel))['sha256'].pip_option()}\n")
+    reqs = write("reqs.txt", "".join(lines))
+
+    venvs = [make_venv(tmp_path / n, with_pip=True).parent.parent for n in ("pip-venv", "our-venv")]
+    for venv in venvs:
+        uv = [find_uv(), "pip", "install", "-q", "--no-config", "--no-deps", "--no-index"]
+        uv += ["--python", str(venv / "bin" / "python"), "--find-links", str(old.parent), "foo"]
+        subprocess.run(uv, env=env, check=True)
+    by_pip, by_peep = venvs
+    pip = [str(by_pip / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps"]
+    subprocess.run([*pip, "--require-hashes", "-r", reqs], env=env, check=True)
+    peep.install(reqs, python=by_peep / "bin" / "python", check=0)
+    ours, theirs = _snapshot(by_peep), _snapshot(by_pip)
+    (common,) = (p for p in theirs if p.endswith("site-packages/common.py"))
+    assert theirs[common] == b"# baz's\n"
+    assert ours.get(common) == theirs[common]
+    assert sorted(ours) == sorted(theirs)

@@ -70,3 +70,25 @@ def test_a_planted_pth_neither_runs_in_the_probe_nor_fools_install(
     assert (site_packages(venv) / "alpha-1.0.dist-info" / "RECORD").exists(), (
         done.stdout + done.stderr
     )
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_probe_names_what_pip_takes_for_installed(tmp_path, python, monkeypatch):
+    # pip knows a distribution by its folder's name ("foobar-1.0.dist-info" whose METADATA
+    # says foo: uv installs such a wheel) and finds them in the folders .pth files and
+    # PYTHONPATH add: reinstalling one, it removes it. Read, never run.
+    venv = make_venv(tmp_path / "venv", python=python)
+    site, root = site_packages(venv), venv.parent.parent
+    (site / "foobar-1.0.dist-info").mkdir()
+    (site / "foobar-1.0.dist-info" / "METADATA").write_text("Name: foo\nVersion: 1.0\n")
+    (root / "src" / "proj" / "proj.egg-info").mkdir(parents=True)
+    (site / "easy-install.pth").write_text(
+        f"# a comment\n{root / 'src' / 'proj'}\n./Egged-2.0.egg\n"
+    )
+    telltale = _plant(venv, tmp_path)
+    (tmp_path / "pp" / "Py_Path-3.0.dist-info").mkdir(parents=True)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "pp"))
+    target = probe(str(venv))
+    assert not telltale.exists()
+    assert dict(target.installed) == {"foo": "1.0"}
+    assert target.pip_names == {"foobar", "proj", "egged", "py-path"}
