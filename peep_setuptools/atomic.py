@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 import tempfile
 from collections.abc import Callable
@@ -52,6 +51,8 @@ def link_file(source: str, path: str, *, temp_dir: str, mode: int) -> None:
     temporary name in ``temp_dir`` (same file system as ``path``), then renamed over
     ``path``. Raises OSError (across file systems: EXDEV), with no temporary name left.
     """
+    import secrets  # with hmac and OpenSSL's libcrypto: not for a run that writes nothing
+
     os.chmod(source, mode)
     while True:
         temporary = os.path.join(temp_dir, f".peep-{secrets.token_hex(8)}.tmp")

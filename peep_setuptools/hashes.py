@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -84,6 +82,8 @@ class Digest:
 
     def matches(self, other: Digest) -> bool:
         """Compare in constant time; digests of different algorithms never match."""
+        import hmac  # see MultiHasher
+
         return self.algorithm == other.algorithm and hmac.compare_digest(self.hex, other.hex)
 
     def __str__(self) -> str:
@@ -109,6 +109,10 @@ class MultiHasher:
     """Feeds the same bytes to several hash objects; one pass over each archive."""
 
     def __init__(self, algorithms: Iterable[Algorithm] = ("sha256",)) -> None:
+        # Imported here: hashlib loads OpenSSL's libcrypto (~2 ms), which a run that
+        # hashes nothing (everything installed) never needs.
+        import hashlib
+
         self._hashers = {algo: hashlib.new(algo) for algo in dict.fromkeys(algorithms)}
         self.size = 0
 

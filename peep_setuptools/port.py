@@ -22,7 +22,8 @@ from peep_setuptools.hashes import Algorithm, Digest
 from peep_setuptools.index.download import fetch
 from peep_setuptools.installing.settings import IndexSettings, resolve_settings
 from peep_setuptools.lock import write as lock_write
-from peep_setuptools.lock.parse import is_lock_file, load_pylock
+from peep_setuptools.lock.names import is_lock_file
+from peep_setuptools.lock.parse import load_pylock
 from peep_setuptools.lock.toreqs import port_lock
 from peep_setuptools.requirements import porting
 from peep_setuptools.requirements.files import RequirementsSet, load_reqfiles

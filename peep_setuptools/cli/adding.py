@@ -22,7 +22,7 @@ from peep_setuptools.errors import EXIT_OK, IndexLookupError, PeepError, UsageEr
 from peep_setuptools.frontend.options import filters_of, index_options
 from peep_setuptools.frontend.running import index_of
 from peep_setuptools.hashes import Digest, hash_file
-from peep_setuptools.lock.parse import is_lock_file
+from peep_setuptools.lock.names import is_lock_file
 from peep_setuptools.requirements.editing import Edit, NewRequirement, apply_edit, plan_edit
 from peep_setuptools.requirements.files import load_reqfiles
 from peep_setuptools.requirements.lines import IndexOptions, parse_reqfile

@@ -5,18 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
 from peep_setuptools.errors import RequirementsFileError
-from peep_setuptools.lock.model import LockSelection
-from peep_setuptools.lock.parse import is_lock_file, load_pylock
-from peep_setuptools.lock.select import is_locked_release, select_files
+from peep_setuptools.lock.names import is_lock_file
 from peep_setuptools.requirements.files import load_reqfiles, merge_requirements
 from peep_setuptools.requirements.lines import IndexOptions
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import MarkerEvaluationError, Target, probe
 from peep_setuptools.urls import redact_text
+
+if TYPE_CHECKING:
+    from peep_setuptools.lock.model import LockSelection
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +70,12 @@ def plan(
     reqset = load_reqfiles([f for f in requirement_files if not is_lock_file(f)], environ=environ)
     target = probe(python)
     applicable, not_applicable = _split_by_markers(reqset.requirements, target)
-    locked = _from_locks(locks, target, only_binary | reqset.options.only_binary)
-    applicable += locked.requirements
-    not_applicable += locked.not_applicable
+    lock_problems: tuple[tuple[ReqLine, str], ...] = ()
+    if locks:
+        locked = _from_locks(locks, target, only_binary | reqset.options.only_binary)
+        applicable += locked.requirements
+        not_applicable += locked.not_applicable
+        lock_problems = locked.problems
     for req in not_applicable:
         logger.info(
             "Ignoring %s (%s): markers do not apply to this interpreter",
@@ -93,7 +98,7 @@ def plan(
         to_fetch,
         skipped,
         not_applicable,
-        locked.problems,
+        lock_problems,
         build_reqs,
     )
 
@@ -146,7 +151,11 @@ def _split_installed(
 def _pins_a_version(req: ReqLine) -> bool:
     # URL requirements always reinstall: a same-version archive must replace the code. A
     # lock file's wheel or sdist of a locked version is a pin like ``name==version``.
-    return req.url is None or is_locked_release(req)
+    if req.url is None:
+        return True
+    from peep_setuptools.lock.select import is_locked_release  # see _from_locks
+
+    return is_locked_release(req)
 
 
 # -- lock files ---------------------------------------------------------------------------
@@ -154,6 +163,11 @@ def _pins_a_version(req: ReqLine) -> bool:
 
 def _from_locks(paths: Sequence[str], target: Target, only_binary: frozenset[str]) -> LockSelection:
     """The requirements PEP 751 lock files ask of the target: chosen URLs with their hashes."""
+    # Imported here: a run without lock files (most) never loads the lock-file code.
+    from peep_setuptools.lock.model import LockSelection
+    from peep_setuptools.lock.parse import load_pylock
+    from peep_setuptools.lock.select import select_files
+
     chosen: list[ReqLine] = []
     skipped: list[ReqLine] = []
     problems: list[tuple[ReqLine, str]] = []

@@ -41,7 +41,6 @@ from peep_setuptools.urls import url_problem
 #: the major version of PEP 751 we read; a newer minor version is read with a warning
 SUPPORTED_MAJOR = 1
 SUPPORTED_MINOR = 0
-_LOCK_NAME = re.compile(r"pylock\.([^.]+)\.toml")
 _URL_SCHEMES = ("http", "https", "file")
 _SOURCE_KINDS = ("vcs", "directory", "archive", "sdist", "wheels")
 _UNPINNABLE = {
@@ -66,12 +65,6 @@ _FILE_HEADERS: dict[FileKind, str] = {
     "sdist": "[packages.sdist]",
     "archive": "[packages.archive]",
 }
-
-
-def is_lock_file(path: str) -> bool:
-    """Tell whether a file name is a PEP 751 lock file: ``pylock.toml`` or ``pylock.NAME.toml``."""
-    name = os.path.basename(path)
-    return name == "pylock.toml" or _LOCK_NAME.fullmatch(name) is not None
 
 
 # -- parsing ---------------------------------------------------------------------------------

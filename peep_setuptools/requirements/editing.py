@@ -6,7 +6,6 @@ that does not parse is never touched.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,6 +57,8 @@ class Edit:
 
     def diff(self) -> str:
         """A unified diff of the edit (empty if nothing changes)."""
+        import difflib  # only the editing commands show one; every command imports this module
+
         return "".join(
             difflib.unified_diff(
                 self.before.splitlines(keepends=True),

@@ -10,7 +10,6 @@ and helpers here are shared by ``requirements.lines`` (one file's text) and
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import posixpath
 import re
@@ -281,6 +280,8 @@ def _url_fragment(
             f"{shown!r}: pip reads only the first #egg= and the first hash of a URL; "
             "give one of each (more hashes go in --hash options)",
         )
+    import hashlib  # it loads OpenSSL's libcrypto: only a URL requirement needs it
+
     egg = None
     digests: list[Digest] = []
     for item in fragment.split("&"):

@@ -9,7 +9,8 @@ from packaging.tags import Tag
 from packaging.version import Version
 
 from peep_setuptools.errors import MalformedHashError, RequirementsFileError
-from peep_setuptools.lock.parse import is_lock_file, parse_pylock
+from peep_setuptools.lock.names import is_lock_file
+from peep_setuptools.lock.parse import parse_pylock
 from peep_setuptools.lock.select import select_files
 
 H1 = "a" * 64
