@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.installed import probe_installed
 from peep_setuptools.errors import BackendError, TargetError
-from peep_setuptools.installing.batches import split
+from peep_setuptools.installing.batches import split_runs
 from peep_setuptools.installing.bytecode import compile_after_pays, compile_installed
 from peep_setuptools.installing.children import BUILDS_AT_ONCE, INSTALLS_AT_ONCE, ChildRun
 from peep_setuptools.installing.children import absolute as _absolute
@@ -218,11 +218,13 @@ class _RequirementsFileBackend:
         """
         program = self._program(target)  # uv is looked for before any file is written
         compiles = self._compiles_after(archives)
-        batches = [list(archives)]
+        batches, hooks_last = [list(archives)], False
         at_once, at_most = self._batches()
         if all(is_wheel(a.path) for a in archives):
             installed = {*target.installed, *target.pip_names}
-            batches = split(archives, installed=installed, at_once=at_once, at_most=at_most)
+            batches, hooks_last = split_runs(
+                archives, installed=installed, at_once=at_once, at_most=at_most
+            )
         if len(batches) > 1:
             side_by_side = " side by side" if at_once > 1 else ""
             logger.info(
@@ -239,7 +241,10 @@ class _RequirementsFileBackend:
             runs.append(ChildRun([*program, *command], batch, env))
             origins += staged.origins
         out_err = self.stdout_to_stderr
-        _run_all(runs, workdir=workdir, action="install", out=out_err, at_once=at_once)
+        # The run writing start-up hooks (.pth files) starts alone, after the others: no
+        # installer is then started with them in place.
+        for some in (runs[:-1], runs[-1:]) if hooks_last else (runs,):
+            _run_all(some, workdir=workdir, action="install", out=out_err, at_once=at_once)
         self._finish(target, archives, origins, runs[0].env, workdir, compiles=compiles)
 
     def _install_run(

@@ -52,6 +52,10 @@ _SCRIPT_FAMILY = re.compile(r"(pip)(?:\d+(?:\.\d+)?)?|(easy_install)(?:-\d+\.\d+
 #: Windows launchers and scripts pip writes beside a script's name
 _LAUNCHER = re.compile(r"(?:\.exe|-script\.pyw?)$")
 
+#: the key every wheel that writes a start-up hook has (a ``.pth`` file, ``sitecustomize``)
+_HOOK = ("hook", "")
+_HOOK_MODULES = frozenset({"sitecustomize", "usercustomize"})
+
 
 def split(
     archives: Sequence[VerifiedArchive],
@@ -65,27 +69,51 @@ def split(
     ``installed``: the canonical names installed in the target. Batches are as many as
     ``at_once`` (runs side by side) and as needed to keep each to ``at_most`` wheels, but
     none smaller than MIN_PER_BATCH; the order of the archives is kept within each batch.
+    Wheels that write a start-up hook come last, in a batch of their own (``split_runs``).
     """
+    return split_runs(archives, installed=installed, at_once=at_once, at_most=at_most)[0]
+
+
+def split_runs(
+    archives: Sequence[VerifiedArchive],
+    *,
+    installed: Collection[str],
+    at_once: int,
+    at_most: int,
+) -> tuple[list[list[VerifiedArchive]], bool]:
+    """``split``'s batches, and whether the last must start once the others have finished.
+
+    That last batch holds the wheels that write a file Python runs as it starts (a ``.pth``
+    file, ``sitecustomize``): an installer started after one is written would run it, which
+    one installer run never does.
+    """
+    whole = [list(archives)], False
     count = min(max(at_once, -(-len(archives) // at_most)), len(archives) // MIN_PER_BATCH)
     if count < 2 or any(a.name in installed for a in archives):
-        return [list(archives)]
+        return whole
     groups = _groups(archives)
     if groups is None:
-        return [list(archives)]
+        return whole
+    hooked = [indexes for _, indexes, hooks in groups if hooks]  # one run more, a small one
+    if len(groups) < 2:
+        return whole
     # Largest group first into the lightest batch: near-equal batches by number of files.
     loads = [0] * count
     members: list[list[int]] = [[] for _ in range(count)]
-    for weight, indexes in sorted(groups, key=lambda g: (-g[0], g[1][0])):
-        lightest = loads.index(min(loads))
-        loads[lightest] += weight
-        members[lightest].extend(indexes)
-    return [[archives[i] for i in sorted(batch)] for batch in members if batch]
+    for weight, indexes, _ in sorted(groups, key=lambda g: (-g[0], g[1][0])):
+        if indexes not in hooked:
+            lightest = loads.index(min(loads))
+            loads[lightest] += weight
+            members[lightest].extend(indexes)
+    batches = [[archives[i] for i in sorted(batch)] for batch in [*members, *hooked] if batch]
+    return batches, bool(hooked)
 
 
-def _groups(archives: Sequence[VerifiedArchive]) -> list[tuple[int, list[int]]] | None:
-    """(weight, archive indexes) of wheels joined by a path they write; None if unreadable.
+def _groups(archives: Sequence[VerifiedArchive]) -> list[tuple[int, list[int], bool]] | None:
+    """(weight, indexes, writes a start-up hook) of wheels joined by a path; None: unreadable.
 
-    Two wheels of one project are joined too: one installer run refuses them.
+    Two wheels of one project are joined too: one installer run refuses them; so are all
+    that write a start-up hook.
     """
     parent = list(range(len(archives)))
 
@@ -108,7 +136,8 @@ def _groups(archives: Sequence[VerifiedArchive]) -> list[tuple[int, list[int]]] 
     joined: dict[int, list[int]] = {}
     for index in range(len(archives)):
         joined.setdefault(root(index), []).append(index)
-    return [(sum(weights[i] for i in group), group) for group in joined.values()]
+    hook = root(owner[_HOOK]) if _HOOK in owner else None
+    return [(sum(weights[i] for i in group), group, r == hook) for r, group in joined.items()]
 
 
 def _writes(path: str) -> set[tuple[str, str]] | None:
@@ -146,7 +175,16 @@ def _writes(path: str) -> set[tuple[str, str]] | None:
         if keys is None:
             return None
         places |= keys
+    if any(_is_hook(*place) for place in places):
+        places.add(_HOOK)
     return places
+
+
+def _is_hook(place: str, path: str) -> bool:
+    """A file site.py runs when Python starts, in the site folder: ``*.pth``, sitecustomize."""
+    top = path.split("/", 1)[0]
+    pth = top == path and top.endswith(".pth")
+    return place == "lib" and (pth or top.split(".", 1)[0] in _HOOK_MODULES)
 
 
 def _data_keys(name: str, tails: int) -> tuple[set[tuple[str, str]] | None, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from peep_setuptools.hashes import Digest
-from peep_setuptools.installing.batches import MIN_PER_BATCH, split
+from peep_setuptools.installing.batches import MIN_PER_BATCH, split, split_runs
 from peep_setuptools.installing.handoff import VerifiedArchive
 from tests.support.builders import make_wheel, write_wheel
 
@@ -188,3 +188,22 @@ def test_data_files_too_many_or_too_long_to_key_stop_the_split(tmp_path: Path) -
     long = {f"long-1.0.data/data/{'x' * 2000}": b""}
     archives[-1] = _verified(write_wheel(tmp_path, "long", "1.0", long), "long")
     assert split(archives, installed={}, at_once=2, at_most=200) == [archives]
+
+
+def test_wheels_writing_a_start_up_hook_come_last_together(tmp_path: Path) -> None:
+    # A .pth file or sitecustomize runs in every Python started after it is written: their
+    # batch is the one started last, once the others are done (split_runs says so).
+    archives = _many(tmp_path, 40)
+    hooks = {
+        "pth": {"zz.pth": b""},
+        "custom": {"sitecustomize.py": b""},
+        "datapth": {"datapth-1.0.data/purelib/other.pth": b""},
+    }
+    for name, files in hooks.items():
+        archives.insert(5, _verified(write_wheel(tmp_path, name, "1.0", files), name))
+    batches, last_alone = split_runs(archives, installed={}, at_once=2, at_most=200)
+    assert last_alone
+    assert len(batches) == 3
+    assert _names(batches)[-1] == ["datapth", "custom", "pth"]
+    plain = [a for a in archives if a.name not in hooks]
+    assert split_runs(plain, installed={}, at_once=2, at_most=200)[1] is False
