@@ -232,9 +232,8 @@ def _install(
 ) -> InstallResult:
     """Build and install what verified, less the installed copies ``checks`` found intact."""
     from peep_setuptools.installing.backends import VerifiedArchive
-    from peep_setuptools.installing.intact import confirm_repaired, trusted
 
-    planned, verdicts, left_out = run.planned, run.verified.verdicts, trusted(checks)
+    planned, verdicts, left_out = run.planned, run.verified.verdicts, _trusted(checks)
     skipped = planned.skipped + tuple(
         v.requirement for v in verdicts if v.requirement.name in left_out
     )
@@ -271,8 +270,20 @@ def _install(
     chosen.install(
         archives, target=planned.target, workdir=run.session.workdir, build_index=build_index
     )
-    confirm_repaired(planned.target, verdicts, checks)  # only what differed is checked
+    if checks:  # only what differed is checked
+        from peep_setuptools.installing.intact import confirm_repaired
+
+        confirm_repaired(planned.target, verdicts, checks)
     return result(archives, False)
+
+
+def _trusted(checks: tuple[InstalledCheck, ...]) -> frozenset[str]:
+    """The projects --verify-installed found intact (a plain install never loads ``intact``)."""
+    if not checks:
+        return frozenset()
+    from peep_setuptools.installing.intact import trusted
+
+    return trusted(checks)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import posixpath
 import re
@@ -12,12 +11,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.checks.bytecode import MODULE_ENDINGS, namespace_folders, shadowing
 from peep_setuptools.checks.claims import claiming
 from peep_setuptools.checks.datafiles import placed_data
+from peep_setuptools.checks.located import InstalledDist
+
+# Re-exported for installing.backends, which imports it from here; importing it from
+# checks.located instead keeps a warm install from loading this module (~3 ms).
+from peep_setuptools.checks.located import probe_installed as probe_installed
 from peep_setuptools.checks.metadata import (
     ArchiveReadError,
     is_wheel,
@@ -32,43 +35,11 @@ from peep_setuptools.checks.scripts import (
     launcher_places,
     parse_entry_points,
 )
-from peep_setuptools.errors import PeepError, TargetError
+from peep_setuptools.errors import PeepError
 from peep_setuptools.hashes import Digest, hash_file
-from peep_setuptools.probing import SITE_DIRS
 from peep_setuptools.requirements.spec import ReqLine
-from peep_setuptools.target import run_script
 from peep_setuptools.urls import redacting_repr
 
-# Runs in the target interpreter with -I -S (no .pth file runs to answer for it), stdlib only:
-# where each named distribution lives, in the site folders (SITE_DIRS) it imports from.
-_PROBE = (
-    SITE_DIRS
-    + r"""
-import importlib.metadata as md, json
-wanted = set(json.loads(sys.argv[1]))
-def canon(name):
-    import re
-    return re.sub(r"[-_.]+", "-", name).lower()
-def scheme_path(kind, base):
-    if base == user_site:
-        return sysconfig.get_path(kind, os.name + "_user")
-    if base not in venv_paths:
-        return sysconfig.get_path(kind)
-    return sysconfig.get_path(kind, scheme, where)
-found = {}
-for dist in md.distributions(path=paths):
-    name = canon(dist.metadata["Name"] or "")
-    if name in wanted and name not in found:
-        found[name] = {
-            "version": dist.version,
-            "base": str(dist.locate_file("")),
-            "files": [str(f) for f in (dist.files or [])],
-            "scripts": scheme_path("scripts", str(dist.locate_file(""))),
-            "data": scheme_path("data", str(dist.locate_file(""))),
-        }
-print(json.dumps(found))
-"""
-)
 #: Files an installer writes into the dist-info folder itself; they are not in wheels.
 _INSTALLER_FILES = frozenset(
     {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "uv_cache.json"}
@@ -76,22 +47,6 @@ _INSTALLER_FILES = frozenset(
 _SITE_SCHEMES = frozenset({"purelib", "platlib"})
 
 Status = Literal["ok", "not-installed", "version-differs", "files-differ", "not-a-wheel"]
-
-
-@dataclass(frozen=True)
-class InstalledDist:
-    """A distribution as the target interpreter reports it."""
-
-    name: NormalizedName
-    version: str
-    #: the directory RECORD paths are relative to (site-packages)
-    base: str
-    #: the paths the installed RECORD lists, relative to ``base``
-    files: tuple[str, ...]
-    #: where an installer writes this distribution's launchers
-    scripts: str = ""
-    #: where an installer writes the files of a wheel's ``.data/data`` folder
-    data: str = ""
 
 
 @redacting_repr
@@ -140,32 +95,6 @@ class InstalledCheck:
         lines.extend(f"    missing: {p}" for p in self.missing)
         lines.extend(f"    added:   {p}" for p in self.added)
         return "\n".join(lines)
-
-
-def probe_installed(
-    python: str, names: Iterable[NormalizedName]
-) -> dict[NormalizedName, InstalledDist]:
-    """Ask ``python`` where each named distribution is installed; raises TargetError."""
-    wanted = sorted(set(names))
-    done = run_script(python, _PROBE, json.dumps(wanted), isolated=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise TargetError(f"cannot list the installed files of {python}: {last}")
-    try:
-        data = json.loads(done.stdout)
-        return {
-            canonicalize_name(name): InstalledDist(
-                canonicalize_name(name),
-                str(info["version"]),
-                str(info["base"]),
-                tuple(str(f) for f in info["files"]),
-                str(info["scripts"]),
-                str(info["data"]),
-            )
-            for name, info in data.items()
-        }
-    except (ValueError, KeyError, TypeError) as exc:
-        raise TargetError(f"cannot understand what {python} reports about its files") from exc
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 
 from peep_setuptools.archives import is_wheel
-from peep_setuptools.checks.installed import InstalledDist
+from peep_setuptools.checks.located import InstalledDist
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from packaging.utils import NormalizedName, canonicalize_name
 
 from peep_setuptools.atomic import replace_file
-from peep_setuptools.checks.installed import InstalledDist
+from peep_setuptools.checks.located import InstalledDist
 from peep_setuptools.installing.handoff import Origin
 
 logger = logging.getLogger(__name__)
