@@ -54,7 +54,14 @@ _LAUNCHER = re.compile(r"(?:\.exe|-script\.pyw?)$")
 
 #: the key every wheel that writes a start-up hook has (a ``.pth`` file, ``sitecustomize``)
 _HOOK = ("hook", "")
-_HOOK_MODULES = frozenset({"sitecustomize", "usercustomize"})
+#: modules Python imports as it starts, and those pip 23-26 imports when they are there (on
+#: Python 3.9-3.13, logged by a meta path finder: packaging's ``_manylinux``, rich's
+#: ``attr``, urllib3's ``socks``, stdlib names newer or other Pythons have); case-folded
+_HOOK_MODULES = frozenset(
+    {"sitecustomize", "usercustomize", "_manylinux", "attr", "socks", "urllib3_secure_extra"}
+    | {"cpickle", "org", "backports", "_colorize", "_suggestions", "_zstd", "_distutils_hack"}
+    | {"msvcrt", "nt", "winreg", "_winapi"}
+)
 
 
 def split(
@@ -181,7 +188,7 @@ def _writes(path: str) -> set[tuple[str, str]] | None:
 
 
 def _is_hook(place: str, path: str) -> bool:
-    """A file site.py runs when Python starts, in the site folder: ``*.pth``, sitecustomize."""
+    """A file in the site folder that Python or pip runs: ``*.pth``, ``_HOOK_MODULES``."""
     top = path.split("/", 1)[0]
     pth = top == path and top.endswith(".pth")
     return place == "lib" and (pth or top.split(".", 1)[0] in _HOOK_MODULES)

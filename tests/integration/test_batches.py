@@ -254,22 +254,24 @@ def test_what_pip_takes_for_installed_by_its_folder_name_is_not_split(tmp_path, 
 
 
 @pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
-def test_a_run_never_starts_with_a_startup_hook_another_run_wrote(tmp_path, env, peep, write):
+@pytest.mark.parametrize("hook", ["zz_hook.pth", "_manylinux.py"])
+def test_a_run_never_starts_with_a_startup_hook_another_run_wrote(tmp_path, env, peep, write, hook):
     """One pip run starts before any .pth file it installs exists; none of them runs then.
 
     A run started after another has written one (there are more runs than run at once)
-    would run it: code of an installed package running inside the installer.
+    would run it: code of an installed package running inside the installer. So would it
+    import a module pip imports when it is there (packaging's ``_manylinux``).
     """
     telltale = tmp_path / "hook-ran"
-    hook = f"import os; open({str(telltale)!r}, 'a').write('ran\\n')\n".encode()
+    code = f"import os; open({str(telltale)!r}, 'a').write('ran\\n')\n".encode()
     wheels = tmp_path / "wheels"
     # heavy, so that it goes to the first run
-    files = {"zz_hook.pth": hook, **{f"hooked/m{j}.py": b"" for j in range(300)}}
+    files = {hook: code, **{f"hooked/m{j}.py": b"" for j in range(300)}}
     made = [write_wheel(wheels, "hooked", "1.0", files)]
     made += [write_wheel(wheels, f"p{i:03d}", "1.0", {f"p{i:03d}.py": b""}) for i in range(420)]
     reqs = _reqs(write, made)
     venv = make_venv(tmp_path / "venv", with_pip=True)
     done = peep.install(reqs, python=venv, check=0)
     assert "Installing the 421 archives in " in done.stdout  # 3 runs, then the hook's
-    assert (site_packages(venv) / "zz_hook.pth").exists()
+    assert (site_packages(venv) / hook).exists()
     assert not telltale.exists()
