@@ -44,7 +44,8 @@ _MAX_ENTRY_POINTS = 1 << 20
 
 #: a word right before '=': what pip's script maker (distlib) takes for a script's name, in
 #: any line of any section, whatever the parser (importlib, pkg_resources, uv) reads there
-_SCRIPT_WORD = re.compile(r"([\w.+-]+)\s*=")
+#: (a whole word only: tried from inside a word too, the search is quadratic in its length)
+_SCRIPT_WORD = re.compile(r"(?<![\w.+-])([\w.+-]+)\s*=")
 
 #: names pip writes for a console script "pip" / "easy_install" (pip3, pip3.X, easy_install-3.X)
 _SCRIPT_FAMILY = re.compile(r"(pip)(?:\d+(?:\.\d+)?)?|(easy_install)(?:-\d+\.\d+)?")

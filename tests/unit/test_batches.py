@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from peep_setuptools.hashes import Digest
@@ -208,3 +209,16 @@ def test_wheels_writing_a_start_up_hook_come_last_together(tmp_path: Path) -> No
     assert _names(batches)[-1] == ["imported", "datapth", "custom", "pth"]
     plain = [a for a in archives if a.name not in hooks]
     assert split_runs(plain, installed={}, at_once=2, at_most=200)[1] is False
+
+
+def test_reading_script_names_takes_time_in_proportion(tmp_path: Path) -> None:
+    # One long word and no '=': a pattern that tries every start in it is quadratic (a
+    # 1 MB entry_points.txt would take hours before any installer runs).
+    archives = _many(tmp_path, 30)
+    points = "[console_scripts]\n" + "a" * 300_000 + "\n" + ". " * 200_000 + "\n"
+    archives.append(
+        _verified(write_wheel(tmp_path, "wordy", "1.0", {}, entry_points=points), "wordy")
+    )
+    started = time.monotonic()
+    assert len(split(archives, installed={}, at_once=2, at_most=200)) == 2
+    assert time.monotonic() - started < 5
