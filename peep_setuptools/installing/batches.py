@@ -259,6 +259,6 @@ def _script_names(text: bytes) -> set[str] | None:
     names = {match.group(1) for match in _SCRIPT_WORD.finditer(decoded)}
     for line in decoded.splitlines():
         before, equals, _ = line.partition("=")
-        if equals and before.strip():
-            names.add(before.strip())
+        # uv trims less than Python's strip() does ("\x1c" is no space to it)
+        names.update(n for n in (before.strip(), before.strip(" \t\r\n\f\v")) if equals and n)
     return names
