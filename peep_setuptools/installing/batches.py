@@ -152,9 +152,10 @@ def _writes(path: str) -> set[tuple[str, str]] | None:
     """Where installing this wheel writes: (place, path), normalised; None if unreadable.
 
     Case-folded because a case-insensitive file system makes ``A.py`` and ``a.py`` one
-    file; ``a/../b.py`` is ``b.py`` wherever it is written. A file may be keyed in more
-    places than it is written to (never fewer): a needless join only costs speed. Anything
-    odd (two entry points files, a huge one, too many or too long data paths) makes it None.
+    file (decomposed: ``NFD``); ``a/../b.py`` is ``b.py`` wherever it is written. A file
+    may be keyed in more places than it is written to (never fewer): a needless join only
+    costs speed. Anything odd (two entry points files, a huge one, too many or too long
+    data paths) makes it None.
     """
     if not is_wheel(path):
         return None
@@ -234,7 +235,9 @@ def _script_keys(name: str) -> set[tuple[str, str]]:
 
 
 def _normal(name: str) -> str:
-    return posixpath.normpath(unicodedata.normalize("NFC", name.replace("\\", "/"))).casefold()
+    # Unicode's canonical caseless match: what a case-insensitive file system takes for one
+    decomposed = unicodedata.normalize("NFD", name.replace("\\", "/"))
+    return posixpath.normpath(unicodedata.normalize("NFD", decomposed.casefold()))
 
 
 def _is_entry_points(name: str) -> bool:  # a normalised, case-folded name

@@ -222,3 +222,15 @@ def test_reading_script_names_takes_time_in_proportion(tmp_path: Path) -> None:
     started = time.monotonic()
     assert len(split(archives, installed={}, at_once=2, at_most=200)) == 2
     assert time.monotonic() - started < 5
+
+
+def test_names_one_on_a_case_insensitive_file_system_share_a_batch(tmp_path: Path) -> None:
+    # Unicode's caseless match is on the decomposed form (NFD, casefold, NFD): composed
+    # first, "ΐ" and "Ϊ́" folded apart though such a file system takes them for one name.
+    pairs: dict[str, tuple[dict[str, bytes], str | None]] = {
+        "iota-a": ({"\u0390.py": b""}, None),
+        "iota-b": ({"\u0399\u0308\u0301.py": b""}, None),
+        "alpha-a": ({"\u1fb7.py": b""}, None),
+        "alpha-b": ({"\u0391\u0342\u0345.py": b""}, None),
+    }
+    _together(tmp_path, pairs)
