@@ -53,6 +53,9 @@ _SCRIPT_FAMILY = re.compile(r"(pip)(?:\d+(?:\.\d+)?)?|(easy_install)(?:-\d+\.\d+
 #: Windows launchers and scripts pip writes beside a script's name
 _LAUNCHER = re.compile(r"(?:\.exe|-script\.pyw?)$")
 
+#: files an installer writes into a wheel's dist-info folder (case-folded)
+_INSTALLER_MADE = ("installer", "requested", "record", "direct_url.json", "uv_cache.json")
+
 #: the key every wheel that writes a start-up hook has (a ``.pth`` file, ``sitecustomize``)
 _HOOK = ("hook", "")
 #: modules Python imports as it starts, and those pip 23-26 imports when they are there (on
@@ -184,9 +187,26 @@ def _writes(path: str) -> set[tuple[str, str]] | None:
         if keys is None:
             return None
         places |= keys
+    places |= {key for place, path in places if place == "lib" for key in _made_keys(path)}
     if any(_is_hook(*place) for place in places):
         places.add(_HOOK)
     return places
+
+
+def _made_keys(path: str) -> list[tuple[str, str]]:
+    """Keys of what the installer writes itself for a site folder ``path`` the wheel has.
+
+    Files it adds to the wheel's dist-info folder, and the bytecode of a module (``pyc``:
+    its ``__pycache__/STEM``, whatever the interpreter's tag), which a wheel may ship too.
+    """
+    folder, _, name = path.rpartition("/")
+    if folder.endswith(".dist-info") and "/" not in folder:
+        return [("lib", f"{folder}/{made}") for made in _INSTALLER_MADE]
+    if name.endswith(".py"):
+        return [("pyc", posixpath.join(folder, "__pycache__", name[:-3]))]
+    if folder.rpartition("/")[2] == "__pycache__" and name.endswith(".pyc"):
+        return [("pyc", f"{folder}/{name.split('.', 1)[0]}")]
+    return []
 
 
 def _is_hook(place: str, path: str) -> bool:

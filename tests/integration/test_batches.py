@@ -158,6 +158,11 @@ def _colliding() -> dict[str, tuple[dict[str, bytes], str | None]]:
         "head-b": (data("head-b", "headers/h.h"), None),
         "bs-a": ({"bs_file\\": b"a"}, None),  # a file for pip on POSIX, not a folder
         "bs-b": ({"bs_file\\": b"b"}, None),
+        # files the installer writes itself: into the dist-info folder, compiled bytecode
+        "info-a": (data("info-a", "purelib/info_b-1.0.dist-info/INSTALLER"), None),
+        "info-b": ({}, None),
+        "pyc-a": ({f"__pycache__/pycmod.{sys.implementation.cache_tag}.pyc": b""}, None),
+        "pyc-b": ({"pycmod.py": b""}, None),
     }
 
 

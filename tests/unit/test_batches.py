@@ -234,3 +234,18 @@ def test_names_one_on_a_case_insensitive_file_system_share_a_batch(tmp_path: Pat
         "alpha-b": ({"\u0391\u0342\u0345.py": b""}, None),
     }
     _together(tmp_path, pairs)
+
+
+def test_files_the_installer_writes_itself_share_a_batch(tmp_path: Path) -> None:
+    # INSTALLER, REQUESTED, RECORD, direct_url.json in a wheel's dist-info folder, and the
+    # bytecode pip compiles beside a module: another wheel may ship the same file.
+    site = "lib/python3.11/site-packages"
+    pairs: dict[str, tuple[dict[str, bytes], str | None]] = {
+        "info-a": ({"info_a-1.0.data/purelib/info_b-1.0.dist-info/INSTALLER": b""}, None),
+        "info-b": ({}, None),
+        "url-a": ({f"url_a-1.0.data/data/{site}/url_b-1.0.dist-info/direct_url.json": b""}, None),
+        "url-b": ({}, None),
+        "pyc-a": ({"pkg/__pycache__/mod.cpython-311.opt-1.pyc": b""}, None),
+        "pyc-b": ({"pkg/mod.py": b""}, None),
+    }
+    _together(tmp_path, pairs)
