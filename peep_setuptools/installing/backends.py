@@ -223,7 +223,7 @@ class _RequirementsFileBackend:
         if all(is_wheel(a.path) for a in archives):
             installed = {*target.installed, *target.pip_names}
             batches, hooks_last = split_runs(
-                archives, installed=installed, at_once=at_once, at_most=at_most
+                archives, installed=installed, at_once=at_once, at_most=at_most, target=target
             )
         if len(batches) > 1:
             side_by_side = " side by side" if at_once > 1 else ""

@@ -13,6 +13,7 @@ installed is not split at all: removing the old copy could delete what another r
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import re
 import unicodedata
@@ -23,6 +24,10 @@ from packaging.utils import canonicalize_name
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.installing.handoff import VerifiedArchive
+from peep_setuptools.installing.preparable import refused
+from peep_setuptools.target import Target
+
+logger = logging.getLogger(__name__)
 
 #: below this many wheels a batch costs more (an installer's start-up) than it saves
 MIN_PER_BATCH = 8
@@ -74,6 +79,7 @@ def split(
     installed: Collection[str],
     at_once: int,
     at_most: int,
+    target: Target | None = None,
 ) -> list[list[VerifiedArchive]]:
     """``archives`` in batches whose wheels write disjoint paths; ``[archives]`` if unsafe.
 
@@ -82,7 +88,9 @@ def split(
     none smaller than MIN_PER_BATCH; the order of the archives is kept within each batch.
     Wheels that write a start-up hook come last, in a batch of their own (``split_runs``).
     """
-    return split_runs(archives, installed=installed, at_once=at_once, at_most=at_most)[0]
+    return split_runs(
+        archives, installed=installed, at_once=at_once, at_most=at_most, target=target
+    )[0]
 
 
 def split_runs(
@@ -91,6 +99,7 @@ def split_runs(
     installed: Collection[str],
     at_once: int,
     at_most: int,
+    target: Target | None = None,
 ) -> tuple[list[list[VerifiedArchive]], bool]:
     """``split``'s batches, and whether the last must start once the others have finished.
 
@@ -102,7 +111,7 @@ def split_runs(
     count = min(max(at_once, -(-len(archives) // at_most)), len(archives) // MIN_PER_BATCH)
     if count < 2 or any(a.name in installed for a in archives):
         return whole
-    groups = _groups(archives)
+    groups = _groups(archives, target)
     if groups is None:
         return whole
     hooked = [indexes for _, indexes, hooks in groups if hooks]  # one run more, a small one
@@ -120,7 +129,9 @@ def split_runs(
     return batches, bool(hooked)
 
 
-def _groups(archives: Sequence[VerifiedArchive]) -> list[tuple[int, list[int], bool]] | None:
+def _groups(
+    archives: Sequence[VerifiedArchive], target: Target | None
+) -> list[tuple[int, list[int], bool]] | None:
     """(weight, indexes, writes a start-up hook) of wheels joined by a path; None: unreadable.
 
     Two wheels of one project are joined too: one installer run refuses them; so are all
@@ -137,7 +148,7 @@ def _groups(archives: Sequence[VerifiedArchive]) -> list[tuple[int, list[int], b
     owner: dict[tuple[str, str], int] = {}
     weights = [0] * len(archives)
     for index, archive in enumerate(archives):
-        writes = _writes(archive.path)
+        writes = _writes(archive, target)
         if writes is None:
             return None
         weights[index] = len(writes) + 10  # the resolver's share, per requirement
@@ -151,21 +162,25 @@ def _groups(archives: Sequence[VerifiedArchive]) -> list[tuple[int, list[int], b
     return [(sum(weights[i] for i in group), group, r == hook) for r, group in joined.items()]
 
 
-def _writes(path: str) -> set[tuple[str, str]] | None:
+def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, str]] | None:
     """Where installing this wheel writes: (place, path), normalised; None if unreadable.
 
     Case-folded because a case-insensitive file system makes ``A.py`` and ``a.py`` one
     file (decomposed: ``NFD``); ``a/../b.py`` is ``b.py`` wherever it is written. A file
     may be keyed in more places than it is written to (never fewer): a needless join only
     costs speed. Anything odd (two entry points files, a huge one, too many or too long
-    data paths) makes it None.
+    data paths), or an installer's reason to refuse the wheel (``preparable``), makes it None.
     """
-    if not is_wheel(path):
+    if not is_wheel(archive.path):
         return None
     try:
-        with zipfile.ZipFile(path) as wheel:
+        with zipfile.ZipFile(archive.path) as wheel:
             # a folder; "x\\" is a file named so (pip and uv write it on POSIX)
             given = [i for i in wheel.infolist() if not i.filename.endswith("/")]
+            reason = refused(wheel, [i.filename for i in given], archive, target)
+            if reason is not None:
+                logger.debug("Not split: %s may be refused: %s", archive.name, reason)
+                return None
             names = [_normal(i.filename) for i in given]
             entry_points = [i for i, n in zip(given, names) if _is_entry_points(n)]
             if len(entry_points) > 1:

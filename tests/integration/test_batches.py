@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,35 @@ def test_a_run_never_starts_with_a_startup_hook_another_run_wrote(tmp_path, env,
     assert "Installing the 421 archives in " in done.stdout  # 3 runs, then the hook's
     assert (site_packages(venv) / hook).exists()
     assert not telltale.exists()
+
+
+def _refused_wheel(wheels: Path, why: str) -> Path:
+    """A wheel pip refuses while it prepares, before it installs anything."""
+    if why == "version":
+        meta = "Metadata-Version: 2.1\nName: odd\nVersion: 2.0\n"
+        return write_wheel(wheels, "odd", "1.0", {"odd.py": b""}, metadata=meta)
+    if why == "python":
+        return write_wheel(wheels, "odd", "1.0", {"odd.py": b""}, requires_python=">=4")
+    path = write_wheel(wheels, "odd", "1.0", {"odd.py": b""})
+    with zipfile.ZipFile(path) as wheel:
+        members = {name: wheel.read(name) for name in wheel.namelist()}
+    members["odd-1.0.dist-info/WHEEL"] = b"Wheel-Version: 9.0\nRoot-Is-Purelib: true\n"
+    with zipfile.ZipFile(path, "w") as wheel:
+        for name, data in members.items():
+            wheel.writestr(name, data)
+    return path
+
+
+@pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
+@pytest.mark.parametrize("why", ["version", "python", "wheel-version"])
+def test_a_wheel_pip_refuses_before_installing_leaves_nothing_installed(
+    tmp_path, env, peep, write, why
+):
+    """One pip run refusing a wheel as it prepares installs nothing; nor may the split."""
+    wheels = tmp_path / "wheels"
+    made = [write_wheel(wheels, f"p{i:02d}", "1.0", {f"p{i:02d}.py": b""}) for i in range(24)]
+    reqs = _reqs(write, [*made, _refused_wheel(wheels, why)])
+    venv = make_venv(tmp_path / "venv", with_pip=True)
+    done = peep.install(reqs, python=venv, check=1)
+    assert "installer runs" not in done.stdout
+    assert list(site_packages(venv).glob("p[0-9]*.dist-info")) == []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+import zipfile
 from pathlib import Path
 
 from peep_setuptools.hashes import Digest
 from peep_setuptools.installing.batches import MIN_PER_BATCH, split, split_runs
 from peep_setuptools.installing.handoff import VerifiedArchive
+from peep_setuptools.target import probe
 from tests.support.builders import make_wheel, write_wheel
 
 H = Digest("sha256", "a" * 64)
@@ -162,7 +164,7 @@ def test_two_wheels_of_one_project_share_a_batch(tmp_path: Path) -> None:
     # pip refuses two of one project in one run; two runs would install both.
     archives = _many(tmp_path, 30)
     old = _verified(write_wheel(tmp_path / "old", "twice", "1.0", {"a.py": b""}), "twice")
-    new = _verified(write_wheel(tmp_path / "new", "twice", "2.0", {"b.py": b""}), "twice")
+    new = VerifiedArchive("twice", str(write_wheel(tmp_path / "new", "twice", "2.0", {})), H, "2.0")
     archives[:0] = [old]
     archives.append(new)
     batches = split(archives, installed={}, at_once=2, at_most=200)
@@ -249,3 +251,32 @@ def test_files_the_installer_writes_itself_share_a_batch(tmp_path: Path) -> None
         "pyc-b": ({"pkg/mod.py": b""}, None),
     }
     _together(tmp_path, pairs)
+
+
+def test_a_wheel_an_installer_may_refuse_before_installing_stops_the_split(
+    tmp_path: Path,
+) -> None:
+    # One run refusing a wheel while it prepares installs nothing; split, the other runs
+    # would install theirs. Checked against the target: its tags and Python version.
+    target = probe()
+    archives = _many(tmp_path, 30)
+    assert len(split(archives, installed={}, at_once=2, at_most=200, target=target)) == 2
+    meta = "Metadata-Version: 2.1\nName: odd\nVersion: {}\n"
+    odd: dict[str, dict[str, object]] = {
+        "metadata version": {"metadata": meta.format("2.0")},
+        "metadata name": {"metadata": meta.replace("odd", "other").format("1.0")},
+        "requires-python": {"requires_python": ">=4"},
+        "bad requires-python": {"requires_python": ">=3.x"},
+        "tags": {"tag": "cp27-cp27m-win32"},
+    }
+    for why, kwargs in odd.items():
+        path = write_wheel(tmp_path / why, "odd", "1.0", {"odd.py": b""}, **kwargs)  # type: ignore[arg-type]
+        with_odd = [*archives, _verified(path, "odd")]
+        batches = split(with_odd, installed={}, at_once=2, at_most=200, target=target)
+        assert batches == [with_odd], why
+    two = write_wheel(tmp_path / "two", "odd", "1.0", {"odd.py": b""})
+    with zipfile.ZipFile(two, "a") as wheel:
+        wheel.writestr("extra-1.0.dist-info/METADATA", "Name: extra\nVersion: 1.0\n")
+    assert split([*archives, _verified(two, "odd")], installed={}, at_once=2, at_most=200) == [
+        [*archives, _verified(two, "odd")]
+    ]

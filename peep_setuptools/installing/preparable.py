@@ -1,0 +1,100 @@
+"""Whether pip and uv take a wheel as it is, before installing anything (``batches.py``).
+
+One installer run that refuses a wheel while it prepares (its metadata disagrees with its
+file name, its Requires-Python or tags exclude the target, its WHEEL is of another version)
+installs nothing at all. Split into several runs, the others would install theirs. So a
+wheel is split off only when nothing here gives either installer a reason to refuse it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from collections.abc import Sequence
+from email.message import Message
+from email.parser import HeaderParser
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from peep_setuptools.archives import parse_filename
+from peep_setuptools.installing.handoff import VerifiedArchive
+from peep_setuptools.target import Target
+
+#: a METADATA or WHEEL larger than this is not read (the split reads before any install)
+_MAX_HEADER_FILE = 1 << 24
+
+_WHEEL_VERSION = re.compile(r"1\.\d+")
+
+
+def refused(
+    wheel: zipfile.ZipFile, members: Sequence[str], archive: VerifiedArchive, target: Target | None
+) -> str | None:
+    """Why an installer might refuse ``wheel`` before installing; None: no reason found.
+
+    ``members``: its file names. ``target`` None (tests): tags and Requires-Python are not
+    checked. Raises what reading the zip raises.
+    """
+    parsed = parse_filename(os.path.basename(archive.path))
+    if parsed is None or parsed.kind != "wheel" or parsed.name != archive.name:
+        return "its file name is not a wheel of its project"
+    if archive.version is not None and _version(archive.version) != parsed.version:
+        return "its file name has another version"
+    if target is not None and not parsed.tags & set(target.tags):
+        return "none of its tags is the target's"
+    folders = {m.split("/", 1)[0] for m in members if m.split("/", 1)[0].endswith(".dist-info")}
+    if len(folders) != 1:
+        return "it has not one .dist-info folder"
+    info = folders.pop()
+    name, _, version = info[: -len(".dist-info")].partition("-")
+    if not _same(name, version, parsed.name, parsed.version):
+        return "its .dist-info folder names another project or version"
+    wheel_file = _headers(wheel, members, f"{info}/WHEEL")
+    if wheel_file is None or not _WHEEL_VERSION.fullmatch(wheel_file.get("Wheel-Version", "")):
+        return "its WHEEL file is not of version 1"
+    metadata = _headers(wheel, members, f"{info}/METADATA")
+    if metadata is None or f"{info}/RECORD" not in members:
+        return "it has no readable METADATA or no RECORD"
+    name, version = metadata.get("Name", ""), metadata.get("Version", "")
+    if not _same(name, version, parsed.name, parsed.version):
+        return "its METADATA names another project or version"
+    return _python_refused(metadata.get("Requires-Python"), target)
+
+
+def _same(name: str, version: str, project: NormalizedName, expected: Version) -> bool:
+    return canonicalize_name(name) == project and _version(version) == expected
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _python_refused(requires: str | None, target: Target | None) -> str | None:
+    if requires is None:
+        return None
+    try:
+        specifier = SpecifierSet(requires)
+    except InvalidSpecifier:
+        return "its Requires-Python is not a specifier"
+    if target is not None and not specifier.contains(target.python_version, prereleases=True):
+        return "its Requires-Python excludes the target"
+    return None
+
+
+def _headers(wheel: zipfile.ZipFile, members: Sequence[str], member: str) -> Message | None:
+    """The header block of a METADATA-like member; None if missing, too large or not UTF-8."""
+    if member not in members:
+        return None
+    with wheel.open(member) as stream:
+        data = stream.read(_MAX_HEADER_FILE + 1)
+    if len(data) > _MAX_HEADER_FILE:
+        return None
+    try:
+        return HeaderParser().parsestr(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
