@@ -69,8 +69,12 @@ _HOOK = ("hook", "")
 _HOOK_MODULES = frozenset(
     {"sitecustomize", "usercustomize", "_manylinux", "attr", "socks", "urllib3_secure_extra"}
     | {"cpickle", "org", "backports", "_colorize", "_suggestions", "_zstd", "_distutils_hack"}
-    | {"msvcrt", "nt", "winreg", "_winapi"}
+    | {"msvcrt", "nt", "winreg", "_winapi", "pip"}
 )
+#: files in the environment's root that a starting Python or pip reads (its configuration)
+_HOOK_DATA = frozenset({"pyvenv.cfg", "pip.conf", "pip.ini"})
+#: scripts that replace the interpreter the next installer run starts
+_HOOK_SCRIPT = re.compile(r"python(?:\d+(?:\.\d+)?)?w?")
 
 
 def split(
@@ -225,10 +229,17 @@ def _made_keys(path: str) -> list[tuple[str, str]]:
 
 
 def _is_hook(place: str, path: str) -> bool:
-    """A file in the site folder that Python or pip runs: ``*.pth``, ``_HOOK_MODULES``."""
+    """A file that a starting Python or pip runs or reads, or that replaces the interpreter.
+
+    In the site folder ``*.pth`` and ``_HOOK_MODULES`` (pip itself too), in the root the
+    configuration (``_HOOK_DATA``), in the scripts folder ``python``, ``python3.X``...
+    """
     top = path.split("/", 1)[0]
-    pth = top == path and top.endswith(".pth")
-    return place == "lib" and (pth or top.split(".", 1)[0] in _HOOK_MODULES)
+    if place == "lib":
+        return (top == path and top.endswith(".pth")) or top.split(".", 1)[0] in _HOOK_MODULES
+    if place == "scripts":
+        return _HOOK_SCRIPT.fullmatch(path) is not None
+    return place == "data" and path in _HOOK_DATA
 
 
 def _data_keys(name: str, tails: int) -> tuple[set[tuple[str, str]] | None, int]:

@@ -260,16 +260,21 @@ def test_what_pip_takes_for_installed_by_its_folder_name_is_not_split(tmp_path, 
 
 
 @pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
-@pytest.mark.parametrize("hook", ["zz_hook.pth", "_manylinux.py"])
+@pytest.mark.parametrize("hook", ["zz_hook.pth", "_manylinux.py", "hooked-1.0.data/data/pip.conf"])
 def test_a_run_never_starts_with_a_startup_hook_another_run_wrote(tmp_path, env, peep, write, hook):
     """One pip run starts before any .pth file it installs exists; none of them runs then.
 
     A run started after another has written one (there are more runs than run at once)
     would run it: code of an installed package running inside the installer. So would it
-    import a module pip imports when it is there (packaging's ``_manylinux``).
+    import a module pip imports when it is there (packaging's ``_manylinux``), and read
+    the environment's own pip.conf (here: install elsewhere).
     """
     telltale = tmp_path / "hook-ran"
     code = f"import os; open({str(telltale)!r}, 'a').write('ran\\n')\n".encode()
+    if hook.endswith("pip.conf"):
+        code = f"[install]\ntarget = {telltale}\n".encode()
+        # a configuration file that is not os.devnull: pip then reads the environment's
+        peep.env["PIP_CONFIG_FILE"] = write("empty-pip.conf", "")
     wheels = tmp_path / "wheels"
     # heavy, so that it goes to the first run
     files = {hook: code, **{f"hooked/m{j}.py": b"" for j in range(300)}}
@@ -279,8 +284,8 @@ def test_a_run_never_starts_with_a_startup_hook_another_run_wrote(tmp_path, env,
     venv = make_venv(tmp_path / "venv", with_pip=True)
     done = peep.install(reqs, python=venv, check=0)
     assert "Installing the 421 archives in " in done.stdout  # 3 runs, then the hook's
-    assert (site_packages(venv) / hook).exists()
     assert not telltale.exists()
+    assert len(list(site_packages(venv).glob("p[0-9]*.dist-info"))) == 420
 
 
 def _refused_wheel(wheels: Path, why: str) -> Path:

@@ -202,13 +202,17 @@ def test_wheels_writing_a_start_up_hook_come_last_together(tmp_path: Path) -> No
         "custom": {"sitecustomize.py": b""},
         "datapth": {"datapth-1.0.data/purelib/other.pth": b""},
         "imported": {"_manylinux.py": b""},  # pip imports it if it is there
+        "conf": {"conf-1.0.data/data/pip.conf": b""},  # pip reads the environment's own
+        "cfg": {"cfg-1.0.data/data/pyvenv.cfg": b""},  # so does Python
+        "python": {"python-1.0.data/scripts/python3.11": b""},  # the next installer's Python
+        "pipself": {"pip/__init__.py": b""},
     }
     for name, files in hooks.items():
         archives.insert(5, _verified(write_wheel(tmp_path, name, "1.0", files), name))
     batches, last_alone = split_runs(archives, installed={}, at_once=2, at_most=200)
     assert last_alone
     assert len(batches) == 3
-    assert _names(batches)[-1] == ["imported", "datapth", "custom", "pth"]
+    assert _names(batches)[-1] == [*reversed(hooks)]
     plain = [a for a in archives if a.name not in hooks]
     assert split_runs(plain, installed={}, at_once=2, at_most=200)[1] is False
 
