@@ -234,12 +234,17 @@ def _is_hook(place: str, path: str) -> bool:
     In the site folder ``*.pth`` and ``_HOOK_MODULES`` (pip itself too), in the root the
     configuration (``_HOOK_DATA``), in the scripts folder ``python``, ``python3.X``...
     """
-    top = path.split("/", 1)[0]
+    parts = path.split("/")
+    if parts[-1] == "externally-managed":  # pip refuses to install beside it
+        return True
     if place == "lib":
-        return (top == path and top.endswith(".pth")) or top.split(".", 1)[0] in _HOOK_MODULES
+        pth = len(parts) == 1 and path.endswith(".pth")
+        return pth or parts[0].split(".", 1)[0] in _HOOK_MODULES
     if place == "scripts":
         return _HOOK_SCRIPT.fullmatch(path) is not None
-    return place == "data" and path in _HOOK_DATA
+    # Outside a virtual environment lib/pythonX.Y/ is the standard library itself.
+    stdlib = parts[0] in ("lib", "lib64") and not {"site-packages", "dist-packages"} & {*parts[1:3]}
+    return place == "data" and (path in _HOOK_DATA or (stdlib and len(parts) > 1))
 
 
 def _data_keys(name: str, tails: int) -> tuple[set[tuple[str, str]] | None, int]:

@@ -206,6 +206,8 @@ def test_wheels_writing_a_start_up_hook_come_last_together(tmp_path: Path) -> No
         "cfg": {"cfg-1.0.data/data/pyvenv.cfg": b""},  # so does Python
         "python": {"python-1.0.data/scripts/python3.11": b""},  # the next installer's Python
         "pipself": {"pip/__init__.py": b""},
+        "managed": {"managed-1.0.data/data/lib/python3.11/EXTERNALLY-MANAGED": b""},
+        "stdlib": {"stdlib-1.0.data/data/lib/python3.11/os.py": b""},  # not in a venv
     }
     for name, files in hooks.items():
         archives.insert(5, _verified(write_wheel(tmp_path, name, "1.0", files), name))
@@ -214,6 +216,8 @@ def test_wheels_writing_a_start_up_hook_come_last_together(tmp_path: Path) -> No
     assert len(batches) == 3
     assert _names(batches)[-1] == [*reversed(hooks)]
     plain = [a for a in archives if a.name not in hooks]
+    site = "site-1.0.data/data/lib/python3.11/site-packages/site_mod.py"
+    plain.append(_verified(write_wheel(tmp_path, "site", "1.0", {site: b""}), "site"))
     assert split_runs(plain, installed={}, at_once=2, at_most=200)[1] is False
 
 
