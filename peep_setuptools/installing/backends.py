@@ -218,13 +218,8 @@ class _RequirementsFileBackend:
         """
         program = self._program(target)  # uv is looked for before any file is written
         compiles = self._compiles_after(archives)
-        batches, hooks_last = [list(archives)], False
         at_once, at_most = self._batches()
-        if all(is_wheel(a.path) for a in archives):
-            installed = {*target.installed, *target.pip_names}
-            batches, hooks_last = split_runs(
-                archives, installed=installed, at_once=at_once, at_most=at_most, target=target
-            )
+        batches, hooks_last = split_runs(archives, at_once=at_once, at_most=at_most, target=target)
         if len(batches) > 1:
             side_by_side = " side by side" if at_once > 1 else ""
             logger.info(

@@ -100,7 +100,7 @@ def split(
 def split_runs(
     archives: Sequence[VerifiedArchive],
     *,
-    installed: Collection[str],
+    installed: Collection[str] = (),
     at_once: int,
     at_most: int,
     target: Target | None = None,
@@ -109,9 +109,12 @@ def split_runs(
 
     That last batch holds the wheels that write a file Python runs as it starts (a ``.pth``
     file, ``sitecustomize``): an installer started after one is written would run it, which
-    one installer run never does.
+    one installer run never does. ``target``: its installed names count as ``installed``
+    (``Target.pip_names`` too), its tags and Python version for ``preparable``.
     """
     whole = [list(archives)], False
+    if target is not None:
+        installed = {*installed, *target.installed, *target.pip_names}
     count = min(max(at_once, -(-len(archives) // at_most)), len(archives) // MIN_PER_BATCH)
     if count < 2 or any(a.name in installed for a in archives):
         return whole

@@ -55,8 +55,8 @@ def refused(
     if wheel_file is None or not _WHEEL_VERSION.fullmatch(wheel_file.get("Wheel-Version", "")):
         return "its WHEEL file is not of version 1"
     metadata = _headers(wheel, members, f"{info}/METADATA")
-    if metadata is None or f"{info}/RECORD" not in members:
-        return "it has no readable METADATA or no RECORD"
+    if metadata is None or "Metadata-Version" not in metadata or f"{info}/RECORD" not in members:
+        return "it has no readable METADATA (with its Metadata-Version) or no RECORD"
     name, version = metadata.get("Name", ""), metadata.get("Version", "")
     if not _same(name, version, parsed.name, parsed.version):
         return "its METADATA names another project or version"
