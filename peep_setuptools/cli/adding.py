@@ -1,7 +1,7 @@
 """``peep add | upgrade`` and ``check --fix``: pin versions with hashes.
 
-Also the file filter options the editing commands share (``frontend.options.filters_of``
-reads them).
+Only those commands load this module (and the editing code); their options are
+``commands``'s, which every ``peep`` command builds.
 """
 
 from __future__ import annotations
@@ -37,21 +37,6 @@ if TYPE_CHECKING:
     from peep_setuptools.values import Verified
 
 logger = logging.getLogger(__name__)
-
-
-# -- the options every subcommand shares ---------------------------------------------------
-
-
-def add_filter_options(parser: argparse.ArgumentParser) -> None:
-    """Add the options that choose which files of a version to hash (see ``Filters``)."""
-    group = parser.add_argument_group("which files to hash (default: all of the version)")
-    group.add_argument("--python-version", action="append", default=[], metavar="X.Y")
-    group.add_argument("--platform", action="append", default=[], metavar="TAG_OR_GLOB")
-    group.add_argument("--implementation", action="append", default=[], metavar="cp|pp|...")
-    group.add_argument("--pre", action="store_true", help="allow pre-releases")
-    group.add_argument(
-        "--format", choices=("peep", "pip"), help="hash format (default: the file's own)"
-    )
 
 
 # -- check --fix --------------------------------------------------

@@ -14,14 +14,6 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from peep_setuptools import api
-from peep_setuptools.cli.adding import (
-    add_filter_options,
-    fix_build_requirements,
-    fix_missing,
-    refuse_lock_files,
-    run_add,
-    run_upgrade,
-)
 from peep_setuptools.errors import EXIT_FAILED, EXIT_OK, UsageError, VerificationFailed
 from peep_setuptools.frontend.options import (
     add_index_options,
@@ -80,6 +72,18 @@ def _add_check(commands: argparse._SubParsersAction[Any]) -> None:
     add_filter_options(check)
     add_report_option(check)
     add_verbosity(check)
+
+
+def add_filter_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that choose which files of a version to hash (see ``Filters``)."""
+    group = parser.add_argument_group("which files to hash (default: all of the version)")
+    group.add_argument("--python-version", action="append", default=[], metavar="X.Y")
+    group.add_argument("--platform", action="append", default=[], metavar="TAG_OR_GLOB")
+    group.add_argument("--implementation", action="append", default=[], metavar="cp|pp|...")
+    group.add_argument("--pre", action="store_true", help="allow pre-releases")
+    group.add_argument(
+        "--format", choices=("peep", "pip"), help="hash format (default: the file's own)"
+    )
 
 
 def _add_editors(commands: argparse._SubParsersAction[Any]) -> None:
@@ -153,6 +157,8 @@ def _add_reqfiles(parser: argparse.ArgumentParser, *, required: bool) -> None:
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Run one of COMMANDS; return the exit code. Raises PeepError for user errors."""
+    from peep_setuptools.cli.adding import run_add, run_upgrade  # see _check
+
     out = out or sys.stdout
     if args.command == "check":
         return _check(args, out)
@@ -195,6 +201,10 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
             "--strict --fix writes the build dependencies to --build-requirements FILE"
         )
     if args.fix:
+        # Imported by the commands that edit files: ``peep install`` builds this module's
+        # parsers, and a no-op run must not load the editing code for them.
+        from peep_setuptools.cli.adding import refuse_lock_files
+
         what = "add --missing" if args.command == "add" else "check --fix"
         refuse_lock_files(args.requirements, what)
     check_report_path(args.report)
@@ -236,6 +246,8 @@ def _fix(
 
     Raises ``exc`` again when something else failed, which no pin can fix.
     """
+    from peep_setuptools.cli.adding import fix_build_requirements, fix_missing  # see _check
+
     filters = filters_of(args)
     if run.build_proposed:
         fix_build_requirements(run, build_files[0], filters)

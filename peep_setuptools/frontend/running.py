@@ -24,7 +24,6 @@ from peep_setuptools import api
 from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import PeepError, VerificationFailed
 from peep_setuptools.frontend.options import filters_of, install_options
-from peep_setuptools.requirements.editing import NewRequirement, apply_edit, plan_edit
 from peep_setuptools.urls import redact_text
 from peep_setuptools.values import InstallerOutput, InstallResult
 
@@ -81,6 +80,7 @@ def progress_for(args: argparse.Namespace) -> Progress:
 def write_missing_hashes(run: Verified, filters: Filters) -> None:
     """Pin every file of each version that has no hash, in the file that names it."""
     from peep_setuptools.installing.picking import TOFU_NOTE, hash_version
+    from peep_setuptools.requirements.editing import NewRequirement, apply_edit, plan_edit
 
     by_file: dict[str, list[NewRequirement]] = {}
     with index_of(run) as client:
