@@ -59,7 +59,7 @@ paths = list(dict.fromkeys(paths))
 PROBE = (
     SITE_DIRS
     + r"""
-import json, platform
+import json, platform, re
 impl = sys.implementation
 iver = "{0.major}.{0.minor}.{0.micro}".format(impl.version)
 if impl.version.releaselevel != "final":
@@ -140,8 +140,9 @@ def pip_name(entry):
 def pip_names():
     # What pip would take for installed (and may remove): the site folders' distributions,
     # those of folders their .pth files list (not run: a line that imports is skipped) and
-    # of PYTHONPATH, which the installer is started with.
-    found = set()
+    # of PYTHONPATH, which the installer is started with. Also every word of the .pth lines
+    # that import: the modules a starting Python imports (a wheel replacing one is a hook).
+    found, words = set(), set()
     folders = list(paths) + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     for folder in folders:
         found.add(pip_name(folder))
@@ -160,12 +161,14 @@ def pip_names():
                     lines = f.read().splitlines()
             except OSError:
                 continue
-            folders.extend(
-                os.path.join(folder, line.rstrip()) for line in lines
-                if line.strip() and not line.startswith(("#", "import ", "import\t"))
-            )
+            for line in lines:
+                if line.startswith(("import ", "import\t")):
+                    words.update(w.lower() for w in re.findall(r"[A-Za-z_]\w*", line))
+                elif line.strip() and not line.startswith("#"):
+                    folders.append(os.path.join(folder, line.rstrip()))
     found.discard(None)
-    return sorted(found)
+    return sorted(found), sorted(words)
+pip_seen, startup_words = pip_names()
 print(json.dumps({
     "executable": sys.executable,
     "markers": markers,
@@ -175,7 +178,8 @@ print(json.dumps({
     "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
     "platform": sysconfig.get_platform(),
     "installed": installed,
-    "pip_names": pip_names(),
+    "pip_names": pip_seen,
+    "startup_modules": startup_words,
     "has_pip": any(
         os.path.isdir(os.path.join(p, "pip")) for p in paths if p and os.path.isdir(p)
     ),

@@ -60,6 +60,9 @@ class Target:
     #: the names pip knows installed distributions by: their folders' names, also in the
     #: folders .pth files and PYTHONPATH add (pip reinstalling one of these removes it)
     pip_names: frozenset[NormalizedName] = frozenset()
+    #: every word (lower case) of the site folders' .pth lines that import: the modules a
+    #: starting Python imports
+    startup_modules: frozenset[str] = frozenset()
 
     @property
     def python_version(self) -> Version:
@@ -117,6 +120,7 @@ def probe(python: str | None = None) -> Target:
             installed={canonicalize_name(k): str(v) for k, v in data["installed"].items()},
             has_pip=bool(data["has_pip"]),
             pip_names=frozenset(canonicalize_name(str(n)) for n in data["pip_names"]),
+            startup_modules=frozenset(str(m) for m in data["startup_modules"]),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise TargetError(f"cannot understand what {executable} reports about itself") from exc

@@ -210,7 +210,8 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
             return None
         places |= keys
     places |= {key for place, path in places if place == "lib" for key in _made_keys(path)}
-    if any(_is_hook(*place) for place in places):
+    started = _HOOK_MODULES | {m.casefold() for m in (target.startup_modules if target else ())}
+    if any(_is_hook(*place, started) for place in places):
         places.add(_HOOK)
     return places
 
@@ -231,18 +232,19 @@ def _made_keys(path: str) -> list[tuple[str, str]]:
     return []
 
 
-def _is_hook(place: str, path: str) -> bool:
+def _is_hook(place: str, path: str, modules: Collection[str]) -> bool:
     """A file that a starting Python or pip runs or reads, or that replaces the interpreter.
 
-    In the site folder ``*.pth`` and ``_HOOK_MODULES`` (pip itself too), in the root the
-    configuration (``_HOOK_DATA``), in the scripts folder ``python``, ``python3.X``...
+    In the site folder ``*.pth`` and ``modules`` (``_HOOK_MODULES``, pip itself, those the
+    target's .pth files import), in the root the configuration (``_HOOK_DATA``), in the
+    scripts folder ``python``, ``python3.X``...
     """
     parts = path.split("/")
     if parts[-1] == "externally-managed":  # pip refuses to install beside it
         return True
     if place == "lib":
         pth = len(parts) == 1 and path.endswith(".pth")
-        return pth or parts[0].split(".", 1)[0] in _HOOK_MODULES
+        return pth or parts[0].split(".", 1)[0] in modules
     if place == "scripts":
         return _HOOK_SCRIPT.fullmatch(path) is not None
     # Outside a virtual environment lib/pythonX.Y/ is the standard library itself.

@@ -260,14 +260,17 @@ def test_what_pip_takes_for_installed_by_its_folder_name_is_not_split(tmp_path, 
 
 
 @pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
-@pytest.mark.parametrize("hook", ["zz_hook.pth", "_manylinux.py", "hooked-1.0.data/data/pip.conf"])
+@pytest.mark.parametrize(
+    "hook", ["zz_hook.pth", "_manylinux.py", "hooked-1.0.data/data/pip.conf", "_virtualenv.py"]
+)
 def test_a_run_never_starts_with_a_startup_hook_another_run_wrote(tmp_path, env, peep, write, hook):
     """One pip run starts before any .pth file it installs exists; none of them runs then.
 
     A run started after another has written one (there are more runs than run at once)
     would run it: code of an installed package running inside the installer. So would it
-    import a module pip imports when it is there (packaging's ``_manylinux``), and read
-    the environment's own pip.conf (here: install elsewhere).
+    import a module pip imports when it is there (packaging's ``_manylinux``) or that a
+    .pth file in the target imports (virtualenv's ``_virtualenv``), and read the
+    environment's own pip.conf (here: install elsewhere).
     """
     telltale = tmp_path / "hook-ran"
     code = f"import os; open({str(telltale)!r}, 'a').write('ran\\n')\n".encode()
@@ -282,6 +285,9 @@ def test_a_run_never_starts_with_a_startup_hook_another_run_wrote(tmp_path, env,
     made += [write_wheel(wheels, f"p{i:03d}", "1.0", {f"p{i:03d}.py": b""}) for i in range(420)]
     reqs = _reqs(write, made)
     venv = make_venv(tmp_path / "venv", with_pip=True)
+    if hook == "_virtualenv.py":  # as virtualenv makes them
+        (site_packages(venv) / "_virtualenv.pth").write_text("import _virtualenv\n")
+        (site_packages(venv) / "_virtualenv.py").write_text("")
     done = peep.install(reqs, python=venv, check=0)
     assert "Installing the 421 archives in " in done.stdout  # 3 runs, then the hook's
     assert not telltale.exists()

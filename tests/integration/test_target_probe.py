@@ -92,3 +92,5 @@ def test_probe_names_what_pip_takes_for_installed(tmp_path, python, monkeypatch)
     assert not telltale.exists()
     assert dict(target.installed) == {"foo": "1.0"}
     assert target.pip_names == {"foobar", "proj", "egged", "py-path"}
+    # the words of the lines that import: what a starting Python imports
+    assert {"sys", "open", "write", "append"} <= target.startup_modules

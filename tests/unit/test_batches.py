@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import zipfile
 from pathlib import Path
@@ -288,3 +289,17 @@ def test_a_wheel_an_installer_may_refuse_before_installing_stops_the_split(
     assert split([*archives, _verified(two, "odd")], installed={}, at_once=2, at_most=200) == [
         [*archives, _verified(two, "odd")]
     ]
+
+
+def test_a_module_the_targets_pth_files_import_is_a_start_up_hook(tmp_path: Path) -> None:
+    # virtualenv's _virtualenv.pth imports _virtualenv: a wheel replacing it is run by the
+    # next Python that starts.
+    archives = _many(tmp_path, 40)
+    path = write_wheel(tmp_path, "venvish", "1.0", {"_virtualenv.py": b""})
+    archives.append(_verified(path, "venvish"))
+    target = probe()
+    assert split_runs(archives, at_once=2, at_most=200, target=target)[1] is False
+    started = dataclasses.replace(target, startup_modules=frozenset({"_VirtualEnv"}))
+    batches, last_alone = split_runs(archives, at_once=2, at_most=200, target=started)
+    assert last_alone
+    assert _names(batches)[-1] == ["venvish"]
