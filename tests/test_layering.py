@@ -232,10 +232,13 @@ def test_a_no_op_install_never_loads_the_network_half(tmp_path):
     assert "already installed" in done.stdout + done.stderr
 
 
-#: what a run that the verified cache serves alone must not import: the HTTP code, and
-#: email.policy (reading METADATA needs only the parser's default policy)
+#: what a run that the verified cache serves alone must not import: the HTTP code,
+#: email.policy (reading METADATA needs only the parser's default policy), tarfile (no
+#: sdist) and the editing code (no file to edit)
 WARM_RUN_NEVER = (
     "email.policy",
+    "tarfile",
+    "peep_setuptools.requirements.editing",
     "ssl",
     "http.client",
     "urllib.request",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email.parser
 import posixpath
 import re
-import tarfile
 import zipfile
 from dataclasses import dataclass
 from typing import IO
@@ -153,6 +152,8 @@ def read_sdist_pkg_info(path: str) -> str | None:
     """
     if path.lower().endswith(".zip"):
         return _zip_pkg_info(path)
+    import tarfile  # only an sdist is a tarball: a run of wheels need not load it
+
     seen = 0
     scanned = 0
     try:

@@ -21,7 +21,6 @@ from peep_setuptools.errors import IndexLookupError, PeepError
 from peep_setuptools.installing.fetch import Session
 from peep_setuptools.installing.report import render_dependencies
 from peep_setuptools.installing.verdicts import Verdict
-from peep_setuptools.requirements.editing import NewRequirement
 from peep_setuptools.requirements.spec import HashStyle, ReqLine
 from peep_setuptools.target import Target
 from peep_setuptools.urls import redacting_repr
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from peep_setuptools.index.http import HttpClient
     from peep_setuptools.index.pages import IndexClient
     from peep_setuptools.installing.picking import Filters
+    from peep_setuptools.requirements.editing import NewRequirement
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ def pins_for(
     one goes into the first requirements file. Lookups that fail become ``unfound``.
     """
     from peep_setuptools.installing.picking import hash_version, newest_version
+    from peep_setuptools.requirements.editing import NewRequirement
 
     wanted: dict[NormalizedName, SpecifierSet] = {}
     spelled: dict[NormalizedName, str] = {}

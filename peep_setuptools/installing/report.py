@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from peep_setuptools.installing.verdicts import Problem, Verdict, actual_display, expected_display
-from peep_setuptools.requirements.editing import requirement_lines
 from peep_setuptools.requirements.porting import requirement_spec
 from peep_setuptools.requirements.spec import HashStyle
 
@@ -109,6 +108,9 @@ def render_dependencies(
     completeness: Completeness, pins: Pins, styles: Mapping[str, HashStyle]
 ) -> str:
     """The missing dependencies, then the lines to add, by file, in each file's hash format."""
+    # Imported here: a run whose files are complete never renders pins, nor loads editing.
+    from peep_setuptools.requirements.editing import requirement_lines
+
     lines = [DEPENDENCY_HEAD, "", *completeness.missing_lines()]
     if pins.by_file:
         lines += ["", PINS_HEAD.format(where=pins.where)]
