@@ -3,12 +3,14 @@
 One installer run that refuses a wheel while it prepares (its metadata disagrees with its
 file name, its Requires-Python or tags exclude the target, its WHEEL is of another version)
 installs nothing at all. Split into several runs, the others would install theirs. So a
-wheel is split off only when nothing here gives either installer a reason to refuse it.
+wheel is split off only when nothing here gives either installer a reason to refuse it,
+nor to fail half-way through it (a member it cannot place).
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import zipfile
 from collections.abc import Sequence
@@ -28,6 +30,9 @@ _MAX_HEADER_FILE = 1 << 24
 
 _WHEEL_VERSION = re.compile(r"1\.\d+")
 
+#: the folders of ``NAME.data`` pip and uv know
+_SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
+
 
 def refused(
     wheel: zipfile.ZipFile, members: Sequence[str], archive: VerifiedArchive, target: Target | None
@@ -44,6 +49,9 @@ def refused(
         return "its file name has another version"
     if target is not None and not parsed.tags & set(target.tags):
         return "none of its tags is the target's"
+    misplaced = next((m for m in members if not _placeable(m)), None)
+    if misplaced is not None:
+        return f"pip cannot place its member {misplaced!r}"
     folders = {m.split("/", 1)[0] for m in members if m.split("/", 1)[0].endswith(".dist-info")}
     if len(folders) != 1:
         return "it has not one .dist-info folder"
@@ -61,6 +69,21 @@ def refused(
     if not _same(name, version, parsed.name, parsed.version):
         return "its METADATA names another project or version"
     return _python_refused(metadata.get("Requires-Python"), target)
+
+
+def _placeable(member: str) -> bool:
+    """Whether pip installs this member where it belongs rather than failing half-way.
+
+    pip refuses a path outside its folder, and a ``NAME.data`` member without a known
+    scheme folder, only when it comes to it, with the wheels before it installed.
+    """
+    normal = posixpath.normpath(member)
+    if normal.startswith("/") or normal == ".." or normal.startswith("../"):
+        return False
+    if not member.split("/", 1)[0].endswith(".data"):
+        return True
+    parts = normal.split("/", 2)
+    return len(parts) == 3 and parts[1] in _SCHEMES
 
 
 def _same(name: str, version: str, project: NormalizedName, expected: Version) -> bool:

@@ -283,6 +283,11 @@ def test_a_wheel_an_installer_may_refuse_before_installing_stops_the_split(
         with_odd = [*archives, _verified(path, "odd")]
         batches = split(with_odd, installed={}, at_once=2, at_most=200, target=target)
         assert batches == [with_odd], why
+    for member in ("../escape.py", "/abs.py", "odd-1.0.data/nowhere/x", "odd-1.0.data/purelib"):
+        path = write_wheel(tmp_path / member.replace("/", "_"), "odd", "1.0", {member: b""})
+        with_odd = [*archives, _verified(path, "odd")]
+        batches = split(with_odd, installed={}, at_once=2, at_most=200, target=target)
+        assert batches == [with_odd], member
     two = write_wheel(tmp_path / "two", "odd", "1.0", {"odd.py": b""})
     with zipfile.ZipFile(two, "a") as wheel:
         wheel.writestr("extra-1.0.dist-info/METADATA", "Name: extra\nVersion: 1.0\n")
