@@ -44,6 +44,10 @@ _UNDER_DATA = ("lib", "scripts", "headers")
 _MAX_TAILS = 20_000
 _MAX_DATA_PATH = 1024
 
+#: places whose folders are keyed too, and how many characters of them a wheel may have
+_FOLDER_PLACES = frozenset({"lib", "scripts", "headers", "data"})
+_MAX_FOLDER_CHARS = 1 << 22
+
 #: an entry_points.txt larger than this stops the split unread (it is read before any install)
 _MAX_ENTRY_POINTS = 1 << 20
 
@@ -153,15 +157,24 @@ def _groups(
         return i
 
     owner: dict[tuple[str, str], int] = {}
+    folders: list[set[tuple[str, str]]] = []
     weights = [0] * len(archives)
     for index, archive in enumerate(archives):
         writes = _writes(archive, target)
         if writes is None:
             return None
         weights[index] = len(writes) + 10  # the resolver's share, per requirement
-        for place in {*writes, ("project", canonicalize_name(archive.name))}:
+        folders.append({key for key in writes if key[0].endswith("/")})
+        for place in {*writes - folders[-1], ("project", canonicalize_name(archive.name))}:
             other = owner.setdefault(place, index)
             parent[root(index)] = root(other)
+    # A file of one wheel where another has a folder (``a`` and ``a/b.py``): whichever
+    # comes second fails half-way, and which one that is must be one run's order.
+    for index, inside in enumerate(folders):
+        for kind, folder in inside:
+            holder = owner.get((kind[:-1], folder))
+            if holder is not None:
+                parent[root(index)] = root(holder)
     joined: dict[int, list[int]] = {}
     for index in range(len(archives)):
         joined.setdefault(root(index), []).append(index)
@@ -213,7 +226,25 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
     started = _HOOK_MODULES | {m.casefold() for m in (target.startup_modules if target else ())}
     if any(_is_hook(*place, started) for place in places):
         places.add(_HOOK)
-    return places
+    folders = _folders(places)
+    return None if folders is None else places | folders
+
+
+def _folders(places: set[tuple[str, str]]) -> set[tuple[str, str]] | None:
+    """The folders the files of ``places`` are in, as ("PLACE/", path); None: too many."""
+    found: set[tuple[str, str]] = set()
+    left = _MAX_FOLDER_CHARS
+    for place, path in places:
+        if place not in _FOLDER_PLACES:
+            continue
+        end = path.find("/")
+        while end > 0:
+            left -= end
+            if left < 0:
+                return None
+            found.add((f"{place}/", path[:end]))
+            end = path.find("/", end + 1)
+    return found
 
 
 def _made_keys(path: str) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 from peep_setuptools.hashes import Digest
-from peep_setuptools.installing.batches import MIN_PER_BATCH, split, split_runs
+from peep_setuptools.installing.batches import MIN_PER_BATCH, _groups, split, split_runs
 from peep_setuptools.installing.handoff import VerifiedArchive
 from peep_setuptools.target import probe
 from tests.support.builders import make_wheel, write_wheel
@@ -308,3 +308,23 @@ def test_a_module_the_targets_pth_files_import_is_a_start_up_hook(tmp_path: Path
     batches, last_alone = split_runs(archives, at_once=2, at_most=200, target=started)
     assert last_alone
     assert _names(batches)[-1] == ["venvish"]
+
+
+def test_a_file_where_another_wheel_has_a_folder_shares_a_batch(tmp_path: Path) -> None:
+    # "clash" and "clash/inner.py": whichever pip writes second fails half-way; which one
+    # that is, and so which wheel is left half-written, must be one run's order.
+    pairs: dict[str, tuple[dict[str, bytes], str | None]] = {
+        "file-a": ({"clash": b""}, None),
+        "file-b": ({"clash/inner.py": b""}, None),
+        "deep-a": ({"deep/er": b""}, None),
+        "deep-b": ({"deep_b-1.0.data/purelib/deep/er/est/x.py": b""}, None),
+        "bin-a": ({"bin_a-1.0.data/scripts/tool": b""}, None),
+        "bin-b": ({"bin_b-1.0.data/scripts/tool/sub": b""}, None),
+    }
+    _together(tmp_path, pairs)
+    # a shared folder alone joins nothing
+    archives = _many(tmp_path, 40)
+    for name in ("ns-a", "ns-b"):
+        path = write_wheel(tmp_path, name, "1.0", {f"ns/{name}.py": b""})
+        archives.append(_verified(path, name))
+    assert len(_groups(archives, None) or []) == 42
