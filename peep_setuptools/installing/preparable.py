@@ -1,18 +1,20 @@
 """Whether pip and uv take a wheel as it is, before installing anything (``batches.py``).
 
 One installer run that refuses a wheel while it prepares (its metadata disagrees with its
-file name, its Requires-Python or tags exclude the target, its WHEEL is of another version)
-installs nothing at all. Split into several runs, the others would install theirs. So a
-wheel is split off only when nothing here gives either installer a reason to refuse it,
-nor to fail half-way through it (a member it cannot place).
+file name, its Requires-Python or tags exclude the target, its WHEEL is of another version,
+uv cannot unpack it) installs nothing at all. Split into several runs, the others would
+install theirs. So a wheel is split off only when nothing here gives either installer a
+reason to refuse it, nor to fail half-way through it (a member it cannot place or unpack).
 """
 
 from __future__ import annotations
 
+import lzma
 import os
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Sequence
 from email.message import Message
 from email.parser import HeaderParser
@@ -27,6 +29,10 @@ from peep_setuptools.target import Target
 
 #: a METADATA or WHEEL larger than this is not read (the split reads before any install)
 _MAX_HEADER_FILE = 1 << 24
+#: a wheel unpacking to more than this is not unpacked to check it (nor split off)
+_MAX_UNPACKED = 1 << 31
+#: a zip member's flag bits: encrypted, and strongly so
+_ENCRYPTED = 0x1 | 0x40
 
 _WHEEL_VERSION = re.compile(r"1\.\d+")
 
@@ -52,6 +58,9 @@ def refused(
     misplaced = next((m for m in members if not _placeable(m)), None)
     if misplaced is not None:
         return f"pip cannot place its member {misplaced!r}"
+    damage = _damaged(wheel)
+    if damage is not None:
+        return damage
     folders = {m.split("/", 1)[0] for m in members if m.split("/", 1)[0].endswith(".dist-info")}
     if len(folders) != 1:
         return "it has not one .dist-info folder"
@@ -84,6 +93,30 @@ def _placeable(member: str) -> bool:
         return True
     parts = normal.split("/", 2)
     return len(parts) == 3 and parts[1] in _SCHEMES
+
+
+def _damaged(wheel: zipfile.ZipFile) -> str | None:
+    """Why a member cannot be unpacked as it is (bad CRC, encrypted, unknown compression).
+
+    uv unpacks every wheel before it installs any, and refuses such a wheel then: one uv
+    run installs nothing. pip fails on the member half-way through its wheels. Every
+    member is read: its CRC is known only at its end.
+    """
+    infos = wheel.infolist()
+    if sum(info.file_size for info in infos) > _MAX_UNPACKED:
+        return "it is too large to unpack before installing"
+    for info in infos:
+        if info.flag_bits & _ENCRYPTED:
+            return f"its member {info.filename!r} is encrypted"
+        try:
+            with wheel.open(info) as stream:
+                while stream.read(1 << 20):
+                    pass
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
+            return f"its member {info.filename!r} cannot be unpacked: {exc}"
+        except (zlib.error, lzma.LZMAError) as exc:
+            return f"its member {info.filename!r} cannot be unpacked: {exc}"
+    return None
 
 
 def _same(name: str, version: str, project: NormalizedName, expected: Version) -> bool:

@@ -324,3 +324,30 @@ def test_a_wheel_pip_refuses_before_installing_leaves_nothing_installed(
     done = peep.install(reqs, python=venv, check=1)
     assert "installer runs" not in done.stdout
     assert list(site_packages(venv).glob("p[0-9]*.dist-info")) == []
+
+
+def _corrupt_wheel(wheels: Path) -> Path:
+    """A wheel whose member's bytes do not match its CRC: uv refuses it as it unpacks it."""
+    path = write_wheel(wheels, "odd", "1.0", {"odd.py": b"# marker-AAAA\n"})
+    with zipfile.ZipFile(path) as wheel:
+        members = {name: wheel.read(name) for name in wheel.namelist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as wheel:
+        for name, data in members.items():
+            wheel.writestr(name, data)
+    path.write_bytes(path.read_bytes().replace(b"marker-AAAA", b"marker-AAAB"))
+    return path
+
+
+def test_a_wheel_uv_refuses_as_it_unpacks_leaves_nothing_installed(tmp_path, env, peep, write):
+    """One uv run unpacks every wheel before it installs any: a bad CRC, and none is installed."""
+    wheels = tmp_path / "wheels"
+    made = [write_wheel(wheels, f"p{i:03d}", "1.0", {f"p{i:03d}.py": b""}) for i in range(121)]
+    reqs = _reqs(write, [*made, _corrupt_wheel(wheels)])  # in the second of three runs
+    venv = make_venv(tmp_path / "venv")
+    by_uv = make_venv(tmp_path / "uv-venv")
+    uv = [find_uv(), "pip", "install", "-q", "--no-config", "--no-deps", "--require-hashes"]
+    one = subprocess.run([*uv, "--python", str(by_uv), "-r", reqs], env=env, check=False)
+    assert one.returncode != 0
+    assert list(site_packages(by_uv).glob("p[0-9]*.dist-info")) == []
+    peep.install(reqs, "--installer", "uv", python=venv, check=1)
+    assert list(site_packages(venv).glob("p[0-9]*.dist-info")) == []
