@@ -13,6 +13,7 @@ import lzma
 import os
 import posixpath
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -31,8 +32,12 @@ from peep_setuptools.target import Target
 _MAX_HEADER_FILE = 1 << 24
 #: a wheel unpacking to more than this is not unpacked to check it (nor split off)
 _MAX_UNPACKED = 1 << 31
-#: a zip member's flag bits: encrypted, and strongly so
-_ENCRYPTED = 0x1 | 0x40
+#: a plainly zipped member: deflate's options, a data descriptor, a UTF-8 name; stored or
+#: deflated; extra fields of ZIP64 sizes, times, owners (Info-ZIP's, NTFS's)
+_UTF8 = 0x800
+_PLAIN_FLAGS = 0x2 | 0x4 | 0x8 | _UTF8
+_PLAIN_COMPRESSION = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+_PLAIN_EXTRA = frozenset({0x0001, 0x5455, 0x7875, 0x000A})
 
 _WHEEL_VERSION = re.compile(r"1\.\d+")
 
@@ -96,7 +101,7 @@ def _placeable(member: str) -> bool:
 
 
 def _damaged(wheel: zipfile.ZipFile) -> str | None:
-    """Why a member cannot be unpacked as it is (bad CRC, encrypted, unknown compression).
+    """Why a member may not be unpacked as it is: ``_plain`` says no, or it cannot be read.
 
     uv unpacks every wheel before it installs any, and refuses such a wheel then: one uv
     run installs nothing. pip fails on the member half-way through its wheels. Every
@@ -106,8 +111,8 @@ def _damaged(wheel: zipfile.ZipFile) -> str | None:
     if sum(info.file_size for info in infos) > _MAX_UNPACKED:
         return "it is too large to unpack before installing"
     for info in infos:
-        if info.flag_bits & _ENCRYPTED:
-            return f"its member {info.filename!r} is encrypted"
+        if not _plain(info):
+            return f"its member {info.filename!r} is not plainly zipped"
         try:
             with wheel.open(info) as stream:
                 while stream.read(1 << 20):
@@ -117,6 +122,26 @@ def _damaged(wheel: zipfile.ZipFile) -> str | None:
         except (zlib.error, lzma.LZMAError) as exc:
             return f"its member {info.filename!r} cannot be unpacked: {exc}"
     return None
+
+
+def _plain(info: zipfile.ZipInfo) -> bool:
+    """Whether every reader takes this member as Python does: anything else keeps one run.
+
+    uv's reader is stricter than Python's and reads more: a name not flagged as UTF-8
+    (Python reads cp437), an extra field naming the file otherwise (Info-ZIP's Unicode
+    Path), encryption, a compression other than deflate. Only what real wheels use passes.
+    """
+    if info.flag_bits & ~_PLAIN_FLAGS or info.compress_type not in _PLAIN_COMPRESSION:
+        return False
+    if not (info.flag_bits & _UTF8 or info.filename.isascii()):
+        return False
+    extra = info.extra
+    while len(extra) >= 4:
+        kind, size = struct.unpack("<HH", extra[:4])
+        if kind not in _PLAIN_EXTRA:
+            return False
+        extra = extra[4 + size :]
+    return not extra
 
 
 def _same(name: str, version: str, project: NormalizedName, expected: Version) -> bool:

@@ -9,7 +9,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.builders import make_venv, site_packages, write_wheel
+from support.builders import (
+    make_venv,
+    rename_member,
+    site_packages,
+    unpackable_wheel,
+    write_wheel,
+)
 
 from peep_setuptools.hashes import Digest, hash_file
 from peep_setuptools.installing.backends import find_uv
@@ -326,23 +332,12 @@ def test_a_wheel_pip_refuses_before_installing_leaves_nothing_installed(
     assert list(site_packages(venv).glob("p[0-9]*.dist-info")) == []
 
 
-def _corrupt_wheel(wheels: Path) -> Path:
-    """A wheel whose member's bytes do not match its CRC: uv refuses it as it unpacks it."""
-    path = write_wheel(wheels, "odd", "1.0", {"odd.py": b"# marker-AAAA\n"})
-    with zipfile.ZipFile(path) as wheel:
-        members = {name: wheel.read(name) for name in wheel.namelist()}
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as wheel:
-        for name, data in members.items():
-            wheel.writestr(name, data)
-    path.write_bytes(path.read_bytes().replace(b"marker-AAAA", b"marker-AAAB"))
-    return path
-
-
-def test_a_wheel_uv_refuses_as_it_unpacks_leaves_nothing_installed(tmp_path, env, peep, write):
+@pytest.mark.parametrize("how", ["crc", "cp437"])
+def test_a_wheel_uv_refuses_as_it_unpacks_leaves_nothing_installed(tmp_path, env, peep, write, how):
     """One uv run unpacks every wheel before it installs any: a bad CRC, and none is installed."""
     wheels = tmp_path / "wheels"
     made = [write_wheel(wheels, f"p{i:03d}", "1.0", {f"p{i:03d}.py": b""}) for i in range(121)]
-    reqs = _reqs(write, [*made, _corrupt_wheel(wheels)])  # in the second of three runs
+    reqs = _reqs(write, [*made, unpackable_wheel(wheels, how)])  # in the second of three runs
     venv = make_venv(tmp_path / "venv")
     by_uv = make_venv(tmp_path / "uv-venv")
     uv = [find_uv(), "pip", "install", "-q", "--no-config", "--no-deps", "--require-hashes"]
@@ -351,3 +346,23 @@ def test_a_wheel_uv_refuses_as_it_unpacks_leaves_nothing_installed(tmp_path, env
     assert list(site_packages(by_uv).glob("p[0-9]*.dist-info")) == []
     peep.install(reqs, "--installer", "uv", python=venv, check=1)
     assert list(site_packages(venv).glob("p[0-9]*.dist-info")) == []
+
+
+def test_a_file_uv_names_otherwise_than_python_is_keyed_by_neither(tmp_path, env, peep, write):
+    """uv writes a member by its Info-ZIP Unicode Path name, which Python's zipfile ignores.
+
+    Keyed by Python's name, a ``.pth`` file hidden so went to an early run, and the later
+    runs' uv ran it as it queried the target's Python: code of an installed package inside
+    the installer. Anything not plainly zipped keeps one run.
+    """
+    telltale = tmp_path / "hook-ran"
+    code = f"import os; open({str(telltale)!r}, 'a').write('ran\\n')\n".encode()
+    wheels = tmp_path / "wheels"
+    files = {"hooked_note.txt": code, **{f"hooked/m{j}.py": b"" for j in range(300)}}
+    made = [write_wheel(wheels, "hooked", "1.0", files)]  # heavy: it goes to the first run
+    rename_member(made[0], "hooked_note.txt", "zz_hook.pth")
+    made += [write_wheel(wheels, f"p{i:03d}", "1.0", {f"p{i:03d}.py": b""}) for i in range(120)]
+    venv = make_venv(tmp_path / "venv")
+    peep.install(_reqs(write, made), "--installer", "uv", python=venv, check=0)
+    assert (site_packages(venv) / "zz_hook.pth").exists()  # as one uv run leaves it
+    assert not telltale.exists()

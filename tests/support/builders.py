@@ -7,11 +7,13 @@ import hashlib
 import importlib.metadata
 import io
 import os
+import struct
 import subprocess
 import sys
 import tarfile
 import textwrap
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -305,3 +307,45 @@ def installed(python: Path) -> dict[str, str]:
         [str(python), "-c", code], check=True, capture_output=True, text=True, cwd=python.parent
     )
     return {canonicalize_name(k): v for k, v in json.loads(out.stdout).items()}
+
+
+def unpackable_wheel(folder: Path, how: str) -> Path:
+    """A wheel of ``odd`` whose ``odd.py`` member one installer cannot unpack as it is.
+
+    ``how``: "crc" (its bytes do not match its CRC), "encrypted" or "compression" (deflate64)
+    in its flag bits; "cp437" (a UTF-8 name not flagged so: Python reads it as cp437, uv
+    refuses it), "unicode-path" (an Info-ZIP Unicode Path extra field naming another file).
+    """
+    name = "odd_caf\u00e9.py" if how == "cp437" else "odd.py"
+    path = write_wheel(folder, "odd", "1.0", {name: b"# marker-AAAA\n"})
+    rename_member(path, name, "other.py" if how == "unicode-path" else name)
+    data = bytearray(path.read_bytes())
+    if how == "crc":
+        data[data.index(b"marker-AAAA") + 10] = ord("B")
+    for header, at in ((b"PK\x03\x04", 0), (b"PK\x01\x02", 2)):  # odd.py's come first
+        start = data.index(header)
+        if how == "encrypted":
+            data[start + 6 + at] |= 1
+        if how == "compression":
+            data[start + 8 + at] = 9
+        if how == "cp437":
+            data[start + 7 + at] &= 0xFF ^ 0x08
+    path.write_bytes(bytes(data))
+    return path
+
+
+def rename_member(path: Path, member: str, other: str) -> None:
+    """Rewrite the wheel stored, ``member`` given an Info-ZIP Unicode Path field ``other``.
+
+    Python's zipfile ignores the field; uv, handed the wheel through ``--find-links``,
+    writes the file by that name (and lists it so in RECORD).
+    """
+    with zipfile.ZipFile(path) as wheel:
+        members = [(info, wheel.read(info)) for info in wheel.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as wheel:
+        for info, data in members:
+            if info.filename == member and other != member:
+                field = b"\x01" + struct.pack("<I", zlib.crc32(member.encode())) + other.encode()
+                info.extra = struct.pack("<HH", 0x7075, len(field)) + field
+            info.compress_type = zipfile.ZIP_STORED
+            wheel.writestr(info, data)

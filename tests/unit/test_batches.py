@@ -11,7 +11,7 @@ from peep_setuptools.hashes import Digest
 from peep_setuptools.installing.batches import MIN_PER_BATCH, _groups, split, split_runs
 from peep_setuptools.installing.handoff import VerifiedArchive
 from peep_setuptools.target import probe
-from tests.support.builders import make_wheel, write_wheel
+from tests.support.builders import make_wheel, unpackable_wheel, write_wheel
 
 H = Digest("sha256", "a" * 64)
 
@@ -330,31 +330,10 @@ def test_a_file_where_another_wheel_has_a_folder_shares_a_batch(tmp_path: Path) 
     assert len(_groups(archives, None) or []) == 42
 
 
-def _damaged(folder: Path, how: str) -> Path:
-    """A wheel whose ``odd.py`` cannot be unpacked: a bad CRC, encrypted, compressed oddly."""
-    path = write_wheel(folder, "odd", "1.0", {"odd.py": b"# marker-AAAA\n"})
-    with zipfile.ZipFile(path) as wheel:
-        members = {name: wheel.read(name) for name in wheel.namelist()}
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as wheel:
-        for name, data in members.items():
-            wheel.writestr(name, data)
-    data = bytearray(path.read_bytes())
-    if how == "crc":
-        data[data.index(b"marker-AAAA") + 10] = ord("B")
-    for header, at in ((b"PK\x03\x04", 0), (b"PK\x01\x02", 2)):  # odd.py's come first
-        start = data.index(header)
-        if how == "encrypted":
-            data[start + 6 + at] |= 1
-        if how == "compression":
-            data[start + 8 + at] = 9  # deflate64: uv and pip's zipfile unpack it differently
-    path.write_bytes(bytes(data))
-    return path
-
-
 def test_a_wheel_with_a_member_that_cannot_be_unpacked_stops_the_split(tmp_path: Path) -> None:
     # uv unpacks every wheel before it installs any and refuses these then; pip fails
     # half-way through its wheels: split, the other runs would install theirs.
     archives = _many(tmp_path, 30)
-    for how in ("crc", "encrypted", "compression"):
-        with_odd = [*archives, _verified(_damaged(tmp_path / how, how), "odd")]
+    for how in ("crc", "encrypted", "compression", "cp437", "unicode-path"):
+        with_odd = [*archives, _verified(unpackable_wheel(tmp_path / how, how), "odd")]
         assert split(with_odd, installed={}, at_once=2, at_most=200) == [with_odd], how
