@@ -167,7 +167,22 @@ def pip_names():
                 elif line.strip() and not line.startswith("#"):
                     folders.append(os.path.join(folder, line.rstrip()))
     found.discard(None)
-    return sorted(found), sorted(words)
+    return sorted(found), sorted(words | customize_words())
+def customize_words():
+    # Every word of a sitecustomize/usercustomize outside the site folders (Debian's, in the
+    # standard library, imports apport_python_hook when there is one): each Python start
+    # runs it, so a module of that name a wheel installs is a start-up hook too.
+    words = set()
+    for folder in sys.path:
+        for name in ("sitecustomize.py", "usercustomize.py", "sitecustomize/__init__.py"):
+            try:
+                path = os.path.join(folder or ".", name)
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    text = f.read(1 << 20)
+            except OSError:
+                continue
+            words.update(w.lower() for w in re.findall(r"[A-Za-z_]\w*", text))
+    return words
 pip_seen, startup_words = pip_names()
 print(json.dumps({
     "executable": sys.executable,

@@ -26,6 +26,26 @@ from peep_setuptools.installing.handoff import VerifiedArchive
 pytestmark = pytest.mark.slow
 
 
+def _apport_python() -> str | None:
+    """A Python whose standard library's sitecustomize imports apport_python_hook (Debian's)."""
+    for python in ("/usr/bin/python3", sys.executable):
+        if not os.path.isfile(python):
+            continue
+        stdlib = subprocess.run(
+            [python, "-I", "-S", "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        custom = Path(stdlib, "sitecustomize.py")
+        if stdlib and custom.is_file() and "apport_python_hook" in custom.read_text("utf-8"):
+            return python
+    return None
+
+
+_APPORT_PYTHON = _apport_python()
+
+
 def _wheels(root: Path, count: int, *, shared_differs: bool = True) -> list[Path]:
     """Small wheels: some with a script, three sharing a file (which must share a run).
 
@@ -267,7 +287,20 @@ def test_what_pip_takes_for_installed_by_its_folder_name_is_not_split(tmp_path, 
 
 @pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
 @pytest.mark.parametrize(
-    "hook", ["zz_hook.pth", "_manylinux.py", "hooked-1.0.data/data/pip.conf", "_virtualenv.py"]
+    "hook",
+    [
+        "zz_hook.pth",
+        "_manylinux.py",
+        "hooked-1.0.data/data/pip.conf",
+        "_virtualenv.py",
+        pytest.param(
+            "apport_python_hook.py",
+            marks=pytest.mark.skipif(
+                _APPORT_PYTHON is None,
+                reason="Debian's and Ubuntu's sitecustomize imports apport_python_hook",
+            ),
+        ),
+    ],
 )
 def test_a_run_never_starts_with_a_startup_hook_another_run_wrote(tmp_path, env, peep, write, hook):
     """One pip run starts before any .pth file it installs exists; none of them runs then.
@@ -290,7 +323,10 @@ def test_a_run_never_starts_with_a_startup_hook_another_run_wrote(tmp_path, env,
     made = [write_wheel(wheels, "hooked", "1.0", files)]
     made += [write_wheel(wheels, f"p{i:03d}", "1.0", {f"p{i:03d}.py": b""}) for i in range(420)]
     reqs = _reqs(write, made)
-    venv = make_venv(tmp_path / "venv", with_pip=True)
+    if hook == "apport_python_hook.py":  # any run started after it is written imports it
+        venv = make_venv(tmp_path / "venv", python=_APPORT_PYTHON or "")
+    else:
+        venv = make_venv(tmp_path / "venv", with_pip=True)
     if hook == "_virtualenv.py":  # as virtualenv makes them
         (site_packages(venv) / "_virtualenv.pth").write_text("import _virtualenv\n")
         (site_packages(venv) / "_virtualenv.py").write_text("")
