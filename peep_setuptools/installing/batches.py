@@ -223,6 +223,9 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
             return None
         places |= keys
     places |= {key for place, path in places if place == "lib" for key in _made_keys(path)}
+    places |= {
+        ("project", name) for place, path in places if place == "lib" for name in _claims(path)
+    }
     started = _HOOK_MODULES | {m.casefold() for m in (target.startup_modules if target else ())}
     if any(_is_hook(*place, started) for place in places):
         places.add(_HOOK)
@@ -260,6 +263,19 @@ def _made_keys(path: str) -> list[tuple[str, str]]:
         return [("pyc", posixpath.join(folder, "__pycache__", name[:-3]))]
     if folder.rpartition("/")[2] == "__pycache__" and name.endswith(".pyc"):
         return [("pyc", f"{folder}/{name.split('.', 1)[0]}")]
+    return []
+
+
+def _claims(path: str) -> list[str]:
+    """The project a site folder's ``NAME-...dist-info`` (egg-info, egg) makes pip see installed.
+
+    A wheel may carry another project's: one pip run looks before installing anything, a
+    run started after it would remove that "installed" copy by its RECORD (the probe's
+    ``pip_name`` reads the target's so).
+    """
+    stem, dot, suffix = path.split("/", 1)[0].rpartition(".")
+    if dot and suffix in ("dist-info", "egg-info", "egg"):
+        return [canonicalize_name(stem.split("-", 1)[0])]
     return []
 
 

@@ -402,3 +402,33 @@ def test_a_file_uv_names_otherwise_than_python_is_keyed_by_neither(tmp_path, env
     peep.install(_reqs(write, made), "--installer", "uv", python=venv, check=0)
     assert (site_packages(venv) / "zz_hook.pth").exists()  # as one uv run leaves it
     assert not telltale.exists()
+
+
+@pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
+def test_a_wheel_carrying_another_projects_installed_folder_shares_its_run(
+    tmp_path, env, peep, write
+):
+    """A wheel may install what pip takes for another project installed (its .dist-info).
+
+    One pip run looks before it installs anything: nothing to replace. A run started after
+    the carrier's had finished removed that "installed" copy by its RECORD, deleting a file
+    the carrier wrote. Such a folder joins the project it names.
+    """
+    wheels = tmp_path / "wheels"
+    carried = "carrier-1.0.data/purelib/victim-0.9.dist-info"
+    record = "victim-0.9.dist-info/METADATA,,\nvictim-0.9.dist-info/RECORD,,\ncarrier_file.py,,\n"
+    files = {
+        "carrier_file.py": b"KEPT = True\n",
+        f"{carried}/METADATA": b"Metadata-Version: 2.1\nName: victim\nVersion: 0.9\n",
+        f"{carried}/RECORD": record.encode(),
+    }
+    heavy = {f"m{j:03d}.py": b"" for j in range(300)}  # the three heaviest: one to each run
+    made = [
+        write_wheel(wheels, "carrier", "1.0", {**files, **{f"carrier/{k}": b"" for k in heavy}}),
+        write_wheel(wheels, "filler", "1.0", {f"filler/m{j:03d}.py": b"" for j in range(250)}),
+        write_wheel(wheels, "victim", "1.0", {f"victim/m{j:03d}.py": b"" for j in range(200)}),
+    ]
+    made += [write_wheel(wheels, f"p{i:03d}", "1.0", {f"p{i:03d}.py": b""}) for i in range(420)]
+    venv = make_venv(tmp_path / "venv", with_pip=True)
+    peep.install(_reqs(write, made), python=venv, check=0)
+    assert (site_packages(venv) / "carrier_file.py").exists()  # as one pip run leaves it

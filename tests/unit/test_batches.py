@@ -337,3 +337,24 @@ def test_a_wheel_with_a_member_that_cannot_be_unpacked_stops_the_split(tmp_path:
     for how in ("crc", "encrypted", "compression", "cp437", "unicode-path"):
         with_odd = [*archives, _verified(unpackable_wheel(tmp_path / how, how), "odd")]
         assert split(with_odd, installed={}, at_once=2, at_most=200) == [with_odd], how
+
+
+def test_a_wheel_carrying_what_pip_takes_for_another_project_shares_its_batch(
+    tmp_path: Path,
+) -> None:
+    # A run started after the carrier's would find that project "installed" and remove it.
+    for carried in (
+        "carrier-1.0.data/purelib/Victim-0.9.dist-info/METADATA",
+        "victim.egg-info/PKG-INFO",
+        "carrier-1.0.data/data/lib/python3.11/site-packages/victim-0.9.egg-info",
+    ):
+        archives = _many(tmp_path / str(len(carried)), 30)
+        carrier = write_wheel(
+            tmp_path / carried.replace("/", "_"), "carrier", "1.0", {carried: b""}
+        )
+        victim = write_wheel(tmp_path / "victim", "victim", "1.0", {"victim.py": b""})
+        archives[:0] = [_verified(carrier, "carrier")]
+        archives.append(_verified(victim, "victim"))
+        batches = split(archives, installed={}, at_once=2, at_most=200)
+        assert len(batches) == 2
+        assert any(archives[0] in batch and archives[-1] in batch for batch in batches), carried
