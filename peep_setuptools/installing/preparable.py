@@ -110,6 +110,8 @@ def _damaged(wheel: zipfile.ZipFile) -> str | None:
     infos = wheel.infolist()
     if sum(info.file_size for info in infos) > _MAX_UNPACKED:
         return "it is too large to unpack before installing"
+    if not _contiguous(wheel, infos):
+        return "it has bytes before, between or after its members"
     for info in infos:
         if not _plain(info):
             return f"its member {info.filename!r} is not plainly zipped"
@@ -122,6 +124,31 @@ def _damaged(wheel: zipfile.ZipFile) -> str | None:
         except (zlib.error, lzma.LZMAError) as exc:
             return f"its member {info.filename!r} cannot be unpacked: {exc}"
     return None
+
+
+def _contiguous(wheel: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:
+    """Whether the members lie one after another from the first byte, then the directory.
+
+    Python's reader skips bytes before the first member and after the directory's end
+    record; uv's refuses them (as it unpacks: one uv run then installs nothing).
+    """
+    stream = wheel.fp
+    if stream is None:
+        return False
+    ends = {0}
+    for info in sorted(infos, key=lambda i: i.header_offset):
+        stream.seek(info.header_offset)
+        header = stream.read(30)
+        if info.header_offset not in ends or header[:4] != b"PK\x03\x04" or len(header) < 30:
+            return False
+        name, extra = struct.unpack("<HH", header[26:30])
+        end = info.header_offset + 30 + name + extra + info.compress_size
+        # a data descriptor after the data: 12 or 20 bytes, each with or without its signature
+        ends = {end + size for size in (12, 16, 20, 24)} if info.flag_bits & 0x8 else {end}
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(size - 22 - len(wheel.comment))
+    return wheel.start_dir in ends and stream.read(4) == b"PK\x05\x06"
 
 
 def _plain(info: zipfile.ZipInfo) -> bool:

@@ -314,7 +314,8 @@ def unpackable_wheel(folder: Path, how: str) -> Path:
 
     ``how``: "crc" (its bytes do not match its CRC), "encrypted" or "compression" (deflate64)
     in its flag bits; "cp437" (a UTF-8 name not flagged so: Python reads it as cp437, uv
-    refuses it), "unicode-path" (an Info-ZIP Unicode Path extra field naming another file).
+    refuses it), "unicode-path" (an Info-ZIP Unicode Path extra field naming another file),
+    "prefix" and "suffix" (bytes before the first member, after the directory's end).
     """
     name = "odd_caf\u00e9.py" if how == "cp437" else "odd.py"
     path = write_wheel(folder, "odd", "1.0", {name: b"# marker-AAAA\n"})
@@ -330,6 +331,10 @@ def unpackable_wheel(folder: Path, how: str) -> Path:
             data[start + 8 + at] = 9
         if how == "cp437":
             data[start + 7 + at] &= 0xFF ^ 0x08
+    if how == "prefix":
+        data[:0] = b"#!/bin/sh\n"  # Python's reader skips it (a self-extracting archive)
+    if how == "suffix":
+        data += b"\n"
     path.write_bytes(bytes(data))
     return path
 
