@@ -16,11 +16,7 @@ from packaging.version import InvalidVersion, Version
 from peep_setuptools.checks.bytecode import MODULE_ENDINGS, namespace_folders, shadowing
 from peep_setuptools.checks.claims import claiming
 from peep_setuptools.checks.datafiles import placed_data
-from peep_setuptools.checks.located import InstalledDist
-
-# Re-exported for installing.backends, which imports it from here; importing it from
-# checks.located instead keeps a warm install from loading this module (~3 ms).
-from peep_setuptools.checks.located import probe_installed as probe_installed
+from peep_setuptools.checks.located import InstalledDist, probe_installed
 from peep_setuptools.checks.metadata import (
     ArchiveReadError,
     is_wheel,

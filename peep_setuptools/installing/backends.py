@@ -15,7 +15,7 @@ from typing import ClassVar, Literal, Protocol, runtime_checkable
 from packaging.utils import canonicalize_name
 
 from peep_setuptools.archives import is_wheel
-from peep_setuptools.checks.installed import probe_installed
+from peep_setuptools.checks.located import probe_installed
 from peep_setuptools.errors import BackendError, TargetError
 from peep_setuptools.installing.batches import split_runs
 from peep_setuptools.installing.bytecode import compile_after_pays, compile_installed

@@ -14,6 +14,7 @@ installed is not split at all: removing the old copy could delete what another r
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
 import re
 import unicodedata
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 #: below this many wheels a batch costs more (an installer's start-up) than it saves
 MIN_PER_BATCH = 8
+#: wheels larger than this together are installed in one run (``_too_large``)
+SPLIT_AT_MOST_BYTES = 16 << 20
 
 #: the install schemes pip writes ``NAME.data/SCHEME/...`` into; purelib and platlib are
 #: often the same folder, so they are one place here
@@ -122,6 +125,8 @@ def split_runs(
     count = min(max(at_once, -(-len(archives) // at_most)), len(archives) // MIN_PER_BATCH)
     if count < 2 or any(a.name in installed for a in archives):
         return whole
+    if _too_large(archives):
+        return whole
     groups = _groups(archives, target)
     if groups is None:
         return whole
@@ -138,6 +143,18 @@ def split_runs(
             members[lightest].extend(indexes)
     batches = [[archives[i] for i in sorted(batch)] for batch in [*members, *hooked] if batch]
     return batches, bool(hooked)
+
+
+def _too_large(archives: Sequence[VerifiedArchive]) -> bool:
+    """Whether reading every member before a split (``preparable``) costs more than it saves.
+
+    Big wheels install in time proportional to their bytes, which a split spreads but which
+    reading them first (on one core, ~3 ms a MiB) adds to; the split pays for many small ones.
+    """
+    try:
+        return sum(os.stat(a.path).st_size for a in archives) > SPLIT_AT_MOST_BYTES
+    except OSError:
+        return True
 
 
 def _groups(

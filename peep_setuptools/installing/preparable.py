@@ -31,7 +31,7 @@ from peep_setuptools.target import Target
 #: a METADATA or WHEEL larger than this is not read (the split reads before any install)
 _MAX_HEADER_FILE = 1 << 24
 #: a wheel unpacking to more than this is not unpacked to check it (nor split off)
-_MAX_UNPACKED = 1 << 31
+_MAX_UNPACKED = 1 << 26
 #: a plainly zipped member: deflate's options, a data descriptor, a UTF-8 name; stored or
 #: deflated; extra fields of ZIP64 sizes, times, owners (Info-ZIP's, NTFS's)
 _UTF8 = 0x800

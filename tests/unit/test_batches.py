@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import zipfile
 from pathlib import Path
 
 from peep_setuptools.hashes import Digest
-from peep_setuptools.installing.batches import MIN_PER_BATCH, _groups, split, split_runs
+from peep_setuptools.installing.batches import (
+    MIN_PER_BATCH,
+    SPLIT_AT_MOST_BYTES,
+    _groups,
+    split,
+    split_runs,
+)
 from peep_setuptools.installing.handoff import VerifiedArchive
 from peep_setuptools.target import probe
 from tests.support.builders import make_wheel, unpackable_wheel, write_wheel
@@ -358,3 +365,12 @@ def test_a_wheel_carrying_what_pip_takes_for_another_project_shares_its_batch(
         batches = split(archives, installed={}, at_once=2, at_most=200)
         assert len(batches) == 2
         assert any(archives[0] in batch and archives[-1] in batch for batch in batches), carried
+
+
+def test_wheels_too_large_to_read_first_are_one_run(tmp_path: Path) -> None:
+    # Every member is read before a split; for big wheels that costs more than it saves.
+    archives = _many(tmp_path, 30)
+    big = write_wheel(tmp_path, "big", "1.0", {"big/blob.bin": os.urandom(SPLIT_AT_MOST_BYTES)})
+    archives.append(_verified(big, "big"))
+    assert split(archives, installed={}, at_once=2, at_most=200) == [archives]
+    assert len(split(archives[:-1], installed={}, at_once=2, at_most=200)) == 2
