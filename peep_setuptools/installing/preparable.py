@@ -32,10 +32,12 @@ from peep_setuptools.target import Target
 _MAX_HEADER_FILE = 1 << 24
 #: a wheel unpacking to more than this is not unpacked to check it (nor split off)
 _MAX_UNPACKED = 1 << 26
-#: a plainly zipped member: deflate's options, a data descriptor, a UTF-8 name; stored or
+#: a plainly zipped member: deflate's options, a UTF-8 name (no data descriptor: none of 300
+#: real wheels had one); stored or
 #: deflated; extra fields of ZIP64 sizes, times, owners (Info-ZIP's, NTFS's)
 _UTF8 = 0x800
-_PLAIN_FLAGS = 0x2 | 0x4 | 0x8 | _UTF8
+_PLAIN_FLAGS = 0x2 | 0x4 | _UTF8
+_ZIP64 = 0xFFFFFFFF
 _PLAIN_COMPRESSION = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 _PLAIN_EXTRA = frozenset({0x0001, 0x5455, 0x7875, 0x000A})
 
@@ -110,8 +112,8 @@ def _damaged(wheel: zipfile.ZipFile) -> str | None:
     infos = wheel.infolist()
     if sum(info.file_size for info in infos) > _MAX_UNPACKED:
         return "it is too large to unpack before installing"
-    if not _contiguous(wheel, infos):
-        return "it has bytes before, between or after its members"
+    if not _laid_out(wheel, infos):
+        return "its members are not laid out plainly (bytes between them, local headers)"
     for info in infos:
         if not _plain(info):
             return f"its member {info.filename!r} is not plainly zipped"
@@ -126,29 +128,36 @@ def _damaged(wheel: zipfile.ZipFile) -> str | None:
     return None
 
 
-def _contiguous(wheel: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:
-    """Whether the members lie one after another from the first byte, then the directory.
+def _laid_out(wheel: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:
+    """Whether members lie one after another, then the directory, headers agreeing.
 
     Python's reader skips bytes before the first member and after the directory's end
-    record; uv's refuses them (as it unpacks: one uv run then installs nothing).
+    record, and takes a member's method, CRC, sizes and extra fields from the directory;
+    uv refuses the first and, handed a wheel through ``--find-links``, reads the local
+    header instead (it refuses a mismatch as it unpacks, or names the file otherwise).
     """
     stream = wheel.fp
     if stream is None:
         return False
-    ends = {0}
+    at = 0
     for info in sorted(infos, key=lambda i: i.header_offset):
         stream.seek(info.header_offset)
         header = stream.read(30)
-        if info.header_offset not in ends or header[:4] != b"PK\x03\x04" or len(header) < 30:
+        if info.header_offset != at or len(header) < 30 or header[:4] != b"PK\x03\x04":
             return False
-        name, extra = struct.unpack("<HH", header[26:30])
-        end = info.header_offset + 30 + name + extra + info.compress_size
-        # a data descriptor after the data: 12 or 20 bytes, each with or without its signature
-        ends = {end + size for size in (12, 16, 20, 24)} if info.flag_bits & 0x8 else {end}
+        fields = struct.unpack("<HHHHIIIHH", header[6:30])
+        flags, method, _, _, crc, packed, size, name, extra = fields
+        stream.seek(name, 1)
+        if (flags, method, crc) != (info.flag_bits, info.compress_type, info.CRC):
+            return False
+        sizes = (packed, size) in ((info.compress_size, info.file_size), (_ZIP64, _ZIP64))
+        if not (sizes and _plain_extra(stream.read(extra))):
+            return False
+        at = info.header_offset + 30 + name + extra + info.compress_size
     stream.seek(0, 2)
-    size = stream.tell()
-    stream.seek(size - 22 - len(wheel.comment))
-    return wheel.start_dir in ends and stream.read(4) == b"PK\x05\x06"
+    end = stream.tell() - 22 - len(wheel.comment)
+    stream.seek(end)
+    return wheel.start_dir == at and stream.read(4) == b"PK\x05\x06"
 
 
 def _plain(info: zipfile.ZipInfo) -> bool:
@@ -162,7 +171,11 @@ def _plain(info: zipfile.ZipInfo) -> bool:
         return False
     if not (info.flag_bits & _UTF8 or info.filename.isascii()):
         return False
-    extra = info.extra
+    return _plain_extra(info.extra)
+
+
+def _plain_extra(extra: bytes) -> bool:
+    """Whether a member's extra fields are only ZIP64 sizes, times and owners."""
     while len(extra) >= 4:
         kind, size = struct.unpack("<HH", extra[:4])
         if kind not in _PLAIN_EXTRA:

@@ -368,7 +368,9 @@ def test_a_wheel_pip_refuses_before_installing_leaves_nothing_installed(
     assert list(site_packages(venv).glob("p[0-9]*.dist-info")) == []
 
 
-@pytest.mark.parametrize("how", ["crc", "cp437", "prefix", "suffix"])
+@pytest.mark.parametrize(
+    "how", ["crc", "cp437", "prefix", "suffix", "local-crc", "local-unicode-path"]
+)
 def test_a_wheel_uv_refuses_as_it_unpacks_leaves_nothing_installed(tmp_path, env, peep, write, how):
     """One uv run unpacks every wheel before it installs any: a bad CRC, and none is installed."""
     wheels = tmp_path / "wheels"

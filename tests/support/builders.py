@@ -315,11 +315,12 @@ def unpackable_wheel(folder: Path, how: str) -> Path:
     ``how``: "crc" (its bytes do not match its CRC), "encrypted" or "compression" (deflate64)
     in its flag bits; "cp437" (a UTF-8 name not flagged so: Python reads it as cp437, uv
     refuses it), "unicode-path" (an Info-ZIP Unicode Path extra field naming another file),
-    "prefix" and "suffix" (bytes before the first member, after the directory's end).
+    "prefix" and "suffix" (bytes before the first member, after the directory's end),
+    "local-crc" and "local-unicode-path" (in the local header only, which uv reads).
     """
     name = "odd_caf\u00e9.py" if how == "cp437" else "odd.py"
     path = write_wheel(folder, "odd", "1.0", {name: b"# marker-AAAA\n"})
-    rename_member(path, name, "other.py" if how == "unicode-path" else name)
+    rename_member(path, name, "other.py" if how.endswith("unicode-path") else name)
     data = bytearray(path.read_bytes())
     if how == "crc":
         data[data.index(b"marker-AAAA") + 10] = ord("B")
@@ -331,6 +332,11 @@ def unpackable_wheel(folder: Path, how: str) -> Path:
             data[start + 8 + at] = 9
         if how == "cp437":
             data[start + 7 + at] &= 0xFF ^ 0x08
+    if how == "local-crc":  # the directory's is right: Python reads it, uv the local one
+        data[data.index(b"PK\x03\x04") + 14] ^= 0xFF
+    if how == "local-unicode-path":  # the directory's field made a time: Python reads that
+        central = data.index(b"PK\x01\x02")
+        data[data.index(b"\x75\x70", central) : data.index(b"\x75\x70", central) + 2] = b"UT"
     if how == "prefix":
         data[:0] = b"#!/bin/sh\n"  # Python's reader skips it (a self-extracting archive)
     if how == "suffix":

@@ -341,7 +341,8 @@ def test_a_wheel_with_a_member_that_cannot_be_unpacked_stops_the_split(tmp_path:
     # uv unpacks every wheel before it installs any and refuses these then; pip fails
     # half-way through its wheels: split, the other runs would install theirs.
     archives = _many(tmp_path, 30)
-    for how in ("crc", "encrypted", "compression", "cp437", "unicode-path", "prefix", "suffix"):
+    hows = ["crc", "encrypted", "compression", "cp437", "unicode-path", "prefix", "suffix"]
+    for how in [*hows, "local-crc", "local-unicode-path"]:
         with_odd = [*archives, _verified(unpackable_wheel(tmp_path / how, how), "odd")]
         assert split(with_odd, installed={}, at_once=2, at_most=200) == [with_odd], how
 
