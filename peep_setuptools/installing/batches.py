@@ -81,7 +81,7 @@ _HOOK_MODULES = frozenset(
 #: files in the environment's root that a starting Python or pip reads (its configuration)
 _HOOK_DATA = frozenset({"pyvenv.cfg", "pip.conf", "pip.ini"})
 #: scripts that replace the interpreter the next installer run starts
-_HOOK_SCRIPT = re.compile(r"python(?:\d+(?:\.\d+)?)?w?")
+_HOOK_SCRIPT = re.compile(r"(?:python|pypy|graalpy)(?:\d+(?:\.\d+)?)?w?")
 
 
 def split(
@@ -244,7 +244,9 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
         ("project", name) for place, path in places if place == "lib" for name in _claims(path)
     }
     started = _HOOK_MODULES | {m.casefold() for m in (target.startup_modules if target else ())}
-    if any(_is_hook(*place, started) for place in places):
+    # a script of the interpreter's own name replaces the one each installer run starts
+    own = _normal(posixpath.basename(target.python.replace("\\", "/"))) if target else ""
+    if any(_is_hook(*place, started, own) for place in places):
         places.add(_HOOK)
     folders = _folders(places)
     return None if folders is None else places | folders
@@ -296,12 +298,12 @@ def _claims(path: str) -> list[str]:
     return []
 
 
-def _is_hook(place: str, path: str, modules: Collection[str]) -> bool:
+def _is_hook(place: str, path: str, modules: Collection[str], interpreter: str) -> bool:
     """A file that a starting Python or pip runs or reads, or that replaces the interpreter.
 
     In the site folder ``*.pth`` and ``modules`` (``_HOOK_MODULES``, pip itself, those the
     target's .pth files import), in the root the configuration (``_HOOK_DATA``), in the
-    scripts folder ``python``, ``python3.X``...
+    scripts folder ``python``, ``pypy3.X``..., and ``interpreter`` (the target's own name).
     """
     parts = path.split("/")
     if parts[-1] == "externally-managed":  # pip refuses to install beside it
@@ -310,7 +312,7 @@ def _is_hook(place: str, path: str, modules: Collection[str]) -> bool:
         pth = len(parts) == 1 and path.endswith(".pth")
         return pth or parts[0].split(".", 1)[0] in modules
     if place == "scripts":
-        return _HOOK_SCRIPT.fullmatch(path) is not None
+        return _HOOK_SCRIPT.fullmatch(path) is not None or path == interpreter
     # Outside a virtual environment lib/pythonX.Y/ is the standard library itself.
     stdlib = parts[0] in ("lib", "lib64") and not {"site-packages", "dist-packages"} & {*parts[1:3]}
     return place == "data" and (path in _HOOK_DATA or (stdlib and len(parts) > 1))

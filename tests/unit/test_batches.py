@@ -213,6 +213,7 @@ def test_wheels_writing_a_start_up_hook_come_last_together(tmp_path: Path) -> No
         "conf": {"conf-1.0.data/data/pip.conf": b""},  # pip reads the environment's own
         "cfg": {"cfg-1.0.data/data/pyvenv.cfg": b""},  # so does Python
         "python": {"python-1.0.data/scripts/python3.11": b""},  # the next installer's Python
+        "pypy": {"pypy-1.0.data/scripts/pypy3.10": b""},  # a PyPy venv's
         "pipself": {"pip/__init__.py": b""},
         "managed": {"managed-1.0.data/data/lib/python3.11/EXTERNALLY-MANAGED": b""},
         "stdlib": {"stdlib-1.0.data/data/lib/python3.11/os.py": b""},  # not in a venv
@@ -375,3 +376,14 @@ def test_wheels_too_large_to_read_first_are_one_run(tmp_path: Path) -> None:
     archives.append(_verified(big, "big"))
     assert split(archives, installed={}, at_once=2, at_most=200) == [archives]
     assert len(split(archives[:-1], installed={}, at_once=2, at_most=200)) == 2
+
+
+def test_a_script_named_as_the_targets_interpreter_is_a_start_up_hook(tmp_path: Path) -> None:
+    # Each installer run starts the target's interpreter by its name in bin/.
+    target = dataclasses.replace(probe(), python=str(tmp_path / "bin" / "MyPython"))
+    archives = _many(tmp_path, 40)
+    odd = write_wheel(tmp_path, "odd", "1.0", {"odd-1.0.data/scripts/mypython": b""})
+    archives.insert(5, _verified(odd, "odd"))
+    batches, last_alone = split_runs(archives, at_once=2, at_most=200, target=target)
+    assert last_alone
+    assert _names(batches)[-1] == ["odd"]
