@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from email.message import Message
 from email.parser import HeaderParser
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -84,6 +85,11 @@ def refused(
     name, version = metadata.get("Name", ""), metadata.get("Version", "")
     if not _same(name, version, parsed.name, parsed.version):
         return "its METADATA names another project or version"
+    for line in metadata.get_all("Requires-Dist") or ():
+        try:
+            Requirement(line)
+        except InvalidRequirement:  # newer pips: "invalid metadata", even with --no-deps
+            return f"its Requires-Dist {line!r} is not valid"
     return _python_refused(metadata.get("Requires-Python"), target)
 
 

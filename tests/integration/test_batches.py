@@ -343,6 +343,8 @@ def _refused_wheel(wheels: Path, why: str) -> Path:
         return write_wheel(wheels, "odd", "1.0", {"odd.py": b""}, metadata=meta)
     if why == "python":
         return write_wheel(wheels, "odd", "1.0", {"odd.py": b""}, requires_python=">=4")
+    if why == "requires-dist":  # newer pips: "invalid metadata" (23.1 installs it)
+        return write_wheel(wheels, "odd", "1.0", {"odd.py": b""}, requires_dist=["x (>>>1)"])
     path = write_wheel(wheels, "odd", "1.0", {"odd.py": b""})
     with zipfile.ZipFile(path) as wheel:
         members = {name: wheel.read(name) for name in wheel.namelist()}
@@ -354,7 +356,7 @@ def _refused_wheel(wheels: Path, why: str) -> Path:
 
 
 @pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
-@pytest.mark.parametrize("why", ["version", "python", "wheel-version"])
+@pytest.mark.parametrize("why", ["version", "python", "wheel-version", "requires-dist"])
 def test_a_wheel_pip_refuses_before_installing_leaves_nothing_installed(
     tmp_path, env, peep, write, why
 ):
@@ -362,7 +364,8 @@ def test_a_wheel_pip_refuses_before_installing_leaves_nothing_installed(
     wheels = tmp_path / "wheels"
     made = [write_wheel(wheels, f"p{i:02d}", "1.0", {f"p{i:02d}.py": b""}) for i in range(24)]
     reqs = _reqs(write, [*made, _refused_wheel(wheels, why)])
-    venv = make_venv(tmp_path / "venv", with_pip=True)
+    # the target's own pip (ensurepip's) or, without one, ours (the newest: stricter)
+    venv = make_venv(tmp_path / "venv", with_pip=why != "requires-dist")
     done = peep.install(reqs, python=venv, check=1)
     assert "installer runs" not in done.stdout
     assert list(site_packages(venv).glob("p[0-9]*.dist-info")) == []

@@ -284,6 +284,7 @@ def test_a_wheel_an_installer_may_refuse_before_installing_stops_the_split(
         "metadata name": {"metadata": meta.replace("odd", "other").format("1.0")},
         "requires-python": {"requires_python": ">=4"},
         "bad requires-python": {"requires_python": ">=3.x"},
+        "bad requires-dist": {"requires_dist": ["x; python_version >> '3'"]},
         "tags": {"tag": "cp27-cp27m-win32"},
     }
     for why, kwargs in odd.items():
