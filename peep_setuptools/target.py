@@ -60,8 +60,8 @@ class Target:
     #: the names pip knows installed distributions by: their folders' names, also in the
     #: folders .pth files and PYTHONPATH add (pip reinstalling one of these removes it)
     pip_names: frozenset[NormalizedName] = frozenset()
-    #: every word (lower case) of the site folders' .pth lines that import: the modules a
-    #: starting Python imports
+    #: every word (lower case) of the site folders' .pth lines that import, and of a
+    #: sitecustomize/usercustomize outside them: the modules a starting Python imports
     startup_modules: frozenset[str] = frozenset()
 
     @property
