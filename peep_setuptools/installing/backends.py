@@ -218,7 +218,7 @@ class _RequirementsFileBackend:
         """
         program = self._program(target)  # uv is looked for before any file is written
         compiles = self._compiles_after(archives)
-        at_once, at_most = self._batches()
+        at_once, at_most = self._batches(archives)
         batches, hooks_last = split_runs(archives, at_once=at_once, at_most=at_most, target=target)
         if len(batches) > 1:
             side_by_side = " side by side" if at_once > 1 else ""
@@ -286,7 +286,7 @@ class _RequirementsFileBackend:
     def _quiet(self) -> list[str]:
         return ["--quiet"] if self.quiet else []
 
-    def _batches(self) -> tuple[int, int]:
+    def _batches(self, archives: Sequence[VerifiedArchive]) -> tuple[int, int]:
         """(installer runs side by side, wheels per run at most) for a split install."""
         raise NotImplementedError
 
@@ -380,7 +380,7 @@ class PipBackend(_RequirementsFileBackend):
     def _target_args(self, target: Target) -> list[str]:
         return ["--disable-pip-version-check", "--no-input"]
 
-    def _batches(self) -> tuple[int, int]:
+    def _batches(self, archives: Sequence[VerifiedArchive]) -> tuple[int, int]:
         # pip's resolver work grows with the square of its requirements, and one pip uses one
         # core: two runs of 200 take ~0.6x the time of one of 400 (benchmarks/RESULTS.md).
         return INSTALLS_AT_ONCE, 200
@@ -449,10 +449,11 @@ class UvBackend(_RequirementsFileBackend):
     def _target_args(self, target: Target) -> list[str]:
         return ["--python", target.python]
 
-    def _batches(self) -> tuple[int, int]:
+    def _batches(self, archives: Sequence[VerifiedArchive]) -> tuple[int, int]:
         # uv locks the environment (its runs cannot overlap) and its memory grows with the
-        # local wheels it is handed: runs of at most 50 keep it near its 40-wheel figure.
-        return 1, 50
+        # local wheels it unpacks: runs of at most 50 keep it near its 40-wheel figure. Wheels
+        # from our cache it has seen before where they lie (in place), and only links: one run.
+        return 1, 50 if not all(a.from_cache for a in archives) else max(1, len(archives))
 
     def _compile_args(self, after: bool) -> list[str]:
         return ["--compile-bytecode"] if self.compile == "compile" else []

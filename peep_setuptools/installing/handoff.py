@@ -43,6 +43,8 @@ class VerifiedArchive:
     url: str | None = None
     #: the hash of the archive at ``url`` (the sdist's, when ``path`` is a wheel built from it)
     url_digest: Digest | None = None
+    #: taken from the verified cache (not downloaded or built in this run)
+    from_cache: bool = False
 
     @classmethod
     def of(cls, verdict: Verdict) -> VerifiedArchive:
@@ -51,7 +53,8 @@ class VerifiedArchive:
         index_file = isinstance(req.location, LockLocation) and req.location.index_file
         url = None if req.url is None or index_file else strip_credentials(req.url)
         digest = verdict.actual["sha256"]
-        return cls(req.name, verdict.local_path, digest, req.version, url, digest)
+        path = verdict.local_path
+        return cls(req.name, path, digest, req.version, url, digest, verdict.from_cache)
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,12 @@ def test_uv_runs_in_turn_leave_what_one_uv_run_leaves(tmp_path, env, peep, write
     second = peep.install(reqs, "--installer", "uv", python=by_peep / "bin" / "python", check=0)
     assert "installer runs" not in second.stdout  # all installed: nothing to hand over
     assert _snapshot(by_peep, before[0]) == ours
+    # From the verified cache, where uv has unpacked them before: one run, the same result.
+    again = make_venv(tmp_path / "again-venv").parent.parent
+    before_again = _snapshot(again)
+    warm = peep.install(reqs, "--installer", "uv", python=again / "bin" / "python", check=0)
+    assert "installer runs" not in warm.stdout
+    assert _snapshot(again, before_again) == ours
 
 
 def _colliding() -> dict[str, tuple[dict[str, bytes], str | None]]:
