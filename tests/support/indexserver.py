@@ -375,6 +375,9 @@ class IndexServer:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: clients opening eight or more connections at once
+    # (peep's fetch workers, uv) overflowed it, and a dropped SYN is resent after 1 s
+    request_queue_size = 128
     index: IndexServer
     ssl_context: ssl.SSLContext | None
 
