@@ -206,6 +206,10 @@ def test_wheels_made_to_write_one_file_share_a_run(tmp_path, env, installer):
     pairs = _colliding()
     if installer == "uv":  # it refuses a script name on two lines, or in a missing folder
         pairs = {k: v for k, v in pairs.items() if not k.startswith(("cont-", "slash-"))}
+    if installer == "pip" and sys.version_info < (3, 11):
+        # a 3.9/3.10 venv's pip reads entry points with pkg_resources, which refuses the
+        # section name "[console_scripts]" ("Invalid group name"): nothing to judge by
+        pairs = {k: v for k, v in pairs.items() if not k.startswith("dbl-")}
 
     def verified(name: str, files: dict[str, bytes], points: str | None = None) -> VerifiedArchive:
         path = write_wheel(wheels, name, "1.0", files, entry_points=points)
