@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
@@ -20,7 +19,6 @@ from peep_setuptools.errors import BackendError, TargetError
 from peep_setuptools.installing.batches import split_runs
 from peep_setuptools.installing.bytecode import compile_after_pays, compile_installed
 from peep_setuptools.installing.children import BUILDS_AT_ONCE, INSTALLS_AT_ONCE, ChildRun
-from peep_setuptools.installing.children import absolute as _absolute
 from peep_setuptools.installing.children import pip_runner as _pip_runner
 from peep_setuptools.installing.children import run_all as _run_all
 from peep_setuptools.installing.handoff import (
@@ -32,9 +30,8 @@ from peep_setuptools.installing.handoff import (
     write_installer_input,
 )
 from peep_setuptools.installing.recorded import record_origins
-from peep_setuptools.requirements.spec import control_character
+from peep_setuptools.installing.sources import PIP, UV, BuildIndex, Sources
 from peep_setuptools.target import Target
-from peep_setuptools.urls import split_credentials
 
 __all__ = [
     "BuildIndex",
@@ -45,92 +42,12 @@ __all__ = [
     "VerifiedArchive",
     "WheelBuilder",
     "backend_named",
-    "child_env",
     "find_uv",
 ]
-
-# Bootstrap recipes set these for setuptools' own fetch of our plugin; they must not reach
-# the pip we run, whose hash options are its own (and whose build-isolation pip would
-# otherwise refuse the unpinned build backend of every sdist).
-_SCRUBBED_ENV = ("PIP_REQUIRE_HASHES", "PIP_CONSTRAINT", "PIP_NO_DEPS", "PIP_TARGET", "PIP_USER")
 
 Compile = Literal["default", "compile", "no-compile"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BuildIndex:
-    """Index options for the one thing the installer still fetches: sdists' build backends."""
-
-    index_url: str | None
-    extra_index_urls: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
-    no_index: bool = False
-    trusted_hosts: tuple[str, ...] = ()
-    cert: str | None = None
-
-    def pip_lines(self, netrc: str) -> tuple[list[str], dict[str, str]]:
-        """The options as requirements-file lines for pip, and the environment they need.
-
-        Never on a command line, which every local user can read (/proc/PID/cmdline): the
-        lines go into a file in the private workdir. Credentials are taken out of the URLs
-        and into a netrc file there too, because pip hands its index URLs on to the pip it
-        starts for build dependencies, on that one's command line.
-        """
-        options: list[tuple[str, ...]] = []
-        logins: dict[str, tuple[str, str | None]] = {}
-
-        def plain(url: str) -> str:
-            bare, host, login = split_credentials(url)
-            if login is not None:
-                logins[host] = login
-            return bare
-
-        if self.no_index:
-            options.append(("--no-index",))
-        elif self.index_url:
-            options.append(("--index-url", plain(self.index_url)))
-        options += [("--extra-index-url", plain(url)) for url in self.extra_index_urls]
-        options += [("--find-links", plain(_absolute(link))) for link in self.find_links]
-        options += [("--trusted-host", host) for host in self.trusted_hosts]
-        # pip splits option lines as a shell would: a folder with a space stays one value.
-        lines = [" ".join(shlex.quote(word) for word in option) for option in options]
-        if not logins:
-            return lines, {}
-        write_installer_input([_netrc_entry(host, *login) for host, login in logins.items()], netrc)
-        return lines, {"NETRC": netrc}
-
-    def uv_env(self) -> dict[str, str]:
-        """The options as uv's environment variables (only our own user reads those)."""
-        env: dict[str, str] = {}
-        if self.index_url and not self.no_index:
-            env["UV_INDEX_URL"] = self.index_url
-        if self.extra_index_urls and not self.no_index:
-            env["UV_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
-        if self.find_links:
-            env["UV_FIND_LINKS"] = ",".join(_absolute(link) for link in self.find_links)
-        if self.trusted_hosts:
-            env["UV_INSECURE_HOST"] = " ".join(self.trusted_hosts)
-        return env
-
-
-def _netrc_entry(host: str, user: str, password: str | None) -> str:
-    values = [host, user, *([password] if password else [])]
-    if any(
-        not value or control_character(value) or any(c.isspace() or c in "\"'#" for c in value)
-        for value in values
-    ):
-        # The message names neither value: they are secrets.
-        raise BackendError(
-            f"cannot hand the credentials for {host} to pip without putting them on a command "
-            "line: the user name or password has a space, a quote, '#' or a control character; "
-            "use --installer uv, "
-            "or wheels only (--only-binary :all:)"
-        )
-    if not password:  # a token as the user name: Python 3.11+ reads an entry without one
-        return f"machine {host} login {user}"
-    return f"machine {host} login {user} password {password}"
 
 
 @runtime_checkable
@@ -169,13 +86,6 @@ class InstallerBackend(Protocol):
         """
 
 
-def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Our environment less the bootstrap-only pip variables."""
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-    env.update(extra or {})
-    return env
-
-
 def _wheels_in(folder: str) -> list[str]:
     try:
         names = sorted(os.listdir(folder))
@@ -200,6 +110,8 @@ class _RequirementsFileBackend:
     _reinstall: ClassVar[str]
     #: cached wheels are handed over where they lie in the cache (see ``handoff.stage``)
     _hands_over_in_place: ClassVar[bool] = False
+    #: how the installer is told where to look (``sources.py``)
+    _sources: ClassVar[Sources]
 
     def install(
         self,
@@ -248,9 +160,9 @@ class _RequirementsFileBackend:
         """The environment and ``install ...`` arguments of one run; its input file written."""
         lines = list(staged.lines)
         if staged.folder is not None:
-            env, args = self._pinned_input(staged.folder, staged.in_place)
+            env, args = self._sources.pinned(staged.folder, staged.in_place)
         else:  # an sdist to build: its build dependencies come from the index
-            index_lines, env, args = self._index_input(build_index, workdir, "install")
+            index_lines, env, args = self._sources.index(build_index, workdir, "install")
             lines = index_lines + lines
         name = f"verified-requirements-{number}.txt" if number else "verified-requirements.txt"
         reqs = os.path.join(workdir, name)
@@ -306,27 +218,8 @@ class _RequirementsFileBackend:
         """Options right after ``--require-hashes``: how to reach the target, no prompts."""
         raise NotImplementedError
 
-    def _cert_args(self, build_index: BuildIndex) -> list[str]:
-        return []
-
     def _compile_args(self, after: bool) -> list[str]:
         """The installer's compile options; ``after``: we compile once it is done."""
-        raise NotImplementedError
-
-    def _index_input(
-        self, build_index: BuildIndex, workdir: str, step: str
-    ) -> tuple[list[str], dict[str, str], list[str]]:
-        """The index options as (requirements-file lines, child environment, arguments)."""
-        raise NotImplementedError
-
-    def _pinned_input(
-        self, folder: str, in_place: Sequence[str]
-    ) -> tuple[dict[str, str], list[str]]:
-        """(environment, arguments) that make ``folder`` and ``in_place`` the places to look in.
-
-        Both installers add ``--find-links`` from their configuration to the command line's;
-        a wheelhouse there could offer another file for a pin (then refused by its hash).
-        """
         raise NotImplementedError
 
 
@@ -336,6 +229,7 @@ class PipBackend(_RequirementsFileBackend):
 
     name: str = "pip"
     _reinstall: ClassVar[str] = "--force-reinstall"
+    _sources: ClassVar[Sources] = PIP
 
     def build_wheels(
         self,
@@ -351,7 +245,7 @@ class PipBackend(_RequirementsFileBackend):
         isolated environment; separate runs use every core.
         """
         out = os.path.join(workdir, "built")
-        index_lines, env, args = self._index_input(build_index, workdir, "build")
+        index_lines, env, args = self._sources.index(build_index, workdir, "build")
         program = [*self._program(target), "wheel", "--no-deps", "--require-hashes"]
         program += self._target_args(target)
         runs = []
@@ -389,9 +283,6 @@ class PipBackend(_RequirementsFileBackend):
         # Each run would take the others' packages for missing; peep checks dependencies.
         return ["--no-warn-conflicts"]
 
-    def _cert_args(self, build_index: BuildIndex) -> list[str]:
-        return ["--cert", os.path.abspath(build_index.cert)] if build_index.cert else []
-
     def _compile_args(self, after: bool) -> list[str]:
         # pip compiles one file after another; we compile the same files on every core when
         # there is enough to compile. "default" compiles either way, as it did before.
@@ -399,18 +290,6 @@ class PipBackend(_RequirementsFileBackend):
 
     def _compiles_after(self, archives: Sequence[VerifiedArchive]) -> bool:
         return self.compile != "no-compile" and compile_after_pays([a.path for a in archives])
-
-    def _index_input(
-        self, build_index: BuildIndex, workdir: str, step: str
-    ) -> tuple[list[str], dict[str, str], list[str]]:
-        lines, env = build_index.pip_lines(os.path.join(workdir, f"{step}-netrc"))
-        return lines, child_env(env), self._cert_args(build_index)
-
-    def _pinned_input(
-        self, folder: str, in_place: Sequence[str]
-    ) -> tuple[dict[str, str], list[str]]:
-        # pip's environment outranks its configuration files for the same option.
-        return child_env({"PIP_FIND_LINKS": folder}), ["--no-index"]
 
 
 @dataclass(frozen=True)
@@ -420,6 +299,7 @@ class UvBackend(_RequirementsFileBackend):
     name: str = "uv"
     _reinstall: ClassVar[str] = "--reinstall"
     _hands_over_in_place: ClassVar[bool] = True
+    _sources: ClassVar[Sources] = UV
 
     def build_wheels(
         self,
@@ -432,7 +312,7 @@ class UvBackend(_RequirementsFileBackend):
         """``uv build --wheel`` of each sdist (uv builds one source per call)."""
         uv = find_uv()
         out = os.path.join(workdir, "built")
-        _, env, args = self._index_input(build_index, workdir, "build")
+        _, env, args = self._sources.index(build_index, workdir, "build")
 
         runs = []
         for sdist in sdists:
@@ -457,23 +337,6 @@ class UvBackend(_RequirementsFileBackend):
 
     def _compile_args(self, after: bool) -> list[str]:
         return ["--compile-bytecode"] if self.compile == "compile" else []
-
-    def _index_input(
-        self, build_index: BuildIndex, workdir: str, step: str
-    ) -> tuple[list[str], dict[str, str], list[str]]:
-        # uv reads the CA bundle from the environment; it has no --cert. It builds in its
-        # own process, so its environment (which only our user can read) can hold secrets.
-        env = build_index.uv_env()
-        if build_index.cert:
-            env["SSL_CERT_FILE"] = os.path.abspath(build_index.cert)
-        return [], child_env(env), ["--no-index"] if build_index.no_index else []
-
-    def _pinned_input(
-        self, folder: str, in_place: Sequence[str]
-    ) -> tuple[dict[str, str], list[str]]:
-        # uv merges configured find-links with the command line's: read no configuration.
-        links = [arg for place in (folder, *in_place) for arg in ("--find-links", place)]
-        return child_env(), ["--no-config", "--no-index", *links]
 
 
 def backend_named(

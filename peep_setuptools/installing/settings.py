@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from peep_setuptools.errors import UsageError
 from peep_setuptools.index.httpsettings import HttpSettings
 from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
-from peep_setuptools.installing.backends import BuildIndex
+from peep_setuptools.installing.sources import BuildIndex
 from peep_setuptools.requirements.lines import IndexOptions
 from peep_setuptools.urls import redacting_repr, url_problem
 

@@ -9,8 +9,8 @@ import pytest
 
 from peep_setuptools.errors import BackendError
 from peep_setuptools.hashes import Digest
-from peep_setuptools.installing.backends import BuildIndex
 from peep_setuptools.installing.handoff import VerifiedArchive, stage, write_installer_input
+from peep_setuptools.installing.sources import BuildIndex
 
 H = Digest("sha256", "a" * 64)
 

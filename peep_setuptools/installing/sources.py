@@ -1,0 +1,154 @@
+"""Where the installer may take files from, spelled for pip and for uv, and its environment.
+
+A run is told either only the folder of verified wheels (``pinned``) or, when an sdist is
+left to build, the index its build backend comes from (``index``); never a secret on a
+command line, which every local user can read (/proc/PID/cmdline).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from peep_setuptools.errors import BackendError
+from peep_setuptools.installing.children import absolute as _absolute
+from peep_setuptools.installing.handoff import write_installer_input
+from peep_setuptools.requirements.spec import control_character
+from peep_setuptools.urls import split_credentials
+
+__all__ = ["PIP", "UV", "BuildIndex", "Sources", "child_env"]
+
+# Bootstrap recipes set these for setuptools' own fetch of our plugin; they must not reach
+# the pip we run, whose hash options are its own (and whose build-isolation pip would
+# otherwise refuse the unpinned build backend of every sdist).
+_SCRUBBED_ENV = ("PIP_REQUIRE_HASHES", "PIP_CONSTRAINT", "PIP_NO_DEPS", "PIP_TARGET", "PIP_USER")
+
+#: (requirements-file lines, child environment, arguments)
+IndexInput = tuple[list[str], dict[str, str], list[str]]
+#: (child environment, arguments)
+PinnedInput = tuple[dict[str, str], list[str]]
+
+
+@dataclass(frozen=True)
+class BuildIndex:
+    """Index options for the one thing the installer still fetches: sdists' build backends."""
+
+    index_url: str | None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    trusted_hosts: tuple[str, ...] = ()
+    cert: str | None = None
+
+    def pip_lines(self, netrc: str) -> tuple[list[str], dict[str, str]]:
+        """The options as requirements-file lines for pip, and the environment they need.
+
+        Never on a command line, which every local user can read (/proc/PID/cmdline): the
+        lines go into a file in the private workdir. Credentials are taken out of the URLs
+        and into a netrc file there too, because pip hands its index URLs on to the pip it
+        starts for build dependencies, on that one's command line.
+        """
+        options: list[tuple[str, ...]] = []
+        logins: dict[str, tuple[str, str | None]] = {}
+
+        def plain(url: str) -> str:
+            bare, host, login = split_credentials(url)
+            if login is not None:
+                logins[host] = login
+            return bare
+
+        if self.no_index:
+            options.append(("--no-index",))
+        elif self.index_url:
+            options.append(("--index-url", plain(self.index_url)))
+        options += [("--extra-index-url", plain(url)) for url in self.extra_index_urls]
+        options += [("--find-links", plain(_absolute(link))) for link in self.find_links]
+        options += [("--trusted-host", host) for host in self.trusted_hosts]
+        # pip splits option lines as a shell would: a folder with a space stays one value.
+        lines = [" ".join(shlex.quote(word) for word in option) for option in options]
+        if not logins:
+            return lines, {}
+        write_installer_input([_netrc_entry(host, *login) for host, login in logins.items()], netrc)
+        return lines, {"NETRC": netrc}
+
+    def uv_env(self) -> dict[str, str]:
+        """The options as uv's environment variables (only our own user reads those)."""
+        env: dict[str, str] = {}
+        if self.index_url and not self.no_index:
+            env["UV_INDEX_URL"] = self.index_url
+        if self.extra_index_urls and not self.no_index:
+            env["UV_EXTRA_INDEX_URL"] = " ".join(self.extra_index_urls)
+        if self.find_links:
+            env["UV_FIND_LINKS"] = ",".join(_absolute(link) for link in self.find_links)
+        if self.trusted_hosts:
+            env["UV_INSECURE_HOST"] = " ".join(self.trusted_hosts)
+        return env
+
+
+def _netrc_entry(host: str, user: str, password: str | None) -> str:
+    values = [host, user, *([password] if password else [])]
+    if any(
+        not value or control_character(value) or any(c.isspace() or c in "\"'#" for c in value)
+        for value in values
+    ):
+        # The message names neither value: they are secrets.
+        raise BackendError(
+            f"cannot hand the credentials for {host} to pip without putting them on a command "
+            "line: the user name or password has a space, a quote, '#' or a control character; "
+            "use --installer uv, "
+            "or wheels only (--only-binary :all:)"
+        )
+    if not password:  # a token as the user name: Python 3.11+ reads an entry without one
+        return f"machine {host} login {user}"
+    return f"machine {host} login {user} password {password}"
+
+
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Our environment less the bootstrap-only pip variables."""
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env.update(extra or {})
+    return env
+
+
+@dataclass(frozen=True)
+class Sources:
+    """How one installer is told where to look."""
+
+    #: ``(build_index, workdir, step)``: the index options, any netrc written into workdir
+    index: Callable[[BuildIndex, str, str], IndexInput]
+    #: ``(folder, in_place)``: make the verified folder and in-place wheels the places to
+    #: look in. Both installers add ``--find-links`` from their configuration to the command
+    #: line's; a wheelhouse there could offer another file for a pin (then refused by its hash).
+    pinned: Callable[[str, Sequence[str]], PinnedInput]
+
+
+def _pip_index(build_index: BuildIndex, workdir: str, step: str) -> IndexInput:
+    lines, env = build_index.pip_lines(os.path.join(workdir, f"{step}-netrc"))
+    cert = ["--cert", os.path.abspath(build_index.cert)] if build_index.cert else []
+    return lines, child_env(env), cert
+
+
+def _pip_pinned(folder: str, in_place: Sequence[str]) -> PinnedInput:
+    # pip's environment outranks its configuration files for the same option.
+    return child_env({"PIP_FIND_LINKS": folder}), ["--no-index"]
+
+
+def _uv_index(build_index: BuildIndex, workdir: str, step: str) -> IndexInput:
+    # uv reads the CA bundle from the environment; it has no --cert. It builds in its
+    # own process, so its environment (which only our user can read) can hold secrets.
+    env = build_index.uv_env()
+    if build_index.cert:
+        env["SSL_CERT_FILE"] = os.path.abspath(build_index.cert)
+    return [], child_env(env), ["--no-index"] if build_index.no_index else []
+
+
+def _uv_pinned(folder: str, in_place: Sequence[str]) -> PinnedInput:
+    # uv merges configured find-links with the command line's: read no configuration.
+    links = [arg for place in (folder, *in_place) for arg in ("--find-links", place)]
+    return child_env(), ["--no-config", "--no-index", *links]
+
+
+PIP = Sources(index=_pip_index, pinned=_pip_pinned)
+UV = Sources(index=_uv_index, pinned=_uv_pinned)
