@@ -19,24 +19,44 @@ _T = TypeVar("_T", bound=type)
 _USERINFO_IN_TEXT = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://|netloc ')(?P<userinfo>[^/?#\t\n\v\f\r ]*)@"
 )
+# A URL's query in free text (``?token=``, ``&X-Amz-Signature=``, ``?private_token=``): from
+# the first "?" after "scheme://" to a blank, "#" or '"', which a URL never holds bare (a JSON
+# string's end; its ``\"`` ends nothing), or a "'" that closes a repr() (before a blank,
+# ",", ":", ")", "]", "}" or the end): tokens are URL-safe, a quote in one is unheard of.
+_QUERY_IN_TEXT = re.compile(
+    r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^?#\t\n\v\f\r \"]*\?)"
+    r"(?P<query>(?:\\.|'(?![\t\n\v\f\r ,:)\]}]|$)|[^\\'#\t\n\v\f\r \"])*)"
+)
+# One parameter of a query: its name (with "="), then its value up to the next "&".
+_PARAMETER = re.compile(r"(?P<name>[^&=]*=)?(?P<value>[^&]*)")
+#: parameters whose values are no secret, and which messages about them must show: pip's own
+_PLAIN_PARAMETERS = frozenset(
+    f"{name}="
+    for name in ("egg", "subdirectory", "md5", "sha1", "sha224", "sha256", "sha384", "sha512")
+)
 
 
 def redact_url(url: str) -> str:
-    """Return ``url`` with its secret hidden, as pip does: ``user:****@host``, ``****@host``.
+    """Return ``url`` with its secrets hidden: ``user:****@host``, ``****@host``, ``?k=****``.
 
     A user name without a password is most often a token (``https://TOKEN@host/``), so it
-    is hidden whole. THE redaction: every message, log line and report goes through it.
+    is hidden whole, as pip does; every value of the query too (``?token=``, a presigned
+    link's signature), which pip shows. THE redaction: every message, log line and report
+    goes through it.
     """
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<invalid URL>"
-    if "@" not in parts.netloc:
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user, has_password, _ = userinfo.partition(":")
-    netloc = f"{user}:****@{hostport}" if has_password else f"****@{hostport}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    if not parts.query and "@" not in parts.netloc:
+        return url  # as given: urlunsplit would drop an empty "?" or "#"
+    parts = parts._replace(query=_hide_query(parts.query))
+    if "@" in parts.netloc:
+        userinfo, _, hostport = parts.netloc.rpartition("@")
+        user, has_password, _ = userinfo.partition(":")
+        netloc = f"{user}:****@{hostport}" if has_password else f"****@{hostport}"
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
 
 
 _VARIABLE = re.compile(r"\$\{[A-Z0-9_]+\}")
@@ -48,6 +68,7 @@ def redact_text(text: str) -> str:
     As ``redact_url``; it needs no URL to parse: quotes and brackets around or inside the
     URL (a repr() in a message, a password with a quote) still leave nothing of the secret.
     """
+    text = _QUERY_IN_TEXT.sub(lambda m: m.group("head") + _hide_query(m.group("query")), text)
     return _USERINFO_IN_TEXT.sub(_hide_userinfo, text)
 
 
@@ -74,6 +95,18 @@ def _hide_userinfo(match: re.Match[str]) -> str:
         return match.group(0)
     hidden = f"{user}:****" if has_password else "****"
     return f"{match.group('scheme')}{hidden}@"
+
+
+def _hide_query(query: str) -> str:
+    """``query`` with each value (a bare parameter: the whole of it) as ``****``, but pip's."""
+
+    def hide(match: re.Match[str]) -> str:
+        name, value = match.group("name") or "", match.group("value")
+        if not value or name in _PLAIN_PARAMETERS or _VARIABLE.fullmatch(value):
+            return match.group(0)  # nothing to hide, pip's, or "${TOKEN}" as written
+        return f"{name}****"
+
+    return _PARAMETER.sub(hide, query)
 
 
 def url_problem(url: str) -> str | None:

@@ -11,12 +11,13 @@ import os
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from peep_setuptools.errors import BackendError
 from peep_setuptools.installing.children import absolute as _absolute
 from peep_setuptools.installing.handoff import write_installer_input
 from peep_setuptools.requirements.spec import control_character
-from peep_setuptools.urls import split_credentials
+from peep_setuptools.urls import redact_url, split_credentials
 
 __all__ = ["PIP", "UV", "BuildIndex", "Sources", "child_env"]
 
@@ -54,7 +55,7 @@ class BuildIndex:
         logins: dict[str, tuple[str, str | None]] = {}
 
         def plain(url: str) -> str:
-            bare, host, login = split_credentials(url)
+            bare, host, login = split_credentials(_no_query_for_pip(url))
             if login is not None:
                 logins[host] = login
             return bare
@@ -85,6 +86,23 @@ class BuildIndex:
         if self.trusted_hosts:
             env["UV_INSECURE_HOST"] = " ".join(self.trusted_hosts)
         return env
+
+
+def _no_query_for_pip(url: str) -> str:
+    """``url``, which pip may pass on as an argument; one with a query is refused.
+
+    pip starts a pip for an sdist's build dependencies with every index and find-links URL
+    on its command line, which every local user reads; a query (a token, a signature) cannot
+    go into the netrc file as a user name and password do.
+    """
+    if "://" in url and urlsplit(url).query:
+        raise BackendError(
+            f"cannot hand {redact_url(url)} to pip for building an sdist without putting its "
+            "query on a command line (pip starts a pip for the build dependencies with every "
+            "index and find-links URL as arguments): use --installer uv, or wheels only "
+            "(--only-binary :all:)"
+        )
+    return url
 
 
 def _netrc_entry(host: str, user: str, password: str | None) -> str:

@@ -184,3 +184,86 @@ def test_a_url_python_cannot_split_is_refused_without_its_secret(
     assert "user:****@127.0.0.1" in text
     assert SECRET not in text and "Traceback" not in text
     peep.assert_nothing_installed()
+
+
+# A token may ride in the query string instead of the user name: a private_token for an
+# artifact URL, a presigned link on an index page (X-Amz-Signature), an index's ?access_token=.
+_QUERIES = ["token", "access_token", "api_key", "X-Amz-Signature"]
+
+
+@pytest.mark.parametrize("param", _QUERIES)
+def test_a_token_in_the_query_string_is_hidden(peep, venv, write, packages, index, tmp_path, param):
+    files = f"{index.url}/files/simple"
+    unreachable = f"http://127.0.0.1:9/simple/?{param}={SECRET}"
+    reqs = write(
+        "reqs.txt",
+        f"--index-url {index.index_url}\n--extra-index-url {unreachable}\n"
+        f"--find-links http://127.0.0.1:9/links/?{param}={SECRET}&x=1\n"
+        f"delta @ {files}/delta-1.0-py3-none-any.whl?{param}={SECRET} {packages.pip('alpha-1.0')}\n"
+        f"alpha @ {files}/alpha-1.0-py3-none-any.whl?a=1&{param}={SECRET}#frag "
+        f"{packages.pip('alpha-1.0')}\n"
+        f"gamma @ {files}/gamma-1.0.tar.gz?{param}={SECRET}\n"
+        f"nosuchproject==1.0 {packages.pip('alpha-1.0')}\n",
+    )
+    report = tmp_path / "report.json"
+    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=1)
+    text = done.stdout + done.stderr + report.read_text()
+    assert "127.0.0.1:9" in text and "nosuchproject" in text
+    assert f"?{param}=****" in text
+    assert SECRET not in text, text
+    peep.assert_nothing_installed()
+
+
+def test_a_presigned_link_on_an_index_page_is_hidden(peep, venv, write, packages, server, tmp_path):
+    # The index hands out links that carry their own signature: -v names the source of each
+    # archive, and the report its URL.
+    server.add_file("delta", packages["delta-1.0"])
+    name = packages["delta-1.0"].name
+    page = f'<a href="../../files/simple/{name}?X-Amz-Signature={SECRET}">{name}</a>\n'
+    server.set_page("/simple/delta/", page.encode())
+    reqs = write(
+        "reqs.txt", f"--index-url {server.index_url}\ndelta==1.0 {packages.pip('alpha-1.0')}\n"
+    )
+    report = tmp_path / "report.json"
+    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=1)
+    text = done.stdout + done.stderr + report.read_text()
+    assert "X-Amz-Signature=****" in text
+    assert SECRET not in text, text
+    peep.assert_nothing_installed()
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+@pytest.mark.parametrize("option", ["--find-links", "--extra-index-url"])
+def test_a_query_token_never_reaches_the_build_pips_command_line(
+    peep, venv, write, packages, index, tmp_path, option
+):
+    # pip starts a pip for an sdist's build dependencies with its index URLs and find-links
+    # on that one's command line: a query's token cannot go into the netrc file.
+    url = f"{index.url}/simple/setuptools/?token={SECRET}"
+    reqs = write(
+        "reqs.txt",
+        f"--index-url {index.index_url}\n{option} {url}\ngamma==1.0 {packages.pip('gamma-1.0')}\n",
+    )
+    with CmdlineWatcher(SECRET) as watcher:
+        done = peep.install(reqs, "--installer", "pip", "--no-cache", "-v", check=1)
+    assert watcher.seen == []
+    text = done.stdout + done.stderr
+    assert "/simple/setuptools/?token=**** to pip for building an sdist" in text
+    assert "use --installer uv" in text
+    assert SECRET not in text
+    peep.assert_nothing_installed()
+
+
+def test_a_query_on_a_find_links_url_is_fine_with_uv(peep, venv, write, packages, index):
+    # uv gets its index options in its environment, which only our own user can read.
+    url = f"{index.url}/simple/setuptools/?token={SECRET}"
+    reqs = write(
+        "reqs.txt",
+        f"--index-url {index.index_url}\n--find-links {url}\n"
+        f"gamma==1.0 {packages.pip('gamma-1.0')}\n",
+    )
+    with CmdlineWatcher(SECRET) as watcher:
+        done = peep.install(reqs, "--installer", "uv", "--no-cache", "-v", check=0)
+    assert watcher.seen == []
+    assert SECRET not in done.stdout + done.stderr
+    assert "gamma" in peep.installed()

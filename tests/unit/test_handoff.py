@@ -115,3 +115,22 @@ def test_credentials_that_netrc_cannot_hold_are_refused(tmp_path):
     index = BuildIndex("https://u:two%20words@pkgs.example/simple/")
     with pytest.raises(BackendError, match=r"cannot hand the credentials for pkgs\.example"):
         index.pip_lines(str(tmp_path / "netrc"))
+
+
+@pytest.mark.parametrize(
+    "url", ["https://pkgs.example/simple/?token=s3cr3t", "https://h/wheels/?x=1&sig=s3cr3t"]
+)
+def test_a_query_pip_would_put_on_a_command_line_is_refused(tmp_path, url):
+    # pip hands its index URLs and find-links to the pip it starts for build dependencies, as
+    # arguments: a query (a token, a signature) cannot go into the netrc file.
+    for index in (
+        BuildIndex(url),
+        BuildIndex(None, extra_index_urls=(url,)),
+        BuildIndex(None, find_links=(url,)),
+    ):
+        with pytest.raises(BackendError, match=r"putting its query on a command line") as raised:
+            index.pip_lines(str(tmp_path / "netrc"))
+        assert "s3cr3t" not in str(raised.value)
+    assert BuildIndex(None, find_links=("/wheels?odd",)).pip_lines("unused")[0] == [
+        "--find-links '/wheels?odd'"
+    ]

@@ -28,6 +28,15 @@ from peep_setuptools.urls import (
         ("https://token@host/simple/", "https://****@host/simple/"),
         ("https://host/simple/", "https://host/simple/"),
         ("http://[::1/x", "<invalid URL>"),
+        # a token in the query: every value is hidden (no name tells a token from a version)
+        ("https://host/simple/?token=s3cr3t", "https://host/simple/?token=****"),
+        (
+            "https://u:pw@h/f.whl?v=1&X-Amz-Signature=ab%2Fc#sha256=00ff",
+            "https://u:****@h/f.whl?v=****&X-Amz-Signature=****#sha256=00ff",
+        ),
+        ("https://h/f.whl?s3cr3t", "https://h/f.whl?****"),
+        ("https://h/?a=&api_key=${KEY}", "https://h/?a=&api_key=${KEY}"),
+        ("https://h/p?#x", "https://h/p?#x"),
     ],
 )
 def test_redact_url(url, shown):
@@ -51,7 +60,11 @@ def test_redact_text_hides_every_url_secret_in_a_line():
         ),
         ("'https://tok@h/x'", "'https://****@h/x'"),
         ("https://a:b@c@d/x and http://e@f/", "https://a:****@d/x and http://****@f/"),
-        ("git+https://host/repo.git@v1 x@y.com http://h/p?u=a@b", None),
+        # an "@" in the query is no user name; its value is hidden as a query's
+        (
+            "git+https://host/repo.git@v1 x@y.com http://h/p?u=a@b",
+            "git+https://host/repo.git@v1 x@y.com http://h/p?u=****",
+        ),
         ("http://u:****@h ****@h", None),
         # a password holding a non-ASCII space: pip splits option lines at ASCII blanks only,
         # so it is one URL to pip and to peep, and its secret ran past the old pattern
@@ -60,6 +73,33 @@ def test_redact_text_hides_every_url_secret_in_a_line():
     ],
 )
 def test_redact_text_needs_no_parsable_url(text, shown):
+    assert redact_text(text) == (text if shown is None else shown)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "pkg @ https://h/p.whl?access_token=s3cr3t --hash=sha256:00 # http://i/?k=v&t=s3cr3t",
+            "pkg @ https://h/p.whl?access_token=**** --hash=sha256:00 # http://i/?k=****&t=****",
+        ),
+        # a JSON report: the string ends at its quote, and an escaped quote does not end it
+        (
+            '{"url": "https://h/p?token=a\\"s3cr3t", "n": 1}',
+            '{"url": "https://h/p?token=****", "n": 1}',
+        ),
+        # a repr(): the quote that closes it ends the query
+        ("V(url='https://h/p?token=s3cr3t', n=1)", "V(url='https://h/p?token=****', n=1)"),
+        ("'https://h/p?t=s3'cr3t'", "'https://h/p?t=****'"),
+        # pip's own parameters are no secret, and messages about them must show them
+        (
+            "'f @ https://h/f.tgz?a=1&subdirectory=sub': x",
+            "'f @ https://h/f.tgz?a=****&subdirectory=sub': x",
+        ),
+        ("what? https://h/p#?x=1 ok?", None),
+    ],
+)
+def test_redact_text_hides_query_values(text, shown):
     assert redact_text(text) == (text if shown is None else shown)
 
 
