@@ -371,7 +371,7 @@ def fetch_and_verify(planned: Plan, session: Session, options: InstallOptions) -
     stage = _build_stage(session, outcomes, build_fetched) if options.strict else None
     if stage is not None:
         outcomes += stage.report
-    verdicts = tuple(o for o in outcomes if isinstance(o, Verdict))
+    verdicts = tuple(o.with_facts() for o in outcomes if isinstance(o, Verdict))
     problems = tuple(o for o in outcomes if isinstance(o, Problem))
     note = stage.note if stage is not None else None
     completeness: Completeness | None = None

@@ -6,6 +6,8 @@ import email.parser
 import posixpath
 import re
 import zipfile
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -24,6 +26,15 @@ MAX_TAR_BYTES = 2 * 1024 * 1024 * 1024
 _DIST_INFO = re.compile(r"(?P<stem>[^/]+)\.dist-info/(?P<file>[^/]+)")
 #: Requires-Dist in an sdist is final only from metadata 2.2 on (PEP 643), unless Dynamic.
 _STATIC_SDIST_METADATA = Version("2.2")
+#: what reading a damaged wheel raises (zlib: a member whose deflate stream is broken)
+WHEEL_READ_ERRORS = (
+    OSError,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    ValueError,
+    zlib.error,
+)
 
 
 class ArchiveReadError(Exception):
@@ -57,14 +68,16 @@ def read_dependencies(path: str) -> Dependencies:
             return parse_metadata(read_wheel_member(path, "METADATA"), sdist=False)
         text = read_sdist_pkg_info(path)
     except ArchiveReadError as exc:
-        name, version = _name_version(posixpath.basename(path))
-        return Dependencies(name, version, None, str(exc))
+        return unreadable(path, str(exc))
     if text is None:
-        name, version = _name_version(posixpath.basename(path))
-        return Dependencies(
-            name, version, None, "it has no PKG-INFO, so only building it would tell"
-        )
+        return unreadable(path, "it has no PKG-INFO, so only building it would tell")
     return parse_metadata(text, sdist=True)
+
+
+def unreadable(path: str, reason: str) -> Dependencies:
+    """The dependencies of an archive whose metadata cannot be read: unknown, for ``reason``."""
+    name, version = _name_version(posixpath.basename(path))
+    return Dependencies(name, version, None, reason)
 
 
 def parse_metadata(text: str, *, sdist: bool) -> Dependencies:
@@ -112,23 +125,33 @@ def parse_metadata(text: str, *, sdist: bool) -> Dependencies:
 
 def read_wheel_member(path: str, filename: str) -> str:
     """Return the text of ``*.dist-info/<filename>`` in a wheel; raises ArchiveReadError."""
-    wanted = _name_version(posixpath.basename(path))[0]
     try:
         with zipfile.ZipFile(path) as archive:
-            found = [
-                info
-                for info in archive.infolist()
-                if (m := _DIST_INFO.fullmatch(info.filename)) and m.group("file") == filename
-            ]
-            if len(found) > 1:
-                # Several dist-info folders: the one named for the wheel's project wins.
-                found = [i for i in found if _stem_name(i.filename) == wanted] or found[:1]
-            if not found:
-                raise ArchiveReadError(f"it has no .dist-info/{filename}")
-            with archive.open(found[0]) as stream:
-                return _read_capped(stream, found[0].file_size, filename)
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+            return read_dist_info(archive, archive.infolist(), filename, path)
+    except WHEEL_READ_ERRORS as exc:
         raise ArchiveReadError(f"it is not a readable wheel ({exc})") from exc
+
+
+def read_dist_info(
+    archive: zipfile.ZipFile, infos: Sequence[zipfile.ZipInfo], filename: str, path: str
+) -> str:
+    """``read_wheel_member`` in an open wheel whose directory is ``infos``.
+
+    Raises ArchiveReadError if it has none, or what reading the member raises.
+    """
+    found = [
+        info
+        for info in infos
+        if (m := _DIST_INFO.fullmatch(info.filename)) and m.group("file") == filename
+    ]
+    if len(found) > 1:
+        # Several dist-info folders: the one named for the wheel's project wins.
+        wanted = _name_version(posixpath.basename(path))[0]
+        found = [i for i in found if _stem_name(i.filename) == wanted] or found[:1]
+    if not found:
+        raise ArchiveReadError(f"it has no .dist-info/{filename}")
+    with archive.open(found[0]) as stream:
+        return _read_capped(stream, found[0].file_size, filename)
 
 
 def read_wheel_file(path: str, member: str) -> bytes:
@@ -140,7 +163,7 @@ def read_wheel_file(path: str, member: str) -> bytes:
                 return _read_capped_bytes(stream, info.file_size, member)
     except KeyError:
         raise ArchiveReadError(f"it has no {member}") from None
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+    except WHEEL_READ_ERRORS as exc:
         raise ArchiveReadError(f"it is not a readable wheel ({exc})") from exc
 
 

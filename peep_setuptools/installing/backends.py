@@ -129,6 +129,7 @@ class _RequirementsFileBackend:
         records what the requirements said (``recorded.py``).
         """
         program = self._program(target)  # uv is looked for before any file is written
+        archives = [a.with_facts() for a in archives]  # each wheel's zip read once from here
         compiles = self._compiles_after(archives)
         at_once, at_most = self._batches(archives)
         batches, hooks_last = split_runs(archives, at_once=at_once, at_most=at_most, target=target)
@@ -289,7 +290,7 @@ class PipBackend(_RequirementsFileBackend):
         return ["--no-compile"] if after or self.compile == "no-compile" else ["--compile"]
 
     def _compiles_after(self, archives: Sequence[VerifiedArchive]) -> bool:
-        return self.compile != "no-compile" and compile_after_pays([a.path for a in archives])
+        return self.compile != "no-compile" and compile_after_pays(archives)
 
 
 @dataclass(frozen=True)

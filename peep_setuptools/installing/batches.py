@@ -208,10 +208,11 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
     costs speed. Anything odd (two entry points files, a huge one, too many or too long
     data paths), or an installer's reason to refuse the wheel (``preparable``), makes it None.
     """
-    if not is_wheel(archive.path):
+    facts = archive.wheel_facts() if is_wheel(archive.path) else None
+    if facts is None or facts.unreadable is not None:
         return None
     try:
-        with zipfile.ZipFile(archive.path) as wheel:
+        with facts.opened(archive.path) as wheel:
             # a folder; "x\\" is a file named so (pip and uv write it on POSIX)
             given = [i for i in wheel.infolist() if not i.filename.endswith("/")]
             reason = refused(wheel, [i.filename for i in given], archive, target)

@@ -18,11 +18,14 @@ import json
 import logging
 import os
 import subprocess
-import zipfile
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.located import InstalledDist
+
+if TYPE_CHECKING:
+    from peep_setuptools.installing.handoff import VerifiedArchive
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +126,7 @@ def compile_jobs() -> int:
     return min(os.cpu_count() or 1, 8)
 
 
-def compile_after_pays(archives: Sequence[str], jobs: int | None = None) -> bool:
+def compile_after_pays(archives: Sequence[VerifiedArchive], jobs: int | None = None) -> bool:
     """Whether compiling on every core after pip beats letting pip compile as it goes.
 
     Estimated from the ``.py`` members of the wheels (their central directories only); an
@@ -136,14 +139,13 @@ def compile_after_pays(archives: Sequence[str], jobs: int | None = None) -> bool
     # Parallel saves (1 - 1/jobs) of the serial time; it has to pay for the child.
     enough = _AFTER_COST / (1 - 1 / jobs)
     seconds = 0.0
-    for path in archives:
-        if not is_wheel(path):
+    for archive in archives:
+        if not is_wheel(archive.path):
             return True
-        try:
-            with zipfile.ZipFile(path) as wheel:
-                sources = [i.file_size for i in wheel.infolist() if i.filename.endswith(".py")]
-        except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
+        facts = archive.wheel_facts()
+        if facts.unreadable is not None:
             return True
+        sources = [i.file_size for i in facts.members if i.filename.endswith(".py")]
         seconds += sum(sources) / _SOURCE_BYTES_PER_SECOND + len(sources) * _SECONDS_PER_FILE
         if seconds > enough:
             return True

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -25,6 +26,9 @@ from peep_setuptools.installing.verdicts import Verdict
 from peep_setuptools.lock.model import LockLocation
 from peep_setuptools.requirements.spec import control_character
 from peep_setuptools.urls import redact_url, redacting_repr, strip_credentials
+
+if TYPE_CHECKING:
+    from peep_setuptools.checks.wheelfacts import WheelFacts
 
 
 @redacting_repr
@@ -45,6 +49,8 @@ class VerifiedArchive:
     url_digest: Digest | None = None
     #: taken from the verified cache (not downloaded or built in this run)
     from_cache: bool = False
+    #: a wheel's zip directory and METADATA, read once (``wheel_facts``); None: not yet
+    facts: WheelFacts | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, verdict: Verdict) -> VerifiedArchive:
@@ -54,7 +60,22 @@ class VerifiedArchive:
         url = None if req.url is None or index_file else strip_credentials(req.url)
         digest = verdict.actual["sha256"]
         path = verdict.local_path
-        return cls(req.name, path, digest, req.version, url, digest, verdict.from_cache)
+        facts = verdict.facts
+        return cls(req.name, path, digest, req.version, url, digest, verdict.from_cache, facts)
+
+    def wheel_facts(self) -> WheelFacts:
+        """``facts``, or read now if this run has not read them (a wheel built in it)."""
+        if self.facts is not None:
+            return self.facts
+        from peep_setuptools.checks.wheelfacts import read_wheel_facts
+
+        return read_wheel_facts(self.path)
+
+    def with_facts(self) -> VerifiedArchive:
+        """The archive with its wheel's facts read, for every later look (an sdist as it is)."""
+        if self.facts is not None or not is_wheel(self.path):
+            return self
+        return replace(self, facts=self.wheel_facts())
 
 
 @dataclass(frozen=True)

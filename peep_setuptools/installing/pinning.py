@@ -16,7 +16,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from peep_setuptools.checks.completeness import Completeness, Examined, check_completeness
-from peep_setuptools.checks.metadata import read_dependencies
+from peep_setuptools.checks.metadata import Dependencies, read_dependencies
 from peep_setuptools.errors import IndexLookupError, PeepError
 from peep_setuptools.installing.fetch import Session
 from peep_setuptools.installing.report import render_dependencies
@@ -103,9 +103,7 @@ def examine(
     files: Sequence[str],
 ) -> Completeness:
     """Read each verified archive's dependencies and check them against the requirements."""
-    examined = [
-        Examined(v.requirement, read_dependencies(v.local_path)) for v in verdicts if v.kind == "ok"
-    ]
+    examined = [Examined(v.requirement, _dependencies(v)) for v in verdicts if v.kind == "ok"]
     return check_completeness(
         examined,
         requirements,
@@ -113,6 +111,13 @@ def examine(
         files=files,
         installed=target.installed,
     )
+
+
+def _dependencies(verdict: Verdict) -> Dependencies:
+    """What a verified archive declares: from its wheel's facts, else read from the file."""
+    if verdict.facts is not None:
+        return verdict.facts.dependencies(verdict.local_path)
+    return read_dependencies(verdict.local_path)
 
 
 def pins_for(

@@ -26,6 +26,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.archives import parse_filename
+from peep_setuptools.checks.wheelfacts import OpenedWheel
 from peep_setuptools.installing.handoff import VerifiedArchive
 from peep_setuptools.target import Target
 
@@ -49,7 +50,7 @@ _SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
 
 
 def refused(
-    wheel: zipfile.ZipFile, members: Sequence[str], archive: VerifiedArchive, target: Target | None
+    wheel: OpenedWheel, members: Sequence[str], archive: VerifiedArchive, target: Target | None
 ) -> str | None:
     """Why an installer might refuse ``wheel`` before installing; None: no reason found.
 
@@ -108,7 +109,7 @@ def _placeable(member: str) -> bool:
     return len(parts) == 3 and parts[1] in _SCHEMES
 
 
-def _damaged(wheel: zipfile.ZipFile) -> str | None:
+def _damaged(wheel: OpenedWheel) -> str | None:
     """Why a member may not be unpacked as it is: ``_plain`` says no, or it cannot be read.
 
     uv unpacks every wheel before it installs any, and refuses such a wheel then: one uv
@@ -134,7 +135,7 @@ def _damaged(wheel: zipfile.ZipFile) -> str | None:
     return None
 
 
-def _laid_out(wheel: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:
+def _laid_out(wheel: OpenedWheel, infos: list[zipfile.ZipInfo]) -> bool:
     """Whether members lie one after another, then the directory, headers agreeing.
 
     Python's reader skips bytes before the first member and after the directory's end
@@ -143,8 +144,6 @@ def _laid_out(wheel: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:
     header instead (it refuses a mismatch as it unpacks, or names the file otherwise).
     """
     stream = wheel.fp
-    if stream is None:
-        return False
     at = 0
     for info in sorted(infos, key=lambda i: i.header_offset):
         stream.seek(info.header_offset)
@@ -213,7 +212,7 @@ def _python_refused(requires: str | None, target: Target | None) -> str | None:
     return None
 
 
-def _headers(wheel: zipfile.ZipFile, members: Sequence[str], member: str) -> Message | None:
+def _headers(wheel: OpenedWheel, members: Sequence[str], member: str) -> Message | None:
     """The header block of a METADATA-like member; None if missing, too large or not UTF-8."""
     if member not in members:
         return None

@@ -1,15 +1,21 @@
-"""Pure: compare each archive's digests with the hashes its requirement allows."""
+"""Compare each archive's digests with the hashes its requirement allows.
+
+Pure, but for ``Verdict.with_facts``, which reads a verified wheel's zip directory once.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Literal
 
 from peep_setuptools.hashes import ALGORITHMS, Algorithm, Digest, any_match
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.urls import redacting_repr
+
+if TYPE_CHECKING:
+    from peep_setuptools.checks.wheelfacts import WheelFacts
 
 VerdictKind = Literal["ok", "missing", "mismatch"]
 
@@ -34,6 +40,9 @@ class Verdict:
     from_cache: bool = False
     #: the archive's size in bytes (None: not known)
     size: int | None = None
+    #: a verified wheel's zip directory and METADATA, read once for the stages after
+    #: verification (``with_facts``); None for the others and in returned values
+    facts: WheelFacts | None = field(default=None, compare=False, repr=False)
 
     @property
     def local_path(self) -> str:
@@ -44,7 +53,16 @@ class Verdict:
 
     def detached(self) -> Verdict:
         """The verdict as the library returns it: without the path its run removes."""
-        return replace(self, path=None)
+        return replace(self, path=None, facts=None)
+
+    def with_facts(self) -> Verdict:
+        """The verdict with its verified wheel's facts read (each wheel's zip once a run)."""
+        if self.kind != "ok" or self.path is None or self.facts is not None:
+            return self
+        from peep_setuptools.checks.metadata import is_wheel
+        from peep_setuptools.checks.wheelfacts import read_wheel_facts
+
+        return replace(self, facts=read_wheel_facts(self.path)) if is_wheel(self.path) else self
 
 
 @redacting_repr

@@ -13,8 +13,13 @@ from support.builders import make_venv, site_packages, write_wheel
 
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.bytecode import compile_after_pays, compile_jobs
+from peep_setuptools.installing.handoff import VerifiedArchive
 
 pytestmark = pytest.mark.slow
+
+
+def _archive(wheel: Path) -> VerifiedArchive:
+    return VerifiedArchive("many", str(wheel), hash_file(str(wheel))["sha256"], "1.0")
 
 
 def _wheel(root: Path, *, large: bool = True) -> Path:
@@ -83,7 +88,7 @@ def _code(path: Path) -> tuple[bytes, bytes, object]:
 def test_pip_backend_leaves_what_pip_leaves(tmp_path, env, peep, write, extra_env, large):
     wheel = _wheel(tmp_path / "wheels", large=large)
     # Which path this case takes: ours on every core, or pip's own compile.
-    assert compile_after_pays([str(wheel)]) == (large and compile_jobs() > 1)
+    assert compile_after_pays([_archive(wheel)]) == (large and compile_jobs() > 1)
     digest = hash_file(str(wheel))["sha256"]
     reqs = write(
         "reqs.txt",
@@ -167,7 +172,7 @@ def test_only_installed_files_are_compiled(tmp_path, peep, write):
     reqs = write(
         "reqs.txt", f"--no-index\n--find-links {wheel.parent}\nrowdy==1.0 {digest.pip_option()}\n"
     )
-    assert compile_after_pays([str(wheel)]) == (compile_jobs() > 1)
+    assert compile_after_pays([_archive(wheel)]) == (compile_jobs() > 1)
     venv = make_venv(tmp_path / "venv")
     peep.install(reqs, python=venv, check=0)
     assert not (outside / "__pycache__").exists()

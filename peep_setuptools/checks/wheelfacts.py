@@ -1,0 +1,117 @@
+"""What one wheel's zip directory says, read once a run, and its members read through it.
+
+The dependency check (``metadata``), the installer split (``installing/batches``,
+``preparable``) and the choice of who compiles (``installing/bytecode``) take this value
+instead of each opening the wheel and parsing its directory again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from peep_setuptools.checks.metadata import (
+    WHEEL_READ_ERRORS,
+    ArchiveReadError,
+    Dependencies,
+    parse_metadata,
+    read_dist_info,
+    unreadable,
+)
+
+#: general purpose flags ``zipfile.ZipFile.open`` refuses or reads names by
+_ENCRYPTED, _PATCHED, _STRONG, _UTF8 = 0x1, 0x20, 0x40, 0x800
+
+
+@dataclass(frozen=True)
+class WheelFacts:
+    """A wheel's directory and METADATA, read once; ``opened`` reads its other members."""
+
+    #: the directory's entries in its order, folders and repeated names kept (never changed)
+    members: tuple[zipfile.ZipInfo, ...] = ()
+    #: where the directory starts, and the archive's comment (``preparable``'s layout check)
+    directory_at: int = 0
+    comment: bytes = b""
+    #: METADATA's text, as ``metadata.read_wheel_member`` reads it
+    metadata: str | None = None
+    #: why ``metadata`` is None
+    metadata_problem: str | None = None
+    #: why the zip cannot be read at all (``members`` is then empty)
+    unreadable: str | None = None
+
+    def dependencies(self, path: str) -> Dependencies:
+        """What ``metadata.read_dependencies(path)`` returns for this wheel."""
+        if self.metadata is None:
+            return unreadable(path, self.metadata_problem or self.unreadable or "unknown")
+        return parse_metadata(self.metadata, sdist=False)
+
+    @contextlib.contextmanager
+    def opened(self, path: str) -> Iterator[OpenedWheel]:
+        """``path`` (the wheel these facts were read from) open for reading its members."""
+        with open(path, "rb") as stream:
+            yield OpenedWheel(self, stream)
+
+
+def read_wheel_facts(path: str) -> WheelFacts:
+    """Read the wheel at ``path``: its directory and METADATA. Never raises for a bad wheel."""
+    try:
+        with zipfile.ZipFile(path) as wheel:
+            members = tuple(wheel.infolist())
+            try:
+                metadata, problem = read_dist_info(wheel, members, "METADATA", path), None
+            except ArchiveReadError as exc:
+                metadata, problem = None, str(exc)
+            except WHEEL_READ_ERRORS as exc:
+                metadata, problem = None, f"it is not a readable wheel ({exc})"
+            return WheelFacts(members, wheel.start_dir, wheel.comment, metadata, problem)
+    except WHEEL_READ_ERRORS as exc:
+        return WheelFacts(unreadable=f"it is not a readable wheel ({exc})")
+
+
+class OpenedWheel:
+    """A wheel's file read through the directory ``WheelFacts`` holds (not parsed again).
+
+    The part of ``zipfile.ZipFile`` ``preparable`` and ``batches`` use, with the same
+    checks: a member opens as ``ZipFile.open`` opens it (its local header there and naming
+    the same file, no encryption), and is inflated and CRC-checked by ``zipfile`` itself.
+    """
+
+    def __init__(self, facts: WheelFacts, stream: BinaryIO) -> None:
+        self.fp = stream
+        self.start_dir = facts.directory_at
+        self.comment = facts.comment
+        self._members = facts.members
+        # ZipFile's name lookup: of repeated names, the last entry
+        self._named = {info.filename: info for info in facts.members}
+
+    def infolist(self) -> list[zipfile.ZipInfo]:
+        """The directory's entries, as ``ZipFile.infolist``."""
+        return list(self._members)
+
+    def open(self, member: str | zipfile.ZipInfo) -> zipfile.ZipExtFile:
+        """The member's bytes, as ``ZipFile.open`` gives them; KeyError if there is none."""
+        info = self._named[member] if isinstance(member, str) else member
+        self.fp.seek(info.header_offset)
+        header = self.fp.read(30)
+        if len(header) != 30:
+            raise zipfile.BadZipFile("Truncated file header")
+        if header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile("Bad magic number for file header")
+        (flags,) = struct.unpack("<H", header[6:8])
+        name_size, extra_size = struct.unpack("<HH", header[26:30])
+        name = self.fp.read(name_size)
+        self.fp.read(extra_size)
+        if info.flag_bits & (_PATCHED | _STRONG):
+            raise NotImplementedError("compressed patched data or strong encryption")
+        if name.decode("utf-8" if flags & _UTF8 else "cp437") != info.orig_filename:
+            raise zipfile.BadZipFile(f"File name in directory {info.orig_filename!r} differs")
+        end = getattr(info, "_end_offset", None)  # Python 3.12+: where the next entry starts
+        if end is not None and self.fp.tell() + info.compress_size > end:
+            raise zipfile.BadZipFile(f"Overlapped entries: {info.orig_filename!r}")
+        if info.flag_bits & _ENCRYPTED:
+            raise RuntimeError(f"File {info.filename!r} is encrypted")
+        return zipfile.ZipExtFile(self.fp, "r", info)

@@ -1,0 +1,98 @@
+"""One read of a wheel's zip directory serves every later look, and reads as zipfile does."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from support.builders import unpackable_wheel, write_wheel
+
+from peep_setuptools.checks.metadata import read_dependencies
+from peep_setuptools.checks.wheelfacts import read_wheel_facts
+
+
+def _members_as_zipfile_reads_them(path: Path) -> list[tuple[str, bytes | str]]:
+    out: list[tuple[str, bytes | str]] = []
+    with zipfile.ZipFile(path) as wheel:
+        for info in wheel.infolist():
+            try:
+                with wheel.open(info) as stream:
+                    out.append((info.filename, stream.read()))
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+                out.append((info.filename, type(exc).__name__))
+    return out
+
+
+def _members_through_facts(path: Path) -> list[tuple[str, bytes | str]]:
+    facts = read_wheel_facts(str(path))
+    out: list[tuple[str, bytes | str]] = []
+    with facts.opened(str(path)) as wheel:
+        for info in wheel.infolist():
+            try:
+                with wheel.open(info) as stream:
+                    out.append((info.filename, stream.read()))
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+                out.append((info.filename, type(exc).__name__))
+    return out
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["crc", "encrypted", "compression", "cp437", "unicode-path", "prefix", "suffix", "local-crc"],
+)
+def test_members_read_through_the_facts_as_zipfile_reads_them(tmp_path, how):
+    path = unpackable_wheel(tmp_path, how)
+    assert _members_through_facts(path) == _members_as_zipfile_reads_them(path)
+
+
+def test_a_local_header_naming_another_file_is_refused_as_zipfile_refuses_it(tmp_path):
+    path = write_wheel(tmp_path, "odd", "1.0", {"odd.py": b"X = 1\n"})
+    data = bytearray(path.read_bytes())
+    local = data.index(b"PK\x03\x04")
+    data[local + 30 : local + 36] = b"odz.py"  # the local header's name only
+    path.write_bytes(bytes(data))
+    assert _members_through_facts(path) == _members_as_zipfile_reads_them(path)
+    assert _members_through_facts(path)[0] == ("odd.py", "BadZipFile")
+
+
+def test_repeated_names_open_the_last_entry_as_zipfile_does(tmp_path):
+    path = tmp_path / "twice-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as wheel, pytest.warns(UserWarning):
+        wheel.writestr("twice.py", b"first\n")
+        wheel.writestr("twice.py", b"second\n")
+    facts = read_wheel_facts(str(path))
+    with facts.opened(str(path)) as wheel, wheel.open("twice.py") as stream:
+        assert stream.read() == b"second\n"
+
+
+def _deflated(tmp_path: Path, metadata: bytes) -> Path:
+    path = tmp_path / "zdemo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as wheel:
+        wheel.writestr("zdemo-1.0.dist-info/METADATA", metadata)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["plain", "requires", "no-metadata", "not-a-zip", "deflate"])
+def test_dependencies_from_the_facts_are_those_read_from_the_file(tmp_path, kind):
+    if kind == "not-a-zip":
+        path = tmp_path / "junk-1.0-py3-none-any.whl"
+        path.write_bytes(b"not a zip")
+    elif kind == "no-metadata":
+        path = tmp_path / "bare-1.0-py3-none-any.whl"
+        with zipfile.ZipFile(path, "w") as wheel:
+            wheel.writestr("bare/__init__.py", b"")
+    elif kind == "deflate":  # a broken deflate stream: zlib.error, once uncaught
+        path = _deflated(tmp_path, b"Metadata-Version: 2.1\nName: zdemo\nVersion: 1.0\n" * 3)
+        data = bytearray(path.read_bytes())
+        data[data.index(b"PK\x03\x04") + 30 + len("zdemo-1.0.dist-info/METADATA")] = 0xFF
+        path.write_bytes(bytes(data))
+    else:
+        requires = ["other>=1", "more; python_version<'3'"] if kind == "requires" else []
+        path = write_wheel(tmp_path, "demo", "1.0", {"demo.py": b""}, requires_dist=requires)
+    facts = read_wheel_facts(str(path))
+    assert facts.dependencies(str(path)) == read_dependencies(str(path))
+    if kind in ("plain", "requires"):
+        assert facts.dependencies(str(path)).requires is not None
+    else:
+        assert facts.dependencies(str(path)).requires is None
