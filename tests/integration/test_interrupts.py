@@ -105,3 +105,42 @@ def test_sigint_while_waiting_for_the_index(peep, reqs, srv, packages):
     interrupted(peep, proc, packages)
     # One request only: an interrupted run does not go on retrying.
     assert len(srv.requests_to("/simple/alpha/")) == 1
+
+
+# A warm run takes small cached archives in its own thread while workers fetch the rest:
+# a tampered cache entry makes that thread download it again itself, and a signal arriving
+# while it waits on the network (or on a worker) must stop the run just the same.
+@pytest.mark.parametrize(
+    ("sig", "code", "stalled"),
+    [
+        (signal.SIGINT, 130, "main"),
+        (signal.SIGTERM, 143, "main"),
+        (signal.SIGINT, 130, "worker"),
+        (signal.SIGHUP, 129, "worker"),
+    ],
+)
+def test_a_signal_in_a_warm_run_that_fetches_too(peep, reqs, srv, packages, sig, code, stalled):
+    peep.install(reqs, "-i", srv.index_url, "--dry-run", check=0)  # fills the cache
+    alpha = packages.sha256("alpha-1.0").hex
+    (cached,) = (peep.cache / "archives" / alpha[:2] / alpha).glob("*.whl")
+    cached.write_bytes(b"tampered")  # taken in the calling thread, found bad, fetched there
+    beta = packages.sha256("beta-1.0").hex
+    for gone in (peep.cache / "archives" / beta[:2] / beta).iterdir():
+        gone.unlink()  # a worker fetches it
+    alpha_url = f"/files/simple/{packages['alpha-1.0'].name}"
+    beta_url = "/files/simple/beta-1.0.tar.gz"
+    srv.set_fault(alpha_url if stalled == "main" else beta_url, Fault.stall_mid_body(STALL))
+    srv.clear_requests()
+    proc = peep.spawn(*peep.install_args(reqs, "-i", srv.index_url, "--timeout", "60"))
+    assert wait_for(
+        lambda: (
+            (srv.requests_to(alpha_url) and srv.requests_to(beta_url) and part_files(peep))
+            or proc.poll() is not None
+        )
+    )
+    assert proc.poll() is None
+    interrupted(peep, proc, packages, sig, code)
+    srv.set_fault(alpha_url, None)
+    srv.set_fault(beta_url, None)
+    peep.install(reqs, "-i", srv.index_url, check=0)
+    assert peep.installed() == {"alpha": "1.0", "beta": "1.0", "delta": "1.0"}

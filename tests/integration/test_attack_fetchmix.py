@@ -1,0 +1,106 @@
+"""Attacks on a warm run: cached archives taken beside fresh downloads, and handed over.
+
+A warm run takes small cached archives in its own thread while workers fetch the rest (and
+take the large ones); uv is handed cached wheels where they lie in the cache. Each archive
+must still be the one its requirement pinned, in its place, and a cache file changed after
+peep hashed it must not be installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from support.builders import installed, make_venv, origin, write_wheel
+
+pytestmark = pytest.mark.slow
+
+#: over fetch._TAKEN_HERE: taken by a worker, not the calling thread
+_LARGE = 1536 * 1024
+
+
+def _cached_file(cache: Path, digest) -> Path:
+    folder = cache / "archives" / digest.hex[:2] / digest.hex
+    (found,) = [p for p in folder.iterdir() if p.name != "entry.json"]
+    return found
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory, publish):
+    """Six projects mix0..mix5, each at its own version; mix2 and mix5 are large."""
+    root = tmp_path_factory.mktemp("mixed")
+    files = {}
+    for n in range(6):
+        payload = {f"mix{n}/__init__.py": f"VERSION = '{n}.0'\nORIGIN = 'mix{n}'\n".encode()}
+        if n in (2, 5):
+            payload[f"mix{n}/blob.bin"] = os.urandom(_LARGE)  # stays large when deflated
+        files[f"mix{n}"] = write_wheel(root, f"mix{n}", f"{n}.0", payload)
+    return publish(files)
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_cached_and_fetched_archives_keep_their_requirements(
+    peep, venv, tmp_path, write, index, mixed, installer
+):
+    digests = mixed
+    reqs = write(
+        "reqs.txt", "".join(f"mix{n}=={n}.0 {digests[f'mix{n}'].pip_option()}\n" for n in range(6))
+    )
+    common = ("-i", index.index_url, "--installer", installer, "--jobs", "3")
+    peep.install(reqs, *common, "--dry-run", check=0)  # fills the cache
+    for n in (1, 4, 5):  # these are fetched again (mix5 is large, mix2 large and cached)
+        shutil.rmtree(_cached_file(peep.cache, digests[f"mix{n}"]).parent)
+    report = tmp_path / "report.json"
+    peep.install(reqs, *common, "--report", str(report), check=0)
+    got = [(r["name"], r["source"]) for r in json.loads(report.read_text())["requirements"]]
+    sources = ["index" if n in (1, 4, 5) else "cache" for n in range(6)]
+    assert got == [(f"mix{n}", sources[n]) for n in range(6)]
+    assert {k: v for k, v in installed(venv).items() if k.startswith("mix")} == {
+        f"mix{n}": f"{n}.0" for n in range(6)
+    }
+    for n in range(6):
+        assert origin(venv, f"mix{n}") == f"mix{n}"
+    peep.assert_cache_clean()
+
+
+def test_a_cache_file_swapped_after_peep_hashed_it_is_not_installed_by_uv(
+    peep, venv, tmp_path, write, packages, index
+):
+    # uv gets cached wheels at their cache path: a file changed between peep's hash and uv's
+    # read (its mtime kept, by which uv knows a file it unpacked before) must be refused by
+    # uv's own check (--require-hashes), whether uv has unpacked it before or not.
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    cached_run = ("-i", index.index_url, "--installer", "uv")
+    peep.install(reqs, *cached_run, "--dry-run", check=0)
+    cached = _cached_file(peep.cache, packages.sha256("alpha-1.0"))
+    evil = write_wheel(tmp_path / "evil", "alpha", "1.0", {"alpha/__init__.py": b"ORIGIN='evil'\n"})
+    beside = Path(sys.executable).parent / "uv"
+    real = str(beside) if beside.exists() else shutil.which("uv")
+    armed = tmp_path / "armed"
+    fake = tmp_path / "bin" / "uv"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        f"if [ \"$1\" = pip ] && [ -e '{armed}' ]; then\n"
+        f"  touch -r '{cached}' '{armed}'; cp '{evil}' '{cached}'; touch -r '{armed}' '{cached}'\n"
+        "fi\n"
+        f"exec '{real}' \"$@\"\n"
+    )
+    fake.chmod(0o755)
+    peep.env["PATH"] = f"{fake.parent}{os.pathsep}{peep.env['PATH']}"
+    for uv_has_unpacked_it in (True, False):
+        shutil.copyfile(packages["alpha-1.0"], cached)
+        if uv_has_unpacked_it:
+            peep.install(reqs, *cached_run, python=make_venv(tmp_path / "first"), check=0)
+        else:
+            shutil.rmtree(peep.env["UV_CACHE_DIR"], ignore_errors=True)
+        armed.touch()
+        fresh = make_venv(tmp_path / f"fresh-{uv_has_unpacked_it}")
+        done = peep.install(reqs, *cached_run, python=fresh, check=1)
+        assert "Hash mismatch" in done.stdout + done.stderr
+        assert "alpha" not in installed(fresh)
+        armed.unlink()
