@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from support.indexserver import Fault
 
 pytestmark = pytest.mark.slow
 
@@ -214,13 +215,18 @@ def test_a_token_in_the_query_string_is_hidden(peep, venv, write, packages, inde
     peep.assert_nothing_installed()
 
 
-def test_a_presigned_link_on_an_index_page_is_hidden(peep, venv, write, packages, server, tmp_path):
-    # The index hands out links that carry their own signature: -v names the source of each
-    # archive, and the report its URL.
+@pytest.mark.parametrize("how", ["link", "redirect"])
+def test_a_presigned_link_is_hidden(peep, venv, write, packages, server, tmp_path, how):
+    # The index hands out links that carry their own signature, or redirects to one (a CDN):
+    # -v names the source of each archive, the report its URL, errors the URL that failed.
     server.add_file("delta", packages["delta-1.0"])
     name = packages["delta-1.0"].name
-    page = f'<a href="../../files/simple/{name}?X-Amz-Signature={SECRET}">{name}</a>\n'
-    server.set_page("/simple/delta/", page.encode())
+    signed = f"/files/simple/{name}?X-Amz-Signature={SECRET}"
+    if how == "link":
+        page = f'<a href="../..{signed}">{name}</a>\n'
+        server.set_page("/simple/delta/", page.encode())
+    else:  # to a file that is not there: the error names the URL it was redirected to
+        server.set_fault(f"/files/simple/{name}", Fault.redirect(f"/gone{signed}"))
     reqs = write(
         "reqs.txt", f"--index-url {server.index_url}\ndelta==1.0 {packages.pip('alpha-1.0')}\n"
     )
