@@ -132,7 +132,9 @@ if installed is None:
             installed[name] = dist.version
 def pip_name(entry):
     # pip knows an installed distribution by its folder's name up to the first "-" (a wheel
-    # of "foo" may carry "foobar-1.0.dist-info": pip refuses it, uv does not)
+    # of "foo" may carry "foobar-1.0.dist-info": pip refuses it, uv does not). The target
+    # cannot import us: this is checks.claims.metadata_project(eggs=True) of the basename,
+    # spelled again (tests/unit/test_claims.py keeps the two in step).
     stem, dot, suffix = os.path.basename(entry.rstrip("/" + os.sep)).rpartition(".")
     if dot and suffix.lower() in ("dist-info", "egg-info", "egg"):
         return stem.split("-", 1)[0]

@@ -13,12 +13,29 @@ from collections.abc import Collection
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+_METADATA = ("dist-info", "egg-info")
+_METADATA_EGG = (*_METADATA, "egg")
+
+
+def metadata_project(entry: str, *, eggs: bool = False) -> str | None:
+    """The project a ``NAME-VERSION.dist-info`` or ``.egg-info`` entry names, as written.
+
+    NAME is the entry's name up to its first "-": what Python and pip take for installed
+    (pip refuses a wheel of "foo" carrying "foobar-1.0.dist-info", uv does not). ``eggs``:
+    an ``.egg`` too (a folder on the path). None for any other entry. The target probe's
+    ``pip_name`` (``probing.py``) is this rule, spelled in the target itself.
+    """
+    stem, dot, suffix = entry.rpartition(".")
+    if dot and suffix.lower() in (_METADATA_EGG if eggs else _METADATA):
+        return stem.split("-", 1)[0]
+    return None
+
 
 def claimed(entry: str) -> str | None:
     """The project an entry of site-packages names, if it is metadata or an editable's .pth."""
-    for suffix in (".dist-info", ".egg-info"):
-        if entry.lower().endswith(suffix):
-            return entry[: -len(suffix)].split("-")[0]
+    named = metadata_project(entry)
+    if named is not None:
+        return named
     if entry.lower().endswith(".egg-link"):
         return entry[: -len(".egg-link")]
     if entry.startswith("__editable__.") and entry.endswith(".pth"):

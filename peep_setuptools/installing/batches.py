@@ -24,6 +24,7 @@ from collections.abc import Collection, Sequence
 from packaging.utils import canonicalize_name
 
 from peep_setuptools.archives import is_wheel
+from peep_setuptools.checks.claims import metadata_project
 from peep_setuptools.installing.handoff import VerifiedArchive
 from peep_setuptools.installing.preparable import refused
 from peep_setuptools.target import Target
@@ -293,10 +294,8 @@ def _claims(path: str) -> list[str]:
     run started after it would remove that "installed" copy by its RECORD (the probe's
     ``pip_name`` reads the target's so).
     """
-    stem, dot, suffix = path.split("/", 1)[0].rpartition(".")
-    if dot and suffix in ("dist-info", "egg-info", "egg"):
-        return [canonicalize_name(stem.split("-", 1)[0])]
-    return []
+    named = metadata_project(path.split("/", 1)[0], eggs=True)
+    return [] if named is None else [canonicalize_name(named)]
 
 
 def _is_hook(place: str, path: str, modules: Collection[str], interpreter: str) -> bool:
