@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.located import InstalledDist
+from peep_setuptools.installing.children import cores
 
 if TYPE_CHECKING:
     from peep_setuptools.installing.handoff import VerifiedArchive
@@ -123,7 +123,7 @@ _AFTER_COST = 0.1
 
 def compile_jobs() -> int:
     """How many processes the child compiles in (it computes the same on the same machine)."""
-    return min(os.cpu_count() or 1, 8)
+    return cores(8)
 
 
 def compile_after_pays(archives: Sequence[VerifiedArchive], jobs: int | None = None) -> bool:

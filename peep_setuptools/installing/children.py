@@ -16,10 +16,16 @@ from peep_setuptools.errors import BackendError
 if TYPE_CHECKING:
     from peep_setuptools.installing.handoff import VerifiedArchive
 
+
+def cores(at_most: int) -> int:
+    """The machine's cores (1 if unknown), at most ``at_most``: how many children to start."""
+    return max(1, min(os.cpu_count() or 1, at_most))
+
+
 #: sdists built at once: each build backend is one single-threaded process
 BUILDS_AT_ONCE = 4
 #: pip runs of a split install at once: each is one process, most of it single-threaded
-INSTALLS_AT_ONCE = max(1, min(os.cpu_count() or 1, 4))
+INSTALLS_AT_ONCE = cores(4)
 
 
 @dataclass(frozen=True)
