@@ -100,7 +100,10 @@ class Completeness:
 
     def missing_lines(self) -> list[str]:
         """One indented line per missing dependency, with the line that needs it."""
-        return [f"    {m.message(self.files)} ({m.needed_by.location})" for m in self.missing]
+        return self._lines(self.missing)
+
+    def _lines(self, dependencies: Sequence[MissingDependency]) -> list[str]:
+        return [f"    {m.message(self.files)} ({m.needed_by.location})" for m in dependencies]
 
     def render(self) -> str:
         """The warning block of what is missing, then the notes; empty if nothing to say."""
@@ -116,11 +119,7 @@ class Completeness:
         """What is unpinned but installed, and what could not be checked (no newline)."""
         blocks = []
         if self.unpinned:
-            lines = [UNPINNED_HEAD, ""]
-            lines.extend(
-                f"    {m.message(self.files)} ({m.needed_by.location})" for m in self.unpinned
-            )
-            blocks.append("\n".join(lines))
+            blocks.append("\n".join([UNPINNED_HEAD, "", *self._lines(self.unpinned)]))
         if self.unchecked:
             lines = [UNCHECKED_HEAD, ""]
             lines.extend(

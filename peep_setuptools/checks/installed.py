@@ -6,7 +6,7 @@ import dataclasses
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Literal
@@ -315,16 +315,31 @@ def _check_scripts(
     if os.name == "nt":
         return wrong, absent  # .exe launchers: listed as unchecked
     for entry in entry_points:
-        present, paths = launcher_places(
-            entry.name, installed.scripts, installed.base, installed.files
-        )
-        if not present:
-            absent.append(paths[0] if paths else f"the {entry.group} launcher {entry.name!r}")
-        for path in present:
-            why = check_script(path, entry, python)
-            if why is not None:
-                wrong.append(f"{path} ({why})")
+        missing = f"the {entry.group} launcher {entry.name!r}"
+        check = partial(check_script, entry=entry, python=python)
+        _judge_launchers(installed, entry.name, missing, check, wrong, absent)
     return wrong, absent
+
+
+def _judge_launchers(
+    installed: InstalledDist,
+    name: str,
+    missing: str,
+    check: Callable[[str], str | None],
+    wrong: list[str],
+    absent: list[str],
+) -> None:
+    """Sort the launchers of script ``name``: faulted by ``check`` into ``wrong``, with why.
+
+    With none, the place it should be goes to ``absent`` (``missing`` if none is known).
+    """
+    present, paths = launcher_places(name, installed.scripts, installed.base, installed.files)
+    if not present:
+        absent.append(paths[0] if paths else missing)
+    for path in present:
+        why = check(path)
+        if why is not None:
+            wrong.append(f"{path} ({why})")
 
 
 _DATA_SCRIPT = re.compile(r"[^/]+\.data/scripts/(?P<name>[^/]+)")
@@ -347,15 +362,8 @@ def _check_copied(
         except ArchiveReadError:
             left.append(member)
             continue
-        present, paths = launcher_places(
-            match.group("name"), installed.scripts, installed.base, installed.files
-        )
-        if not present:
-            absent.append(paths[0] if paths else member)
-        for path in present:
-            why = check_copied_script(path, original, python)
-            if why is not None:
-                wrong.append(f"{path} ({why})")
+        check = partial(check_copied_script, original=original, python=python)
+        _judge_launchers(installed, match.group("name"), member, check, wrong, absent)
     return wrong, absent, left
 
 

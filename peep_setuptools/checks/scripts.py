@@ -98,11 +98,9 @@ def check_copied_script(path: str, original: bytes, python: str) -> str | None:
         return data
     if not original.startswith(b"#!python"):
         return None if data == original else "it differs from the wheel's copy"
-    body, interpreter = _split_launcher(data.decode("utf-8", "surrogateescape"))
-    if interpreter is None:
-        return "its first line does not start an interpreter directly"
-    if not _same_interpreter(interpreter, python):
-        return f"it starts {interpreter}, not {python}"
+    body, why = _launched_by(data.decode("utf-8", "surrogateescape"), python)
+    if why is not None:
+        return why
     rest = original.partition(b"\n")[2]
     return (
         None
@@ -126,11 +124,9 @@ def check_script(path: str, entry: EntryPoint, python: str) -> str | None:
         return "it is not UTF-8 text"
     if encoding != "utf-8":
         return f"it declares the encoding {encoding}"
-    body, interpreter = _split_launcher(text)
-    if interpreter is None:
-        return "its first line does not start an interpreter directly"
-    if not _same_interpreter(interpreter, python):
-        return f"it starts {interpreter}, not {python}"
+    body, why = _launched_by(text, python)
+    if why is not None:
+        return why
     match = _ENTRY.fullmatch(entry.value)
     if match is None:
         return f"peep cannot read the entry point {entry.value!r}"
@@ -141,6 +137,16 @@ def check_script(path: str, entry: EntryPoint, python: str) -> str | None:
     if not _is_launcher(tree.body, match.group("module"), match.group("attr")):
         return f"it does not only run {entry.value}"
     return None
+
+
+def _launched_by(text: str, python: str) -> tuple[str, str | None]:
+    """(the Python after the interpreter line(s), why they do not start ``python`` or None)."""
+    body, interpreter = _split_launcher(text)
+    if interpreter is None:
+        return body, "its first line does not start an interpreter directly"
+    if not _same_interpreter(interpreter, python):
+        return body, f"it starts {interpreter}, not {python}"
+    return body, None
 
 
 def _split_launcher(text: str) -> tuple[str, str | None]:

@@ -174,9 +174,7 @@ class ArchiveCache:
         digests, size = copied
         if not digests["sha256"].matches(entry.digest):
             self._drop(os.path.dirname(entry.path), entry.path)
-            if dest is not None:
-                with contextlib.suppress(OSError):
-                    os.remove(dest)
+            _discard(dest)
             return None
         return Copied(dest or entry.path, entry.filename, digests, size, entry.path)
 
@@ -383,9 +381,7 @@ def _copy_hashing(
                     out.write(block)
     except OSError as exc:
         logger.debug("Cannot read the cached file %s: %s", source, exc.strerror or exc)
-        if dest is not None:
-            with contextlib.suppress(OSError):
-                os.remove(dest)
+        _discard(dest)
         return None
     return hasher.digests(), hasher.size
 
@@ -412,3 +408,10 @@ def _atomic_write(final: str, data: bytes, tmp_root: str) -> None:
     replace_file(
         final, lambda out: out.write(data), temp_dir=tmp_root, mode=_FILE_MODE, durable=False
     )
+
+
+def _discard(copy: str | None) -> None:
+    """Remove a half-made or refused copy, if there is one (gone already: nothing to do)."""
+    if copy is not None:
+        with contextlib.suppress(OSError):
+            os.remove(copy)
