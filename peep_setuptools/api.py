@@ -419,6 +419,7 @@ def build(
         target=session.target,
         workdir=session.workdir,
         build_index=build_index,
+        in_place=session.cache_in_place,
     )
 
 

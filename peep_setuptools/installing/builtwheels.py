@@ -36,12 +36,14 @@ def with_built_wheels(
     target: Target,
     workdir: str,
     build_index: BuildIndex,
+    in_place: bool = False,
 ) -> tuple[VerifiedArchive, ...]:
     """Swap each verified sdist for a wheel built from it, from the cache or built now.
 
     Wheels are keyed by the sdist's sha256 and the target's best tag. Without a cache they
     are built all the same: then the install itself needs no index (``handoff.py``). Only a
-    backend that cannot build wheels gets the sdists.
+    backend that cannot build wheels gets the sdists. ``in_place``: a cached wheel is handed
+    out at its cache path, as the run's other archives are (``fetch.Session``).
     """
     sdists = [a for a in archives if not is_wheel(a.path)]
     if not sdists or not isinstance(backend, WheelBuilder):
@@ -53,7 +55,9 @@ def with_built_wheels(
     for number, sdist in enumerate(sdists):
         entry = cache.built_wheel(sdist.digest, tag, backend.name) if cache is not None else None
         into = os.path.join(workdir, "cached-wheels", f"{number:04d}")
-        copied = cache.take(entry, into) if cache is not None and entry is not None else None
+        copied = None
+        if cache is not None and entry is not None:
+            copied = cache.take(entry, into, in_place=in_place)
         if copied is None:
             to_build.append(sdist)
             continue

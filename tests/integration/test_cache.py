@@ -155,16 +155,20 @@ def test_a_warm_sdist_is_not_built_again(peep, venv, tmp_path, write, packages, 
     assert "WITHOUT hash checking" not in done.stdout + done.stderr
 
 
+# uv is handed a built wheel in place too: both must catch one that changed.
+@pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_a_tampered_built_wheel_is_rebuilt(
-    peep, venv, tmp_path, write, packages, index, telltale, cache
+    peep, venv, tmp_path, write, packages, index, telltale, cache, installer
 ):
     reqs = write("reqs.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
-    peep.install(reqs, "-i", index.index_url, check=0)
+    peep.install(reqs, "-i", index.index_url, "--installer", installer, check=0)
     builds = telltale.read_text().count("beta ran")
     (wheel,) = (cache / "built").rglob("*.whl")
     wheel.write_bytes(b"swapped")
     fresh = make_venv(tmp_path / "fresh")
-    done = peep.install(reqs, "-i", index.index_url, python=fresh, check=0)
+    done = peep.install(
+        reqs, "-i", index.index_url, "--installer", installer, python=fresh, check=0
+    )
     assert "does not have the hash" in done.stdout + done.stderr
     assert telltale.read_text().count("beta ran") > builds
     assert installed(fresh)["beta"] == "1.0"

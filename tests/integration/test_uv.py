@@ -32,6 +32,29 @@ def test_installer_uv_installs_wheels_and_sdists(peep, venv, write, packages, in
     assert "beta ran" in telltale.read_text()
 
 
+def test_a_cached_built_wheel_is_handed_to_uv_in_place(
+    peep, venv, write, packages, index, telltale, tmp_path
+):
+    """As cached archives are: uv's own cache knows a local wheel by its path and mtime, so
+    a copy in the run's folder would be unpacked again by every run."""
+    reqs = write("reqs.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
+    peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
+    built = telltale.read_text().count("beta ran")
+    log = tmp_path / "uv-argv"
+    real = shutil.which("uv", path=str(Path(sys.executable).parent))
+    wrapper = tmp_path / "wrapper" / "uv"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    peep.env["PATH"] = os.pathsep.join([str(wrapper.parent), peep.env["PATH"]])
+    fresh = make_venv(tmp_path / "fresh")
+    peep.install(reqs, "-i", index.index_url, "--installer", "uv", python=fresh, check=0)
+    assert telltale.read_text().count("beta ran") == built  # not built again
+    (wheel,) = (peep.cache / "built").rglob("*.whl")
+    assert f"--find-links {wheel.parent}" in log.read_text()
+    assert installed(fresh)["beta"] == "1.0"
+
+
 def test_peep_installer_env_chooses_uv(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
     peep.env["PEEP_INSTALLER"] = "uv"
