@@ -16,9 +16,13 @@ from packaging.utils import canonicalize_name
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.located import probe_installed
 from peep_setuptools.errors import BackendError, TargetError
-from peep_setuptools.installing.batches import split_runs
 from peep_setuptools.installing.bytecode import compile_after_pays, compile_installed
-from peep_setuptools.installing.children import BUILDS_AT_ONCE, INSTALLS_AT_ONCE, ChildRun
+from peep_setuptools.installing.children import (
+    BUILDS_AT_ONCE,
+    INSTALLS_AT_ONCE,
+    ChildRun,
+    run_count,
+)
 from peep_setuptools.installing.children import pip_runner as _pip_runner
 from peep_setuptools.installing.children import run_all as _run_all
 from peep_setuptools.installing.handoff import (
@@ -132,7 +136,14 @@ class _RequirementsFileBackend:
         archives = [a.with_facts() for a in archives]  # each wheel's zip read once from here
         compiles = self._compiles_after(archives)
         at_once, at_most = self._batches(archives)
-        batches, hooks_last = split_runs(archives, at_once=at_once, at_most=at_most, target=target)
+        batches, hooks_last = [list(archives)], False
+        if run_count(len(archives), at_once=at_once, at_most=at_most) > 1:
+            # The split's readers of every wheel: not loaded by a run that cannot split.
+            from peep_setuptools.installing.batches import split_runs
+
+            batches, hooks_last = split_runs(
+                archives, at_once=at_once, at_most=at_most, target=target
+            )
         if len(batches) > 1:
             side_by_side = " side by side" if at_once > 1 else ""
             logger.info(

@@ -25,14 +25,13 @@ from packaging.utils import canonicalize_name
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.claims import metadata_project
+from peep_setuptools.installing.children import run_count
 from peep_setuptools.installing.handoff import VerifiedArchive
 from peep_setuptools.installing.preparable import refused
 from peep_setuptools.target import Target
 
 logger = logging.getLogger(__name__)
 
-#: below this many wheels a batch costs more (an installer's start-up) than it saves
-MIN_PER_BATCH = 8
 #: wheels larger than this together are installed in one run (``_too_large``)
 SPLIT_AT_MOST_BYTES = 16 << 20
 
@@ -123,7 +122,7 @@ def split_runs(
     whole = [list(archives)], False
     if target is not None:
         installed = {*installed, *target.installed, *target.pip_names}
-    count = min(max(at_once, -(-len(archives) // at_most)), len(archives) // MIN_PER_BATCH)
+    count = run_count(len(archives), at_once=at_once, at_most=at_most)
     if count < 2 or any(a.name in installed for a in archives):
         return whole
     if _too_large(archives):

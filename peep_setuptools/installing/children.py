@@ -28,6 +28,19 @@ BUILDS_AT_ONCE = 4
 INSTALLS_AT_ONCE = cores(4)
 
 
+#: below this many wheels a batch costs more (an installer's start-up) than it saves
+MIN_PER_BATCH = 8
+
+
+def run_count(archives: int, *, at_once: int, at_most: int) -> int:
+    """How many installer runs ``archives`` wheels are split into (under 2: one run).
+
+    ``at_once`` side by side, and as many as keep each to ``at_most`` wheels, but none
+    smaller than MIN_PER_BATCH.
+    """
+    return min(max(at_once, -(-archives // at_most)), archives // MIN_PER_BATCH)
+
+
 @dataclass(frozen=True)
 class ChildRun:
     """One installer process: its command, the archives it is given, its environment."""

@@ -23,7 +23,6 @@ from peep_setuptools.archives import is_wheel, parse_filename
 from peep_setuptools.errors import BackendError
 from peep_setuptools.hashes import Digest
 from peep_setuptools.installing.verdicts import Verdict
-from peep_setuptools.lock.model import LockLocation
 from peep_setuptools.requirements.spec import control_character
 from peep_setuptools.urls import redact_url, redacting_repr, strip_credentials
 
@@ -56,7 +55,7 @@ class VerifiedArchive:
     def of(cls, verdict: Verdict) -> VerifiedArchive:
         """The verified file of an ``ok`` verdict, and what the environment is to record."""
         req = verdict.requirement
-        index_file = isinstance(req.location, LockLocation) and req.location.index_file
+        index_file = req.location.names_index_file()
         url = None if req.url is None or index_file else strip_credentials(req.url)
         digest = verdict.actual["sha256"]
         path = verdict.local_path

@@ -33,6 +33,10 @@ class LockLocation(Location):
     def __str__(self) -> str:
         return f"{self.path}: {self.key}"
 
+    def names_index_file(self) -> bool:
+        """A ``wheels`` or ``sdist`` file: an index's (see ``index_file``)."""
+        return self.index_file
+
 
 @dataclass(frozen=True)
 class LockedFile:

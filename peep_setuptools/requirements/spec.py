@@ -45,6 +45,10 @@ class Location:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}"
 
+    def names_index_file(self) -> bool:
+        """Whether a URL found here is an index's file, recorded as ``name==version``."""
+        return False
+
 
 @redacting_repr
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from peep_setuptools.hashes import Digest
 from peep_setuptools.installing.batches import (
-    MIN_PER_BATCH,
     SPLIT_AT_MOST_BYTES,
     _groups,
     split,
     split_runs,
 )
+from peep_setuptools.installing.children import MIN_PER_BATCH
 from peep_setuptools.installing.handoff import VerifiedArchive
 from peep_setuptools.target import probe
 from tests.support.builders import make_wheel, unpackable_wheel, write_wheel
