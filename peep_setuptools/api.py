@@ -73,10 +73,21 @@ def install(
         return InstallResult((), planned.skipped, planned.not_applicable, (), options.dry_run)
     # Before any download: an installer that is asked for but missing fails fast.
     chosen = None if options.dry_run else backend or _backend(options, output or InstallerOutput())
-    with _verifying(planned, options, environ, progress, chosen) as run:
+    with _ahead(chosen, planned), _verifying(planned, options, environ, progress, chosen) as run:
         checks = keep_intact(run, options.dry_run) if options.verify_installed else ()
         _note_dependencies(run.checked)
         return _install(run, options, chosen, checks)
+
+
+def _ahead(
+    chosen: InstallerBackend | None, planned: Plan
+) -> contextlib.AbstractContextManager[None]:
+    """What the installer can learn of the target while the archives are verified."""
+    from peep_setuptools.installing.backends import StartsAhead
+
+    if not isinstance(chosen, StartsAhead):
+        return contextlib.nullcontext()
+    return chosen.ahead(planned.target)
 
 
 def verify(
