@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
+import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO, Literal, cast
@@ -138,9 +141,36 @@ def hash_stream(
 
 
 def hash_file(path: str, algorithms: Iterable[Algorithm] = ("sha256",)) -> dict[Algorithm, Digest]:
-    """Hash a file on disk; raises OSError if it cannot be read."""
-    with open(path, "rb") as stream:
+    """Hash a file on disk; raises OSError if it cannot be read or is no regular file."""
+    with open_regular(path) as stream:
         return hash_stream(stream, algorithms)
+
+
+def open_regular(path: str, *, follow: bool = True) -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file; raise OSError at once if not.
+
+    THE opener of files peep reads whose type it did not make: opened as a file, a FIFO
+    blocks for ever and a device such as /dev/zero never ends (a cache restored from another
+    job, a file planted where ``peep verify`` looks, a ``file:`` URL). Neither is opened; one
+    swapped in after the check is opened without blocking and refused. ``follow=False``
+    refuses a symbolic link too. The error's ``strerror`` says why, for messages.
+    """
+    _regular(os.stat(path) if follow else os.lstat(path))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags if follow else flags | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        _regular(os.fstat(fd))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _regular(info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise OSError(errno.EISDIR, "it is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, "it is not a regular file")
 
 
 def any_match(allowed: Iterable[Digest], actual: Mapping[Algorithm, Digest]) -> bool:

@@ -51,6 +51,19 @@ def loads_instead(source, data):
 
 EXTENSIONS = importlib.machinery.EXTENSION_SUFFIXES
 
+class NotRegular(OSError):
+    pass
+
+def read_regular(path):
+    # A FIFO would block for ever, a device (a link to /dev/zero) never end: not opened,
+    # and one swapped in after the stat is opened without blocking and refused.
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise NotRegular(path)
+    with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise NotRegular(path)
+        return f.read()
+
 def examine(source):
     found = []
     folder, filename = os.path.split(source)
@@ -73,17 +86,15 @@ def examine(source):
         found.append([package, "a package"])
     if not filename.endswith(".py"):
         return found
-    with open(source, "rb") as f:
-        text = f.read()
+    text = read_regular(source)  # not one: the RECORD check says it changed
     for level in (0, 1, 2):
         pyc = importlib.util.cache_from_source(source, optimization=level or "")
         try:
-            if not stat.S_ISREG(os.stat(pyc).st_mode):
-                found.append([pyc, "not a regular file"])  # a FIFO would hang an import
-                continue
-            with open(pyc, "rb") as f:
-                data = f.read()
+            data = read_regular(pyc)
         except FileNotFoundError:
+            continue
+        except NotRegular:
+            found.append([pyc, "not a regular file"])  # a FIFO would hang an import
             continue
         except OSError as exc:
             found.append([pyc, "unreadable: " + str(exc)])
@@ -118,7 +129,7 @@ for source in sources:
     try:
         found = examine(source)
     except OSError:
-        continue  # a missing source is reported by the RECORD check
+        continue  # a missing or special source is reported by the RECORD check
     if found:
         result[source] = found
 for folder in namespaces:

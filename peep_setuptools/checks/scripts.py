@@ -20,6 +20,8 @@ import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from peep_setuptools.hashes import open_regular
+
 #: entry point groups whose scripts an installer writes
 SCRIPT_GROUPS = ("console_scripts", "gui_scripts")
 _ENTRY = re.compile(
@@ -80,7 +82,7 @@ def launcher_places(
 def _read(path: str, limit: int) -> bytes | str:
     """The file's bytes, or why they cannot be read."""
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:
             data = stream.read(limit + 1)
     except OSError as exc:
         return f"cannot read it: {exc.strerror or exc}"

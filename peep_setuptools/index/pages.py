@@ -17,7 +17,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from peep_setuptools.archives import Link, parse_filename, safe_filename
 from peep_setuptools.errors import DownloadError
-from peep_setuptools.hashes import Digest, InvalidDigest
+from peep_setuptools.hashes import Digest, InvalidDigest, open_regular
 from peep_setuptools.index.http import HttpClient
 from peep_setuptools.index.response import Response
 from peep_setuptools.urls import file_url_path, redact_url
@@ -285,7 +285,7 @@ def _project_folder(root: str, project: NormalizedName) -> str | None:
 
 def _read_local(path: str) -> bytes:
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:
             body = stream.read(MAX_PAGE_SIZE + 1)
     except OSError as exc:
         raise DownloadError(f"cannot read the index page {path}: {exc.strerror}") from None

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import BinaryIO, Callable, TypeVar
 
 from peep_setuptools.errors import DownloadError
+from peep_setuptools.hashes import open_regular
 from peep_setuptools.urls import file_url_path, redact_url
 
 # Small error bodies are read to the end so that the connection can be reused.
@@ -206,7 +207,7 @@ def open_file(url: str) -> Response:
     except ValueError:
         raise DownloadError(f"could not open {url}: file URLs must name a local path") from None
     try:
-        stream = open(path, "rb")  # noqa: SIM115 (closed by Response.close)
+        stream = open_regular(path)  # closed by Response.close
     except OSError as exc:
         raise DownloadError(f"could not open {url}: {describe_error(exc)}") from None
     headers = http.client.HTTPMessage()

@@ -33,7 +33,7 @@ from typing import BinaryIO
 
 from peep_setuptools.archives import is_wheel, safe_filename
 from peep_setuptools.atomic import link_file, replace_file
-from peep_setuptools.hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher
+from peep_setuptools.hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher, open_regular
 from peep_setuptools.installing.cachetrust import (
     Sealer,
     load_sealer,
@@ -359,7 +359,7 @@ def _safe_tag(tag: str) -> str:
 
 def _read_entry(folder: str) -> dict[str, object] | None:
     try:
-        with open(os.path.join(folder, _ENTRY), "rb") as stream:
+        with open_regular(os.path.join(folder, _ENTRY), follow=False) as stream:
             data = json.loads(stream.read(64 * 1024))
     except (OSError, ValueError):
         return None
@@ -374,7 +374,8 @@ def _copy_hashing(
     try:
         if dest is not None:
             os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
-        with open(source, "rb") as src, open(dest or os.devnull, "wb") as out:
+        # Not a FIFO or a device (a cache restored from elsewhere), nor a link swapped in.
+        with open_regular(source, follow=False) as src, open(dest or os.devnull, "wb") as out:
             while block := src.read(BLOCK_SIZE):
                 hasher.update(block)
                 if dest is not None:

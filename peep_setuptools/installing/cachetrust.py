@@ -21,6 +21,8 @@ import secrets
 import stat
 from collections.abc import Mapping
 
+from peep_setuptools.hashes import open_regular
+
 _KEY_SIZE = 32
 _SEAL_VERSION = b"peep-setuptools built wheel 1"
 
@@ -191,7 +193,7 @@ def _read_key(key_file: str, folder: str) -> bytes | str | None:
         return (
             f"the key file {key_file} is readable by others (mode {stat.S_IMODE(info.st_mode):o})"
         )
-    with open(key_file, "rb") as stream:
+    with open_regular(key_file, follow=False) as stream:
         key = stream.read(_KEY_SIZE + 1)
     if len(key) != _KEY_SIZE:
         return f"the key file {key_file} is not a key ({len(key)} bytes)"

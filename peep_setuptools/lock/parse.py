@@ -27,7 +27,13 @@ from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.archives import ArchiveName, InvalidArchiveName
 from peep_setuptools.errors import MalformedHashError, RequirementsFileError
-from peep_setuptools.hashes import ALGORITHMS, WEAK_ALGORITHMS, Digest, InvalidDigest
+from peep_setuptools.hashes import (
+    ALGORITHMS,
+    WEAK_ALGORITHMS,
+    Digest,
+    InvalidDigest,
+    open_regular,
+)
 from peep_setuptools.lock.model import (
     FileKind,
     LockedFile,
@@ -441,7 +447,7 @@ def _parse_hashes(reader: _Reader, entry: Mapping[str, Any], key: str) -> tuple[
 def load_pylock(path: str) -> LockFile:
     """Read and parse a lock file; RequirementsFileError if it cannot be read."""
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:  # never blocks on a FIFO
             data = stream.read()
     except OSError as exc:
         raise RequirementsFileError(

@@ -14,7 +14,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import RequirementsFileError
-from peep_setuptools.hashes import Digest
+from peep_setuptools.hashes import Digest, open_regular
 from peep_setuptools.requirements.lines import parse_reqfile
 from peep_setuptools.requirements.spec import HashStyle, ReqLine
 
@@ -202,7 +202,7 @@ def _line_eol(line: str, default: str) -> str:
 def read_text(path: str) -> str:
     """Read a requirements file for editing: strict UTF-8, a BOM kept; raises on error."""
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:  # never blocks on a FIFO
             data = stream.read()
     except FileNotFoundError:
         return ""

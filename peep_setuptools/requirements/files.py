@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
@@ -19,6 +18,7 @@ from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.errors import ConflictingRequirementsError, RequirementsFileError
+from peep_setuptools.hashes import open_regular
 from peep_setuptools.requirements.lines import (
     Entry,
     IncludeLine,
@@ -55,19 +55,8 @@ def _read_text(absolute: str, shown: str, origin: Location | None) -> str:
             raise RequirementsFileError(f"cannot read requirements file {shown!r}: {reason}")
         fail_at(origin, f"cannot read included file {shown!r}: {reason}")
 
-    def check(mode: int) -> None:
-        if stat.S_ISDIR(mode):
-            fail("it is a directory")
-        if not stat.S_ISREG(mode):
-            fail("it is not a regular file")
-
     try:
-        check(os.stat(absolute).st_mode)
-        # O_NONBLOCK: should the path turn into a FIFO after the stat, open() still
-        # returns at once, and fstat refuses it.
-        fd = os.open(absolute, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as stream:
-            check(os.fstat(stream.fileno()).st_mode)
+        with open_regular(absolute) as stream:  # never blocks on a FIFO
             data = stream.read()
     except (OSError, ValueError) as exc:
         fail(getattr(exc, "strerror", None) or str(exc))

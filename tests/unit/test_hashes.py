@@ -3,10 +3,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 
 import pytest
 
-from peep_setuptools.hashes import Digest, InvalidDigest, any_match, check_algorithm, hash_stream
+from peep_setuptools.errors import RequirementsFileError
+from peep_setuptools.hashes import (
+    Digest,
+    InvalidDigest,
+    any_match,
+    check_algorithm,
+    hash_file,
+    hash_stream,
+    open_regular,
+)
+from peep_setuptools.lock.parse import load_pylock
+from peep_setuptools.requirements.editing import read_text
 
 REQUESTS_PEEP = "FWvz7Ce6nsfgz4--AoCHGAmdIY3kA-tkpxTXO6GimrE"
 
@@ -74,3 +86,40 @@ def test_any_match_needs_same_algorithm():
 
 def test_check_algorithm_normalises_case():
     assert check_algorithm("SHA384") == "sha384"
+
+
+def test_open_regular_refuses_what_would_block_or_never_end(tmp_path):
+    # A FIFO blocks open() and read() for ever, a device such as /dev/zero never ends.
+    fifo = tmp_path / "a.whl"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.whl"
+    link.symlink_to(os.devnull)
+    for path, why in [
+        (fifo, "it is not a regular file"),
+        (os.devnull, "it is not a regular file"),
+        (link, "it is not a regular file"),
+        (tmp_path, "it is a directory"),
+    ]:
+        with pytest.raises(OSError) as raised:
+            open_regular(str(path))
+        assert raised.value.strerror == why
+        with pytest.raises(OSError):
+            hash_file(str(path))
+    real = tmp_path / "real.whl"
+    real.write_bytes(b"data")
+    (tmp_path / "to-real.whl").symlink_to(real)
+    with open_regular(str(tmp_path / "to-real.whl")) as stream:
+        assert stream.read() == b"data"
+    with pytest.raises(OSError, match="it is not a regular file"):  # lstat: a link
+        open_regular(str(tmp_path / "to-real.whl"), follow=False)
+    with pytest.raises(FileNotFoundError):
+        open_regular(str(tmp_path / "missing"))
+
+
+def test_readers_of_user_files_do_not_block_on_a_fifo(tmp_path):
+    fifo = tmp_path / "pylock.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(RequirementsFileError, match="it is not a regular file"):
+        load_pylock(str(fifo))
+    with pytest.raises(RequirementsFileError, match="it is not a regular file"):
+        read_text(str(fifo))
