@@ -104,3 +104,30 @@ def test_a_cache_file_swapped_after_peep_hashed_it_is_not_installed_by_uv(
         assert "Hash mismatch" in done.stdout + done.stderr
         assert "alpha" not in installed(fresh)
         armed.unlink()
+
+
+@pytest.mark.parametrize("jobs", ["1", "4"])
+def test_a_tampered_cache_entry_whose_download_fails_installs_nothing(
+    peep, venv, write, packages, index, jobs
+):
+    # Taken in the calling thread, found changed, dropped, fetched again there: the index
+    # then fails. That failure is the run's (exit 1), not a success of the cached others.
+    from support.indexserver import Fault
+
+    reqs = write(
+        "reqs.txt",
+        f"alpha==1.0 {packages.pip('alpha-1.0')}\ndelta==1.0 {packages.pip('delta-1.0')}\n",
+    )
+    peep.install(reqs, "-i", index.index_url, "--dry-run", check=0)
+    _cached_file(peep.cache, packages.sha256("alpha-1.0")).write_bytes(b"changed")
+    alpha = f"/files/simple/{packages['alpha-1.0'].name}"
+    index.set_fault(alpha, Fault.status(404))
+    try:
+        done = peep.install(reqs, "-i", index.index_url, "--jobs", jobs, check=1)
+    finally:
+        index.set_fault(alpha, None)
+    out = done.stdout + done.stderr
+    assert "does not have the hash it is stored under" in out
+    assert "1 could not be found or downloaded" in out
+    assert "Traceback" not in out
+    peep.assert_nothing_installed()
