@@ -11,20 +11,24 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 _T = TypeVar("_T", bound=type)
 
+# A URL's scheme in free text, tried only where a run of scheme characters begins (a letter
+# inside one would find the same "://" again): trying each letter of a long word from an
+# index (a yanked reason) as a scheme took time growing with the square of its length.
+_SCHEME = r"(?<![A-Za-z0-9+.-])[0-9+.-]*[A-Za-z][A-Za-z0-9+.-]*://"
 # A URL's credentials in free text: ``scheme://USERINFO@``, where the authority ends at the
 # first "/", "?", "#" or ASCII blank and USERINFO runs to its last "@". Quotes and brackets do
 # not end it: a password may hold them (a repr() of the line, "'" in a password), nor other
 # spaces (U+00A0...), which neither pip nor peep split an option line at.
 # Also Python's own messages, which quote a URL's netloc alone (urlsplit's "netloc '...'").
-_USERINFO_IN_TEXT = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://|netloc ')(?P<userinfo>[^/?#\t\n\v\f\r ]*)@"
-)
+_USERINFO_IN_TEXT = re.compile(rf"(?P<head>{_SCHEME}|netloc ')(?P<userinfo>[^/?#\t\n\v\f\r ]*)@")
 # A URL's query in free text (``?token=``, ``&X-Amz-Signature=``, ``?private_token=``): from
 # the first "?" after "scheme://" to a blank, "#" or '"', which a URL never holds bare (a JSON
 # string's end; its ``\"`` ends nothing), or a "'" that closes a repr() (before a blank,
 # ",", ":", ")", "]", "}" or the end): tokens are URL-safe, a quote in one is unheard of.
+# The path before it ends at the next "://" too (that URL is tried on its own), so no text
+# is read again for each URL in it.
 _QUERY_IN_TEXT = re.compile(
-    r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^?#\t\n\v\f\r \"]*\?)"
+    rf"(?P<head>{_SCHEME}(?:[^?#\t\n\v\f\r \":]|:(?!//))*\?)"
     r"(?P<query>(?:\\.|'(?![\t\n\v\f\r ,:)\]}]|$)|[^\\'#\t\n\v\f\r \"])*)"
 )
 # One parameter of a query: its name (with "="), then its value up to the next "&".
@@ -94,7 +98,7 @@ def _hide_userinfo(match: re.Match[str]) -> str:
     if _VARIABLE.fullmatch(secret):  # "${TOKEN}" as written, not its value: no secret
         return match.group(0)
     hidden = f"{user}:****" if has_password else "****"
-    return f"{match.group('scheme')}{hidden}@"
+    return f"{match.group('head')}{hidden}@"
 
 
 def _hide_query(query: str) -> str:

@@ -273,3 +273,17 @@ def test_a_query_on_a_find_links_url_is_fine_with_uv(peep, venv, write, packages
     assert watcher.seen == []
     assert SECRET not in done.stdout + done.stderr
     assert "gamma" in peep.installed()
+
+
+def test_a_huge_word_from_the_index_does_not_stall_the_redaction(
+    peep, venv, write, packages, server
+):
+    # Every message goes through the redaction; an index's yanked reason is printed as it
+    # came. Its pattern tried each letter of a long word as a URL's scheme: 300 kB took
+    # minutes, the page's 50 MB days.
+    server.add_file("delta", packages["delta-1.0"], yanked="x" * 300_000)
+    reqs = write(
+        "reqs.txt", f"--index-url {server.index_url}\ndelta==1.0 {packages.pip('delta-1.0')}\n"
+    )
+    done = peep.install(reqs, "--no-cache", "--dry-run", check=0, timeout=60)
+    assert "is yanked on the index: xxx" in done.stdout + done.stderr

@@ -217,3 +217,39 @@ def test_http_settings_hide_a_proxy_password_without_a_scheme() -> None:
     settings = HttpSettings(proxies={"https": "alice:s3cret@proxy:3128", "no": "localhost"})
     assert "s3cret" not in repr(settings)
     assert settings.proxies == {"https": "http://alice:s3cret@proxy:3128", "no": "localhost"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 1_000_000,  # a yanked reason from the index: each letter was tried as a scheme
+        "a1" * 500_000,
+        "a://" * 250_000,  # each URL's path ran over all the others
+        "a://b?" * 160_000,
+        "netloc '" * 120_000,
+        "https://h/" + "p" * 1_000_000,
+    ],
+)
+def test_redact_text_takes_time_in_proportion_to_the_text(text):
+    import time
+
+    start = time.perf_counter()
+    redact_text(text)
+    assert time.perf_counter() - start < 2  # ~0.1 s; the quadratic patterns took hours
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # a URL glued to a word or digits is still one (the scheme starts at the run's letter)
+        ("1+https://u:pw@h/ xhttps://tok@h/", "1+https://u:****@h/ xhttps://****@h/"),
+        ("see:https://h/p?t=s3cr3t", "see:https://h/p?t=****"),
+        # a URL inside another's path has its own query
+        (
+            "https://web.archive.org/web/1/https://h/x.whl?token=s3cr3t",
+            "https://web.archive.org/web/1/https://h/x.whl?token=****",
+        ),
+    ],
+)
+def test_redact_text_finds_urls_glued_to_other_text(text, shown):
+    assert redact_text(text) == shown
