@@ -9,32 +9,28 @@ import pytest
 from support.builders import unpackable_wheel, write_wheel
 
 from peep_setuptools.checks.metadata import read_dependencies
-from peep_setuptools.checks.wheelfacts import read_wheel_facts
+from peep_setuptools.checks.wheelfacts import OpenedWheel, read_wheel_facts
+
+
+def _read_all(wheel: zipfile.ZipFile | OpenedWheel) -> list[tuple[str, bytes | str]]:
+    out: list[tuple[str, bytes | str]] = []
+    for info in wheel.infolist():
+        try:
+            with wheel.open(info) as stream:
+                out.append((info.filename, stream.read()))
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+            out.append((info.filename, type(exc).__name__))
+    return out
 
 
 def _members_as_zipfile_reads_them(path: Path) -> list[tuple[str, bytes | str]]:
-    out: list[tuple[str, bytes | str]] = []
     with zipfile.ZipFile(path) as wheel:
-        for info in wheel.infolist():
-            try:
-                with wheel.open(info) as stream:
-                    out.append((info.filename, stream.read()))
-            except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
-                out.append((info.filename, type(exc).__name__))
-    return out
+        return _read_all(wheel)
 
 
 def _members_through_facts(path: Path) -> list[tuple[str, bytes | str]]:
-    facts = read_wheel_facts(str(path))
-    out: list[tuple[str, bytes | str]] = []
-    with facts.opened(str(path)) as wheel:
-        for info in wheel.infolist():
-            try:
-                with wheel.open(info) as stream:
-                    out.append((info.filename, stream.read()))
-            except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
-                out.append((info.filename, type(exc).__name__))
-    return out
+    with read_wheel_facts(str(path)).opened(str(path)) as wheel:
+        return _read_all(wheel)
 
 
 @pytest.mark.parametrize(
