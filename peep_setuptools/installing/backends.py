@@ -143,11 +143,13 @@ class _RequirementsFileBackend:
         records what the requirements said (``recorded.py``).
         """
         program = self._program(target)  # uv is looked for before any file is written
-        archives = [a.with_facts() for a in archives]  # each wheel's zip read once from here
-        compiles = self._compiles_after(archives)
         at_once, at_most = self._batches(archives)
+        split = run_count(len(archives), at_once=at_once, at_most=at_most) > 1
+        if split:  # the compile choice and the split read a wheel built in this run once
+            archives = [a.with_facts() for a in archives]
+        compiles = self._compiles_after(archives)
         batches, hooks_last = [list(archives)], False
-        if run_count(len(archives), at_once=at_once, at_most=at_most) > 1:
+        if split:
             # The split's readers of every wheel: not loaded by a run that cannot split.
             from peep_setuptools.installing.batches import split_runs
 
