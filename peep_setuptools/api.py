@@ -11,8 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from peep_setuptools.errors import PeepError, VerificationFailed
-from peep_setuptools.hashes import hash_file
+from peep_setuptools.errors import VerificationFailed
+from peep_setuptools.hashes import hash_files as hash_files  # public here too: api.hash_files
 from peep_setuptools.installing.plan import Plan, plan
 from peep_setuptools.installing.verdicts import Problem, Verdict
 from peep_setuptools.values import (
@@ -73,21 +73,15 @@ def install(
         return InstallResult((), planned.skipped, planned.not_applicable, (), options.dry_run)
     # Before any download: an installer that is asked for but missing fails fast.
     chosen = None if options.dry_run else backend or _backend(options, output or InstallerOutput())
-    with _ahead(chosen, planned), _verifying(planned, options, environ, progress, chosen) as run:
+    early: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if chosen is not None:  # what the installer can learn of the target meanwhile
+        from peep_setuptools.installing.backends import ahead
+
+        early = ahead(chosen, planned.target)
+    with early, _verifying(planned, options, environ, progress, chosen) as run:
         checks = keep_intact(run, options.dry_run) if options.verify_installed else ()
         _note_dependencies(run.checked)
         return _install(run, options, chosen, checks)
-
-
-def _ahead(
-    chosen: InstallerBackend | None, planned: Plan
-) -> contextlib.AbstractContextManager[None]:
-    """What the installer can learn of the target while the archives are verified."""
-    from peep_setuptools.installing.backends import StartsAhead
-
-    if not isinstance(chosen, StartsAhead):
-        return contextlib.nullcontext()
-    return chosen.ahead(planned.target)
 
 
 def verify(
@@ -452,18 +446,6 @@ def _build_stage(
     from peep_setuptools.installing import strictbuild
 
     return strictbuild.plan_environment(session, requirements, build)
-
-
-def hash_files(paths: Sequence[str], *, style: Literal["peep", "pip"] = "peep") -> list[str]:
-    """Return the hash line of each archive: ``# sha256: B64`` or ``--hash=sha256:HEX``."""
-    lines = []
-    for path in paths:
-        try:
-            digest = hash_file(path)["sha256"]
-        except OSError as exc:
-            raise PeepError(f"cannot hash {path}: {exc.strerror or exc}") from exc
-        lines.append(digest.peep_line() if style == "peep" else digest.pip_option())
-    return lines
 
 
 def port_file(

@@ -8,9 +8,11 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Literal, cast
+
+from peep_setuptools.errors import PeepError
 
 Algorithm = Literal["sha256", "sha384", "sha512"]
 
@@ -179,3 +181,15 @@ def any_match(allowed: Iterable[Digest], actual: Mapping[Algorithm, Digest]) -> 
         digest.algorithm in actual and digest.matches(actual[digest.algorithm])
         for digest in allowed
     )
+
+
+def hash_files(paths: Sequence[str], *, style: Literal["peep", "pip"] = "peep") -> list[str]:
+    """Return the hash line of each archive: ``# sha256: B64`` or ``--hash=sha256:HEX``."""
+    lines = []
+    for path in paths:
+        try:
+            digest = hash_file(path)["sha256"]
+        except OSError as exc:
+            raise PeepError(f"cannot hash {path}: {exc.strerror or exc}") from exc
+        lines.append(digest.peep_line() if style == "peep" else digest.pip_option())
+    return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -98,6 +99,13 @@ class StartsAhead(InstallerBackend, Protocol):
 
     def ahead(self, target: Target) -> AbstractContextManager[None]:
         """Start asking; what is still running on exit is stopped."""
+
+
+def ahead(backend: InstallerBackend | None, target: Target) -> AbstractContextManager[None]:
+    """What ``backend`` can learn of ``target`` while the archives are verified (uv only)."""
+    if not isinstance(backend, StartsAhead):
+        return contextlib.nullcontext()
+    return backend.ahead(target)
 
 
 def _wheels_in(folder: str) -> list[str]:

@@ -40,7 +40,7 @@ def read_all(client: HttpClient, url: str, **kwargs: object) -> bytes:
         # a user name alone is most often a token: hidden whole, as pip does
         ("https://user@host/simple/", "https://****@host/simple/"),
         ("https://token:@host/x", "https://token:****@host/x"),
-        ("https://a:b:c@host:8443/x?q=1", "https://a:****@host:8443/x?q=1"),
+        ("https://a:b:c@host:8443/x?q=1", "https://a:****@host:8443/x?q=****"),
         ("https://host/simple/", "https://host/simple/"),
         ("file:///tmp/x.whl", "file:///tmp/x.whl"),
         ("https://u:p%40ss@host/", "https://u:****@host/"),
