@@ -257,20 +257,9 @@ def _remove_download(path: str) -> None:
 
 def _find(session: Session, req: ReqLine) -> tuple[Link, Choice | None]:
     if req.url is not None:
-        filename = unquote(urlsplit(req.url).path.rsplit("/", 1)[-1])
-        return Link(req.url, filename, (), None, False, None, req.url), None
-    assert req.version is not None  # noqa: S101 -- the parser only lets pinned names through
-    only_binary = ":all:" in session.options.only_binary or req.name in session.options.only_binary
+        return Link(req.url, _url_filename(req.url), (), None, False, None, req.url), None
     found = session.client.lookup(req.name)
-    choice = choose_archive(
-        found.links,
-        name=req.name,
-        version=Version(req.version),
-        tags=session.target.tags,
-        python_version=session.target.python_version,
-        allowed=req.digests,
-        only_binary=only_binary,
-    )
+    choice = _choose(session, req, found.links)
     if choice.link is None:
         if choice.unfit:
             raise IndexLookupError(
@@ -341,23 +330,34 @@ def _fitting(
     if not entries:
         return None
     if req.url is not None:
-        wanted = unquote(urlsplit(req.url).path.rsplit("/", 1)[-1])
+        wanted = _url_filename(req.url)
         return next((e for e in entries if e.filename == wanted), None)
     if req.version is None:
         return None
     # The same choice as for index links: tags, Requires-Python, --only-binary.
-    options = session.options
     by_name = {e.filename: e for e in entries}
-    link = choose_archive(
-        [Link(e.path, e.filename, (), e.requires_python) for e in entries],
+    links = [Link(e.path, e.filename, (), e.requires_python) for e in entries]
+    link = _choose(session, req, links).link
+    return by_name[link.filename] if link is not None else None
+
+
+def _choose(session: Session, req: ReqLine, links: Sequence[Link]) -> Choice:
+    """The archive pip would pick for ``req`` among ``links``: tags, Requires-Python, hashes."""
+    assert req.version is not None  # noqa: S101 -- the parser only lets pinned names through
+    only = session.options.only_binary
+    return choose_archive(
+        links,
         name=req.name,
         version=Version(req.version),
         tags=session.target.tags,
         python_version=session.target.python_version,
         allowed=req.digests,
-        only_binary=":all:" in options.only_binary or req.name in options.only_binary,
-    ).link
-    return by_name[link.filename] if link is not None else None
+        only_binary=":all:" in only or req.name in only,
+    )
+
+
+def _url_filename(url: str) -> str:
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
 
 
 # -- after the checks ------------------------------------------------------------------------
