@@ -131,3 +131,33 @@ def test_a_tampered_cache_entry_whose_download_fails_installs_nothing(
     assert "1 could not be found or downloaded" in out
     assert "Traceback" not in out
     peep.assert_nothing_installed()
+
+
+@pytest.mark.parametrize("installer", ["pip", "uv"])
+def test_a_file_url_naming_the_cache_itself(
+    peep, venv, tmp_path, write, packages, index, installer
+):
+    # The requirement names the cache's own file: taken (and hashed) as any cached archive,
+    # installed once, and the cache entry is neither dropped nor changed.
+    pin = packages.pip("alpha-1.0")
+    peep.install(
+        write("warm.txt", f"alpha==1.0 {pin}\n"), "-i", index.index_url, "--dry-run", check=0
+    )
+    cached = _cached_file(peep.cache, packages.sha256("alpha-1.0"))
+    reqs = write("reqs.txt", f"alpha @ {cached.as_uri()} {pin}\n")
+    peep.install(reqs, "--no-index", "--installer", installer, check=0)
+    assert installed(venv)["alpha"] == "1.0"
+    assert cached.read_bytes() == packages["alpha-1.0"].read_bytes()
+    peep.assert_cache_clean()
+
+
+def test_the_same_archive_by_index_and_by_url_is_refused_warm(peep, write, packages, index):
+    pin = packages.pip("alpha-1.0")
+    url = f"{index.url}/files/simple/{packages['alpha-1.0'].name}"
+    peep.install(
+        write("warm.txt", f"alpha==1.0 {pin}\n"), "-i", index.index_url, "--dry-run", check=0
+    )
+    reqs = write("reqs.txt", f"alpha==1.0 {pin}\nalpha @ {url} {pin}\n")
+    done = peep.install(reqs, "-i", index.index_url, check=2)
+    assert "ask for different archives of alpha; keep one of them" in done.stderr
+    peep.assert_nothing_installed()
