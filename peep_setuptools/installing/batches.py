@@ -47,6 +47,10 @@ _UNDER_DATA = ("lib", "scripts", "headers")
 _MAX_TAILS = 20_000
 _MAX_DATA_PATH = 1024
 
+#: what a folder entry ``a/`` is keyed as: a file in it no member can name (zipfile ends a
+#: name at NUL)
+_IN_FOLDER = "\0"
+
 #: places whose folders are keyed too, and how many characters of them a wheel may have
 _FOLDER_PLACES = frozenset({"lib", "scripts", "headers", "data"})
 _MAX_FOLDER_CHARS = 1 << 22
@@ -215,6 +219,8 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
         with facts.opened(archive.path) as wheel:
             # a folder; "x\\" is a file named so (pip and uv write it on POSIX)
             given = [i for i in wheel.infolist() if not i.filename.endswith("/")]
+            # uv makes each folder entry (pip does not): keyed as a file in it, never written
+            made = [f"{n}{_IN_FOLDER}" for i in wheel.infolist() if (n := i.filename).endswith("/")]
             reason = refused(wheel, [i.filename for i in given], archive, target)
             if reason is not None:
                 logger.debug("Not split: %s may be refused: %s", archive.name, reason)
@@ -234,7 +240,7 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
         return None
     places = {key for name in scripts for key in _script_keys(name)}
     tails = _MAX_TAILS
-    for name in names:
+    for name in [*names, *map(_normal, made)]:
         places.add(("lib", name))  # also for NAME.data: pip may not take it for the data folder
         keys, tails = _data_keys(name, tails)
         if keys is None:
@@ -250,7 +256,11 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
     if any(_is_hook(*place, started, own) for place in places):
         places.add(_HOOK)
     folders = _folders(places)
-    return None if folders is None else places | folders
+    # a file where the wheel has a folder ("a" and "a/b.py", "a/", or INSTALLER/): pip and
+    # uv fail on whichever comes second, uv before installing any wheel, pip half-way
+    if folders is None or any((kind[:-1], path) in places for kind, path in folders):
+        return None
+    return places | folders
 
 
 def _folders(places: set[tuple[str, str]]) -> set[tuple[str, str]] | None:

@@ -45,6 +45,9 @@ _PLAIN_EXTRA = frozenset({0x0001, 0x5455, 0x7875, 0x000A})
 
 _WHEEL_VERSION = re.compile(r"1\.\d+")
 
+#: the longest name of one file or folder (bytes) file systems take, and of a member's path
+_MAX_PART, _MAX_PATH = 255, 1024
+
 #: the folders of ``NAME.data`` pip and uv know
 _SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
 
@@ -122,6 +125,8 @@ def _damaged(wheel: OpenedWheel) -> str | None:
     if not _laid_out(wheel, infos):
         return "its members are not laid out plainly (bytes between them, local headers)"
     for info in infos:
+        if not _nameable(info.orig_filename):
+            return f"its member name {info.orig_filename!r} cannot be written as it is"
         if not _plain(info):
             return f"its member {info.filename!r} is not plainly zipped"
         try:
@@ -133,6 +138,23 @@ def _damaged(wheel: OpenedWheel) -> str | None:
         except (zlib.error, lzma.LZMAError) as exc:
             return f"its member {info.filename!r} cannot be unpacked: {exc}"
     return None
+
+
+def _nameable(name: str) -> bool:
+    """Whether every installer writes a member (file or folder) by this name as it is.
+
+    uv refuses, as it unpacks (before installing any wheel), an empty name and one with
+    any of Unicode's "other" characters (controls, format characters such as the soft
+    hyphen, private use, unassigned; ``isprintable`` refuses those and non-ASCII spaces).
+    A name of the folder itself (``.``, ``a/..``) or a part longer than a file system
+    takes fails both, pip half-way.
+    """
+    path = name.rstrip("/")
+    if not (path and path.isprintable()) or len(path.encode("utf-8")) > _MAX_PATH:
+        return False
+    if posixpath.normpath(path) in (".", ".."):
+        return False
+    return all(len(part.encode("utf-8")) <= _MAX_PART for part in path.split("/"))
 
 
 def _laid_out(wheel: OpenedWheel, infos: list[zipfile.ZipInfo]) -> bool:
@@ -159,10 +181,26 @@ def _laid_out(wheel: OpenedWheel, infos: list[zipfile.ZipInfo]) -> bool:
         if not (sizes and _plain_extra(stream.read(extra))):
             return False
         at = info.header_offset + 30 + name + extra + info.compress_size
+    return wheel.start_dir == at and _ends_plainly(wheel, len(infos))
+
+
+def _ends_plainly(wheel: OpenedWheel, count: int) -> bool:
+    """Whether the directory runs to the end record, which ends the file and counts it right.
+
+    Python's reader takes the directory's size and skips the rest; uv refuses an entry
+    count that disagrees, a ZIP64 end record's extra data, and a comment holding bytes 1-8
+    (as if a zip were inside it): no comment, no ZIP64 end record here.
+    """
+    stream = wheel.fp
     stream.seek(0, 2)
-    end = stream.tell() - 22 - len(wheel.comment)
+    end = stream.tell() - 22
+    if wheel.comment or end < 0:
+        return False
     stream.seek(end)
-    return wheel.start_dir == at and stream.read(4) == b"PK\x05\x06"
+    fields = struct.unpack("<4sHHHHIIH", stream.read(22))
+    signature, disk, first_disk, here, total, size, offset, comment = fields
+    entries = (disk, first_disk, here, total, comment) == (0, 0, count, count, 0)
+    return signature == b"PK\x05\x06" and entries and offset == wheel.start_dir == end - size
 
 
 def _plain(info: zipfile.ZipInfo) -> bool:

@@ -382,13 +382,23 @@ def test_a_wheel_pip_refuses_before_installing_leaves_nothing_installed(
 
 
 @pytest.mark.parametrize(
-    "how", ["crc", "cp437", "prefix", "suffix", "local-crc", "local-unicode-path"]
+    "how",
+    [
+        *("crc", "cp437", "prefix", "suffix", "local-crc", "local-unicode-path"),
+        *("comment", "entry-count", "empty-name", "control-name", "format-name", "dot-name"),
+        *("long-name", "file-and-folder", "folder-entry"),
+    ],
 )
 def test_a_wheel_uv_refuses_as_it_unpacks_leaves_nothing_installed(tmp_path, env, peep, write, how):
     """One uv run unpacks every wheel before it installs any: a bad CRC, and none is installed."""
     wheels = tmp_path / "wheels"
-    made = [write_wheel(wheels, f"p{i:03d}", "1.0", {f"p{i:03d}.py": b""}) for i in range(121)]
-    reqs = _reqs(write, [*made, unpackable_wheel(wheels, how)])  # in the second of three runs
+    # heavier than the odd wheel, which goes to the lightest run: the second of three
+    files = {f"p{{}}{part}.py": b"" for part in ("", "_a", "_b")}
+    made = [
+        write_wheel(wheels, f"p{i:03d}", "1.0", {k.format(f"{i:03d}"): v for k, v in files.items()})
+        for i in range(121)
+    ]
+    reqs = _reqs(write, [*made, unpackable_wheel(wheels, how)])
     venv = make_venv(tmp_path / "venv")
     by_uv = make_venv(tmp_path / "uv-venv")
     uv = [find_uv(), "pip", "install", "-q", "--no-config", "--no-deps", "--require-hashes"]

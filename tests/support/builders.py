@@ -316,10 +316,28 @@ def unpackable_wheel(folder: Path, how: str) -> Path:
     in its flag bits; "cp437" (a UTF-8 name not flagged so: Python reads it as cp437, uv
     refuses it), "unicode-path" (an Info-ZIP Unicode Path extra field naming another file),
     "prefix" and "suffix" (bytes before the first member, after the directory's end),
-    "local-crc" and "local-unicode-path" (in the local header only, which uv reads).
+    "local-crc" and "local-unicode-path" (in the local header only, which uv reads);
+    a name uv refuses or no file system takes ("empty-name", "control-name", "format-name",
+    "dot-name", "long-name"), a file where the wheel has a folder ("file-and-folder",
+    "folder-entry", "installer-folder": where pip and uv write INSTALLER), "comment" (bytes
+    1-8 in the archive's comment) and "entry-count" (the end record counts one more entry).
     """
     name = "odd_caf\u00e9.py" if how == "cp437" else "odd.py"
-    path = write_wheel(folder, "odd", "1.0", {name: b"# marker-AAAA\n"})
+    named = {
+        "empty-name": "",
+        "control-name": "odd\x01.py",
+        "format-name": "odd\u00ad.py",  # a soft hyphen
+        "dot-name": "odd/..",
+        "long-name": "o" * 256 + ".py",
+    }
+    other = {
+        "file-and-folder": "odd.py/inner.py",
+        "folder-entry": "odd.py/",
+        "installer-folder": "odd-1.0.dist-info/INSTALLER/x",
+    }
+    files = {name: b"# marker-AAAA\n"}
+    files.update({added: b"" for added in (named.get(how), other.get(how)) if added is not None})
+    path = write_wheel(folder, "odd", "1.0", files)
     rename_member(path, name, "other.py" if how.endswith("unicode-path") else name)
     data = bytearray(path.read_bytes())
     if how == "crc":
@@ -341,6 +359,13 @@ def unpackable_wheel(folder: Path, how: str) -> Path:
         data[:0] = b"#!/bin/sh\n"  # Python's reader skips it (a self-extracting archive)
     if how == "suffix":
         data += b"\n"
+    if how == "comment":
+        data[-2:] = b"\x04\x00"
+        data += b"\x01\x02\x03\x04"
+    if how == "entry-count":
+        end = data.rindex(b"PK\x05\x06")
+        count = struct.unpack("<H", data[end + 8 : end + 10])[0] + 1
+        data[end + 8 : end + 12] = struct.pack("<HH", count, count)
     path.write_bytes(bytes(data))
     return path
 

@@ -344,7 +344,10 @@ def test_a_wheel_with_a_member_that_cannot_be_unpacked_stops_the_split(tmp_path:
     # half-way through its wheels: split, the other runs would install theirs.
     archives = _many(tmp_path, 30)
     hows = ["crc", "encrypted", "compression", "cp437", "unicode-path", "prefix", "suffix"]
-    for how in [*hows, "local-crc", "local-unicode-path"]:
+    hows += ["local-crc", "local-unicode-path", "comment", "entry-count"]
+    # a name uv refuses or no file system takes; a file where the wheel has a folder
+    hows += ["empty-name", "control-name", "format-name", "dot-name", "long-name"]
+    for how in [*hows, "file-and-folder", "folder-entry", "installer-folder"]:
         with_odd = [*archives, _verified(unpackable_wheel(tmp_path / how, how), "odd")]
         assert split(with_odd, installed={}, at_once=2, at_most=200) == [with_odd], how
 
