@@ -73,12 +73,7 @@ def install(
         return InstallResult((), planned.skipped, planned.not_applicable, (), options.dry_run)
     # Before any download: an installer that is asked for but missing fails fast.
     chosen = None if options.dry_run else backend or _backend(options, output or InstallerOutput())
-    early: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
-    if chosen is not None:  # what the installer can learn of the target meanwhile
-        from peep_setuptools.installing.backends import ahead
-
-        early = ahead(chosen, planned.target)
-    with early, _verifying(planned, options, environ, progress, chosen) as run:
+    with _verifying(planned, options, environ, progress, chosen) as run:
         checks = keep_intact(run, options.dry_run) if options.verify_installed else ()
         _note_dependencies(run.checked)
         return _install(run, options, chosen, checks)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal, Protocol, runtime_checkable
@@ -24,7 +22,6 @@ from peep_setuptools.installing.children import (
     INSTALLS_AT_ONCE,
     ChildRun,
     run_count,
-    started_ahead,
 )
 from peep_setuptools.installing.children import pip_runner as _pip_runner
 from peep_setuptools.installing.children import run_all as _run_all
@@ -91,21 +88,6 @@ class InstallerBackend(Protocol):
 
         Installed copies are replaced: the verified files win over whatever is installed.
         """
-
-
-@runtime_checkable
-class StartsAhead(InstallerBackend, Protocol):
-    """A backend that can ask about the target while the archives are verified."""
-
-    def ahead(self, target: Target) -> AbstractContextManager[None]:
-        """Start asking; what is still running on exit is stopped."""
-
-
-def ahead(backend: InstallerBackend | None, target: Target) -> AbstractContextManager[None]:
-    """What ``backend`` can learn of ``target`` while the archives are verified (uv only)."""
-    if not isinstance(backend, StartsAhead):
-        return contextlib.nullcontext()
-    return backend.ahead(target)
 
 
 def _wheels_in(folder: str) -> list[str]:
@@ -353,17 +335,6 @@ class UvBackend(_RequirementsFileBackend):
         out_err = self.stdout_to_stderr
         _run_all(runs, workdir=workdir, action="build", out=out_err, at_once=BUILDS_AT_ONCE)
         return _wheels_in(out)
-
-    def ahead(self, target: Target) -> AbstractContextManager[None]:
-        """Have uv query the target interpreter while the archives are verified.
-
-        uv keeps what it learns of an interpreter in its cache (by path and mtime): into a
-        new environment, each ``uv pip install`` would otherwise start with that query
-        (~30 ms of a 60 ms install of 40 cached wheels). It runs the target as the install
-        would, and is given nothing of this run.
-        """
-        query = ["python", "find", "--no-config", "--no-project", "--offline", target.python]
-        return started_ahead([find_uv(), *query])
 
     def _program(self, target: Target) -> list[str]:
         """uv, found on PATH or beside this interpreter."""

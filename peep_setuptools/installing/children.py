@@ -7,7 +7,7 @@ import importlib.machinery
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -48,47 +48,6 @@ class ChildRun:
     command: list[str]
     archives: Sequence[VerifiedArchive]
     env: Mapping[str, str]
-
-
-#: children started ahead (``started_ahead``): installers start once they have finished
-_ahead: list[subprocess.Popen[bytes]] = []
-#: how long an installer waits for them
-_AHEAD_WAIT = 10.0
-
-
-@contextlib.contextmanager
-def started_ahead(command: Sequence[str]) -> Iterator[None]:
-    """Run ``command`` (silent, its failure ignored) beside the block; stop it if need be.
-
-    ``run_all`` starts no installer before it has finished: it prepares what the installer
-    would otherwise do first (uv's query of the target), never the same work twice at once.
-    """
-    try:
-        child = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=os.sep,
-        )
-    except OSError:  # nothing lost: the installer asks itself
-        yield
-        return
-    _ahead.append(child)
-    try:
-        yield
-    finally:
-        _ahead.remove(child)
-        child.kill()  # done long before, as a rule
-        child.wait()
-
-
-def _wait_ahead() -> None:
-    for child in _ahead:
-        try:
-            child.wait(timeout=_AHEAD_WAIT)
-        except subprocess.TimeoutExpired:  # the installer asks itself after all
-            child.kill()
 
 
 def empty_dir(workdir: str) -> str:
@@ -149,7 +108,6 @@ def run_all(
     # With a JSON report on stdout, the installer's chatter must not land in it.
     stdout = sys.stderr if out else None
     cwd = empty_dir(workdir)
-    _wait_ahead()
     waiting = list(runs)
     running: list[tuple[subprocess.Popen[bytes], ChildRun]] = []
     failed: BackendError | None = None

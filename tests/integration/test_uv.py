@@ -55,35 +55,6 @@ def test_a_cached_built_wheel_is_handed_to_uv_in_place(
     assert installed(fresh)["beta"] == "1.0"
 
 
-def test_uv_queries_the_target_while_peep_verifies_and_installs_after(
-    peep, venv, write, packages, index, tmp_path
-):
-    """``uv python find TARGET`` runs beside the downloads (uv caches what it learns of an
-    interpreter); the install starts only once it has finished, never beside it."""
-    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
-    log = tmp_path / "uv-log"
-    real = shutil.which("uv", path=str(Path(sys.executable).parent))
-    wrapper = tmp_path / "wrapper" / "uv"
-    wrapper.parent.mkdir()
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        f'echo "start $1 $2" >> {log}\n'
-        'if [ "$1" = python ]; then sleep 1; fi\n'
-        f'{real} "$@"\ncode=$?\n'
-        f'echo "end $1 $2" >> {log}\nexit $code\n'
-    )
-    wrapper.chmod(0o755)
-    peep.env["PATH"] = os.pathsep.join([str(wrapper.parent), peep.env["PATH"]])
-    peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
-    assert log.read_text().splitlines() == [
-        "start python find",
-        "end python find",
-        "start pip install",
-        "end pip install",
-    ]
-    assert installed(venv)["alpha"] == "1.0"
-
-
 def test_peep_installer_env_chooses_uv(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"{packages.peep('alpha-1.0')}\nalpha==1.0\n")
     peep.env["PEEP_INSTALLER"] = "uv"
