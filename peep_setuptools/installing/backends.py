@@ -157,6 +157,7 @@ class _RequirementsFileBackend:
         for number, batch in enumerate(batches):
             staged = stage(batch, workdir, in_place=self._hands_over_in_place, batch=number)
             env, command = self._install_run(staged, number, target, workdir, build_index)
+            command += self._reinstall_args(batch, target)
             command += [*self._compile_args(compiles), *self._quiet()]
             command += self._split_args() if len(batches) > 1 else []
             runs.append(ChildRun([*program, *command], batch, env))
@@ -182,7 +183,7 @@ class _RequirementsFileBackend:
         reqs = os.path.join(workdir, name)
         write_installer_input(lines, reqs)
         command = ["install", "--no-deps", "--require-hashes", *self._target_args(target)]
-        return env, [*command, "-r", reqs, *args, self._reinstall]
+        return env, [*command, "-r", reqs, *args]
 
     def _finish(
         self,
@@ -211,6 +212,10 @@ class _RequirementsFileBackend:
 
     def _quiet(self) -> list[str]:
         return ["--quiet"] if self.quiet else []
+
+    def _reinstall_args(self, batch: Sequence[VerifiedArchive], target: Target) -> list[str]:
+        """The installer's flag for replacing what is installed: the verified files win."""
+        return [self._reinstall]
 
     def _batches(self, archives: Sequence[VerifiedArchive]) -> tuple[int, int]:
         """(installer runs side by side, wheels per run at most) for a split install."""
@@ -351,6 +356,14 @@ class UvBackend(_RequirementsFileBackend):
 
     def _compile_args(self, after: bool) -> list[str]:
         return ["--compile-bytecode"] if self.compile == "compile" else []
+
+    def _reinstall_args(self, batch: Sequence[VerifiedArchive], target: Target) -> list[str]:
+        # --reinstall implies --refresh: uv reads again every local wheel it has unpacked
+        # before (~35 ms for 40 small cached wheels); pointless where none is installed,
+        # by its metadata's name or by its folder's (uv knows one by its folder's name).
+        names = {*target.installed, *target.pip_names}
+        installed = any(canonicalize_name(a.name) in names for a in batch)
+        return [self._reinstall] if installed else []
 
 
 def backend_named(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
-from support.builders import installed, make_venv
+from support.builders import installed, make_venv, origin, write_wheel
 
 pytestmark = [
     pytest.mark.slow,
@@ -53,6 +54,54 @@ def test_a_cached_built_wheel_is_handed_to_uv_in_place(
     (wheel,) = (peep.cache / "built").rglob("*.whl")
     assert f"--find-links {wheel.parent}" in log.read_text()
     assert installed(fresh)["beta"] == "1.0"
+
+
+def _logging_uv(peep, tmp_path: Path) -> Path:
+    """uv behind a wrapper that appends each command line to the file it returns."""
+    log = tmp_path / "uv-argv"
+    real = shutil.which("uv", path=str(Path(sys.executable).parent))
+    wrapper = tmp_path / "wrapper" / "uv"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    peep.env["PATH"] = os.pathsep.join([str(wrapper.parent), peep.env["PATH"]])
+    return log
+
+
+def test_uv_replaces_an_installed_copy_and_refreshes_nothing_for_a_new_one(
+    peep, venv, env, write, packages, index, tmp_path
+):
+    """--reinstall (which makes uv read every cached wheel again) only where something of
+    the same name is installed: there the verified files still win."""
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    log = _logging_uv(peep, tmp_path)
+    peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
+    assert "--reinstall" not in log.read_text()
+    assert origin(venv, "alpha") == "wheel"
+    # An unverified alpha 1.0 put in by other means; peep is asked to reinstall.
+    planted = write_wheel(
+        tmp_path / "planted", "alpha", "1.0", {"alpha/__init__.py": b"ORIGIN = 'planted'\n"}
+    )
+    fresh = make_venv(tmp_path / "fresh")
+    real = shutil.which("uv", path=str(Path(sys.executable).parent))
+    subprocess.run(
+        [real, "pip", "install", "-q", "--no-config", "--python", str(fresh), str(planted)],
+        env=env,
+        check=True,
+    )
+    assert origin(fresh, "alpha") == "planted"
+    peep.install(
+        reqs,
+        "-i",
+        index.index_url,
+        "--installer",
+        "uv",
+        "--force-reinstall",
+        python=fresh,
+        check=0,
+    )
+    assert "--reinstall" in log.read_text().splitlines()[-1].split()
+    assert origin(fresh, "alpha") == "wheel"
 
 
 def test_peep_installer_env_chooses_uv(peep, venv, write, packages, index):
