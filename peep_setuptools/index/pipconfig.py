@@ -30,6 +30,7 @@ _KEYS = {
     "timeout": "timeout",
     "retries": "retries",
     "trusted-host": "trusted_hosts",
+    "proxy": "proxy",
 }
 _LISTS = frozenset({"extra_index_urls", "find_links", "trusted_hosts"})
 
@@ -46,6 +47,8 @@ class PipDefaults:
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
     trusted_hosts: tuple[str, ...] = ()
+    #: pip's own proxy (not ours: we only tell the installer of it)
+    proxy: str | None = None
     #: the configuration files that existed and were read, in order
     files: tuple[str, ...] = ()
 
@@ -138,6 +141,8 @@ def _apply(values: dict[str, Any], key: str, value: str, where: str) -> None:
         values[field] = int(_number(value, where, int))
     elif field == "cert":
         values[field] = os.path.expanduser(value.strip()) or None
+    elif field == "proxy":
+        values[field] = value.strip() or None
     elif field == "index_url":
         values[field] = value.strip() or DEFAULT_INDEX_URL
 

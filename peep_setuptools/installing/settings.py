@@ -29,6 +29,8 @@ class IndexSettings:
     #: the index options in effect
     options: IndexOptions
     http: HttpSettings
+    #: the proxy pip's own configuration gives it (``BuildIndex.pip_proxy``)
+    pip_proxy: str | None = None
 
     @property
     def index_urls(self) -> list[str]:
@@ -47,6 +49,7 @@ class IndexSettings:
             no_index=options.no_index,
             trusted_hosts=options.trusted_hosts,
             cert=self.http.cert,
+            pip_proxy=self.pip_proxy,
         )
 
     def open(self) -> IndexClient:
@@ -92,4 +95,4 @@ def resolve_settings(
         retries=retries if retries is not None else defaults.retries,
         trusted_hosts=options.trusted_hosts,
     )
-    return IndexSettings(options, http)
+    return IndexSettings(options, http, defaults.proxy)

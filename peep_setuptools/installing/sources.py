@@ -42,6 +42,9 @@ class BuildIndex:
     no_index: bool = False
     trusted_hosts: tuple[str, ...] = ()
     cert: str | None = None
+    #: the proxy pip's own configuration gives it (``proxy``, PIP_PROXY), which pip passes
+    #: on to its build pip as an argument
+    pip_proxy: str | None = None
 
     def pip_lines(self, netrc: str) -> tuple[list[str], dict[str, str]]:
         """The options as requirements-file lines for pip, and the environment they need.
@@ -51,6 +54,14 @@ class BuildIndex:
         and into a netrc file there too, because pip hands its index URLs on to the pip it
         starts for build dependencies, on that one's command line.
         """
+        if self.pip_proxy and split_credentials(self.pip_proxy)[2] is not None:
+            raise BackendError(
+                f"cannot let pip build an sdist through the proxy {redact_url(self.pip_proxy)} "
+                "of its configuration: pip passes it, password and all, on the command line "
+                "of the pip that fetches the build dependencies. Give the proxy as "
+                "https_proxy/http_proxy in the environment instead, or use --installer uv, "
+                "or wheels only (--only-binary :all:)"
+            )
         options: list[tuple[str, ...]] = []
         logins: dict[str, tuple[str, str | None]] = {}
 
@@ -145,7 +156,13 @@ class Sources:
 def _pip_index(build_index: BuildIndex, workdir: str, step: str) -> IndexInput:
     lines, env = build_index.pip_lines(os.path.join(workdir, f"{step}-netrc"))
     cert = ["--cert", os.path.abspath(build_index.cert)] if build_index.cert else []
-    return lines, child_env(env), cert
+    # pip adds the find-links of its own configuration (its files, PIP_FIND_LINKS) to the
+    # lines', credentials and all, and passes them on to its build pip as arguments. The
+    # lines hold them already (ours merge pip's): an empty folder replaces them (pip skips
+    # an empty value). Its extra indexes go with the lines' --index-url.
+    nothing = os.path.join(workdir, f"{step}-no-links")
+    os.makedirs(nothing, mode=0o700, exist_ok=True)
+    return lines, child_env({**env, "PIP_FIND_LINKS": nothing}), cert
 
 
 def _pip_pinned(folder: str, in_place: Sequence[str]) -> PinnedInput:

@@ -287,3 +287,51 @@ def test_a_huge_word_from_the_index_does_not_stall_the_redaction(
     )
     done = peep.install(reqs, "--no-cache", "--dry-run", check=0, timeout=60)
     assert "is yanked on the index: xxx" in done.stdout + done.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+@pytest.mark.parametrize("where", ["pip.conf", "environment"])
+def test_pips_own_find_links_and_indexes_never_reach_its_build_pips_command_line(
+    peep, venv, write, packages, index, tmp_path, where
+):
+    # pip adds the find-links and extra indexes of its own configuration to those peep
+    # hands it, and passes them all on to the pip it starts for build dependencies.
+    authed = index.url.replace("127.0.0.1", f"user:{SECRET}@127.0.0.1")
+    links, extra = f"{authed}/simple/setuptools/", f"{authed}/simple/"
+    if where == "pip.conf":
+        conf = tmp_path / "pip.conf"
+        conf.write_text(f"[global]\nfind-links = {links}\nextra-index-url = {extra}\n")
+        peep.env["PIP_CONFIG_FILE"] = str(conf)
+    else:
+        peep.env.update(PIP_FIND_LINKS=links, PIP_EXTRA_INDEX_URL=extra)
+    reqs = write("reqs.txt", f"gamma==1.0 {packages.pip('gamma-1.0')}\n")
+    with CmdlineWatcher(SECRET) as watcher:
+        done = peep.install(reqs, "-i", index.index_url, "--installer", "pip", "--no-cache", "-v")
+    assert watcher.polls > 10
+    assert watcher.seen == []
+    assert SECRET not in done.stdout + done.stderr
+    assert peep.installed()["gamma"] == "1.0"
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+@pytest.mark.parametrize("where", ["pip.conf", "environment"])
+def test_pips_own_proxy_password_is_refused_for_a_build(
+    peep, venv, write, packages, index, tmp_path, where
+):
+    proxy = f"http://user:{SECRET}@127.0.0.1:9"
+    if where == "pip.conf":
+        conf = tmp_path / "pip.conf"
+        conf.write_text(f"[global]\nproxy = {proxy}\n")
+        peep.env["PIP_CONFIG_FILE"] = str(conf)
+    else:
+        peep.env["PIP_PROXY"] = proxy
+    reqs = write("reqs.txt", f"gamma==1.0 {packages.pip('gamma-1.0')}\n")
+    with CmdlineWatcher(SECRET) as watcher:
+        done = peep.install(
+            reqs, "-i", index.index_url, "--installer", "pip", "--no-cache", check=1
+        )
+    assert watcher.seen == []
+    text = done.stdout + done.stderr
+    assert "cannot let pip build an sdist through the proxy http://user:****@127.0.0.1:9" in text
+    assert SECRET not in text
+    peep.assert_nothing_installed()

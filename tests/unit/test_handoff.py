@@ -134,3 +134,14 @@ def test_a_query_pip_would_put_on_a_command_line_is_refused(tmp_path, url):
     assert BuildIndex(None, find_links=("/wheels?odd",)).pip_lines("unused")[0] == [
         "--find-links '/wheels?odd'"
     ]
+
+
+def test_pips_own_proxy_with_a_password_is_refused_for_a_build(tmp_path):
+    # pip passes its proxy on to the pip that fetches build dependencies, as an argument.
+    index = BuildIndex("https://pkgs.example/simple/", pip_proxy="http://u:s3cr3t@proxy:3128")
+    with pytest.raises(BackendError, match=r"through the proxy http://u:\*\*\*\*@proxy:3128"):
+        index.pip_lines(str(tmp_path / "netrc"))
+    plain = BuildIndex("https://pkgs.example/simple/", pip_proxy="http://proxy:3128")
+    assert plain.pip_lines(str(tmp_path / "netrc"))[0] == [
+        "--index-url https://pkgs.example/simple/"
+    ]

@@ -221,3 +221,10 @@ def test_devnull_switches_config_files_off(tmp_path):
     environ = {"HOME": str(home), "PIP_CONFIG_FILE": os.devnull}
     assert pip_config_files(environ) == [os.devnull]
     assert pip_defaults(environ) == PipDefaults()
+
+
+def test_pips_own_proxy_is_read(tmp_path):
+    conf = write(tmp_path / "pip.conf", "[global]\nproxy = http://u:p@file-proxy:3128\n")
+    assert pip_defaults({}, config_files=[conf]).proxy == "http://u:p@file-proxy:3128"
+    environ = {"PIP_PROXY": "http://env-proxy:3128"}
+    assert pip_defaults(environ, config_files=[conf]).proxy == "http://env-proxy:3128"
