@@ -27,7 +27,7 @@ from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.claims import metadata_project
 from peep_setuptools.installing.children import run_count
 from peep_setuptools.installing.handoff import VerifiedArchive
-from peep_setuptools.installing.preparable import refused
+from peep_setuptools.installing.preparable import entry_points_refused, refused
 from peep_setuptools.target import Target
 
 logger = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError):
         return None
     scripts = _script_names(text)
-    if scripts is None:
+    if scripts is None or entry_points_refused(text.decode("utf-8")) is not None:
         return None
     places = {key for name in scripts for key in _script_keys(name)}
     tails = _MAX_TAILS

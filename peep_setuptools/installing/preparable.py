@@ -9,6 +9,8 @@ reason to refuse it, nor to fail half-way through it (a member it cannot place o
 
 from __future__ import annotations
 
+import csv
+import io
 import lzma
 import os
 import posixpath
@@ -89,6 +91,8 @@ def refused(
     name, version = metadata.get("Name", ""), metadata.get("Version", "")
     if not _same(name, version, parsed.name, parsed.version):
         return "its METADATA names another project or version"
+    if not _plain_record(_text(wheel, f"{info}/RECORD")):
+        return "its RECORD is not plain CSV of three fields a row"
     for line in metadata.get_all("Requires-Dist") or ():
         try:
             Requirement(line)
@@ -252,13 +256,81 @@ def _python_refused(requires: str | None, target: Target | None) -> str | None:
 
 def _headers(wheel: OpenedWheel, members: Sequence[str], member: str) -> Message | None:
     """The header block of a METADATA-like member; None if missing, too large or not UTF-8."""
-    if member not in members:
-        return None
+    text = _text(wheel, member) if member in members else None
+    return None if text is None else HeaderParser().parsestr(text)
+
+
+def _text(wheel: OpenedWheel, member: str) -> str | None:
+    """A member's text; None if too large or not UTF-8. KeyError if there is none."""
     with wheel.open(member) as stream:
         data = stream.read(_MAX_HEADER_FILE + 1)
     if len(data) > _MAX_HEADER_FILE:
         return None
     try:
-        return HeaderParser().parsestr(data.decode("utf-8"))
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def _plain_record(text: str | None) -> bool:
+    """Whether every reader takes RECORD's rows alike: three fields, quoted as csv writes them.
+
+    uv reads every wheel's RECORD before it installs any, and refuses a row of fewer
+    fields or a name not UTF-8; pip refuses the latter half-way. Rows are kept to what
+    Python's csv writer makes of them, which both readers parse the same way.
+    """
+    if text is None:
+        return False
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for line in lines:
+        line = line.removesuffix("\r")
+        row = next(csv.reader([line]), [])
+        out.seek(0)
+        out.truncate()
+        writer.writerow(row)
+        if len(row) != 3 or out.getvalue() != f"{line}\n":
+            return False
+    return True
+
+
+#: a script name in ``console_scripts`` or ``gui_scripts``: a file name in any file system
+_SCRIPT_NAME = re.compile(r"[\w+-][\w.+-]{0,99}")
+#: an entry point's object reference (``module.sub:attr.attr``) and extras, as pip requires
+_IDENTIFIERS = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
+_SCRIPT_VALUE = re.compile(rf"{_IDENTIFIERS}\s*:\s*{_IDENTIFIERS}(?:\s*\[[\w\s,.-]*\])?")
+_SECTION = re.compile(r"\[([\w.-]+)\]")
+_SCRIPT_SECTIONS = ("console_scripts", "gui_scripts")
+
+
+def entry_points_refused(text: str) -> str | None:
+    """Why pip or uv may fail on this ``entry_points.txt`` as it installs; None: no reason.
+
+    uv refuses a file that is not plain INI (a line before any section, a continuation
+    line); both refuse a script whose name leaves the scripts folder (``..``, too long for
+    a file name) or whose object reference is not one, with the wheels before installed.
+    Only what real wheels use passes: sections once, names once in each, '#' comments.
+    """
+    section: str | None = None
+    seen: set[tuple[str, str]] = set()
+    for line in text.split("\n"):  # uv's lines: Python's splitlines() ends more of them
+        line = line.removesuffix("\r")
+        if not line.strip() or line.startswith("#"):  # ';' is no comment to importlib
+            continue
+        header = _SECTION.fullmatch(line.rstrip())
+        key, equals, value = (part.strip() for part in line.partition("="))
+        plain = line.replace("\t", " ").isprintable() and not line[0].isspace()
+        entry = ("", header.group(1)) if header else (section or "", key)
+        if entry in seen or not (plain and (header or (section and equals and key))):
+            return f"its entry_points.txt line {line!r} may be read otherwise"
+        seen.add(entry)
+        if header is not None:
+            section = header.group(1)
+        elif section in _SCRIPT_SECTIONS and not (
+            _SCRIPT_NAME.fullmatch(key) and _SCRIPT_VALUE.fullmatch(value)
+        ):
+            return f"its script {key!r} = {value!r} may not be installable"
+    return None

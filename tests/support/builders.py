@@ -320,7 +320,10 @@ def unpackable_wheel(folder: Path, how: str) -> Path:
     a name uv refuses or no file system takes ("empty-name", "control-name", "format-name",
     "dot-name", "long-name"), a file where the wheel has a folder ("file-and-folder",
     "folder-entry", "installer-folder": where pip and uv write INSTALLER), "comment" (bytes
-    1-8 in the archive's comment) and "entry-count" (the end record counts one more entry).
+    1-8 in the archive's comment) and "entry-count" (the end record counts one more entry);
+    a RECORD row of one field ("record-rows") or not UTF-8 ("record-utf8"), entry points
+    with a line before any section ("entry-points-section"), a script pip and uv refuse
+    as they install it ("script-value", "script-name").
     """
     name = "odd_caf\u00e9.py" if how == "cp437" else "odd.py"
     named = {
@@ -337,7 +340,19 @@ def unpackable_wheel(folder: Path, how: str) -> Path:
     }
     files = {name: b"# marker-AAAA\n"}
     files.update({added: b"" for added in (named.get(how), other.get(how)) if added is not None})
-    path = write_wheel(folder, "odd", "1.0", files)
+    points = {
+        "script-value": "[console_scripts]\nodd-cli = not valid!!\n",  # no callable
+        "script-name": "[console_scripts]\n.. = odd:main\n",  # outside the scripts folder
+        "entry-points-section": "odd-cli = odd:main\n",  # uv: a line before any section
+    }
+    path = write_wheel(folder, "odd", "1.0", files, entry_points=points.get(how))
+    record = {"record-rows": b"odd.py\n", "record-utf8": b"odd_caf\xe9.py,,\n"}.get(how)
+    if record is not None:  # uv reads every RECORD before installing: one field, not UTF-8
+        with zipfile.ZipFile(path) as wheel:
+            members = [(info, wheel.read(info)) for info in wheel.infolist()]
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as wheel:
+            for info, data in members:
+                wheel.writestr(info, record if info.filename.endswith("/RECORD") else data)
     rename_member(path, name, "other.py" if how.endswith("unicode-path") else name)
     data = bytearray(path.read_bytes())
     if how == "crc":

@@ -124,22 +124,42 @@ def _console(line: str) -> str:
     return f"[console_scripts]\n{line}\n"
 
 
+def test_entry_points_read_otherwise_or_not_installable_stop_the_split(tmp_path: Path) -> None:
+    # pip makes a script of the last word before '=' (';' and indentation are no comment
+    # to importlib), uv refuses such a line or a name with a path as it installs (pip
+    # 3.9/3.10 refuse "[[...]]"), both a script with no callable: split, the runs before
+    # the one that fails had installed theirs.
+    archives = _many(tmp_path, 30)
+    for number, points in enumerate(
+        [
+            "[console_scripts]\nfoo = m:f\n  contbar = m:f\n",
+            "[[console_scripts]]\ndblbar = m:f\n",
+            _console("; semibar = m:f"),
+            _console("sub/slashbar = m:f"),
+            _console("../lib/upbar = m:f"),
+            _console("bar = m"),
+            _console("bar = m:f\x1cbaz = m:f"),  # one line to uv, two to splitlines()
+            "bar = m:f\n",
+            "[console_scripts]\nbar = m:f\n[console_scripts]\nbaz = m:f\n",
+            "[console_scripts]\nbar = m:f\nbar = m:g\n",
+            _console("b" * 101 + " = m:f"),
+        ]
+    ):
+        path = write_wheel(tmp_path / str(number), "odd", "1.0", {}, entry_points=points)
+        with_odd = [*archives, _verified(path, "odd")]
+        assert split(with_odd, installed={}, at_once=2, at_most=200) == [with_odd], points
+    fine = "# a comment\n[console_scripts]\nbar-2 = m.n:f.g [x]\n\n[gui_scripts]\nbar = m:f\n"
+    path = write_wheel(tmp_path / "fine", "odd", "1.0", {}, entry_points=fine)
+    assert (
+        len(split([*archives, _verified(path, "odd")], installed={}, at_once=2, at_most=200)) == 2
+    )
+
+
 def test_scripts_pip_names_otherwise_share_a_batch(tmp_path: Path) -> None:
-    # pip writes a console script from what its script maker finds in "NAME = VALUE": the
-    # last word before '=' (a path's file name; ';' and indentation are no comment for
-    # importlib), and "pip" also as pip3 and pip3.X, "easy_install" as easy_install-3.X.
+    # pip writes a console script from what its script maker finds in "NAME = VALUE", and
+    # "pip" also as pip3 and pip3.X, "easy_install" as easy_install-3.X.
     plain = ({"plain.py": b""}, None)
     pairs: dict[str, tuple[dict[str, bytes], str | None]] = {
-        "cont-a": ({}, "[console_scripts]\nfoo = m:f\n  contbar = m:f\n"),
-        "cont-b": ({}, _console("contbar = m:f")),
-        "dbl-a": ({}, "[[console_scripts]]\ndblbar = m:f\n"),
-        "dbl-b": ({"dbl_b-1.0.data/scripts/dblbar": b""}, None),
-        "semi-a": ({}, _console("; semibar = m:f")),
-        "semi-b": ({}, _console("semibar = m:f")),
-        "slash-a": ({}, _console("sub/slashbar = m:f")),
-        "slash-b": ({}, _console("slashbar = m:f")),
-        "up-a": ({}, _console("../lib/upbar = m:f")),
-        "up-b": ({"up_b-1.0.data/scripts/upbar": b""}, None),
         "pip-a": ({}, _console("pip = m:f")),
         "pip-b": ({}, _console("pip3 = m:f")),
         "easy-a": ({}, _console("easy_install = m:f")),
@@ -234,7 +254,9 @@ def test_reading_script_names_takes_time_in_proportion(tmp_path: Path) -> None:
     # One long word and no '=': a pattern that tries every start in it is quadratic (a
     # 1 MB entry_points.txt would take hours before any installer runs).
     archives = _many(tmp_path, 30)
-    points = "[console_scripts]\n" + "a" * 300_000 + "\n" + ". " * 200_000 + "\n"
+    points = (
+        "[console_scripts]\nok = m:f\n[other]\nx = " + "a" * 300_000 + "\ny = " + ". " * 200_000
+    )
     archives.append(
         _verified(write_wheel(tmp_path, "wordy", "1.0", {}, entry_points=points), "wordy")
     )
@@ -347,7 +369,8 @@ def test_a_wheel_with_a_member_that_cannot_be_unpacked_stops_the_split(tmp_path:
     hows += ["local-crc", "local-unicode-path", "comment", "entry-count"]
     # a name uv refuses or no file system takes; a file where the wheel has a folder
     hows += ["empty-name", "control-name", "format-name", "dot-name", "long-name"]
-    for how in [*hows, "file-and-folder", "folder-entry", "installer-folder"]:
+    hows += ["file-and-folder", "folder-entry", "installer-folder", "record-rows", "record-utf8"]
+    for how in [*hows, "entry-points-section", "script-value", "script-name"]:
         with_odd = [*archives, _verified(unpackable_wheel(tmp_path / how, how), "odd")]
         assert split(with_odd, installed={}, at_once=2, at_most=200) == [with_odd], how
 
