@@ -22,14 +22,14 @@ _SCHEME = r"(?<![A-Za-z0-9+.-])[0-9+.-]*[A-Za-z][A-Za-z0-9+.-]*://"
 # Also Python's own messages, which quote a URL's netloc alone (urlsplit's "netloc '...'").
 _USERINFO_IN_TEXT = re.compile(rf"(?P<head>{_SCHEME}|netloc ')(?P<userinfo>[^/?#\t\n\v\f\r ]*)@")
 # A URL's query in free text (``?token=``, ``&X-Amz-Signature=``, ``?private_token=``): from
-# the first "?" after "scheme://" to a blank, "#" or '"', which a URL never holds bare (a JSON
-# string's end; its ``\"`` ends nothing), or a "'" that closes a repr() (before a blank,
-# ",", ":", ")", "]", "}" or the end): tokens are URL-safe, a quote in one is unheard of.
-# The path before it ends at the next "://" too (that URL is tried on its own), so no text
-# is read again for each URL in it.
+# the first "?" after "scheme://" to a blank or "#", or to a quote that closes a string (a
+# JSON string's '"', a repr()'s "'": before a blank, ",", ":", ")", "]", "}" or the end; a
+# JSON ``\"`` ends nothing). Quotes elsewhere are taken as part of the URL, in its path
+# too: a URL with one is no less secret. The path ends at the next "://" too (that URL is
+# tried on its own), so no text is read again for each URL in it.
 _QUERY_IN_TEXT = re.compile(
-    rf"(?P<head>{_SCHEME}(?:[^?#\t\n\v\f\r \":]|:(?!//))*\?)"
-    r"(?P<query>(?:\\.|'(?![\t\n\v\f\r ,:)\]}]|$)|[^\\'#\t\n\v\f\r \"])*)"
+    rf"(?P<head>{_SCHEME}(?:[^?#\t\n\v\f\r :]|:(?!//))*\?)"
+    r"(?P<query>(?:\\.|['\"](?![\t\n\v\f\r ,:)\]}]|$)|[^\\'\"#\t\n\v\f\r ])*)"
 )
 # One parameter of a query: its name (with "="), then its value up to the next "&".
 _PARAMETER = re.compile(r"(?P<name>[^&=]*=)?(?P<value>[^&]*)")

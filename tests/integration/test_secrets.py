@@ -335,3 +335,17 @@ def test_pips_own_proxy_password_is_refused_for_a_build(
     assert "cannot let pip build an sdist through the proxy http://user:****@127.0.0.1:9" in text
     assert SECRET not in text
     peep.assert_nothing_installed()
+
+
+def test_a_quote_in_the_url_does_not_stop_the_redaction(
+    peep, venv, write, packages, index, tmp_path
+):
+    url = f'{index.url}/files/x"y/delta-1.0-py3-none-any.whl?token={SECRET}'
+    reqs = write("reqs.txt", f"delta @ {url} {packages.pip('delta-1.0')}\n")
+    report = tmp_path / "report.json"
+    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=None)
+    text = done.stdout + done.stderr + (report.read_text() if report.exists() else "")
+    assert done.returncode in (1, 2), text
+    assert "token=****" in text
+    assert SECRET not in text, text
+    peep.assert_nothing_installed()

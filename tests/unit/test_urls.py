@@ -97,6 +97,9 @@ def test_redact_text_needs_no_parsable_url(text, shown):
             "'f @ https://h/f.tgz?a=****&subdirectory=sub': x",
         ),
         ("what? https://h/p#?x=1 ok?", None),
+        # a quote in the path or in a token ends nothing: only one that closes a string
+        ('pkg @ https://h/a"b?token=s3cr3t --hash=x', 'pkg @ https://h/a"b?token=**** --hash=x'),
+        ('https://h/?t=s3"cr3t', "https://h/?t=****"),
     ],
 )
 def test_redact_text_hides_query_values(text, shown):
