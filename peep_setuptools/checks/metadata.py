@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.parser
+import lzma  # zipfile has imported it
 import posixpath
 import re
 import zipfile
@@ -26,7 +27,8 @@ MAX_TAR_BYTES = 2 * 1024 * 1024 * 1024
 _DIST_INFO = re.compile(r"(?P<stem>[^/]+)\.dist-info/(?P<file>[^/]+)")
 #: Requires-Dist in an sdist is final only from metadata 2.2 on (PEP 643), unless Dynamic.
 _STATIC_SDIST_METADATA = Version("2.2")
-#: what reading a damaged wheel raises (zlib: a member whose deflate stream is broken)
+#: what reading a damaged wheel raises (zlib, lzma: a member whose stream is broken; a
+#: version, method or flag zipfile does not read: NotImplementedError; encrypted: RuntimeError)
 WHEEL_READ_ERRORS = (
     OSError,
     zipfile.BadZipFile,
@@ -34,6 +36,9 @@ WHEEL_READ_ERRORS = (
     EOFError,
     ValueError,
     zlib.error,
+    lzma.LZMAError,
+    NotImplementedError,
+    RuntimeError,
 )
 
 

@@ -377,6 +377,20 @@ def test_a_wheel_pip_refuses_before_installing_leaves_nothing_installed(
     assert list(site_packages(venv).glob("p[0-9]*.dist-info")) == []
 
 
+def test_a_wheel_zipfile_cannot_open_is_the_installers_failure_not_a_bug(
+    tmp_path, env, peep, write
+):
+    """Its zip directory read once for every look: what zipfile raises was a traceback (exit 3)."""
+    wheels = tmp_path / "wheels"
+    made = [write_wheel(wheels, f"a{i:02d}", "1.0", {f"a{i:02d}.py": b""}) for i in range(24)]
+    reqs = _reqs(write, [*made, unpackable_wheel(wheels, "metadata-method")])
+    venv = make_venv(tmp_path / "venv", with_pip=True)
+    done = peep.install(reqs, python=venv, check=1)
+    assert "installer runs" not in done.stdout
+    assert "it is not a readable wheel (That compression method is not supported)" in done.stdout
+    assert list(site_packages(venv).glob("a[0-9]*.dist-info")) == []
+
+
 @pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
 @pytest.mark.parametrize(
     "how", ["script-value", "script-name", "installer-folder", "long-name", "record-utf8"]

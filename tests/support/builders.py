@@ -323,7 +323,8 @@ def unpackable_wheel(folder: Path, how: str) -> Path:
     1-8 in the archive's comment) and "entry-count" (the end record counts one more entry);
     a RECORD row of one field ("record-rows") or not UTF-8 ("record-utf8"), entry points
     with a line before any section ("entry-points-section"), a script pip and uv refuse
-    as they install it ("script-value", "script-name").
+    as they install it ("script-value", "script-name"); "metadata-method" (METADATA's
+    compression unknown).
     """
     name = "odd_caf\u00e9.py" if how == "cp437" else "odd.py"
     named = {
@@ -363,6 +364,10 @@ def unpackable_wheel(folder: Path, how: str) -> Path:
             data[start + 6 + at] |= 1
         if how == "compression":
             data[start + 8 + at] = 9
+        if how == "metadata-method":  # METADATA's, in an unknown compression: zipfile's
+            named = data.index(b"odd-1.0.dist-info/METADATA", 0 if at == 0 else start)
+            data[named - (30 if at == 0 else 46) + 8 + at] = 99  # NotImplementedError
+
         if how == "cp437":
             data[start + 7 + at] &= 0xFF ^ 0x08
     if how == "local-crc":  # the directory's is right: Python reads it, uv the local one

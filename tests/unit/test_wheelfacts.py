@@ -69,9 +69,42 @@ def _deflated(tmp_path: Path, metadata: bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["plain", "requires", "no-metadata", "not-a-zip", "deflate"])
+def _metadata_patched(tmp_path: Path, kind: str) -> Path:
+    """A wheel zipfile cannot read the METADATA of: it raises what is not BadZipFile."""
+    if kind == "lzma":  # a broken LZMA stream: lzma.LZMAError
+        path = tmp_path / "zdemo-1.0-py3-none-any.whl"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_LZMA) as wheel:
+            wheel.writestr("zdemo-1.0.dist-info/METADATA", b"Name: zdemo\n" * 50)
+        data = bytearray(path.read_bytes())
+        start = data.index(b"PK\x03\x04") + 30 + len("zdemo-1.0.dist-info/METADATA")
+        data[start + 4 : start + 40] = b"\xff" * 36
+        path.write_bytes(bytes(data))
+        return path
+    path = _deflated(tmp_path, b"Metadata-Version: 2.1\nName: zdemo\nVersion: 1.0\n")
+    data = bytearray(path.read_bytes())
+    for header, at in ((b"PK\x03\x04", 0), (b"PK\x01\x02", 2)):
+        start = data.index(header)
+        if kind == "version":  # zip file version 9.9: NotImplementedError
+            data[start + 4 + at] = 99
+        if kind == "method":  # an unknown compression: NotImplementedError
+            data[start + 8 + at] = 99
+        if kind == "encrypted":  # RuntimeError
+            data[start + 6 + at] |= 1
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        *("plain", "requires", "no-metadata", "not-a-zip", "deflate"),
+        *("version", "method", "encrypted", "lzma"),
+    ],
+)
 def test_dependencies_from_the_facts_are_those_read_from_the_file(tmp_path, kind):
-    if kind == "not-a-zip":
+    if kind in ("version", "method", "encrypted", "lzma"):  # raised out of the run: exit 3
+        path = _metadata_patched(tmp_path, kind)
+    elif kind == "not-a-zip":
         path = tmp_path / "junk-1.0-py3-none-any.whl"
         path.write_bytes(b"not a zip")
     elif kind == "no-metadata":
