@@ -129,6 +129,14 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def proxy_url(proxy: str) -> str:
+    """A proxy as pip and curl read it: ``user:pass@host:3128`` is ``http://user:pass@...``.
+
+    Written so, repr() and messages see its credentials as a URL's and hide them.
+    """
+    return proxy if not proxy or "://" in proxy else f"http://{proxy}"
+
+
 def strip_credentials(url: str) -> str:
     """Return ``url`` without its ``user:pass@`` part."""
     return split_credentials(url)[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from peep_setuptools.urls import redacting_repr
+from peep_setuptools.urls import proxy_url, redacting_repr
 
 
 @redacting_repr
@@ -35,11 +35,10 @@ class HttpSettings:
     backoff: float = 0.25
 
     def __post_init__(self) -> None:
-        # "user:pass@host:3128" is an http:// proxy to the router (and curl): written so,
-        # repr() and messages see its credentials as a URL's and hide them.
+        # "user:pass@host:3128" is an http:// proxy to the router (and curl)
         if self.proxies is not None:
             proxies = {
-                scheme: url if scheme == "no" or not url or "://" in url else f"http://{url}"
+                scheme: url if scheme == "no" else proxy_url(url)
                 for scheme, url in self.proxies.items()
             }
             object.__setattr__(self, "proxies", proxies)

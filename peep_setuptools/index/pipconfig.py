@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from peep_setuptools.errors import UsageError
+from peep_setuptools.urls import proxy_url
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 DEFAULT_TIMEOUT = 15.0
@@ -142,7 +143,7 @@ def _apply(values: dict[str, Any], key: str, value: str, where: str) -> None:
     elif field == "cert":
         values[field] = os.path.expanduser(value.strip()) or None
     elif field == "proxy":
-        values[field] = value.strip() or None
+        values[field] = proxy_url(value.strip()) or None
     elif field == "index_url":
         values[field] = value.strip() or DEFAULT_INDEX_URL
 

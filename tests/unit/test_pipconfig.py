@@ -228,3 +228,6 @@ def test_pips_own_proxy_is_read(tmp_path):
     assert pip_defaults({}, config_files=[conf]).proxy == "http://u:p@file-proxy:3128"
     environ = {"PIP_PROXY": "http://env-proxy:3128"}
     assert pip_defaults(environ, config_files=[conf]).proxy == "http://env-proxy:3128"
+    # pip reads "[user:passwd@]proxy.server:port" as an http:// proxy
+    environ = {"PIP_PROXY": "u:s3cr3t@env-proxy:3128"}
+    assert pip_defaults(environ, config_files=[conf]).proxy == "http://u:s3cr3t@env-proxy:3128"
