@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from peep_setuptools.errors import VerificationFailed
 from peep_setuptools.hashes import hash_files as hash_files  # public here too: api.hash_files
 from peep_setuptools.installing.plan import Plan, plan
-from peep_setuptools.installing.verdicts import Problem, Verdict
+from peep_setuptools.installing.verdicts import Problem, Verdict, with_facts
 from peep_setuptools.values import (
     EnvironmentCheck,
     InstalledArchive,
@@ -371,7 +371,7 @@ def fetch_and_verify(planned: Plan, session: Session, options: InstallOptions) -
     stage = _build_stage(session, outcomes, build_fetched) if options.strict else None
     if stage is not None:
         outcomes += stage.report
-    verdicts = tuple(o.with_facts() for o in outcomes if isinstance(o, Verdict))
+    verdicts = with_facts([o for o in outcomes if isinstance(o, Verdict)])
     problems = tuple(o for o in outcomes if isinstance(o, Problem))
     note = stage.note if stage is not None else None
     completeness: Completeness | None = None

@@ -23,6 +23,11 @@ from peep_setuptools.checks.metadata import (
     unreadable,
 )
 
+#: verified wheels larger than this together are installed in one run (``batches``): their
+#: directories are read for the other looks and dropped (400 wheels of 10,000 members each
+#: would keep ~2 GB of them for the whole run)
+DIRECTORIES_KEPT_AT_MOST = 16 << 20
+
 #: general purpose flags ``zipfile.ZipFile.open`` refuses or reads names by
 _ENCRYPTED, _PATCHED, _STRONG, _UTF8 = 0x1, 0x20, 0x40, 0x800
 
@@ -42,6 +47,10 @@ class WheelFacts:
     metadata_problem: str | None = None
     #: why the zip cannot be read at all (``members`` is then empty)
     unreadable: str | None = None
+    #: the ``.py`` members: how many, and their size unpacked (``bytecode``'s estimate)
+    sources: tuple[int, int] = (0, 0)
+    #: False: ``members`` were dropped once read (``DIRECTORIES_KEPT_AT_MOST``)
+    directory_kept: bool = True
 
     def dependencies(self, path: str) -> Dependencies:
         """What ``metadata.read_dependencies(path)`` returns for this wheel."""
@@ -56,8 +65,11 @@ class WheelFacts:
             yield OpenedWheel(self, stream)
 
 
-def read_wheel_facts(path: str) -> WheelFacts:
-    """Read the wheel at ``path``: its directory and METADATA. Never raises for a bad wheel."""
+def read_wheel_facts(path: str, *, keep_directory: bool = True) -> WheelFacts:
+    """Read the wheel at ``path``: its directory and METADATA. Never raises for a bad wheel.
+
+    ``keep_directory``: False drops the directory's entries once read (no split needs them).
+    """
     try:
         with zipfile.ZipFile(path) as wheel:
             members = tuple(wheel.infolist())
@@ -67,7 +79,16 @@ def read_wheel_facts(path: str) -> WheelFacts:
                 metadata, problem = None, str(exc)
             except WHEEL_READ_ERRORS as exc:
                 metadata, problem = None, f"it is not a readable wheel ({exc})"
-            return WheelFacts(members, wheel.start_dir, wheel.comment, metadata, problem)
+            sizes = [i.file_size for i in members if i.filename.endswith(".py")]
+            return WheelFacts(
+                members if keep_directory else (),
+                wheel.start_dir,
+                wheel.comment,
+                metadata,
+                problem,
+                sources=(len(sizes), sum(sizes)),
+                directory_kept=keep_directory,
+            )
     except WHEEL_READ_ERRORS as exc:
         return WheelFacts(unreadable=f"it is not a readable wheel ({exc})")
 

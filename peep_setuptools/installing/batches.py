@@ -25,6 +25,7 @@ from packaging.utils import canonicalize_name
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.claims import metadata_project
+from peep_setuptools.checks.wheelfacts import DIRECTORIES_KEPT_AT_MOST
 from peep_setuptools.installing.children import run_count
 from peep_setuptools.installing.handoff import VerifiedArchive
 from peep_setuptools.installing.preparable import entry_points_refused, refused
@@ -32,8 +33,9 @@ from peep_setuptools.target import Target
 
 logger = logging.getLogger(__name__)
 
-#: wheels larger than this together are installed in one run (``_too_large``)
-SPLIT_AT_MOST_BYTES = 16 << 20
+#: wheels larger than this together are installed in one run (``_too_large``); their
+#: directories are not kept once read
+SPLIT_AT_MOST_BYTES = DIRECTORIES_KEPT_AT_MOST
 
 #: the install schemes pip writes ``NAME.data/SCHEME/...`` into; purelib and platlib are
 #: often the same folder, so they are one place here
@@ -213,7 +215,7 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
     data paths), or an installer's reason to refuse the wheel (``preparable``), makes it None.
     """
     facts = archive.wheel_facts() if is_wheel(archive.path) else None
-    if facts is None or facts.unreadable is not None:
+    if facts is None or facts.unreadable is not None or not facts.directory_kept:
         return None
     try:
         with facts.opened(archive.path) as wheel:

@@ -145,8 +145,8 @@ def compile_after_pays(archives: Sequence[VerifiedArchive], jobs: int | None = N
         facts = archive.wheel_facts()
         if facts.unreadable is not None:
             return True
-        sources = [i.file_size for i in facts.members if i.filename.endswith(".py")]
-        seconds += sum(sources) / _SOURCE_BYTES_PER_SECOND + len(sources) * _SECONDS_PER_FILE
+        count, size = facts.sources
+        seconds += size / _SOURCE_BYTES_PER_SECOND + count * _SECONDS_PER_FILE
         if seconds > enough:
             return True
     return False

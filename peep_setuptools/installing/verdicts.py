@@ -6,7 +6,7 @@ Pure, but for ``Verdict.with_facts``, which reads a verified wheel's zip directo
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -55,14 +55,34 @@ class Verdict:
         """The verdict as the library returns it: without the path its run removes."""
         return replace(self, path=None, facts=None)
 
-    def with_facts(self) -> Verdict:
+    def with_facts(self, *, keep_directory: bool = True) -> Verdict:
         """The verdict with its verified wheel's facts read (each wheel's zip once a run)."""
         if self.kind != "ok" or self.path is None or self.facts is not None:
             return self
         from peep_setuptools.checks.metadata import is_wheel
         from peep_setuptools.checks.wheelfacts import read_wheel_facts
 
-        return replace(self, facts=read_wheel_facts(self.path)) if is_wheel(self.path) else self
+        if not is_wheel(self.path):
+            return self
+        return replace(self, facts=read_wheel_facts(self.path, keep_directory=keep_directory))
+
+
+def with_facts(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
+    """``verdicts`` with their wheels' facts read; directories kept only if a split may use them.
+
+    Wheels larger together than ``DIRECTORIES_KEPT_AT_MOST`` are installed in one run.
+    """
+    from peep_setuptools.checks.wheelfacts import DIRECTORIES_KEPT_AT_MOST
+
+    total = 0
+    for verdict in verdicts:
+        if verdict.kind == "ok" and verdict.path is not None:
+            try:
+                total += os.path.getsize(verdict.path)
+            except OSError:
+                total += DIRECTORIES_KEPT_AT_MOST + 1
+    keep = total <= DIRECTORIES_KEPT_AT_MOST
+    return tuple(verdict.with_facts(keep_directory=keep) for verdict in verdicts)
 
 
 @redacting_repr

@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 from support.builders import unpackable_wheel, write_wheel
 
+from peep_setuptools.checks import wheelfacts
 from peep_setuptools.checks.metadata import read_dependencies
 from peep_setuptools.checks.wheelfacts import OpenedWheel, read_wheel_facts
+from peep_setuptools.hashes import Digest
+from peep_setuptools.installing.batches import _writes
+from peep_setuptools.installing.handoff import VerifiedArchive
+from peep_setuptools.installing.verdicts import Verdict, with_facts
+from peep_setuptools.requirements.spec import Location, ReqLine
 
 
 def _read_all(wheel: zipfile.ZipFile | OpenedWheel) -> list[tuple[str, bytes | str]]:
@@ -125,3 +131,40 @@ def test_dependencies_from_the_facts_are_those_read_from_the_file(tmp_path, kind
         assert facts.dependencies(str(path)).requires is not None
     else:
         assert facts.dependencies(str(path)).requires is None
+
+
+def _ok(path: Path) -> Verdict:
+    name = path.name.split("-")[0]
+    req = ReqLine(
+        location=Location("reqs.txt", 1),
+        text=f"{name}==1.0",
+        name=name,
+        display_name=name,
+        version="1.0",
+        url=None,
+        extras=(),
+        marker=None,
+        digests=(),
+        hash_style="pip",
+    )
+    digest = {"sha256": Digest("sha256", "a" * 64)}
+    return Verdict(req, "ok", digest, "file:///x", path.name, str(path))
+
+
+def test_directories_are_kept_only_while_the_wheels_may_be_split(tmp_path, monkeypatch):
+    # 400 wheels of 10,000 members each would keep ~2 GB of ZipInfo for the whole run;
+    # above what is ever split, only what the other looks need is kept.
+    files = {f"m/m{i:03d}.py": b"x = 1\n" for i in range(300)}
+    wheels = [write_wheel(tmp_path, f"w{n}", "1.0", files) for n in range(3)]
+    small = with_facts([_ok(w) for w in wheels])
+    assert all(v.facts and v.facts.directory_kept and len(v.facts.members) > 300 for v in small)
+    monkeypatch.setattr(wheelfacts, "DIRECTORIES_KEPT_AT_MOST", 2 * wheels[0].stat().st_size)
+    large = with_facts([_ok(w) for w in wheels])
+    assert all(v.facts and not v.facts.directory_kept and not v.facts.members for v in large)
+    for kept, dropped in zip(small, large):
+        assert kept.facts and dropped.facts
+        assert dropped.facts.sources == kept.facts.sources == (300, 1800)
+        assert dropped.facts.dependencies("x") == kept.facts.dependencies("x")
+    # split only below that size; a dropped directory is not read again: no split
+    assert [_writes(VerifiedArchive.of(v), None) is None for v in small] == [False] * 3
+    assert [_writes(VerifiedArchive.of(v), None) is None for v in large] == [True] * 3
