@@ -144,11 +144,12 @@ def read_dist_info(
 
     Raises ArchiveReadError if it has none, or what reading the member raises.
     """
-    found = [
-        info
+    named = {
+        info.filename: info  # of a name given twice, the last: zipfile's, and what pip writes
         for info in infos
         if (m := _DIST_INFO.fullmatch(info.filename)) and m.group("file") == filename
-    ]
+    }
+    found = list(named.values())
     if len(found) > 1:
         # Several dist-info folders: the one named for the wheel's project wins.
         wanted = _name_version(posixpath.basename(path))[0]

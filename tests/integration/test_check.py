@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 from support.builders import installed, make_wheel
 
@@ -206,3 +208,25 @@ def test_check_and_verify_say_there_is_nothing_to_check(peep, venv, write, deps)
         "Nothing to verify: no requirement applies to this interpreter.\n"
     ), done.stdout
     assert "install" not in done.stdout
+
+
+def test_a_metadata_given_twice_is_read_as_pip_installs_it(peep, write, publish, index, tmp_path):
+    """Of two METADATA entries pip reads, and leaves installed, the last: so does the check.
+
+    Read first, the empty one hid the wheel's Requires-Dist: "Every dependency is in
+    reqs.txt", and the installed wheel failed ``pip check``.
+    """
+    path = make_wheel(tmp_path, "f7c-twice", "1.0", requires_dist=["f7c-lib>=1.0"])
+    with zipfile.ZipFile(path) as wheel:
+        members = [(info, wheel.read(info)) for info in wheel.infolist()]
+    with zipfile.ZipFile(path, "w") as wheel, pytest.warns(UserWarning):  # "Duplicate name"
+        wheel.writestr(
+            "f7c_twice-1.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: f7c-twice\nVersion: 1.0\n",
+        )
+        for info, data in members:
+            wheel.writestr(info, data)
+    digest = publish({"twice": path})["twice"]
+    write("reqs.txt", f"f7c-twice==1.0 {digest.pip_option()}\n")
+    done = peep("check", "-r", "reqs.txt", "-i", index.index_url, check=1)
+    assert "f7c-twice==1.0 requires f7c-lib>=1.0, which is not in reqs.txt" in done.stdout
