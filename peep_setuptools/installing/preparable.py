@@ -93,12 +93,32 @@ def refused(
         return "its METADATA names another project or version"
     if not _plain_record(_text(wheel, f"{info}/RECORD")):
         return "its RECORD is not plain CSV of three fields a row"
+    return _requires_refused(metadata, target) or _python_refused(
+        metadata.get("Requires-Python"), target
+    )
+
+
+def _requires_refused(metadata: Message, target: Target | None) -> str | None:
+    """Why pip may refuse the wheel's Requires-Dist even with ``--no-deps``; None: none.
+
+    Newer pips take one that does not parse for "invalid metadata", and evaluate each
+    marker (pip 26 stops with a traceback on ``python_full_version ~= '3'``): so a marker
+    that cannot be evaluated on the target, with no extra or any the wheel provides, too.
+    """
+    extras = ["", *(metadata.get_all("Provides-Extra") or ())]
     for line in metadata.get_all("Requires-Dist") or ():
         try:
-            Requirement(line)
-        except InvalidRequirement:  # newer pips: "invalid metadata", even with --no-deps
+            marker = Requirement(line).marker
+        except InvalidRequirement:
             return f"its Requires-Dist {line!r} is not valid"
-    return _python_refused(metadata.get("Requires-Python"), target)
+        if marker is None or target is None:
+            continue
+        try:
+            for extra in extras:
+                target.marker_holds(marker, extra=extra.strip())
+        except ValueError:  # MarkerEvaluationError, InvalidVersion
+            return f"its Requires-Dist {line!r} has a marker that cannot be evaluated"
+    return None
 
 
 def _placeable(member: str) -> bool:

@@ -351,6 +351,9 @@ def _refused_wheel(wheels: Path, why: str) -> Path:
         return write_wheel(wheels, "odd", "1.0", {"odd.py": b""}, requires_python=">=4")
     if why == "requires-dist":  # newer pips: "invalid metadata" (23.1 installs it)
         return write_wheel(wheels, "odd", "1.0", {"odd.py": b""}, requires_dist=["x (>>>1)"])
+    if why == "marker":  # pip 26 evaluates it, --no-deps or not: a traceback
+        requires = ["x; python_full_version ~= '3'"]
+        return write_wheel(wheels, "odd", "1.0", {"odd.py": b""}, requires_dist=requires)
     path = write_wheel(wheels, "odd", "1.0", {"odd.py": b""})
     with zipfile.ZipFile(path) as wheel:
         members = {name: wheel.read(name) for name in wheel.namelist()}
@@ -362,7 +365,7 @@ def _refused_wheel(wheels: Path, why: str) -> Path:
 
 
 @pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
-@pytest.mark.parametrize("why", ["version", "python", "wheel-version", "requires-dist"])
+@pytest.mark.parametrize("why", ["version", "python", "wheel-version", "requires-dist", "marker"])
 def test_a_wheel_pip_refuses_before_installing_leaves_nothing_installed(
     tmp_path, env, peep, write, why
 ):
@@ -371,8 +374,16 @@ def test_a_wheel_pip_refuses_before_installing_leaves_nothing_installed(
     made = [write_wheel(wheels, f"p{i:02d}", "1.0", {f"p{i:02d}.py": b""}) for i in range(24)]
     reqs = _reqs(write, [*made, _refused_wheel(wheels, why)])
     # the target's own pip (ensurepip's) or, without one, ours (the newest: stricter)
-    venv = make_venv(tmp_path / "venv", with_pip=why != "requires-dist")
-    done = peep.install(reqs, python=venv, check=1)
+    venv = make_venv(tmp_path / "venv", with_pip=why not in ("requires-dist", "marker"))
+    if why == "marker":  # peep's own check refuses it first, unless told to install anyway
+        args = peep.install_args(reqs, "--allow-incomplete", python=venv)
+        # pip's own traceback: not the fixture's (which asserts there is none)
+        done = subprocess.run(
+            peep.argv(*args), env=peep.env, cwd=peep.cwd, capture_output=True, text=True
+        )
+        assert done.returncode == 1
+    else:
+        done = peep.install(reqs, python=venv, check=1)
     assert "installer runs" not in done.stdout
     assert list(site_packages(venv).glob("p[0-9]*.dist-info")) == []
 

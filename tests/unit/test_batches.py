@@ -307,6 +307,11 @@ def test_a_wheel_an_installer_may_refuse_before_installing_stops_the_split(
         "requires-python": {"requires_python": ">=4"},
         "bad requires-python": {"requires_python": ">=3.x"},
         "bad requires-dist": {"requires_dist": ["x; python_version >> '3'"]},
+        "unevaluable marker": {"requires_dist": ["x; python_full_version ~= '3'"]},
+        "unevaluable with an extra": {
+            "requires_dist": ["x; extra == 'e' and python_full_version ~= '3'"],
+            "extra_metadata": "Provides-Extra: e\n",
+        },
         "tags": {"tag": "cp27-cp27m-win32"},
     }
     for why, kwargs in odd.items():
