@@ -197,6 +197,11 @@ print(json.dumps({
     "installed": installed,
     "pip_names": pip_seen,
     "startup_modules": startup_words,
+    # where an installer writes (batches: a file of a wheel where the target has a folder)
+    "install_paths": {
+        kind: sysconfig.get_path(kind, scheme, where) if venv else sysconfig.get_path(kind)
+        for kind in ("purelib", "platlib", "scripts", "data")
+    },
     "has_pip": any(
         os.path.isdir(os.path.join(p, "pip")) for p in paths if p and os.path.isdir(p)
     ),

@@ -63,6 +63,8 @@ class Target:
     #: every word (lower case) of the site folders' .pth lines that import, and of a
     #: sitecustomize/usercustomize outside them: the modules a starting Python imports
     startup_modules: frozenset[str] = frozenset()
+    #: (scheme, folder) an installer writes to: purelib, platlib, scripts, data
+    install_paths: tuple[tuple[str, str], ...] = ()
 
     @property
     def python_version(self) -> Version:
@@ -121,6 +123,7 @@ def probe(python: str | None = None) -> Target:
             has_pip=bool(data["has_pip"]),
             pip_names=frozenset(canonicalize_name(str(n)) for n in data["pip_names"]),
             startup_modules=frozenset(str(m) for m in data["startup_modules"]),
+            install_paths=tuple((str(k), str(v)) for k, v in data["install_paths"].items()),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise TargetError(f"cannot understand what {executable} reports about itself") from exc

@@ -219,10 +219,9 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
         return None
     try:
         with facts.opened(archive.path) as wheel:
-            # a folder; "x\\" is a file named so (pip and uv write it on POSIX)
+            # "x/" a folder (uv makes it: keyed as a file in it), "x\\" a file so named (POSIX)
             given = [i for i in wheel.infolist() if not i.filename.endswith("/")]
-            # uv makes each folder entry (pip does not): keyed as a file in it, never written
-            made = [f"{n}{_IN_FOLDER}" for i in wheel.infolist() if (n := i.filename).endswith("/")]
+            folder_names = [i.filename for i in wheel.infolist() if i.filename.endswith("/")]
             reason = refused(wheel, [i.filename for i in given], archive, target)
             if reason is not None:
                 logger.debug("Not split: %s may be refused: %s", archive.name, reason)
@@ -238,11 +237,14 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError):
         return None
     scripts = _script_names(text)
+    members = folder_names + [i.filename for i in given]
     if scripts is None or entry_points_refused(text.decode("utf-8")) is not None:
+        return None
+    if _meets_the_targets_own(members, scripts, target):
         return None
     places = {key for name in scripts for key in _script_keys(name)}
     tails = _MAX_TAILS
-    for name in [*names, *map(_normal, made)]:
+    for name in [*names, *(_normal(f"{name}{_IN_FOLDER}") for name in folder_names)]:
         places.add(("lib", name))  # also for NAME.data: pip may not take it for the data folder
         keys, tails = _data_keys(name, tails)
         if keys is None:
@@ -263,6 +265,40 @@ def _writes(archive: VerifiedArchive, target: Target | None) -> set[tuple[str, s
     if folders is None or any((kind[:-1], path) in places for kind, path in folders):
         return None
     return places | folders
+
+
+def _meets_the_targets_own(
+    members: Sequence[str], scripts: Collection[str], target: Target | None
+) -> bool:
+    """Whether a file of the wheel goes where the target has a folder, or a folder where a file.
+
+    pip fails on it half-way (one run stops there, a run beside it goes on), uv as it
+    installs. Asked of the target's file system itself, which knows its own case rules.
+    """
+    roots = dict(target.install_paths) if target is not None else {}
+    lib = [roots[kind] for kind in ("purelib", "platlib") if kind in roots]
+    found = [(roots["scripts"], name) for name in scripts if "scripts" in roots]
+    for member in members:
+        top, _, rest = member.partition("/")
+        scheme, _, inside = rest.partition("/")
+        if not top.endswith(".data"):
+            found += [(root, member) for root in lib]
+        elif scheme in ("purelib", "platlib"):
+            found += [(root, inside) for root in lib]
+        elif scheme in roots:  # scripts, data (headers: a folder of the wheel's own)
+            found.append((roots[scheme], inside))
+    not_folder: dict[str, bool] = {}
+    for root, path in found:
+        parts = [part for part in path.split("/") if part]
+        for end in range(1, len(parts) + (path.endswith("/") or not parts)):
+            folder = os.path.join(root, *parts[:end])
+            if folder not in not_folder:
+                not_folder[folder] = os.path.lexists(folder) and not os.path.isdir(folder)
+            if not_folder[folder]:
+                return True
+        if parts and not path.endswith("/") and os.path.isdir(os.path.join(root, *parts)):
+            return True
+    return False
 
 
 def _folders(places: set[tuple[str, str]]) -> set[tuple[str, str]] | None:

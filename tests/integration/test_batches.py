@@ -388,6 +388,32 @@ def test_a_wheel_pip_refuses_before_installing_leaves_nothing_installed(
     assert list(site_packages(venv).glob("p[0-9]*.dist-info")) == []
 
 
+@pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
+def test_a_file_where_the_target_has_a_folder_leaves_what_one_pip_run_leaves(
+    tmp_path, env, peep, write
+):
+    """pip stops at a file it cannot write over a folder an installed package has.
+
+    Not replacing anything installed, the install was split: the run beside it installed
+    its 12 wheels, where one pip run (which installs "odd" first) installed none.
+    """
+    holder = write_wheel(tmp_path / "pre", "holder", "1.0", {"clashdir/__init__.py": b""})
+    wheels = tmp_path / "wheels"
+    made = [write_wheel(wheels, f"a{i:02d}", "1.0", {f"a{i:02d}.py": b""}) for i in range(24)]
+    reqs = _reqs(write, [*made, write_wheel(wheels, "odd", "1.0", {"clashdir": b"x"})])
+    venvs = [make_venv(tmp_path / n, with_pip=True) for n in ("pip-venv", "our-venv")]
+    for venv in venvs:
+        pip = [str(venv), "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+        subprocess.run([*pip, "--find-links", str(holder.parent), "holder"], env=env, check=True)
+    one = subprocess.run(
+        [str(venvs[0]), "-m", "pip", "install", "-q", "--no-deps", "-r", reqs], env=env
+    )
+    assert one.returncode != 0
+    done = peep.install(reqs, python=venvs[1], check=1)
+    assert "installer runs" not in done.stdout
+    assert [list(site_packages(v).glob("a[0-9]*.dist-info")) for v in venvs] == [[], []]
+
+
 def test_a_wheel_zipfile_cannot_open_is_the_installers_failure_not_a_bug(
     tmp_path, env, peep, write
 ):

@@ -419,3 +419,44 @@ def test_a_script_named_as_the_targets_interpreter_is_a_start_up_hook(tmp_path: 
     batches, last_alone = split_runs(archives, at_once=2, at_most=200, target=target)
     assert last_alone
     assert _names(batches)[-1] == ["odd"]
+
+
+def test_a_file_where_the_target_has_a_folder_stops_the_split(tmp_path: Path) -> None:
+    # pip fails on it half-way through its wheels (a run beside it goes on), uv as it
+    # installs: "clash" where the target has "clash/", a folder where it has a file.
+    site, bin_ = tmp_path / "site", tmp_path / "bin"
+    (site / "clash" / "deep").mkdir(parents=True)
+    (site / "plain.py").write_bytes(b"")
+    (bin_ / "tooldir").mkdir(parents=True)
+    paths = (("purelib", str(site)), ("platlib", str(site)), ("scripts", str(bin_)))
+    target = dataclasses.replace(probe(), install_paths=(*paths, ("data", str(tmp_path))))
+    archives = _many(tmp_path / "many", 30)
+    assert len(split(archives, installed={}, at_once=2, at_most=200, target=target)) == 2
+    for number, (files, points) in enumerate(
+        [
+            ({"clash": b""}, None),
+            ({"clash/deep": b""}, None),
+            ({"plain.py/inner.py": b""}, None),
+            ({"odd-1.0.data/purelib/clash": b""}, None),
+            ({"odd-1.0.data/data/site/clash": b""}, None),
+            ({"odd-1.0.data/scripts/tooldir": b""}, None),
+            ({}, "[console_scripts]\ntooldir = m:f\n"),
+        ]
+    ):
+        path = write_wheel(tmp_path / str(number), "odd", "1.0", files, entry_points=points)
+        with_odd = [*archives, _verified(path, "odd")]
+        batches = split(with_odd, installed={}, at_once=2, at_most=200, target=target)
+        assert batches == [with_odd], files or points
+    fine = write_wheel(tmp_path / "fine", "odd", "1.0", {"clash/other.py": b""})
+    assert (
+        len(
+            split(
+                [*archives, _verified(fine, "odd")],
+                installed={},
+                at_once=2,
+                at_most=200,
+                target=target,
+            )
+        )
+        == 2
+    )
