@@ -41,13 +41,7 @@ def test_a_cached_built_wheel_is_handed_to_uv_in_place(
     reqs = write("reqs.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
     peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
     built = telltale.read_text().count("beta ran")
-    log = tmp_path / "uv-argv"
-    real = shutil.which("uv", path=str(Path(sys.executable).parent))
-    wrapper = tmp_path / "wrapper" / "uv"
-    wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n')
-    wrapper.chmod(0o755)
-    peep.env["PATH"] = os.pathsep.join([str(wrapper.parent), peep.env["PATH"]])
+    log = _logging_uv(peep, tmp_path)
     fresh = make_venv(tmp_path / "fresh")
     peep.install(reqs, "-i", index.index_url, "--installer", "uv", python=fresh, check=0)
     assert telltale.read_text().count("beta ran") == built  # not built again
