@@ -441,6 +441,10 @@ def test_a_wheel_pip_fails_on_half_way_leaves_what_one_pip_run_leaves(
     on where that wheel is, so it keeps one run (uv refuses most of these before it
     installs anything).
     """
+    if how == "script-value" and sys.version_info < (3, 11):
+        # pip reads entry points with pkg_resources there: it stops with a traceback of its
+        # own, which peep passes on (this suite takes any traceback for peep's)
+        pytest.skip("pip's own traceback on Python < 3.11")
     wheels = tmp_path / "wheels"
     # pip installs in reverse order of the names: "odd" first, then none of these
     made = [write_wheel(wheels, f"a{i:02d}", "1.0", {f"a{i:02d}.py": b""}) for i in range(24)]
