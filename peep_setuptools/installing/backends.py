@@ -134,18 +134,17 @@ class _RequirementsFileBackend:
         """
         program = self._program(target)  # uv is looked for before any file is written
         at_once, at_most = self._batches(archives)
-        split = run_count(len(archives), at_once=at_once, at_most=at_most) > 1
-        if split:  # the compile choice and the split read a wheel built in this run once
-            archives = [a.with_facts() for a in archives]
-        compiles = self._compiles_after(archives)
         batches, hooks_last = [list(archives)], False
-        if split:
-            # The split's readers of every wheel: not loaded by a run that cannot split.
+        if run_count(len(archives), at_once=at_once, at_most=at_most) > 1:
+            # The split's readers of every wheel: not loaded by a run that cannot split. A
+            # wheel built in this run is read once, for the split and the compile choice.
             from peep_setuptools.installing.batches import split_runs
 
+            archives = [a.with_facts() for a in archives]
             batches, hooks_last = split_runs(
                 archives, at_once=at_once, at_most=at_most, target=target
             )
+        compiles = self._compiles_after(archives)
         if len(batches) > 1:
             side_by_side = " side by side" if at_once > 1 else ""
             logger.info(
