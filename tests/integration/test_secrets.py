@@ -52,6 +52,14 @@ class CmdlineWatcher:
                     self.seen.append(data.replace(b"\0", b" ").decode(errors="replace"))
 
 
+def _everything_said(peep, reqs, tmp_path, *, check, report_optional=False):
+    """``peep install -v --no-cache --report``: the run, and its output with the report."""
+    report = tmp_path / "report.json"
+    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=check)
+    written = report.read_text() if report.exists() or not report_optional else ""
+    return done, done.stdout + done.stderr + written
+
+
 def _reqs(write, index, packages, netloc: str) -> str:
     # ${VAR} expansion, as users keep tokens out of their files; gamma builds with setuptools
     # fetched from the index, so the installer needs the index (and pip starts a child pip).
@@ -106,9 +114,7 @@ def test_errors_and_reports_of_failed_runs_hide_the_token(
         f"delta @ {url}../files/simple/delta-1.0-py3-none-any.whl {packages.pip('alpha-1.0')}\n",
     )
     peep.env["PEEP_TEST_TOKEN"] = SECRET
-    report = tmp_path / "report.json"
-    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=1)
-    text = done.stdout + done.stderr + report.read_text()
+    _, text = _everything_said(peep, reqs, tmp_path, check=1)
     assert "nosuchproject==1.0 not found" in text
     assert SECRET not in text
 
@@ -130,9 +136,7 @@ def test_a_literal_token_in_the_file_is_not_repeated(
         f"gamma @ {url}../files/simple/gamma-1.0.tar.gz\n"
         f"nosuchproject==1.0 {packages.pip('alpha-1.0')}\n",
     )
-    report = tmp_path / "report.json"
-    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=1)
-    text = done.stdout + done.stderr + report.read_text()
+    _, text = _everything_said(peep, reqs, tmp_path, check=1)
     assert "nosuchproject" in text
     assert "http://****@127.0.0.1:9/simple/" in text or "user:****@127.0.0.1:9" in text
     assert SECRET not in text, text
@@ -157,14 +161,13 @@ def test_odd_passwords_are_never_shown(
     url = index.index_url.replace("127.0.0.1", f"user:{password}@127.0.0.1")
     reqs = write("reqs.txt", f"--index-url {url}\ngamma==1.0 {packages.pip('gamma-1.0')}\n")
     peep.env["PEEP_TEST_TOKEN"] = f"{SECRET}/x?y@z"
-    report = tmp_path / "report.json"
-    done = peep.install(reqs, "-v", "--no-cache", "--report", str(report), check=exit_code)
-    text = done.stdout + done.stderr + (report.read_text() if report.exists() else "")
+    _, text = _everything_said(peep, reqs, tmp_path, check=exit_code, report_optional=True)
     assert says in text
     assert SECRET not in text, text
     if exit_code == 0:
         # the token reached the index as the password (percent-encoded, as pip sends it)
-        assert "gamma" in json.dumps(json.loads(report.read_text())["requirements"])
+        report = json.loads((tmp_path / "report.json").read_text())
+        assert "gamma" in json.dumps(report["requirements"])
 
 
 @pytest.mark.parametrize("where", ["file", "pip-config"])
@@ -206,9 +209,7 @@ def test_a_token_in_the_query_string_is_hidden(peep, venv, write, packages, inde
         f"gamma @ {files}/gamma-1.0.tar.gz?{param}={SECRET}\n"
         f"nosuchproject==1.0 {packages.pip('alpha-1.0')}\n",
     )
-    report = tmp_path / "report.json"
-    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=1)
-    text = done.stdout + done.stderr + report.read_text()
+    _, text = _everything_said(peep, reqs, tmp_path, check=1)
     assert "127.0.0.1:9" in text and "nosuchproject" in text
     assert f"?{param}=****" in text
     assert SECRET not in text, text
@@ -230,9 +231,7 @@ def test_a_presigned_link_is_hidden(peep, venv, write, packages, server, tmp_pat
     reqs = write(
         "reqs.txt", f"--index-url {server.index_url}\ndelta==1.0 {packages.pip('alpha-1.0')}\n"
     )
-    report = tmp_path / "report.json"
-    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=1)
-    text = done.stdout + done.stderr + report.read_text()
+    _, text = _everything_said(peep, reqs, tmp_path, check=1)
     assert "X-Amz-Signature=****" in text
     assert SECRET not in text, text
     peep.assert_nothing_installed()
@@ -343,9 +342,7 @@ def test_a_quote_in_the_url_does_not_stop_the_redaction(
 ):
     url = f'{index.url}/files/x"y/delta-1.0-py3-none-any.whl?token={SECRET}'
     reqs = write("reqs.txt", f"delta @ {url} {packages.pip('delta-1.0')}\n")
-    report = tmp_path / "report.json"
-    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=None)
-    text = done.stdout + done.stderr + (report.read_text() if report.exists() else "")
+    done, text = _everything_said(peep, reqs, tmp_path, check=None, report_optional=True)
     assert done.returncode in (1, 2), text
     assert "token=****" in text
     assert SECRET not in text, text
