@@ -139,6 +139,25 @@ def pip_name(entry):
     if dot and suffix.lower() in ("dist-info", "egg-info", "egg"):
         return stem.split("-", 1)[0]
     return None
+def egg_link_names(folder, child):
+    # uv takes a legacy editable's egg-link for an installed distribution named by the
+    # PKG-INFO of <its first line>/<its stem>.egg-info (pip: by the stem), though no folder
+    # of that name need be in a site folder. Read leniently: uv's parser is not ours.
+    stem = child[: -len(".egg-link")]
+    try:
+        with open(os.path.join(folder, child), encoding="utf-8", errors="replace") as f:
+            where = next((line.strip() for line in f if line.strip()), "")
+        info = os.path.join(folder, where, stem + ".egg-info", "PKG-INFO")
+        with open(info, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, sep, value = line.partition(":")
+                if not line.strip():
+                    break
+                if sep and key.strip().lower() == "name":
+                    return {stem, value.strip()}
+    except OSError:
+        pass
+    return {stem}
 def pip_names():
     # What pip would take for installed (and may remove): the site folders' distributions,
     # those of folders their .pth files list (not run: a line that imports is skipped) and
@@ -153,6 +172,9 @@ def pip_names():
         except OSError:
             continue
         found.update(pip_name(child) for child in children)
+        for child in children:
+            if child.lower().endswith(".egg-link"):
+                found.update(egg_link_names(folder, child))
         if folder not in paths:
             continue
         for child in children:
