@@ -139,31 +139,12 @@ def pip_name(entry):
     if dot and suffix.lower() in ("dist-info", "egg-info", "egg"):
         return stem.split("-", 1)[0]
     return None
-def egg_link_names(folder, child):
-    # uv takes a legacy editable's egg-link for an installed distribution named by the
-    # PKG-INFO of <its first line>/<its stem>.egg-info (pip: by the stem), though no folder
-    # of that name need be in a site folder. Read leniently: uv's parser is not ours.
-    stem = child[: -len(".egg-link")]
-    try:
-        with open(os.path.join(folder, child), encoding="utf-8", errors="replace") as f:
-            where = next((line.strip() for line in f if line.strip()), "")
-        info = os.path.join(folder, where, stem + ".egg-info", "PKG-INFO")
-        with open(info, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                key, sep, value = line.partition(":")
-                if not line.strip():
-                    break
-                if sep and key.strip().lower() == "name":
-                    return {stem, value.strip()}
-    except OSError:
-        pass
-    return {stem}
 def pip_names():
     # What pip would take for installed (and may remove): the site folders' distributions,
     # those of folders their .pth files list (not run: a line that imports is skipped) and
     # of PYTHONPATH, which the installer is started with. Also every word of the .pth lines
     # that import: the modules a starting Python imports (a wheel replacing one is a hook).
-    found, words = set(), set()
+    found, words, egg_links = set(), set(), False
     folders = list(paths) + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     for folder in folders:
         found.add(pip_name(folder))
@@ -172,9 +153,10 @@ def pip_names():
         except OSError:
             continue
         found.update(pip_name(child) for child in children)
-        for child in children:
-            if child.lower().endswith(".egg-link"):
-                found.update(egg_link_names(folder, child))
+        # a legacy editable: pip knows it by its stem, uv by the PKG-INFO it points to
+        links = [c[: -len(".egg-link")] for c in children if c.lower().endswith(".egg-link")]
+        found.update(links)
+        egg_links = egg_links or bool(links)
         if folder not in paths:
             continue
         for child in children:
@@ -191,7 +173,7 @@ def pip_names():
                 elif line.strip() and not line.startswith("#"):
                     folders.append(os.path.join(folder, line.rstrip()))
     found.discard(None)
-    return sorted(found), sorted(words | customize_words())
+    return sorted(found), sorted(words | customize_words()), egg_links
 def customize_words():
     # Every word of a sitecustomize/usercustomize outside the site folders (Debian's, in the
     # standard library, imports apport_python_hook when there is one): each Python start
@@ -207,7 +189,7 @@ def customize_words():
                 continue
             words.update(w.lower() for w in re.findall(r"[A-Za-z_]\w*", text))
     return words
-pip_seen, startup_words = pip_names()
+pip_seen, startup_words, egg_links = pip_names()
 print(json.dumps({
     "executable": sys.executable,
     "markers": markers,
@@ -219,6 +201,7 @@ print(json.dumps({
     "installed": installed,
     "pip_names": pip_seen,
     "startup_modules": startup_words,
+    "egg_links": egg_links,
     # where an installer writes (batches: a file of a wheel where the target has a folder)
     "install_paths": {
         kind: sysconfig.get_path(kind, scheme, where) if venv else sysconfig.get_path(kind)

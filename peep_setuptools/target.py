@@ -65,6 +65,9 @@ class Target:
     startup_modules: frozenset[str] = frozenset()
     #: (scheme, folder) an installer writes to: purelib, platlib, scripts, data
     install_paths: tuple[tuple[str, str], ...] = ()
+    #: an ``.egg-link`` (a legacy editable) is in one of those folders: uv counts it
+    #: installed under the Name of the PKG-INFO it points to, read by a parser not ours
+    egg_links: bool = False
 
     @property
     def python_version(self) -> Version:
@@ -124,6 +127,7 @@ def probe(python: str | None = None) -> Target:
             pip_names=frozenset(canonicalize_name(str(n)) for n in data["pip_names"]),
             startup_modules=frozenset(str(m) for m in data["startup_modules"]),
             install_paths=tuple((str(k), str(v)) for k, v in data["install_paths"].items()),
+            egg_links=bool(data["egg_links"]),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise TargetError(f"cannot understand what {executable} reports about itself") from exc

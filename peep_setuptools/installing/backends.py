@@ -360,8 +360,9 @@ class UvBackend(_RequirementsFileBackend):
         # --reinstall implies --refresh: uv reads again every local wheel it has unpacked
         # before (~35 ms for 40 small cached wheels); pointless where none is installed,
         # by its metadata's name or by its folder's (uv knows one by its folder's name).
+        # An egg-link may name any project (see Target.egg_links): then always.
         names = {*target.installed, *target.pip_names}
-        installed = any(canonicalize_name(a.name) in names for a in batch)
+        installed = target.egg_links or any(canonicalize_name(a.name) in names for a in batch)
         return [self._reinstall] if installed else []
 
 

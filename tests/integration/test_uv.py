@@ -98,16 +98,20 @@ def test_uv_replaces_an_installed_copy_and_refreshes_nothing_for_a_new_one(
     assert origin(fresh, "alpha") == "wheel"
 
 
-def test_uv_replaces_a_copy_only_an_egg_link_claims(peep, venv, write, packages, index, tmp_path):
+@pytest.mark.parametrize("name", ["Name: alpha", "Name:\n alpha"])
+def test_uv_replaces_a_copy_only_an_egg_link_claims(
+    peep, venv, write, packages, index, tmp_path, name
+):
     """uv takes an egg-link (a legacy editable) for an installed distribution, named by the
-    PKG-INFO it points to, whose folder need not be a site folder: seen so, it gets
-    --reinstall, else uv keeps the planted copy ("Checked 1 package") and peep says done."""
+    PKG-INFO it points to (its own parser: a folded Name too), whose folder need not be a
+    site folder: any egg-link gets --reinstall, else uv keeps the planted copy ("Checked 1
+    package") and peep says done."""
     site = site_packages(venv)
     (site / "alpha").mkdir()
     (site / "alpha" / "__init__.py").write_text("ORIGIN = 'planted'\n")
     info = tmp_path / "elsewhere" / "other.egg-info"
     info.mkdir(parents=True)
-    (info / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: alpha\nVersion: 1.0\n")
+    (info / "PKG-INFO").write_text(f"Metadata-Version: 1.0\n{name}\nVersion: 1.0\n")
     (site / "other.egg-link").write_text(f"{info.parent}\n.\n")
     (site / "easy-install.pth").write_text(f"{info.parent}\n")
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
