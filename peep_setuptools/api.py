@@ -267,6 +267,10 @@ def _install(
             problems=exc.problems,
             verified=returned,
         ) from None
+    if run.session.cache_in_place and run.session.cache is not None:
+        from peep_setuptools.installing.uvlinks import linked
+
+        archives = linked(archives, run.session.cache)  # uv: a few stable folders, not one each
     chosen.install(
         archives, target=planned.target, workdir=run.session.workdir, build_index=build_index
     )

@@ -7,6 +7,7 @@ Layout under the cache root (``~/.cache/peep-setuptools`` by XDG rules)::
     built/ab/abcdef.../<tag>/<wheel>      a wheel we built from the verified sdist abcdef...
     built/ab/abcdef.../<tag>/entry.json   {"filename", "sha256", "builder", "seal"}
     tmp/                                  where files are written before os.replace
+    links/<key>/<wheel>                   hard links uv is handed cached wheels by (uvlinks.py)
 
 The cache is a speed-up, never a source of trust: every file taken from it is copied into
 the run's private workdir while being hashed again, and it is used only if that copy has
@@ -199,6 +200,16 @@ class ArchiveCache:
         entry = {"filename": filename, "sha256": digest.hex, "requires_python": requires_python}
         stored = self._put(folder, path, filename, entry, link=link)
         return os.path.join(folder, filename) if stored else None
+
+    def own_folder(self, *parts: str) -> str | None:
+        """``root/parts...``, made if missing; None unless only we can write it (or no cache)."""
+        if not self._writable:
+            return None
+        try:
+            folder = make_private_dirs(self.root, *parts, made=self._made)
+        except OSError:
+            return None
+        return folder if self._is_trusted_dir(folder) else None
 
     # -- wheels built from verified sdists ------------------------------------------------
 

@@ -37,7 +37,8 @@ def test_a_cached_built_wheel_is_handed_to_uv_in_place(
     peep, venv, write, packages, index, telltale, tmp_path
 ):
     """As cached archives are: uv's own cache knows a local wheel by its path and mtime, so
-    a copy in the run's folder would be unpacked again by every run."""
+    a copy in the run's folder would be unpacked again by every run. It gets a hard link to
+    the cache's file, in a folder of the cache's ``links/`` that the next run finds again."""
     reqs = write("reqs.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
     peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
     built = telltale.read_text().count("beta ran")
@@ -46,8 +47,13 @@ def test_a_cached_built_wheel_is_handed_to_uv_in_place(
     peep.install(reqs, "-i", index.index_url, "--installer", "uv", python=fresh, check=0)
     assert telltale.read_text().count("beta ran") == built  # not built again
     (wheel,) = (peep.cache / "built").rglob("*.whl")
-    assert f"--find-links {wheel.parent}" in log.read_text()
+    (link,) = (peep.cache / "links").rglob("*.whl")
+    assert link.samefile(wheel)
+    assert f"--find-links {link.parent}" in log.read_text()
     assert installed(fresh)["beta"] == "1.0"
+    again = make_venv(tmp_path / "again")
+    peep.install(reqs, "-i", index.index_url, "--installer", "uv", python=again, check=0)
+    assert log.read_text().count(f"--find-links {link.parent}") == 2
 
 
 def _logging_uv(peep, tmp_path: Path) -> Path:

@@ -207,14 +207,24 @@ class Peep:
         In a folder named by a sha256 (``archives/ab/<hex>/``) an archive must hash to
         that name; elsewhere (``built/``) to the sha256 its ``entry.json`` records, or to
         one of ``good``. ``.part`` leftovers are not allowed; ``tmp/`` holds unfinished
-        writes, which no reader ever looks at.
+        writes, which no reader ever looks at. A file in ``links/`` must be one of those
+        checked (a hard link to it).
         """
         if not self.cache.exists():
             return
         allowed = set(good)
+        entries = {
+            (info.st_dev, info.st_ino)
+            for part in ("archives", "built")
+            for info in (p.lstat() for p in (self.cache / part).rglob("*") if p.is_file())
+        }
         for path in self.cache.rglob("*"):
             relative = path.relative_to(self.cache)
             if not path.is_file() or relative.parts[0] == "tmp":
+                continue
+            if relative.parts[0] == "links":
+                info = path.lstat()
+                assert (info.st_dev, info.st_ino) in entries, f"not a cache entry's file: {path}"
                 continue
             assert not path.name.endswith(".part"), f"partial file left in the cache: {path}"
             if not _ARCHIVE.search(path.name):
