@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,39 @@ def test_uv_replaces_a_copy_only_an_egg_link_claims(
     peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
     assert origin(venv, "alpha") == "wheel"
     assert "--reinstall" in log.read_text().split()
+
+
+@pytest.mark.parametrize(
+    ("line", "reinstall"),
+    [("{}", True), ("import sys; sys.path.append({!r})", False)],
+    ids=["path-line", "code-line"],
+)
+def test_uv_installs_over_a_copy_only_a_pth_file_puts_on_sys_path(
+    peep, venv, write, packages, index, tmp_path, line, reinstall
+):
+    """A planted alpha 1.0 (dist-info and module) in a folder a .pth file adds to sys.path.
+    peep's probe reads a path line as pip does (--reinstall), but runs no code (-I -S): for
+    a code line it is uv's own view that counts, and uv takes only the site folders'
+    distributions for installed: the verified alpha goes into site-packages (uv 0.13.9)."""
+    folder = tmp_path / "added"
+    info = folder / "alpha-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\n")
+    (info / "RECORD").write_text("alpha/__init__.py,,\nalpha-1.0.dist-info/METADATA,,\n")
+    (folder / "alpha").mkdir()
+    (folder / "alpha" / "__init__.py").write_text("ORIGIN = 'planted'\n")
+    site = site_packages(venv)
+    (site / "added.pth").write_text(line.format(str(folder)) + "\n")
+    assert origin(venv, "alpha") == "planted"
+    assert installed(venv)["alpha"] == "1.0"
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    log = _logging_uv(peep, tmp_path)
+    peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
+    assert ("--reinstall" in log.read_text().split()) is reinstall
+    with zipfile.ZipFile(packages["alpha-1.0"]) as wheel:
+        assert (site / "alpha" / "__init__.py").read_bytes() == wheel.read("alpha/__init__.py")
+    assert "alpha/__init__.py," in (site / "alpha-1.0.dist-info" / "RECORD").read_text()
+    assert origin(venv, "alpha") == "wheel"
 
 
 def test_peep_installer_env_chooses_uv(peep, venv, write, packages, index):
