@@ -278,13 +278,19 @@ class PeepInstall(Command):  # type: ignore[misc]
     def run(self) -> None:
         """Verify and install; raise ExecError (exit 1) when anything does not verify."""
         from peep_setuptools.errors import (
+            EXIT_BUG,
             EXIT_USAGE,
             PeepError,
             Terminated,
             VerificationFailed,
             terminate_like_ctrl_c,
         )
-        from peep_setuptools.frontend.running import log_level, messages_to, run_install
+        from peep_setuptools.frontend.running import (
+            bug_report,
+            log_level,
+            messages_to,
+            run_install,
+        )
 
         assert self.args is not None  # noqa: S101 -- finalize_options ran
         with messages_to(sys.stdout, log_level(self.args)):
@@ -304,6 +310,11 @@ class PeepInstall(Command):  # type: ignore[misc]
             except PeepError as exc:
                 error = OptionError if exc.exit_code == EXIT_USAGE else ExecError
                 raise error(f"peep_install: {exc}") from exc
+            except Exception:
+                # A bug: shown as `peep` shows one (exit 3). Left to setuptools, Python
+                # prints the traceback as it is (a URL's credentials too) and exits 1.
+                sys.stderr.write(bug_report("peep_install"))
+                raise SystemExit(EXIT_BUG) from None
             _log_summary(result)
 
 

@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -21,13 +20,7 @@ from peep_setuptools.errors import (
     terminate_like_ctrl_c,
 )
 from peep_setuptools.frontend.options import add_index_options, add_install_options, network_options
-from peep_setuptools.frontend.running import log_level, messages_to, run_install
-from peep_setuptools.urls import redact_text
-
-BUG_HINT = (
-    "peep: this is a bug in peep-setuptools {version}, not in your input; please report it "
-    "with the traceback below."
-)
+from peep_setuptools.frontend.running import bug_report, log_level, messages_to, run_install
 
 
 class _Parser(argparse.ArgumentParser):
@@ -158,7 +151,5 @@ def _main(args: argparse.Namespace) -> int:
         )
         return interrupted_exit_code(exc)
     except Exception:
-        print(BUG_HINT.format(version=__version__), file=sys.stderr)
-        # A bug's own exception may quote a URL with its credentials (urlsplit's do).
-        sys.stderr.write(redact_text(traceback.format_exc()))
+        sys.stderr.write(bug_report("peep"))
         return EXIT_BUG

@@ -14,13 +14,14 @@ import os
 import stat
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal, TextIO
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from peep_setuptools import api
+from peep_setuptools import __version__, api
 from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import PeepError, VerificationFailed
 from peep_setuptools.frontend.options import filters_of, install_options
@@ -238,6 +239,19 @@ def log_level(args: argparse.Namespace) -> int:
     if getattr(args, "quiet", False):
         return logging.WARNING
     return logging.DEBUG if getattr(args, "verbose", False) else logging.INFO
+
+
+def bug_report(program: str) -> str:
+    """What a front end prints for an unexpected exception (exit 3): hint, then traceback.
+
+    The traceback is the handled exception's, with the secrets of its URLs hidden: a bug's
+    own exception may quote a URL with its credentials (urlsplit's do).
+    """
+    hint = (
+        f"{program}: this is a bug in peep-setuptools {__version__}, not in your input; "
+        "please report it with the traceback below."
+    )
+    return f"{hint}\n{redact_text(traceback.format_exc())}"
 
 
 class _Redacting(logging.Formatter):

@@ -633,6 +633,27 @@ def test_bad_requirements_file_is_named_with_its_line(installed_venv, tmp_path, 
     )
 
 
+def test_a_bug_is_exit_3_with_the_hint_and_a_redacted_traceback(installed_venv, tmp_path, env):
+    """As `peep` shows one; Python's own traceback (exit 1) showed a URL's credentials."""
+    project = write_project(tmp_path / "myapp", files={"requirements.txt": ""})
+    setup = project / "setup.py"
+    # The smallest bug there is: peep's install raising what no code of ours expects, with
+    # credentials in its message (as urlsplit's messages quote a netloc).
+    setup.write_text(
+        "import peep_setuptools.api as api\n\n"
+        "def broken(*args, **kwargs):\n"
+        "    raise ValueError('no http://user:s3cr3t@127.0.0.1:9/simple/?token=s3cr3t')\n\n"
+        "api.install = broken\n" + setup.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    done = setup_py(installed_venv, project, "peep_install", env=env, code=3, traceback=True)
+    hint, rest = done.stderr.split("\n", 1)
+    assert hint.startswith("peep_install: this is a bug in peep-setuptools "), describe(done)
+    assert rest.startswith("Traceback (most recent call last):")
+    assert "ValueError: no http://user:****@127.0.0.1:9/simple/?token=****" in rest
+    assert "s3cr3t" not in done.stdout + done.stderr
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. Verifying the plugin itself
 

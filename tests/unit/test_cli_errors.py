@@ -19,7 +19,7 @@ def test_an_unexpected_exception_is_exit_3_with_the_hint_above_the_traceback(
     tmp_path, monkeypatch, capsys
 ):
     def broken(*args, **kwargs):
-        raise ZeroDivisionError("a bug")
+        raise ZeroDivisionError("a bug at http://user:s3cr3t@host/?token=s3cr3t")
 
     monkeypatch.setattr(api, "install", broken)
     assert cli.main(["install", "-r", _reqs(tmp_path)]) == EXIT_BUG
@@ -27,7 +27,7 @@ def test_an_unexpected_exception_is_exit_3_with_the_hint_above_the_traceback(
     hint, rest = err.split("\n", 1)
     assert hint.startswith("peep: this is a bug in peep-setuptools")
     assert rest.startswith("Traceback (most recent call last):")
-    assert rest.rstrip().endswith("ZeroDivisionError: a bug")
+    assert rest.rstrip().endswith("ZeroDivisionError: a bug at http://user:****@host/?token=****")
 
 
 def test_ctrl_c_is_exit_130_without_a_traceback(tmp_path, monkeypatch, capsys):
