@@ -39,7 +39,11 @@ from support.indexserver import IndexServer  # noqa: E402
 
 from peep_setuptools.hashes import hash_file  # noqa: E402
 
-PEEP = [sys.executable, "-m", "peep_setuptools"]
+#: peep as a user has it: installed from a wheel of this checkout into a virtualenv of its
+#: own (as pipx does), with bytecode; not the editable checkout, whose import hook and .pth
+#: files cost every run ~10 ms of start-up that no installed copy pays
+PEEP_VENV = WORK / "peep-venv"
+PEEP = [str(PEEP_VENV / "bin" / "python"), "-m", "peep_setuptools"]
 UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv") or "uv"
 
 #: the issue's targets: (row, baseline row, maximum ratio)
@@ -104,25 +108,15 @@ def download(pairs: Sequence[tuple[str, str]]) -> None:
         subprocess.run([*pip, "--only-binary", ":all:", *binaries], check=True, env=clean_env())
         subprocess.run([*pip, "--no-binary", ":all:", *sources], check=True, env=clean_env())
     tools = WORK / "tools"
-    if not any(tools.glob("pip-*.whl")):
-        import importlib.metadata
+    import importlib.metadata
 
-        pip_version = importlib.metadata.version("pip")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--no-deps",
-                f"pip=={pip_version}",
-                "-d",
-                str(tools),
-            ],
-            check=True,
-            env=clean_env(),
-        )
+    # pip for the environments, packaging for peep's own (``install_peep``): this
+    # interpreter's versions
+    for project in ("pip", "packaging"):
+        if not any(tools.glob(f"{project}-*.whl")):
+            pinned = f"{project}=={importlib.metadata.version(project)}"
+            fetch = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(tools)]
+            subprocess.run([*fetch, pinned], check=True, env=clean_env())
 
 
 def archives_of(pairs: Sequence[tuple[str, str]]) -> dict[str, list[Path]]:
@@ -591,15 +585,25 @@ def versions() -> dict[str, str]:
 PARTS = ("series", "latency", "floor", "noop", "fetch", "rss", "many")
 
 
-def compile_peep() -> None:
-    """Bytecode for our own modules, as an installed copy has (pip compiles what it installs).
+def install_peep() -> None:
+    """A fresh ``PEEP_VENV``: a wheel of this checkout and ``packaging``, nothing else.
 
-    The editable checkout has none, and with PYTHONDONTWRITEBYTECODE (set on this machine)
-    every peep run would compile its ~50 modules again: ~35 ms of CPU a run.
+    uv is linked beside its python, where peep looks for it.
     """
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(ROOT / "peep_setuptools")], check=True
-    )
+    shutil.rmtree(PEEP_VENV, ignore_errors=True)
+    wheels = WORK / "peep-wheel"
+    shutil.rmtree(wheels, ignore_errors=True)
+    pip = [sys.executable, "-m", "pip"]
+    build = [*pip, "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(wheels)]
+    subprocess.run([*build, str(ROOT)], check=True, env=clean_env())
+    (ours,) = wheels.glob("peep_setuptools-*.whl")
+    (packaging,) = (WORK / "tools").glob("packaging-*.whl")
+    env = clean_env({"UV_CACHE_DIR": str(WORK / "setup-uv-cache")})
+    subprocess.run([UV, "venv", "-q", str(PEEP_VENV)], check=True, env=env)
+    install = [UV, "pip", "install", "-q", "--no-deps", "--compile-bytecode", "--no-index"]
+    python = str(PEEP_VENV / "bin" / "python")
+    subprocess.run([*install, "--python", python, str(ours), str(packaging)], check=True, env=env)
+    os.symlink(UV, PEEP_VENV / "bin" / "uv")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -625,9 +629,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         parts.discard("latency")
 
-    compile_peep()
     pairs = read_set()
     download(pairs)
+    install_peep()
     kinds = archives_of(pairs)
     installed = kinds["wheel"] + kinds["binary"] + kinds["sdist"]
     pip_req, peep_req = write_reqfiles(installed)
