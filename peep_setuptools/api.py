@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Literal
 from peep_setuptools.errors import VerificationFailed
 from peep_setuptools.hashes import hash_files as hash_files  # public here too: api.hash_files
 from peep_setuptools.installing.plan import Plan, plan
-from peep_setuptools.installing.verdicts import Problem, Verdict, with_facts
 from peep_setuptools.values import (
     EnvironmentCheck,
     InstalledArchive,
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from peep_setuptools.installing.progress import Progress
     from peep_setuptools.installing.settings import IndexSettings
     from peep_setuptools.installing.strictbuild import BuildStage
+    from peep_setuptools.installing.verdicts import Problem, Verdict
     from peep_setuptools.requirements.spec import ReqLine
 
 logger = logging.getLogger(__name__)
@@ -206,6 +206,8 @@ def _verifying(
 
 def _detached(verdicts: Sequence[object]) -> tuple[object, ...]:
     """Verdicts as the library returns them: the files they name go with the run's folder."""
+    from peep_setuptools.installing.verdicts import Verdict
+
     return tuple(v.detached() if isinstance(v, Verdict) else v for v in verdicts)
 
 
@@ -363,6 +365,7 @@ def fetch_and_verify(planned: Plan, session: Session, options: InstallOptions) -
     from peep_setuptools.installing.fetch import fetch_all, quarantine_mismatched, summary
     from peep_setuptools.installing.pinning import check_dependencies
     from peep_setuptools.installing.report import render
+    from peep_setuptools.installing.verdicts import Problem, Verdict, with_facts
 
     progress = session.progress
     progress.begin(len(planned.to_fetch) + len(planned.build_requirements))

@@ -10,7 +10,6 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
-from peep_setuptools.installing.verdicts import Problem, Verdict
 from peep_setuptools.requirements.lines import IndexOptions
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import Target
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
     from peep_setuptools.installing.pinning import Pins
     from peep_setuptools.installing.plan import Plan
     from peep_setuptools.installing.settings import IndexSettings
+    from peep_setuptools.installing.verdicts import Problem, Verdict
 
 DEFAULT_JOBS = 8
 

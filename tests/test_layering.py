@@ -227,15 +227,19 @@ def test_a_no_op_install_never_loads_the_network_half(tmp_path):
     # the editing code (no file is edited)
     lock_code = tuple(f"peep_setuptools.lock.{m}" for m in ("model", "parse", "select"))
     editing = ("peep_setuptools.cli.adding", "peep_setuptools.requirements.editing")
-    not_needed = (*NETWORK_HALF, "_hashlib", "hmac", *lock_code, *editing)
+    not_needed = (*NETWORK_HALF, "_hashlib", "hmac", *lock_code, *editing, *WARM_RUN_NEVER)
+    not_needed += ("peep_setuptools.installing.verdicts",)  # nothing fetched, no verdict
     done = _peep_loading_none_of(argv, not_needed, stages)
     assert "already installed" in done.stdout + done.stderr
 
 
 #: what a run that the verified cache serves alone must not import: the HTTP code,
 #: email.policy (reading METADATA needs only the parser's default policy), tarfile (no
-#: sdist) and the editing code (no file to edit)
+#: sdist), the editing code (no file to edit), configparser (no pip configuration file)
+#: and concurrent.futures (small cached archives are taken without threads)
 WARM_RUN_NEVER = (
+    "configparser",
+    "concurrent.futures",
     "email.policy",
     "tarfile",
     "peep_setuptools.requirements.editing",
@@ -258,9 +262,11 @@ def test_a_run_the_cache_serves_never_loads_the_http_code(tmp_path):
 
     from peep_setuptools.api import hash_files
 
-    wheel = make_wheel(tmp_path / "wheels", "warmonly", "1.0")
+    # two: a single requirement is fetched without the threads' code anyway
+    wheels = [make_wheel(tmp_path / "wheels", name, "1.0") for name in ("warmonly", "warmtoo")]
+    lines = hash_files([str(wheel) for wheel in wheels])
     reqs = tmp_path / "reqs.txt"
-    reqs.write_text(f"{hash_files([str(wheel)])[0]}\nwarmonly==1.0\n")
+    reqs.write_text(f"{lines[0]}\nwarmonly==1.0\n{lines[1]}\nwarmtoo==1.0\n")
     common = ["install", "--dry-run", "-r", str(reqs), "--cache-dir", str(tmp_path / "cache")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     cold = [*common, "--no-index", "--find-links", str(tmp_path / "wheels")]
@@ -280,7 +286,10 @@ def test_an_install_that_cannot_split_loads_no_reader_of_the_split():
     code = (
         "import sys, peep_setuptools.api, peep_setuptools.installing.backends;"
         "never = ('peep_setuptools.installing.batches', 'peep_setuptools.installing.preparable',"
-        " 'peep_setuptools.lock.model', 'email.message');"
+        " 'peep_setuptools.lock.model', 'email.message',"
+        # what reads the target back after the installer: nothing to read after a warm uv run
+        " 'peep_setuptools.checks.located', 'peep_setuptools.installing.recorded',"
+        " 'peep_setuptools.installing.bytecode', 'csv');"
         "loaded = [m for m in never if m in sys.modules];"
         "assert not loaded, loaded"
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
 import math
 import os
 import sys
@@ -105,18 +104,8 @@ def pip_defaults(
     for path in files:
         if path == os.devnull or not os.path.isfile(path):
             continue
-        parser = configparser.RawConfigParser()
-        try:
-            with open(path, encoding="utf-8") as stream:
-                parser.read_file(stream, source=path)
-        except (configparser.Error, UnicodeDecodeError, OSError) as exc:
-            reason = str(exc).replace("\n", " ").strip()
-            raise UsageError(f"{path}: cannot read pip configuration: {reason}") from None
+        _read_sections(path, sections)
         read_files.append(path)
-        for section in sections:
-            if parser.has_section(section):
-                for key, value in parser.items(section):
-                    sections[section][key.replace("_", "-").lower()] = (value, path)
     values: dict[str, Any] = {}
     for section in ("global", "install"):
         for key, (value, path) in sections[section].items():
@@ -126,6 +115,24 @@ def pip_defaults(
         if env_name in environ:
             _apply(values, key, environ[env_name], env_name)
     return replace(PipDefaults(files=tuple(read_files)), **values)
+
+
+def _read_sections(path: str, sections: dict[str, dict[str, tuple[str, str]]]) -> None:
+    """Add the file's values of each of ``sections`` to it: key -> (value, path)."""
+    # Only a run with a pip configuration file loads the parser (~1 ms of a warm run).
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    try:
+        with open(path, encoding="utf-8") as stream:
+            parser.read_file(stream, source=path)
+    except (configparser.Error, UnicodeDecodeError, OSError) as exc:
+        reason = str(exc).replace("\n", " ").strip()
+        raise UsageError(f"{path}: cannot read pip configuration: {reason}") from None
+    for section in sections:
+        if parser.has_section(section):
+            for key, value in parser.items(section):
+                sections[section][key.replace("_", "-").lower()] = (value, path)
 
 
 def _apply(values: dict[str, Any], key: str, value: str, where: str) -> None:

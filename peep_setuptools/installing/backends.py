@@ -14,9 +14,7 @@ from typing import ClassVar, Literal, Protocol, runtime_checkable
 from packaging.utils import canonicalize_name
 
 from peep_setuptools.archives import is_wheel
-from peep_setuptools.checks.located import probe_installed
 from peep_setuptools.errors import BackendError, TargetError
-from peep_setuptools.installing.bytecode import compile_after_pays, compile_installed
 from peep_setuptools.installing.children import (
     BUILDS_AT_ONCE,
     INSTALLS_AT_ONCE,
@@ -33,7 +31,6 @@ from peep_setuptools.installing.handoff import (
     stage,
     write_installer_input,
 )
-from peep_setuptools.installing.recorded import record_origins
 from peep_setuptools.installing.sources import PIP, UV, BuildIndex, Sources
 from peep_setuptools.target import Target
 
@@ -198,6 +195,11 @@ class _RequirementsFileBackend:
         names = [canonicalize_name(a.name) for a in (archives if compiles else origins)]
         if not names:
             return
+        # Loaded only when there is something to read back: a warm uv run has nothing.
+        from peep_setuptools.checks.located import probe_installed
+        from peep_setuptools.installing.bytecode import compile_installed
+        from peep_setuptools.installing.recorded import record_origins
+
         try:
             found = probe_installed(target.python, names)
         except TargetError as exc:
@@ -307,6 +309,8 @@ class PipBackend(_RequirementsFileBackend):
         return ["--no-compile"] if after or self.compile == "no-compile" else ["--compile"]
 
     def _compiles_after(self, archives: Sequence[VerifiedArchive]) -> bool:
+        from peep_setuptools.installing.bytecode import compile_after_pays  # pip's only
+
         return self.compile != "no-compile" and compile_after_pays(archives)
 
 

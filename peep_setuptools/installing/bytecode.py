@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from peep_setuptools.archives import is_wheel
-from peep_setuptools.checks.located import InstalledDist
 from peep_setuptools.installing.children import cores
 
 if TYPE_CHECKING:
+    from peep_setuptools.checks.located import InstalledDist
     from peep_setuptools.installing.handoff import VerifiedArchive
 
 logger = logging.getLogger(__name__)

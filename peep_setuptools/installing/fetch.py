@@ -13,8 +13,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
-from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar, Union
 from urllib.parse import unquote, urlsplit
@@ -36,6 +34,8 @@ from peep_setuptools.urls import redact_url
 # The HTTP code (index.http, .pages, .download, with http.client, ssl and an HTML parser) is
 # imported when something is not in the cache: ~10 ms a warm run would pay for nothing.
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from peep_setuptools.index.http import HttpClient
     from peep_setuptools.index.pages import IndexClient
 
@@ -161,7 +161,11 @@ def _in_threads(
     Daemon threads, not a ThreadPoolExecutor: its threads are joined at interpreter exit
     without a time limit, so one stuck in a read would keep an interrupted run alive.
     """
-    futures: list[Future[_R]] = [Future() for _ in items]
+    futures: list[Future[_R]] = []
+    if items:  # a warm run's small cached archives leave none: no futures module to load
+        from concurrent.futures import Future
+
+        futures = [Future() for _ in items]
     queue = collections.deque(zip(items, futures))
 
     def worker() -> None:
@@ -187,7 +191,10 @@ def _in_threads(
         abort()
         for future in futures:
             future.cancel()
-        wait_for_futures(futures, timeout=_ABORT_GRACE)
+        if futures:
+            from concurrent.futures import wait
+
+            wait(futures, timeout=_ABORT_GRACE)
         raise
 
 
