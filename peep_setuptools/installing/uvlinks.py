@@ -11,8 +11,8 @@ So a run's cached wheels are hard-linked into at most ``BUCKETS`` folders under 
 holds nothing else, because uv picks among a folder's files by name and tag, and a stray
 wheel of the same version would be picked (and then refused by its hash). Before every use,
 each link is checked to be the very file that was just hashed (the same inode) and nothing
-else is there; a folder that fails is built again. Where links cannot be made, the wheels
-stay in their entries' folders, as before.
+else is there; a folder that fails is built again, link by link where another run's uv may
+be reading it. Where links cannot be made, the wheels stay in their entries' folders.
 """
 
 from __future__ import annotations
@@ -81,53 +81,83 @@ def _folder(links: Sequence[_Link], cache: ArchiveCache) -> str | None:
         return None
     named = "".join(f"{name} {digest}\n" for name, _, digest in links)
     folder = os.path.join(top, hashlib.sha256(named.encode()).hexdigest()[:32])
+    # In use from now: marked before it is checked, so that a run removing unused folders
+    # meanwhile (which looked at it before) is unlikely to take it.
+    with contextlib.suppress(OSError):
+        os.utime(folder, follow_symlinks=False)
     if _holds(folder, links):
-        with contextlib.suppress(OSError):
-            os.utime(folder)  # in use: not removed as unused
         return folder
     return _make(top, folder, links)
 
 
 def _holds(folder: str, links: Sequence[_Link]) -> bool:
     """``folder`` is ours alone and holds exactly ``links``, each the cache's own file."""
+    found = _entries(folder, [name for name, _, _ in links])
+    try:
+        # lstat: a symbolic link is never the same file as the one it points to.
+        return found is not None and all(
+            os.path.samestat(info, os.stat(source)) for info, (_, source, _) in zip(found, links)
+        )
+    except OSError:
+        return False
+
+
+def _entries(folder: str, names: Sequence[str]) -> list[os.stat_result] | None:
+    """Each of ``names`` in ``folder`` (lstat), if it is ours alone and holds just those files."""
     try:
         info = os.lstat(folder)
         if (
             not stat.S_ISDIR(info.st_mode)
             or info.st_uid != os.geteuid()
             or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-            or sorted(os.listdir(folder)) != [name for name, _, _ in links]
+            or sorted(os.listdir(folder)) != sorted(names)
         ):
-            return False
-        # lstat: a symbolic link is never the same file as the one it points to.
-        return all(
-            os.path.samestat(os.lstat(os.path.join(folder, name)), os.stat(source))
-            for name, source, _ in links
-        )
+            return None
+        found = [os.lstat(os.path.join(folder, name)) for name in names]
     except OSError:
-        return False
+        return None
+    return found if all(stat.S_ISREG(entry.st_mode) for entry in found) else None
 
 
 def _make(top: str, folder: str, links: Sequence[_Link]) -> str | None:
-    """Build ``folder`` aside and rename it into place; None if the file system will not."""
+    """Put ``links`` in ``folder``, made aside first; None if the file system will not."""
     try:
         new = tempfile.mkdtemp(prefix=".new-", dir=top)
     except OSError:
         return None
+    names = [name for name, _, _ in links]
     try:
         for name, source, _ in links:
             os.link(source, os.path.join(new, name))
-        if not _renamed(new, folder):
-            if _holds(folder, links):  # another run made the same folder meanwhile
-                shutil.rmtree(new, ignore_errors=True)
-                return folder
-            _move_aside(folder, top)
-            os.rename(new, folder)
+        moved = _renamed(new, folder) or (
+            not _holds(folder, links) and _put_in(new, folder, names, top)
+        )
     except OSError:
+        moved = False  # checked below: another run may have made it meanwhile
+    if not moved:
         shutil.rmtree(new, ignore_errors=True)
-        return folder if _holds(folder, links) else None
+    if not _holds(folder, links):
+        return None
     _remove_unused(top, keep=folder)
     return folder
+
+
+def _put_in(new: str, folder: str, names: Sequence[str], top: str) -> bool:
+    """Put the links in ``new`` in place of ``folder``'s; True if ``new`` itself went there.
+
+    Another run's uv may be reading a folder of ours that holds the same names (two runs
+    at once stored their own downloads of a wheel, the later replacing the earlier): each
+    link is replaced by its new one in one step (``os.replace``), so no name is ever
+    missing there. Anything else (a file, a symbolic link, a folder others can write or
+    with other files) is no folder we handed out: it is taken out of the way whole.
+    """
+    if _entries(folder, names) is not None:
+        for name in names:
+            os.replace(os.path.join(new, name), os.path.join(folder, name))
+        return False
+    _move_aside(folder, top)
+    os.rename(new, folder)
+    return True
 
 
 def _renamed(new: str, folder: str) -> bool:

@@ -7,11 +7,12 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
-from support.builders import installed, make_venv, origin, site_packages, write_wheel
+from support.builders import installed, make_venv, make_wheel, origin, site_packages, write_wheel
 
 pytestmark = [
     pytest.mark.slow,
@@ -193,3 +194,53 @@ def test_uv_missing_is_a_clear_error_before_any_download(
     assert "uv is not installed" in done.stderr
     assert index.requests == []
     assert "alpha" not in installed(venv)
+
+
+def _cache_entries(cache: Path) -> list[Path]:
+    return [p for p in (cache / "archives").rglob("*.whl")]
+
+
+def test_a_run_rebuilding_a_links_folder_never_takes_it_from_a_run_reading_it(
+    peep, write, publish, index, tmp_path
+):
+    """Two runs sharing a cache, both cold, both store their download of the same wheels
+    (the later file replaces the earlier under the entry's name): the other run finds the
+    folder it was handed holding the older files and makes it again while this run's uv
+    reads it. Moving the folder aside first left uv without it for a moment ("Failed to
+    read `--find-links` directory ... No such file or directory", peep exit 1; seen with
+    two to four cold runs at once). Here a reader stands for that uv."""
+    wheels = {
+        f"links-race-{i}": make_wheel(tmp_path / "w", f"links-race-{i}", "1.0") for i in range(60)
+    }
+    digests = publish(wheels)
+    reqs = write("race.txt", "".join(f"{k}==1.0 {d.pip_option()}\n" for k, d in digests.items()))
+    peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
+    handed = sorted((peep.cache / "links").rglob("*.whl"))
+    assert len(handed) == len(wheels)
+    for entry in _cache_entries(peep.cache):  # the other cold run's own download, stored
+        shutil.copyfile(entry, tmp_path / "copy")
+        os.replace(tmp_path / "copy", entry)
+    missing: set[Path] = set()
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            missing.update(p for p in handed if not p.is_file())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        peep.install(
+            reqs,
+            "-i",
+            index.index_url,
+            "--installer",
+            "uv",
+            python=make_venv(tmp_path / "v2"),
+            check=0,
+        )
+    finally:
+        done.set()
+        reader.join()
+    assert missing == set()
+    assert sorted((peep.cache / "links").rglob("*.whl")) == handed  # the same paths again

@@ -145,3 +145,43 @@ def test_an_untrusted_cache_gets_no_links(cache):
     links.mkdir()
     links.chmod(0o777)  # someone else could put a folder of their own there
     assert linked(archives, cache) == archives
+
+
+def _stored_again(archive: VerifiedArchive) -> None:
+    """What a second run sharing the cache does when it downloaded the same wheel too (two
+    cold runs at once): its own file, the same bytes, replaces the entry's (``store``)."""
+    path = Path(archive.path)
+    copy = path.with_name(".other-run")
+    copy.write_bytes(path.read_bytes())
+    os.replace(copy, path)
+
+
+def test_a_folder_another_run_was_handed_never_loses_a_file_while_it_is_made_again(
+    cache, monkeypatch
+):
+    """Two runs sharing a cache: the first run's uv reads the folders it was handed while
+    the second finds them holding the entries' older files. Moving a folder aside to put a
+    new one in its place left the first run's uv without it ("Failed to read --find-links
+    directory ... No such file or directory", exit 1, with two cold runs at once)."""
+    archives = [_cached(cache, name) for name in _names(40)]
+    handed = [a.path for a in linked(archives, cache)]
+    for archive in archives:
+        _stored_again(archive)
+    missing: list[str] = []
+
+    def watching(function):
+        def call(*args, **kwargs):
+            result = function(*args, **kwargs)
+            missing.extend(p for p in handed if not os.path.isfile(p))
+            return result
+
+        return call
+
+    for name in ("rename", "replace", "unlink", "rmdir", "link", "mkdir"):
+        monkeypatch.setattr(os, name, watching(getattr(os, name)))
+    again = linked(archives, cache)
+    monkeypatch.undo()
+    assert missing == []
+    assert [a.path for a in again] == handed  # the same paths: uv's cache knows them
+    for before, after in zip(archives, again):
+        assert os.path.samefile(before.path, after.path)  # the entries' files now
