@@ -81,11 +81,9 @@ def _folder(links: Sequence[_Link], cache: ArchiveCache) -> str | None:
         return None
     named = "".join(f"{name} {digest}\n" for name, _, digest in links)
     folder = os.path.join(top, hashlib.sha256(named.encode()).hexdigest()[:32])
-    # In use from now: marked before it is checked, so that a run removing unused folders
-    # meanwhile (which looked at it before) is unlikely to take it.
-    with contextlib.suppress(OSError):
-        os.utime(folder, follow_symlinks=False)
     if _holds(folder, links):
+        with contextlib.suppress(OSError):
+            os.utime(folder)  # in use: not removed as unused
         return folder
     return _make(top, folder, links)
 

@@ -65,11 +65,26 @@ def _folder_of(cache, archive):
     return Path(moved.path).parent, moved
 
 
-@pytest.mark.parametrize("how", ["stray wheel", "other file", "symlink", "writable", "a file"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "stray wheel",
+        "other file",
+        "symlink",
+        "writable",
+        "a file",
+        "a folder of its name",
+        "folder a symlink",
+        "other files",
+    ],
+)
 def test_a_folder_that_is_not_exactly_its_links_is_built_again(cache, tmp_path, how):
     alpha = _cached(cache, "alpha")
     folder, moved = _folder_of(cache, alpha)
     link = Path(moved.path)
+    outside = tmp_path / "outside"  # a restored cache may point anywhere: never touched
+    outside.mkdir()
+    (outside / link.name).write_bytes(b"theirs")
     if how == "stray wheel":  # a better-tagged wheel of the same version: uv would pick it
         (folder / "alpha-1.0-py3-none-manylinux1_x86_64.whl").write_bytes(b"evil")
     elif how == "other file":  # the same bytes, but not the file that was hashed
@@ -81,6 +96,17 @@ def test_a_folder_that_is_not_exactly_its_links_is_built_again(cache, tmp_path, 
         link.symlink_to(tmp_path / "elsewhere.whl")
     elif how == "writable":
         folder.chmod(0o777)
+    elif how == "a folder of its name":
+        link.unlink()
+        link.mkdir()
+        (link / "inside").write_bytes(b"x")
+    elif how == "folder a symlink":
+        link.unlink()
+        folder.rmdir()
+        folder.symlink_to(outside)
+    elif how == "other files":  # the same name, other files (the same bytes): swapped one by one
+        link.unlink()
+        os.link(outside / link.name, link)
     else:
         for child in folder.iterdir():
             child.unlink()
@@ -92,6 +118,8 @@ def test_a_folder_that_is_not_exactly_its_links_is_built_again(cache, tmp_path, 
     assert os.path.samefile(again.path, alpha.path)
     assert not Path(again.path).is_symlink()
     assert folder.stat().st_mode & 0o022 == 0
+    assert [(p.name, p.read_bytes()) for p in outside.iterdir()] == [(link.name, b"theirs")]
+    assert not [p for p in Path(cache.root, "links").iterdir() if p.name.startswith(".")]
 
 
 def test_what_is_not_a_cached_pinned_wheel_is_left_where_it_is(cache, tmp_path):
@@ -185,3 +213,24 @@ def test_a_folder_another_run_was_handed_never_loses_a_file_while_it_is_made_aga
     assert [a.path for a in again] == handed  # the same paths: uv's cache knows them
     for before, after in zip(archives, again):
         assert os.path.samefile(before.path, after.path)  # the entries' files now
+
+
+def test_removing_unused_folders_never_reaches_outside_the_cache(cache, tmp_path):
+    """What a restored cache may hold in links/, a month old: a symbolic link to a folder
+    elsewhere, a folder holding one, and a hard link to a file elsewhere."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_bytes(b"theirs")
+    links = Path(cache.root, "links")
+    links.mkdir()
+    (links / "a").symlink_to(outside)
+    (links / "b").mkdir()
+    (links / "b" / "in").symlink_to(outside)
+    os.link(outside / "keep.txt", links / "b" / "linked.txt")
+    month = time.time() - 31 * 24 * 3600
+    for path in (links / "a", links / "b"):
+        os.utime(path, (month, month), follow_symlinks=False)
+    linked([_cached(cache, "alpha")], cache)  # a new folder: unused ones go
+    assert not (links / "b").exists()
+    assert (links / "a").is_symlink()  # not a folder of ours: left alone
+    assert [(p.name, p.read_bytes()) for p in outside.iterdir()] == [("keep.txt", b"theirs")]
