@@ -244,3 +244,56 @@ def test_a_run_rebuilding_a_links_folder_never_takes_it_from_a_run_reading_it(
         reader.join()
     assert missing == set()
     assert sorted((peep.cache / "links").rglob("*.whl")) == handed  # the same paths again
+
+
+def _dist_infos(python: Path) -> dict[str, dict[str, str]]:
+    """Each dist-info folder of the target: its files and what they hold (but for RECORD
+    and the time in uv's uv_cache.json, which differ from one install to the next)."""
+    site = site_packages(python)
+    return {
+        info.name: {
+            p.name: "" if p.name in ("RECORD", "uv_cache.json") else p.read_text()
+            for p in info.iterdir()
+        }
+        for info in site.glob("*.dist-info")
+    }
+
+
+def test_uv_unpacks_again_only_the_wheels_of_a_changed_pins_folder(
+    peep, write, publish, index, tmp_path
+):
+    """A second run hands uv the same paths (it unpacks nothing: no "Prepared"); a changed
+    pin changes only its own folder; what is installed is what uv installs from a copy."""
+    names = [f"links-stable-{i}" for i in range(12)]
+    wheels = {n: make_wheel(tmp_path / "w", n, "1.0") for n in names}
+    wheels["new"] = make_wheel(tmp_path / "w", names[3], "2.0")
+    digests = publish(wheels)
+
+    def pins(changed: bool) -> str:
+        lines = [f"{n}==1.0 {digests[n].pip_option()}\n" for n in names]
+        if changed:
+            lines[3] = f"{names[3]}==2.0 {digests['new'].pip_option()}\n"
+        return write(f"reqs-{changed}.txt", "".join(lines))
+
+    def run(reqs: str, *args: str) -> tuple[Path, str]:
+        python = make_venv(tmp_path / f"v{len(list(tmp_path.glob('v*')))}")
+        done = peep.install(
+            reqs, "-i", index.index_url, "--installer", "uv", *args, python=python, check=0
+        )
+        return python, done.stdout + done.stderr
+
+    first, said = run(pins(False))
+    assert f"Prepared {len(names)} packages" in said
+    _, said = run(pins(False))
+    assert "Prepared" not in said
+    folders = {p.parent for p in (peep.cache / "links").rglob("*.whl")}
+    sharing = [
+        p for p in (peep.cache / "links").rglob("*.whl") if p.name.startswith("links_stable_3-")
+    ]
+    (bucket,) = {p.parent for p in sharing}
+    _, said = run(pins(True))
+    assert f"Prepared {len(list(bucket.iterdir()))} package" in said
+    assert len({p.parent for p in (peep.cache / "links").rglob("*.whl")}) == len(folders) + 1
+    copied, _ = run(pins(False), "--no-cache")
+    assert _dist_infos(copied) == _dist_infos(first)
+    peep.assert_cache_clean()
