@@ -7,11 +7,14 @@ import importlib.machinery
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Literal, TextIO
 
 from peep_setuptools.errors import BackendError
+from peep_setuptools.urls import redact_text
 
 if TYPE_CHECKING:
     from peep_setuptools.installing.handoff import VerifiedArchive
@@ -105,38 +108,118 @@ def run_all(
     starts no other but lets those running finish (a killed installer would leave a
     package half-written). ``out``: the installer's stdout goes to our stderr.
     """
-    # With a JSON report on stdout, the installer's chatter must not land in it.
-    stdout = sys.stderr if out else None
     cwd = empty_dir(workdir)
     waiting = list(runs)
-    running: list[tuple[subprocess.Popen[bytes], ChildRun]] = []
+    running: list[_Child] = []
     failed: BackendError | None = None
     try:
         while waiting or running:
             while waiting and len(running) < at_once:
                 run = waiting.pop(0)
                 try:
-                    child = subprocess.Popen(run.command, env=dict(run.env), stdout=stdout, cwd=cwd)
+                    running.append(_start(run, cwd, out))
                 except OSError as exc:  # a failure like any other: those running may finish
                     failed = BackendError(f"cannot run {run.command[0]}: {exc}")
                     waiting.clear()
                     break
-                running.append((child, run))
             if not running or (failed is not None and action == "build"):
                 break
-            child, run = running.pop(0)
+            child = running.pop(0)
             code = child.wait()
             if code != 0 and failed is None:
-                failed = _failure(run, code, action)
+                failed = _failure(child.run, code, action)
                 waiting.clear()
                 if action == "build":
                     break
         if failed is not None:
             raise failed
     finally:
-        for child, _ in running:
-            child.kill()  # as subprocess.run does when interrupted
+        for child in running:
+            child.process.kill()  # as subprocess.run does when interrupted
             child.wait()
+
+
+#: how long the output of an installer that has exited may take to be passed on: more only
+#: if a process it started still holds its pipe (that one's output follows in the background)
+_DRAIN_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class _Child:
+    """A running installer, and the threads passing its output on."""
+
+    process: subprocess.Popen[bytes]
+    run: ChildRun
+    forwarders: Sequence[threading.Thread]
+
+    def wait(self) -> int:
+        """Its exit code, once what it printed has been passed on."""
+        code = self.process.wait()
+        deadline = time.monotonic() + _DRAIN_SECONDS
+        for thread in self.forwarders:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return code
+
+
+def _start(run: ChildRun, cwd: str, out: bool) -> _Child:
+    """Start one installer; its stdout and stderr are passed on line by line, redacted.
+
+    An installer prints URLs as it has them: uv an index it cannot reach with its query
+    (``?token=``). Each line goes through ``redact_text``, as every message of ours does.
+    Where it goes is where the inherited streams went: stdout to our stdout (our stderr if
+    ``out``: a JSON report on stdout must not get the installer's chatter), stderr to ours.
+    """
+    pipe = subprocess.PIPE
+    process = subprocess.Popen(run.command, env=dict(run.env), stdout=pipe, stderr=pipe, cwd=cwd)
+    to = (_fd(sys.stderr, 2) if out else _fd(sys.stdout, 1), _fd(sys.stderr, 2))
+    streams = (process.stdout, process.stderr)
+    threads = [
+        threading.Thread(target=_forward, args=(stream, fd), daemon=True)
+        for stream, fd in zip(streams, to)
+        if stream is not None
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+    except BaseException:  # no thread left to start (or an interrupt): no child either
+        process.kill()
+        process.wait()
+        raise
+    return _Child(process, run, threads)
+
+
+def _fd(stream: TextIO, default: int) -> int:
+    """The file descriptor under ``stream`` (``default`` if it has none: a StringIO)."""
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return default
+
+
+def _forward(stream: IO[bytes], fd: int) -> None:
+    """Copy ``stream`` to ``fd`` line by line with URL secrets hidden, up to its end.
+
+    Bytes that are not UTF-8 pass unchanged (surrogateescape). Once ``fd`` cannot be
+    written (a reader that left), the rest is read and dropped: the child must not block.
+    """
+    writable = True
+    with stream:
+        for line in iter(stream.readline, b""):
+            if writable:
+                text = redact_text(line.decode("utf-8", "surrogateescape"))
+                writable = _write_all(fd, text.encode("utf-8", "surrogateescape"))
+
+
+def _write_all(fd: int, data: bytes) -> bool:
+    """Write all of ``data`` to ``fd``; False if it cannot be written."""
+    while data:
+        try:
+            data = data[os.write(fd, data) :]
+        except BlockingIOError:  # a non-blocking stream our caller gave us: wait for room
+            time.sleep(0.01)
+        except OSError:
+            return False
+    return True
 
 
 def _failure(run: ChildRun, code: int, action: str) -> BackendError:

@@ -347,3 +347,29 @@ def test_a_quote_in_the_url_does_not_stop_the_redaction(
     assert "token=****" in text
     assert SECRET not in text, text
     peep.assert_nothing_installed()
+
+
+@pytest.mark.parametrize(("installer", "query"), [("uv", f"?token={SECRET}"), ("pip", "")])
+def test_what_the_installer_prints_hides_the_index_secrets(
+    peep, venv, write, packages, index, tmp_path, installer, query
+):
+    # The installer builds gamma with setuptools from an index it cannot reach, and says so,
+    # quoting its URL; what it prints reaches the user through peep. (pip refuses a query's
+    # token for a build: test_a_query_token_never_reaches_the_build_pips_command_line.)
+    unreachable = f"http://user:{SECRET}@127.0.0.1:9/simple/{query}"
+    reqs = write(
+        "reqs.txt",
+        f"--index-url {unreachable}\n"
+        f"gamma @ {index.url}/files/simple/gamma-1.0.tar.gz {packages.pip('gamma-1.0')}\n",
+    )
+    peep.env["PEEP_INSTALLER"] = installer
+    _, text = _everything_said(peep, reqs, tmp_path, check=1, report_optional=True)
+    # what the installer said of it, passed on through the redaction
+    said = (
+        "/setuptools/?token=****"
+        if installer == "uv"
+        else "Looking in indexes: http://127.0.0.1:9/"
+    )
+    assert said in text, text
+    assert SECRET not in text, text
+    peep.assert_nothing_installed()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import select
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -98,3 +101,75 @@ def test_an_install_that_cannot_start_lets_the_running_one_finish(tmp_path: Path
     with pytest.raises(BackendError, match=r"cannot run .*no-such-installer"):
         run_all(runs, workdir=str(tmp_path / "work"), action="install", out=False, at_once=2)
     assert (tmp_path / "finished").exists()
+
+
+_SAYS = (
+    "import sys\n"
+    "sys.stdout.buffer.write(b'Looking in http://u:s3cr3t@h/simple/?token=s3cr3t\\n\\xff\\n')\n"
+    "sys.stderr.buffer.write(b'error: http://h/simple/x/?token=s3cr3t&a=1 \\xe9t\\xc3\\xa9\\n')\n"
+    "sys.stderr.buffer.write(b'last http://s3cr3t@h/')\n"  # no newline at the end
+)
+
+
+@pytest.mark.parametrize("out", [False, True])
+def test_what_a_child_prints_is_passed_on_redacted(
+    tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes], out: bool
+) -> None:
+    # Bytes that are not UTF-8 pass unchanged; stdout goes to our stderr with `out`.
+    os.mkdir(tmp_path / "work")
+    run = ChildRun(_python(_SAYS), [_archive("a")], dict(os.environ))
+    run_all([run], workdir=str(tmp_path / "work"), action="install", out=out)
+    said = capfdbinary.readouterr()
+    stdout = [b"Looking in http://u:****@h/simple/?token=****\n", b"\xff\n"]
+    stderr = [
+        b"error: http://h/simple/x/?token=****&a=**** \xe9t\xc3\xa9\n",
+        b"last http://****@h/",
+    ]
+    if out:  # the two streams' lines in either order
+        assert said.out == b""
+        assert all(line in said.err for line in stdout + stderr)
+        assert len(said.err) == len(b"".join(stdout + stderr))
+    else:
+        assert (said.out, said.err) == (b"".join(stdout), b"".join(stderr))
+
+
+def test_lines_are_passed_on_as_they_come(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The child waits for a file we write only once its first line has reached us.
+    said, ours = os.pipe()
+    monkeypatch.setattr(sys, "stdout", os.fdopen(ours, "w"))
+    go = tmp_path / "go"
+    code = (
+        "import os, sys, time\n"
+        "print('first http://h/?token=s3cr3t', flush=True)\n"
+        "end = time.time() + 30\n"
+        "while not os.path.exists(sys.argv[1]):\n"
+        "    assert time.time() < end, 'the first line never arrived'\n"
+        "    time.sleep(0.01)\n"
+    )
+    os.mkdir(tmp_path / "work")
+    run = ChildRun([*_python(code), str(go)], [_archive("a")], dict(os.environ))
+    with os.fdopen(said, "rb") as reader:
+        thread = threading.Thread(
+            target=run_all,
+            args=([run],),
+            kwargs={"workdir": str(tmp_path / "work"), "action": "install", "out": False},
+        )
+        thread.start()
+        assert select.select([reader], [], [], 30)[0], "nothing came"
+        assert reader.readline() == b"first http://h/?token=****\n"
+        go.touch()
+        thread.join(30)
+    assert not thread.is_alive()
+
+
+def test_a_process_left_holding_the_output_does_not_hold_the_run(tmp_path: Path) -> None:
+    # A build backend may start a process that outlives it and keeps its stdout open.
+    code = (
+        "import subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+    )
+    os.mkdir(tmp_path / "work")
+    run = ChildRun(_python(code), [_archive("a")], dict(os.environ))
+    started = time.monotonic()
+    run_all([run], workdir=str(tmp_path / "work"), action="install", out=False)
+    assert time.monotonic() - started < 15
