@@ -124,8 +124,9 @@ def run_all(
                     break
             if not running or (failed is not None and action == "build"):
                 break
-            child = running.pop(0)
-            code = child.wait()
+            child = running[0]
+            code = child.wait()  # still in `running`: an interrupt here stops it too
+            running.pop(0)
             if code != 0 and failed is None:
                 failed = _failure(child.run, code, action)
                 waiting.clear()

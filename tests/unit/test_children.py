@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import select
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -173,3 +175,52 @@ def test_a_process_left_holding_the_output_does_not_hold_the_run(tmp_path: Path)
     started = time.monotonic()
     run_all([run], workdir=str(tmp_path / "work"), action="install", out=False)
     assert time.monotonic() - started < 15
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_signal_stops_the_installer_being_waited_for(tmp_path: Path) -> None:
+    # SIGTERM (a CI runner's cancel) reaches peep alone, not its children as a terminal's
+    # Ctrl-C does: the installer run_all was waiting for must not outlive the run.
+    code = (
+        "import os, sys\n"
+        "from peep_setuptools.errors import terminate_like_ctrl_c\n"
+        "from peep_setuptools.hashes import Digest\n"
+        "from peep_setuptools.installing.children import ChildRun, run_all\n"
+        "from peep_setuptools.installing.handoff import VerifiedArchive\n"
+        "a = VerifiedArchive('a', '/nowhere/a-1.0.tar.gz', Digest('sha256', '0' * 64))\n"
+        'child = \'import os, sys, time; open(sys.argv[1], "w").write(str(os.getpid()))'
+        "; time.sleep(60)'\n"
+        "run = ChildRun([sys.executable, '-c', child, sys.argv[1]], [a], dict(os.environ))\n"
+        "with terminate_like_ctrl_c():\n"
+        "    run_all([run], workdir=sys.argv[2], action='install', out=False)\n"
+    )
+    pid_file, work = tmp_path / "pid", tmp_path / "work"
+    work.mkdir()
+    peep = subprocess.Popen([sys.executable, "-c", code, str(pid_file), str(work)])
+    end = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < end, "the installer never started"
+        time.sleep(0.01)
+    peep.send_signal(signal.SIGTERM)
+    assert peep.wait(30) != 0
+    pid = int(pid_file.read_text())
+    try:
+        gone = _gone(pid)
+    finally:
+        if not gone:
+            os.kill(pid, signal.SIGKILL)
+    assert gone, "the installer outlived the run"
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie no one has reaped yet counts), within 5 s."""
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
