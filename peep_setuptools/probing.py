@@ -146,6 +146,8 @@ def pip_names():
     # that import: the modules a starting Python imports (a wheel replacing one is a hook).
     found, words, egg_links = set(), set(), False
     folders = list(paths) + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    # each folder once: a .pth naming a site folder (its own) would be read forever
+    seen = set(folders)
     for folder in folders:
         found.add(pip_name(folder))
         try:
@@ -171,7 +173,10 @@ def pip_names():
                 if line.startswith(("import ", "import\t")):
                     words.update(w.lower() for w in re.findall(r"[A-Za-z_]\w*", line))
                 elif line.strip() and not line.startswith("#"):
-                    folders.append(os.path.join(folder, line.rstrip()))
+                    named = os.path.join(folder, line.rstrip())
+                    if named not in seen:
+                        seen.add(named)
+                        folders.append(named)
     found.discard(None)
     return sorted(found), sorted(words | customize_words()), egg_links
 def customize_words():

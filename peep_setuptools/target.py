@@ -103,7 +103,10 @@ def run_script(
         return probing.start(python, script, *args, isolated=isolated).result()
     except (OSError, subprocess.SubprocessError) as exc:
         python = probing.Running.normalized(python)
-        raise TargetError(f"cannot run the target interpreter {python}: {exc}") from exc
+        # TimeoutExpired's own text quotes the whole command, the script and all
+        slow = exc.timeout if isinstance(exc, subprocess.TimeoutExpired) else None
+        why = f"no answer in {slow:g} s" if slow is not None else exc
+        raise TargetError(f"cannot run the target interpreter {python}: {why}") from exc
 
 
 def probe(python: str | None = None) -> Target:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from support.builders import make_venv, site_packages
 
+from peep_setuptools import probing
+from peep_setuptools.errors import TargetError
 from peep_setuptools.target import probe
 
 PY39 = "/root/.pyenv/versions/3.9.18/bin/python"
@@ -94,3 +96,25 @@ def test_probe_names_what_pip_takes_for_installed(tmp_path, python, monkeypatch)
     assert target.pip_names == {"foobar", "proj", "egged", "py-path"}
     # the words of the lines that import: what a starting Python imports
     assert {"sys", "open", "write", "append"} <= target.startup_modules
+
+
+def test_a_pth_naming_its_own_site_folder_is_read_once(tmp_path):
+    # Read again for each time it was named, it named itself again: the probe read it until
+    # its 120 s timeout, and the run failed ("cannot run the target interpreter").
+    venv = make_venv(tmp_path / "venv")
+    site = site_packages(venv)
+    (site / "self.pth").write_text(f"{site}\n")
+    (site / "alpha-1.0.dist-info").mkdir()
+    (site / "alpha-1.0.dist-info" / "METADATA").write_text("Name: alpha\nVersion: 1.0\n")
+    assert probe(str(venv)).pip_names == {"alpha"}
+
+
+def test_a_target_that_does_not_answer_is_named_without_the_probe_script(tmp_path, monkeypatch):
+    # TimeoutExpired's text is the whole command: the probe's script, 200 lines of it.
+    monkeypatch.setattr(probing, "TIMEOUT", 0.5)
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\nexec sleep 30\n")
+    python.chmod(0o755)
+    with pytest.raises(TargetError) as raised:
+        probe(str(python))
+    assert str(raised.value) == f"cannot run the target interpreter {python}: no answer in 0.5 s"
