@@ -186,3 +186,79 @@ def test_a_zip_sdist_pkg_info_is_read_from_its_top_folder_only(tmp_path):
         {"t-1.0/vendored/PKG-INFO": "Name: vendored\n", "t-1.0/PKG-INFO": "Name: t\n"},
     )
     assert metadata.read_sdist_pkg_info(top) == "Name: t\n"
+
+
+def _by_email(text: str) -> dict[str, list[str]]:
+    """What the email parser reads (the reference ``header_fields`` must give)."""
+    import email.parser
+
+    fields: dict[str, list[str]] = {}
+    for key, value in email.parser.HeaderParser().parsestr(text).items():
+        fields.setdefault(key.lower(), []).append(str(value))
+    return fields
+
+
+#: header blocks read without the email parser, and those only it may read
+PLAIN = [
+    "",
+    "\n",
+    "Name: x",
+    "Name: x\nVersion: 1\n",
+    "Name:x\nname:  y \nVERSION:\t2\n\nBody: not a field\n",
+    "Name: x\nLicense: a\n    b\n\tc\n \nVersion: 1\n",
+    "License:\n  folded from an empty first line\nName: x\n",
+    "Name: a:b\x0bc\x0cd\x1ce\x85f\u2028g\u00e9\n",
+    "Requires-Dist: a>=1\nRequires-Dist: b; extra == 'c'\nX.y_z-1: q\n",
+]
+NOT_PLAIN = [
+    " Name: x\n",  # a first line that is folded
+    "Name: x\r\nVersion: 1\r\n",
+    "Name: x\rVersion: 1\n",
+    "Name: x\n  folded\r\nVersion: 1\n",
+    "From someone\nName: x\n",
+    "Name : x\n",
+    "X(y): 1\nName: x\n",
+    ": no name\nName: x\n",
+    "Name: x\nnot a field\nVersion: 1\n",
+    "\ufeffName: x\n",
+    "Name: x\udc80\n",
+    "Name: x\n\nBody\udc80\n",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN + NOT_PLAIN)
+def test_header_fields_are_what_the_email_parser_reads(text):
+    assert metadata.header_fields(text) == _by_email(text)
+    assert (metadata._plain_fields(text) is not None) == (text in PLAIN)
+
+
+def test_header_fields_match_the_email_parser_on_random_blocks():
+    # the plain reading stands in for the parser only where it gives the same fields
+    import random
+
+    names = ["Name", "Version", "Requires-Dist", "a", "X.y_z", "From", "Name ", " Name", "N(a)"]
+    names += ["", "\u00e9"]
+    values = ["", " x", "x", " a: b", "  ", "\t", " x\r", " \u2028", " \u00e9", "x\udc80"]
+    rng = random.Random(20261130)
+    plain = 0
+    for _ in range(4000):
+        lines = []
+        for _ in range(rng.randrange(0, 6)):
+            kind = rng.random()
+            if kind < 0.25:  # folded, or a blank or CR line
+                lines.append(rng.choice([" ", "\t", "  "]) + rng.choice(["x", "", "y z", "\r"]))
+            else:
+                lines.append("" if kind < 0.3 else rng.choice(names) + ":" + rng.choice(values))
+        text = rng.choice(["\n", "\r\n", "\n"]).join(lines)
+        text += rng.choice(["", "\n", "\n\nBody: x\n"])
+        plain += metadata._plain_fields(text) is not None
+        assert _outcome(metadata.header_fields, text) == _outcome(_by_email, text), repr(text)
+    assert plain > 1000  # both readings were tried
+
+
+def _outcome(read, text):
+    # a surrogate next to other non-ASCII text: the parser's Header fails to become a str
+    try:
+        return read(text)
+    except UnicodeEncodeError:
+        return UnicodeEncodeError
