@@ -282,9 +282,19 @@ def test_a_run_the_cache_serves_never_loads_the_http_code(tmp_path):
     assert "match their hashes" in warm.stdout + warm.stderr
 
 
+def test_the_split_reads_plain_metadata_without_the_email_parser():
+    # preparable reads each wheel's WHEEL and METADATA through checks.metadata.header_fields
+    code = (
+        "import sys, peep_setuptools.installing.batches, peep_setuptools.installing.preparable;"
+        "loaded = [m for m in ('email.parser', 'email.message') if m in sys.modules];"
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
 def test_an_install_that_cannot_split_loads_no_reader_of_the_split():
-    # batches and preparable read every wheel (and load email's parser); an install the
-    # cache serves to uv, or of a few wheels, never splits. Lock files' code: only for them.
+    # batches and preparable read every wheel; an install the cache serves to uv, or of a
+    # few wheels, never splits. Lock files' code: only for them.
     code = (
         "import sys, peep_setuptools.api, peep_setuptools.installing.backends;"
         "never = ('peep_setuptools.installing.batches', 'peep_setuptools.installing.preparable',"

@@ -93,10 +93,10 @@ def parse_metadata(text: str, *, sdist: bool) -> Dependencies:
     ``Requires-Dist`` not listed as ``Dynamic``.
     """
     headers = header_fields(text)
-    name = _first(headers, "name").strip()
-    version = _first(headers, "version").strip()
+    name = (first_field(headers, "name") or "").strip()
+    version = (first_field(headers, "version") or "").strip()
     if sdist:
-        declared = _first(headers, "metadata-version").strip()
+        declared = (first_field(headers, "metadata-version") or "").strip()
         try:
             static = Version(declared) >= _STATIC_SDIST_METADATA
         except InvalidVersion:
@@ -171,9 +171,10 @@ def _plain_fields(text: str) -> dict[str, list[str]] | None:
     return fields
 
 
-def _first(headers: Mapping[str, Sequence[str]], key: str) -> str:
+def first_field(headers: Mapping[str, Sequence[str]], key: str) -> str | None:
+    """The first value of ``key`` (lowercase) in ``header_fields``: ``Message.get``'s."""
     values = headers.get(key)
-    return values[0] if values else ""
+    return values[0] if values else None
 
 
 def read_wheel_member(path: str, filename: str) -> str:

@@ -18,9 +18,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Sequence
-from email.message import Message
-from email.parser import HeaderParser
+from collections.abc import Mapping, Sequence
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -28,6 +26,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.archives import parse_filename
+from peep_setuptools.checks.metadata import first_field, header_fields
 from peep_setuptools.checks.wheelfacts import OpenedWheel
 from peep_setuptools.installing.handoff import VerifiedArchive
 from peep_setuptools.target import Target
@@ -83,30 +82,32 @@ def refused(
     if not _same(name, version, parsed.name, parsed.version):
         return "its .dist-info folder names another project or version"
     wheel_file = _headers(wheel, members, f"{info}/WHEEL")
-    if wheel_file is None or not _WHEEL_VERSION.fullmatch(wheel_file.get("Wheel-Version", "")):
+    if wheel_file is None or not _WHEEL_VERSION.fullmatch(
+        first_field(wheel_file, "wheel-version") or ""
+    ):
         return "its WHEEL file is not of version 1"
     metadata = _headers(wheel, members, f"{info}/METADATA")
-    if metadata is None or "Metadata-Version" not in metadata or f"{info}/RECORD" not in members:
+    if metadata is None or "metadata-version" not in metadata or f"{info}/RECORD" not in members:
         return "it has no readable METADATA (with its Metadata-Version) or no RECORD"
-    name, version = metadata.get("Name", ""), metadata.get("Version", "")
+    name, version = first_field(metadata, "name") or "", first_field(metadata, "version") or ""
     if not _same(name, version, parsed.name, parsed.version):
         return "its METADATA names another project or version"
     if not _plain_record(_text(wheel, f"{info}/RECORD")):
         return "its RECORD is not plain CSV of three fields a row"
     return _requires_refused(metadata, target) or _python_refused(
-        metadata.get("Requires-Python"), target
+        first_field(metadata, "requires-python"), target
     )
 
 
-def _requires_refused(metadata: Message, target: Target | None) -> str | None:
+def _requires_refused(metadata: Mapping[str, Sequence[str]], target: Target | None) -> str | None:
     """Why pip may refuse the wheel's Requires-Dist even with ``--no-deps``; None: none.
 
     Newer pips take one that does not parse for "invalid metadata", and evaluate each
     marker (pip 26 stops with a traceback on ``python_full_version ~= '3'``): so a marker
     that cannot be evaluated on the target, with no extra or any the wheel provides, too.
     """
-    extras = ["", *(metadata.get_all("Provides-Extra") or ())]
-    for line in metadata.get_all("Requires-Dist") or ():
+    extras = ["", *metadata.get("provides-extra", ())]
+    for line in metadata.get("requires-dist", ()):
         try:
             marker = Requirement(line).marker
         except InvalidRequirement:
@@ -274,10 +275,12 @@ def _python_refused(requires: str | None, target: Target | None) -> str | None:
     return None
 
 
-def _headers(wheel: OpenedWheel, members: Sequence[str], member: str) -> Message | None:
+def _headers(
+    wheel: OpenedWheel, members: Sequence[str], member: str
+) -> Mapping[str, Sequence[str]] | None:
     """The header block of a METADATA-like member; None if missing, too large or not UTF-8."""
     text = _text(wheel, member) if member in members else None
-    return None if text is None else HeaderParser().parsestr(text)
+    return None if text is None else header_fields(text)
 
 
 def _text(wheel: OpenedWheel, member: str) -> str | None:
