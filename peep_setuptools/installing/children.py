@@ -141,24 +141,72 @@ def run_all(
 
 
 #: how long the output of an installer that has exited may take to be passed on: more only
-#: if a process it started still holds its pipe (that one's output follows in the background)
+#: if a process it started still holds its pipe (that one's output follows in the background).
+#: Time spent waiting for our own reader (a pager, a slow log) does not count: the
+#: installer's last lines (its error) are never dropped for it.
 _DRAIN_SECONDS = 2.0
+
+
+class _Forwarder:
+    """Passes one of a child's streams on, and tells how long it has waited to write."""
+
+    def __init__(self, stream: IO[bytes], fd: int) -> None:
+        self.thread = threading.Thread(target=self._run, args=(stream, fd), daemon=True)
+        self._lock = threading.Lock()
+        self._written_for = 0.0  # seconds spent in writes that have ended
+        self._writing_since: float | None = None
+
+    def writing_time(self, now: float) -> float:
+        """Seconds spent writing to our side up to ``now``, the write in progress too."""
+        with self._lock:
+            since = self._writing_since
+            return self._written_for + (now - since if since is not None else 0.0)
+
+    def _run(self, stream: IO[bytes], fd: int) -> None:
+        """Copy ``stream`` to ``fd`` line by line with URL secrets hidden, up to its end.
+
+        Bytes that are not UTF-8 pass unchanged (surrogateescape). Once ``fd`` cannot be
+        written (a reader that left), the rest is read and dropped: the child must not block.
+        """
+        writable = True
+        with stream:
+            for line in iter(stream.readline, b""):
+                if writable:
+                    text = redact_text(line.decode("utf-8", "surrogateescape"))
+                    with self._lock:
+                        self._writing_since = time.monotonic()
+                    writable = _write_all(fd, text.encode("utf-8", "surrogateescape"))
+                    with self._lock:
+                        self._written_for += time.monotonic() - self._writing_since
+                        self._writing_since = None
+
+    def drain(self, exited: float) -> None:
+        """Wait until all is passed on, or ``_DRAIN_SECONDS`` since ``exited`` (the child's).
+
+        Time spent in writes to our side does not count: only waiting for the child's.
+        """
+        written_before = self.writing_time(exited)
+        while self.thread.is_alive():
+            self.thread.join(0.05)
+            now = time.monotonic()
+            if now - exited - (self.writing_time(now) - written_before) >= _DRAIN_SECONDS:
+                return
 
 
 @dataclass(frozen=True)
 class _Child:
-    """A running installer, and the threads passing its output on."""
+    """A running installer, and what passes its output on."""
 
     process: subprocess.Popen[bytes]
     run: ChildRun
-    forwarders: Sequence[threading.Thread]
+    forwarders: Sequence[_Forwarder]
 
     def wait(self) -> int:
         """Its exit code, once what it printed has been passed on."""
         code = self.process.wait()
-        deadline = time.monotonic() + _DRAIN_SECONDS
-        for thread in self.forwarders:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        exited = time.monotonic()
+        for forwarder in self.forwarders:
+            forwarder.drain(exited)
         return code
 
 
@@ -174,19 +222,15 @@ def _start(run: ChildRun, cwd: str, out: bool) -> _Child:
     process = subprocess.Popen(run.command, env=dict(run.env), stdout=pipe, stderr=pipe, cwd=cwd)
     to = (_fd(sys.stderr, 2) if out else _fd(sys.stdout, 1), _fd(sys.stderr, 2))
     streams = (process.stdout, process.stderr)
-    threads = [
-        threading.Thread(target=_forward, args=(stream, fd), daemon=True)
-        for stream, fd in zip(streams, to)
-        if stream is not None
-    ]
+    forwarders = [_Forwarder(stream, fd) for stream, fd in zip(streams, to) if stream is not None]
     try:
-        for thread in threads:
-            thread.start()
+        for forwarder in forwarders:
+            forwarder.thread.start()
     except BaseException:  # no thread left to start (or an interrupt): no child either
         process.kill()
         process.wait()
         raise
-    return _Child(process, run, threads)
+    return _Child(process, run, forwarders)
 
 
 def _fd(stream: TextIO, default: int) -> int:
@@ -195,20 +239,6 @@ def _fd(stream: TextIO, default: int) -> int:
         return stream.fileno()
     except (AttributeError, OSError, ValueError):
         return default
-
-
-def _forward(stream: IO[bytes], fd: int) -> None:
-    """Copy ``stream`` to ``fd`` line by line with URL secrets hidden, up to its end.
-
-    Bytes that are not UTF-8 pass unchanged (surrogateescape). Once ``fd`` cannot be
-    written (a reader that left), the rest is read and dropped: the child must not block.
-    """
-    writable = True
-    with stream:
-        for line in iter(stream.readline, b""):
-            if writable:
-                text = redact_text(line.decode("utf-8", "surrogateescape"))
-                writable = _write_all(fd, text.encode("utf-8", "surrogateescape"))
 
 
 def _write_all(fd: int, data: bytes) -> bool:

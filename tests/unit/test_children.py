@@ -224,3 +224,43 @@ def _gone(pid: int) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_a_slow_reader_of_our_output_loses_none_of_the_installers(tmp_path: Path) -> None:
+    # The installer prints more than two pipes hold and exits while we wait to write to a
+    # reader that takes its time (a pager, a slow log): its last lines (pip's error, say)
+    # still come, and before what we print next. Only waiting on the child's pipe is timed.
+    code = (
+        "import os, sys\n"
+        "from peep_setuptools.hashes import Digest\n"
+        "from peep_setuptools.installing.children import ChildRun, run_all\n"
+        "from peep_setuptools.installing.handoff import VerifiedArchive\n"
+        "a = VerifiedArchive('a', '/nowhere/a-1.0.tar.gz', Digest('sha256', '0' * 64))\n"
+        'child = \'for i in range(1000): print("line", i, "x" * 90)\'\n'
+        "run = ChildRun([sys.executable, '-c', child], [a], dict(os.environ))\n"
+        "run_all([run], workdir=sys.argv[1], action='install', out=False)\n"
+        "print('ours', flush=True)\n"
+    )
+    (tmp_path / "work").mkdir()
+    peep = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path / "work")], stdout=subprocess.PIPE
+    )
+    assert peep.stdout is not None
+    time.sleep(4)  # the installer has exited by now, and 2 s more have passed
+    said = peep.stdout.read().decode().splitlines()
+    assert peep.wait(30) == 0
+    assert said == [f"line {i} {'x' * 90}" for i in range(1000)] + ["ours"]
+
+
+def test_a_process_left_chattering_on_the_output_does_not_hold_the_run(
+    tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # Lines that keep coming from a process the installer left behind do not extend the
+    # wait for ever: only the time spent writing them to our side is not counted.
+    chatter = "import time\nend = time.time() + 20\nwhile time.time() < end:\n    print('x')\n"
+    code = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {chatter!r}])\n"
+    os.mkdir(tmp_path / "work")
+    run = ChildRun(_python(code), [_archive("a")], dict(os.environ))
+    started = time.monotonic()
+    run_all([run], workdir=str(tmp_path / "work"), action="install", out=False)
+    assert time.monotonic() - started < 15
