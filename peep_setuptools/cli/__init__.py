@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -14,6 +15,7 @@ def run() -> NoReturn:
     ``peep install`` probes its target interpreter first thing; the probe is started before
     the rest of the package is imported, so that both run at once.
     """
+    _open_standard_streams()
     python = _install_target(sys.argv[1:])
     if python is not None:
         from peep_setuptools.probing import start_early
@@ -34,6 +36,22 @@ def run() -> NoReturn:
     # still flushed and exit handlers still run.
     gc.freeze()
     sys.exit(code)
+
+
+def _open_standard_streams() -> None:
+    """A closed stdin, stdout or stderr (``peep ... >&-``) becomes /dev/null.
+
+    Python leaves ``sys.stdout`` None then (every print of ours would fail: exit 3), and the
+    next file opened would get descriptor 1: what the installer prints would be written
+    there. Its messages are dropped, as a shell's own commands drop them.
+    """
+    for fd, name in enumerate(("stdin", "stdout", "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: this one
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
 
 
 def _install_target(argv: Sequence[str]) -> str | None:

@@ -282,3 +282,13 @@ def test_python_given_as_a_relative_path(peep, venv, write, packages, index):
     relative = venv.relative_to(peep.cwd)
     peep.install(reqs, "-i", index.index_url, python=relative, check=0)
     assert installed(venv)["alpha"] == "1.0"
+
+
+@pytest.mark.parametrize("closed", [">&-", "2>&-", "<&- >&- 2>&-"])
+def test_a_closed_stdout_or_stderr_is_no_bug(peep, venv, write, packages, closed):
+    # `peep install ... >&-` (a cron job's, a daemon's): what would have gone there is
+    # dropped, as a shell's own commands do; the run is the same (it was exit 3 or 1).
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    wrap = ["sh", "-c", f'exec "$@" {closed}', "sh"]
+    peep(*peep.install_args(reqs, "--no-index"), wrap=wrap, check=0)
+    assert installed(venv)["alpha"] == "1.0"
