@@ -137,7 +137,7 @@ def run_all(
     finally:
         for child in running:
             child.process.kill()  # as subprocess.run does when interrupted
-            child.wait()
+            child.wait(patient=False)
 
 
 #: how long the output of an installer that has exited may take to be passed on: more only
@@ -180,16 +180,18 @@ class _Forwarder:
                         self._written_for += time.monotonic() - self._writing_since
                         self._writing_since = None
 
-    def drain(self, exited: float) -> None:
+    def drain(self, exited: float, *, patient: bool) -> None:
         """Wait until all is passed on, or ``_DRAIN_SECONDS`` since ``exited`` (the child's).
 
-        Time spent in writes to our side does not count: only waiting for the child's.
+        ``patient``: time spent in writes to our side does not count, only waiting for the
+        child's (not so once interrupted: a reader that stopped reading must not hold us).
         """
         written_before = self.writing_time(exited)
         while self.thread.is_alive():
             self.thread.join(0.05)
             now = time.monotonic()
-            if now - exited - (self.writing_time(now) - written_before) >= _DRAIN_SECONDS:
+            writing = self.writing_time(now) - written_before if patient else 0.0
+            if now - exited - writing >= _DRAIN_SECONDS:
                 return
 
 
@@ -201,12 +203,12 @@ class _Child:
     run: ChildRun
     forwarders: Sequence[_Forwarder]
 
-    def wait(self) -> int:
-        """Its exit code, once what it printed has been passed on."""
+    def wait(self, *, patient: bool = True) -> int:
+        """Its exit code, once what it printed has been passed on (see ``drain``)."""
         code = self.process.wait()
         exited = time.monotonic()
         for forwarder in self.forwarders:
-            forwarder.drain(exited)
+            forwarder.drain(exited, patient=patient)
         return code
 
 

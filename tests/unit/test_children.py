@@ -264,3 +264,48 @@ def test_a_process_left_chattering_on_the_output_does_not_hold_the_run(
     started = time.monotonic()
     run_all([run], workdir=str(tmp_path / "work"), action="install", out=False)
     assert time.monotonic() - started < 15
+
+
+_PRINTS_THEN_WAITS = (
+    "import sys, time\n"
+    "sys.stdout.write(('x' * 99 + '\\n') * 1000)\n"  # more than one pipe holds
+    "sys.stdout.flush()\n"
+    "open(sys.argv[1], 'w').close()\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_an_interrupt_does_not_wait_for_a_reader_that_stopped_reading(tmp_path: Path) -> None:
+    # Ctrl-C while our own output is stuck (a pager no one scrolls): the installer is
+    # stopped and the run ends, whatever of its output is still on its way.
+    code = (
+        "import os, sys\n"
+        "from peep_setuptools.errors import terminate_like_ctrl_c\n"
+        "from peep_setuptools.hashes import Digest\n"
+        "from peep_setuptools.installing.children import ChildRun, run_all\n"
+        "from peep_setuptools.installing.handoff import VerifiedArchive\n"
+        "a = VerifiedArchive('a', '/nowhere/a-1.0.tar.gz', Digest('sha256', '0' * 64))\n"
+        f"child = {_PRINTS_THEN_WAITS!r}\n"
+        "run = ChildRun([sys.executable, '-c', child, sys.argv[2]], [a], dict(os.environ))\n"
+        "with terminate_like_ctrl_c():\n"
+        "    run_all([run], workdir=sys.argv[1], action='install', out=False)\n"
+    )
+    (tmp_path / "work").mkdir()
+    printed = tmp_path / "printed"
+    peep = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path / "work"), str(printed)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        end = time.monotonic() + 30
+        while not printed.exists():
+            assert time.monotonic() < end, "the installer never printed it all"
+            time.sleep(0.01)
+        peep.send_signal(signal.SIGTERM)
+        assert peep.wait(15) != 0
+    finally:
+        peep.kill()
+        assert peep.stdout is not None
+        peep.stdout.close()
+        peep.wait()
