@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import io
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 
 def run() -> NoReturn:
@@ -15,7 +16,7 @@ def run() -> NoReturn:
     ``peep install`` probes its target interpreter first thing; the probe is started before
     the rest of the package is imported, so that both run at once.
     """
-    _open_standard_streams()
+    _standard_streams()
     python = _install_target(sys.argv[1:])
     if python is not None:
         from peep_setuptools.probing import start_early
@@ -38,20 +39,48 @@ def run() -> NoReturn:
     sys.exit(code)
 
 
-def _open_standard_streams() -> None:
-    """A closed stdin, stdout or stderr (``peep ... >&-``) becomes /dev/null.
+def _standard_streams() -> None:
+    """Our stdin, stdout and stderr as peep needs them, whatever it was started with.
 
-    Python leaves ``sys.stdout`` None then (every print of ours would fail: exit 3), and the
-    next file opened would get descriptor 1: what the installer prints would be written
-    there. Its messages are dropped, as a shell's own commands drop them.
+    A closed one (``peep ... >&-``) becomes /dev/null: Python leaves ``sys.stdout`` None
+    then (every print of ours would fail: exit 3), and the next file opened would get its
+    descriptor (what the installer prints would be written there). stdout and stderr drop
+    what is written once their reader has left (``_ReaderMayLeave``).
     """
     for fd, name in enumerate(("stdin", "stdout", "stderr")):
         try:
             os.fstat(fd)
         except OSError:
             os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: this one
-        if getattr(sys, name) is None:
-            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
+        if fd == 0:
+            sys.stdin = sys.stdin or open(0, closefd=False)  # noqa: SIM115
+            continue
+        old = getattr(sys, name) or open(fd, "w", closefd=False)  # noqa: SIM115
+        new = io.TextIOWrapper(
+            io.BufferedWriter(_ReaderMayLeave(fd, "w", closefd=False)),
+            encoding=old.encoding,
+            errors=old.errors,
+            line_buffering=old.line_buffering,
+            write_through=getattr(old, "write_through", False),
+        )
+        setattr(sys, name, new)
+
+
+class _ReaderMayLeave(io.FileIO):
+    """Descriptor 1 or 2; once its reader has left (EPIPE: ``peep ... | head -1``), /dev/null.
+
+    What is written there from then on, ours or the installer's, is dropped and the run goes
+    on: stopping it at a message (exit 3, as it was) could leave an install half done.
+    """
+
+    def write(self, data: Any, /) -> int:  # noqa: ANN401 -- any buffer, as FileIO.write takes
+        try:
+            return super().write(data)
+        except BrokenPipeError:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self.fileno())
+            os.close(null)
+            return super().write(data)
 
 
 def _install_target(argv: Sequence[str]) -> str | None:

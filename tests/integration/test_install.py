@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 from support.builders import installed, make_venv, origin, pip, write_wheel
 from support.peeprun import describe
@@ -291,4 +294,26 @@ def test_a_closed_stdout_or_stderr_is_no_bug(peep, venv, write, packages, closed
     reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
     wrap = ["sh", "-c", f'exec "$@" {closed}', "sh"]
     peep(*peep.install_args(reqs, "--no-index"), wrap=wrap, check=0)
+    assert installed(venv)["alpha"] == "1.0"
+
+
+@pytest.mark.parametrize("both", [False, True])
+def test_a_reader_that_left_is_no_bug(peep, venv, write, packages, both):
+    # `peep install ... | head -1` (or `2>&1 | head -1`): once the reader has left, what
+    # would have gone there is dropped and the run goes on (it was exit 3 at the next line).
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    read, write_end = os.pipe()
+    os.close(read)
+    with os.fdopen(write_end, "wb") as left:
+        done = subprocess.run(
+            peep.argv(*peep.install_args(reqs, "--no-index")),
+            env=peep.env,
+            cwd=peep.cwd,
+            stdout=left,
+            stderr=left if both else subprocess.PIPE,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    assert (done.returncode, done.stderr or "") == (0, ""), done.stderr
     assert installed(venv)["alpha"] == "1.0"
