@@ -219,10 +219,13 @@ def _start(run: ChildRun, cwd: str, out: bool) -> _Child:
     (``?token=``). Each line goes through ``redact_text``, as every message of ours does.
     Where it goes is where the inherited streams went: stdout to our stdout (our stderr if
     ``out``: a JSON report on stdout must not get the installer's chatter), stderr to ours.
+    Both going to one place (``out``, a terminal, ``2>&1``), they share one pipe: two
+    would be read side by side, and the installer's lines would come out of order.
     """
-    pipe = subprocess.PIPE
-    process = subprocess.Popen(run.command, env=dict(run.env), stdout=pipe, stderr=pipe, cwd=cwd)
     to = (_fd(sys.stderr, 2) if out else _fd(sys.stdout, 1), _fd(sys.stderr, 2))
+    pipe = subprocess.PIPE
+    errors = subprocess.STDOUT if _same_file(*to) else pipe
+    process = subprocess.Popen(run.command, env=dict(run.env), stdout=pipe, stderr=errors, cwd=cwd)
     streams = (process.stdout, process.stderr)
     forwarders = [_Forwarder(stream, fd) for stream, fd in zip(streams, to) if stream is not None]
     try:
@@ -241,6 +244,17 @@ def _fd(stream: TextIO, default: int) -> int:
         return stream.fileno()
     except (AttributeError, OSError, ValueError):
         return default
+
+
+def _same_file(one: int, other: int) -> bool:
+    """Whether two file descriptors write to the same file (or terminal, or pipe)."""
+    if one == other:
+        return True
+    try:
+        first, second = os.fstat(one), os.fstat(other)
+    except OSError:
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 def _write_all(fd: int, data: bytes) -> bool:

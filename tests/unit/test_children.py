@@ -309,3 +309,34 @@ def test_an_interrupt_does_not_wait_for_a_reader_that_stopped_reading(tmp_path: 
         assert peep.stdout is not None
         peep.stdout.close()
         peep.wait()
+
+
+@pytest.mark.parametrize("out", [False, True])
+def test_stdout_and_stderr_going_to_one_place_keep_their_order(tmp_path: Path, out: bool) -> None:
+    # `peep install ... 2>&1 | tee log`, a terminal, or `out` (both to our stderr): the
+    # installer's lines come in the order it printed them (one pipe, not two raced).
+    child = (
+        "import sys\n"
+        "for i in range(200):\n"
+        "    stream = sys.stdout if i % 2 else sys.stderr\n"
+        "    stream.write(f'{i}\\n')\n"
+        "    stream.flush()\n"
+    )
+    code = (
+        "import os, sys\n"
+        "from peep_setuptools.hashes import Digest\n"
+        "from peep_setuptools.installing.children import ChildRun, run_all\n"
+        "from peep_setuptools.installing.handoff import VerifiedArchive\n"
+        "a = VerifiedArchive('a', '/nowhere/a-1.0.tar.gz', Digest('sha256', '0' * 64))\n"
+        f"run = ChildRun([sys.executable, '-c', {child!r}], [a], dict(os.environ))\n"
+        f"run_all([run], workdir=sys.argv[1], action='install', out={out})\n"
+    )
+    (tmp_path / "work").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "work")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split() == [str(i).encode() for i in range(200)]
