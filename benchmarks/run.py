@@ -586,9 +586,10 @@ PARTS = ("series", "latency", "floor", "noop", "fetch", "rss", "many")
 
 
 def install_peep() -> None:
-    """A fresh ``PEEP_VENV``: a wheel of this checkout and ``packaging``, nothing else.
+    """A fresh ``PEEP_VENV``: a wheel of this checkout, ``packaging`` and pip, as pipx makes.
 
-    uv is linked beside its python, where peep looks for it.
+    peep builds an sdist with the pip beside it (``--python TARGET``) where the target's is
+    older or missing; uv is linked beside its python, where peep looks for it.
     """
     shutil.rmtree(PEEP_VENV, ignore_errors=True)
     wheels = WORK / "peep-wheel"
@@ -598,11 +599,16 @@ def install_peep() -> None:
     subprocess.run([*build, str(ROOT)], check=True, env=clean_env())
     (ours,) = wheels.glob("peep_setuptools-*.whl")
     (packaging,) = (WORK / "tools").glob("packaging-*.whl")
+    (pip_wheel,) = (WORK / "tools").glob("pip-*.whl")
     env = clean_env({"UV_CACHE_DIR": str(WORK / "setup-uv-cache")})
     subprocess.run([UV, "venv", "-q", str(PEEP_VENV)], check=True, env=env)
     install = [UV, "pip", "install", "-q", "--no-deps", "--compile-bytecode", "--no-index"]
     python = str(PEEP_VENV / "bin" / "python")
-    subprocess.run([*install, "--python", python, str(ours), str(packaging)], check=True, env=env)
+    subprocess.run(
+        [*install, "--python", python, str(ours), str(packaging), str(pip_wheel)],
+        check=True,
+        env=env,
+    )
     os.symlink(UV, PEEP_VENV / "bin" / "uv")
 
 
