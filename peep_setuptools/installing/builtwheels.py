@@ -75,7 +75,11 @@ def with_built_wheels(
                 continue
             digest = hash_file(path)["sha256"]
             if cache is not None:
-                cache.store_built_wheel(sdist.digest, tag, backend.name, path, digest)
+                stored = cache.store_built_wheel(
+                    sdist.digest, tag, backend.name, path, digest, link=in_place
+                )
+                # As for downloads (fetch.py): uv meets it at the path of every later run.
+                path = stored if in_place and stored is not None else path
             wheels[sdist.path] = replace(sdist, path=path, digest=digest)
     return tuple(wheels.get(a.path, a) for a in archives)
 

@@ -241,18 +241,30 @@ class ArchiveCache:
         return CachedArchive(path, filename, digest, None) if trusted else None
 
     def store_built_wheel(
-        self, sdist: Digest, tag: str, builder: str, wheel: str, digest: Digest
-    ) -> None:
-        """Keep a wheel ``builder`` built from a verified sdist, sealed with its hash."""
+        self,
+        sdist: Digest,
+        tag: str,
+        builder: str,
+        wheel: str,
+        digest: Digest,
+        *,
+        link: bool = False,
+    ) -> str | None:
+        """Keep a wheel ``builder`` built from a verified sdist, sealed with its hash.
+
+        Return the stored file's path, or None; ``link`` as for ``store``.
+        """
         sealer = self._load_sealer()
         if sdist.algorithm != "sha256" or not self._writable or sealer is None:
-            return
+            return None
         filename = os.path.basename(wheel)
         seal = sealer.seal(
             sdist=sdist.hex, tag=tag, builder=builder, filename=filename, wheel=digest.hex
         )
         entry = {"filename": filename, "sha256": digest.hex, "builder": builder, "seal": seal}
-        self._put(self._built_dir(sdist, tag), wheel, filename, entry)
+        folder = self._built_dir(sdist, tag)
+        stored = self._put(folder, wheel, filename, entry, link=link)
+        return os.path.join(folder, filename) if stored else None
 
     # -- internals ------------------------------------------------------------------------
 

@@ -40,11 +40,13 @@ def test_a_cached_built_wheel_is_handed_to_uv_in_place(
 ):
     """As cached archives are: uv's own cache knows a local wheel by its path and mtime, so
     a copy in the run's folder would be unpacked again by every run. It gets a hard link to
-    the cache's file, in a folder of the cache's ``links/`` that the next run finds again."""
+    the cache's file, in a folder of the cache's ``links/`` that the next run finds again;
+    the run that builds it hands it over from there too (else the next run's folder would
+    differ, and uv would unpack again every wheel in it)."""
     reqs = write("reqs.txt", f"beta==1.0 {packages.pip('beta-1.0')}\n")
+    log = _logging_uv(peep, tmp_path)
     peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
     built = telltale.read_text().count("beta ran")
-    log = _logging_uv(peep, tmp_path)
     fresh = make_venv(tmp_path / "fresh")
     peep.install(reqs, "-i", index.index_url, "--installer", "uv", python=fresh, check=0)
     assert telltale.read_text().count("beta ran") == built  # not built again
@@ -55,7 +57,7 @@ def test_a_cached_built_wheel_is_handed_to_uv_in_place(
     assert installed(fresh)["beta"] == "1.0"
     again = make_venv(tmp_path / "again")
     peep.install(reqs, "-i", index.index_url, "--installer", "uv", python=again, check=0)
-    assert log.read_text().count(f"--find-links {link.parent}") == 2
+    assert log.read_text().count(f"--find-links {link.parent}") == 3
 
 
 def _logging_uv(peep, tmp_path: Path) -> Path:
