@@ -177,18 +177,24 @@ def test_a_process_left_holding_the_output_does_not_hold_the_run(tmp_path: Path)
     assert time.monotonic() - started < 15
 
 
+#: the start of a script that runs ``run_all`` in its own process, for one archive ``a``
+_RUN_ALL_SCRIPT = (
+    "import os, sys\n"
+    "from peep_setuptools.errors import terminate_like_ctrl_c\n"
+    "from peep_setuptools.hashes import Digest\n"
+    "from peep_setuptools.installing.children import ChildRun, run_all\n"
+    "from peep_setuptools.installing.handoff import VerifiedArchive\n"
+    "a = VerifiedArchive('a', '/nowhere/a-1.0.tar.gz', Digest('sha256', '0' * 64))\n"
+)
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_a_signal_stops_the_installer_being_waited_for(tmp_path: Path) -> None:
     # SIGTERM (a CI runner's cancel) reaches peep alone, not its children as a terminal's
     # Ctrl-C does: the installer run_all was waiting for must not outlive the run.
     code = (
-        "import os, sys\n"
-        "from peep_setuptools.errors import terminate_like_ctrl_c\n"
-        "from peep_setuptools.hashes import Digest\n"
-        "from peep_setuptools.installing.children import ChildRun, run_all\n"
-        "from peep_setuptools.installing.handoff import VerifiedArchive\n"
-        "a = VerifiedArchive('a', '/nowhere/a-1.0.tar.gz', Digest('sha256', '0' * 64))\n"
-        'child = \'import os, sys, time; open(sys.argv[1], "w").write(str(os.getpid()))'
+        _RUN_ALL_SCRIPT
+        + 'child = \'import os, sys, time; open(sys.argv[1], "w").write(str(os.getpid()))'
         "; time.sleep(60)'\n"
         "run = ChildRun([sys.executable, '-c', child, sys.argv[1]], [a], dict(os.environ))\n"
         "with terminate_like_ctrl_c():\n"
@@ -279,13 +285,7 @@ def test_an_interrupt_does_not_wait_for_a_reader_that_stopped_reading(tmp_path: 
     # Ctrl-C while our own output is stuck (a pager no one scrolls): the installer is
     # stopped and the run ends, whatever of its output is still on its way.
     code = (
-        "import os, sys\n"
-        "from peep_setuptools.errors import terminate_like_ctrl_c\n"
-        "from peep_setuptools.hashes import Digest\n"
-        "from peep_setuptools.installing.children import ChildRun, run_all\n"
-        "from peep_setuptools.installing.handoff import VerifiedArchive\n"
-        "a = VerifiedArchive('a', '/nowhere/a-1.0.tar.gz', Digest('sha256', '0' * 64))\n"
-        f"child = {_PRINTS_THEN_WAITS!r}\n"
+        _RUN_ALL_SCRIPT + f"child = {_PRINTS_THEN_WAITS!r}\n"
         "run = ChildRun([sys.executable, '-c', child, sys.argv[2]], [a], dict(os.environ))\n"
         "with terminate_like_ctrl_c():\n"
         "    run_all([run], workdir=sys.argv[1], action='install', out=False)\n"
