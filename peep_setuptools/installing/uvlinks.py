@@ -24,7 +24,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from peep_setuptools.archives import is_wheel
@@ -49,11 +49,20 @@ def linked(archives: Sequence[VerifiedArchive], cache: ArchiveCache) -> tuple[Ve
         if _in_cache(archive, cache.root):
             link = (os.path.basename(archive.path), archive.path, archive.digest.hex)
             buckets.setdefault(_bucket(archive.name), []).append(link)
+    top = cache.own_folder("links") if buckets else None
+    if top is None:
+        return tuple(archives)
     moved: dict[str, str] = {}
+    used: set[str] = set()
+    made = False
     for links in buckets.values():
-        folder = _folder(sorted(links), cache)
+        folder, new = _folder(sorted(links), top)
         if folder is not None:
+            used.add(folder)
+            made = made or new
             moved.update((source, os.path.join(folder, name)) for name, source, _ in links)
+    if made:  # once a run, and only one that made a folder: a warm run reads no more
+        _remove_unused(top, keep=used)
     return tuple(replace(a, path=moved[a.path]) if a.path in moved else a for a in archives)
 
 
@@ -72,20 +81,20 @@ def _bucket(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % BUCKETS
 
 
-def _folder(links: Sequence[_Link], cache: ArchiveCache) -> str | None:
-    """The folder holding exactly ``links``, checked or made now; None where it cannot be."""
+def _folder(links: Sequence[_Link], top: str) -> tuple[str | None, bool]:
+    """The folder holding exactly ``links``, checked or made now; and whether it was made.
+
+    None where it cannot be.
+    """
     if len({name for name, _, _ in links}) != len(links):
-        return None  # two files of one name: the handoff refuses them itself
-    top = cache.own_folder("links")
-    if top is None:
-        return None
+        return None, False  # two files of one name: the handoff refuses them itself
     named = "".join(f"{name} {digest}\n" for name, _, digest in links)
     folder = os.path.join(top, hashlib.sha256(named.encode()).hexdigest()[:32])
     if _holds(folder, links):
         with contextlib.suppress(OSError):
             os.utime(folder)  # in use: not removed as unused
-        return folder
-    return _make(top, folder, links)
+        return folder, False
+    return _make(top, folder, links), True
 
 
 def _holds(folder: str, links: Sequence[_Link]) -> bool:
@@ -134,10 +143,7 @@ def _make(top: str, folder: str, links: Sequence[_Link]) -> str | None:
         moved = False  # checked below: another run may have made it meanwhile
     if not moved:
         shutil.rmtree(new, ignore_errors=True)
-    if not _holds(folder, links):
-        return None
-    _remove_unused(top, keep=folder)
-    return folder
+    return folder if _holds(folder, links) else None
 
 
 def _put_in(new: str, folder: str, names: Sequence[str], top: str) -> bool:
@@ -178,12 +184,12 @@ def _move_aside(folder: str, top: str) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def _remove_unused(top: str, *, keep: str) -> None:
+def _remove_unused(top: str, *, keep: Collection[str]) -> None:
     """Remove the folders (and leftovers of interrupted runs) unused for ``_UNUSED``."""
     now = time.time()
     with contextlib.suppress(OSError), os.scandir(top) as entries:
         for entry in entries:
-            if entry.path == keep or not entry.is_dir(follow_symlinks=False):
+            if entry.path in keep or not entry.is_dir(follow_symlinks=False):
                 continue
             with contextlib.suppress(OSError):
                 if now - entry.stat(follow_symlinks=False).st_mtime > _UNUSED:
