@@ -242,12 +242,7 @@ def test_a_slow_reader_of_our_output_loses_none_of_the_installers(tmp_path: Path
     # reader that takes its time (a pager, a slow log): its last lines (pip's error, say)
     # still come, and before what we print next. Only waiting on the child's pipe is timed.
     code = (
-        "import os, sys\n"
-        "from peep_setuptools.hashes import Digest\n"
-        "from peep_setuptools.installing.children import ChildRun, run_all\n"
-        "from peep_setuptools.installing.handoff import VerifiedArchive\n"
-        "a = VerifiedArchive('a', '/nowhere/a-1.0.tar.gz', Digest('sha256', '0' * 64))\n"
-        'child = \'for i in range(1000): print("line", i, "x" * 90)\'\n'
+        _RUN_ALL_SCRIPT + 'child = \'for i in range(1000): print("line", i, "x" * 90)\'\n'
         "run = ChildRun([sys.executable, '-c', child], [a], dict(os.environ))\n"
         "run_all([run], workdir=sys.argv[1], action='install', out=False)\n"
         "print('ours', flush=True)\n"
@@ -324,12 +319,8 @@ def test_stdout_and_stderr_going_to_one_place_keep_their_order(tmp_path: Path, o
         "    stream.flush()\n"
     )
     code = (
-        "import os, sys\n"
-        "from peep_setuptools.hashes import Digest\n"
-        "from peep_setuptools.installing.children import ChildRun, run_all\n"
-        "from peep_setuptools.installing.handoff import VerifiedArchive\n"
-        "a = VerifiedArchive('a', '/nowhere/a-1.0.tar.gz', Digest('sha256', '0' * 64))\n"
-        f"run = ChildRun([sys.executable, '-c', {child!r}], [a], dict(os.environ))\n"
+        _RUN_ALL_SCRIPT
+        + f"run = ChildRun([sys.executable, '-c', {child!r}], [a], dict(os.environ))\n"
         f"run_all([run], workdir=sys.argv[1], action='install', out={out})\n"
     )
     (tmp_path / "work").mkdir()
