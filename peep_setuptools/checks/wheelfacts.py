@@ -11,7 +11,7 @@ import contextlib
 import struct
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from peep_setuptools.checks.metadata import (
@@ -23,10 +23,11 @@ from peep_setuptools.checks.metadata import (
     unreadable,
 )
 
-#: verified wheels larger than this together are installed in one run (``batches``): their
-#: directories are read for the other looks and dropped (400 wheels of 10,000 members each
-#: would keep ~2 GB of them for the whole run)
-DIRECTORIES_KEPT_AT_MOST = 16 << 20
+#: verified wheels with more members than this together are installed in one run
+#: (``batches``): their directories are read for the other looks and dropped. A kept entry
+#: costs ~0.5 KB for the whole run (400 wheels of 10,000 members each would keep ~2 GB);
+#: the 40 packages of our benchmark have ~4,000
+MEMBERS_KEPT_AT_MOST = 20_000
 
 #: general purpose flags ``zipfile.ZipFile.open`` refuses or reads names by
 _ENCRYPTED, _PATCHED, _STRONG, _UTF8 = 0x1, 0x20, 0x40, 0x800
@@ -49,8 +50,12 @@ class WheelFacts:
     unreadable: str | None = None
     #: the ``.py`` members: how many, and their size unpacked (``bytecode``'s estimate)
     sources: tuple[int, int] = (0, 0)
-    #: False: ``members`` were dropped once read (``DIRECTORIES_KEPT_AT_MOST``)
+    #: False: ``members`` were dropped once read (``MEMBERS_KEPT_AT_MOST``)
     directory_kept: bool = True
+
+    def without_directory(self) -> WheelFacts:
+        """These facts with the directory's entries dropped (no split reads them)."""
+        return replace(self, members=(), directory_kept=False) if self.directory_kept else self
 
     def dependencies(self, path: str) -> Dependencies:
         """What ``metadata.read_dependencies(path)`` returns for this wheel."""

@@ -55,6 +55,10 @@ class Verdict:
         """The verdict as the library returns it: without the path its run removes."""
         return replace(self, path=None, facts=None)
 
+    def without_directory(self) -> Verdict:
+        """The verdict with its wheel's directory entries dropped (``with_facts``)."""
+        return self if self.facts is None else replace(self, facts=self.facts.without_directory())
+
     def with_facts(self, *, keep_directory: bool = True) -> Verdict:
         """The verdict with its verified wheel's facts read (each wheel's zip once a run)."""
         if self.kind != "ok" or self.path is None or self.facts is not None:
@@ -70,19 +74,24 @@ class Verdict:
 def with_facts(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
     """``verdicts`` with their wheels' facts read; directories kept only if a split may use them.
 
-    Wheels larger together than ``DIRECTORIES_KEPT_AT_MOST`` are installed in one run.
+    Wheels with more than ``MEMBERS_KEPT_AT_MOST`` members together are installed in one
+    run: once the count passes it, the directories kept so far are dropped, and no more are
+    kept (never more than that many and one wheel's are held).
     """
-    from peep_setuptools.checks.wheelfacts import DIRECTORIES_KEPT_AT_MOST
+    from peep_setuptools.checks.wheelfacts import MEMBERS_KEPT_AT_MOST
 
-    total = 0
+    read: list[Verdict] = []
+    members = 0
     for verdict in verdicts:
-        if verdict.kind == "ok" and verdict.path is not None:
-            try:
-                total += os.path.getsize(verdict.path)
-            except OSError:
-                total += DIRECTORIES_KEPT_AT_MOST + 1
-    keep = total <= DIRECTORIES_KEPT_AT_MOST
-    return tuple(verdict.with_facts(keep_directory=keep) for verdict in verdicts)
+        keep = members <= MEMBERS_KEPT_AT_MOST
+        verdict = verdict.with_facts(keep_directory=keep)
+        if keep and verdict.facts is not None:
+            members += len(verdict.facts.members)
+            if members > MEMBERS_KEPT_AT_MOST:
+                read = [v.without_directory() for v in read]
+                verdict = verdict.without_directory()
+        read.append(verdict)
+    return tuple(read)
 
 
 @redacting_repr

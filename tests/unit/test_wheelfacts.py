@@ -158,7 +158,8 @@ def test_directories_are_kept_only_while_the_wheels_may_be_split(tmp_path, monke
     wheels = [write_wheel(tmp_path, f"w{n}", "1.0", files) for n in range(3)]
     small = with_facts([_ok(w) for w in wheels])
     assert all(v.facts and v.facts.directory_kept and len(v.facts.members) > 300 for v in small)
-    monkeypatch.setattr(wheelfacts, "DIRECTORIES_KEPT_AT_MOST", 2 * wheels[0].stat().st_size)
+    # past the limit on the third wheel: the two kept before it are dropped too
+    monkeypatch.setattr(wheelfacts, "MEMBERS_KEPT_AT_MOST", 2 * 302 + 150)
     large = with_facts([_ok(w) for w in wheels])
     assert all(v.facts and not v.facts.directory_kept and not v.facts.members for v in large)
     for kept, dropped in zip(small, large):
