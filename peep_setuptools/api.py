@@ -320,6 +320,9 @@ def _session(
     workdir = tempfile.mkdtemp(prefix="peep-")  # 0700: only we can swap files in it
     # opened when something is not in the cache: a warm run never loads the HTTP code
     index = IndexConnection(settings.open)
+    # uv and pip (--require-hashes) hash again the wheels they install; --strict and
+    # --verify-installed read the wheels themselves: theirs must be private copies
+    rehashed = chosen is not None and not (options.strict or options.verify_installed)
     try:
         yield (
             Session(
@@ -329,11 +332,8 @@ def _session(
                 workdir=workdir,
                 cache=cache,
                 progress=progress or NoProgress(),
-                # uv re-hashes what it installs; --strict and --verify-installed read
-                # the wheels themselves: theirs must be the private copies that were hashed
-                cache_in_place=chosen is not None
-                and chosen.name == "uv"
-                and not (options.strict or options.verify_installed),
+                cache_in_place=rehashed and chosen is not None and chosen.name == "uv",
+                cache_linked=rehashed and chosen is not None and chosen.name == "pip",
             ),
             settings,
         )
@@ -427,6 +427,7 @@ def build(
         workdir=session.workdir,
         build_index=build_index,
         in_place=session.cache_in_place,
+        link=session.cache_linked,
     )
 
 

@@ -37,13 +37,14 @@ def with_built_wheels(
     workdir: str,
     build_index: BuildIndex,
     in_place: bool = False,
+    link: bool = False,
 ) -> tuple[VerifiedArchive, ...]:
     """Swap each verified sdist for a wheel built from it, from the cache or built now.
 
     Wheels are keyed by the sdist's sha256 and the target's best tag. Without a cache they
     are built all the same: then the install itself needs no index (``handoff.py``). Only a
-    backend that cannot build wheels gets the sdists. ``in_place``: a cached wheel is handed
-    out at its cache path, as the run's other archives are (``fetch.Session``).
+    backend that cannot build wheels gets the sdists. ``in_place`` and ``link``: a cached
+    wheel is handed out as the run's other archives are (``fetch.Session``).
     """
     sdists = [a for a in archives if not is_wheel(a.path)]
     if not sdists or not isinstance(backend, WheelBuilder):
@@ -57,7 +58,7 @@ def with_built_wheels(
         into = os.path.join(workdir, "cached-wheels", f"{number:04d}")
         copied = None
         if cache is not None and entry is not None:
-            copied = cache.take(entry, into, in_place=in_place)
+            copied = cache.take(entry, into, in_place=in_place, link=link)
         if copied is None:
             to_build.append(sdist)
             continue

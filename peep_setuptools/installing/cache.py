@@ -10,14 +10,15 @@ Layout under the cache root (``~/.cache/peep-setuptools`` by XDG rules)::
     links/<key>/<wheel>                   hard links uv is handed cached wheels by (uvlinks.py)
 
 The cache is a speed-up, never a source of trust: every file taken from it is copied into
-the run's private workdir while being hashed again, and it is used only if that copy has
-the hash the entry is named by (archives, whose hashes the requirement pins) or recorded
-under this user's seal (built wheels; see cachetrust.py). A tampered file is dropped with a
-warning and fetched (or built) again. A cache root or entry that another user owns, or that
-group or others can write, is not used at all. Writes are atomic (temp file + ``os.replace``,
-entry.json last), so concurrent runs and crashes never leave a half file under a final name.
-A cache that cannot be written (read-only, full) turns itself off for the run, with one
-warning; installs go on without it.
+the run's private workdir while being hashed again (or, for a reader that hashes it again
+itself, linked there and hashed: files here are replaced whole, never written in place), and
+it is used only if that copy has the hash the entry is named by (archives, whose hashes the
+requirement pins) or recorded under this user's seal (built wheels; see cachetrust.py). A
+tampered file is dropped with a warning and fetched (or built) again. A cache root or entry
+that another user owns, or that group or others can write, is not used at all. Writes are
+atomic (temp file + ``os.replace``, entry.json last), so concurrent runs and crashes never
+leave a half file under a final name. A cache that cannot be written (read-only, full) turns
+itself off for the run, with one warning; installs go on without it.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class CachedArchive:
 
 @dataclass(frozen=True)
 class Copied:
-    """A cache file copied into the workdir, with the digests of exactly the bytes written."""
+    """A cache file handed out (copied, linked or in place), with the digests of its bytes."""
 
     path: str
     filename: str
@@ -161,16 +162,23 @@ class ArchiveCache:
         *,
         algorithms: Sequence[Algorithm] = ("sha256",),
         in_place: bool = False,
+        link: bool = False,
     ) -> Copied | None:
         """Copy ``entry`` to ``into/<filename>``, hashing it; None (entry dropped) if it is bad.
 
-        ``in_place`` hashes the cache file without copying it and hands out its own path:
-        uv recognises a local file it has unpacked before only by its path and mtime, and
-        it checks the hash again itself (``--require-hashes``).
+        For a reader that checks the hash again itself (``--require-hashes``), no bytes are
+        copied: ``link`` makes the private name a hard link to the file hashed (a copy
+        across file systems), which stays that file whatever the cache path names later;
+        ``in_place`` hashes the cache file and hands out its own path: uv recognises a local
+        file it has unpacked before only by its path and mtime.
         """
         dest = None if in_place else os.path.join(into, entry.filename)
-        copied = _copy_hashing(entry.path, dest, algorithms)
+        if dest is not None and link and _private_link(entry.path, dest):
+            copied = _copy_hashing(dest, None, algorithms)
+        else:
+            copied = _copy_hashing(entry.path, dest, algorithms)
         if copied is None:
+            _discard(dest)
             return None
         digests, size = copied
         if not digests["sha256"].matches(entry.digest):
@@ -387,6 +395,19 @@ def _read_entry(folder: str) -> dict[str, object] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _private_link(source: str, dest: str) -> bool:
+    """Make ``dest`` (in a folder of ours) a second name of the file at ``source``, if we can.
+
+    A symbolic link at ``source`` is linked as itself, and refused when ``dest`` is read.
+    """
+    try:
+        os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+        os.link(source, dest, follow_symlinks=False)
+    except OSError:  # another file system, no hard links there, gone: the caller copies
+        return False
+    return True
 
 
 def _copy_hashing(

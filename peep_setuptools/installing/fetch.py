@@ -97,6 +97,9 @@ class Session:
     #: only for a run whose sole reader of them is ``uv pip install``, which hashes them
     #: again: a file out of the private workdir may be another by the time it is read
     cache_in_place: bool = False
+    #: hand out cached wheels under a private second name (a hard link) instead of a copy;
+    #: only for a run whose sole reader of them is ``pip install --require-hashes``
+    cache_linked: bool = False
 
     @property
     def client(self) -> IndexClient:
@@ -315,8 +318,13 @@ def _from_cache(
     """The verdict on the cached archive ``entry`` (re-hashed on the way out), or None."""
     assert session.cache is not None  # noqa: S101 -- an entry comes from the cache
     into = os.path.join(session.workdir, f"{number:04d}")
+    wheel = is_wheel(entry.filename)
     copied = session.cache.take(
-        entry, into, algorithms=algorithms_for(req), in_place=_in_place(session, entry.filename)
+        entry,
+        into,
+        algorithms=algorithms_for(req),
+        in_place=session.cache_in_place and wheel,
+        link=session.cache_linked and wheel,
     )
     if copied is None:  # unreadable or tampered with: dropped; fetch it again
         return None

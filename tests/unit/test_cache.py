@@ -55,6 +55,54 @@ def test_store_lookup_take_round_trip(tmp_path, archive):
     assert list((tmp_path / "cache" / "tmp").iterdir()) == []
 
 
+def test_take_links_for_a_reader_that_hashes_again(tmp_path, archive):
+    # pip --require-hashes: no copy of the bytes, a second name, in the run's folder, of the
+    # very file hashed. The cache's files are replaced whole, never written in place, so what
+    # the cache path names later (a run storing it again, an entry dropped) is not handed out.
+    cache = ArchiveCache(str(tmp_path / "cache"))
+    digest = _digest(archive.read_bytes())
+    cache.store(str(archive), digest)
+    (entry,) = cache.lookup([digest])
+    copied = cache.take(entry, str(tmp_path / "work"))  # others (uv build, --strict): a copy
+    assert copied is not None
+    assert not os.path.samestat(os.stat(copied.path), os.stat(entry.path))
+    copied = cache.take(entry, str(tmp_path / "linked"), link=True)
+    assert copied is not None and copied.digests["sha256"] == digest
+    assert os.path.samestat(os.stat(copied.path), os.stat(entry.path))
+    replacement = tmp_path / "other"
+    replacement.write_bytes(b"not the verified bytes")
+    os.replace(replacement, entry.path)
+    assert Path(copied.path).read_bytes() == archive.read_bytes()
+
+
+def test_take_copies_where_it_cannot_link(tmp_path, archive, monkeypatch):
+    # Another file system (EXDEV), or none of hard links: the copy hashed as it is written.
+    cache = ArchiveCache(str(tmp_path / "cache"))
+    digest = _digest(archive.read_bytes())
+    cache.store(str(archive), digest)
+    (entry,) = cache.lookup([digest])
+
+    def no_link(*args, **kwargs):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_link)
+    copied = cache.take(entry, str(tmp_path / "work"), link=True)
+    assert copied is not None and copied.digests["sha256"] == digest
+    assert not os.path.samestat(os.stat(copied.path), os.stat(entry.path))
+    assert Path(copied.path).read_bytes() == archive.read_bytes()
+
+
+def test_take_refuses_a_symlink_swapped_in_after_the_lookup(tmp_path, archive):
+    cache = ArchiveCache(str(tmp_path / "cache"))
+    digest = _digest(archive.read_bytes())
+    cache.store(str(archive), digest)
+    (entry,) = cache.lookup([digest])
+    os.remove(entry.path)
+    os.symlink(archive, entry.path)  # the right bytes, behind a link
+    assert cache.take(entry, str(tmp_path / "work"), link=True) is None
+    assert not os.path.lexists(tmp_path / "work" / archive.name)
+
+
 @pytest.mark.parametrize("umask", [0o002, 0o077])
 def test_a_linked_store_is_the_file_itself_with_the_cache_mode(tmp_path, archive, umask):
     """With ``link`` (uv's runs), the verified file gets a second name: no copy of its bytes."""
