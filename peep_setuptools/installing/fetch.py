@@ -234,7 +234,10 @@ def _fetch(session: Session, number: int, req: ReqLine, entry: CachedArchive | N
                 fetched.path,
                 fetched.digests["sha256"],
                 requires_python=link.requires_python,
-                link=session.cache_in_place,  # the cache's file is the one handed out
+                # No second copy of the bytes where the installer hashes them again: uv is
+                # handed the cache's file, pip the private name of that same file.
+                link=session.cache_in_place
+                or (session.cache_linked and is_wheel(fetched.filename)),
             )
             if stored is not None and _in_place(session, fetched.filename):
                 # uv then meets the file at the path it will have on every later run too.
