@@ -56,6 +56,12 @@ _IN_FOLDER = "\0"
 _FOLDER_PLACES = frozenset({"lib", "scripts", "headers", "data"})
 _MAX_FOLDER_CHARS = 1 << 22
 
+#: characters of every wheel's keys together before the split stops (each is held until the
+#: batches are made, ~1.5 bytes a character: ~25 MB). Real wheels have ~80 a member (pip's
+#: 513: 39,000), so 20,000 members ~2 million; bounds per wheel alone let 1,000 small wheels
+#: of deep paths hold gigabytes
+_MAX_KEY_CHARS = 1 << 24
+
 #: an entry_points.txt larger than this stops the split unread (it is read before any install)
 _MAX_ENTRY_POINTS = 1 << 20
 
@@ -169,6 +175,8 @@ def _groups(
 ) -> list[tuple[int, list[int], bool]] | None:
     """(weight, indexes, writes a start-up hook) of wheels joined by a path; None: unreadable.
 
+    None too when their keys together would take our memory (``_MAX_KEY_CHARS``).
+
     Two wheels of one project are joined too: one installer run refuses them; so are all
     that write a start-up hook.
     """
@@ -183,9 +191,14 @@ def _groups(
     owner: dict[tuple[str, str], int] = {}
     folders: list[set[tuple[str, str]]] = []
     weights = [0] * len(archives)
+    left = _MAX_KEY_CHARS
     for index, archive in enumerate(archives):
         writes = _writes(archive, target)
         if writes is None:
+            return None
+        left -= sum(len(path) for _, path in writes)
+        if left < 0:
+            logger.debug("Not split: the wheels' paths are too many or too long together")
             return None
         weights[index] = len(writes) + 10  # the resolver's share, per requirement
         folders.append({key for key in writes if key[0].endswith("/")})

@@ -468,3 +468,28 @@ def test_a_file_where_the_target_has_a_folder_stops_the_split(tmp_path: Path) ->
         )
         == 2
     )
+
+
+def test_wheels_whose_paths_together_would_take_our_memory_are_one_run(tmp_path: Path) -> None:
+    # Each wheel's keys are bounded (folders, data paths), and the wheels' members together
+    # (MEMBERS_KEPT_AT_MOST), but not what many small wheels of long, deep paths key
+    # together: these 40 (680 members, 1.7 MiB) held 200 MB until the batches were made,
+    # 1,000 (under 20,000 members, split at any size) gigabytes. Their keys together are
+    # bounded too: past that, one run, as for any other wheel too odd to split.
+    import tracemalloc
+
+    deep = "a/" * 500
+    archives = []
+    for i in range(40):
+        name = f"deep{i:03d}"
+        files = {f"{name}m{j:02d}/{deep}x.py": b"" for j in range(14)}
+        archives.append(_verified(write_wheel(tmp_path, name, "1.0", files), name))
+    archives = [a.with_facts() for a in archives]
+    tracemalloc.start()
+    try:
+        batches = split(archives, installed={}, at_once=4, at_most=200)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert batches == [archives]
+    assert peak < 64 << 20, peak
