@@ -57,7 +57,7 @@ def test_no_index_with_a_full_cache_works_offline(peep, venv, tmp_path, reqs, in
 
 
 # uv is handed cached archives in place (its own cache knows local files by path and mtime),
-# pip a copy: both must catch a cache file that changed.
+# pip a second name of the file hashed (a hard link): both must catch a cache file that changed.
 @pytest.mark.parametrize("installer", ["pip", "uv"])
 def test_a_tampered_cache_file_is_dropped_refetched_and_installed(
     peep, venv, tmp_path, reqs, index, cache, packages, installer
@@ -79,6 +79,25 @@ def test_a_tampered_cache_file_is_dropped_refetched_and_installed(
     # ...and the cache holds the real file again.
     assert cached.read_bytes() == packages["alpha-1.0"].read_bytes()
     assert origin(fresh, "alpha") == "wheel"
+
+
+def test_a_users_own_wheel_is_never_linked_into_the_cache_nor_given_its_mode(
+    peep, venv, tmp_path, write, packages, cache
+):
+    # pip's runs keep a downloaded wheel in the cache as a second name of the download (and
+    # give it the cache's mode, 0644). A file: URL is downloaded like any other: the user's
+    # file is read into the run's folder, never linked, never chmodded.
+    mine = tmp_path / "mine" / packages["alpha-1.0"].name
+    mine.parent.mkdir()
+    mine.write_bytes(packages["alpha-1.0"].read_bytes())
+    mine.chmod(0o600)
+    reqs = write("local.txt", f"alpha @ {mine.as_uri()} {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "--installer", "pip", check=0)
+    assert installed(venv)["alpha"] == "1.0"
+    cached = _cached_file(cache, packages.sha256("alpha-1.0"))
+    assert (stat.S_IMODE(mine.stat().st_mode), mine.stat().st_nlink) == (0o600, 1)
+    assert not os.path.samestat(mine.stat(), cached.stat())
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o644
 
 
 def test_no_cache_neither_reads_nor_writes(peep, venv, tmp_path, reqs, index, cache):
