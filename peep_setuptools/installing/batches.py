@@ -62,6 +62,11 @@ _MAX_FOLDER_CHARS = 1 << 22
 #: of deep paths hold gigabytes
 _MAX_KEY_CHARS = 1 << 24
 
+#: characters of the target's folders one wheel's paths go through (each joined to its root)
+#: that are looked up before the split stops: a path of 500 parts goes through 500 folders
+#: (real wheels: ~5 a member, ~100 characters each)
+_MAX_LOOKED_UP = 1 << 25
+
 #: an entry_points.txt larger than this stops the split unread (it is read before any install)
 _MAX_ENTRY_POINTS = 1 << 20
 
@@ -288,9 +293,10 @@ def _meets_the_targets_own(
 
     pip fails on it half-way (one run stops there, a run beside it goes on), uv as it
     installs. Asked of the target's file system itself, which knows its own case rules.
+    True too when its paths are too many or too deep to ask about (``_MAX_LOOKED_UP``).
     """
     roots = dict(target.install_paths) if target is not None else {}
-    lib = [roots[kind] for kind in ("purelib", "platlib") if kind in roots]
+    lib = list(dict.fromkeys(roots[kind] for kind in ("purelib", "platlib") if kind in roots))
     found = [(roots["scripts"], name) for name in scripts if "scripts" in roots]
     for member in members:
         top, _, rest = member.partition("/")
@@ -301,18 +307,33 @@ def _meets_the_targets_own(
             found += [(root, inside) for root in lib]
         elif scheme in roots:  # scripts, data (headers: a folder of the wheel's own)
             found.append((roots[scheme], inside))
-    not_folder: dict[str, bool] = {}
+    kinds: dict[str, str] = {}  # a folder's path: "folder", "other" or "absent"
+    left = _MAX_LOOKED_UP
     for root, path in found:
         parts = [part for part in path.split("/") if part]
+        folder = root
         for end in range(1, len(parts) + (path.endswith("/") or not parts)):
-            folder = os.path.join(root, *parts[:end])
-            if folder not in not_folder:
-                not_folder[folder] = os.path.lexists(folder) and not os.path.isdir(folder)
-            if not_folder[folder]:
+            folder = os.path.join(folder, *parts[end - 1 : end])  # root/parts[:end]
+            left -= len(folder)
+            if left < 0:
                 return True
-        if parts and not path.endswith("/") and os.path.isdir(os.path.join(root, *parts)):
-            return True
+            if folder not in kinds:
+                kinds[folder] = _kind(folder)
+            if kinds[folder] == "other":
+                return True
+            if kinds[folder] == "absent" and ".." not in parts:
+                break  # nor is anything under it there (Windows takes "a/.." as written)
+        else:
+            if parts and not path.endswith("/") and os.path.isdir(os.path.join(root, *parts)):
+                return True
     return False
+
+
+def _kind(path: str) -> str:
+    """What the target has at ``path``: "folder", "other" (a file, a link...) or "absent"."""
+    if os.path.isdir(path):
+        return "folder"
+    return "other" if os.path.lexists(path) else "absent"
 
 
 def _folders(places: set[tuple[str, str]]) -> set[tuple[str, str]] | None:
