@@ -23,10 +23,11 @@ from peep_setuptools.checks.metadata import (
     unreadable,
 )
 
-#: verified wheels with more members than this together are installed in one run
-#: (``batches``): their directories are read for the other looks and dropped. A kept entry
-#: costs ~0.5 KB for the whole run (400 wheels of 10,000 members each would keep ~2 GB);
-#: the 40 packages of our benchmark have ~4,000
+#: verified wheels larger than this together are installed in one run (``batches``): their
+#: directories are read for the other looks and dropped
+DIRECTORIES_KEPT_AT_MOST = 16 << 20
+#: the same for wheels with more members than this together: a kept entry costs ~0.5 KB for
+#: the whole run (400 wheels of 10,000 members each would keep ~2 GB)
 MEMBERS_KEPT_AT_MOST = 20_000
 
 #: general purpose flags ``zipfile.ZipFile.open`` refuses or reads names by
@@ -50,7 +51,7 @@ class WheelFacts:
     unreadable: str | None = None
     #: the ``.py`` members: how many, and their size unpacked (``bytecode``'s estimate)
     sources: tuple[int, int] = (0, 0)
-    #: False: ``members`` were dropped once read (``MEMBERS_KEPT_AT_MOST``)
+    #: False: ``members`` were dropped once read (``DIRECTORIES_KEPT_AT_MOST``)
     directory_kept: bool = True
 
     def without_directory(self) -> WheelFacts:

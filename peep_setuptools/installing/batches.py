@@ -25,6 +25,7 @@ from packaging.utils import canonicalize_name
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.checks.claims import metadata_project
+from peep_setuptools.checks.wheelfacts import DIRECTORIES_KEPT_AT_MOST
 from peep_setuptools.installing.children import run_count
 from peep_setuptools.installing.handoff import VerifiedArchive
 from peep_setuptools.installing.preparable import entry_points_refused, refused
@@ -32,9 +33,9 @@ from peep_setuptools.target import Target
 
 logger = logging.getLogger(__name__)
 
-#: wheels larger than this together are installed in one run when runs would go one after
-#: another (``_too_large``)
-SPLIT_AT_MOST_BYTES = 16 << 20
+#: wheels larger than this together are installed in one run (``_too_large``); their
+#: directories are not kept once read
+SPLIT_AT_MOST_BYTES = DIRECTORIES_KEPT_AT_MOST
 
 #: the install schemes pip writes ``NAME.data/SCHEME/...`` into; purelib and platlib are
 #: often the same folder, so they are one place here
@@ -141,7 +142,7 @@ def split_runs(
     count = run_count(len(archives), at_once=at_once, at_most=at_most)
     if count < 2 or any(a.name in installed for a in archives):
         return whole
-    if at_once < 2 and _too_large(archives):
+    if _too_large(archives):
         return whole
     groups = _groups(archives, target)
     if groups is None:
@@ -162,12 +163,12 @@ def split_runs(
 
 
 def _too_large(archives: Sequence[VerifiedArchive]) -> bool:
-    """Whether reading every member before runs one after another costs more than it saves.
+    """Whether reading every member before a split (``preparable``) costs more than it saves.
 
-    Every member is read before a split (``preparable``: ~3-15 ms a MiB on one core). Runs
-    side by side (pip) pay that back many times, pip installing ~100-150 ms a MiB (the 23 MB
-    of our benchmark's 40 packages: 5.5 -> 4.6 s warm); runs one after another (uv, for
-    its memory) do not save time, and uv unpacks about as fast as we read.
+    Every member is read first (the benchmark's 40 packages, 23 MB: ~0.27 s on one core), and
+    big wheels do not divide: there, pip's two runs took 1.25 s each where one took 1.6 s, and
+    with the read and the hook run (``attrs``) after them the split was ~0.2 s slower on a
+    quiet machine (faster only where file writes were slow); the split pays for many small ones.
     """
     try:
         return sum(os.stat(a.path).st_size for a in archives) > SPLIT_AT_MOST_BYTES

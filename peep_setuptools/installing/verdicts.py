@@ -74,14 +74,22 @@ class Verdict:
 def with_facts(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
     """``verdicts`` with their wheels' facts read; directories kept only if a split may use them.
 
-    Wheels with more than ``MEMBERS_KEPT_AT_MOST`` members together are installed in one
-    run: once the count passes it, the directories kept so far are dropped, and no more are
-    kept (never more than that many and one wheel's are held).
+    Wheels larger together than ``DIRECTORIES_KEPT_AT_MOST``, or with more members than
+    ``MEMBERS_KEPT_AT_MOST``, are installed in one run: once the members pass it, the
+    directories kept so far are dropped and no more are kept (never more than that many
+    and one wheel's are held).
     """
-    from peep_setuptools.checks.wheelfacts import MEMBERS_KEPT_AT_MOST
+    from peep_setuptools.checks.wheelfacts import DIRECTORIES_KEPT_AT_MOST, MEMBERS_KEPT_AT_MOST
 
+    total = 0
+    for verdict in verdicts:
+        if verdict.kind == "ok" and verdict.path is not None:
+            try:
+                total += os.path.getsize(verdict.path)
+            except OSError:
+                total += DIRECTORIES_KEPT_AT_MOST + 1
     read: list[Verdict] = []
-    members = 0
+    members = 0 if total <= DIRECTORIES_KEPT_AT_MOST else MEMBERS_KEPT_AT_MOST + 1
     for verdict in verdicts:
         keep = members <= MEMBERS_KEPT_AT_MOST
         verdict = verdict.with_facts(keep_directory=keep)

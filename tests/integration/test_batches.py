@@ -19,7 +19,7 @@ from support.builders import (
 
 from peep_setuptools.hashes import Digest, hash_file
 from peep_setuptools.installing.backends import find_uv
-from peep_setuptools.installing.batches import SPLIT_AT_MOST_BYTES, split
+from peep_setuptools.installing.batches import split
 from peep_setuptools.installing.children import INSTALLS_AT_ONCE
 from peep_setuptools.installing.handoff import VerifiedArchive
 
@@ -98,13 +98,8 @@ def _snapshot(venv: Path, before: dict[str, bytes] | None = None) -> dict[str, b
 
 
 @pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
-@pytest.mark.parametrize("big", [False, True], ids=["small", "over-16-MiB"])
-def test_pip_runs_side_by_side_leave_what_one_pip_run_leaves(tmp_path, env, peep, write, big):
-    wheels = _wheels(tmp_path / "wheels", 23)
-    # Runs side by side split wheels of any size together (uv's, one after another, not).
-    blob = {"piece023/blob.bin": os.urandom(SPLIT_AT_MOST_BYTES if big else 1024)}
-    wheels.append(write_wheel(tmp_path / "wheels", "piece023", "1.0", blob))
-    reqs = _reqs(write, wheels)
+def test_pip_runs_side_by_side_leave_what_one_pip_run_leaves(tmp_path, env, peep, write):
+    reqs = _reqs(write, _wheels(tmp_path / "wheels", 24))
     env["SOURCE_DATE_EPOCH"] = "1600000000"  # bytecode the clock does not change
     by_pip = make_venv(tmp_path / "pip-venv", with_pip=True).parent.parent
     by_peep = make_venv(tmp_path / "our-venv", with_pip=True).parent.parent

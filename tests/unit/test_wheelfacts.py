@@ -160,6 +160,10 @@ def test_directories_are_kept_only_while_the_wheels_may_be_split(tmp_path, monke
     assert all(v.facts and v.facts.directory_kept and len(v.facts.members) > 300 for v in small)
     # past the limit on the third wheel: the two kept before it are dropped too
     monkeypatch.setattr(wheelfacts, "MEMBERS_KEPT_AT_MOST", 2 * 302 + 150)
+    many = with_facts([_ok(w) for w in wheels])
+    assert all(v.facts and not v.facts.directory_kept and not v.facts.members for v in many)
+    monkeypatch.setattr(wheelfacts, "MEMBERS_KEPT_AT_MOST", 10**6)
+    monkeypatch.setattr(wheelfacts, "DIRECTORIES_KEPT_AT_MOST", 2 * wheels[0].stat().st_size)
     large = with_facts([_ok(w) for w in wheels])
     assert all(v.facts and not v.facts.directory_kept and not v.facts.members for v in large)
     for kept, dropped in zip(small, large):
