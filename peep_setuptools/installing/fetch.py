@@ -236,8 +236,7 @@ def _fetch(session: Session, number: int, req: ReqLine, entry: CachedArchive | N
                 requires_python=link.requires_python,
                 # No second copy of the bytes where the installer hashes them again: uv is
                 # handed the cache's file, pip the private name of that same file.
-                link=session.cache_in_place
-                or (session.cache_linked and is_wheel(fetched.filename)),
+                link=session.cache_in_place or _linked(session, fetched.filename),
             )
             if stored is not None and _in_place(session, fetched.filename):
                 # uv then meets the file at the path it will have on every later run too.
@@ -260,6 +259,14 @@ def _in_place(session: Session, filename: str) -> bool:
     ``uv build`` checks no hash: an sdist is built from the private copy that was hashed.
     """
     return session.cache_in_place and is_wheel(filename)
+
+
+def _linked(session: Session, filename: str) -> bool:
+    """Whether this archive is handed out under a second name of the file hashed: a wheel only.
+
+    ``pip wheel`` of an sdist is read from a private copy, as ``uv build``'s is.
+    """
+    return session.cache_linked and is_wheel(filename)
 
 
 def _remove_download(path: str) -> None:
@@ -321,13 +328,12 @@ def _from_cache(
     """The verdict on the cached archive ``entry`` (re-hashed on the way out), or None."""
     assert session.cache is not None  # noqa: S101 -- an entry comes from the cache
     into = os.path.join(session.workdir, f"{number:04d}")
-    wheel = is_wheel(entry.filename)
     copied = session.cache.take(
         entry,
         into,
         algorithms=algorithms_for(req),
-        in_place=session.cache_in_place and wheel,
-        link=session.cache_linked and wheel,
+        in_place=_in_place(session, entry.filename),
+        link=_linked(session, entry.filename),
     )
     if copied is None:  # unreadable or tampered with: dropped; fetch it again
         return None
