@@ -322,7 +322,7 @@ def _session(
     index = IndexConnection(settings.open)
     # uv and pip (--require-hashes) hash again the wheels they install; --strict and
     # --verify-installed read the wheels themselves: theirs must be private copies
-    rehashed = chosen is not None and not (options.strict or options.verify_installed)
+    rehashing = None if options.strict or options.verify_installed else chosen
     try:
         yield (
             Session(
@@ -332,8 +332,8 @@ def _session(
                 workdir=workdir,
                 cache=cache,
                 progress=progress or NoProgress(),
-                cache_in_place=rehashed and chosen is not None and chosen.name == "uv",
-                cache_linked=rehashed and chosen is not None and chosen.name == "pip",
+                cache_in_place=rehashing is not None and rehashing.name == "uv",
+                cache_linked=rehashing is not None and rehashing.name == "pip",
             ),
             settings,
         )
