@@ -89,13 +89,14 @@ def with_facts(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
             except OSError:
                 total += DIRECTORIES_KEPT_AT_MOST + 1
     read: list[Verdict] = []
-    members = 0 if total <= DIRECTORIES_KEPT_AT_MOST else MEMBERS_KEPT_AT_MOST + 1
+    keep = total <= DIRECTORIES_KEPT_AT_MOST
+    members = 0
     for verdict in verdicts:
-        keep = members <= MEMBERS_KEPT_AT_MOST
         verdict = verdict.with_facts(keep_directory=keep)
         if keep and verdict.facts is not None:
             members += len(verdict.facts.members)
             if members > MEMBERS_KEPT_AT_MOST:
+                keep = False
                 read = [v.without_directory() for v in read]
                 verdict = verdict.without_directory()
         read.append(verdict)
