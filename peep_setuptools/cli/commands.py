@@ -31,17 +31,22 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-COMMANDS = frozenset({"check", "add", "upgrade", "verify"})
+#: these subcommands, in the order ``peep --help`` lists them
+ORDER = ("check", "add", "upgrade", "verify")
+COMMANDS = frozenset(ORDER)
 
 
 # -- the command line -----------------------------------------------------------------------
 
 
-def register(commands: argparse._SubParsersAction[Any]) -> None:
-    """Add the subcommands to ``commands``."""
-    _add_check(commands)
-    _add_editors(commands)
-    _add_verify(commands)
+def register(commands: argparse._SubParsersAction[Any], only: str | None = None) -> None:
+    """Add the subcommands to ``commands``: all of them, or the one named ``only`` (if ours)."""
+    if only in (None, "check"):
+        _add_check(commands)
+    if only in (None, "add", "upgrade"):
+        _add_editors(commands)  # built together: they share the options after their own
+    if only in (None, "verify"):
+        _add_verify(commands)
 
 
 def _add_check(commands: argparse._SubParsersAction[Any]) -> None:
