@@ -20,7 +20,8 @@ Algorithm = Literal["sha256", "sha384", "sha512"]
 ALGORITHMS: tuple[Algorithm, ...] = ("sha256", "sha384", "sha512")
 WEAK_ALGORITHMS = frozenset({"md5", "sha1", "sha224"})
 _HEX_LENGTH: Mapping[str, int] = {"sha256": 64, "sha384": 96, "sha512": 128}
-_HEX = re.compile(r"[0-9a-fA-F]+")
+# text, compiled by ``re`` (and kept in its cache) on first use: only --hash values need it
+_HEX = r"[0-9a-fA-F]+"
 _B64 = re.compile(r"[A-Za-z0-9_-]+")
 BLOCK_SIZE = 64 * 1024
 
@@ -40,7 +41,7 @@ class Digest:
     def from_hex(cls, algorithm: str, text: str) -> Digest:
         """Parse pip's ``sha256:HEX`` value (the part after the colon)."""
         algo = check_algorithm(algorithm)
-        if len(text) != _HEX_LENGTH[algo] or not _HEX.fullmatch(text):
+        if len(text) != _HEX_LENGTH[algo] or not re.fullmatch(_HEX, text):
             raise InvalidDigest(
                 f"{text!r} is not a {algo} hash: expected {_HEX_LENGTH[algo]} hex digits"
             )

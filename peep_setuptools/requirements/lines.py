@@ -103,7 +103,8 @@ _INLINE_COMMENT = re.compile(r"(^|\s+)#.*$")
 # As pip: options start at the first word (split at spaces only, not tabs or other
 # whitespace) that begins with '-'.
 _OPTION_START = re.compile(r"(?:^| )(?=-)")
-_SAFE_VALUE = re.compile(r"[^\s'\"\\#]+")
+# text, compiled by ``re`` on first use: only writing a file quotes values
+_SAFE_VALUE = r"[^\s'\"\\#]+"
 
 _SHORT_OPTIONS = {
     "-r": "--requirement",
@@ -238,7 +239,7 @@ def _parse_options(text: str, location: Location) -> list[tuple[str, str | None]
 
 
 def _quote(value: str) -> str:
-    return value if _SAFE_VALUE.fullmatch(value) else shlex.quote(value)
+    return value if re.fullmatch(_SAFE_VALUE, value) else shlex.quote(value)
 
 
 def _split_line(text: str) -> tuple[str, str]:

@@ -85,10 +85,12 @@ _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#\s]*)@")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
 _VCS = re.compile(r"(git|hg|svn|bzr)\+", re.IGNORECASE)
 _PATH_EXTRAS = re.compile(r"(.+)(\[[^\]]*\])")
-_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+# These two are text, compiled by ``re`` (and kept in its cache) on first use: a file of
+# pinned names needs neither.
+_PROJECT_NAME = r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?"
 # pip finds "egg=" and the hashes it knows after a "#" or an "&" anywhere in a URL, and takes
 # the first of each: "?a=1&egg=x" names a project, "#sha256=A&sha256=B" pins A only.
-_PIP_URL_KEY = re.compile(r"[#&](egg|subdirectory|md5|sha1|sha224|sha256|sha384|sha512)=")
+_PIP_URL_KEY = r"[#&](egg|subdirectory|md5|sha1|sha224|sha256|sha384|sha512)="
 ARCHIVE_HINT = "build an archive (sdist or wheel) and pin it with its hashes"
 
 
@@ -126,7 +128,7 @@ def expand_env(text: str, environ: Mapping[str, str] | None) -> str:
 
 def is_project_name(text: str) -> bool:
     """Tell whether ``text`` is a valid project name (PEP 508; ASCII letters, digits, ``._-``)."""
-    return _PROJECT_NAME.fullmatch(text) is not None
+    return re.fullmatch(_PROJECT_NAME, text) is not None
 
 
 def control_character(text: str) -> str | None:
@@ -195,7 +197,7 @@ def _name_from_filename(filename: str) -> tuple[str, NormalizedName, str] | None
     parsed = parse_filename(filename)
     # pip reads the line as "NAME==VERSION": a name outside PEP 508's ("¹-1.0-py3-none-any.whl"
     # is a wheel filename) is no project name, and porting could not write it back.
-    if parsed is None or not _PROJECT_NAME.fullmatch(parsed.project):
+    if parsed is None or not re.fullmatch(_PROJECT_NAME, parsed.project):
         return None
     if parsed.kind == "wheel":
         return parsed.project, parsed.name, str(parsed.version)
@@ -264,8 +266,8 @@ def _url_fragment(
     url: str, fragment: str, shown: str, location: Location
 ) -> tuple[str | None, tuple[Digest, ...]]:
     """The ``#egg=`` value and the hashes (``#sha256=...``) of a URL's fragment, as pip's."""
-    keys = [match.group(1) for match in _PIP_URL_KEY.finditer(url)]
-    if _PIP_URL_KEY.search(url.partition("#")[0]):
+    keys = [match.group(1) for match in re.finditer(_PIP_URL_KEY, url)]
+    if re.search(_PIP_URL_KEY, url.partition("#")[0]):
         fail_at(
             location,
             f"{shown!r}: pip reads '&egg=', '&subdirectory=' and '&sha256=' before the '#' "
