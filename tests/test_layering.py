@@ -236,7 +236,8 @@ def test_a_no_op_install_never_loads_the_network_half(tmp_path):
 #: what a run that the verified cache serves alone must not import: the HTTP code, the
 #: email parser (a plain METADATA is read without it; checks.metadata.header_fields),
 #: tarfile (no sdist), the editing code (no file to edit), configparser (no pip
-#: configuration file) and concurrent.futures (small cached archives are taken without threads)
+#: configuration file), concurrent.futures (small cached archives are taken without threads),
+#: and what only a lookup's or a missing hash's messages need (findings, porting)
 WARM_RUN_NEVER = (
     "configparser",
     "concurrent.futures",
@@ -255,6 +256,8 @@ WARM_RUN_NEVER = (
     "peep_setuptools.index.routes",
     "peep_setuptools.index.response",
     "peep_setuptools.installing.picking",
+    "peep_setuptools.installing.findings",
+    "peep_setuptools.requirements.porting",
 )
 
 

@@ -22,7 +22,6 @@ from packaging.version import Version
 from peep_setuptools.archives import Link, is_wheel, place_hashes, unplaced_message
 from peep_setuptools.errors import DownloadError, IndexLookupError
 from peep_setuptools.index.choose import Choice, choose_archive
-from peep_setuptools.installing import findings
 from peep_setuptools.installing.cache import ArchiveCache, CachedArchive
 from peep_setuptools.installing.progress import NoProgress, Progress
 from peep_setuptools.installing.verdicts import Problem, Verdict, algorithms_for, verify
@@ -32,7 +31,8 @@ from peep_setuptools.target import Target
 from peep_setuptools.urls import redact_url
 
 # The HTTP code (index.http, .pages, .download, with http.client, ssl and an HTML parser) is
-# imported when something is not in the cache: ~10 ms a warm run would pay for nothing.
+# imported when something is not in the cache: ~10 ms a warm run would pay for nothing. So is
+# ``findings`` (what an index lookup or a download found wrong, in words).
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
@@ -213,6 +213,7 @@ def _fetch(session: Session, number: int, req: ReqLine, entry: CachedArchive | N
         if cached is not None:
             return cached
         from peep_setuptools.index.download import fetch  # see the imports above
+        from peep_setuptools.installing import findings
 
         link, choice = _find(session, req)
         if link.yanked:
@@ -276,6 +277,8 @@ def _remove_download(path: str) -> None:
 
 
 def _find(session: Session, req: ReqLine) -> tuple[Link, Choice | None]:
+    from peep_setuptools.installing import findings  # see the imports above
+
     if req.url is not None:
         return Link(req.url, _url_filename(req.url), (), None, False, None, req.url), None
     found = session.client.lookup(req.name)

@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from peep_setuptools.installing.verdicts import Problem, Verdict, actual_display, expected_display
-from peep_setuptools.requirements.porting import requirement_spec
 from peep_setuptools.requirements.spec import HashStyle
 
 if TYPE_CHECKING:
@@ -83,6 +82,9 @@ def render_mismatches(verdicts: Sequence[Verdict]) -> str:
 
 def render_missing(verdicts: Sequence[Verdict]) -> str:
     """Peep's missing-hash block: the lines to add, in file order, ready to paste."""
+    # the porting code: only a run that lacks hashes writes requirement lines
+    from peep_setuptools.requirements.porting import requirement_spec
+
     lines = [MISSING_HEAD]
     for verdict in verdicts:
         req = verdict.requirement
