@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from peep_setuptools.checks.installed import InstalledCheck
     from peep_setuptools.installing.backends import BuildIndex, InstallerBackend, VerifiedArchive
     from peep_setuptools.installing.fetch import Outcome, Session
-    from peep_setuptools.installing.pinning import Pins
+    from peep_setuptools.installing.picking import Pins
     from peep_setuptools.installing.progress import Progress
     from peep_setuptools.installing.settings import IndexSettings
     from peep_setuptools.installing.strictbuild import BuildStage

@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from peep_setuptools.checks.installed import InstalledCheck
     from peep_setuptools.hashes import Digest
     from peep_setuptools.installing.backends import Compile, VerifiedArchive
-    from peep_setuptools.installing.picking import Filters
-    from peep_setuptools.installing.pinning import Pins
+    from peep_setuptools.installing.picking import Filters, Pins
     from peep_setuptools.installing.plan import Plan
     from peep_setuptools.installing.settings import IndexSettings
     from peep_setuptools.installing.verdicts import Problem, Verdict

@@ -32,8 +32,7 @@ from peep_setuptools.requirements.spec import ReqLine
 # functions that use it: ``peep install`` builds its parser from this module, and a no-op
 # run, where everything is installed, must not pay for it.
 if TYPE_CHECKING:
-    from peep_setuptools.installing.picking import Filters
-    from peep_setuptools.installing.pinning import Pins
+    from peep_setuptools.installing.picking import Filters, Pins
     from peep_setuptools.values import Verified
 
 logger = logging.getLogger(__name__)

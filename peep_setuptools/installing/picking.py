@@ -1,7 +1,8 @@
 """Picking a version and its hashes from an index, as ``peep add`` does (trust on first use).
 
-``peep add``, ``upgrade`` and ``check --fix`` pin with these, and ``--strict`` proposes the
-build dependencies nobody pinned yet with them, so that every tool picks alike.
+``peep add``, ``upgrade`` and ``check --fix`` pin with these, ``install`` proposes the
+dependencies its files leave out with them (``pins_for``: the Pins it refuses with), and
+``--strict`` the build dependencies nobody pinned yet, so that every tool picks alike.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
@@ -20,13 +22,18 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from peep_setuptools.archives import Link, parse_filename
-from peep_setuptools.errors import IndexLookupError
+from peep_setuptools.errors import IndexLookupError, PeepError
 from peep_setuptools.hashes import Digest
 from peep_setuptools.index.download import fetch
 from peep_setuptools.index.http import HttpClient
 from peep_setuptools.index.pages import IndexClient
 from peep_setuptools.requirements.spec import HashStyle
-from peep_setuptools.urls import redact_url
+from peep_setuptools.urls import redact_url, redacting_repr
+
+if TYPE_CHECKING:
+    from peep_setuptools.checks.completeness import Completeness
+    from peep_setuptools.requirements.editing import NewRequirement
+    from peep_setuptools.requirements.spec import ReqLine
 
 logger = logging.getLogger(__name__)
 
@@ -141,3 +148,64 @@ def hash_version(
         return tuple(dict.fromkeys(digests))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@redacting_repr
+@dataclass(frozen=True)
+class Pins:
+    """The lines that would make a run complete, by the file each goes into."""
+
+    #: (file, the requirements to add to it or replace in it); file is "" when the run
+    #: read lock files only, which are not edited in place
+    by_file: tuple[tuple[str, tuple[NewRequirement, ...]], ...]
+    #: dependencies no version fits, each said as a clause: "no version of x>=2 fits on URL"
+    unfound: tuple[str, ...]
+    #: the indexes the hashes came from, for the trust-on-first-use note
+    where: str
+
+
+def pins_for(
+    completeness: Completeness,
+    requirements: Sequence[ReqLine],
+    files: Sequence[str],
+    *,
+    client: IndexClient,
+    http: HttpClient,
+    filters: Filters,
+    python: Version,
+) -> Pins:
+    """Pin each missing dependency to its newest fitting version, with every file's hash.
+
+    A dependency pinned outside its specifier is re-pinned in the file that pins it; a new
+    one goes into the first requirements file. Lookups that fail become ``unfound``.
+    """
+    from peep_setuptools.requirements.editing import NewRequirement
+
+    wanted: dict[NormalizedName, SpecifierSet] = {}
+    spelled: dict[NormalizedName, str] = {}
+    for missing in completeness.missing:
+        wanted[missing.name] = (
+            wanted.get(missing.name, SpecifierSet()) & missing.dependency.specifier
+        )
+        spelled.setdefault(missing.name, missing.dependency.name)
+    pinned_in = {r.name: r.location.path for r in requirements}
+    first = next((f for f in files if not f.endswith(".toml")), "")
+    by_file: dict[str, list[NewRequirement]] = {}
+    unfound = []
+    where = client.where
+    for name, specifier in wanted.items():
+        try:
+            links = client.find_links(name)
+            version = newest_version(
+                links, name, specifier=specifier, filters=filters, python=python
+            )
+            if version is None:
+                raise IndexLookupError(f"no version of {spelled[name]}{specifier} fits on {where}")
+            digests = hash_version(client, http, name, version, filters, links=links)
+        except PeepError as exc:
+            unfound.append(str(exc))
+            continue
+        by_file.setdefault(pinned_in.get(name, first), []).append(
+            NewRequirement(spelled[name], str(version), digests)
+        )
+    return Pins(tuple((f, tuple(n)) for f, n in by_file.items()), tuple(unfound), where)

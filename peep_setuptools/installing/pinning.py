@@ -8,45 +8,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName
-from packaging.version import Version
 
 from peep_setuptools.checks.completeness import Completeness, Examined, check_completeness
 from peep_setuptools.checks.metadata import Dependencies, read_dependencies
-from peep_setuptools.errors import IndexLookupError, PeepError
 from peep_setuptools.installing.fetch import Session
 from peep_setuptools.installing.report import render_dependencies
 from peep_setuptools.installing.verdicts import Verdict
 from peep_setuptools.requirements.spec import HashStyle, ReqLine
 from peep_setuptools.target import Target
-from peep_setuptools.urls import redacting_repr
 
-# Picking pins looks projects up; a run whose files are complete never loads that code.
+# Picking pins looks projects up (``picking.pins_for``, which makes the Pins): a run whose
+# files are complete never loads that code.
 if TYPE_CHECKING:
-    from peep_setuptools.index.http import HttpClient
-    from peep_setuptools.index.pages import IndexClient
-    from peep_setuptools.installing.picking import Filters
-    from peep_setuptools.requirements.editing import NewRequirement
+    from peep_setuptools.installing.picking import Filters, Pins
 
 logger = logging.getLogger(__name__)
-
-
-@redacting_repr
-@dataclass(frozen=True)
-class Pins:
-    """The lines that would make a run complete, by the file each goes into."""
-
-    #: (file, the requirements to add to it or replace in it); file is "" when the run
-    #: read lock files only, which are not edited in place
-    by_file: tuple[tuple[str, tuple[NewRequirement, ...]], ...]
-    #: dependencies no version fits, each said as a clause: "no version of x>=2 fits on URL"
-    unfound: tuple[str, ...]
-    #: the indexes the hashes came from, for the trust-on-first-use note
-    where: str
 
 
 def check_dependencies(
@@ -66,7 +43,7 @@ def check_dependencies(
     completeness = examine(verdicts, requirements, session.target, files)
     if completeness.complete or not refuse:
         return completeness, None, ""
-    from peep_setuptools.installing.picking import Filters  # see the imports above
+    from peep_setuptools.installing.picking import Filters, pins_for  # see the imports above
 
     filters = filters or Filters()
     pins = pins_for(
@@ -118,51 +95,3 @@ def _dependencies(verdict: Verdict) -> Dependencies:
     if verdict.facts is not None:
         return verdict.facts.dependencies(verdict.local_path)
     return read_dependencies(verdict.local_path)
-
-
-def pins_for(
-    completeness: Completeness,
-    requirements: Sequence[ReqLine],
-    files: Sequence[str],
-    *,
-    client: IndexClient,
-    http: HttpClient,
-    filters: Filters,
-    python: Version,
-) -> Pins:
-    """Pin each missing dependency to its newest fitting version, with every file's hash.
-
-    A dependency pinned outside its specifier is re-pinned in the file that pins it; a new
-    one goes into the first requirements file. Lookups that fail become ``unfound``.
-    """
-    from peep_setuptools.installing.picking import hash_version, newest_version
-    from peep_setuptools.requirements.editing import NewRequirement
-
-    wanted: dict[NormalizedName, SpecifierSet] = {}
-    spelled: dict[NormalizedName, str] = {}
-    for missing in completeness.missing:
-        wanted[missing.name] = (
-            wanted.get(missing.name, SpecifierSet()) & missing.dependency.specifier
-        )
-        spelled.setdefault(missing.name, missing.dependency.name)
-    pinned_in = {r.name: r.location.path for r in requirements}
-    first = next((f for f in files if not f.endswith(".toml")), "")
-    by_file: dict[str, list[NewRequirement]] = {}
-    unfound = []
-    where = client.where
-    for name, specifier in wanted.items():
-        try:
-            links = client.find_links(name)
-            version = newest_version(
-                links, name, specifier=specifier, filters=filters, python=python
-            )
-            if version is None:
-                raise IndexLookupError(f"no version of {spelled[name]}{specifier} fits on {where}")
-            digests = hash_version(client, http, name, version, filters, links=links)
-        except PeepError as exc:
-            unfound.append(str(exc))
-            continue
-        by_file.setdefault(pinned_in.get(name, first), []).append(
-            NewRequirement(spelled[name], str(version), digests)
-        )
-    return Pins(tuple((f, tuple(n)) for f, n in by_file.items()), tuple(unfound), where)

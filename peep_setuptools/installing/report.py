@@ -10,7 +10,7 @@ from peep_setuptools.requirements.spec import HashStyle
 
 if TYPE_CHECKING:
     from peep_setuptools.checks.completeness import Completeness
-    from peep_setuptools.installing.pinning import Pins
+    from peep_setuptools.installing.picking import Pins
 
 MISMATCH_HEAD = (
     "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES SPECIFIED IN THE REQUIREMENTS FILE. "

@@ -120,7 +120,7 @@ def test_an_installed_version_that_fits_is_a_note_not_missing_as_in_pip():
 
 def test_the_refusal_lists_the_pins_by_file_and_keeps_the_notes():
     from peep_setuptools.hashes import Digest
-    from peep_setuptools.installing.pinning import Pins
+    from peep_setuptools.installing.picking import Pins
     from peep_setuptools.installing.report import render_dependencies
     from peep_setuptools.requirements.editing import NewRequirement
 
