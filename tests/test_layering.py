@@ -237,7 +237,8 @@ def test_a_no_op_install_never_loads_the_network_half(tmp_path):
 #: email parser (a plain METADATA is read without it; checks.metadata.header_fields),
 #: tarfile (no sdist), the editing code (no file to edit), configparser (no pip
 #: configuration file), concurrent.futures (small cached archives are taken without threads),
-#: and what only a lookup's or a missing hash's messages need (findings, porting)
+#: and what only a lookup's, a missing hash's or a missing dependency's messages need
+#: (findings, porting, checks.missing)
 WARM_RUN_NEVER = (
     "configparser",
     "concurrent.futures",
@@ -258,6 +259,7 @@ WARM_RUN_NEVER = (
     "peep_setuptools.installing.picking",
     "peep_setuptools.installing.findings",
     "peep_setuptools.requirements.porting",
+    "peep_setuptools.checks.missing",
 )
 
 

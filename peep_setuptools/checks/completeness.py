@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -13,6 +14,11 @@ from peep_setuptools.checks.metadata import Dependencies
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import MarkerEvaluationError, evaluate_marker
 from peep_setuptools.urls import redacting_repr
+
+# What is missing or unreadable is said by ``checks.missing``'s values, made only when there
+# is something to say: a run whose files are complete never makes those two dataclasses.
+if TYPE_CHECKING:
+    from peep_setuptools.checks.missing import MissingDependency, Unchecked
 
 MISSING_HEAD = (
     "The following dependencies are not in the requirements files. peep installs with "
@@ -32,54 +38,6 @@ class Examined:
 
     requirement: ReqLine
     dependencies: Dependencies
-
-
-@redacting_repr
-@dataclass(frozen=True)
-class MissingDependency:
-    """A dependency of ``needed_by`` that no requirement satisfies."""
-
-    needed_by: ReqLine
-    #: the dependency as declared, markers left out: ``werkzeug>=3.0.0``
-    dependency: Requirement
-    #: the version the files pin it to (outside the specifier), or None if absent
-    pinned: str | None
-    #: the installed version that satisfies it, when no requirement pins it
-    installed: str | None = None
-
-    @property
-    def name(self) -> NormalizedName:
-        """The dependency's canonical name."""
-        return canonicalize_name(self.dependency.name)
-
-    def message(self, files: Sequence[str]) -> str:
-        """``flask==3.0.0 requires werkzeug>=3.0.0, which is not in requirements.txt``.
-
-        The requirement keeps its extras: ``httpx[http2]==0.28.1 requires h2<5,>=3``.
-        """
-        where = " or ".join(files) or "the requirements files"
-        req = self.needed_by
-        needed_by = req.display_name + (f"[{','.join(req.extras)}]" if req.extras else "")
-        if req.version is not None:
-            needed_by += f"=={req.version}"
-        wanted = _without_marker(self.dependency)
-        if self.pinned is not None:
-            return f"{needed_by} requires {wanted}, but {where} pins {self.pinned}"
-        if self.installed is not None:
-            return (
-                f"{needed_by} requires {wanted}, which is not in {where}; "
-                f"{self.dependency.name} {self.installed} is installed"
-            )
-        return f"{needed_by} requires {wanted}, which is not in {where}"
-
-
-@redacting_repr
-@dataclass(frozen=True)
-class Unchecked:
-    """A requirement whose dependencies could not be read."""
-
-    requirement: ReqLine
-    reason: str
 
 
 @redacting_repr
@@ -150,10 +108,12 @@ def check_completeness(
     pinned = {req.name: req for req in requirements}
     extras = _wanted_extras(examined, pinned, marker_env)
     missing: dict[tuple[NormalizedName, str], MissingDependency] = {}
-    unchecked = []
+    unchecked: list[Unchecked] = []
     for item in examined:
         requires = item.dependencies.requires
         if requires is None:
+            from peep_setuptools.checks.missing import Unchecked  # see the imports above
+
             unchecked.append(Unchecked(item.requirement, item.dependencies.reason or "unknown"))
             continue
         for dep in requires:
@@ -162,6 +122,8 @@ def check_completeness(
             found = pinned.get(canonicalize_name(dep.name))
             if found is not None and _satisfies(found, dep):
                 continue
+            from peep_setuptools.checks.missing import MissingDependency  # see the imports above
+
             key = (item.requirement.name, str(dep))
             have = None if found else _installed_fit((installed or {}), dep)
             missing.setdefault(
@@ -232,12 +194,3 @@ def _satisfies(req: ReqLine, dep: Requirement) -> bool:
         # "===" pins an arbitrary string; only an exact "===" can be judged.
         return all(s.operator == "===" and s.version == req.version for s in dep.specifier)
     return dep.specifier.contains(version, prereleases=True)
-
-
-def _without_marker(dep: Requirement) -> str:
-    text = dep.name
-    if dep.extras:
-        text += "[" + ",".join(sorted(dep.extras)) + "]"
-    if dep.url:
-        return f"{text} @ {dep.url}"
-    return text + str(dep.specifier)
