@@ -18,6 +18,7 @@ BOTTOM = {
     "errors",
     "hashes",
     "archives",
+    "placing",
     "urls",
     "atomic",
     "target",
@@ -238,7 +239,7 @@ def test_a_no_op_install_never_loads_the_network_half(tmp_path):
 #: tarfile (no sdist), the editing code (no file to edit), configparser (no pip
 #: configuration file), concurrent.futures (small cached archives are taken without threads),
 #: and what only a lookup's, a missing hash's or a missing dependency's messages need
-#: (findings, porting, checks.missing)
+#: (findings, placing, porting, checks.missing)
 WARM_RUN_NEVER = (
     "configparser",
     "concurrent.futures",
@@ -260,6 +261,7 @@ WARM_RUN_NEVER = (
     "peep_setuptools.installing.findings",
     "peep_setuptools.requirements.porting",
     "peep_setuptools.checks.missing",
+    "peep_setuptools.placing",
 )
 
 

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.version import Version
 
-from peep_setuptools.archives import Link, is_wheel, place_hashes, unplaced_message
+from peep_setuptools.archives import Link, is_wheel
 from peep_setuptools.errors import DownloadError, IndexLookupError
 from peep_setuptools.index.choose import Choice, choose_archive
 from peep_setuptools.installing.cache import ArchiveCache, CachedArchive
@@ -32,7 +32,7 @@ from peep_setuptools.urls import redact_url
 
 # The HTTP code (index.http, .pages, .download, with http.client, ssl and an HTML parser) is
 # imported when something is not in the cache: ~10 ms a warm run would pay for nothing. So is
-# ``findings`` (what an index lookup or a download found wrong, in words).
+# ``findings`` (what an index lookup or a download found wrong, in words), and ``placing``.
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
@@ -278,6 +278,7 @@ def _remove_download(path: str) -> None:
 
 def _find(session: Session, req: ReqLine) -> tuple[Link, Choice | None]:
     from peep_setuptools.installing import findings  # see the imports above
+    from peep_setuptools.placing import place_hashes, unplaced_message
 
     if req.url is not None:
         return Link(req.url, _url_filename(req.url), (), None, False, None, req.url), None

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
-from peep_setuptools.archives import parse_filename, place_hashes
+from peep_setuptools.archives import parse_filename
 from peep_setuptools.hashes import Algorithm, Digest
 from peep_setuptools.index.choose import Choice, unfit_text
+from peep_setuptools.placing import place_hashes
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import Target
 

@@ -23,18 +23,12 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from peep_setuptools.archives import (
-    Link,
-    advertised,
-    files_of,
-    parse_filename,
-    place_hashes,
-    unplaced_message,
-)
+from peep_setuptools.archives import Link, files_of, parse_filename
 from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import IndexLookupError, PeepError, RequirementsFileError
 from peep_setuptools.hashes import Algorithm, Digest
 from peep_setuptools.lock.model import FileKind
+from peep_setuptools.placing import advertised, place_hashes, unplaced_message
 from peep_setuptools.requirements.files import merge_requirements
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.urls import file_url_path, strip_credentials

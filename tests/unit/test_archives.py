@@ -10,16 +10,9 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from peep_setuptools.archives import (
-    Link,
-    files_of,
-    is_archive_name,
-    place_hashes,
-    safe_filename,
-    sdist_suffix,
-    unplaced_message,
-)
+from peep_setuptools.archives import Link, files_of, is_archive_name, safe_filename, sdist_suffix
 from peep_setuptools.hashes import Algorithm, Digest
+from peep_setuptools.placing import place_hashes, unplaced_message
 
 A, B, C = (Digest("sha256", c * 64) for c in "abc")
 A512 = Digest("sha512", "a" * 128)
