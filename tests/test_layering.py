@@ -239,7 +239,7 @@ def test_a_no_op_install_never_loads_the_network_half(tmp_path):
 #: tarfile (no sdist), the editing code (no file to edit), configparser (no pip
 #: configuration file), concurrent.futures (small cached archives are taken without threads),
 #: and what only a lookup's, a missing hash's or a missing dependency's messages need
-#: (findings, placing, porting, checks.missing)
+#: (findings, placing, porting, checks.missing), nor check's, add's and verify's (cli.commands)
 WARM_RUN_NEVER = (
     "configparser",
     "concurrent.futures",
@@ -262,6 +262,7 @@ WARM_RUN_NEVER = (
     "peep_setuptools.requirements.porting",
     "peep_setuptools.checks.missing",
     "peep_setuptools.placing",
+    "peep_setuptools.cli.commands",
 )
 
 

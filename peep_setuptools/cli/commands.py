@@ -31,16 +31,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: these subcommands, in the order ``peep --help`` lists them
-ORDER = ("check", "add", "upgrade", "verify")
-COMMANDS = frozenset(ORDER)
-
-
 # -- the command line -----------------------------------------------------------------------
 
 
 def register(commands: argparse._SubParsersAction[Any], only: str | None = None) -> None:
-    """Add the subcommands to ``commands``: all of them, or the one named ``only`` (if ours)."""
+    """Add our subcommands to ``commands``: all of them, or the one named ``only``."""
     if only in (None, "check"):
         _add_check(commands)
     if only in (None, "add", "upgrade"):
@@ -161,7 +156,7 @@ def _add_reqfiles(parser: argparse.ArgumentParser, *, required: bool) -> None:
 
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
-    """Run one of COMMANDS; return the exit code. Raises PeepError for user errors."""
+    """Run check, add, upgrade or verify; return the exit code. Raises PeepError for user errors."""
     from peep_setuptools.cli.adding import run_add, run_upgrade  # see _check
 
     out = out or sys.stdout
@@ -284,7 +279,6 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 __all__ = [
-    "COMMANDS",
     "register",
     "run",
 ]
