@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -76,7 +77,7 @@ def install(
     with _verifying(planned, options, environ, progress, chosen) as run:
         checks = keep_intact(run, options.dry_run) if options.verify_installed else ()
         _note_dependencies(run.checked)
-        return _install(run, options, chosen, checks)
+        return _install(run, options, run.installer, checks)
 
 
 def verify(
@@ -166,6 +167,7 @@ class _Run:
     settings: IndexSettings
     checked: Checked
     verified: Verified
+    installer: InstallerBackend | None  # with what it started as we fetched (started_ahead)
 
 
 @contextlib.contextmanager
@@ -177,21 +179,17 @@ def _verifying(
     chosen: InstallerBackend | None,
 ) -> Iterator[_Run]:
     """Fetch and verify in a new session; raise VerificationFailed unless all verified."""
-    with _session(planned, options, environ, progress, chosen) as (session, settings):
+    session_of = _session(planned, options, environ, progress, chosen)
+    with session_of as (session, settings), _ahead(chosen, planned, session, options) as installer:
         checked = fetch_and_verify(planned, session, options)
-        stage = checked.build_stage
-        verified = Verified(
-            planned.target,
-            planned.files,
-            planned.requirements,
-            planned.skipped,
-            planned.not_applicable,
-            checked.verdicts,
-            checked.problems,
-            settings,
-            stage.proposed if stage is not None else (),
-            checked.completeness,
-            checked.pins,
+        verified = dataclasses.replace(
+            Verified.unfetched(planned),
+            verdicts=checked.verdicts,
+            problems=checked.problems,
+            index=settings,
+            build_proposed=checked.build_stage.proposed if checked.build_stage else (),
+            completeness=checked.completeness,
+            pins=checked.pins,
         )
         if checked.report:
             raise VerificationFailed(
@@ -201,7 +199,18 @@ def _verifying(
                 problems=checked.problems,
                 verified=verified.detached(),  # the run's folder goes as this is raised
             )
-        yield _Run(planned, session, settings, checked, verified)
+        yield _Run(planned, session, settings, checked, verified, installer)
+
+
+def _ahead(
+    chosen: InstallerBackend | None, planned: Plan, session: Session, options: InstallOptions
+) -> contextlib.AbstractContextManager[InstallerBackend | None]:
+    """``chosen`` with its installer starting now; not for --verify-installed (mostly intact)."""
+    if chosen is None or options.verify_installed:
+        return contextlib.nullcontext(chosen)
+    from peep_setuptools.installing.backends import started_ahead
+
+    return started_ahead(chosen, planned.target, session.workdir, len(planned.to_fetch))
 
 
 def _detached(verdicts: Sequence[object]) -> tuple[object, ...]:
@@ -469,9 +478,7 @@ def port_file(
     requirements file in pip's or peep's format. Raises UsageError, RequirementsFileError,
     IndexLookupError or DownloadError.
     """
-    from peep_setuptools.port import (
-        port,  # only `peep port` pays for the porting and pylock writers
-    )
+    from peep_setuptools.port import port  # only `peep port` loads the porting, pylock writers
 
     options = options or InstallOptions()
     return port(

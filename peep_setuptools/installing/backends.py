@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import os
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
 
 from packaging.utils import canonicalize_name
 
@@ -31,8 +33,11 @@ from peep_setuptools.installing.handoff import (
     stage,
     write_installer_input,
 )
-from peep_setuptools.installing.sources import PIP, UV, BuildIndex, Sources
+from peep_setuptools.installing.sources import PIP, UV, BuildIndex, Sources, child_env
 from peep_setuptools.target import Target
+
+if TYPE_CHECKING:
+    from peep_setuptools.installing.warmpip import WarmStarts
 
 __all__ = [
     "BuildIndex",
@@ -44,6 +49,7 @@ __all__ = [
     "WheelBuilder",
     "backend_named",
     "find_uv",
+    "started_ahead",
 ]
 
 Compile = Literal["default", "compile", "no-compile"]
@@ -106,6 +112,8 @@ class _RequirementsFileBackend:
     quiet: bool = False
     #: send the installer's standard output to our standard error
     stdout_to_stderr: bool = False
+    #: installers started while we fetched, waiting for a run (``started_ahead``)
+    warm: WarmStarts | None = field(default=None, compare=False, repr=False)
 
     #: the installer's flag for replacing what is installed
     _reinstall: ClassVar[str]
@@ -127,7 +135,8 @@ class _RequirementsFileBackend:
         Fresh wheels that write disjoint files may go to several installer runs
         (``batches.py``). Index options (with their credentials) are handed over only when
         an sdist is left to build, and never on the command line; then the environment
-        records what the requirements said (``recorded.py``).
+        records what the requirements said (``recorded.py``). A run that one of the ``warm``
+        installers can run goes to it.
         """
         program = self._program(target)  # uv is looked for before any file is written
         at_once, at_most = self._batches(archives)
@@ -158,11 +167,11 @@ class _RequirementsFileBackend:
             command += self._split_args() if len(batches) > 1 else []
             runs.append(ChildRun([*program, *command], batch, env))
             origins += staged.origins
-        out_err = self.stdout_to_stderr
+        out, warm = self.stdout_to_stderr, self.warm
         # The run writing start-up hooks (.pth files) starts alone, after the others: no
         # installer is then started with them in place.
         for some in (runs[:-1], runs[-1:]) if hooks_last else (runs,):
-            _run_all(some, workdir=workdir, action="install", out=out_err, at_once=at_once)
+            _run_all(some, workdir=workdir, action="install", out=out, at_once=at_once, ahead=warm)
         self._finish(target, archives, origins, runs[0].env, workdir, compiles=compiles)
 
     def _install_run(
@@ -278,6 +287,18 @@ class PipBackend(_RequirementsFileBackend):
         _run_all(runs, workdir=workdir, action="build", out=out_err, at_once=BUILDS_AT_ONCE)
         return _wheels_in(out)
 
+    def start_ahead(self, target: Target, workdir: str, archives: int) -> WarmStarts | None:
+        """The target's pip, as many as will install side by side, importing while we fetch.
+
+        Only the target's own pip: ``python -m pip`` is what they run (``warmpip.py``).
+        """
+        from peep_setuptools.installing.warmpip import WarmStarts
+
+        at_once, at_most = self._batches(())
+        runs = max(1, min(at_once, run_count(archives, at_once=at_once, at_most=at_most)))
+        program = self._program(target)
+        return WarmStarts.start(program, child_env(), workdir, self.stdout_to_stderr, runs)
+
     def _program(self, target: Target) -> list[str]:
         """The target's own pip, or ours run by the target when it has none.
 
@@ -368,6 +389,25 @@ class UvBackend(_RequirementsFileBackend):
         names = {*target.installed, *target.pip_names}
         installed = target.egg_links or any(canonicalize_name(a.name) in names for a in batch)
         return [self._reinstall] if installed else []
+
+
+@contextlib.contextmanager
+def started_ahead(
+    backend: InstallerBackend, target: Target, workdir: str, archives: int
+) -> Iterator[InstallerBackend]:
+    """``backend``, with the installers it starts now to install ~``archives`` archives later.
+
+    pip's (``warmpip.py``); those not handed a run by the end are stopped, having run nothing.
+    """
+    if not isinstance(backend, PipBackend) or backend.warm is not None:
+        yield backend
+        return
+    warm = backend.start_ahead(target, workdir, archives)
+    try:
+        yield backend if warm is None else dataclasses.replace(backend, warm=warm)
+    finally:
+        if warm is not None:
+            warm.close()
 
 
 def backend_named(

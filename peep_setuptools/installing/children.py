@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Literal, TextIO
+from typing import IO, TYPE_CHECKING, Literal, Protocol, TextIO
 
 from peep_setuptools.errors import BackendError
 from peep_setuptools.urls import redact_text
@@ -93,6 +93,13 @@ def pip_runner() -> str | None:
     return next((path for path in runners if os.path.isfile(path)), None)
 
 
+class StartedAhead(Protocol):
+    """Children started before their command line was known (``warmpip.WarmStarts``)."""
+
+    def take(self, run: ChildRun, cwd: str, out: bool) -> Child | None:
+        """A child now running ``run``, or None if none waiting can run it."""
+
+
 def run_all(
     runs: Sequence[ChildRun],
     *,
@@ -100,24 +107,27 @@ def run_all(
     action: Literal["install", "build"],
     out: bool,
     at_once: int = 1,
+    ahead: StartedAhead | None = None,
 ) -> None:
     """Run each child, ``at_once`` at a time; raise BackendError if one fails.
 
-    An interrupt or a signal stops every child still running and waits for it: no
-    installer outlives the run. A failed build stops the other builds; a failed install
-    starts no other but lets those running finish (a killed installer would leave a
-    package half-written). ``out``: the installer's stdout goes to our stderr.
+    A child started ``ahead`` runs a command it can run; the others start now. An interrupt
+    or a signal stops every child still running and waits for it: no installer outlives the
+    run. A failed build stops the other builds; a failed install starts no other but lets
+    those running finish (a killed installer would leave a package half-written). ``out``:
+    the installer's stdout goes to our stderr.
     """
     cwd = empty_dir(workdir)
     waiting = list(runs)
-    running: list[_Child] = []
+    running: list[Child] = []
     failed: BackendError | None = None
     try:
         while waiting or running:
             while waiting and len(running) < at_once:
                 run = waiting.pop(0)
                 try:
-                    running.append(_start(run, cwd, out))
+                    started = ahead.take(run, cwd, out) if ahead is not None else None
+                    running.append(started or _start(run, cwd, out))
                 except OSError as exc:  # a failure like any other: those running may finish
                     failed = BackendError(f"cannot run {run.command[0]}: {exc}")
                     waiting.clear()
@@ -196,12 +206,12 @@ class _Forwarder:
 
 
 @dataclass(frozen=True)
-class _Child:
+class Child:
     """A running installer, and what passes its output on."""
 
     process: subprocess.Popen[bytes]
-    run: ChildRun
     forwarders: Sequence[_Forwarder]
+    run: ChildRun
 
     def wait(self, *, patient: bool = True) -> int:
         """Its exit code, once what it printed has been passed on (see ``drain``)."""
@@ -212,8 +222,15 @@ class _Child:
         return code
 
 
-def _start(run: ChildRun, cwd: str, out: bool) -> _Child:
-    """Start one installer; its stdout and stderr are passed on line by line, redacted.
+def _start(run: ChildRun, cwd: str, out: bool) -> Child:
+    """Start one installer (see ``spawn``)."""
+    return Child(*spawn(run.command, run.env, cwd, out), run)
+
+
+def spawn(
+    command: Sequence[str], env: Mapping[str, str], cwd: str, out: bool, *, fd: int | None = None
+) -> tuple[subprocess.Popen[bytes], list[_Forwarder]]:
+    """Start a child; its stdout and stderr are passed on line by line, redacted.
 
     An installer prints URLs as it has them: uv an index it cannot reach with its query
     (``?token=``). Each line goes through ``redact_text``, as every message of ours does.
@@ -221,11 +238,15 @@ def _start(run: ChildRun, cwd: str, out: bool) -> _Child:
     ``out``: a JSON report on stdout must not get the installer's chatter), stderr to ours.
     Both going to one place (``out``, a terminal, ``2>&1``), they share one pipe: two
     would be read side by side, and the installer's lines would come out of order.
+    ``fd``: a descriptor the child keeps, under the same number.
     """
     to = (_fd(sys.stderr, 2) if out else _fd(sys.stdout, 1), _fd(sys.stderr, 2))
     pipe = subprocess.PIPE
     errors = subprocess.STDOUT if _same_file(*to) else pipe
-    process = subprocess.Popen(run.command, env=dict(run.env), stdout=pipe, stderr=errors, cwd=cwd)
+    kept = () if fd is None else (fd,)
+    process = subprocess.Popen(
+        command, env=dict(env), stdout=pipe, stderr=errors, cwd=cwd, pass_fds=kept
+    )
     streams = (process.stdout, process.stderr)
     forwarders = [_Forwarder(stream, fd) for stream, fd in zip(streams, to) if stream is not None]
     try:
@@ -235,7 +256,7 @@ def _start(run: ChildRun, cwd: str, out: bool) -> _Child:
         process.kill()
         process.wait()
         raise
-    return _Child(process, run, forwarders)
+    return process, forwarders
 
 
 def _fd(stream: TextIO, default: int) -> int:

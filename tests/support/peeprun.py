@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -185,9 +186,18 @@ class Peep:
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
     def assert_no_temp_dirs(self) -> None:
-        """No ``peep-*`` work dir (and so no downloaded archive) is left in the child's TMPDIR."""
+        """No ``peep-*`` work dir (and so no downloaded archive) is left in the child's TMPDIR.
+
+        Nor any process still in one (an installer, or a pip started ahead of the install).
+        """
         left = sorted(p.name for p in self.tmpdir.glob("peep*"))
         assert left == [], left
+        inside = []
+        for cwd in Path("/proc").glob("[0-9]*/cwd"):
+            with contextlib.suppress(OSError):  # gone, or another user's
+                if os.readlink(cwd).startswith(f"{self.tmpdir}{os.sep}"):
+                    inside.append(f"{cwd.parent.name}: {(cwd.parent / 'cmdline').read_bytes()!r}")
+        assert inside == [], inside
 
     def installed(self) -> dict[str, str]:
         """What is installed in the target venv."""

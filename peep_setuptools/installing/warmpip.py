@@ -1,0 +1,164 @@
+"""pip started while we fetch and verify, each waiting for the command line it will run.
+
+A pip run spends ~0.2 s importing its install command before it reads a requirement
+(benchmarks/RESULTS.md): most of a run at a few dozen wheels. A warm start spends that while
+we fetch. The target's interpreter runs ``_WAITING``: it imports pip's install command, then
+blocks reading a command line and an environment from a pipe only we hold. What it gets is
+exactly what ``python -m pip`` would have been started with, and only once every archive
+verified; then it runs pip as ``python -m pip`` does. One never given a command reads the end
+of its pipe (or is killed) and exits, having run nothing of pip's but imports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+
+from peep_setuptools.installing.children import Child, ChildRun, empty_dir, spawn
+
+__all__ = ["WarmStarts"]
+
+# Runs in the target's interpreter (Python 3.9+). The warm-up names modules of pip's own; in a
+# pip without one, the run only takes longer. Once pip is done, only the interpreter's own
+# teardown is left (~50 ms of freeing pip's modules; it writes nothing): the exit skips it,
+# as it is, with the exit handlers run and the output flushed.
+_WAITING = r"""
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)  # interrupted while waiting: no traceback
+if sys.path and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]  # as python -m pip does: never a pip from the current folder
+for name in (
+    "pip._internal.commands.install",
+    "pip._internal.resolution.resolvelib.resolver",
+    "pip._internal.operations.install.wheel",
+):
+    try:
+        __import__(name)
+    except Exception:
+        pass
+try:  # what pip's user agent asks the system (lsb_release, uname), kept for pip's asking
+    from pip._vendor import distro
+    distro.name(), distro.version(), distro.codename()
+except Exception:
+    pass
+chunks = []
+while True:
+    chunk = os.read(int(sys.argv[1]), 1 << 16)
+    if not chunk:
+        break
+    chunks.append(chunk)
+if not chunks:
+    sys.exit(0)
+import atexit, json, runpy
+given = json.loads(b"".join(chunks))
+os.environ.clear()
+os.environ.update(given["env"])
+sys.argv = ["pip", *given["argv"]]
+signal.signal(signal.SIGINT, signal.default_int_handler)
+try:
+    runpy.run_module("pip", run_name="__main__", alter_sys=True)
+    code = 0
+except SystemExit as stop:
+    code = stop.code
+if code is not None and not isinstance(code, int):
+    sys.stderr.write("%s\n" % (code,))
+    code = 1
+atexit._run_exitfuncs()
+for stream in (sys.stdout, sys.stderr):
+    try:
+        stream.flush()
+    except Exception:
+        pass
+os._exit(code or 0)
+"""
+
+#: what the waiting interpreter takes from its command's environment; everything else (what
+#: Python reads as it starts: PYTHON*, locale) must be what it was started with
+_GIVEN_LATE = ("PIP_", "NETRC")
+
+
+class WarmStarts:
+    """Interpreters of one ``python -m pip`` program, waiting for their command lines."""
+
+    def __init__(self, program: Sequence[str], env: Mapping[str, str], cwd: str, out: bool) -> None:
+        self._program = list(program)
+        self._env = dict(env)
+        self._cwd = cwd
+        self._out = out
+        self._waiting: list[tuple[Child, int]] = []
+
+    @classmethod
+    def start(
+        cls, program: Sequence[str], env: Mapping[str, str], workdir: str, out: bool, count: int
+    ) -> WarmStarts | None:
+        """``count`` waiting interpreters of ``program`` (``[python, "-m", "pip"]``).
+
+        None if ``program`` is not of that form, or none could start (then each run starts
+        as it would have). ``out``: the children's stdout goes to our stderr (``spawn``).
+        """
+        if os.name != "posix" or list(program[1:]) != ["-m", "pip"] or count < 1:
+            return None
+        cwd = empty_dir(workdir)
+        warm = cls(program, env, cwd, out)
+        for _ in range(count):
+            given, ours = os.pipe()
+            try:
+                command = [program[0], "-c", _WAITING, str(given)]
+                process, forwarders = spawn(command, env, cwd, out, fd=given)
+            except OSError:
+                os.close(ours)
+                break
+            finally:
+                os.close(given)
+            placeholder = ChildRun(command, (), env)  # replaced by the run it is given
+            warm._waiting.append((Child(process, forwarders, placeholder), ours))
+        if not warm._waiting:
+            return None
+        return warm
+
+    def take(self, run: ChildRun, cwd: str, out: bool) -> Child | None:
+        """A waiting interpreter, given ``run``; None if none is left or ``run`` is not ours.
+
+        ``run`` is ours when it is ``program`` with arguments, to go where we send the
+        output, in the folder they wait in, and with the environment they started with
+        but for pip's own variables.
+        """
+        program = self._program
+        if run.command[: len(program)] != program or out != self._out:
+            return None
+        if _at_start(run.env) != _at_start(self._env) or cwd != self._cwd:
+            return None
+        given = json.dumps({"argv": run.command[len(program) :], "env": dict(run.env)})
+        while self._waiting:
+            child, ours = self._waiting.pop(0)
+            try:
+                _write_all(ours, given.encode())
+            except OSError:  # it has gone (killed, or a broken interpreter): another one
+                child.process.kill()
+                child.wait(patient=False)
+                continue
+            finally:
+                os.close(ours)
+            return Child(child.process, child.forwarders, run)
+        return None
+
+    def close(self) -> None:
+        """Stop every interpreter still waiting (it has run nothing) and wait for it."""
+        while self._waiting:
+            child, ours = self._waiting.pop()
+            os.close(ours)
+            with contextlib.suppress(OSError):
+                child.process.kill()
+            child.wait(patient=False)
+
+
+def _at_start(env: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if not k.startswith(_GIVEN_LATE)}
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

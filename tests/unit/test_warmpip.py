@@ -1,0 +1,151 @@
+"""pip started ahead: it runs the command it is given as ``python -m pip`` would, or nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from peep_setuptools.installing.children import ChildRun, run_all
+from peep_setuptools.installing.sources import child_env
+from peep_setuptools.installing.warmpip import WarmStarts
+
+PIP = [sys.executable, "-m", "pip"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in child_env().items() if not k.startswith("PIP_")}
+    return {**env, "PIP_CONFIG_FILE": os.devnull, **extra}
+
+
+def _warm(workdir: Path, count: int = 1, env: dict[str, str] | None = None) -> WarmStarts:
+    workdir.mkdir(exist_ok=True)
+    warm = WarmStarts.start(PIP, env or _env(), str(workdir), False, count)
+    assert warm is not None
+    return warm
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_warm_pip_runs_what_it_is_given_with_its_environment(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    warm = _warm(tmp_path / "work")
+    # a variable of pip's, set only for this run, reaches pip: `pip config debug` shows it
+    env = _env(PIP_TIMEOUT="7")
+    run = ChildRun([*PIP, "config", "debug"], (), env)
+    try:
+        run_all([run], workdir=str(tmp_path / "work"), action="install", out=False, ahead=warm)
+    finally:
+        warm.close()
+    out = capfd.readouterr().out
+    assert "PIP_TIMEOUT='7'" in out
+
+
+def test_the_exit_code_and_the_output_are_pips(tmp_path: Path) -> None:
+    workdir = tmp_path / "work"
+    argv = ["install", "--no-index", "--no-deps", "nothing-of-that-name==1"]
+    plain = subprocess.run(
+        [*PIP, *argv], env=_env(), capture_output=True, text=True, cwd=str(tmp_path)
+    )
+    warm = _warm(workdir)
+    try:
+        child = warm.take(
+            ChildRun([*PIP, *argv], (), _env()), str(workdir / "installer-cwd"), False
+        )
+        assert child is not None
+        assert child.wait() == plain.returncode != 0
+    finally:
+        warm.close()
+
+
+def test_only_a_run_of_its_program_and_start_up_environment_is_taken(tmp_path: Path) -> None:
+    workdir = tmp_path / "work"
+    warm = _warm(workdir)
+    cwd = str(workdir / "installer-cwd")
+    try:
+        other_program = ChildRun([sys.executable, "-c", "pass"], (), _env())
+        assert warm.take(other_program, cwd, False) is None
+        # what Python reads as it starts cannot be changed once it has
+        other_start = ChildRun([*PIP, "--version"], (), _env(PYTHONOPTIMIZE="1"))
+        assert warm.take(other_start, cwd, False) is None
+        assert warm.take(ChildRun([*PIP, "--version"], (), _env()), cwd, True) is None
+        assert warm.take(ChildRun([*PIP, "--version"], (), _env()), str(tmp_path), False) is None
+        child = warm.take(ChildRun([*PIP, "--version"], (), _env()), cwd, False)
+        assert child is not None and child.wait() == 0
+        assert warm.take(ChildRun([*PIP, "--version"], (), _env()), cwd, False) is None  # none left
+    finally:
+        warm.close()
+
+
+def test_its_command_line_shows_nothing_of_the_run(tmp_path: Path) -> None:
+    # what it is given (index URLs, a netrc's path) goes through a pipe, not /proc/PID/cmdline
+    warm = _warm(tmp_path / "work")
+    try:
+        child = warm._waiting[0][0]
+        cmdline = Path(f"/proc/{child.process.pid}/cmdline").read_bytes()
+        assert b"install" not in cmdline.split(b"\0")
+    finally:
+        warm.close()
+
+
+def test_those_never_given_a_run_are_stopped_having_run_nothing(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    warm = _warm(tmp_path / "work", count=2)
+    pids = [child.process.pid for child, _ in warm._waiting]
+    warm.close()
+    assert not any(_alive(pid) for pid in pids)
+    assert capfd.readouterr() == ("", "")
+
+
+def test_an_interrupt_while_waiting_prints_no_traceback(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    warm = _warm(tmp_path / "work")
+    child = warm._waiting[0][0]
+    try:
+        time.sleep(0.5)  # into its warm-up or its wait
+        child.process.send_signal(signal.SIGINT)
+        assert child.wait() == -signal.SIGINT
+    finally:
+        warm.close()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_pipe_closed_without_a_command_exits_quietly(tmp_path: Path) -> None:
+    # our process gone (killed): its end of the pipe closes, and the waiting pip leaves
+    warm = _warm(tmp_path / "work")
+    child, ours = warm._waiting.pop()
+    os.close(ours)
+    assert child.wait() == 0
+
+
+def test_a_dead_warm_pip_is_passed_over(tmp_path: Path) -> None:
+    workdir = tmp_path / "work"
+    warm = _warm(workdir)
+    child = warm._waiting[0][0]
+    child.process.kill()
+    child.process.wait()
+    try:
+        cwd = str(workdir / "installer-cwd")
+        assert warm.take(ChildRun([*PIP, "--version"], (), _env()), cwd, False) is None
+    finally:
+        warm.close()
+
+
+def test_no_warm_start_for_another_program(tmp_path: Path) -> None:
+    runner = [sys.executable, "/somewhere/__pip-runner__.py"]
+    assert WarmStarts.start(runner, _env(), str(tmp_path), False, 2) is None
+    assert WarmStarts.start(PIP, _env(), str(tmp_path), False, 0) is None
