@@ -102,21 +102,31 @@ class WarmStarts:
             return None
         cwd = empty_dir(workdir)
         warm = cls(program, env, cwd, out)
-        for _ in range(count):
-            given, ours = os.pipe()
-            try:
-                command = [program[0], "-c", _WAITING, str(given)]
-                process, forwarders = spawn(command, env, cwd, out, fd=given)
-            except OSError:
-                os.close(ours)
-                break
-            finally:
-                os.close(given)
-            placeholder = ChildRun(command, (), env)  # replaced by the run it is given
-            warm._waiting.append((Child(process, forwarders, placeholder), ours))
-        if not warm._waiting:
-            return None
-        return warm
+        try:
+            for _ in range(count):
+                if not warm._start_one():
+                    break
+        except BaseException:  # an interrupt: none is left running
+            warm.close()
+            raise
+        return warm if warm._waiting else None
+
+    def _start_one(self) -> bool:
+        """Start one more waiting interpreter; False if it cannot start."""
+        given, ours = os.pipe()
+        try:
+            command = [self._program[0], "-c", _WAITING, str(given)]
+            process, forwarders = spawn(command, self._env, self._cwd, self._out, fd=given)
+        except BaseException as exc:
+            os.close(ours)
+            if isinstance(exc, OSError):
+                return False
+            raise
+        finally:
+            os.close(given)
+        placeholder = ChildRun(command, (), self._env)  # replaced by the run it is given
+        self._waiting.append((Child(process, forwarders, placeholder), ours))
+        return True
 
     def take(self, run: ChildRun, cwd: str, out: bool) -> Child | None:
         """A waiting interpreter, given ``run``; None if none is left or ``run`` is not ours.
@@ -132,26 +142,31 @@ class WarmStarts:
             return None
         given = json.dumps({"argv": run.command[len(program) :], "env": dict(run.env)})
         while self._waiting:
-            child, ours = self._waiting.pop(0)
+            child, ours = self._waiting[0]
             try:
                 _write_all(ours, given.encode())
-            except OSError:  # it has gone (killed, or a broken interpreter): another one
-                child.process.kill()
-                child.wait(patient=False)
-                continue
-            finally:
-                os.close(ours)
+            except BaseException as exc:  # gone (killed, a broken interpreter), or interrupted
+                self._stop(child, ours)
+                if isinstance(exc, OSError):
+                    continue  # another one
+                raise
+            self._waiting.pop(0)
+            os.close(ours)
             return Child(child.process, child.forwarders, run)
         return None
 
     def close(self) -> None:
         """Stop every interpreter still waiting (it has run nothing) and wait for it."""
         while self._waiting:
-            child, ours = self._waiting.pop()
-            os.close(ours)
-            with contextlib.suppress(OSError):
-                child.process.kill()
-            child.wait(patient=False)
+            self._stop(*self._waiting[-1])
+
+    def _stop(self, child: Child, ours: int) -> None:
+        """Stop one waiting interpreter: what it was given so far, it never runs."""
+        self._waiting.remove((child, ours))
+        with contextlib.suppress(OSError):
+            child.process.kill()  # first: a message cut short is never read
+        os.close(ours)
+        child.wait(patient=False)
 
 
 def _at_start(env: Mapping[str, str]) -> dict[str, str]:
