@@ -40,10 +40,11 @@ from support.indexserver import IndexServer  # noqa: E402
 from peep_setuptools.hashes import hash_file  # noqa: E402
 
 #: peep as a user has it: installed from a wheel of this checkout into a virtualenv of its
-#: own (as pipx does), with bytecode; not the editable checkout, whose import hook and .pth
-#: files cost every run ~10 ms of start-up that no installed copy pays
+#: own (as pipx does), with bytecode, run by its ``peep`` script; not the editable checkout,
+#: whose import hook and .pth files cost every run ~10 ms of start-up that no installed copy
+#: pays, nor ``python -m peep_setuptools`` (runpy and importlib.util: ~2 ms more)
 PEEP_VENV = WORK / "peep-venv"
-PEEP = [str(PEEP_VENV / "bin" / "python"), "-m", "peep_setuptools"]
+PEEP = [str(PEEP_VENV / "bin" / "peep")]
 UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv") or "uv"
 
 #: the issue's targets: (row, baseline row, maximum ratio)
@@ -510,7 +511,8 @@ def profile(bench: Bench, what: str, extra: Sequence[str], out: Path) -> str:
         subprocess.run(argv, env=env, check=True, capture_output=True)
     if what == "warm":
         argv, env = bench.command("peep(pip)", bench.venv(with_pip=False), cache)
-    argv = [sys.executable, "-m", "cProfile", "-o", str(out), *argv[1:], *extra]
+    profiled = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "peep_setuptools"]
+    argv = [*profiled, *argv[len(PEEP) :], *extra]
     subprocess.run(argv, env=env, check=True, capture_output=True)
     stream = io.StringIO()
     pstats.Stats(str(out), stream=stream).sort_stats("cumulative").print_stats(18)
