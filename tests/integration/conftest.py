@@ -196,6 +196,17 @@ def write(tmp_path: Path):
 
 
 @pytest.fixture
+def srv_reqs(write, packages) -> str:
+    """A requirements file (pip's format) pinning what ``srv`` serves."""
+    return write(
+        "reqs.txt",
+        f"alpha==1.0 {packages.pip('alpha-1.0')}\n"
+        f"delta==1.0 {packages.pip('delta-1.0')}\n"
+        f"beta==1.0 {packages.pip('beta-1.0')}\n",
+    )
+
+
+@pytest.fixture
 def reqs(write, packages) -> str:
     """``reqs.txt`` pinning alpha 1.0 with pip's ``--hash``."""
     return write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")

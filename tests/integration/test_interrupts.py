@@ -20,13 +20,8 @@ STALL = 25.0  # far longer than the test may take: only an abort ends it early
 
 
 @pytest.fixture
-def reqs(write, packages):
-    return write(
-        "reqs.txt",
-        f"alpha==1.0 {packages.pip('alpha-1.0')}\n"
-        f"delta==1.0 {packages.pip('delta-1.0')}\n"
-        f"beta==1.0 {packages.pip('beta-1.0')}\n",
-    )
+def reqs(srv_reqs):
+    return srv_reqs
 
 
 def part_files(peep):

@@ -28,13 +28,8 @@ def with_pip(peep, tmp_path):
 
 
 @pytest.fixture
-def reqs(write, packages):
-    return write(
-        "reqs.txt",
-        f"alpha==1.0 {packages.pip('alpha-1.0')}\n"
-        f"delta==1.0 {packages.pip('delta-1.0')}\n"
-        f"beta==1.0 {packages.pip('beta-1.0')}\n",
-    )
+def reqs(srv_reqs):
+    return srv_reqs
 
 
 def _waiting_pips(peep) -> list[list[bytes]]:
