@@ -228,7 +228,13 @@ def _start(run: ChildRun, cwd: str, out: bool) -> Child:
 
 
 def spawn(
-    command: Sequence[str], env: Mapping[str, str], cwd: str, out: bool, *, fd: int | None = None
+    command: Sequence[str],
+    env: Mapping[str, str],
+    cwd: str,
+    out: bool,
+    *,
+    fd: int | None = None,
+    forward: bool = True,
 ) -> tuple[subprocess.Popen[bytes], list[_Forwarder]]:
     """Start a child; its stdout and stderr are passed on line by line, redacted.
 
@@ -238,7 +244,8 @@ def spawn(
     ``out``: a JSON report on stdout must not get the installer's chatter), stderr to ours.
     Both going to one place (``out``, a terminal, ``2>&1``), they share one pipe: two
     would be read side by side, and the installer's lines would come out of order.
-    ``fd``: a descriptor the child keeps, under the same number.
+    ``fd``: a descriptor the child keeps, under the same number. ``forward=False``: what it
+    prints waits in its pipes until ``forward`` (one stopped before then shows none of it).
     """
     to = (_fd(sys.stderr, 2) if out else _fd(sys.stdout, 1), _fd(sys.stderr, 2))
     pipe = subprocess.PIPE
@@ -249,6 +256,13 @@ def spawn(
     )
     streams = (process.stdout, process.stderr)
     forwarders = [_Forwarder(stream, fd) for stream, fd in zip(streams, to) if stream is not None]
+    if forward:
+        start_forwarding(process, forwarders)
+    return process, forwarders
+
+
+def start_forwarding(process: subprocess.Popen[bytes], forwarders: Sequence[_Forwarder]) -> None:
+    """Start passing a child's output on (``spawn``); if that fails, the child is killed."""
     try:
         for forwarder in forwarders:
             forwarder.thread.start()
@@ -256,7 +270,6 @@ def spawn(
         process.kill()
         process.wait()
         raise
-    return process, forwarders
 
 
 def _fd(stream: TextIO, default: int) -> int:

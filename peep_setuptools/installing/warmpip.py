@@ -7,6 +7,12 @@ blocks reading a command line and an environment from a pipe only we hold. What 
 exactly what ``python -m pip`` would have been started with, and only once every archive
 verified; then it runs pip as ``python -m pip`` does. One never given a command reads the end
 of its pipe (or is killed) and exits, having run nothing of pip's but imports.
+
+While it waits it is a process group of its own, so that stopping it stops what it started
+too (pip's warm-up runs ``lsb_release``), and what it prints waits in its pipes: one stopped
+shows nothing. Given its run, it joins our process group again, as ``python -m pip`` is in,
+and keeps what its start-up put in its environment (a ``.pth`` file, ``sitecustomize``):
+only the variables its run has otherwise than its start (pip's, ``NETRC``) are changed.
 """
 
 from __future__ import annotations
@@ -14,9 +20,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 from collections.abc import Mapping, Sequence
 
-from peep_setuptools.installing.children import Child, ChildRun, empty_dir, spawn
+from peep_setuptools.installing.children import (
+    Child,
+    ChildRun,
+    empty_dir,
+    spawn,
+    start_forwarding,
+)
 
 __all__ = ["WarmStarts"]
 
@@ -27,6 +40,10 @@ __all__ = ["WarmStarts"]
 _WAITING = r"""
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)  # interrupted while waiting: no traceback
+try:
+    os.setpgid(0, 0)  # a group of its own while it waits: stopped with what it starts
+except OSError:
+    pass
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]  # as python -m pip does: never a pip from the current folder
 for name in (
@@ -52,9 +69,17 @@ while True:
 if not chunks:
     sys.exit(0)
 import atexit, json, runpy
-given = json.loads(b"".join(chunks))
-os.environ.clear()
-os.environ.update(given["env"])
+try:
+    given = json.loads(b"".join(chunks))
+except ValueError:  # cut short: the sender was killed as it wrote
+    sys.exit(1)
+try:
+    os.setpgid(0, given["group"])  # back in the sender's group, as python -m pip is
+except OSError:
+    pass
+for name in given["unset"]:
+    os.environ.pop(name, None)
+os.environ.update(given["set"])
 sys.argv = ["pip", *given["argv"]]
 signal.signal(signal.SIGINT, signal.default_int_handler)
 try:
@@ -116,7 +141,9 @@ class WarmStarts:
         given, ours = os.pipe()
         try:
             command = [self._program[0], "-c", _WAITING, str(given)]
-            process, forwarders = spawn(command, self._env, self._cwd, self._out, fd=given)
+            process, forwarders = spawn(
+                command, self._env, self._cwd, self._out, fd=given, forward=False
+            )
         except BaseException as exc:
             os.close(ours)
             if isinstance(exc, OSError):
@@ -140,11 +167,21 @@ class WarmStarts:
             return None
         if _at_start(run.env) != _at_start(self._env) or cwd != self._cwd:
             return None
-        given = json.dumps({"argv": run.command[len(program) :], "env": dict(run.env)})
+        given = json.dumps(
+            {
+                "argv": run.command[len(program) :],
+                # only pip's variables differ (``_at_start``): the rest is as it started
+                "set": {k: v for k, v in run.env.items() if self._env.get(k) != v},
+                "unset": [k for k in self._env if k not in run.env],
+                "group": os.getpgrp(),
+            }
+        ).encode()
         while self._waiting:
             child, ours = self._waiting[0]
             try:
-                _write_all(ours, given.encode())
+                # its output first: one blocked writing it would never read a long command
+                start_forwarding(child.process, child.forwarders)
+                _write_all(ours, given)
             except BaseException as exc:  # gone (killed, a broken interpreter), or interrupted
                 self._stop(child, ours)
                 if isinstance(exc, OSError):
@@ -161,12 +198,22 @@ class WarmStarts:
             self._stop(*self._waiting[-1])
 
     def _stop(self, child: Child, ours: int) -> None:
-        """Stop one waiting interpreter: what it was given so far, it never runs."""
+        """Stop one waiting interpreter: what it was given so far, it never runs.
+
+        With it goes what it started (its process group), and what it printed that no one
+        passed on.
+        """
         self._waiting.remove((child, ours))
+        with contextlib.suppress(OSError):  # not yet in a group of its own: itself only
+            os.killpg(child.process.pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             child.process.kill()  # first: a message cut short is never read
         os.close(ours)
         child.wait(patient=False)
+        if not any(f.thread.ident for f in child.forwarders):
+            for stream in (child.process.stdout, child.process.stderr):
+                if stream is not None:
+                    stream.close()
 
 
 def _at_start(env: Mapping[str, str]) -> dict[str, str]:

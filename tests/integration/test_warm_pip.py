@@ -7,13 +7,17 @@ or a signal stops it having installed nothing, and no process is left behind.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
-from support.builders import make_venv
+from support.builders import clean_env, make_venv, site_packages
 from support.indexserver import Fault
 from support.peeprun import wait_for
+
+from peep_setuptools.installing.children import ChildRun
+from peep_setuptools.installing.warmpip import WarmStarts
 
 pytestmark = pytest.mark.slow
 
@@ -93,3 +97,72 @@ def test_it_installs_what_pip_would_and_a_second_run_does_nothing(with_pip, reqs
     assert check.returncode == 0, check.stdout
     again = peep.install(reqs, "-i", srv.index_url, check=0)
     assert "Nothing to install" in again.stdout + again.stderr
+
+
+def _on_start(python: Path, code: str) -> None:
+    """A line the target runs as it starts (a .pth file of its own)."""
+    (site_packages(python) / "zz_on_start.pth").write_text(f"import os, sys; {code}\n")
+
+
+def test_a_refused_run_shows_nothing_of_the_pip_started_ahead(with_pip, write, packages, srv):
+    # what the target prints as it starts is pip's output only once pip is given a run
+    peep = with_pip
+    _on_start(peep.venv, 'sys.stderr.write("TARGET STARTED\\n")')
+    srv.set_fault(f"/files/simple/{packages['alpha-1.0'].name}", Fault.stall(1.0))
+    reqs = write("bad.txt", f"alpha==1.0 --hash=sha256:{'0' * 64}\n")
+    done = peep.install(reqs, "-i", srv.index_url, check=1)
+    assert "TARGET STARTED" not in done.stdout + done.stderr
+
+
+def test_what_the_targets_start_up_puts_in_its_environment_reaches_pip(
+    with_pip, write, packages, srv
+):
+    # python -m pip runs with what the interpreter's start-up set: here SOURCE_DATE_EPOCH,
+    # with which pip writes hash-checked .pyc files (flags 3) instead of timestamped ones
+    peep = with_pip
+    _on_start(peep.venv, 'os.environ["SOURCE_DATE_EPOCH"] = "1600000000"')
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", srv.index_url, "--compile", check=0)
+    (pyc,) = (site_packages(peep.venv) / "alpha" / "__pycache__").glob("__init__.*.pyc")
+    assert pyc.read_bytes()[4:8] == b"\x03\x00\x00\x00"
+
+
+def test_what_a_stopped_pip_started_is_stopped_with_it(with_pip, write, packages, srv, tmp_path):
+    # pip's warm-up asks lsb_release (pip's user agent); a run refused meanwhile leaves none
+    peep = with_pip
+    bin_dir = tmp_path / "slow-bin"
+    bin_dir.mkdir()
+    (bin_dir / "lsb_release").write_text("#!/bin/sh\nexec sleep 10\n")
+    (bin_dir / "lsb_release").chmod(0o755)
+    peep.env["PATH"] = f"{bin_dir}{os.pathsep}{peep.env['PATH']}"
+    srv.set_fault(f"/files/simple/{packages['alpha-1.0'].name}", Fault.stall(2.0))
+    reqs = write("bad.txt", f"alpha==1.0 --hash=sha256:{'0' * 64}\n")
+    peep.install(reqs, "-i", srv.index_url, check=1)  # no process left in the run's folder
+
+
+def test_an_interrupt_while_its_command_is_sent_stops_the_pip_it_went_to(tmp_path):
+    # a command longer than a pipe holds waits for the interpreter to read it (here still
+    # starting); interrupted there, it must not be left to read half of it, or run any
+    python = make_venv(tmp_path / "slow")
+    _on_start(python, "import time; time.sleep(20)")
+    env = clean_env()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    warm = WarmStarts.start([str(python), "-m", "pip"], env, str(workdir), False, 1)
+    assert warm is not None
+    ((child, _),) = warm._waiting
+    run = ChildRun([str(python), "-m", "pip", "--version"], (), {**env, "PIP_X": "x" * 100_000})
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            warm.take(run, str(workdir / "installer-cwd"), False)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        warm.close()
+    assert child.process.poll() is not None  # stopped with us, not left sleeping

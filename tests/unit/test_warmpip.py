@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from peep_setuptools.installing.children import ChildRun, run_all
+from peep_setuptools.installing.children import ChildRun, run_all, start_forwarding
 from peep_setuptools.installing.sources import child_env
 from peep_setuptools.installing.warmpip import WarmStarts
 
@@ -149,3 +149,30 @@ def test_no_warm_start_for_another_program(tmp_path: Path) -> None:
     runner = [sys.executable, "/somewhere/__pip-runner__.py"]
     assert WarmStarts.start(runner, _env(), str(tmp_path), False, 2) is None
     assert WarmStarts.start(PIP, _env(), str(tmp_path), False, 0) is None
+
+
+def test_only_the_variables_its_run_has_otherwise_are_changed(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # a variable of pip's that it started with but its run has not is gone; the rest stays
+    warm = _warm(tmp_path / "work", env=_env(PIP_RETRIES="9"))
+    run = ChildRun([*PIP, "config", "debug"], (), _env(PIP_TIMEOUT="7"))
+    try:
+        run_all([run], workdir=str(tmp_path / "work"), action="install", out=False, ahead=warm)
+    finally:
+        warm.close()
+    out = capfd.readouterr().out
+    assert "PIP_TIMEOUT='7'" in out and "PIP_RETRIES" not in out
+
+
+def test_a_command_cut_short_runs_nothing_and_prints_no_traceback(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # our process killed as it wrote: the interpreter reads half a message, then the end
+    warm = _warm(tmp_path / "work")
+    child, ours = warm._waiting.pop()
+    start_forwarding(child.process, child.forwarders)
+    os.write(ours, b'{"argv": ["--version"], "set": {')
+    os.close(ours)
+    assert child.wait() == 1
+    assert capfd.readouterr() == ("", "")
