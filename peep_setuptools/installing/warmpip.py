@@ -68,7 +68,7 @@ while True:
     chunks.append(chunk)
 if not chunks:
     sys.exit(0)
-import atexit, json, runpy
+import json, runpy
 try:
     given = json.loads(b"".join(chunks))
 except ValueError:  # cut short: the sender was killed as it wrote
@@ -81,12 +81,15 @@ for name in given["unset"]:
     os.environ.pop(name, None)
 os.environ.update(given["set"])
 sys.argv = ["pip", *given["argv"]]
+del chunks, chunk, given  # pip's __main__ runs in this namespace, as python -m runs it
 signal.signal(signal.SIGINT, signal.default_int_handler)
 try:
-    runpy.run_module("pip", run_name="__main__", alter_sys=True)
+    # what python -m runs: its messages (a pip without __main__), its __main__ module
+    runpy._run_module_as_main("pip")
     code = 0
 except SystemExit as stop:
     code = stop.code
+import atexit, os, sys  # ours again, whatever pip's __main__ named so
 if code is not None and not isinstance(code, int):
     sys.stderr.write("%s\n" % (code,))
     code = 1

@@ -166,3 +166,16 @@ def test_an_interrupt_while_its_command_is_sent_stops_the_pip_it_went_to(tmp_pat
         signal.signal(signal.SIGALRM, previous)
         warm.close()
     assert child.process.poll() is not None  # stopped with us, not left sleeping
+
+
+def test_a_target_whose_pip_cannot_run_fails_as_python_m_pip_does(peep, write, packages, srv):
+    # a pip folder without __main__: python -m pip says so in one line, exit 1, no traceback
+    python = make_venv(peep.cwd / "broken")
+    (site_packages(python) / "pip").mkdir()
+    (site_packages(python) / "pip" / "__init__.py").write_text("")
+    plain = subprocess.run(
+        [str(python), "-m", "pip", "install", "alpha"], env=peep.env, capture_output=True, text=True
+    )
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    done = peep.install(reqs, "-i", srv.index_url, python=python, check=1)  # no traceback
+    assert plain.returncode == 1 and plain.stderr.strip() in done.stderr
