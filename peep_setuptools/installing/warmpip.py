@@ -39,7 +39,9 @@ __all__ = ["WarmStarts"]
 # as it is, with the exit handlers run and the output flushed.
 _WAITING = r"""
 import os, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_DFL)  # interrupted while waiting: no traceback
+interrupt = signal.getsignal(signal.SIGINT)  # ignored if we were started ignoring it
+if interrupt is not signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # interrupted while waiting: no traceback
 try:
     os.setpgid(0, 0)  # a group of its own while it waits: stopped with what it starts
 except OSError:
@@ -82,7 +84,7 @@ for name in given["unset"]:
 os.environ.update(given["set"])
 sys.argv = ["pip", *given["argv"]]
 del chunks, chunk, given  # pip's __main__ runs in this namespace, as python -m runs it
-signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGINT, interrupt)  # as python -m pip starts with it
 try:
     # what python -m runs: its messages (a pip without __main__), its __main__ module
     runpy._run_module_as_main("pip")

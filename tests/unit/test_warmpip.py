@@ -176,3 +176,44 @@ def test_a_command_cut_short_runs_nothing_and_prints_no_traceback(
     os.close(ours)
     assert child.wait() == 1
     assert capfd.readouterr() == ("", "")
+
+
+def test_one_started_ignoring_interrupts_ignores_them_as_python_m_pip_would(
+    tmp_path: Path,
+) -> None:
+    # peep started ignoring SIGINT (a script's background job: ``peep install ... &``): the
+    # pip it runs ignores it too, and must not stop half-way through an install for it
+    fifo = tmp_path / "reqs.txt"
+    os.mkfifo(fifo)  # pip blocks opening it until we do
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        warm = _warm(tmp_path / "work")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    cwd = str(tmp_path / "work" / "installer-cwd")
+    try:
+        time.sleep(0.5)  # waiting for its command line
+        warm._waiting[0][0].process.send_signal(signal.SIGINT)
+        run = ChildRun([*PIP, "install", "--no-index", "-r", str(fifo)], (), _env())
+        child = warm.take(run, cwd, False)
+        assert child is not None
+        time.sleep(0.5)  # running pip
+        child.process.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert child.process.poll() is None
+        _open_for_writing(fifo, child.process)  # no requirement: nothing to do, pip ends
+        assert child.wait() == 0  # not cancelled (pip's exit 1) or killed
+    finally:
+        warm.close()
+
+
+def _open_for_writing(fifo: Path, reader: subprocess.Popen[bytes]) -> None:
+    """Open and close ``fifo`` once ``reader`` has opened it (never blocking on it)."""
+    for _ in range(200):
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            return
+        except OSError:  # not opened yet
+            if reader.poll() is not None:
+                return
+            time.sleep(0.05)
