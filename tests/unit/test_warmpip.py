@@ -208,8 +208,8 @@ def test_one_started_ignoring_interrupts_ignores_them_as_python_m_pip_would(
 
 
 def _open_for_writing(fifo: Path, reader: subprocess.Popen[bytes]) -> None:
-    """Open and close ``fifo`` once ``reader`` has opened it (never blocking on it)."""
-    for _ in range(200):
+    """Open and close ``fifo`` once ``reader`` has opened it; kill ``reader`` if it never does."""
+    for _ in range(1200):
         try:
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
             return
@@ -217,3 +217,4 @@ def _open_for_writing(fifo: Path, reader: subprocess.Popen[bytes]) -> None:
             if reader.poll() is not None:
                 return
             time.sleep(0.05)
+    reader.kill()  # the test fails rather than hangs
