@@ -36,7 +36,7 @@ __all__ = ["WarmStarts"]
 # Runs in the target's interpreter (Python 3.9+). The warm-up names modules of pip's own; in a
 # pip without one, the run only takes longer. Once pip is done, only the interpreter's own
 # teardown is left (~50 ms of freeing pip's modules; it writes nothing): the exit skips it,
-# as it is, with the exit handlers run and the output flushed.
+# as it is, with its threads waited for, the exit handlers run and the output flushed.
 _WAITING = r"""
 import os, signal, sys
 interrupt = signal.getsignal(signal.SIGINT)  # ignored if we were started ignoring it
@@ -95,6 +95,9 @@ import atexit, os, sys  # ours again, whatever pip's __main__ named so
 if code is not None and not isinstance(code, int):
     sys.stderr.write("%s\n" % (code,))
     code = 1
+threading = sys.modules.get("threading")
+if threading is not None:
+    threading._shutdown()  # as the interpreter's exit does: its threads end first
 atexit._run_exitfuncs()
 for stream in (sys.stdout, sys.stderr):
     try:

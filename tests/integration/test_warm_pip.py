@@ -179,3 +179,14 @@ def test_a_target_whose_pip_cannot_run_fails_as_python_m_pip_does(peep, write, p
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     done = peep.install(reqs, "-i", srv.index_url, python=python, check=1)  # no traceback
     assert plain.returncode == 1 and plain.stderr.strip() in done.stderr
+
+
+def test_pip_ends_as_python_ends_waiting_for_its_threads(with_pip, write, packages, srv, tmp_path):
+    # a thread the target's start-up started (not a daemon): python waits for it as it exits
+    peep = with_pip
+    mark = tmp_path / "thread-done"
+    write_mark = f"(__import__('time').sleep(1), open({str(mark)!r}, 'a').close())"
+    _on_start(peep.venv, f"import threading; threading.Thread(target=lambda: {write_mark}).start()")
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", srv.index_url, check=0)
+    assert mark.exists()
