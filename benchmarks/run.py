@@ -58,6 +58,16 @@ TARGETS = [
 ]
 
 
+def _with_pip(tool: str) -> bool:
+    """Whether the tool's target has pip: pip's, and peep(pip)'s, which then runs the same
+    pip pip alone runs (the target's, as in a venv made by ``python -m venv``); uv's not.
+
+    Before round eight peep(pip)'s target had none, and peep ran its own pip there (through
+    pip's ``__pip-runner__.py``), which it does not start ahead (``warmpip.py``).
+    """
+    return tool in ("pip", "peep(pip)")
+
+
 def many_targets(n: int) -> list[tuple[str, str, float]]:
     """The issue's targets for the N-tiny-wheels scenario."""
     rows = [
@@ -259,7 +269,7 @@ class Bench:
     def series(self, tool: str, *, noop: bool) -> None:
         """Cold (empty caches), warm (same caches, fresh venv), no-op (same venv again)."""
         cache = self.fresh("cache")
-        with_pip = tool == "pip"
+        with_pip = _with_pip(tool)
         argv, env = self.command(tool, self.venv(with_pip=with_pip), cache)
         self.timed(f"{tool} cold", argv, env)
         python = self.venv(with_pip=with_pip)
@@ -303,7 +313,7 @@ class Bench:
         self.server.latency = latency
         try:
             cache = self.fresh("cache")
-            argv, env = self.command(tool, self.venv(with_pip=tool == "pip"), cache)
+            argv, env = self.command(tool, self.venv(with_pip=_with_pip(tool)), cache)
             self.timed(f"{tool} cold +latency", argv, env)
         finally:
             self.server.latency = 0.0
