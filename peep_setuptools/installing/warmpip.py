@@ -121,6 +121,8 @@ class WarmStarts:
         self._cwd = cwd
         self._out = out
         self._waiting: list[tuple[Child, int]] = []
+        #: those handed a run: whoever took one waits for it, unless interrupted first
+        self._given: list[Child] = []
 
     @classmethod
     def start(
@@ -195,15 +197,26 @@ class WarmStarts:
                 if isinstance(exc, OSError):
                     continue  # another one
                 raise
+            self._given.append(child)  # first: an interrupt between the two finds it
             self._waiting.pop(0)
             os.close(ours)
             return Child(child.process, child.forwarders, run)
         return None
 
     def close(self) -> None:
-        """Stop every interpreter still waiting (it has run nothing) and wait for it."""
+        """Stop every interpreter still waiting (it has run nothing) and wait for it.
+
+        One handed its run that no one waited for (an interrupt came before its taker held
+        it) is stopped too: it would install after we stopped.
+        """
         while self._waiting:
             self._stop(*self._waiting[-1])
+        for child in self._given:
+            if child.process.poll() is None:
+                with contextlib.suppress(OSError):
+                    child.process.kill()  # back in our group, or about to be: itself only
+                child.wait(patient=False)
+        self._given.clear()
 
     def _stop(self, child: Child, ours: int) -> None:
         """Stop one waiting interpreter: what it was given so far, it never runs.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from peep_setuptools.installing.children import ChildRun, run_all, start_forwarding
+from peep_setuptools.installing.children import Child, ChildRun, run_all, start_forwarding
 from peep_setuptools.installing.sources import child_env
 from peep_setuptools.installing.warmpip import WarmStarts
 
@@ -218,3 +218,39 @@ def _open_for_writing(fifo: Path, reader: subprocess.Popen[bytes]) -> None:
                 return
             time.sleep(0.05)
     reader.kill()  # the test fails rather than hangs
+
+
+def test_one_handed_its_run_as_an_interrupt_comes_is_stopped_with_the_others(
+    tmp_path: Path,
+) -> None:
+    # an interrupt just after a warm pip took its run, before run_all holds it as running:
+    # neither run_all nor close() would stop it, and it would install after we stopped
+    fifo = tmp_path / "reqs.txt"
+    os.mkfifo(fifo)  # pip blocks opening it: it is still running when we look
+    warm = _warm(tmp_path / "work")
+    taken: list[Child] = []
+
+    class Interrupted:
+        def take(self, run: ChildRun, cwd: str, out: bool) -> Child | None:
+            child = warm.take(run, cwd, out)
+            assert child is not None
+            taken.append(child)
+            raise KeyboardInterrupt
+
+    run = ChildRun([*PIP, "install", "--no-index", "-r", str(fifo)], (), _env())
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_all(
+                [run],
+                workdir=str(tmp_path / "work"),
+                action="install",
+                out=False,
+                ahead=Interrupted(),
+            )
+    finally:
+        warm.close()
+        still = [c.process for c in taken if c.process.poll() is None]
+        for process in still:
+            process.kill()
+            process.wait()
+    assert taken and not still
