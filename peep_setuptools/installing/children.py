@@ -254,10 +254,15 @@ def spawn(
     process = subprocess.Popen(
         command, env=dict(env), stdout=pipe, stderr=errors, cwd=cwd, pass_fds=kept
     )
-    streams = (process.stdout, process.stderr)
-    forwarders = [_Forwarder(stream, fd) for stream, fd in zip(streams, to) if stream is not None]
-    if forward:
-        start_forwarding(process, forwarders)
+    try:  # an interrupt before the caller holds it: no one would stop it
+        streams = (process.stdout, process.stderr)
+        forwarders = [_Forwarder(s, fd) for s, fd in zip(streams, to) if s is not None]
+        if forward:
+            start_forwarding(process, forwarders)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
     return process, forwarders
 
 

@@ -149,20 +149,22 @@ class WarmStarts:
     def _start_one(self) -> bool:
         """Start one more waiting interpreter; False if it cannot start."""
         given, ours = os.pipe()
+        command = [self._program[0], "-c", _WAITING, str(given)]
+        placeholder = ChildRun(command, (), self._env)  # replaced by the run it is given
         try:
-            command = [self._program[0], "-c", _WAITING, str(given)]
-            process, forwarders = spawn(
-                command, self._env, self._cwd, self._out, fd=given, forward=False
-            )
+            # held (for close) as soon as it starts: an interrupt between would leave it
+            # waiting, its pipe open, for as long as we run
+            started = spawn(command, self._env, self._cwd, self._out, fd=given, forward=False)
+            self._waiting.append((Child(*started, placeholder), ours))
         except BaseException as exc:
-            os.close(ours)
+            os.close(given)
+            if any(o == ours for _, o in self._waiting):  # held already: close() stops it
+                raise
+            os.close(ours)  # one started and not held reads the end and leaves
             if isinstance(exc, OSError):
                 return False
             raise
-        finally:
-            os.close(given)
-        placeholder = ChildRun(command, (), self._env)  # replaced by the run it is given
-        self._waiting.append((Child(process, forwarders, placeholder), ours))
+        os.close(given)
         return True
 
     def take(self, run: ChildRun, cwd: str, out: bool) -> Child | None:

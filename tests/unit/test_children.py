@@ -332,3 +332,36 @@ def test_stdout_and_stderr_going_to_one_place_keep_their_order(tmp_path: Path, o
         check=True,
     )
     assert done.stdout.split() == [str(i).encode() for i in range(200)]
+
+
+def test_an_interrupt_as_a_child_starts_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an interrupt after the child started but before its output is passed on (as the
+    # threads that pass it on are made): no one holds the child, which must not run on
+    from peep_setuptools.installing import children
+
+    marker = tmp_path / "pid"
+    code = (
+        f"import os, time; open({str(marker)!r} + '.tmp', 'w').write(str(os.getpid())); "
+        f"os.replace({str(marker)!r} + '.tmp', {str(marker)!r}); time.sleep(30)"
+    )
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(children, "_Forwarder", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        children.spawn(_python(code), dict(os.environ), str(tmp_path), False)
+    end = time.monotonic() + 3
+    while not marker.exists() and time.monotonic() < end:
+        time.sleep(0.05)
+    if marker.exists():  # it got as far as writing it: it must be gone now
+        time.sleep(0.2)
+        pid = int(marker.read_text())
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the child runs on")

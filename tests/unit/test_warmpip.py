@@ -254,3 +254,28 @@ def test_one_handed_its_run_as_an_interrupt_comes_is_stopped_with_the_others(
             process.kill()
             process.wait()
     assert taken and not still
+
+
+def test_an_interrupt_as_one_starts_leaves_none_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an interrupt once a waiting pip started, before it is held: before, its pipe stayed
+    # open and it waited for as long as we ran, stopped by no close()
+    from peep_setuptools.installing import warmpip
+
+    spawned: list[subprocess.Popen[bytes]] = []
+
+    def interrupted(process: subprocess.Popen[bytes], *args: object) -> Child:
+        spawned.append(process)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(warmpip, "Child", interrupted)
+    (tmp_path / "work").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        WarmStarts.start(PIP, _env(), str(tmp_path / "work"), False, 1)
+    assert spawned
+    try:
+        assert spawned[0].wait(timeout=20) == 0  # it read the end of its pipe and left
+    finally:
+        spawned[0].kill()
+        spawned[0].wait()
