@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import io
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -17,26 +18,47 @@ def run() -> NoReturn:
     the rest of the package is imported, so that both run at once.
     """
     _standard_streams()
-    python = _install_target(sys.argv[1:])
-    if python is not None:
-        from peep_setuptools.probing import start_early
-
-        start_early(python)
-    # Importing the package makes tens of thousands of objects and no garbage: the cyclic
-    # collector would walk them all at each of its passes, and once more at exit. They are
-    # moved out of its sight once made (with the exit below, a no-op went from ~100 to ~91
-    # ms); the objects of the run itself are collected as usual.
-    gc.disable()
+    _stop_on_termination()
     try:
-        from peep_setuptools.cli.main import main
-    finally:
-        gc.freeze()
-        gc.enable()
-    code = main()
+        python = _install_target(sys.argv[1:])
+        if python is not None:
+            from peep_setuptools.probing import start_early
+
+            start_early(python)
+        # Importing the package makes tens of thousands of objects and no garbage: the cyclic
+        # collector would walk them all at each of its passes, and once more at exit. They
+        # are moved out of its sight once made (with the exit below, a no-op went from ~100
+        # to ~91 ms); the objects of the run itself are collected as usual.
+        gc.disable()
+        try:
+            from peep_setuptools.cli.main import main
+        finally:
+            gc.freeze()
+            gc.enable()
+        code = main()
+    except KeyboardInterrupt:  # before the run began (it handles its own): nothing started
+        sys.stderr.write("peep: interrupted; nothing was installed\n")
+        sys.exit(130)
     # Nor is anything collected at exit: the system takes the memory back. Buffers are
     # still flushed and exit handlers still run.
     gc.freeze()
     sys.exit(code)
+
+
+def _stop_on_termination() -> None:
+    """Until the run takes them over, SIGTERM and SIGHUP end peep with 143 and 129.
+
+    While Python imports the package nothing has started that needs cleaning up, and a
+    signal would otherwise end the process without its exit code (-15).
+    """
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)  # no SIGHUP on Windows
+        if number is not None:
+            signal.signal(number, _exit_for)
+
+
+def _exit_for(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(128 + signum)
 
 
 def _standard_streams() -> None:

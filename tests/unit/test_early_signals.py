@@ -1,0 +1,31 @@
+"""A signal before the run begins (while Python imports peep): its exit code, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+# The signal arrives where the run has not started: as peep reads its command line, after
+# the early handlers are set and before the package is imported.
+_SIGNALLED = """
+import os, signal, sys
+import peep_setuptools.cli as cli
+number = getattr(signal, sys.argv[1])
+cli._install_target = lambda argv: os.kill(os.getpid(), number)
+sys.argv = ["peep", "--version"]
+cli.run()
+"""
+
+
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
+def test_a_signal_before_the_run_begins_exits_with_its_code(name: str, code: int) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNALLED, name], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+    if name == "SIGINT":
+        assert done.stderr == "peep: interrupted; nothing was installed\n"
