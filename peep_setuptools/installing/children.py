@@ -256,7 +256,7 @@ def spawn(
     )
     try:  # an interrupt before the caller holds it: no one would stop it
         streams = (process.stdout, process.stderr)
-        forwarders = [_Forwarder(s, fd) for s, fd in zip(streams, to) if s is not None]
+        forwarders = [_Forwarder(s, to_fd) for s, to_fd in zip(streams, to) if s is not None]
         if forward:
             start_forwarding(process, forwarders)
     except BaseException:
