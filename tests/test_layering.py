@@ -300,6 +300,19 @@ def test_the_split_reads_plain_metadata_without_the_email_parser():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
 
 
+def test_a_pkg_info_ended_by_cr_lf_is_read_without_the_email_parser():
+    # some sdists' PKG-INFO (pyperclip's): importing the parser was ~4 ms of a warm run
+    code = (
+        "import sys; from peep_setuptools.checks.metadata import parse_metadata;"
+        "text = 'Metadata-Version: 2.2\\r\\nName: p\\r\\nVersion: 1\\r\\n"
+        "Requires-Dist: q\\r\\n\\r\\nLong\\r\\n';"
+        "assert [str(r) for r in parse_metadata(text, sdist=True).requires] == ['q'];"
+        "loaded = [m for m in ('email.parser', 'email.message') if m in sys.modules];"
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
 def test_an_install_that_cannot_split_loads_no_reader_of_the_split():
     # batches and preparable read every wheel; an install the cache serves to uv, or of a
     # few wheels, never splits. Lock files' code: only for them.

@@ -147,27 +147,37 @@ def header_fields(text: str) -> Mapping[str, Sequence[str]]:
 def _plain_fields(text: str) -> dict[str, list[str]] | None:
     """``header_fields`` of a plain block, or None when only the email parser may tell.
 
-    Plain: "Name: value" lines (folded ones too) up to an empty line or the text's end; not
-    plain: a CR, an odd name, a first line that is not a field, a surrogate.
+    Plain: "Name: value" lines (folded ones too) up to an empty line or the text's end, each
+    ending as the first one does, in LF or in CR LF (some sdists' PKG-INFO: the parser
+    keeps that ending inside a folded value); not plain: any other CR, an odd name, a
+    first line that is not a field, a surrogate. Only the block is split and checked: a
+    METADATA's description after it is most of its text.
     """
+    newline = "\r\n" if text.partition("\n")[0].endswith("\r") else "\n"
+    end = text.find(newline * 2)
+    block = text if end < 0 else text[: end + len(newline)]  # with its last line's ending
     read: list[tuple[str, list[str]]] = []  # each field's name and lines
-    for line in text.split("\n"):
+    for line in block.split("\n"):
+        if newline == "\r\n" and line:
+            if not line.endswith("\r"):
+                return None  # a line ended by "\n" alone, or the text's last, unended
+            line = line[:-1]
         if not line:
             break  # the empty line ending the block
         if line[0] in " \t" and read and "\r" not in line:
-            read[-1][1].append(line)  # folded: the parser keeps the line, after a "\n"
+            read[-1][1].append(line)  # folded: the parser keeps the line, after the ending
         elif _PLAIN_FIELD.fullmatch(line):
             key, _, first = line.partition(":")
             read.append((key.lower(), [first.lstrip(" \t")]))
         else:
             return None
     try:
-        text.encode()  # a surrogate: the parser hands back an email Header, not the text
+        block.encode()  # a surrogate: the parser hands back an email Header, not the text
     except UnicodeEncodeError:
         return None
     fields: dict[str, list[str]] = {}
     for key, lines in read:
-        fields.setdefault(key, []).append("\n".join(lines))
+        fields.setdefault(key, []).append(newline.join(lines))
     return fields
 
 
@@ -196,7 +206,10 @@ def read_dist_info(
     named = {
         info.filename: info  # of a name given twice, the last: zipfile's, and what pip writes
         for info in infos
-        if (m := _DIST_INFO.fullmatch(info.filename)) and m.group("file") == filename
+        # (the suffix first: a wheel's other members, thousands of them, skip the pattern)
+        if info.filename.endswith(filename)
+        and (m := _DIST_INFO.fullmatch(info.filename))
+        and m.group("file") == filename
     }
     found = list(named.values())
     if len(found) > 1:

@@ -209,10 +209,21 @@ PLAIN = [
     "License:\n  folded from an empty first line\nName: x\n",
     "Name: a:b\x0bc\x0cd\x1ce\x85f\u2028g\u00e9\n",
     "Requires-Dist: a>=1\nRequires-Dist: b; extra == 'c'\nX.y_z-1: q\n",
+    "Name: x\n\nBody\udc80\n",  # a surrogate after the block
+    # every line ended by CR LF: folded values keep it
+    "Name: x\r\nVersion: 1\r\n",
+    "Name: x\r\nLicense: a\r\n  b\r\n\tc\r\n\r\nBody: not a field\r\n",
+    "License:\r\n  folded\r\nName: x\r\n\nVersion: 2\n",
+    "\r\nName: x\r\n",
+    "Name: x\r",
 ]
 NOT_PLAIN = [
     " Name: x\n",  # a first line that is folded
-    "Name: x\r\nVersion: 1\r\n",
+    "Name: x\r\nVersion: 1\n",
+    "Name: x\nVersion: 1\r\n",
+    "Name: x\r\nVersion: 1",
+    "Name: x\r\n  folded\n",
+    "Name: x\r\r\nVersion: 1\r\n",
     "Name: x\rVersion: 1\n",
     "Name: x\n  folded\r\nVersion: 1\n",
     "From someone\nName: x\n",
@@ -222,7 +233,7 @@ NOT_PLAIN = [
     "Name: x\nnot a field\nVersion: 1\n",
     "\ufeffName: x\n",
     "Name: x\udc80\n",
-    "Name: x\n\nBody\udc80\n",
+    "Name: x\r\nAbc: \udc80\r\n\r\nBody\r\n",
 ]
 
 
@@ -240,7 +251,7 @@ def test_header_fields_match_the_email_parser_on_random_blocks():
     names += ["", "\u00e9"]
     values = ["", " x", "x", " a: b", "  ", "\t", " x\r", " \u2028", " \u00e9", "x\udc80"]
     rng = random.Random(20261130)
-    plain = 0
+    plain = crlf = 0
     for _ in range(4000):
         lines = []
         for _ in range(rng.randrange(0, 6)):
@@ -250,10 +261,11 @@ def test_header_fields_match_the_email_parser_on_random_blocks():
             else:
                 lines.append("" if kind < 0.3 else rng.choice(names) + ":" + rng.choice(values))
         text = rng.choice(["\n", "\r\n", "\n"]).join(lines)
-        text += rng.choice(["", "\n", "\n\nBody: x\n"])
+        text += rng.choice(["", "\n", "\r\n", "\n\nBody: x\n", "\r\n\r\nBody: x\udc80\r\n"])
         plain += metadata._plain_fields(text) is not None
+        crlf += "\r\n" in text and metadata._plain_fields(text) is not None
         assert _outcome(metadata.header_fields, text) == _outcome(_by_email, text), repr(text)
-    assert plain > 1000  # both readings were tried
+    assert plain > 1000 and crlf > 100  # both readings were tried, CR LF lines too
 
 
 def _outcome(read, text):
