@@ -290,7 +290,8 @@ class PipBackend(_RequirementsFileBackend):
     def start_ahead(self, target: Target, workdir: str, archives: int) -> WarmStarts | None:
         """The target's pip, as many as will install side by side, importing while we fetch.
 
-        Only the target's own pip: ``python -m pip`` is what they run (``warmpip.py``).
+        The target's own pip (``python -m pip``), or ours run by its ``__pip-runner__.py``
+        (``warmpip.py``); not ``pip --python``.
         """
         from peep_setuptools.installing.warmpip import WarmStarts
 

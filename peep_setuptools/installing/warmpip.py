@@ -5,8 +5,11 @@ A pip run spends ~0.2 s importing its install command before it reads a requirem
 we fetch. The target's interpreter runs ``_WAITING``: it imports pip's install command, then
 blocks reading a command line and an environment from a pipe only we hold. What it gets is
 exactly what ``python -m pip`` would have been started with, and only once every archive
-verified; then it runs pip as ``python -m pip`` does. One never given a command reads the end
-of its pipe (or is killed) and exits, having run nothing of pip's but imports.
+verified; then it runs pip as ``python -m pip`` does. In a target without pip it is our pip,
+run as ``python __pip-runner__.py`` runs it (``children.pip_runner``): imported from beside
+the runner only, and the runner itself run as the main script once the run is given. One
+never given a command reads the end of its pipe (or is killed) and exits, having run nothing
+of pip's but imports.
 
 While it waits it is a process group of its own, so that stopping it stops what it started
 too (pip's warm-up runs ``lsb_release``), and what it prints waits in its pipes: one stopped
@@ -46,8 +49,28 @@ try:
     os.setpgid(0, 0)  # a group of its own while it waits: stopped with what it starts
 except OSError:
     pass
-if sys.path and sys.path[0] in ("", os.getcwd()):
-    del sys.path[0]  # as python -m pip does: never a pip from the current folder
+runner = sys.argv[2] if len(sys.argv) > 2 else None
+if runner is None:
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]  # as python -m pip does: never a pip from the current folder
+else:
+    # as `python runner` has them: its folder first (where -c put ""; nothing under
+    # PYTHONSAFEPATH), and pip only from beside it (a finder as the runner's own, which it
+    # adds again: no other pip is ever imported)
+    if sys.path and sys.path[0] == "":
+        sys.path[0] = os.path.dirname(runner)
+    from importlib.machinery import PathFinder
+    class _RunnersPip:
+        @classmethod
+        def find_spec(cls, fullname, path=None, target=None):
+            if fullname != "pip":
+                return None
+            root = os.path.dirname(os.path.dirname(runner))
+            spec = PathFinder.find_spec(fullname, [root], target)
+            if spec is None:
+                raise ImportError("no pip beside " + runner)
+            return spec
+    sys.meta_path.insert(0, _RunnersPip)
 for name in (
     "pip._internal.commands.install",
     "pip._internal.resolution.resolvelib.resolver",
@@ -82,12 +105,19 @@ except OSError:
 for name in given["unset"]:
     os.environ.pop(name, None)
 os.environ.update(given["set"])
-sys.argv = ["pip", *given["argv"]]
-del chunks, chunk, given  # pip's __main__ runs in this namespace, as python -m runs it
+sys.argv = [runner or "pip", *given["argv"]]
+del chunks, chunk, given  # what runs, runs in this namespace, as python runs it
 signal.signal(signal.SIGINT, interrupt)  # as python -m pip starts with it
 try:
-    # what python -m runs: its messages (a pip without __main__), its __main__ module
-    runpy._run_module_as_main("pip")
+    if runner is None:
+        # what python -m runs: its messages (a pip without __main__), its __main__ module
+        runpy._run_module_as_main("pip")
+    else:
+        # what `python runner` runs: the file as it is now, as the main module
+        with open(runner, "rb") as source:
+            script = compile(source.read(), runner, "exec", dont_inherit=True)
+        globals().update(__file__=runner, __cached__=None)
+        exec(script, globals())
     code = 0
 except SystemExit as stop:
     code = stop.code
@@ -128,12 +158,13 @@ class WarmStarts:
     def start(
         cls, program: Sequence[str], env: Mapping[str, str], workdir: str, out: bool, count: int
     ) -> WarmStarts | None:
-        """``count`` waiting interpreters of ``program`` (``[python, "-m", "pip"]``).
+        """``count`` waiting interpreters of ``program``, ``python -m pip`` or ``python runner``.
 
-        None if ``program`` is not of that form, or none could start (then each run starts
+        The runner is our pip's ``__pip-runner__.py`` (a target without pip). None if
+        ``program`` is not of that form, or none could start (then each run starts
         as it would have). ``out``: the children's stdout goes to our stderr (``spawn``).
         """
-        if os.name != "posix" or list(program[1:]) != ["-m", "pip"] or count < 1:
+        if os.name != "posix" or _runner(program) is False or count < 1:
             return None
         cwd = empty_dir(workdir)
         warm = cls(program, env, cwd, out)
@@ -149,7 +180,9 @@ class WarmStarts:
     def _start_one(self) -> bool:
         """Start one more waiting interpreter; False if it cannot start."""
         given, ours = os.pipe()
+        runner = _runner(self._program)
         command = [self._program[0], "-c", _WAITING, str(given)]
+        command += [runner] if isinstance(runner, str) else []
         placeholder = ChildRun(command, (), self._env)  # replaced by the run it is given
         try:
             # held (for close) as soon as it starts: an interrupt between would leave it
@@ -237,6 +270,15 @@ class WarmStarts:
             for stream in (child.process.stdout, child.process.stderr):
                 if stream is not None:
                     stream.close()
+
+
+def _runner(program: Sequence[str]) -> str | bool:
+    """``[python, runner]``: the runner; ``[python, "-m", "pip"]``: True; anything else False."""
+    if list(program[1:]) == ["-m", "pip"]:
+        return True
+    if len(program) == 2 and os.path.basename(program[1]) == "__pip-runner__.py":
+        return program[1]
+    return False
 
 
 def _at_start(env: Mapping[str, str]) -> dict[str, str]:

@@ -10,8 +10,15 @@ import time
 from pathlib import Path
 
 import pytest
+from support.builders import make_venv, site_packages
 
-from peep_setuptools.installing.children import Child, ChildRun, run_all, start_forwarding
+from peep_setuptools.installing.children import (
+    Child,
+    ChildRun,
+    pip_runner,
+    run_all,
+    start_forwarding,
+)
 from peep_setuptools.installing.sources import child_env
 from peep_setuptools.installing.warmpip import WarmStarts
 
@@ -23,9 +30,14 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, "PIP_CONFIG_FILE": os.devnull, **extra}
 
 
-def _warm(workdir: Path, count: int = 1, env: dict[str, str] | None = None) -> WarmStarts:
+def _warm(
+    workdir: Path,
+    count: int = 1,
+    env: dict[str, str] | None = None,
+    program: list[str] = PIP,
+) -> WarmStarts:
     workdir.mkdir(exist_ok=True)
-    warm = WarmStarts.start(PIP, env or _env(), str(workdir), False, count)
+    warm = WarmStarts.start(program, env or _env(), str(workdir), False, count)
     assert warm is not None
     return warm
 
@@ -146,9 +158,43 @@ def test_a_dead_warm_pip_is_passed_over(tmp_path: Path) -> None:
 
 
 def test_no_warm_start_for_another_program(tmp_path: Path) -> None:
-    runner = [sys.executable, "/somewhere/__pip-runner__.py"]
-    assert WarmStarts.start(runner, _env(), str(tmp_path), False, 2) is None
+    our_pip_run_by_us = [sys.executable, "-m", "pip", "--python", sys.executable]
+    assert WarmStarts.start(our_pip_run_by_us, _env(), str(tmp_path), False, 2) is None
+    assert WarmStarts.start([sys.executable, "-c", "pass"], _env(), str(tmp_path), False, 2) is None
     assert WarmStarts.start(PIP, _env(), str(tmp_path), False, 0) is None
+
+
+def test_in_a_target_without_pip_our_pip_runs_as_its_runner_runs_it(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    runner = pip_runner()
+    assert runner is not None
+    target = make_venv(tmp_path / "target")  # no pip of its own
+    # a pip where only a .pth file puts it: the runner never imports it, nor may the warm-up
+    other, telltale = tmp_path / "other", tmp_path / "other-pip-imported"
+    (other / "pip").mkdir(parents=True)
+    (other / "pip" / "__init__.py").write_text(f"open({str(telltale)!r}, 'w').close()\n")
+    (site_packages(target) / "other.pth").write_text(f"{other}\n")
+    program = [str(target), runner]
+    argv = ["list", "--format", "json", "--disable-pip-version-check"]
+    cold = subprocess.run([*program, "--version"], env=_env(), capture_output=True, text=True)
+    listed = subprocess.run([*program, *argv], env=_env(), capture_output=True, text=True)
+    assert cold.returncode == listed.returncode == 0, cold.stderr + listed.stderr
+    got = []
+    for args in (["--version"], argv):
+        workdir = tmp_path / f"work-{len(got)}"
+        warm = _warm(workdir, program=program)
+        try:
+            run = ChildRun([*program, *args], (), _env())
+            child = warm.take(run, str(workdir / "installer-cwd"), False)
+            assert child is not None
+            assert child.wait() == 0
+        finally:
+            warm.close()
+        got.append(capfd.readouterr().out)
+    assert got == [cold.stdout, listed.stdout]
+    assert runner.rpartition(os.sep)[0] in cold.stdout  # our pip, from beside the runner
+    assert not telltale.exists()
 
 
 def test_only_the_variables_its_run_has_otherwise_are_changed(
