@@ -164,7 +164,7 @@ class WarmStarts:
         ``program`` is not of that form, or none could start (then each run starts
         as it would have). ``out``: the children's stdout goes to our stderr (``spawn``).
         """
-        if os.name != "posix" or _runner(program) is False or count < 1:
+        if os.name != "posix" or _runner_args(program) is None or count < 1:
             return None
         cwd = empty_dir(workdir)
         warm = cls(program, env, cwd, out)
@@ -180,9 +180,8 @@ class WarmStarts:
     def _start_one(self) -> bool:
         """Start one more waiting interpreter; False if it cannot start."""
         given, ours = os.pipe()
-        runner = _runner(self._program)
-        command = [self._program[0], "-c", _WAITING, str(given)]
-        command += [runner] if isinstance(runner, str) else []
+        runner = _runner_args(self._program) or []
+        command = [self._program[0], "-c", _WAITING, str(given), *runner]
         placeholder = ChildRun(command, (), self._env)  # replaced by the run it is given
         try:
             # held (for close) as soon as it starts: an interrupt between would leave it
@@ -272,13 +271,16 @@ class WarmStarts:
                     stream.close()
 
 
-def _runner(program: Sequence[str]) -> str | bool:
-    """``[python, runner]``: the runner; ``[python, "-m", "pip"]``: True; anything else False."""
+def _runner_args(program: Sequence[str]) -> list[str] | None:
+    """``_WAITING``'s arguments after its pipe: [] or ``[runner]``; None if it cannot run it.
+
+    ``program`` is ``python -m pip`` or ``python runner`` (our pip's ``__pip-runner__.py``).
+    """
     if list(program[1:]) == ["-m", "pip"]:
-        return True
+        return []
     if len(program) == 2 and os.path.basename(program[1]) == "__pip-runner__.py":
-        return program[1]
-    return False
+        return [program[1]]
+    return None
 
 
 def _at_start(env: Mapping[str, str]) -> dict[str, str]:
