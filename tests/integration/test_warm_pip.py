@@ -31,6 +31,13 @@ def with_pip(peep, tmp_path):
     return peep
 
 
+@pytest.fixture(params=["its own pip", "our pip by its runner"])
+def either(request, peep, tmp_path):
+    """A target with its own pip, or one without (peep's pip runs there by its runner)."""
+    peep.venv = make_venv(tmp_path / "target", with_pip=request.param == "its own pip")
+    return peep
+
+
 @pytest.fixture
 def reqs(srv_reqs):
     return srv_reqs
@@ -50,9 +57,9 @@ def _waiting_pips(peep) -> list[list[bytes]]:
 
 
 def test_the_pip_started_ahead_waits_showing_nothing_and_a_signal_stops_it(
-    with_pip, reqs, srv, telltale
+    either, reqs, srv, telltale
 ):
-    peep = with_pip
+    peep = either
     srv.set_fault("/files/simple/beta-1.0.tar.gz", Fault.stall(STALL))
     proc = peep.spawn(*peep.install_args(reqs, "-i", srv.index_url, "--timeout", "60"))
     assert wait_for(lambda: _waiting_pips(peep) or proc.poll() is not None)
@@ -68,9 +75,9 @@ def test_the_pip_started_ahead_waits_showing_nothing_and_a_signal_stops_it(
 
 
 def test_a_refused_archive_stops_it_having_installed_nothing(
-    with_pip, write, packages, srv, telltale
+    either, write, packages, srv, telltale
 ):
-    peep = with_pip
+    peep = either
     reqs = write(
         "bad.txt",
         f"alpha==1.0 {packages.pip('alpha-1.0')}\n"
@@ -104,9 +111,9 @@ def _on_start(python: Path, code: str) -> None:
     (site_packages(python) / "zz_on_start.pth").write_text(f"import os, sys; {code}\n")
 
 
-def test_a_refused_run_shows_nothing_of_the_pip_started_ahead(with_pip, write, packages, srv):
+def test_a_refused_run_shows_nothing_of_the_pip_started_ahead(either, write, packages, srv):
     # what the target prints as it starts is pip's output only once pip is given a run
-    peep = with_pip
+    peep = either
     _on_start(peep.venv, 'sys.stderr.write("TARGET STARTED\\n")')
     srv.set_fault(f"/files/simple/{packages['alpha-1.0'].name}", Fault.stall(1.0))
     reqs = write("bad.txt", f"alpha==1.0 --hash=sha256:{'0' * 64}\n")
@@ -115,11 +122,11 @@ def test_a_refused_run_shows_nothing_of_the_pip_started_ahead(with_pip, write, p
 
 
 def test_what_the_targets_start_up_puts_in_its_environment_reaches_pip(
-    with_pip, write, packages, srv
+    either, write, packages, srv
 ):
     # python -m pip runs with what the interpreter's start-up set: here SOURCE_DATE_EPOCH,
     # with which pip writes hash-checked .pyc files (flags 3) instead of timestamped ones
-    peep = with_pip
+    peep = either
     _on_start(peep.venv, 'os.environ["SOURCE_DATE_EPOCH"] = "1600000000"')
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     peep.install(reqs, "-i", srv.index_url, "--compile", check=0)
@@ -181,9 +188,9 @@ def test_a_target_whose_pip_cannot_run_fails_as_python_m_pip_does(peep, write, p
     assert plain.returncode == 1 and plain.stderr.strip() in done.stderr
 
 
-def test_pip_ends_as_python_ends_waiting_for_its_threads(with_pip, write, packages, srv, tmp_path):
+def test_pip_ends_as_python_ends_waiting_for_its_threads(either, write, packages, srv, tmp_path):
     # a thread the target's start-up started (not a daemon): python waits for it as it exits
-    peep = with_pip
+    peep = either
     mark = tmp_path / "thread-done"
     write_mark = f"(__import__('time').sleep(1), open({str(mark)!r}, 'a').close())"
     _on_start(peep.venv, f"import threading; threading.Thread(target=lambda: {write_mark}).start()")
