@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from peep_setuptools.archives import is_wheel
-from peep_setuptools.installing.children import cores
+from peep_setuptools.installing.children import cores, run_process
 
 if TYPE_CHECKING:
     from peep_setuptools.checks.located import InstalledDist
@@ -181,14 +181,14 @@ def compile_installed(
         return True
     command = [python, "-I", "-S", *optimize_flags(env), "-c", _COMPILE, str(compile_jobs())]
     try:
-        done = subprocess.run(
+        done = run_process(
             command,
             input=json.dumps(records),
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=dict(env),
             cwd=cwd,
-            check=False,
         )
     except OSError as exc:
         logger.warning("Warning: bytecode was not compiled (%s); imports compile it lazily.", exc)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import importlib.machinery
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Literal, Protocol, TextIO
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
 from peep_setuptools.errors import BackendError
 from peep_setuptools.urls import redact_text
@@ -251,7 +252,7 @@ def spawn(
     pipe = subprocess.PIPE
     errors = subprocess.STDOUT if _same_file(*to) else pipe
     kept = () if fd is None else (fd,)
-    process = subprocess.Popen(
+    process = start_process(
         command, env=dict(env), stdout=pipe, stderr=errors, cwd=cwd, pass_fds=kept
     )
     try:  # an interrupt before the caller holds it: no one would stop it
@@ -264,6 +265,50 @@ def spawn(
         process.wait()
         raise
     return process, forwarders
+
+
+def start_process(command: Sequence[str], **options: Any) -> subprocess.Popen[Any]:  # noqa: ANN401
+    """``subprocess.Popen(command, **options)``; interrupted as it starts, the child is killed.
+
+    Popen waits for the child's exec to succeed: an interrupt (Ctrl-C, a SIGTERM turned into
+    one) raised there goes out of Popen with no object to stop the child by, while the
+    child, started, runs on. Its pid is set on the object by then.
+    """
+    process: subprocess.Popen[Any] = subprocess.Popen.__new__(subprocess.Popen)
+    try:
+        subprocess.Popen.__init__(process, command, **options)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        raise  # it never ran, or Popen has waited for it already
+    except BaseException:
+        pid = getattr(process, "pid", None)
+        if pid is not None and getattr(process, "returncode", None) is None:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        raise
+    return process
+
+
+def run_process(
+    command: Sequence[str],
+    *,
+    input: str | None = None,
+    timeout: float | None = None,
+    **options: Any,  # noqa: ANN401 -- Popen's
+) -> subprocess.CompletedProcess[Any]:
+    """``subprocess.run(command, input=, timeout=, **options)``, started by ``start_process``.
+
+    As ``run`` does, the child is killed if we are interrupted or it times out while we wait.
+    """
+    stdin = subprocess.PIPE if input is not None else None
+    with start_process(command, stdin=stdin, **options) as process:
+        try:
+            out, err = process.communicate(input, timeout=timeout)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 def start_forwarding(process: subprocess.Popen[bytes], forwarders: Sequence[_Forwarder]) -> None:

@@ -30,6 +30,7 @@ from peep_setuptools.installing.builddeps import (
     parse_requirement,
     read_build_system,
 )
+from peep_setuptools.installing.children import run_process
 from peep_setuptools.requirements.spec import Location
 from peep_setuptools.target import MarkerEvaluationError, evaluate_marker
 
@@ -288,14 +289,14 @@ class StrictBuilder:
             json.dump(data, stream)
         command = [self.python, "-I", "-S", runner, hook, request, response]
         try:
-            done = subprocess.run(
+            done = run_process(
                 command,
                 cwd=prepared.source,
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
                 errors="replace",
                 timeout=HOOK_TIMEOUT,
-                check=False,
                 env=hook_environment(os.environ),
             )
         except (OSError, subprocess.SubprocessError) as exc:

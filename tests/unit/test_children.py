@@ -365,3 +365,26 @@ def test_an_interrupt_as_a_child_starts_stops_it(
             return
         os.kill(pid, signal.SIGKILL)
         pytest.fail("the child runs on")
+
+
+def test_an_interrupt_while_the_child_is_exec_d_stops_it(tmp_path: Path) -> None:
+    # Popen waits for the child's exec to succeed; an interrupt there (here while the child
+    # still sleeps before its exec) left it to start and run on, with no Popen to stop it
+    from peep_setuptools.installing.children import start_process
+
+    marker = tmp_path / "ran"
+    code = f"open({str(marker)!r}, 'w').close()"
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            start_process(_python(code), preexec_fn=lambda: time.sleep(1.0))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    time.sleep(1.5)  # long enough for it to have exec'd and run, had it been left
+    assert not marker.exists()
