@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import gc
 import io
 import os
@@ -26,9 +28,8 @@ def run() -> NoReturn:
 
             start_early(python)
         # Importing the package makes tens of thousands of objects and no garbage: the cyclic
-        # collector would walk them all at each of its passes, and once more at exit. They
-        # are moved out of its sight once made (with the exit below, a no-op went from ~100
-        # to ~91 ms); the objects of the run itself are collected as usual.
+        # collector would walk them all at each of its passes. They are moved out of its
+        # sight once made; the objects of the run itself are collected as usual.
         gc.disable()
         try:
             from peep_setuptools.cli.main import main
@@ -39,23 +40,27 @@ def run() -> NoReturn:
     except KeyboardInterrupt:  # before the run began (it handles its own): nothing started
         sys.stderr.write("peep: interrupted; nothing was installed\n")
         _exit(130)
-    # Nor is anything collected at exit: the system takes the memory back. Buffers are
-    # still flushed and exit handlers still run.
-    gc.freeze()
     _exit(code)
 
 
 def _exit(code: int) -> NoReturn:
-    """``sys.exit(code)``, once Python is told that a Ctrl-C it saw was handled.
+    """End the process with ``code`` as Python's exit does, less the interpreter's teardown.
 
-    CPython marks a KeyboardInterrupt raised inside ``exec`` of a string as unhandled even
-    when it is caught (dataclasses make their methods so: Ctrl-C can land there while a
-    module loads mid-run), and then ended ``python -m peep_setuptools`` by SIGINT (-2), not
-    with 130, in about one interrupted run in four of tests/integration/test_warm_pip.py.
-    Each ``exec`` of a string clears that mark as it starts.
+    Threads are waited for, exit handlers run and the output flushed; the freeing of every
+    module one by one is skipped (~5 ms of a warm run: benchmarks/RESULTS.md). So is the
+    interpreter's own check for a Ctrl-C it saw: CPython takes a KeyboardInterrupt that was
+    caught after it landed in ``exec`` of a string (dataclasses make their methods so, as a
+    module loads mid-run) for one never handled, and ended ``python -m peep_setuptools`` by
+    SIGINT (-2), not with 130 (one interrupted run in four of tests/integration/test_warm_pip).
     """
-    exec("")  # noqa: S102 -- an empty string: nothing runs
-    sys.exit(code)
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading._shutdown()  # what Python's exit calls first
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # its reader gone: nothing more to say
+            stream.flush()
+    os._exit(code)
 
 
 def _stop_on_termination() -> None:
