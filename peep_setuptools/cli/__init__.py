@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 
 def run() -> NoReturn:
@@ -58,8 +58,14 @@ def _exit(code: int) -> NoReturn:
         threading._shutdown()  # what Python's exit calls first
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):  # its reader gone: nothing more to say
+        with contextlib.suppress(Exception):  # _ReaderMayLeave keeps why it could not
             stream.flush()
+    if _ReaderMayLeave.lost:  # a run that failed keeps its own code
+        with contextlib.suppress(Exception):
+            why = _ReaderMayLeave.lost[0]
+            sys.stderr.write(f"peep: error: the output could not all be written ({why})\n")
+            sys.stderr.flush()
+        code = code or 120
     os._exit(code)
 
 
@@ -107,16 +113,25 @@ def _standard_streams() -> None:
 
 
 class _ReaderMayLeave(io.FileIO):
-    """Descriptor 1 or 2; once its reader has left (EPIPE: ``peep ... | head -1``), /dev/null.
+    """Descriptor 1 or 2; once it cannot be written, /dev/null.
 
-    What is written there from then on, ours or the installer's, is dropped and the run goes
-    on: stopping it at a message (exit 3, as it was) could leave an install half done.
+    Its reader gone (EPIPE: ``peep ... | head -1``) is no error. Anything else (a full disk,
+    a terminal gone: EIO) is kept in ``lost``, and the exit is 120, as Python's own exit is
+    when it cannot flush its output (``_exit``). Either way what is written there from then
+    on, ours or the installer's, is dropped and the run goes on: stopping it at a message
+    (exit 3, as it was) could leave an install half done.
     """
+
+    #: why each of them could not be written, for ``_exit``
+    lost: ClassVar[list[str]] = []
 
     def write(self, data: Any, /) -> int:  # noqa: ANN401 -- any buffer, as FileIO.write takes
         try:
             return super().write(data)
-        except BrokenPipeError:
+        except OSError as exc:
+            if not isinstance(exc, BrokenPipeError):
+                name = "stdout" if self.fileno() == 1 else "stderr"
+                self.lost.append(f"{name}: {exc.strerror or exc}")
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, self.fileno())
             os.close(null)

@@ -297,6 +297,20 @@ def test_a_closed_stdout_or_stderr_is_no_bug(peep, venv, write, packages, closed
     assert installed(venv)["alpha"] == "1.0"
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_output_that_cannot_be_written_ends_the_run_as_python_would(peep, venv, write, packages):
+    # stdout on a full disk: the install goes on (stopping at a message could leave it half
+    # done) and the exit is 120 with one line, as Python's own exit is; it was a traceback
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    wrap = ["sh", "-c", 'exec "$@" >/dev/full', "sh"]
+    done = peep(*peep.install_args(reqs, "--no-index", "-v"), wrap=wrap, check=120)
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().endswith(
+        "peep: error: the output could not all be written (stdout: No space left on device)"
+    )
+    assert installed(venv)["alpha"] == "1.0"
+
+
 @pytest.mark.parametrize("both", [False, True])
 def test_a_reader_that_left_is_no_bug(peep, venv, write, packages, both):
     # `peep install ... | head -1` (or `2>&1 | head -1`): once the reader has left, what
