@@ -7,9 +7,10 @@ blocks reading a command line and an environment from a pipe only we hold. What 
 exactly what ``python -m pip`` would have been started with, and only once every archive
 verified; then it runs pip as ``python -m pip`` does. In a target without pip it is our pip,
 run as ``python __pip-runner__.py`` runs it (``children.pip_runner``): imported from beside
-the runner only, and the runner itself run as the main script once the run is given. One
-never given a command reads the end of its pipe (or is killed) and exits, having run nothing
-of pip's but imports.
+the runner only, and the runner itself run as the main script once the run is given. If
+pip's files changed meanwhile (an upgrade: what it imports next would be another pip's), it
+execs the run as it would have started instead. One never given a command reads the end of
+its pipe (or is killed) and exits, having run nothing of pip's but imports.
 
 While it waits it is a process group of its own, so that stopping it stops what it started
 too (pip's warm-up runs ``lsb_release``), and what it prints waits in its pipes: one stopped
@@ -85,9 +86,21 @@ try:  # what pip's user agent asks the system (lsb_release, uname), kept for pip
     distro.name(), distro.version(), distro.codename()
 except Exception:
     pass
-chunks = []
+def files():
+    # what pip's later imports read, and the runner: one changed by then (pip upgraded, its
+    # runner gone) would run two pips' modules, or fail otherwise than python would
+    found = []
+    for path in (getattr(sys.modules.get("pip"), "__file__", None), runner):
+        try:
+            status = os.stat(path)
+            found.append((status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns))
+        except Exception:
+            found.append(None)
+    return found
+imported = files()
+chunks, fd = [], int(sys.argv[1])
 while True:
-    chunk = os.read(int(sys.argv[1]), 1 << 16)
+    chunk = os.read(fd, 1 << 16)
     if not chunk:
         break
     chunks.append(chunk)
@@ -106,8 +119,12 @@ for name in given["unset"]:
     os.environ.pop(name, None)
 os.environ.update(given["set"])
 sys.argv = [runner or "pip", *given["argv"]]
-del chunks, chunk, given  # what runs, runs in this namespace, as python runs it
 signal.signal(signal.SIGINT, interrupt)  # as python -m pip starts with it
+if files() != imported:  # pip's files changed: this process becomes the run as started cold
+    os.close(fd)
+    program = [runner] if runner else ["-m", "pip"]
+    os.execv(sys.executable, [sys.executable, *program, *given["argv"]])
+del chunks, chunk, given, fd, files, imported  # what runs, runs in this namespace
 try:
     if runner is None:
         # what python -m runs: its messages (a pip without __main__), its __main__ module

@@ -11,11 +11,13 @@ import signal
 import subprocess
 from pathlib import Path
 
+import packaging
 import pytest
-from support.builders import clean_env, make_venv, site_packages
+from support.builders import clean_env, make_venv, pip_copy, site_packages
 from support.indexserver import Fault
-from support.peeprun import wait_for
+from support.peeprun import reading_its_pipe, wait_for
 
+import peep_setuptools
 from peep_setuptools.installing.children import ChildRun
 from peep_setuptools.installing.warmpip import WarmStarts
 
@@ -43,14 +45,14 @@ def reqs(srv_reqs):
     return srv_reqs
 
 
-def _waiting_pips(peep) -> list[list[bytes]]:
-    """The command lines of ``python -c`` processes in one of the run's folders."""
+def _waiting_pips(peep) -> list[tuple[int, list[bytes]]]:
+    """The ids and command lines of ``python -c`` processes in one of the run's folders."""
     found = []
     for cwd in Path("/proc").glob("[0-9]*/cwd"):
         try:
             if os.readlink(cwd).startswith(f"{peep.tmpdir}{os.sep}"):
                 words = (cwd.parent / "cmdline").read_bytes().split(b"\0")
-                found += [words] if words[1:2] == [b"-c"] else []
+                found += [(int(cwd.parent.name), words)] if words[1:2] == [b"-c"] else []
         except OSError:
             continue
     return found
@@ -64,7 +66,7 @@ def test_the_pip_started_ahead_waits_showing_nothing_and_a_signal_stops_it(
     proc = peep.spawn(*peep.install_args(reqs, "-i", srv.index_url, "--timeout", "60"))
     assert wait_for(lambda: _waiting_pips(peep) or proc.poll() is not None)
     assert proc.poll() is None
-    (words,) = _waiting_pips(peep)  # three requirements: one pip
+    ((_, words),) = _waiting_pips(peep)  # three requirements: one pip
     assert b"install" not in words and not any(srv.index_url.encode() in w for w in words)
     done = peep.interrupt(proc)
     assert done.returncode == 130, done.stderr
@@ -197,3 +199,30 @@ def test_pip_ends_as_python_ends_waiting_for_its_threads(either, write, packages
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     peep.install(reqs, "-i", srv.index_url, check=0)
     assert mark.exists()
+
+
+def test_our_pip_upgraded_while_it_waited_is_the_pip_that_runs(
+    peep, write, packages, srv, tmp_path
+):
+    # peep's own pip (what a target without pip runs, by its runner) upgraded as peep
+    # fetches: the run is the new pip's, as it would be started then, not two pips' modules
+    ours = make_venv(tmp_path / "peep-env")  # peep's interpreter, its pip a copy to upgrade
+    pip = pip_copy(site_packages(ours))
+    code = [Path(m.__file__).parent.parent for m in (peep_setuptools, packaging)]
+    (site_packages(ours) / "peep-code.pth").write_text("".join(f"{p}\n" for p in code))
+    peep.interpreter = str(ours)
+    srv.set_fault(f"/files/simple/{packages['alpha-1.0'].name}", Fault.stall(8.0))
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    proc = peep.spawn(*peep.install_args(reqs, "-i", srv.index_url))
+
+    def waiting() -> bool:
+        return any(reading_its_pipe(pid, int(words[3])) for pid, words in _waiting_pips(peep))
+
+    assert wait_for(waiting)
+    upgraded, new = tmp_path / "upgraded-pip-ran", pip / "__init__.py.new"
+    new.write_text(f"{(pip / '__init__.py').read_text()}\nopen({str(upgraded)!r}, 'a').close()\n")
+    os.replace(new, pip / "__init__.py")
+    assert proc.poll() is None  # still fetching
+    peep.finish(proc, check=0)
+    assert upgraded.exists()
+    assert peep.installed().get("alpha") == "1.0"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.metadata
+import importlib.util
 import io
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -405,3 +407,22 @@ def rename_member(path: Path, member: str, other: str) -> None:
                 info.extra = struct.pack("<HH", 0x7075, len(field)) + field
             info.compress_type = zipfile.ZIP_STORED
             wheel.writestr(info, data)
+
+
+def pip_copy(folder: Path) -> Path:
+    """A ``pip`` package in ``folder`` that runs ours (its subpackages linked), to be changed.
+
+    Its own files are copies: replacing one is a pip upgraded in place.
+    """
+    spec = importlib.util.find_spec("pip")  # found, not imported
+    assert spec is not None and spec.origin is not None
+    ours, pip = Path(spec.origin).parent, folder / "pip"
+    pip.mkdir(parents=True)
+    for item in ours.iterdir():
+        if item.name == "__pycache__":
+            continue  # its own: Python's for a changed file is not written into ours
+        if item.is_dir():
+            (pip / item.name).symlink_to(item, target_is_directory=True)
+        else:
+            shutil.copy2(item, pip / item.name)
+    return pip

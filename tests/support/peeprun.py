@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .builders import installed
 
-__all__ = ["Peep", "describe", "files_under", "wait_for"]
+__all__ = ["Peep", "describe", "files_under", "reading_its_pipe", "wait_for"]
 
 _ARCHIVE = re.compile(r"\.(whl|tar\.gz|zip|tar\.bz2|tgz|tar\.xz|tar)$", re.IGNORECASE)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -303,3 +303,16 @@ def run_with_terminal_stderr(
         if follower != -1:
             os.close(follower)
     return done, seen.decode()
+
+
+def reading_its_pipe(pid: int, fd: int) -> bool:
+    """Whether the pip started ahead (``warmpip``) in process ``pid`` waits for its run.
+
+    Its imports done, it blocks reading ``fd`` (the descriptor named on its command line):
+    the system call /proc shows it in (read(2) on x86-64 and arm64 Linux).
+    """
+    try:
+        call = Path(f"/proc/{pid}/syscall").read_text().split()
+    except OSError:
+        return False
+    return call[:2] in (["0", hex(fd)], ["63", hex(fd)])

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from support.builders import make_venv, site_packages
+from support.builders import make_venv, pip_copy, site_packages
+from support.peeprun import reading_its_pipe, wait_for
 
 from peep_setuptools.installing.children import (
     Child,
@@ -325,3 +326,65 @@ def test_an_interrupt_as_one_starts_leaves_none_waiting(
     finally:
         spawned[0].kill()
         spawned[0].wait()
+
+
+def _upgraded(pip: Path, code: str) -> None:
+    """pip's ``__init__.py`` replaced by a new file (as an upgrade writes it) that runs ``code``."""
+    new = pip / "__init__.py.new"
+    new.write_text((pip / "__init__.py").read_text() + code)
+    os.replace(new, pip / "__init__.py")
+
+
+def _imported(warm: WarmStarts) -> Child:
+    """Its one interpreter, once it has imported pip and waits for its run."""
+    ((child, _),) = warm._waiting
+    fd = int(child.process.args[3])  # type: ignore[index]
+    assert wait_for(lambda: reading_its_pipe(child.process.pid, fd))
+    return child
+
+
+@pytest.mark.parametrize("mode", ["python -m pip", "runner"])
+def test_a_pip_upgraded_while_it_waited_runs_as_the_upgraded_pip(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], mode: str
+) -> None:
+    # its modules imported before, those imported later (pip.__main__) would be of two pips
+    target = make_venv(tmp_path / "target")
+    if mode == "runner":
+        pip = pip_copy(tmp_path / "ours")
+        program = [str(target), str(pip / "__pip-runner__.py")]
+    else:
+        pip = pip_copy(site_packages(target))
+        program = [str(target), "-m", "pip"]
+    warm = _warm(tmp_path / "work", program=program)
+    try:
+        _imported(warm)
+        _upgraded(pip, '\n__version__ = "99.0"\n')
+        run = ChildRun([*program, "--version"], (), _env())
+        child = warm.take(run, str(tmp_path / "work" / "installer-cwd"), False)
+        assert child is not None and child.wait() == 0
+    finally:
+        warm.close()
+    cold = subprocess.run([*program, "--version"], env=_env(), capture_output=True, text=True)
+    assert cold.stdout.startswith("pip 99.0 from ")
+    assert capfd.readouterr() == (cold.stdout, cold.stderr)
+
+
+def test_a_runner_gone_while_it_waited_fails_as_python_given_it_does(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    target = make_venv(tmp_path / "target")
+    runner = pip_copy(tmp_path / "ours") / "__pip-runner__.py"
+    program = [str(target), str(runner)]
+    warm = _warm(tmp_path / "work", program=program)
+    try:
+        _imported(warm)
+        runner.unlink()
+        run = ChildRun([*program, "--version"], (), _env())
+        child = warm.take(run, str(tmp_path / "work" / "installer-cwd"), False)
+        assert child is not None
+        code = child.wait()
+    finally:
+        warm.close()
+    cold = subprocess.run([*program, "--version"], env=_env(), capture_output=True, text=True)
+    assert code == cold.returncode == 2  # "can't open file", no traceback
+    assert capfd.readouterr() == (cold.stdout, cold.stderr)
