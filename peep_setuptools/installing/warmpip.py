@@ -125,6 +125,7 @@ if files() != imported:  # pip's files changed: this process becomes the run as 
     program = [runner] if runner else ["-m", "pip"]
     os.execv(sys.executable, [sys.executable, *program, *given["argv"]])
 del chunks, chunk, given, fd, files, imported  # what runs, runs in this namespace
+interrupted = False
 try:
     if runner is None:
         # what python -m runs: its messages (a pip without __main__), its __main__ module
@@ -138,7 +139,11 @@ try:
     code = 0
 except SystemExit as stop:
     code = stop.code
-import atexit, os, sys  # ours again, whatever pip's __main__ named so
+except BaseException as error:  # shown as python shows what it ran: without this script
+    error.__traceback__ = error.__traceback__.tb_next
+    sys.excepthook(type(error), error, error.__traceback__)
+    code, interrupted = 1, isinstance(error, KeyboardInterrupt)
+import atexit, os, signal, sys  # ours again, whatever the runner named so
 if code is not None and not isinstance(code, int):
     sys.stderr.write("%s\n" % (code,))
     code = 1
@@ -151,6 +156,9 @@ for stream in (sys.stdout, sys.stderr):
         stream.flush()
     except Exception:
         pass
+if interrupted:  # as python ends on an interrupt nothing caught: killed by it
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
 os._exit(code or 0)
 """
 

@@ -388,3 +388,46 @@ def test_a_runner_gone_while_it_waited_fails_as_python_given_it_does(
     cold = subprocess.run([*program, "--version"], env=_env(), capture_output=True, text=True)
     assert code == cold.returncode == 2  # "can't open file", no traceback
     assert capfd.readouterr() == (cold.stdout, cold.stderr)
+
+
+_FAILING_MAIN = """
+import os, sys
+
+class FailingMain:  # pip's __main__ found failing: the exception comes out of the runner
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "pip.__main__":
+            raise {"interrupt": KeyboardInterrupt, "error": RuntimeError}[os.environ["FAIL"]]()
+
+sys.meta_path.insert(0, FailingMain)
+"""
+
+
+@pytest.mark.parametrize("failure", ["error", "interrupt"])
+@pytest.mark.parametrize("mode", ["python -m pip", "runner"])
+def test_what_pip_raises_ends_it_as_python_ends_a_cold_run(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], mode: str, failure: str
+) -> None:
+    # the traceback python prints (none of this script's lines in it), its exit code, or
+    # for an interrupt nothing caught, the signal that ends it
+    target = make_venv(tmp_path / "target")
+    site = site_packages(target)
+    (site / "failing_main.py").write_text(_FAILING_MAIN)
+    (site / "failing_main.pth").write_text("import failing_main\n")
+    if mode == "runner":
+        program = [str(target), str(pip_copy(tmp_path / "ours") / "__pip-runner__.py")]
+    else:
+        pip_copy(site)
+        program = [str(target), "-m", "pip"]
+    env = _env(FAIL=failure)
+    cold = subprocess.run([*program, "--version"], env=env, capture_output=True, text=True)
+    assert cold.returncode == (-signal.SIGINT if failure == "interrupt" else 1)
+    warm = _warm(tmp_path / "work", env=env, program=program)
+    try:
+        run = ChildRun([*program, "--version"], (), env)
+        child = warm.take(run, str(tmp_path / "work" / "installer-cwd"), False)
+        assert child is not None
+        assert child.wait() == cold.returncode
+    finally:
+        warm.close()
+    assert capfd.readouterr() == (cold.stdout, cold.stderr)
