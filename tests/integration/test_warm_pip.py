@@ -211,12 +211,13 @@ def test_our_pip_upgraded_while_it_waited_is_the_pip_that_runs(
     code = [Path(m.__file__).parent.parent for m in (peep_setuptools, packaging)]
     (site_packages(ours) / "peep-code.pth").write_text("".join(f"{p}\n" for p in code))
     peep.interpreter = str(ours)
-    srv.set_fault(f"/files/simple/{packages['alpha-1.0'].name}", Fault.stall(8.0))
+    srv.set_fault(f"/files/simple/{packages['alpha-1.0'].name}", Fault.stall(10.0))
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     proc = peep.spawn(*peep.install_args(reqs, "-i", srv.index_url))
 
-    def waiting() -> bool:
-        return any(reading_its_pipe(pid, int(words[3])) for pid, words in _waiting_pips(peep))
+    def waiting() -> bool:  # the pip started ahead has imported pip: its fd is its argv[3]
+        found = [(pid, words[3]) for pid, words in _waiting_pips(peep) if len(words) > 3]
+        return any(fd.isdigit() and reading_its_pipe(pid, int(fd)) for pid, fd in found)
 
     assert wait_for(waiting)
     upgraded, new = tmp_path / "upgraded-pip-ran", pip / "__init__.py.new"
