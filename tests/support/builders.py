@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.metadata
-import importlib.util
 import io
 import os
 import shutil
@@ -414,9 +413,11 @@ def pip_copy(folder: Path) -> Path:
 
     Its own files are copies: replacing one is a pip upgraded in place.
     """
-    spec = importlib.util.find_spec("pip")  # found, not imported
-    assert spec is not None and spec.origin is not None
-    ours, pip = Path(spec.origin).parent, folder / "pip"
+    from peep_setuptools.installing.children import pip_runner
+
+    runner = pip_runner()  # found as peep finds it (not by this process's importers)
+    assert runner is not None
+    ours, pip = Path(runner).parent, folder / "pip"
     pip.mkdir(parents=True)
     for item in ours.iterdir():
         if item.name == "__pycache__":
