@@ -40,6 +40,10 @@ def run() -> NoReturn:
     except KeyboardInterrupt:  # before the run began (it handles its own): nothing started
         sys.stderr.write("peep: interrupted; nothing was installed\n")
         _exit(130)
+    except SystemExit as exc:  # argparse's usage, --help, --version; SIGTERM/SIGHUP (above)
+        if not isinstance(exc.code, int):
+            raise
+        _exit(exc.code)
     _exit(code)
 
 
@@ -53,13 +57,20 @@ def _exit(code: int) -> NoReturn:
     module loads mid-run) for one never handled, and ended ``python -m peep_setuptools`` by
     SIGINT (-2), not with 130 (one interrupted run in four of tests/integration/test_warm_pip).
     """
+    # The output first, so that a reader that reads nothing is found out here and not in
+    # an exit handler (logging's flushes them too); a signal while it waits ends the wait
+    # (_ReaderMayLeave drops the rest) and the run takes its code.
+    try:
+        _flush()
+    except KeyboardInterrupt:
+        code = 130
+    except SystemExit as exc:  # SIGTERM, SIGHUP (_exit_for)
+        code = exc.code if isinstance(exc.code, int) else code
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()  # what Python's exit calls first
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):  # _ReaderMayLeave keeps why it could not
-            stream.flush()
+    _flush()
     if _ReaderMayLeave.lost:  # a run that failed keeps its own code
         with contextlib.suppress(Exception):
             why = _ReaderMayLeave.lost[0]
@@ -67,6 +78,12 @@ def _exit(code: int) -> NoReturn:
             sys.stderr.flush()
         code = code or 120
     os._exit(code)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # _ReaderMayLeave keeps why it could not
+            stream.flush()
 
 
 def _stop_on_termination() -> None:
@@ -119,7 +136,9 @@ class _ReaderMayLeave(io.FileIO):
     a terminal gone: EIO) is kept in ``lost``, and the exit is 120, as Python's own exit is
     when it cannot flush its output (``_exit``). Either way what is written there from then
     on, ours or the installer's, is dropped and the run goes on: stopping it at a message
-    (exit 3, as it was) could leave an install half done.
+    (exit 3, as it was) could leave an install half done. A signal while a write waits for
+    a reader that reads nothing (a stopped pager) drops the rest too: it is raised, and
+    nothing waits for that reader again (peep hung, whatever the signal).
     """
 
     #: why each of them could not be written, for ``_exit``
@@ -132,10 +151,22 @@ class _ReaderMayLeave(io.FileIO):
             if not isinstance(exc, BrokenPipeError):
                 name = "stdout" if self.fileno() == 1 else "stderr"
                 self.lost.append(f"{name}: {exc.strerror or exc}")
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, self.fileno())
-            os.close(null)
+            self._drop()
             return super().write(data)
+        except BaseException:  # a signal, raised while the write waited (EINTR)
+            self._drop(twin=True)  # 2>&1: the message of that signal must not wait either
+            raise
+
+    def _drop(self, *, twin: bool = False) -> None:
+        mine = os.fstat(self.fileno())
+        null = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                other = os.fstat(fd)
+                same = (other.st_dev, other.st_ino) == (mine.st_dev, mine.st_ino)
+                if fd == self.fileno() or (twin and same):
+                    os.dup2(null, fd)
+        os.close(null)
 
 
 def _install_target(argv: Sequence[str]) -> str | None:
