@@ -20,6 +20,20 @@ EXIT_INTERRUPTED = 130
 #: SIGTERM and SIGHUP: 128 + the signal's number, as a shell reports a process killed by it
 EXIT_TERMINATED = 143
 EXIT_HANGUP = 129
+#: the run succeeded but its output could not all be written (``LOST_OUTPUT``), as Python's
+#: own exit when it cannot flush its output
+EXIT_OUTPUT_LOST = 120
+
+#: why stdout or stderr could not be written (a full disk, a terminal gone: EIO), by us or
+#: by a child's output passed on (``installing.children``); the ``peep`` command exits 120
+LOST_OUTPUT: list[str] = []
+
+
+def note_lost_output(fd: int, exc: OSError) -> None:
+    """Keep why ``fd`` could not be written; its reader gone (EPIPE) is no error."""
+    if not isinstance(exc, BrokenPipeError):
+        name = {1: "stdout", 2: "stderr"}.get(fd, f"descriptor {fd}")
+        LOST_OUTPUT.append(f"{name}: {exc.strerror or exc}")
 
 
 class PeepError(Exception):

@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any, ClassVar, NoReturn
+from typing import Any, NoReturn
 
 
 def run() -> NoReturn:
@@ -71,12 +71,15 @@ def _exit(code: int) -> NoReturn:
         threading._shutdown()  # what Python's exit calls first
     atexit._run_exitfuncs()
     _flush()
-    if _ReaderMayLeave.lost:  # a run that failed keeps its own code
+    # what noted a loss imported it (the run may have ended before the package was imported)
+    lost: list[str] = getattr(sys.modules.get("peep_setuptools.errors"), "LOST_OUTPUT", [])
+    if lost:  # a run that failed keeps its own code
+        from peep_setuptools.errors import EXIT_OUTPUT_LOST
+
         with contextlib.suppress(Exception):
-            why = _ReaderMayLeave.lost[0]
-            sys.stderr.write(f"peep: error: the output could not all be written ({why})\n")
+            sys.stderr.write(f"peep: error: the output could not all be written ({lost[0]})\n")
             sys.stderr.flush()
-        code = code or 120
+        code = code or EXIT_OUTPUT_LOST
     os._exit(code)
 
 
@@ -133,24 +136,22 @@ class _ReaderMayLeave(io.FileIO):
     """Descriptor 1 or 2; once it cannot be written, /dev/null.
 
     Its reader gone (EPIPE: ``peep ... | head -1``) is no error. Anything else (a full disk,
-    a terminal gone: EIO) is kept in ``lost``, and the exit is 120, as Python's own exit is
-    when it cannot flush its output (``_exit``). Either way what is written there from then
-    on, ours or the installer's, is dropped and the run goes on: stopping it at a message
-    (exit 3, as it was) could leave an install half done. A signal while a write waits for
-    a reader that reads nothing (a stopped pager) drops the rest too: it is raised, and
-    nothing waits for that reader again (peep hung, whatever the signal).
+    a terminal gone: EIO) is kept in ``errors.LOST_OUTPUT``, and the exit is 120, as
+    Python's own exit is when it cannot flush its output (``_exit``). Either way what is
+    written there from then on, ours or the installer's, is dropped and the run goes on:
+    stopping it at a message (exit 3, as it was) could leave an install half done. A signal
+    while a write waits for a reader that reads nothing (a stopped pager) drops the rest
+    too: it is raised, and nothing waits for that reader again (peep hung, whatever the
+    signal).
     """
-
-    #: why each of them could not be written, for ``_exit``
-    lost: ClassVar[list[str]] = []
 
     def write(self, data: Any, /) -> int:  # noqa: ANN401 -- any buffer, as FileIO.write takes
         try:
             return super().write(data)
         except OSError as exc:
-            if not isinstance(exc, BrokenPipeError):
-                name = "stdout" if self.fileno() == 1 else "stderr"
-                self.lost.append(f"{name}: {exc.strerror or exc}")
+            from peep_setuptools.errors import note_lost_output  # (before main: not yet)
+
+            note_lost_output(self.fileno(), exc)
             self._drop()
             return super().write(data)
         except BaseException:  # a signal, raised while the write waited (EINTR)

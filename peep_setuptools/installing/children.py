@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
-from peep_setuptools.errors import BackendError
+from peep_setuptools.errors import BackendError, note_lost_output
 from peep_setuptools.urls import redact_text
 
 if TYPE_CHECKING:
@@ -348,7 +348,8 @@ def _write_all(fd: int, data: bytes) -> bool:
             data = data[os.write(fd, data) :]
         except BlockingIOError:  # a non-blocking stream our caller gave us: wait for room
             time.sleep(0.01)
-        except OSError:
+        except OSError as exc:  # a reader gone, or output lost: the run exits 120 then
+            note_lost_output(fd, exc)
             return False
     return True
 

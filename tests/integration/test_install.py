@@ -331,3 +331,35 @@ def test_a_reader_that_left_is_no_bug(peep, venv, write, packages, both):
         )
     assert (done.returncode, done.stderr or "") == (0, ""), done.stderr
     assert installed(venv)["alpha"] == "1.0"
+
+
+def test_the_installer_s_output_that_cannot_be_written_ends_the_run_as_ours_does(
+    peep, venv, write, packages
+):
+    # the terminal goes (its window closed: EIO) after our first line, while the installer
+    # runs: what it prints cannot be written either, and the exit is 120 as when our own
+    # output cannot be (it was 0: what passes the installer's output on dropped it silently)
+    import pty
+
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    terminal, stdout = pty.openpty()
+    proc = subprocess.Popen(
+        peep.argv(*peep.install_args(reqs, "--no-index")),
+        env=peep.env,
+        cwd=peep.cwd,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(stdout)
+    seen = b""
+    while b"\n" not in seen:
+        seen += os.read(terminal, 4096)
+    os.close(terminal)
+    assert seen.startswith(b"Fetched alpha-1.0"), seen  # ours; the installer's comes later
+    _, errors = proc.communicate(timeout=600)
+    done = peep.checked(subprocess.CompletedProcess(proc.args, proc.returncode, "", errors), 120)
+    assert done.stderr == (
+        "peep: error: the output could not all be written (stdout: Input/output error)\n"
+    )
+    assert installed(venv)["alpha"] == "1.0"
