@@ -23,8 +23,19 @@ __all__ = ["PIP", "UV", "BuildIndex", "Sources", "child_env"]
 
 # Bootstrap recipes set these for setuptools' own fetch of our plugin; they must not reach
 # the pip we run, whose hash options are its own (and whose build-isolation pip would
-# otherwise refuse the unpinned build backend of every sdist).
-_SCRUBBED_ENV = ("PIP_REQUIRE_HASHES", "PIP_CONSTRAINT", "PIP_NO_DEPS", "PIP_TARGET", "PIP_USER")
+# otherwise refuse the unpinned build backend of every sdist). The others would send the
+# install elsewhere than the environment peep probed and checked (PIP_PYTHON: pip starts
+# itself again in another interpreter).
+_SCRUBBED_ENV = (
+    "PIP_REQUIRE_HASHES",
+    "PIP_CONSTRAINT",
+    "PIP_NO_DEPS",
+    "PIP_TARGET",
+    "PIP_USER",
+    "PIP_PYTHON",
+    "PIP_PREFIX",
+    "PIP_ROOT",
+)
 
 #: (requirements-file lines, child environment, arguments)
 IndexInput = tuple[list[str], dict[str, str], list[str]]

@@ -280,6 +280,20 @@ def test_usage_errors_exit_2_with_usage(peep, args):
     assert "usage: peep" in done.stderr
 
 
+@pytest.mark.parametrize("variable", ["PIP_PYTHON", "PIP_PREFIX", "PIP_ROOT", "PIP_TARGET"])
+def test_pip_variables_that_install_elsewhere_do_not_reach_pip(
+    peep, venv, write, packages, variable, tmp_path
+):
+    # the install goes where peep probed and checked, not where pip would be sent instead
+    elsewhere = tmp_path / "elsewhere"
+    other = make_venv(elsewhere) if variable == "PIP_PYTHON" else elsewhere
+    peep.env[variable] = str(other)
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "--no-index", check=0)
+    assert installed(venv)["alpha"] == "1.0"
+    assert not list(elsewhere.rglob("alpha*")), list(elsewhere.rglob("alpha*"))
+
+
 def test_python_given_as_a_relative_path(peep, venv, write, packages, index):
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     relative = venv.relative_to(peep.cwd)
