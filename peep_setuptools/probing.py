@@ -263,21 +263,26 @@ class Running:
             if self._process is None:
                 assert self._error is not None  # noqa: S101 -- set whenever there is no process
                 raise self._error
-            try:
-                out, err = self._process.communicate(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.communicate()
-                raise
+            out, err = self._process.communicate(timeout=TIMEOUT)  # a timeout: close() kills
             return subprocess.CompletedProcess(self.command, self._process.returncode, out, err)
         finally:
             self.close()
 
     def close(self) -> None:
-        """Stop the script if it still runs, and remove its directory."""
-        if self._process is not None and self._process.returncode is None:
-            self._process.kill()
-            self._process.communicate()
+        """Stop the script if it still runs, and remove its directory.
+
+        What is left of its output is not read to its end: a process it started (the
+        interpreter a wrapper script runs) may hold its pipes open for as long as it runs,
+        and peep waited for that one at exit (a Ctrl-C there: a traceback).
+        """
+        process = self._process
+        if process is not None:
+            if process.returncode is None:
+                process.kill()
+                process.wait()
+            for stream in (process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()
         if self._cwd is not None:
             self._cwd.cleanup()
             self._cwd = None

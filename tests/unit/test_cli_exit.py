@@ -93,3 +93,26 @@ def test_a_signal_while_the_output_waits_for_its_reader_ends_the_run(
             os.close(write)
     assert peep.returncode == code, stderr
     assert "Traceback" not in stderr
+
+
+def test_a_probe_stopped_at_exit_does_not_hold_the_exit(tmp_path: Path) -> None:
+    # the interpreter to install into is a wrapper script that runs python as its child;
+    # the run fails first (a usage error), and the probe started early is stopped at exit.
+    # What the wrapper started holds the probe's pipes open: peep waited for it to end (here
+    # a minute; a Ctrl-C then was a traceback)
+    spawned = tmp_path / "spawned"
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f"#!/bin/sh\nsleep 60 &\necho $! > {spawned}\nwait\n")
+    wrapper.chmod(0o755)
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text("alpha>=1\n")
+    argv = _peep("install", "-r", str(reqs), "--python", str(wrapper))
+    start = time.monotonic()
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(spawned.read_text()), signal.SIGKILL)
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert "is not pinned" in done.stderr
+    assert time.monotonic() - start < 30
