@@ -154,8 +154,9 @@ class _ReaderMayLeave(io.FileIO):
             note_lost_output(self.fileno(), exc)
             self._drop()
             return super().write(data)
-        except BaseException:  # a signal, raised while the write waited (EINTR)
-            self._drop(twin=True)  # 2>&1: the message of that signal must not wait either
+        except BaseException:  # a signal, raised as the write waited (EINTR), or just after
+            if not _writable(self.fileno()):  # still waiting for its reader: not again
+                self._drop(twin=True)  # 2>&1: the message of that signal must not wait either
             raise
 
     def _drop(self, *, twin: bool = False) -> None:
@@ -168,6 +169,16 @@ class _ReaderMayLeave(io.FileIO):
                 if fd == self.fileno() or (twin and same):
                     os.dup2(null, fd)
         os.close(null)
+
+
+def _writable(fd: int) -> bool:
+    """Whether ``fd`` can be written now without waiting (a file, a pipe with room)."""
+    import select  # (rarely needed)
+
+    try:
+        return bool(select.select([], [fd], [], 0)[1])
+    except (OSError, ValueError):
+        return True  # as if: what follows finds out
 
 
 def _install_target(argv: Sequence[str]) -> str | None:
