@@ -69,7 +69,8 @@ def _exit(code: int) -> NoReturn:
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()  # what Python's exit calls first
-    atexit._run_exitfuncs()
+    with contextlib.suppress(Exception):  # Python 3.9 raises again what a handler raised
+        atexit._run_exitfuncs()  # each shown as Python's exit shows it
     _flush()
     # what noted a loss imported it (the run may have ended before the package was imported)
     lost: list[str] = getattr(sys.modules.get("peep_setuptools.errors"), "LOST_OUTPUT", [])

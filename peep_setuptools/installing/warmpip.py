@@ -150,7 +150,10 @@ if code is not None and not isinstance(code, int):
 threading = sys.modules.get("threading")
 if threading is not None:
     threading._shutdown()  # as the interpreter's exit does: its threads end first
-atexit._run_exitfuncs()
+try:  # each handler's error shown as Python's exit shows it; 3.9 raises the last again
+    atexit._run_exitfuncs()
+except Exception:
+    pass
 for stream in (sys.stdout, sys.stderr):
     try:
         stream.flush()

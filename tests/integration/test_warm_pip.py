@@ -227,3 +227,17 @@ def test_our_pip_upgraded_while_it_waited_is_the_pip_that_runs(
     peep.finish(proc, check=0)
     assert upgraded.exists()
     assert peep.installed().get("alpha") == "1.0"
+
+
+def test_an_exit_handler_that_fails_ends_pip_as_python_would(either, write, packages, srv):
+    # what the target's start-up registered fails at exit: shown, and pip's code stays 0
+    # (Python 3.9 raises it again from atexit._run_exitfuncs: the warm pip then exited 1)
+    peep = either
+    _on_start(peep.venv, "import atexit; atexit.register(lambda: 1 / 0)")
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    argv = peep.argv(*peep.install_args(reqs, "-i", srv.index_url))
+    done = subprocess.run(argv, env=peep.env, cwd=peep.cwd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr  # the traceback is Python's "Exception ignored"
+    assert "ZeroDivisionError" in done.stderr
+    assert peep.installed()["alpha"] == "1.0"
+    peep.assert_no_temp_dirs()

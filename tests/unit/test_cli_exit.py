@@ -116,3 +116,19 @@ def test_a_probe_stopped_at_exit_does_not_hold_the_exit(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout) == (2, ""), done.stderr
     assert "is not pinned" in done.stderr
     assert time.monotonic() - start < 30
+
+
+def test_an_exit_handler_that_fails_is_shown_and_the_code_stays(tmp_path: Path) -> None:
+    # as Python's own exit: the handler's error is printed and the exit code is the run's
+    # (Python 3.9's atexit._run_exitfuncs raises it again: that was a traceback and exit 1)
+    code = (
+        "import atexit\n"
+        "from peep_setuptools import cli\n"
+        "atexit.register(lambda: 1 / 0)\n"
+        "cli._exit(0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ZeroDivisionError" in done.stderr
