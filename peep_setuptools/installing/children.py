@@ -147,7 +147,7 @@ def run_all(
             raise failed
     finally:
         for child in running:
-            child.process.kill()  # as subprocess.run does when interrupted
+            stop_tree(child.process)  # as subprocess.run does when interrupted, and below it
             child.wait(patient=False)
 
 
@@ -305,10 +305,50 @@ def run_process(
         try:
             out, err = process.communicate(input, timeout=timeout)
         except BaseException:
-            process.kill()
+            stop_tree(process)
             process.wait()
             raise
     return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+def stop_tree(process: subprocess.Popen[Any]) -> None:
+    """Kill ``process`` and every process below it (pip's build backend, a compiler).
+
+    They are in our process group, which we cannot kill without killing ourselves: a signal
+    sent to us alone (``kill PID``, a supervisor) reaches none of them. Each is stopped as it
+    is found, so that none starts another meanwhile, then all are killed. Where there is no
+    /proc to find them in, ``process`` alone.
+    """
+    if process.poll() is not None:  # gone (and now reaped): its pid may be another's
+        return
+    tree = {process.pid}
+    with contextlib.suppress(OSError):
+        os.kill(process.pid, signal.SIGSTOP)
+    while os.path.isdir("/proc"):
+        found = {pid for pid, parent in _parents().items() if parent in tree} - tree
+        if not found:
+            break
+        for pid in found:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+        tree |= found
+    for pid in tree:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _parents() -> dict[int, int]:
+    """Each process's parent, from /proc."""
+    parents = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(os.path.join(entry.path, "stat"), "rb") as stat:
+                    fields = stat.read().rpartition(b")")[2].split()
+                parents[int(entry.name)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+    return parents
 
 
 def start_forwarding(process: subprocess.Popen[bytes], forwarders: Sequence[_Forwarder]) -> None:

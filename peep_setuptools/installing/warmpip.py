@@ -33,6 +33,7 @@ from peep_setuptools.installing.children import (
     empty_dir,
     spawn,
     start_forwarding,
+    stop_tree,
 )
 
 __all__ = ["WarmStarts"]
@@ -276,7 +277,7 @@ class WarmStarts:
         for child in self._given:
             if child.process.poll() is None:
                 with contextlib.suppress(OSError):
-                    child.process.kill()  # back in our group, or about to be: itself only
+                    stop_tree(child.process)  # back in our group: it and what it started
                 child.wait(patient=False)
         self._given.clear()
 

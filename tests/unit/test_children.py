@@ -388,3 +388,45 @@ def test_an_interrupt_while_the_child_is_exec_d_stops_it(tmp_path: Path) -> None
         signal.signal(signal.SIGALRM, previous)
     time.sleep(1.5)  # long enough for it to have exec'd and run, had it been left
     assert not marker.exists()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="no /proc")
+def test_stopping_a_child_stops_what_it_started(tmp_path: Path) -> None:
+    # a child that started a grandchild that started another: all three go, and nothing else
+    from peep_setuptools.installing.children import start_process, stop_tree
+
+    pids = tmp_path / "pids"
+    code = (
+        "import os, subprocess, sys, time\n"
+        "depth = int(sys.argv[1])\n"
+        f"open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+        "if depth:\n"
+        "    subprocess.Popen([sys.executable, '-c', sys.argv[2], str(depth - 1), sys.argv[2]])\n"
+        "time.sleep(60)\n"
+    )
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    process = start_process([sys.executable, "-c", code, "2", code])
+    try:
+        end = time.monotonic() + 30
+        while len(pids.read_text().split() if pids.exists() else []) < 3:
+            assert time.monotonic() < end, "the tree never started"
+            time.sleep(0.05)
+        stop_tree(process)
+        assert process.wait(timeout=10) == -signal.SIGKILL
+        end = time.monotonic() + 10
+        left = [int(p) for p in pids.read_text().split()]
+        while any(_runs(pid) for pid in left) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert not any(_runs(pid) for pid in left)
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def _runs(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie not yet reaped by init does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
