@@ -146,9 +146,7 @@ def run_all(
         if failed is not None:
             raise failed
     finally:
-        for child in running:
-            stop_tree(child.process)  # as subprocess.run does when interrupted, and below it
-            child.wait(patient=False)
+        stop_all(running)  # as subprocess.run does when interrupted, and below it
 
 
 #: how long the output of an installer that has exited may take to be passed on: more only
@@ -321,20 +319,57 @@ def stop_tree(process: subprocess.Popen[Any]) -> None:
     """
     if process.poll() is not None:  # gone (and now reaped): its pid may be another's
         return
-    tree = {process.pid}
-    with contextlib.suppress(OSError):
-        os.kill(process.pid, signal.SIGSTOP)
-    while os.path.isdir("/proc"):
-        found = {pid for pid, parent in _parents().items() if parent in tree} - tree
-        if not found:
+    tree = [process.pid]  # each below one before it
+    stopped: set[int] = set()
+    interrupted: KeyboardInterrupt | None = None
+    while True:
+        # an interrupt (a second Ctrl-C) as we walk or kill: the walk goes on, then it is
+        # raised; cut short, it left some stopped and never killed, and some not yet found
+        try:
+            while _stop_below(tree, stopped):
+                pass
+            # the last found first: each is killed while its parent, stopped, holds its pid
+            # (a parent killed first: init reaps the child, and its pid may be another's)
+            while tree:
+                with contextlib.suppress(OSError):
+                    os.kill(tree[-1], signal.SIGKILL)
+                tree.pop()
             break
-        for pid in found:
+        except KeyboardInterrupt as exc:
+            interrupted = interrupted or exc
+    if interrupted is not None:
+        raise interrupted
+
+
+def _stop_below(tree: list[int], stopped: set[int]) -> bool:
+    """Stop each of ``tree`` not yet stopped, and add those they started; False if none."""
+    for pid in tree:
+        if pid not in stopped:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGSTOP)
-        tree |= found
-    for pid in tree:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+            stopped.add(pid)
+    if not os.path.isdir("/proc"):
+        return False
+    known = set(tree)
+    found = [pid for pid, parent in _parents().items() if parent in known and pid not in known]
+    tree += found
+    return bool(found)
+
+
+def stop_all(children: Sequence[Child]) -> None:
+    """``stop_tree`` each child and wait for it; a second interrupt meanwhile stops none less.
+
+    The first interrupt that came meanwhile is raised once all are stopped.
+    """
+    interrupted: KeyboardInterrupt | None = None
+    for child in children:
+        try:
+            stop_tree(child.process)
+            child.wait(patient=False)
+        except KeyboardInterrupt as exc:
+            interrupted = interrupted or exc
+    if interrupted is not None:
+        raise interrupted
 
 
 def _parents() -> dict[int, int]:

@@ -33,7 +33,7 @@ from peep_setuptools.installing.children import (
     empty_dir,
     spawn,
     start_forwarding,
-    stop_tree,
+    stop_all,
 )
 
 __all__ = ["WarmStarts"]
@@ -274,11 +274,8 @@ class WarmStarts:
         """
         while self._waiting:
             self._stop(*self._waiting[-1])
-        for child in self._given:
-            if child.process.poll() is None:
-                with contextlib.suppress(OSError):
-                    stop_tree(child.process)  # back in our group: it and what it started
-                child.wait(patient=False)
+        # back in our group: each with what it started
+        stop_all([child for child in self._given if child.process.poll() is None])
         self._given.clear()
 
     def _stop(self, child: Child, ours: int) -> None:

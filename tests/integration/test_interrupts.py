@@ -178,3 +178,60 @@ def test_a_signal_while_pip_builds_an_sdist_stops_the_build_backend_too(
     finally:
         if running():
             os.kill(backend, signal.SIGKILL)
+
+
+def test_ctrl_c_again_and_again_as_peep_stops_a_build_leaves_none_of_its_processes(
+    peep, write, tmp_path, monkeypatch
+):
+    # SIGINT to peep alone, then again every few ms as it stops pip (a second Ctrl-C raises
+    # every time): one landing as peep walked /proc left pip stopped and never killed, and
+    # what pip started not yet found, running on
+    import os
+    import time
+    from pathlib import Path
+
+    import support.builders as builders
+
+    from peep_setuptools.hashes import hash_file
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    slow = f"import os, time\nopen({str(marks)!r} + '/' + str(os.getpid()), 'w').close()\n"
+    monkeypatch.setattr(builders, "_telltale_code", lambda name, t: slow + "time.sleep(60)\n")
+    sdist = builders.make_sdist(tmp_path / "dist", "slowpkg", "1.0", telltale=tmp_path / "t")
+    digest = hash_file(str(sdist))["sha256"]
+    reqs = write("slow.txt", f"{sdist} {digest.pip_option()}\n")
+    proc = peep.spawn(*peep.install_args(reqs, "--no-index"))
+    assert wait_for(lambda: any(marks.iterdir()), timeout=120)
+
+    def parents() -> dict[int, int]:
+        found = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                found[int(stat.parent.name)] = int(stat.read_text().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+        return found
+
+    def state(pid: int) -> str:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            return "gone"
+
+    tree, grown = {proc.pid}, True
+    while grown:
+        more = {pid for pid, parent in parents().items() if parent in tree} - tree
+        tree, grown = tree | more, bool(more)
+    ours = tree - {proc.pid}
+    end = time.monotonic() + 5
+    while proc.poll() is None and time.monotonic() < end:
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.002)
+    done = peep.interrupt(proc, sig=signal.SIGINT)
+    time.sleep(0.5)
+    left = {pid: state(pid) for pid in ours if state(pid) not in ("Z", "gone")}
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert done.returncode == 130, done.stderr
+    assert left == {}, "peep's processes outlived it"

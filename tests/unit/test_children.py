@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -430,3 +431,114 @@ def _runs(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _tree(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """A child that started a grandchild that started another, all three waiting."""
+    from peep_setuptools.installing.children import start_process
+
+    pids = tmp_path / "pids"
+    process: subprocess.Popen[bytes] = start_process(_tree_command(pids))
+    end = time.monotonic() + 30
+    while _started(pids) < 3:
+        assert time.monotonic() < end, "the tree never started"
+        time.sleep(0.05)
+    return process, pids
+
+
+def _tree_command(pids: Path) -> list[str]:
+    code = (
+        "import os, subprocess, sys, time\n"
+        "depth = int(sys.argv[1])\n"
+        f"open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+        "if depth:\n"
+        "    subprocess.Popen([sys.executable, '-c', sys.argv[2], str(depth - 1), sys.argv[2]])\n"
+        "time.sleep(60)\n"
+    )
+    return [sys.executable, "-c", code, "2", code]
+
+
+def _started(pids: Path) -> int:
+    return len(pids.read_text().split()) if pids.exists() else 0
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return "gone"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="no /proc")
+def test_an_interrupt_while_the_tree_is_walked_leaves_none_stopped(tmp_path: Path) -> None:
+    # a second Ctrl-C (SIGINT raises every time) as stop_tree walks /proc: the child,
+    # stopped already, was never killed; stopped, it held its pipe and outlived the run
+    from peep_setuptools.installing.children import stop_tree
+
+    process, pids = _tree(tmp_path)
+    raised: list[bool] = []
+
+    def interrupt(signum: int, frame: object) -> None:
+        if not raised and _state(process.pid) == "T":  # stopped: the walk is under way
+            raised.append(True)
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            stop_tree(process)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        left = [int(p) for p in pids.read_text().split()]
+        try:
+            code = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        states = {pid: _state(pid) for pid in left}
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait()
+    assert raised
+    assert code == -signal.SIGKILL
+    end = time.monotonic() + 10
+    while any(_runs(pid) for pid in left) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert "T" not in states.values()
+    assert not any(_runs(pid) for pid in left)  # those not found when it came too
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="no /proc")
+def test_a_second_interrupt_as_one_build_is_stopped_stops_the_others_too(tmp_path: Path) -> None:
+    # Ctrl-C as two builds run, and another as the first is being stopped: the second build
+    # (and what it started) was never stopped, and ran on after the run
+    files = [tmp_path / "one", tmp_path / "two"]
+    runs = [ChildRun(_tree_command(f), [_archive(f.name)], dict(os.environ)) for f in files]
+    interrupts: list[str] = []
+
+    def interrupt(signum: int, frame: object) -> None:
+        if not interrupts and all(_started(f) == 3 for f in files):
+            interrupts.append("first")
+            raise KeyboardInterrupt
+        if len(interrupts) == 1 and "T" in (_state(int(f.read_text().split()[0])) for f in files):
+            interrupts.append("second")  # one is stopped: the walk is under way
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_all(runs, workdir=str(tmp_path), action="build", out=False, at_once=2)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        time.sleep(0.5)
+        left = [int(p) for f in files for p in f.read_text().split()]
+        states = {pid: _state(pid) for pid in left}
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    assert interrupts == ["first", "second"]
+    assert set(states.values()) <= {"Z", "gone"}, states
