@@ -315,9 +315,12 @@ def stop_tree(process: subprocess.Popen[Any]) -> None:
     They are in our process group, which we cannot kill without killing ourselves: a signal
     sent to us alone (``kill PID``, a supervisor) reaches none of them. Each is stopped as it
     is found, so that none starts another meanwhile, then all are killed. Where there is no
-    /proc to find them in, ``process`` alone.
+    /proc to find them in (or no SIGSTOP), ``process`` alone.
     """
     if process.poll() is not None:  # gone (and now reaped): its pid may be another's
+        return
+    if not hasattr(signal, "SIGSTOP"):  # Windows: no SIGSTOP nor SIGKILL, and no /proc
+        process.kill()
         return
     tree = [process.pid]  # each below one before it
     stopped: set[int] = set()

@@ -542,3 +542,23 @@ def test_a_second_interrupt_as_one_build_is_stopped_stops_the_others_too(tmp_pat
                 os.kill(pid, signal.SIGKILL)
     assert interrupts == ["first", "second"]
     assert set(states.values()) <= {"Z", "gone"}, states
+
+
+def test_stopping_a_child_where_there_is_no_sigstop_kills_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Windows' signal module has neither SIGSTOP nor SIGKILL: stop_tree raised
+    # AttributeError there (a traceback, and the installer left running) where
+    # process.kill() (TerminateProcess) had stopped it
+    from peep_setuptools.installing.children import start_process, stop_tree
+
+    process = start_process([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        monkeypatch.delattr(signal, "SIGSTOP")
+        stop_tree(process)
+        monkeypatch.undo()
+        assert process.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        monkeypatch.undo()
+        process.kill()
+        process.wait()
