@@ -353,10 +353,37 @@ def _stop_below(tree: list[int], stopped: set[int]) -> bool:
             stopped.add(pid)
     if not os.path.isdir("/proc"):
         return False
+    _until_stopped(tree)  # one in the middle of a fork shows its child only once stopped
     known = set(tree)
     found = [pid for pid, parent in _parents().items() if parent in known and pid not in known]
     tree += found
     return bool(found)
+
+
+#: how long the processes being stopped may take to stop (one in uninterruptible sleep stops
+#: only once it leaves it): past that, they are looked under as they are
+_STOPPING_SECONDS = 1.0
+
+
+def _until_stopped(pids: Sequence[int]) -> None:
+    """Wait until each of ``pids`` has stopped (or exited), up to ``_STOPPING_SECONDS``.
+
+    SIGSTOP is sent, not yet received, when ``kill`` returns: a process forking then
+    finishes its fork first, and its child may not be in /proc yet as we read it.
+    """
+    end = time.monotonic() + _STOPPING_SECONDS
+    for pid in pids:
+        while _state(pid) not in ("T", "t", "Z", "X", "x", "") and time.monotonic() < end:
+            time.sleep(0.001)
+
+
+def _state(pid: int) -> str:
+    """A process's state letter from /proc (``T`` stopped, ``Z`` a zombie); "" if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0].decode()
+    except (OSError, IndexError, UnicodeDecodeError):
+        return ""
 
 
 def stop_all(children: Sequence[Child]) -> None:
