@@ -354,8 +354,12 @@ def _stop_below(tree: list[int], stopped: set[int]) -> bool:
     if not os.path.isdir("/proc"):
         return False
     _until_stopped(tree)  # one in the middle of a fork shows its child only once stopped
+    try:
+        parents = _parents()
+    except OSError:  # no descriptor left to list /proc with: those found are killed
+        return False
     known = set(tree)
-    found = [pid for pid, parent in _parents().items() if parent in known and pid not in known]
+    found = [pid for pid, parent in parents.items() if parent in known and pid not in known]
     tree += found
     return bool(found)
 

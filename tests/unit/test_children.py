@@ -600,3 +600,32 @@ def test_a_child_forking_as_it_is_stopped_leaves_no_child_running(tmp_path: Path
         for pid in running:
             os.kill(pid, signal.SIGKILL)
         assert running == [], f"attempt {attempt}: {len(running)} of {len(pids)} ran on"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="no /proc")
+def test_stopping_a_child_with_no_descriptor_left_kills_it(tmp_path: Path) -> None:
+    # every descriptor in use (the failure that stops the run may be just that): /proc
+    # could not be listed, and stop_tree raised with the child stopped, never killed (what
+    # it started cannot be found then)
+    from peep_setuptools.installing.children import stop_tree
+
+    process, pids = _tree(tmp_path)
+    held: list[int] = []
+    try:
+        with contextlib.suppress(OSError):
+            while len(held) < 100_000:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+        stop_tree(process)
+    finally:
+        for fd in held:
+            os.close(fd)
+        try:
+            code = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+            process.kill()
+            process.wait()
+        for pid in pids.read_text().split()[1:]:
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGKILL)
+    assert code == -signal.SIGKILL
