@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from peep_setuptools.errors import VerificationFailed
+from peep_setuptools.errors import VerificationFailed, ctrl_c_deferred
 from peep_setuptools.hashes import hash_files as hash_files  # public here too: api.hash_files
 from peep_setuptools.installing.plan import Plan, plan
 from peep_setuptools.values import (
@@ -347,8 +347,9 @@ def _session(
             settings,
         )
     finally:
-        index.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        with ctrl_c_deferred():  # a second Ctrl-C must not leave part of the folder
+            index.close()
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -470,13 +471,12 @@ def port_file(
 ) -> str:
     """Return the files rewritten in another format.
 
-    Requirement files become one requirements file in pip's or peep's hash format
-    (includes flattened, comments kept), or with ``to="pylock"`` a PEP 751 lock file
-    whose files and hashes are looked up on the index (``options`` gives the index
-    options, as for ``install``; local files get paths relative to ``lock_dir``, else
-    absolute ones). A lock file (``pylock*.toml`` or any ``*.toml``) becomes a
-    requirements file in pip's or peep's format. Raises UsageError, RequirementsFileError,
-    IndexLookupError or DownloadError.
+    Requirement files become one requirements file in pip's or peep's hash format (includes
+    flattened, comments kept), or with ``to="pylock"`` a PEP 751 lock file whose files and
+    hashes are looked up on the index (``options`` gives the index options, as for
+    ``install``; local files get paths relative to ``lock_dir``, else absolute ones). A lock
+    file (``pylock*.toml`` or any ``*.toml``) becomes a requirements file in pip's or peep's
+    format. Raises UsageError, RequirementsFileError, IndexLookupError or DownloadError.
     """
     from peep_setuptools.port import port  # only `peep port` loads the porting, pylock writers
 

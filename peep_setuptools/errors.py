@@ -167,3 +167,23 @@ def terminate_like_ctrl_c() -> Iterator[None]:
     finally:
         for number, previous in saved.items():
             signal.signal(number, previous)
+
+
+@contextmanager
+def ctrl_c_deferred() -> Iterator[None]:
+    """A Ctrl-C while the block runs takes effect once it ends: cleanup is not cut short.
+
+    A second Ctrl-C as the run's folder was removed left part of it behind. Only in the main
+    thread, where Python runs signal handlers (a child started meanwhile has the default).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if seen:  # now, as it would have been: KeyboardInterrupt, ignored, or the default
+            signal.raise_signal(signal.SIGINT)
