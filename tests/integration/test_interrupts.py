@@ -150,19 +150,7 @@ def test_a_signal_while_pip_builds_an_sdist_stops_the_build_backend_too(
     import os
     from pathlib import Path
 
-    import support.builders as builders
-
-    from peep_setuptools.hashes import hash_file
-
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    slow = f"import os, time\nopen({str(marks)!r} + '/' + str(os.getpid()), 'w').close()\n"
-    monkeypatch.setattr(builders, "_telltale_code", lambda name, t: slow + "time.sleep(60)\n")
-    sdist = builders.make_sdist(tmp_path / "dist", "slowpkg", "1.0", telltale=tmp_path / "t")
-    digest = hash_file(str(sdist))["sha256"]
-    reqs = write("slow.txt", f"{sdist} {digest.pip_option()}\n")
-    proc = peep.spawn(*peep.install_args(reqs, "--no-index"))
-    assert wait_for(lambda: any(marks.iterdir()), timeout=120)
+    proc, marks = _building_slowly(peep, write, tmp_path, monkeypatch)
     backend = int(next(marks.iterdir()).name)
     done = peep.interrupt(proc, sig=signal.SIGTERM)
     assert done.returncode == 143, done.stderr
@@ -190,19 +178,7 @@ def test_ctrl_c_again_and_again_as_peep_stops_a_build_leaves_none_of_its_process
     import time
     from pathlib import Path
 
-    import support.builders as builders
-
-    from peep_setuptools.hashes import hash_file
-
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    slow = f"import os, time\nopen({str(marks)!r} + '/' + str(os.getpid()), 'w').close()\n"
-    monkeypatch.setattr(builders, "_telltale_code", lambda name, t: slow + "time.sleep(60)\n")
-    sdist = builders.make_sdist(tmp_path / "dist", "slowpkg", "1.0", telltale=tmp_path / "t")
-    digest = hash_file(str(sdist))["sha256"]
-    reqs = write("slow.txt", f"{sdist} {digest.pip_option()}\n")
-    proc = peep.spawn(*peep.install_args(reqs, "--no-index"))
-    assert wait_for(lambda: any(marks.iterdir()), timeout=120)
+    proc, _ = _building_slowly(peep, write, tmp_path, monkeypatch)
 
     def parents() -> dict[int, int]:
         found = {}
@@ -235,3 +211,24 @@ def test_ctrl_c_again_and_again_as_peep_stops_a_build_leaves_none_of_its_process
         os.kill(pid, signal.SIGKILL)
     assert done.returncode == 130, done.stderr
     assert left == {}, "peep's processes outlived it"
+
+
+def _building_slowly(peep, write, tmp_path, monkeypatch):
+    """peep installing a (verified) sdist whose build backend sleeps, once it is building.
+
+    Each backend process writes its pid into the folder returned with peep's process.
+    """
+    import support.builders as builders
+
+    from peep_setuptools.hashes import hash_file
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    slow = f"import os, time\nopen({str(marks)!r} + '/' + str(os.getpid()), 'w').close()\n"
+    monkeypatch.setattr(builders, "_telltale_code", lambda name, t: slow + "time.sleep(60)\n")
+    sdist = builders.make_sdist(tmp_path / "dist", "slowpkg", "1.0", telltale=tmp_path / "t")
+    digest = hash_file(str(sdist))["sha256"]
+    reqs = write("slow.txt", f"{sdist} {digest.pip_option()}\n")
+    proc = peep.spawn(*peep.install_args(reqs, "--no-index"))
+    assert wait_for(lambda: any(marks.iterdir()), timeout=120)
+    return proc, marks
