@@ -13,6 +13,7 @@ import time
 import pytest
 from support.indexserver import Fault
 from support.peeprun import wait_for
+from support.procs import parents, runs, state
 
 pytestmark = pytest.mark.slow
 
@@ -148,23 +149,16 @@ def test_a_signal_while_pip_builds_an_sdist_stops_the_build_backend_too(
     # sdist's build backend: peep kills pip and what pip started, and exits 143 (the
     # backend, pip's child, ran on after it; Ctrl-C at a terminal reaches the whole group)
     import os
-    from pathlib import Path
 
     proc, marks = _building_slowly(peep, write, tmp_path, monkeypatch)
     backend = int(next(marks.iterdir()).name)
     done = peep.interrupt(proc, sig=signal.SIGTERM)
     assert done.returncode == 143, done.stderr
 
-    def running() -> bool:  # a zombie (killed, not yet reaped by init) does not run
-        try:
-            return Path(f"/proc/{backend}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
-        except OSError:
-            return False
-
     try:
-        assert wait_for(lambda: not running(), timeout=2), "the build backend outlived peep"
+        assert wait_for(lambda: not runs(backend), timeout=2), "the build backend outlived peep"
     finally:
-        if running():
+        if runs(backend):
             os.kill(backend, signal.SIGKILL)
 
 
@@ -176,24 +170,8 @@ def test_ctrl_c_again_and_again_as_peep_stops_a_build_leaves_none_of_its_process
     # what pip started not yet found, running on
     import os
     import time
-    from pathlib import Path
 
     proc, _ = _building_slowly(peep, write, tmp_path, monkeypatch)
-
-    def parents() -> dict[int, int]:
-        found = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                found[int(stat.parent.name)] = int(stat.read_text().rpartition(")")[2].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-        return found
-
-    def state(pid: int) -> str:
-        try:
-            return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-        except OSError:
-            return "gone"
 
     tree, grown = {proc.pid}, True
     while grown:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.procs import runs, state
 
 from peep_setuptools.errors import BackendError
 from peep_setuptools.hashes import Digest
@@ -394,43 +395,22 @@ def test_an_interrupt_while_the_child_is_exec_d_stops_it(tmp_path: Path) -> None
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="no /proc")
 def test_stopping_a_child_stops_what_it_started(tmp_path: Path) -> None:
     # a child that started a grandchild that started another: all three go, and nothing else
-    from peep_setuptools.installing.children import start_process, stop_tree
+    from peep_setuptools.installing.children import stop_tree
 
-    pids = tmp_path / "pids"
-    code = (
-        "import os, subprocess, sys, time\n"
-        "depth = int(sys.argv[1])\n"
-        f"open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
-        "if depth:\n"
-        "    subprocess.Popen([sys.executable, '-c', sys.argv[2], str(depth - 1), sys.argv[2]])\n"
-        "time.sleep(60)\n"
-    )
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    process = start_process([sys.executable, "-c", code, "2", code])
     try:
-        end = time.monotonic() + 30
-        while len(pids.read_text().split() if pids.exists() else []) < 3:
-            assert time.monotonic() < end, "the tree never started"
-            time.sleep(0.05)
+        process, pids = _tree(tmp_path)
         stop_tree(process)
         assert process.wait(timeout=10) == -signal.SIGKILL
         end = time.monotonic() + 10
         left = [int(p) for p in pids.read_text().split()]
-        while any(_runs(pid) for pid in left) and time.monotonic() < end:
+        while any(runs(pid) for pid in left) and time.monotonic() < end:
             time.sleep(0.05)
-        assert not any(_runs(pid) for pid in left)
+        assert not any(runs(pid) for pid in left)
         assert bystander.poll() is None
     finally:
         bystander.kill()
         bystander.wait()
-
-
-def _runs(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie not yet reaped by init does not)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _tree(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
@@ -462,13 +442,6 @@ def _started(pids: Path) -> int:
     return len(pids.read_text().split()) if pids.exists() else 0
 
 
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return "gone"
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="no /proc")
 def test_an_interrupt_while_the_tree_is_walked_leaves_none_stopped(tmp_path: Path) -> None:
     # a second Ctrl-C (SIGINT raises every time) as stop_tree walks /proc: the child,
@@ -479,7 +452,7 @@ def test_an_interrupt_while_the_tree_is_walked_leaves_none_stopped(tmp_path: Pat
     raised: list[bool] = []
 
     def interrupt(signum: int, frame: object) -> None:
-        if not raised and _state(process.pid) == "T":  # stopped: the walk is under way
+        if not raised and state(process.pid) == "T":  # stopped: the walk is under way
             raised.append(True)
             raise KeyboardInterrupt
 
@@ -496,7 +469,7 @@ def test_an_interrupt_while_the_tree_is_walked_leaves_none_stopped(tmp_path: Pat
             code = process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
-        states = {pid: _state(pid) for pid in left}
+        states = {pid: state(pid) for pid in left}
         for pid in left:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -504,10 +477,10 @@ def test_an_interrupt_while_the_tree_is_walked_leaves_none_stopped(tmp_path: Pat
     assert raised
     assert code == -signal.SIGKILL
     end = time.monotonic() + 10
-    while any(_runs(pid) for pid in left) and time.monotonic() < end:
+    while any(runs(pid) for pid in left) and time.monotonic() < end:
         time.sleep(0.05)
     assert "T" not in states.values()
-    assert not any(_runs(pid) for pid in left)  # those not found when it came too
+    assert not any(runs(pid) for pid in left)  # those not found when it came too
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="no /proc")
@@ -522,7 +495,7 @@ def test_a_second_interrupt_as_one_build_is_stopped_stops_the_others_too(tmp_pat
         if not interrupts and all(_started(f) == 3 for f in files):
             interrupts.append("first")
             raise KeyboardInterrupt
-        if len(interrupts) == 1 and "T" in (_state(int(f.read_text().split()[0])) for f in files):
+        if len(interrupts) == 1 and "T" in (state(int(f.read_text().split()[0])) for f in files):
             interrupts.append("second")  # one is stopped: the walk is under way
             raise KeyboardInterrupt
 
@@ -536,7 +509,7 @@ def test_a_second_interrupt_as_one_build_is_stopped_stops_the_others_too(tmp_pat
         signal.signal(signal.SIGALRM, previous)
         time.sleep(0.5)
         left = [int(p) for f in files for p in f.read_text().split()]
-        states = {pid: _state(pid) for pid in left}
+        states = {pid: state(pid) for pid in left}
         for pid in left:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -596,7 +569,7 @@ def test_a_child_forking_as_it_is_stopped_leaves_no_child_running(tmp_path: Path
         process.wait()
         time.sleep(0.3)
         pids = [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
-        running = [pid for pid in pids if _runs(pid)]
+        running = [pid for pid in pids if runs(pid)]
         for pid in running:
             os.kill(pid, signal.SIGKILL)
         assert running == [], f"attempt {attempt}: {len(running)} of {len(pids)} ran on"
@@ -662,7 +635,7 @@ def test_stopping_a_child_stops_what_a_child_of_it_left_behind(tmp_path: Path) -
     stop_tree(process)
     process.wait()
     time.sleep(0.3)
-    running = _runs(left)
+    running = runs(left)
     if running:
         os.kill(left, signal.SIGKILL)
     assert not running
