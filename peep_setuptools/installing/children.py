@@ -384,10 +384,15 @@ def _until_stopped(pids: Sequence[int]) -> None:
 def _state(pid: int) -> str:
     """A process's state letter from /proc (``T`` stopped, ``Z`` a zombie); "" if gone."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rpartition(b")")[2].split()[0].decode()
+        return _stat(f"/proc/{pid}/stat")[0].decode()
     except (OSError, IndexError, UnicodeDecodeError):
         return ""
+
+
+def _stat(path: str) -> list[bytes]:
+    """The fields of a /proc/PID/stat after the command's name (state, parent, ...)."""
+    with open(path, "rb") as stat:
+        return stat.read().rpartition(b")")[2].split()
 
 
 def stop_all(children: Sequence[Child]) -> None:
@@ -412,9 +417,7 @@ def _parents() -> dict[int, int]:
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                with open(os.path.join(entry.path, "stat"), "rb") as stat:
-                    fields = stat.read().rpartition(b")")[2].split()
-                parents[int(entry.name)] = int(fields[1])
+                parents[int(entry.name)] = int(_stat(os.path.join(entry.path, "stat"))[1])
             except (OSError, IndexError, ValueError):
                 continue  # gone meanwhile
     return parents
