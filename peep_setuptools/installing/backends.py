@@ -37,6 +37,7 @@ from peep_setuptools.installing.sources import PIP, UV, BuildIndex, Sources, chi
 from peep_setuptools.target import Target
 
 if TYPE_CHECKING:
+    from peep_setuptools.installing.bytecode import Compiler
     from peep_setuptools.installing.warmpip import WarmStarts
 
 __all__ = [
@@ -99,6 +100,17 @@ def _wheels_in(folder: str) -> list[str]:
     except OSError:
         return []
     return [os.path.join(folder, name) for name in names if is_wheel(name)]
+
+
+def _compiler(
+    target: Target, archives: Sequence[VerifiedArchive], env: Mapping[str, str], workdir: str
+) -> Compiler | None:
+    """Our compile child, compiling each wheel pip finishes while pip goes on (``bytecode``)."""
+    from peep_setuptools.installing.bytecode import Compiler
+
+    folders = [path for scheme, path in target.install_paths if scheme in ("purelib", "platlib")]
+    names = {canonicalize_name(a.name) for a in archives}
+    return Compiler.start(target.python, env, cwd=workdir, watch=folders, names=names)
 
 
 @dataclass(frozen=True)
@@ -168,11 +180,23 @@ class _RequirementsFileBackend:
             runs.append(ChildRun([*program, *command], batch, env))
             origins += staged.origins
         out, warm = self.stdout_to_stderr, self.warm
-        # The run writing start-up hooks (.pth files) starts alone, after the others: no
-        # installer is then started with them in place.
-        for some in (runs[:-1], runs[-1:]) if hooks_last else (runs,):
-            _run_all(some, workdir=workdir, action="install", out=out, at_once=at_once, ahead=warm)
-        self._finish(target, archives, origins, runs[0].env, workdir, compiles=compiles)
+        compiler = _compiler(target, archives, runs[0].env, workdir) if compiles else None
+        try:
+            # The run writing start-up hooks (.pth files) starts alone, after the others:
+            # no installer is then started with them in place.
+            for some in (runs[:-1], runs[-1:]) if hooks_last else (runs,):
+                _run_all(
+                    some, workdir=workdir, action="install", out=out, at_once=at_once, ahead=warm
+                )
+            self._finish(target, archives, origins, workdir, compiler=compiler)
+        except BackendError:
+            if compiler is not None:  # what pip finished is compiled, as pip would have
+                compiler.finish([])
+            raise
+        except BaseException:
+            if compiler is not None:
+                compiler.stop()
+            raise
 
     def _install_run(
         self, staged: Staged, number: int, target: Target, workdir: str, build_index: BuildIndex
@@ -195,29 +219,28 @@ class _RequirementsFileBackend:
         target: Target,
         archives: Sequence[VerifiedArchive],
         origins: Sequence[Origin],
-        env: Mapping[str, str],
         workdir: str,
         *,
-        compiles: bool,
+        compiler: Compiler | None,
     ) -> None:
         """After a successful install: bytecode (pip), then what the environment records."""
-        names = [canonicalize_name(a.name) for a in (archives if compiles else origins)]
+        names = [canonicalize_name(a.name) for a in (archives if compiler else origins)]
         if not names:
             return
         # Loaded only when there is something to read back: a warm uv run has nothing.
         from peep_setuptools.checks.located import probe_installed
-        from peep_setuptools.installing.bytecode import compile_installed
+        from peep_setuptools.installing.bytecode import records_of
         from peep_setuptools.installing.recorded import record_origins
 
         try:
             found = probe_installed(target.python, names)
         except TargetError as exc:
             logger.warning("Warning: cannot read what was installed: %s", exc)
+            if compiler is not None:
+                compiler.finish([])
             return
-        if compiles:
-            compile_installed(
-                target.python, [found[n] for n in names if n in found], env, cwd=workdir
-            )
+        if compiler is not None:
+            compiler.finish(records_of([found[n] for n in names if n in found]))
         record_origins(found, origins)
 
     def _quiet(self) -> list[str]:

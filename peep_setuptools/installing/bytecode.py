@@ -8,20 +8,29 @@ does the same work in the target interpreter, spread over its cores: the same
 optimisation level and invalidation mode (``PYTHONOPTIMIZE``, ``SOURCE_DATE_EPOCH``), and a
 RECORD written as pip writes it (rows sorted, CRLF). The result is what pip alone leaves.
 
+The child starts with pip, not after it: pip installs one wheel after another, and each it
+has finished is compiled while it goes on with the next, on the cores it leaves idle
+(``Compiler``). A large wheel no longer waits for pip's last.
+
 That child costs a start-up of its own, so when there is little to compile (a few small
 wheels, or one core) pip compiles, as it would alone: ``compile_after_pays`` decides.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from packaging.utils import NormalizedName, canonicalize_name
+
 from peep_setuptools.archives import is_wheel
-from peep_setuptools.installing.children import cores, run_process
+from peep_setuptools.installing.children import cores, start_process, stop_tree
 
 if TYPE_CHECKING:
     from peep_setuptools.checks.located import InstalledDist
@@ -30,7 +39,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Runs in the target interpreter with -I -S (nothing installed there can run in it), so it
-# must stay valid Python 3.9. stdin: [[base, record path relative to base], ...].
+# must stay valid Python 3.9. stdin: lines of [[base, record path relative to base], ...].
 _COMPILE = r"""
 import compileall, contextlib, csv, importlib.util, io, json, multiprocessing, os, sys
 import sysconfig, warnings
@@ -65,8 +74,7 @@ def installable(records):
     return tuple(os.path.join(root, "") for root in roots)
 
 
-def main():
-    records = json.load(sys.stdin)
+def compile_records(records, jobs, pools):
     roots = installable(records)
     sources = {}
     for base, record in records:
@@ -78,10 +86,10 @@ def main():
             if full.endswith(".py") and inside and os.path.isfile(full):
                 sources.setdefault(full, set()).add((base, record))
     paths = sorted(sources)
-    jobs = int(sys.argv[1])
     if jobs > 1 and len(paths) > 16 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            done = pool.map(compile_one, paths, chunksize=max(1, len(paths) // (jobs * 4)))
+        if not pools:
+            pools.append(multiprocessing.get_context("fork").Pool(jobs))
+        done = pools[0].map(compile_one, paths, chunksize=max(1, len(paths) // (jobs * 4)))
     else:
         done = [compile_one(path) for path in paths]
     added = {}
@@ -106,7 +114,18 @@ def main():
                        newline="") as stream:
             csv.writer(stream).writerows(rows)
         os.replace(temporary, full)
-    print(sum(done))
+    return sum(done)
+
+
+def main():
+    # One JSON list a line, each compiled (on every core) once it comes; one pool for all.
+    jobs, pools, total = int(sys.argv[1]), [], 0
+    for line in iter(sys.stdin.readline, ""):
+        total += compile_records(json.loads(line), jobs, pools)
+    for pool in pools:
+        pool.close()
+        pool.join()
+    print(total)
 
 
 main()
@@ -164,37 +183,159 @@ def optimize_flags(environ: Mapping[str, str]) -> list[str]:
     return ["-O"] * max(0, min(level, 2))
 
 
-def compile_installed(
-    python: str, installed: Sequence[InstalledDist], env: Mapping[str, str], *, cwd: str
-) -> bool:
-    """Byte-compile the ``.py`` files of ``installed`` as pip would; False if it could not.
-
-    The install has succeeded by then: a failure is a warning (imports still work, they
-    compile lazily), never an error.
-    """
-    records = [
-        [dist.base, next(f for f in dist.files if f.endswith(".dist-info/RECORD"))]
+def records_of(installed: Sequence[InstalledDist]) -> list[tuple[str, str]]:
+    """Each distribution's (base folder, RECORD path relative to it), as the child reads."""
+    return [
+        (dist.base, next(f for f in dist.files if f.endswith(".dist-info/RECORD")))
         for dist in installed
         if any(f.endswith(".dist-info/RECORD") for f in dist.files)
     ]
-    if not records:
+
+
+#: how often the site folders are looked at for a distribution pip has finished
+_WATCH_SECONDS = 0.02
+
+
+class Compiler:
+    """Our compile child, started with the installer: each distribution compiled once done.
+
+    pip installs one wheel after another in one process. While it goes on, the folders it
+    installs into (``watch``) are looked at: a ``.dist-info`` folder that was not there
+    before, of a project being installed (``names``), is finished once it holds INSTALLER
+    and RECORD (pip writes RECORD last, by renaming a whole file in place), and is then
+    compiled on the cores pip leaves idle. The rest is given to ``finish`` once pip is done,
+    as before. The files compiled, and RECORD, are the same either way.
+    """
+
+    def __init__(
+        self,
+        process: subprocess.Popen[str],
+        watch: Sequence[str],
+        names: Collection[NormalizedName],
+    ) -> None:
+        self._process = process
+        self._folders = sorted(set(watch))
+        self._names = frozenset(names)
+        self._given: set[str] = set()
+        self._seen: set[tuple[str, str]] = set()  # folders given by the watch
+        self._ours: dict[str, bool] = {}  # folder entry -> a .dist-info of ``names``
+        self._failed: str | None = None
+        self._before = self._folders_info()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        if self._folders:
+            self._thread.start()
+
+    @classmethod
+    def start(
+        cls,
+        python: str,
+        env: Mapping[str, str],
+        *,
+        cwd: str,
+        watch: Sequence[str] = (),
+        names: Collection[NormalizedName] = (),
+    ) -> Compiler | None:
+        """The child, waiting for RECORDs; None (and a warning) if it cannot be started."""
+        command = [python, "-I", "-S", *optimize_flags(env), "-c", _COMPILE, str(compile_jobs())]
+        try:
+            process = start_process(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=dict(env),
+                cwd=cwd,
+            )
+        except OSError as exc:
+            _not_compiled(str(exc))
+            return None
+        return cls(process, watch, names)
+
+    def finish(self, records: Sequence[tuple[str, str]]) -> bool:
+        """Compile ``records`` too (those not given yet), wait; False (warned) on a failure.
+
+        The install has succeeded by then: a failure is a warning (imports still work, they
+        compile lazily), never an error.
+        """
+        self._unwatch()
+        if self._folders:  # finished since the last look (pip failed: what it finished)
+            self._give(self._finished())
+        self._give(records)
+        try:
+            err = self._process.communicate()[1]
+        except BaseException:
+            self.stop()
+            raise
+        if self._process.returncode != 0:
+            self._failed = (err.strip().splitlines() or ["no output"])[-1]
+        if self._failed is not None:
+            _not_compiled(self._failed)
+            return False
         return True
-    command = [python, "-I", "-S", *optimize_flags(env), "-c", _COMPILE, str(compile_jobs())]
-    try:
-        done = run_process(
-            command,
-            input=json.dumps(records),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=dict(env),
-            cwd=cwd,
-        )
-    except OSError as exc:
-        logger.warning("Warning: bytecode was not compiled (%s); imports compile it lazily.", exc)
-        return False
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        logger.warning("Warning: bytecode was not compiled (%s); imports compile it lazily.", last)
-        return False
-    return True
+
+    def stop(self) -> None:
+        """Stop watching and kill the child (we are interrupted)."""
+        self._unwatch()
+        stop_tree(self._process)
+        self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()  # type: ignore[union-attr]
+
+    def _unwatch(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(_WATCH_SECONDS):
+            self._give(self._finished())
+
+    def _folders_info(self) -> set[tuple[str, str]]:
+        """(folder, name) of the ``.dist-info`` folders of ``names`` in the watched folders."""
+        found = set()
+        for folder in self._folders:
+            try:
+                entries = os.listdir(folder)
+            except OSError:
+                continue
+            for entry in entries:
+                ours = self._ours.get(entry)
+                if ours is None:
+                    stem, dot, suffix = entry.rpartition(".")
+                    name = canonicalize_name(stem.split("-", 1)[0])
+                    ours = self._ours[entry] = (
+                        bool(dot) and suffix == "dist-info" and (name in self._names)
+                    )
+                if ours:
+                    found.add((folder, entry))
+        return found
+
+    def _finished(self) -> list[tuple[str, str]]:
+        """(folder, RECORD) of each new ``.dist-info`` folder pip has finished, once each."""
+        done = []
+        for folder, entry in sorted(self._folders_info() - self._before - self._seen):
+            if all(os.path.isfile(os.path.join(folder, entry, f)) for f in ("INSTALLER", "RECORD")):
+                self._seen.add((folder, entry))
+                done.append((folder, f"{entry}/RECORD"))
+        return done
+
+    def _give(self, records: Sequence[tuple[str, str]]) -> None:
+        keys = {os.path.realpath(os.path.join(*record)): record for record in records}
+        new = [record for key, record in keys.items() if key not in self._given]
+        if not new or self._failed is not None:
+            return
+        self._given.update(os.path.realpath(os.path.join(*record)) for record in new)
+        stdin = self._process.stdin
+        assert stdin is not None  # noqa: S101 -- started with a pipe
+        try:
+            stdin.write(json.dumps(new) + "\n")
+            stdin.flush()
+        except (OSError, ValueError) as exc:  # the child has ended: finish says why
+            self._failed = f"the compiler stopped ({exc})"
+
+
+def _not_compiled(why: str) -> None:
+    logger.warning("Warning: bytecode was not compiled (%s); imports compile it lazily.", why)

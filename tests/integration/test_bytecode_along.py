@@ -1,0 +1,228 @@
+"""Bytecode compiled while pip installs: each wheel once pip has finished it, none before.
+
+``bytecode.Compiler`` watches the folders pip installs into. These tests write what pip
+writes (files, then INSTALLER, then RECORD) into a folder it watches and look at what a real
+compile child did; the end-to-end tests run pip.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from packaging.utils import canonicalize_name
+from support.builders import make_venv, site_packages, write_wheel
+from support.peeprun import wait_for
+from support.procs import parents, runs
+
+from peep_setuptools.hashes import hash_file
+from peep_setuptools.installing.bytecode import Compiler, compile_after_pays, compile_jobs
+from peep_setuptools.installing.handoff import VerifiedArchive
+
+pytestmark = pytest.mark.slow
+
+
+def _install_like_pip(site: Path, name: str, *, installer: bool = True) -> Path:
+    """``name`` 1.0's module and dist-info as pip leaves them; RECORD written last, whole."""
+    package = site / name
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text(f"NAME = {name!r}\n")
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    if installer:
+        (info / "INSTALLER").write_text("pip\n")
+    rows = [f"{name}/__init__.py,sha256=x,1", f"{name}-1.0.dist-info/RECORD,,"]
+    (info / "RECORD.tmp").write_text("\r\n".join(rows) + "\r\n", newline="")
+    os.replace(info / "RECORD.tmp", info / "RECORD")
+    return info / "RECORD"
+
+
+def _compiled(site: Path, name: str) -> list[Path]:
+    return list((site / name / "__pycache__").glob("*.pyc"))
+
+
+def _pyc_rows(record: Path) -> list[str]:
+    with record.open(newline="") as stream:
+        return [row[0] for row in csv.reader(stream) if row and row[0].endswith(".pyc")]
+
+
+def _start(tmp_path: Path, site: Path, *names: str) -> Compiler:
+    compiler = Compiler.start(
+        sys.executable,
+        dict(os.environ),
+        cwd=str(tmp_path),
+        watch=[str(site)],
+        names={canonicalize_name(n) for n in names},
+    )
+    assert compiler is not None
+    return compiler
+
+
+def test_a_wheel_pip_has_finished_is_compiled_while_pip_goes_on(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    compiler = _start(tmp_path, site, "early", "late")
+    try:
+        early = _install_like_pip(site, "early")
+        # compiled with nothing more said: pip is still "installing"
+        assert wait_for(lambda: _compiled(site, "early"), timeout=30)
+        assert wait_for(lambda: _pyc_rows(early), timeout=30)
+        late = _install_like_pip(site, "late")
+        # what pip's end gives again (the probe finds it all) is compiled once
+        given = [
+            (str(site), "early-1.0.dist-info/RECORD"),
+            (str(site), "late-1.0.dist-info/RECORD"),
+        ]
+        assert compiler.finish(given)
+    finally:
+        compiler.stop()
+    assert len(_compiled(site, "late")) == 1
+    assert _pyc_rows(early) == [f"early/__pycache__/{_compiled(site, 'early')[0].name}"]
+    assert len(_pyc_rows(late)) == 1
+
+
+def test_what_pip_may_not_have_finished_waits_for_its_end(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    # a reinstall of the version installed: its dist-info folder was there before pip began
+    _install_like_pip(site, "again")
+    compiler = _start(tmp_path, site, "again", "recovered", "other")
+    try:
+        _install_like_pip(site, "again")
+        # pip's record of a wheel it stopped installing (a blocked import): no INSTALLER
+        _install_like_pip(site, "recovered", installer=False)
+        # not a project being installed
+        _install_like_pip(site, "stranger")
+        time.sleep(20 * 0.02)  # twenty looks at the folder
+        assert not any(_compiled(site, n) for n in ("again", "recovered", "stranger"))
+        assert compiler.finish([(str(site), "again-1.0.dist-info/RECORD")])
+    finally:
+        compiler.stop()
+    assert _compiled(site, "again")
+    assert not _compiled(site, "recovered")
+    assert not _compiled(site, "stranger")
+
+
+def test_stopping_the_compiler_stops_its_processes(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    compiler = _start(tmp_path, site, "early")
+    pid = compiler._process.pid
+    compiler.stop()
+    assert not runs(pid)
+    assert pid not in parents().values()
+    compiler.stop()  # again: nothing left to stop
+
+
+def _big_wheel(root: Path, name: str, *, entry_points: str | None = None) -> Path:
+    padding = "".join(f"NAME_{j} = {'x' * 60!r}\n" for j in range(1000))
+    files = {f"{name}/mod{i}.py": f"VALUE = {i}\n{padding}".encode() for i in range(30)}
+    files[f"{name}/__init__.py"] = b""
+    return write_wheel(root, name, "1.0", files, entry_points=entry_points)
+
+
+def _reqs(write, wheels: list[Path]) -> str:
+    lines = [f"--no-index\n--find-links {wheels[0].parent}\n"]
+    for wheel in wheels:
+        name = wheel.name.split("-")[0]
+        lines.append(f"{name}==1.0 {hash_file(str(wheel))['sha256'].pip_option()}\n")
+    return write("reqs.txt", "".join(lines))
+
+
+def _pip_alone(venv: Path, reqs: str, env: dict[str, str], *, check: bool = True) -> None:
+    command = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps"]
+    subprocess.run(
+        [*command, "--require-hashes", "-r", reqs], env=env, check=check, capture_output=True
+    )
+
+
+def _bytecode(site: Path) -> set[str]:
+    """The bytecode of the tests' projects (aaa, bbb, ...)."""
+    return {
+        os.path.relpath(os.path.join(root, name), site)
+        for root, _dirs, files in os.walk(site)
+        for name in files
+        if name.endswith(".pyc") and Path(root).relative_to(site).parts[0] in ("aaa", "bbb", "ccc")
+    }
+
+
+def test_several_wheels_leave_what_pip_leaves(tmp_path, env, peep, write):
+    wheels = [_big_wheel(tmp_path / "wheels", n) for n in ("aaa", "bbb", "ccc")]
+    archives = [
+        VerifiedArchive(w.name.split("-")[0], str(w), hash_file(str(w))["sha256"], "1.0")
+        for w in wheels
+    ]
+    assert compile_after_pays(archives) == (compile_jobs() > 1)
+    reqs = _reqs(write, wheels)
+    by_pip = make_venv(tmp_path / "pip-venv", with_pip=True).parent.parent
+    by_peep = make_venv(tmp_path / "our-venv", with_pip=True).parent.parent
+    _pip_alone(by_pip, reqs, env)
+    peep.install(reqs, python=by_peep / "bin" / "python", check=0)
+    sites = [site_packages(v / "bin" / "python") for v in (by_pip, by_peep)]
+    assert _bytecode(sites[1]) == _bytecode(sites[0])
+    assert len(_bytecode(sites[1])) == 3 * 31
+    for name in ("aaa", "bbb", "ccc"):
+        record = f"{name}-1.0.dist-info/RECORD"
+        assert (sites[0] / record).read_bytes() == (sites[1] / record).read_bytes()
+
+
+def test_a_failed_install_compiles_what_pip_finished(tmp_path, env, peep, write):
+    # pip fails on its last wheel (a console script with no callable; pip installs these in
+    # the reverse order) once it has installed the others: those are compiled, as pip alone
+    # compiles them; nothing is left half-written
+    wheels = [_big_wheel(tmp_path / "wheels", n) for n in ("bbb", "ccc")]
+    bad = "[console_scripts]\naaa = aaa\n"
+    wheels.append(_big_wheel(tmp_path / "wheels", "aaa", entry_points=bad))
+    reqs = _reqs(write, wheels)
+    by_pip = make_venv(tmp_path / "pip-venv", with_pip=True).parent.parent
+    by_peep = make_venv(tmp_path / "our-venv", with_pip=True).parent.parent
+    _pip_alone(by_pip, reqs, env, check=False)
+    done = peep.install(reqs, python=by_peep / "bin" / "python", check=1)
+    assert "Traceback" not in done.stderr
+    assert "Invalid script entry point" in done.stderr
+    sites = [site_packages(v / "bin" / "python") for v in (by_pip, by_peep)]
+    names = ("aaa", "bbb", "ccc")
+    finished = [n for n in names if (sites[0] / f"{n}-1.0.dist-info/INSTALLER").exists()]
+    assert finished == ["bbb", "ccc"]  # what pip alone did: the test's premise
+    ours = {p for p in _bytecode(sites[1]) if p.split("/")[0] in finished}
+    assert ours == {p for p in _bytecode(sites[0]) if p.split("/")[0] in finished}
+    assert len(ours) == 2 * 31
+    for name in finished:
+        record = f"{name}-1.0.dist-info/RECORD"
+        assert (sites[0] / record).read_bytes() == (sites[1] / record).read_bytes()
+    assert [p for p in sites[1].rglob("*") if ".peep-tmp-" in p.name] == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_compiling_along_leaves_no_process(tmp_path, peep, write, sig):
+    # stopped while pip installs and the compiler waits: both go, with every process below
+    wheels = [_big_wheel(tmp_path / "wheels", n) for n in ("aaa", "bbb")]
+    reqs = _reqs(write, wheels)
+    venv = make_venv(tmp_path / "venv", with_pip=True)
+    proc = peep.spawn(*peep.install_args(reqs, python=venv))
+    site = site_packages(venv)
+
+    def compiling() -> set[int]:
+        below, grown = {proc.pid}, True
+        while grown:
+            more = {pid for pid, parent in parents().items() if parent in below} - below
+            below, grown = below | more, bool(more)
+        return below - {proc.pid}
+
+    # stopped as soon as pip has written something (or the run has ended: nothing to test)
+    wait_for(lambda: proc.poll() is not None or any(site.glob("aaa*")), timeout=60)
+    ours = compiling()
+    done = peep.interrupt(proc, sig=sig)
+    time.sleep(0.3)
+    left = [pid for pid in ours if runs(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+    assert done.returncode in (0, 128 + sig), done.stderr
