@@ -224,8 +224,10 @@ class _RequirementsFileBackend:
         compiler: Compiler | None,
     ) -> None:
         """After a successful install: bytecode (pip), then what the environment records."""
+        if compiler is not None:
+            compiler.installer_done()  # it compiles while we look
         names = [canonicalize_name(a.name) for a in (archives if compiler else origins)]
-        if not names:
+        if not names:  # (a compiler has archives to compile)
             return
         # Loaded only when there is something to read back: a warm uv run has nothing.
         from peep_setuptools.checks.located import probe_installed

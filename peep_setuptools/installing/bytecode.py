@@ -259,9 +259,7 @@ class Compiler:
         The install has succeeded by then: a failure is a warning (imports still work, they
         compile lazily), never an error.
         """
-        self._unwatch()
-        if self._folders:  # finished since the last look (pip failed: what it finished)
-            self._give(self._finished())
+        self.installer_done()
         self._give(records)
         try:
             err = self._process.communicate()[1]
@@ -274,6 +272,16 @@ class Compiler:
             _not_compiled(self._failed)
             return False
         return True
+
+    def installer_done(self) -> None:
+        """The installer has exited: what it finished since the last look is given; no more looks.
+
+        Called before anything else is done after pip, so that the compiling goes on
+        meanwhile (pip failed: what it finished is compiled, as pip would have done).
+        """
+        self._unwatch()
+        if self._folders:
+            self._give(self._finished())
 
     def stop(self) -> None:
         """Stop watching and kill the child (we are interrupted)."""
