@@ -102,15 +102,36 @@ def _wheels_in(folder: str) -> list[str]:
     return [os.path.join(folder, name) for name in names if is_wheel(name)]
 
 
-def _compiler(
-    target: Target, archives: Sequence[VerifiedArchive], env: Mapping[str, str], workdir: str
-) -> Compiler | None:
-    """Our compile child, compiling each wheel pip finishes while pip goes on (``bytecode``)."""
+@contextlib.contextmanager
+def _compiling(
+    target: Target,
+    archives: Sequence[VerifiedArchive],
+    env: Mapping[str, str],
+    workdir: str,
+    compiles: bool,
+) -> Iterator[Compiler | None]:
+    """Our compile child while pip installs (``bytecode``), if we compile; None if not.
+
+    pip failed: what it finished is compiled, as pip would have done. Interrupted: stopped.
+    """
+    if not compiles:
+        yield None
+        return
     from peep_setuptools.installing.bytecode import Compiler
 
     folders = [path for scheme, path in target.install_paths if scheme in ("purelib", "platlib")]
     names = {canonicalize_name(a.name) for a in archives}
-    return Compiler.start(target.python, env, cwd=workdir, watch=folders, names=names)
+    compiler = Compiler.start(target.python, env, cwd=workdir, watch=folders, names=names)
+    try:
+        yield compiler
+    except BackendError:
+        if compiler is not None:
+            compiler.finish([])
+        raise
+    except BaseException:
+        if compiler is not None:
+            compiler.stop()
+        raise
 
 
 @dataclass(frozen=True)
@@ -180,8 +201,7 @@ class _RequirementsFileBackend:
             runs.append(ChildRun([*program, *command], batch, env))
             origins += staged.origins
         out, warm = self.stdout_to_stderr, self.warm
-        compiler = _compiler(target, archives, runs[0].env, workdir) if compiles else None
-        try:
+        with _compiling(target, archives, runs[0].env, workdir, compiles) as compiler:
             # The run writing start-up hooks (.pth files) starts alone, after the others:
             # no installer is then started with them in place.
             for some in (runs[:-1], runs[-1:]) if hooks_last else (runs,):
@@ -189,14 +209,6 @@ class _RequirementsFileBackend:
                     some, workdir=workdir, action="install", out=out, at_once=at_once, ahead=warm
                 )
             self._finish(target, archives, origins, workdir, compiler=compiler)
-        except BackendError:
-            if compiler is not None:  # what pip finished is compiled, as pip would have
-                compiler.finish([])
-            raise
-        except BaseException:
-            if compiler is not None:
-                compiler.stop()
-            raise
 
     def _install_run(
         self, staged: Staged, number: int, target: Target, workdir: str, build_index: BuildIndex
