@@ -52,10 +52,10 @@ class CmdlineWatcher:
                     self.seen.append(data.replace(b"\0", b" ").decode(errors="replace"))
 
 
-def _everything_said(peep, reqs, tmp_path, *, check, report_optional=False):
-    """``peep install -v --no-cache --report``: the run, and its output with the report."""
+def _everything_said(peep, reqs, tmp_path, *args, check, report_optional=False):
+    """``peep install -v --no-cache --report ARGS``: the run, and its output with the report."""
     report = tmp_path / "report.json"
-    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), check=check)
+    done = peep.install(reqs, "--no-cache", "-v", "--report", str(report), *args, check=check)
     written = report.read_text() if report.exists() or not report_optional else ""
     return done, done.stdout + done.stderr + written
 
@@ -136,7 +136,8 @@ def test_a_literal_token_in_the_file_is_not_repeated(
         f"gamma @ {url}../files/simple/gamma-1.0.tar.gz\n"
         f"nosuchproject==1.0 {packages.pip('alpha-1.0')}\n",
     )
-    _, text = _everything_said(peep, reqs, tmp_path, check=1)
+    # one retry, not five and their pauses (~6 s)
+    _, text = _everything_said(peep, reqs, tmp_path, "--retries", "1", check=1)
     assert "nosuchproject" in text
     assert "http://****@127.0.0.1:9/simple/" in text or "user:****@127.0.0.1:9" in text
     assert SECRET not in text, text
@@ -209,7 +210,7 @@ def test_a_token_in_the_query_string_is_hidden(peep, venv, write, packages, inde
         f"gamma @ {files}/gamma-1.0.tar.gz?{param}={SECRET}\n"
         f"nosuchproject==1.0 {packages.pip('alpha-1.0')}\n",
     )
-    _, text = _everything_said(peep, reqs, tmp_path, check=1)
+    _, text = _everything_said(peep, reqs, tmp_path, "--retries", "1", check=1)
     assert "127.0.0.1:9" in text and "nosuchproject" in text
     assert f"?{param}=****" in text
     assert SECRET not in text, text
