@@ -41,8 +41,8 @@ logger = logging.getLogger(__name__)
 # Runs in the target interpreter with -I -S (nothing installed there can run in it), so it
 # must stay valid Python 3.9. stdin: lines of [[base, record path relative to base], ...].
 _COMPILE = r"""
-import compileall, contextlib, csv, importlib.util, io, json, multiprocessing, os, sys
-import sysconfig, warnings
+import compileall, contextlib, csv, importlib.util, io, json, multiprocessing, os, queue, sys
+import sysconfig, threading, warnings
 
 
 def compile_one(path):
@@ -74,7 +74,7 @@ def installable(records):
     return tuple(os.path.join(root, "") for root in roots)
 
 
-def compile_records(records, jobs, pools):
+def compile_records(records, pool):
     roots = installable(records)
     sources = {}
     for base, record in records:
@@ -86,10 +86,9 @@ def compile_records(records, jobs, pools):
             if full.endswith(".py") and inside and os.path.isfile(full):
                 sources.setdefault(full, set()).add((base, record))
     paths = sorted(sources)
-    if jobs > 1 and len(paths) > 16 and "fork" in multiprocessing.get_all_start_methods():
-        if not pools:
-            pools.append(multiprocessing.get_context("fork").Pool(jobs))
-        done = pools[0].map(compile_one, paths, chunksize=max(1, len(paths) // (jobs * 4)))
+    if pool is not None and len(paths) > 16:
+        jobs = int(sys.argv[1])
+        done = pool.map(compile_one, paths, chunksize=max(1, len(paths) // (jobs * 4)))
     else:
         done = [compile_one(path) for path in paths]
     added = {}
@@ -117,12 +116,35 @@ def compile_records(records, jobs, pools):
     return sum(done)
 
 
-def main():
-    # One JSON list a line, each compiled (on every core) once it comes; one pool for all.
-    jobs, pools, total = int(sys.argv[1]), [], 0
+def read_lines(lines):
     for line in iter(sys.stdin.readline, ""):
-        total += compile_records(json.loads(line), jobs, pools)
-    for pool in pools:
+        lines.put(line)
+    lines.put("")
+
+
+def main():
+    # A JSON list a line, compiled as it comes: here alone (on the core pip leaves idle)
+    # while pip runs, on every core once "null" says it is done. One batch after another: a
+    # file that two give is compiled last for the one pip finished last.
+    jobs, pool, total = int(sys.argv[1]), None, 0
+    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+        pool = multiprocessing.get_context("fork").Pool(jobs)  # forked before any thread
+    lines = queue.Queue()
+    threading.Thread(target=read_lines, args=(lines,), daemon=True).start()
+    along, ended = True, False
+    while not ended:
+        came = [lines.get()]
+        while not lines.empty():
+            came.append(lines.get())
+        records = []
+        for line in came:
+            item = json.loads(line) if line else None
+            ended = ended or not line
+            along = along and item is not None
+            records += item or []
+        if records:
+            total += compile_records(records, None if along else pool)
+    if pool is not None:
         pool.close()
         pool.join()
     print(total)
@@ -282,6 +304,7 @@ class Compiler:
         self._unwatch()
         if self._folders:
             self._give(self._finished())
+        self._send("null")  # every core from now on
 
     def stop(self) -> None:
         """Stop watching and kill the child (we are interrupted)."""
@@ -336,10 +359,15 @@ class Compiler:
         if not new or self._failed is not None:
             return
         self._given.update(os.path.realpath(os.path.join(*record)) for record in new)
+        self._send(json.dumps(new))
+
+    def _send(self, line: str) -> None:
         stdin = self._process.stdin
         assert stdin is not None  # noqa: S101 -- started with a pipe
+        if self._failed is not None:
+            return
         try:
-            stdin.write(json.dumps(new) + "\n")
+            stdin.write(line + "\n")
             stdin.flush()
         except (OSError, ValueError) as exc:  # the child has ended: finish says why
             self._failed = f"the compiler stopped ({exc})"

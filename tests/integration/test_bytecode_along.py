@@ -39,7 +39,7 @@ def _install_like_pip(site: Path, name: str, *, installer: bool = True) -> Path:
     if installer:
         (info / "INSTALLER").write_text("pip\n")
     rows = [f"{name}/__init__.py,sha256=x,1", f"{name}-1.0.dist-info/RECORD,,"]
-    (info / "RECORD.tmp").write_text("\r\n".join(rows) + "\r\n", newline="")
+    (info / "RECORD.tmp").write_bytes(("\r\n".join(rows) + "\r\n").encode())
     os.replace(info / "RECORD.tmp", info / "RECORD")
     return info / "RECORD"
 
