@@ -9,8 +9,8 @@ optimisation level and invalidation mode (``PYTHONOPTIMIZE``, ``SOURCE_DATE_EPOC
 RECORD written as pip writes it (rows sorted, CRLF). The result is what pip alone leaves.
 
 The child starts with pip, not after it: pip installs one wheel after another, and each it
-has finished is compiled while it goes on with the next, on the cores it leaves idle
-(``Compiler``). A large wheel no longer waits for pip's last.
+has finished is compiled while it goes on with the next, on the core it leaves idle
+(``Compiler``); what is left once pip is done, on every core.
 
 That child costs a start-up of its own, so when there is little to compile (a few small
 wheels, or one core) pip compiles, as it would alone: ``compile_after_pays`` decides.
@@ -225,8 +225,8 @@ class Compiler:
     installs into (``watch``) are looked at: a ``.dist-info`` folder that was not there
     before, of a project being installed (``names``), is finished once it holds INSTALLER
     and RECORD (pip writes RECORD last, by renaming a whole file in place), and is then
-    compiled on the cores pip leaves idle. The rest is given to ``finish`` once pip is done,
-    as before. The files compiled, and RECORD, are the same either way.
+    compiled by the child alone (pip keeps one core busy); once pip is done, on every core.
+    The rest is given to ``finish``. The files compiled, and RECORD, are the same either way.
     """
 
     def __init__(
