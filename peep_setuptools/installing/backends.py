@@ -119,9 +119,9 @@ def _compiling(
         return
     from peep_setuptools.installing.bytecode import Compiler
 
-    folders = [path for scheme, path in target.install_paths if scheme in ("purelib", "platlib")]
-    names = {canonicalize_name(a.name) for a in archives}
-    compiler = Compiler.start(target.python, env, cwd=workdir, watch=folders, names=names)
+    wheels = [(a.name, a.path) for a in archives]  # an sdist: none compiled before pip's end
+    schemes = dict(target.install_paths)
+    compiler = Compiler.start(target.python, env, cwd=workdir, schemes=schemes, wheels=wheels)
     try:
         yield compiler
     except BackendError:

@@ -19,27 +19,30 @@ wheels, or one core) pip compiles, as it would alone: ``compile_after_pays`` dec
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import os
 import subprocess
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import canonicalize_name
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.installing.children import cores, start_process, stop_tree
 
 if TYPE_CHECKING:
     from peep_setuptools.checks.located import InstalledDist
+    from peep_setuptools.installing import pipfinished
     from peep_setuptools.installing.handoff import VerifiedArchive
 
 logger = logging.getLogger(__name__)
 
 # Runs in the target interpreter with -I -S (nothing installed there can run in it), so it
-# must stay valid Python 3.9. stdin: lines of [[base, record path relative to base], ...].
+# must stay valid Python 3.9. stdin: lines of [[base, record path relative to base, the
+# files pip wrote from the wheel or null], ...].
 _COMPILE = r"""
 import compileall, contextlib, csv, importlib.util, io, json, multiprocessing, os, queue, sys
 import sysconfig, threading, warnings
@@ -60,13 +63,15 @@ def record_path(path, base):
 
 def installable(records):
     # The folders pip installs into: a RECORD row elsewhere is not a file pip installed.
-    # -S leaves sys.prefix at the base interpreter's: a venv is found as site.py finds it.
+    # -S leaves sys.prefix at the base interpreter's: a venv is found as site.py finds it,
+    # and then only its own folders are the environment's.
     prefixes = {sys.prefix, sys.exec_prefix}
     here = os.path.dirname(sys.executable)
     for folder in (here, os.path.dirname(here)):
         if os.path.isfile(os.path.join(folder, "pyvenv.cfg")):
-            prefixes.add(folder)
-    roots = {os.path.realpath(base) for base, _ in records}
+            prefixes = {folder}
+            break
+    roots = {os.path.realpath(base) for base, _, _ in records}
     for prefix in prefixes:
         names = ("base", "platbase", "installed_base", "installed_platbase")
         paths = sysconfig.get_paths(vars=dict.fromkeys(names, prefix))
@@ -77,12 +82,16 @@ def installable(records):
 def compile_records(records, pool):
     roots = installable(records)
     sources = {}
-    for base, record in records:
+    for base, record, written in records:
+        # the files pip wrote from the wheel (None: a wheel pip built); no other row is
+        # compiled, as pip compiles none
+        written = None if written is None else {os.path.realpath(p) for p in written}
         with open(os.path.join(base, record), encoding="utf-8", newline="") as stream:
             rows = [row for row in csv.reader(stream) if row]
         for row in rows:
             full = os.path.normpath(os.path.join(base, row[0]))
-            inside = os.path.realpath(full).startswith(roots)
+            real = os.path.realpath(full)
+            inside = real.startswith(roots) and (written is None or real in written)
             if full.endswith(".py") and inside and os.path.isfile(full):
                 sources.setdefault(full, set()).add((base, record))
     paths = sorted(sources)
@@ -222,27 +231,34 @@ class Compiler:
     """Our compile child, started with the installer: each distribution compiled once done.
 
     pip installs one wheel after another in one process. While it goes on, the folders it
-    installs into (``watch``) are looked at: a ``.dist-info`` folder that was not there
-    before, of a project being installed (``names``), is finished once it holds INSTALLER
-    and RECORD (pip writes RECORD last, by renaming a whole file in place), and is then
-    compiled by the child alone (pip keeps one core busy); once pip is done, on every core.
-    The rest is given to ``finish``. The files compiled, and RECORD, are the same either way.
+    puts dist-info folders in (purelib, platlib of ``schemes``) are looked at, and each
+    verified wheel (``wheels``: (project, path)) that pip has finished is compiled by the
+    child alone (pip keeps one core busy), as ``pipfinished`` tells it: its dist-info folder
+    holds pip's own last RECORD, and nothing pip does after it writes where its compile does.
+    Once pip is done, on every core; the rest is given to ``finish``. The files compiled, and
+    RECORD, are the same either way.
     """
 
     def __init__(
         self,
         process: subprocess.Popen[str],
-        watch: Sequence[str],
-        names: Collection[NormalizedName],
+        schemes: Mapping[str, str],
+        wheels: Sequence[tuple[str, str]],
     ) -> None:
+        from peep_setuptools.installing import pipfinished
+
         self._process = process
-        self._folders = sorted(set(watch))
-        self._names = frozenset(names)
+        self._schemes = dict(schemes)
+        self._wheels = list(wheels)
+        self._folders = pipfinished.lib_folders(schemes) if self._wheels else []
+        names = {canonicalize_name(name) for name, _ in self._wheels}
+        # read before pip starts: what it removes, and which RECORDs were there
+        self._before = pipfinished.before(names, schemes)
+        self._expected: dict[str, pipfinished.Expected] | None = None
         self._given: set[str] = set()
+        self._written: list[str] = []  # each RECORD given, as the child writes it
         self._seen: set[tuple[str, str]] = set()  # folders given by the watch
-        self._ours: dict[str, bool] = {}  # folder entry -> a .dist-info of ``names``
         self._failed: str | None = None
-        self._before = self._folders_info()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         if self._folders:
@@ -255,8 +271,8 @@ class Compiler:
         env: Mapping[str, str],
         *,
         cwd: str,
-        watch: Sequence[str] = (),
-        names: Collection[NormalizedName] = (),
+        schemes: Mapping[str, str] | None = None,
+        wheels: Sequence[tuple[str, str]] = (),
     ) -> Compiler | None:
         """The child, waiting for RECORDs; None (and a warning) if it cannot be started."""
         command = [python, "-I", "-S", *optimize_flags(env), "-c", _COMPILE, str(compile_jobs())]
@@ -273,7 +289,7 @@ class Compiler:
         except OSError as exc:
             _not_compiled(str(exc))
             return None
-        return cls(process, watch, names)
+        return cls(process, schemes or {}, wheels)
 
     def finish(self, records: Sequence[tuple[str, str]]) -> bool:
         """Compile ``records`` too (those not given yet), wait; False (warned) on a failure.
@@ -303,17 +319,24 @@ class Compiler:
         """
         self._unwatch()
         if self._folders:
-            self._give(self._finished())
+            self._give(self._finished(early=False))
         self._send("null")  # every core from now on
 
     def stop(self) -> None:
-        """Stop watching and kill the child (we are interrupted)."""
-        self._unwatch()
-        stop_tree(self._process)
+        """Kill the child, stop watching (we are interrupted); no RECORD left half-written."""
+        self._stop.set()
+        stop_tree(self._process)  # first: the watch may be writing to it
         self._process.wait()
+        self._unwatch()
         for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.close()  # type: ignore[union-attr]
+        # the child's temporary RECORDs (``_COMPILE``): killed as it wrote one, it is left
+        pid = self._process.pid
+        for record in self._written:
+            for left in glob.glob(f"{glob.escape(record)}.peep-tmp-{pid}-*"):
+                with contextlib.suppress(OSError):
+                    os.unlink(left)
 
     def _unwatch(self) -> None:
         self._stop.set()
@@ -321,36 +344,36 @@ class Compiler:
             self._thread.join()
 
     def _watch(self) -> None:
+        self._expecting()  # the wheels read while pip starts
         while not self._stop.wait(_WATCH_SECONDS):
-            self._give(self._finished())
+            self._give(self._finished(early=True))
 
-    def _folders_info(self) -> set[tuple[str, str]]:
-        """(folder, name) of the ``.dist-info`` folders of ``names`` in the watched folders."""
-        found = set()
+    def _expecting(self) -> dict[str, pipfinished.Expected]:
+        from peep_setuptools.installing import pipfinished
+
+        if self._expected is None:
+            self._expected = pipfinished.expected(self._wheels, self._schemes, self._before)
+        return self._expected
+
+    def _finished(self, *, early: bool) -> list[tuple[str, str]]:
+        """(folder, RECORD) of each wheel pip has finished, once each.
+
+        ``early``: pip is still installing; only a wheel nothing later in it can touch.
+        """
+        from peep_setuptools.installing import pipfinished
+
+        expected, done = self._expecting(), []
         for folder in self._folders:
-            try:
-                entries = os.listdir(folder)
-            except OSError:
-                continue
-            for entry in entries:
-                ours = self._ours.get(entry)
-                if ours is None:
-                    stem, dot, suffix = entry.rpartition(".")
-                    name = canonicalize_name(stem.split("-", 1)[0])
-                    ours = self._ours[entry] = (
-                        bool(dot) and suffix == "dist-info" and (name in self._names)
-                    )
-                if ours:
-                    found.add((folder, entry))
-        return found
-
-    def _finished(self) -> list[tuple[str, str]]:
-        """(folder, RECORD) of each new ``.dist-info`` folder pip has finished, once each."""
-        done = []
-        for folder, entry in sorted(self._folders_info() - self._before - self._seen):
-            if all(os.path.isfile(os.path.join(folder, entry, f)) for f in ("INSTALLER", "RECORD")):
-                self._seen.add((folder, entry))
-                done.append((folder, f"{entry}/RECORD"))
+            for entry in sorted(set(_entries(folder)) & expected.keys()):
+                wheel = expected[entry]
+                if (folder, entry) in self._seen or not wheel.told or (early and not wheel.alone):
+                    continue
+                now = pipfinished.record_id(folder, entry)
+                if now is None or now == self._before.records.get((folder, entry)):
+                    continue  # none yet, or the one there before pip began
+                if pipfinished.finished_by_pip(folder, entry):
+                    self._seen.add((folder, entry))
+                    done.append((folder, f"{entry}/RECORD"))
         return done
 
     def _give(self, records: Sequence[tuple[str, str]]) -> None:
@@ -359,7 +382,14 @@ class Compiler:
         if not new or self._failed is not None:
             return
         self._given.update(os.path.realpath(os.path.join(*record)) for record in new)
-        self._send(json.dumps(new))
+        self._written += [os.path.join(*record) for record in new]
+        expected = self._expecting() if self._wheels else {}
+        given = []
+        for base, record in new:
+            wheel = expected.get(record.split("/", 1)[0])
+            written = None if wheel is None else wheel.compiled(base, self._schemes)
+            given.append((base, record, written))
+        self._send(json.dumps(given))
 
     def _send(self, line: str) -> None:
         stdin = self._process.stdin
@@ -371,6 +401,13 @@ class Compiler:
             stdin.flush()
         except (OSError, ValueError) as exc:  # the child has ended: finish says why
             self._failed = f"the compiler stopped ({exc})"
+
+
+def _entries(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
 
 
 def _not_compiled(why: str) -> None:

@@ -13,10 +13,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from packaging.utils import canonicalize_name
 from support.builders import make_venv, site_packages, write_wheel
 from support.peeprun import wait_for
 from support.procs import parents, runs
@@ -28,7 +28,9 @@ from peep_setuptools.installing.handoff import VerifiedArchive
 pytestmark = pytest.mark.slow
 
 
-def _install_like_pip(site: Path, name: str, *, installer: bool = True) -> Path:
+def _install_like_pip(
+    site: Path, name: str, *, installer: bool = True, more: Sequence[str] = ()
+) -> Path:
     """``name`` 1.0's module and dist-info as pip leaves them; RECORD written last, whole."""
     package = site / name
     package.mkdir(parents=True, exist_ok=True)
@@ -36,9 +38,10 @@ def _install_like_pip(site: Path, name: str, *, installer: bool = True) -> Path:
     info = site / f"{name}-1.0.dist-info"
     info.mkdir(exist_ok=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    rows = [f"{name}/__init__.py,sha256=x,1", f"{name}-1.0.dist-info/RECORD,,", *more]
     if installer:
         (info / "INSTALLER").write_text("pip\n")
-    rows = [f"{name}/__init__.py,sha256=x,1", f"{name}-1.0.dist-info/RECORD,,"]
+        rows.append(f"{name}-1.0.dist-info/INSTALLER,sha256=x,4")
     (info / "RECORD.tmp").write_bytes(("\r\n".join(rows) + "\r\n").encode())
     os.replace(info / "RECORD.tmp", info / "RECORD")
     return info / "RECORD"
@@ -54,12 +57,15 @@ def _pyc_rows(record: Path) -> list[str]:
 
 
 def _start(tmp_path: Path, site: Path, *names: str) -> Compiler:
+    """A compiler watching ``site`` for the wheels of ``names`` (1.0, one module each)."""
+    files = {n: {f"{n}/__init__.py": f"NAME = {n!r}\n".encode()} for n in names}
+    wheels = [(n, str(write_wheel(tmp_path / "wheels", n, "1.0", files[n]))) for n in names]
     compiler = Compiler.start(
         sys.executable,
         dict(os.environ),
         cwd=str(tmp_path),
-        watch=[str(site)],
-        names={canonicalize_name(n) for n in names},
+        schemes={"purelib": str(site), "platlib": str(site)},
+        wheels=wheels,
     )
     assert compiler is not None
     return compiler
@@ -91,23 +97,45 @@ def test_a_wheel_pip_has_finished_is_compiled_while_pip_goes_on(tmp_path):
 def test_what_pip_may_not_have_finished_waits_for_its_end(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
-    # a reinstall of the version installed: its dist-info folder was there before pip began
-    _install_like_pip(site, "again")
-    compiler = _start(tmp_path, site, "again", "recovered", "other")
+    # installed before pip began, and left as it was (pip has not reinstalled it yet)
+    _install_like_pip(site, "kept")
+    names = ("kept", "recovered", "halfway", "ownrecord", "other")
+    compiler = _start(tmp_path, site, *names)
     try:
-        _install_like_pip(site, "again")
         # pip's record of a wheel it stopped installing (a blocked import): no INSTALLER
         _install_like_pip(site, "recovered", installer=False)
+        # ... or with INSTALLER written: its rows have no hashes
+        info = _install_like_pip(site, "halfway").parent
+        (info / "RECORD").write_bytes(
+            b"halfway/__init__.py,,\r\nhalfway-1.0.dist-info/INSTALLER,,\r\n"
+        )
+        # INSTALLER written, pip's RECORD not yet: the one there is the wheel's own
+        info = _install_like_pip(site, "ownrecord").parent
+        (info / "RECORD").write_text("ownrecord/__init__.py,sha256=x,1\n")
         # not a project being installed
         _install_like_pip(site, "stranger")
         time.sleep(20 * 0.02)  # twenty looks at the folder
-        assert not any(_compiled(site, n) for n in ("again", "recovered", "stranger"))
-        assert compiler.finish([(str(site), "again-1.0.dist-info/RECORD")])
+        assert not any(_compiled(site, n) for n in (*names, "stranger"))
+        assert compiler.finish([(str(site), "kept-1.0.dist-info/RECORD")])
     finally:
         compiler.stop()
-    assert _compiled(site, "again")
-    assert not _compiled(site, "recovered")
-    assert not _compiled(site, "stranger")
+    assert _compiled(site, "kept")
+    assert not any(_compiled(site, n) for n in ("recovered", "halfway", "ownrecord", "stranger"))
+
+
+def test_a_reinstall_of_the_same_version_is_compiled_once_pip_wrote_its_record(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    record = _install_like_pip(site, "again")
+    compiler = _start(tmp_path, site, "again")
+    try:
+        time.sleep(5 * 0.02)
+        assert not _compiled(site, "again")  # the RECORD there before pip began
+        _install_like_pip(site, "again")  # pip's new one
+        assert wait_for(lambda: _pyc_rows(record), timeout=30)
+        assert compiler.finish([])
+    finally:
+        compiler.stop()
 
 
 def test_stopping_the_compiler_stops_its_processes(tmp_path):
@@ -119,6 +147,20 @@ def test_stopping_the_compiler_stops_its_processes(tmp_path):
     assert not runs(pid)
     assert pid not in parents().values()
     compiler.stop()  # again: nothing left to stop
+
+
+def test_a_compiler_stopped_as_it_writes_a_record_leaves_no_half_of_it(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    compiler = _start(tmp_path, site, "long")
+    try:
+        # a RECORD the child takes a while to write again: its temporary file is seen
+        more = [f"long/data{i}.txt,," for i in range(200_000)]
+        record = _install_like_pip(site, "long", more=more)
+        assert wait_for(lambda: list(record.parent.glob("RECORD.peep-tmp-*")), timeout=30)
+    finally:
+        compiler.stop()
+    assert list(record.parent.glob("RECORD.peep-tmp-*")) == []
 
 
 def _big_wheel(root: Path, name: str, *, entry_points: str | None = None) -> Path:

@@ -1,0 +1,259 @@
+"""Which wheels pip has finished, told from its site folders while it goes on (``bytecode``).
+
+pip installs one wheel after another: it writes the wheel's files (its own RECORD among
+them), then INSTALLER, then its RECORD (by renaming a whole file in place). Of those, only
+pip's last RECORD has a row for INSTALLER with a hash: the wheel's own RECORD has none
+(a wheel that names INSTALLER anywhere is never told finished), and the RECORD pip writes
+for a wheel it stopped installing has no hashes. So a wheel is finished once the RECORD in
+its dist-info folder, named as in the wheel, has that row and is not the RECORD that was
+there before pip began (a reinstall of the same version).
+
+Compiling a finished wheel while pip goes on must not race pip's later work: a wheel that
+writes where another of the install does (a shared ``__init__.py``, another's dist-info
+folder), or where an installed copy pip removes has files, is told finished only once pip
+has exited (``Expected.alone``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import posixpath
+import unicodedata
+import zipfile
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from packaging.utils import canonicalize_name
+
+from peep_setuptools.checks.claims import metadata_project
+
+#: what pip writes itself into a dist-info folder; a wheel that names it is never told finished
+_MADE = "installer"
+#: a wheel's RECORD larger than this is not read (its wheel is told finished after pip)
+_MAX_RECORD = 64 << 20
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A verified wheel as pip installs it: its dist-info folder, the sources it writes."""
+
+    entry: str
+    #: its dist-info folder with pip's last RECORD means pip has finished it (``_read``)
+    told: bool
+    #: nothing else pip does in this install writes where compiling this wheel reads or writes
+    alone: bool
+    #: its ``.py`` members (as the zip names them), and its entry points' script names
+    sources: tuple[str, ...] = ()
+    wrappers: frozenset[str] = frozenset()
+
+    def compiled(self, lib: str, schemes: Mapping[str, str]) -> list[str]:
+        """The files pip compiles installing this wheel into ``lib`` (its dist-info's folder).
+
+        What pip writes from the wheel, and no other file its RECORD may name: not a
+        script pip generates, nor a path the wheel's own RECORD names and does not carry.
+        A script of the wheel that an entry point replaces is not written (pip: "entry
+        point wrappers"); a header is not compiled here (its folder is pip's own choice).
+        """
+        found = []
+        for name in self.sources:
+            top, _, rest = name.partition("/")
+            root, inside = lib, name
+            if top.endswith(".data"):
+                scheme, _, inside = rest.partition("/")
+                root = schemes.get(scheme, lib if scheme in ("purelib", "platlib") else "")
+                if scheme == "scripts" and _wrapper(inside, self.wrappers):
+                    continue
+            if root and inside:
+                found.append(os.path.normpath(os.path.join(root, *inside.split("/"))))
+        return found
+
+
+@dataclass(frozen=True)
+class Before:
+    """The site folders as pip found them: read before it starts."""
+
+    #: each ``.dist-info`` folder's RECORD (``record_id``), by (folder, entry)
+    records: Mapping[tuple[str, str], tuple[int, int] | None]
+    #: where the installed copies of the projects being installed have files (pip removes them)
+    removed: Mapping[str, frozenset[str]]
+    #: an installed copy whose files no RECORD tells (an egg): nothing is ``alone``
+    unknown: bool
+
+
+def before(names: Collection[str], schemes: Mapping[str, str]) -> Before:
+    """The site folders ``schemes`` names, before pip installs ``names`` (canonical) there."""
+    records: dict[tuple[str, str], tuple[int, int] | None] = {}
+    removed: dict[str, set[str]] = {}
+    unknown = False
+    for folder in lib_folders(schemes):
+        for entry in _listdir(folder):
+            if entry.endswith(".dist-info"):
+                records[folder, entry] = record_id(folder, entry)
+            named = metadata_project(entry, eggs=True)
+            project = canonicalize_name(named) if named else None
+            if project is None or project not in names:
+                continue
+            unknown = unknown or not entry.endswith(".dist-info")
+            removed.setdefault(project, set()).update(_recorded_keys(folder, entry))
+    frozen = {project: frozenset(keys) for project, keys in removed.items()}
+    return Before(records, frozen, unknown)
+
+
+def expected(
+    wheels: Sequence[tuple[str, str]], schemes: Mapping[str, str], found: Before
+) -> dict[str, Expected]:
+    """``Expected`` of each readable (project, archive), by its dist-info folder's name.
+
+    ``wheels``: every archive of the install (an sdist too). ``schemes``: the target's
+    install folders (purelib, platlib, scripts, data...). A wheel that names INSTALLER is
+    not ``told`` (compiled once pip has exited).
+    """
+    read: dict[str, Expected] = {}
+    keys: dict[str, set[str]] = {}
+    unknown = found.unknown  # where some archive writes is not known: nothing is alone
+    for name, path in wheels:
+        keys[path] = set(found.removed.get(canonicalize_name(name), ()))
+        got = _read(path, schemes)
+        if got is None:
+            unknown = True  # an sdist pip builds, or a wheel it may refuse
+        else:
+            read[path], written = got
+            keys[path] |= written
+    owners = Counter(key for found_keys in keys.values() for key in found_keys)
+    return {
+        wheel.entry: replace(wheel, alone=not unknown and all(owners[k] == 1 for k in keys[path]))
+        for path, wheel in read.items()
+    }
+
+
+def record_id(folder: str, entry: str) -> tuple[int, int] | None:
+    """Which file the RECORD of ``folder/entry`` is (device, inode); None if there is none."""
+    try:
+        stat = os.stat(os.path.join(folder, entry, "RECORD"))
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def finished_by_pip(folder: str, entry: str) -> bool:
+    """Whether ``folder/entry/RECORD`` is the one pip writes last, with INSTALLER's hash."""
+    info = os.path.join(folder, entry)
+    if not os.path.isfile(os.path.join(info, "INSTALLER")):
+        return False
+    try:
+        with open(os.path.join(info, "RECORD"), encoding="utf-8", newline="") as stream:
+            rows = list(csv.reader(stream))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    installer = f"{entry}/INSTALLER"
+    return any(len(row) > 1 and row[0] == installer and row[1] for row in rows)
+
+
+def _read(path: str, schemes: Mapping[str, str]) -> tuple[Expected, set[str]] | None:
+    """The wheel at ``path`` as ``Expected`` (not yet ``alone``), and where it writes."""
+    try:
+        with zipfile.ZipFile(path) as wheel:
+            names = [n for n in wheel.namelist() if not n.endswith("/")]
+            tops = {n.split("/", 1)[0] for n in names if "/" in n}
+            infos = [top for top in tops if top.endswith(".dist-info")]
+            if len(infos) != 1:
+                return None  # pip refuses it
+            (entry,) = infos
+            record, points = wheel.getinfo(f"{entry}/RECORD"), f"{entry}/entry_points.txt"
+            if record.file_size > _MAX_RECORD:
+                return None
+            text = wheel.read(record).decode("utf-8", "replace")
+            scripts = wheel.read(points).decode("utf-8", "replace") if points in names else ""
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError):
+        return None
+    names_installer = _MADE in text.casefold() or any(
+        posixpath.basename(n).casefold() == _MADE for n in names
+    )
+    sources = tuple(n for n in names if n.endswith(".py"))
+    told = not names_installer
+    found = Expected(entry, told, False, sources, _script_names(scripts))
+    return found, _member_keys(names, schemes)
+
+
+def _script_names(text: str) -> frozenset[str]:
+    """The names of the console and GUI scripts an entry_points.txt declares."""
+    found, section = set(), ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section in ("console_scripts", "gui_scripts") and "=" in line:
+            found.add(line.split("=", 1)[0].strip())
+    return frozenset(found)
+
+
+def _wrapper(name: str, wrappers: frozenset[str]) -> bool:
+    """Whether pip leaves out the wheel's script ``name``: an entry point writes it."""
+    base = posixpath.basename(name)
+    lower = base.lower()
+    for suffix in (".exe", "-script.py", ".pya"):
+        if lower.endswith(suffix):
+            return base[: -len(suffix)] in wrappers
+    return base in wrappers
+
+
+def _member_keys(names: Iterable[str], schemes: Mapping[str, str]) -> set[str]:
+    """Where each member is written, its bytecode, and the dist-info folders it writes into."""
+    found: set[str] = set()
+    for name in names:
+        top, _, rest = name.partition("/")
+        roots, inside = lib_folders(schemes), name
+        if top.endswith(".data"):
+            scheme, _, inside = rest.partition("/")
+            if scheme not in ("purelib", "platlib"):
+                roots = [schemes.get(scheme, "")]
+        for root in roots:
+            found |= _keys(os.path.join(root, *inside.split("/")))
+    return found
+
+
+def _recorded_keys(folder: str, entry: str) -> set[str]:
+    """The keys of what an installed copy's RECORD names (pip removes it all)."""
+    found = _keys(os.path.join(folder, entry, "RECORD"))
+    try:
+        with open(os.path.join(folder, entry, "RECORD"), "rb") as stream:
+            text = stream.read(_MAX_RECORD).decode("utf-8", "replace")
+    except OSError:
+        return found
+    with contextlib.suppress(csv.Error):
+        for row in csv.reader(io.StringIO(text)):
+            if row and row[0]:
+                found |= _keys(os.path.join(folder, row[0]))
+    return found
+
+
+def _keys(path: str) -> set[str]:
+    """``path`` (normalised, case-folded), its bytecode's, and the dist-info folder it is in."""
+    path = unicodedata.normalize("NFD", os.path.normpath(path)).casefold()
+    folder, name = os.path.split(path)
+    keys = {path}
+    if name.endswith(".py"):
+        keys.add(f"{os.path.join(folder, '__pycache__', name[:-3])}\0pyc")
+    elif os.path.basename(folder) == "__pycache__":
+        keys.add(f"{os.path.join(folder, name.split('.', 1)[0])}\0pyc")
+    parts = path.split(os.sep)
+    for end, part in enumerate(parts):
+        if part.endswith(".dist-info"):
+            keys.add(f"{os.sep.join(parts[: end + 1])}\0dist-info")
+    return keys
+
+
+def lib_folders(schemes: Mapping[str, str]) -> list[str]:
+    """The folders pip puts dist-info folders in: purelib and platlib (often one)."""
+    return list(dict.fromkeys(schemes[k] for k in ("purelib", "platlib") if k in schemes))
+
+
+def _listdir(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []

@@ -1,0 +1,196 @@
+"""Attacks on the compile along pip (bytecode.Compiler): pip alone's environment, always."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from support.builders import make_venv, site_packages
+
+from peep_setuptools.hashes import hash_file
+
+pytestmark = pytest.mark.slow
+
+
+def _zip_wheel(
+    root: Path,
+    name: str,
+    files: dict[str, bytes],
+    *,
+    wheel: str = "",
+    info: str = "",
+    extra_rows: list[str] | None = None,
+) -> Path:
+    """A deflated wheel of ``files`` with a valid dist-info (RECORD listing every member)."""
+    root.mkdir(parents=True, exist_ok=True)
+    info = info or f"{name}-1.0.dist-info"
+    contents = dict(files)
+    contents[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode()
+    contents[f"{info}/WHEEL"] = (
+        wheel or "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    ).encode()
+    rows = []
+    for arc, data in contents.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+        rows.append(f"{arc},sha256={digest},{len(data)}")
+    rows += [*(extra_rows or []), f"{info}/RECORD,,"]
+    contents[f"{info}/RECORD"] = ("\n".join(rows) + "\n").encode()
+    path = root / f"{name.replace('-', '_')}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for arc, data in contents.items():
+            archive.writestr(arc, data)
+    return path
+
+
+def _sources(name: str, count: int = 30) -> dict[str, bytes]:
+    padding = "".join(f"NAME_{j} = {'x' * 60!r}\n" for j in range(1000))
+    files = {f"{name}/mod{i}.py": f"VALUE = {i}\n{padding}".encode() for i in range(count)}
+    files[f"{name}/__init__.py"] = b""
+    return files
+
+
+def _reqs(write, wheels: list[Path]) -> str:
+    lines = [f"--no-index\n--find-links {wheels[0].parent}\n"]
+    for wheel in wheels:
+        name = wheel.name.split("-")[0]
+        lines.append(f"{name}==1.0 {hash_file(str(wheel))['sha256'].pip_option()}\n")
+    return write("reqs.txt", "".join(lines))
+
+
+def _pip_alone(venv: Path, reqs: str, env: dict[str, str], *, check: bool = True) -> None:
+    """``pip install`` as peep runs it (a reinstall), compiling as it goes."""
+    command = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps"]
+    command += ["--force-reinstall", "--require-hashes", "-r", reqs]
+    subprocess.run(command, env=env, check=check, capture_output=True)
+
+
+def _rows(record: Path) -> list[str]:
+    """RECORD's rows; the hash dropped of a script (its #! line names the venv's interpreter)
+    and of direct_url.json (the URL pip was given: peep's copy of the wheel)."""
+    rows = csv.reader(io.StringIO(record.read_text()))
+    mine = ("/bin/", "direct_url.json")
+    return sorted(r[0] if any(m in r[0] for m in mine) else ",".join(r) for r in rows if r)
+
+
+def _two_venvs(tmp_path: Path) -> tuple[Path, Path]:
+    by_pip = make_venv(tmp_path / "pip-venv", with_pip=True).parent.parent
+    by_peep = make_venv(tmp_path / "our-venv", with_pip=True).parent.parent
+    return by_pip, by_peep
+
+
+def test_a_record_read_between_installer_and_pips_record_is_not_taken(tmp_path, env, peep, write):
+    # pip writes INSTALLER, then hashes what it changed (a big script it rewrote), then
+    # RECORD: in between, the RECORD there is the wheel's own
+    big = b"#!python\n" + b"# padding padding padding padding padding padding padding\n" * 700_000
+    early = {"aaa/__init__.py": b"A = 1\n", "aaa-1.0.data/scripts/big": big}
+    wheels = [_zip_wheel(tmp_path / "wheels", "aaa", early)]
+    wheels += [_zip_wheel(tmp_path / "wheels", n, _sources(n)) for n in ("bbb", "ccc")]
+    reqs = _reqs(write, wheels)
+    by_pip, by_peep = _two_venvs(tmp_path)
+    _pip_alone(by_pip, reqs, env)
+    peep.install(reqs, python=by_peep / "bin" / "python", check=0)
+    sites = [site_packages(v / "bin" / "python") for v in (by_pip, by_peep)]
+    for name in ("aaa", "bbb", "ccc"):
+        record = f"{name}-1.0.dist-info/RECORD"
+        assert _rows(sites[1] / record) == _rows(sites[0] / record), name
+
+
+def _ordered_wheel(root: Path, name: str, files: dict[str, bytes], info_files: dict[str, bytes]):
+    """A wheel whose dist-info members (``info_files`` too) come first, then ``files``."""
+    root.mkdir(parents=True, exist_ok=True)
+    info = f"{name}-1.0.dist-info"
+    head = {f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode()}
+    head[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    head.update({f"{info}/{k}": v for k, v in info_files.items()})
+    rows = []
+    for arc, data in {**head, **files}.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+        rows.append(f"{arc},sha256={digest},{len(data)}")
+    rows.append(f"{info}/RECORD,,")
+    head[f"{info}/RECORD"] = ("\r\n".join(sorted(rows)) + "\r\n").encode()
+    path = root / f"{name}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for arc, data in {**head, **files}.items():
+            archive.writestr(arc, data)
+    return path
+
+
+def test_a_wheel_that_ships_installer_is_not_compiled_as_pip_extracts_it(
+    tmp_path, env, peep, write
+):
+    # its dist-info (INSTALLER, a RECORD naming it) comes first: both are there long
+    # before pip has written the rest, and its own RECORD
+    wheels = [
+        _ordered_wheel(tmp_path / "wheels", "aaa", _sources("aaa", 60), {"INSTALLER": b"pip\n"})
+    ]
+    reqs = _reqs(write, wheels)
+    by_pip, by_peep = _two_venvs(tmp_path)
+    _pip_alone(by_pip, reqs, env)
+    peep.install(reqs, python=by_peep / "bin" / "python", check=0)
+    sites = [site_packages(v / "bin" / "python") for v in (by_pip, by_peep)]
+    record = "aaa-1.0.dist-info/RECORD"
+    assert _rows(sites[1] / record) == _rows(sites[0] / record)
+    assert len([r for r in _rows(sites[1] / record) if ".pyc" in r]) == 61
+
+
+def test_a_failed_install_compiles_a_reinstall_pip_finished(tmp_path, env, peep, write):
+    # bbb 1.0 is installed already and given again (a URL: reinstalled, its dist-info folder
+    # named as before); pip fails on aaa (a console script with no callable) once it has
+    # installed it
+    folder = tmp_path / "wheels"
+    bbb = _zip_wheel(folder, "bbb", _sources("bbb"))
+    bad = _zip_wheel(
+        folder,
+        "aaa",
+        {
+            **_sources("aaa"),
+            "aaa-1.0.dist-info/entry_points.txt": b"[console_scripts]\naaa = aaa\n",
+        },
+    )
+    reqs = _reqs(write, [bad])
+    with open(reqs, "a") as stream:
+        stream.write(f"{bbb.as_uri()} {hash_file(str(bbb))['sha256'].pip_option()}\n")
+    venvs = _two_venvs(tmp_path)
+    for venv in venvs:
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(bbb)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    _pip_alone(venvs[0], reqs, env, check=False)
+    done = peep.install(reqs, python=venvs[1] / "bin" / "python", check=1)
+    assert "Invalid script entry point" in done.stderr
+    sites = [site_packages(v / "bin" / "python") for v in venvs]
+    record = "bbb-1.0.dist-info/RECORD"
+    assert any(".pyc" in row for row in _rows(sites[0] / record))  # the test's premise
+    assert _rows(sites[1] / record) == _rows(sites[0] / record)
+    assert [p for p in sites[1].rglob("*") if ".peep-tmp-" in p.name] == []
+
+
+def test_only_what_pip_installed_from_the_wheel_is_compiled(tmp_path, env, peep, write):
+    # pip compiles the files it wrote from the wheel, never a script it generates (an
+    # entry point "tool.py") nor a file the wheel's RECORD names and does not carry (bbb's)
+    files = {
+        **_sources("aaa"),
+        "aaa-1.0.dist-info/entry_points.txt": b"[console_scripts]\ntool.py = aaa:main\n",
+    }
+    aaa = _zip_wheel(tmp_path / "wheels", "aaa", files, extra_rows=["bbb/mod1.py,,"])
+    bbb = _zip_wheel(tmp_path / "wheels", "bbb", _sources("bbb"))
+    reqs = _reqs(write, [aaa, bbb])
+    by_pip, by_peep = _two_venvs(tmp_path)
+    _pip_alone(by_pip, reqs, env)
+    peep.install(reqs, python=by_peep / "bin" / "python", check=0)
+    sites = [site_packages(v / "bin" / "python") for v in (by_pip, by_peep)]
+    for name in ("aaa", "bbb"):
+        record = f"{name}-1.0.dist-info/RECORD"
+        assert _rows(sites[1] / record) == _rows(sites[0] / record), name
+    assert not (by_peep / "bin" / "__pycache__").exists()

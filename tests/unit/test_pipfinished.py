@@ -1,0 +1,124 @@
+"""Telling which wheel pip has finished, and which files it compiled (``pipfinished``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from support.builders import write_wheel
+
+from peep_setuptools.installing.pipfinished import before, expected, finished_by_pip
+
+
+def _schemes(root: Path) -> dict[str, str]:
+    site = str(root / "lib" / "site-packages")
+    return {"purelib": site, "platlib": site, "scripts": str(root / "bin"), "data": str(root)}
+
+
+def _wheel(root: Path, name: str, files: dict[str, bytes], **kw: object) -> tuple[str, str]:
+    return name, str(write_wheel(root / "wheels", name, "1.0", files, **kw))  # type: ignore[arg-type]
+
+
+def test_wheels_that_write_the_same_file_wait_for_pips_end(tmp_path):
+    schemes = _schemes(tmp_path)
+    wheels = [
+        _wheel(tmp_path, "one", {"ns/__init__.py": b"", "one/a.py": b""}),
+        _wheel(tmp_path, "two", {"ns/__init__.py": b"# two\n", "two/a.py": b""}),
+        # its bytecode where three ships one: the same file as pip compiles it
+        _wheel(tmp_path, "three", {"solo/__init__.py": b""}),
+        _wheel(tmp_path, "four", {"solo/__pycache__/__init__.cpython-311.pyc": b""}),
+        # a file in another wheel's dist-info folder
+        _wheel(tmp_path, "five", {"five/a.py": b""}),
+        _wheel(tmp_path, "six", {"six-1.0.data/purelib/five-1.0.dist-info/extra": b""}),
+        _wheel(tmp_path, "seven", {"seven/a.py": b""}),
+    ]
+    found = expected(wheels, schemes, before(set(), schemes))
+    alone = {entry.split("-")[0]: wheel.alone for entry, wheel in found.items()}
+    assert alone == {
+        "one": False,
+        "two": False,
+        "three": False,
+        "four": False,
+        "five": False,
+        "six": False,
+        "seven": True,
+    }
+    assert all(wheel.told for wheel in found.values())
+
+
+def test_an_archive_that_cannot_be_read_makes_every_wheel_wait(tmp_path):
+    schemes = _schemes(tmp_path)
+    sdist = tmp_path / "later-1.0.tar.gz"
+    sdist.write_bytes(b"not a zip")
+    wheels = [_wheel(tmp_path, "seven", {"seven/a.py": b""}), ("later", str(sdist))]
+    (wheel,) = expected(wheels, schemes, before(set(), schemes)).values()
+    assert wheel.told and not wheel.alone
+
+
+def test_a_wheel_whose_installed_copy_pip_removes_has_another_s_file_waits(tmp_path):
+    schemes = _schemes(tmp_path)
+    site = Path(schemes["purelib"])
+    info = site / "old-0.9.dist-info"
+    info.mkdir(parents=True)
+    (info / "RECORD").write_text("new/a.py,,\nold-0.9.dist-info/RECORD,,\n")
+    wheels = [
+        _wheel(tmp_path, "old", {"old/a.py": b""}),
+        _wheel(tmp_path, "new", {"new/a.py": b""}),
+        _wheel(tmp_path, "other", {"other/a.py": b""}),
+    ]
+    found = expected(wheels, schemes, before({"old", "new", "other"}, schemes))
+    assert not found["old-1.0.dist-info"].alone
+    assert not found["new-1.0.dist-info"].alone
+    assert found["other-1.0.dist-info"].alone
+
+
+def test_a_wheel_that_names_installer_is_never_told_finished(tmp_path):
+    schemes = _schemes(tmp_path)
+    wheels = [
+        _wheel(tmp_path, "ships", {"ships-1.0.dist-info/INSTALLER": b"pip\n"}),
+        _wheel(tmp_path, "elsewhere", {"elsewhere-1.0.data/platlib/x/INSTALLER": b"pip\n"}),
+        _wheel(tmp_path, "plain", {"plain/a.py": b""}),
+    ]
+    found = expected(wheels, schemes, before(set(), schemes))
+    told = {entry.split("-")[0]: wheel.told for entry, wheel in found.items()}
+    assert told == {"ships": False, "elsewhere": False, "plain": True}
+
+
+def test_what_pip_compiles_is_what_it_wrote_from_the_wheel(tmp_path):
+    schemes = _schemes(tmp_path)
+    files = {
+        "pkg/a.py": b"",
+        "pkg/data.txt": b"",
+        "pkg-1.0.data/purelib/pure.py": b"",
+        "pkg-1.0.data/scripts/tool.py": b"",
+        "pkg-1.0.data/scripts/made.py": b"",  # an entry point of this name replaces it
+        "pkg-1.0.data/scripts/cli-script.py": b"",  # so does one named "cli"
+        "pkg-1.0.data/data/share/x.py": b"",
+        "pkg-1.0.data/headers/h.py": b"",
+    }
+    points = "[console_scripts]\nmade.py = pkg:main\n[gui_scripts]\ncli = pkg:main\n"
+    wheels = [_wheel(tmp_path, "pkg", files, entry_points=points)]
+    (wheel,) = expected(wheels, schemes, before(set(), schemes)).values()
+    lib = str(tmp_path / "platlib")
+    assert sorted(wheel.compiled(lib, schemes)) == sorted(
+        [
+            os.path.join(lib, "pkg", "a.py"),
+            os.path.join(schemes["purelib"], "pure.py"),
+            os.path.join(schemes["scripts"], "tool.py"),
+            os.path.join(schemes["data"], "share", "x.py"),
+        ]
+    )
+
+
+def test_only_pips_last_record_tells_a_wheel_finished(tmp_path):
+    info = tmp_path / "pkg-1.0.dist-info"
+    info.mkdir()
+    record = info / "RECORD"
+    record.write_text("pkg/a.py,sha256=x,1\r\npkg-1.0.dist-info/RECORD,,\r\n")
+    assert not finished_by_pip(str(tmp_path), info.name)  # no INSTALLER yet
+    (info / "INSTALLER").write_text("pip\n")
+    assert not finished_by_pip(str(tmp_path), info.name)  # the wheel's own RECORD
+    record.write_text("pkg/a.py,,\r\npkg-1.0.dist-info/INSTALLER,,\r\n")
+    assert not finished_by_pip(str(tmp_path), info.name)  # pip's recovery RECORD
+    record.write_text("pkg/a.py,sha256=x,1\r\npkg-1.0.dist-info/INSTALLER,sha256=y,4\r\n")
+    assert finished_by_pip(str(tmp_path), info.name)
