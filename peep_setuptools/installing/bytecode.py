@@ -44,8 +44,56 @@ logger = logging.getLogger(__name__)
 # must stay valid Python 3.9. stdin: lines of [[base, record path relative to base, the
 # files pip wrote from the wheel or null], ...].
 _COMPILE = r"""
-import compileall, contextlib, csv, importlib.util, io, json, multiprocessing, os, queue, sys
-import sysconfig, threading, warnings
+import compileall, contextlib, csv, importlib.machinery, importlib.util, io, json
+import multiprocessing, os, queue, sys, sysconfig, threading, warnings
+
+
+def identity(stat):
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+class FromStartUp(importlib.machinery.SourceFileLoader):
+    # a codec's source as it was when we started, never its bytecode
+    def __init__(self, name, path, expected):
+        super().__init__(name, path)
+        self.expected = expected
+
+    def path_stats(self, path):
+        raise OSError("read from its source")
+
+    def get_data(self, path):
+        with open(path, "rb") as stream:
+            if identity(os.fstat(stream.fileno())) != self.expected:
+                raise ImportError("changed since the compiler started: %s" % path)
+            return stream.read()
+
+
+class StartUpOnly:
+    # Nothing is imported once we compile but a codec of the standard library as it was
+    # when we started (a source's "coding:" line names the codec compile() imports): pip
+    # writes as we compile, outside a venv into the standard library itself. Any other
+    # import fails (the file is skipped, as pip skips one whose import is blocked).
+    def __init__(self):
+        import encodings
+
+        sysconfig.get_config_vars()  # read now: installable() asks for paths later
+        for name in ("_multibytecodec", "_codecs_cn", "_codecs_hk", "_codecs_iso2022",
+                     "_codecs_jp", "_codecs_kr", "_codecs_tw"):  # the codecs' extensions
+            with contextlib.suppress(ImportError):
+                __import__(name)
+        self.folder, self.codecs = os.path.dirname(encodings.__file__), {}
+        for name in os.listdir(self.folder):
+            if name.endswith(".py"):
+                with contextlib.suppress(OSError):
+                    self.codecs[name[:-3]] = identity(os.stat(os.path.join(self.folder, name)))
+
+    def find_spec(self, name, path=None, target=None):
+        package, _, codec = name.partition(".")
+        if package != "encodings" or codec not in self.codecs:
+            raise ImportError("nothing is imported while compiling: %s" % name)
+        source = os.path.join(self.folder, codec + ".py")
+        loader = FromStartUp(name, source, self.codecs[codec])
+        return importlib.util.spec_from_file_location(name, source, loader=loader)
 
 
 def compile_one(path):
@@ -135,11 +183,13 @@ def main():
     # A JSON list a line, compiled as it comes: here alone (on the core pip leaves idle)
     # while pip runs, on every core once "null" says it is done. One batch after another: a
     # file that two give is compiled last for the one pip finished last.
-    jobs, pool, total = int(sys.argv[1]), None, 0
+    jobs, pool, total, only = int(sys.argv[1]), None, 0, StartUpOnly()
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
-        pool = multiprocessing.get_context("fork").Pool(jobs)  # forked before any thread
+        context = multiprocessing.get_context("fork")  # forked before any thread
+        pool = context.Pool(jobs, initializer=sys.meta_path.insert, initargs=(0, only))
     lines = queue.Queue()
     threading.Thread(target=read_lines, args=(lines,), daemon=True).start()
+    sys.meta_path.insert(0, only)  # all we import is imported
     along, ended = True, False
     while not ended:
         came = [lines.get()]

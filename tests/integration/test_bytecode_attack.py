@@ -6,7 +6,10 @@ import base64
 import csv
 import hashlib
 import io
+import os
+import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -194,3 +197,61 @@ def test_only_what_pip_installed_from_the_wheel_is_compiled(tmp_path, env, peep,
         record = f"{name}-1.0.dist-info/RECORD"
         assert _rows(sites[1] / record) == _rows(sites[0] / record), name
     assert not (by_peep / "bin" / "__pycache__").exists()
+
+
+def _own_prefix(root: Path) -> Path:
+    """An interpreter of its own prefix (not a venv): this one's, its standard library linked.
+
+    Outside a venv pip's data folder is the prefix: a wheel's ``NAME.data/data/lib/...``
+    writes into the standard library, as pip does as root in a container's Python.
+    """
+    base = Path(sys.base_prefix)
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    (root / "bin").mkdir(parents=True)
+    python = root / "bin" / version
+    shutil.copy2(os.path.realpath(sys._base_executable), python)  # type: ignore[attr-defined]
+    stdlib = root / "lib" / version
+    stdlib.mkdir(parents=True)
+    for entry in (base / "lib" / version).iterdir():
+        if entry.name not in ("site-packages", "encodings"):
+            (stdlib / entry.name).symlink_to(entry)
+    (stdlib / "site-packages").mkdir()
+    (stdlib / "encodings").mkdir()
+    for entry in (base / "lib" / version / "encodings").iterdir():
+        (stdlib / "encodings" / entry.name).symlink_to(entry)
+    return python
+
+
+@pytest.mark.parametrize("planted", ["codec", "sysconfigdata"])
+def test_the_compile_runs_nothing_a_wheel_put_in_the_standard_library(
+    tmp_path, peep, write, planted
+):
+    # a source's "coding:" line makes compile() import encodings.<name>, and sysconfig reads
+    # its build variables from a module when first asked: what the wheel wrote into the
+    # standard library must not run in the compiler (pip ran with --no-compile)
+    python = _own_prefix(tmp_path / "prefix")
+    telltale = tmp_path / "planted-ran"
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    stdlib = python.parent.parent / "lib" / version
+    # it tells the compiler (whose __main__ has compile_one) from others starting there
+    code = (
+        "import __main__\n"
+        "if hasattr(__main__, 'compile_one'):\n"
+        f"    open({str(telltale)!r}, 'w').close()\n"
+    )
+    if planted == "codec":
+        path = "encodings/peepcodec.py"
+    else:
+        real = next(stdlib.glob("_sysconfigdata_*.py"))
+        path = real.name
+        code += real.read_text()
+    files = {
+        **_sources("aaa"),
+        f"aaa-1.0.data/data/lib/{version}/{path}": code.encode(),
+        "aaa/coded.py": b"# -*- coding: peepcodec -*-\nX = 1\n",
+    }
+    reqs = _reqs(write, [_zip_wheel(tmp_path / "wheels", "aaa", files)])
+    peep.install(reqs, python=python, check=0)
+    assert not (stdlib / path).is_symlink()
+    assert len(list((stdlib / "site-packages" / "aaa" / "__pycache__").glob("*.pyc"))) == 31
+    assert not telltale.exists()
