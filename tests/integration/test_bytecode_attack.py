@@ -255,3 +255,29 @@ def test_the_compile_runs_nothing_a_wheel_put_in_the_standard_library(
     assert not (stdlib / path).is_symlink()
     assert len(list((stdlib / "site-packages" / "aaa" / "__pycache__").glob("*.pyc"))) == 31
     assert not telltale.exists()
+
+
+def test_every_scheme_a_platlib_wheel_writes_is_compiled_as_pip_compiles_it(
+    tmp_path, env, peep, write
+):
+    # root not purelib: the dist-info folder is in platlib; .data/purelib, platlib, scripts
+    # and data each go where pip puts them, and pip compiles every .py file of them
+    files = {
+        **_sources("aaa"),
+        "aaa-1.0.data/purelib/pure/x.py": b"X = 1\n",
+        "aaa-1.0.data/platlib/plat/y.py": b"Y = 1\n",
+        "aaa-1.0.data/scripts/tool.py": b"#!python\nprint(1)\n",
+        "aaa-1.0.data/scripts/cli": b"#!python\nprint(1)\n",
+        "aaa-1.0.data/data/share/aaa/z.py": b"Z = 1\n",
+    }
+    platlib = "Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: false\nTag: py3-none-any\n"
+    reqs = _reqs(write, [_zip_wheel(tmp_path / "wheels", "aaa", files, wheel=platlib)])
+    by_pip, by_peep = _two_venvs(tmp_path)
+    _pip_alone(by_pip, reqs, env)
+    peep.install(reqs, python=by_peep / "bin" / "python", check=0)
+    sites = [site_packages(v / "bin" / "python") for v in (by_pip, by_peep)]
+    record = "aaa-1.0.dist-info/RECORD"
+    rows = _rows(sites[1] / record)
+    assert rows == _rows(sites[0] / record)
+    compiled = {r for r in rows if r.endswith(".pyc,,") or (".pyc" in r and "/bin/" in r)}
+    assert len(compiled) == 31 + 4, sorted(compiled)
