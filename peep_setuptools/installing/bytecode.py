@@ -166,10 +166,15 @@ def compile_records(records, pool):
         # through. The mode is what open() gives, as pip's RECORD has.
         temporary = "%s.peep-tmp-%d-%s" % (full, os.getpid(), os.urandom(4).hex())
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        with os.fdopen(os.open(temporary, flags, 0o666), "w", encoding="utf-8",
-                       newline="") as stream:
-            csv.writer(stream).writerows(rows)
-        os.replace(temporary, full)
+        try:
+            with os.fdopen(os.open(temporary, flags, 0o666), "w", encoding="utf-8",
+                           newline="") as stream:
+                csv.writer(stream).writerows(rows)
+            os.replace(temporary, full)
+        except BaseException:  # a full disk: no half of it is left
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
     return sum(done)
 
 
@@ -356,6 +361,7 @@ class Compiler:
             raise
         if self._process.returncode != 0:
             self._failed = (err.strip().splitlines() or ["no output"])[-1]
+            self._remove_temporaries()  # killed as it wrote one (a full disk)
         if self._failed is not None:
             _not_compiled(self._failed)
             return False
@@ -381,7 +387,10 @@ class Compiler:
         for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.close()  # type: ignore[union-attr]
-        # the child's temporary RECORDs (``_COMPILE``): killed as it wrote one, it is left
+        self._remove_temporaries()
+
+    def _remove_temporaries(self) -> None:
+        """The child's temporary RECORDs (``_COMPILE``): killed as it wrote one, it is left."""
         pid = self._process.pid
         for record in self._written:
             for left in glob.glob(f"{glob.escape(record)}.peep-tmp-{pid}-*"):

@@ -8,6 +8,7 @@ compile child did; the end-to-end tests run pip.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -161,6 +162,40 @@ def test_a_compiler_stopped_as_it_writes_a_record_leaves_no_half_of_it(tmp_path)
     finally:
         compiler.stop()
     assert list(record.parent.glob("RECORD.peep-tmp-*")) == []
+
+
+_FULL_DISK = r"""
+import json, os, resource, signal, sys
+from peep_setuptools.installing.bytecode import Compiler
+schemes, wheels, limit = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+compiler = Compiler.start(sys.executable, dict(os.environ), cwd=os.getcwd(), schemes=schemes,
+                          wheels=wheels)
+print(compiler.finish([(schemes["purelib"], "full-1.0.dist-info/RECORD")]))
+"""
+
+
+def test_a_record_the_disk_has_no_room_for_is_not_left_half_written(tmp_path):
+    # the child's RECORD with its .pyc rows is larger than any file may be (a full disk):
+    # the install goes on (a warning), and neither RECORD nor a half of it is left
+    site = tmp_path / "site"
+    site.mkdir()
+    more = [f"full/data{i}.txt,," for i in range(2_000)]
+    record = _install_like_pip(site, "full", more=more)
+    before = record.read_bytes()
+    wheel = write_wheel(tmp_path / "wheels", "full", "1.0", {"full/__init__.py": b""})
+    schemes = json.dumps({"purelib": str(site), "platlib": str(site)})
+    wheels = json.dumps([["full", str(wheel)]])
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, schemes, wheels, str(len(before) + 10)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.stdout.strip() == "False", done.stderr
+    assert record.read_bytes() == before
+    assert [p.name for p in record.parent.iterdir() if "peep-tmp" in p.name] == []
 
 
 def _big_wheel(root: Path, name: str, *, entry_points: str | None = None) -> Path:
