@@ -277,7 +277,7 @@ def test_a_failed_install_compiles_what_pip_finished(tmp_path, env, peep, write)
     assert [p for p in sites[1].rglob("*") if ".peep-tmp-" in p.name] == []
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_while_compiling_along_leaves_no_process(tmp_path, peep, write, sig):
     # stopped while pip installs and the compiler waits: both go, with every process below
     wheels = [_big_wheel(tmp_path / "wheels", n) for n in ("aaa", "bbb")]
@@ -303,3 +303,4 @@ def test_a_signal_while_compiling_along_leaves_no_process(tmp_path, peep, write,
         os.kill(pid, signal.SIGKILL)
     assert left == []
     assert done.returncode in (0, 128 + sig), done.stderr
+    assert [p for p in site.rglob("*") if ".peep-tmp-" in p.name] == []
