@@ -403,9 +403,12 @@ class Compiler:
             self._thread.join()
 
     def _watch(self) -> None:
-        self._expecting()  # the wheels read while pip starts
-        while not self._stop.wait(_WATCH_SECONDS):
-            self._give(self._finished(early=True))
+        try:
+            self._expecting()  # the wheels read while pip starts
+            while not self._stop.wait(_WATCH_SECONDS):
+                self._give(self._finished(early=True))
+        except Exception:  # never a traceback from here: what is left waits for pip's end
+            logger.debug("Stopped looking for wheels pip has finished", exc_info=True)
 
     def _expecting(self) -> dict[str, pipfinished.Expected]:
         from peep_setuptools.installing import pipfinished

@@ -168,7 +168,7 @@ def _read(path: str, schemes: Mapping[str, str]) -> tuple[Expected, set[str]] | 
                 return None
             text = wheel.read(record).decode("utf-8", "replace")
             scripts = wheel.read(points).decode("utf-8", "replace") if points in names else ""
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, KeyError):
+    except Exception:  # any member zipfile cannot read (a method, a cipher): pip says why
         return None
     names_installer = _MADE in text.casefold() or any(
         posixpath.basename(n).casefold() == _MADE for n in names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 from support.builders import write_wheel
@@ -122,3 +123,26 @@ def test_only_pips_last_record_tells_a_wheel_finished(tmp_path):
     assert not finished_by_pip(str(tmp_path), info.name)  # pip's recovery RECORD
     record.write_text("pkg/a.py,sha256=x,1\r\npkg-1.0.dist-info/INSTALLER,sha256=y,4\r\n")
     assert finished_by_pip(str(tmp_path), info.name)
+
+
+def _unsupported_record(path: str) -> None:
+    """Mark the wheel's RECORD as packed by a method zipfile cannot unpack (99: AES)."""
+    data = bytearray(Path(path).read_bytes())
+    with zipfile.ZipFile(path) as wheel:
+        info = next(i for i in wheel.infolist() if i.filename.endswith("/RECORD"))
+    data[info.header_offset + 8 : info.header_offset + 10] = (99).to_bytes(2, "little")
+    central = data.rfind(b"PK\x01\x02")  # the last central entry: RECORD's (written last)
+    assert data[central + 46 : central + 46 + len(info.filename)] == info.filename.encode()
+    data[central + 10 : central + 12] = (99).to_bytes(2, "little")
+    Path(path).write_bytes(bytes(data))
+
+
+def test_a_wheel_that_cannot_be_unpacked_is_left_to_pip(tmp_path):
+    # pip fails on it; telling the others must not fail (nor print a traceback)
+    schemes = _schemes(tmp_path)
+    odd = _wheel(tmp_path, "odd", {"odd/a.py": b""})
+    _unsupported_record(odd[1])
+    wheels = [odd, _wheel(tmp_path, "fine", {"fine/a.py": b""})]
+    found = expected(wheels, schemes, before(set(), schemes))
+    assert list(found) == ["fine-1.0.dist-info"]
+    assert not found["fine-1.0.dist-info"].alone
