@@ -139,6 +139,23 @@ def test_a_reinstall_of_the_same_version_is_compiled_once_pip_wrote_its_record(t
         compiler.stop()
 
 
+def test_a_compiler_that_died_early_is_a_warning(tmp_path, caplog):
+    # its pipe is broken when the watch gives it a wheel, and when pip's end gives the rest
+    site = tmp_path / "site"
+    site.mkdir()
+    compiler = _start(tmp_path, site, "early", "late")
+    try:
+        os.kill(compiler._process.pid, signal.SIGKILL)
+        _install_like_pip(site, "early")
+        time.sleep(5 * 0.02)
+        _install_like_pip(site, "late")
+        assert not compiler.finish([(str(site), "late-1.0.dist-info/RECORD")])
+    finally:
+        compiler.stop()
+    assert "bytecode was not compiled" in caplog.text
+    assert not _compiled(site, "early") and not _compiled(site, "late")
+
+
 def test_stopping_the_compiler_stops_its_processes(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
