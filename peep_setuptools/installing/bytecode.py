@@ -140,7 +140,9 @@ def compile_records(records, pool):
             full = os.path.normpath(os.path.join(base, row[0]))
             real = os.path.realpath(full)
             inside = real.startswith(roots) and (written is None or real in written)
-            if full.endswith(".py") and inside and os.path.isfile(full):
+            # a __pycache__ symlink planted beside it is never written through
+            planted = os.path.islink(os.path.dirname(importlib.util.cache_from_source(full)))
+            if full.endswith(".py") and inside and not planted and os.path.isfile(full):
                 sources.setdefault(full, set()).add((base, record))
     paths = sorted(sources)
     if pool is not None and len(paths) > 16:

@@ -198,3 +198,25 @@ def test_the_record_rewrite_writes_through_no_planted_link(tmp_path, peep, write
     assert victim.read_text() == "untouched\n"
     assert b".pyc" in (dist_info / "RECORD").read_bytes()
     assert not [p.name for p in dist_info.iterdir() if p.name.startswith("RECORD.peep-tmp-")]
+
+
+def test_the_compile_writes_through_no_planted_bytecode_folder(tmp_path, peep, write):
+    # A __pycache__ symlink planted where a package will be installed stays there (pip
+    # writes into the folders it finds): compiling must not write the bytecode where it
+    # points. The package's source is compiled, that one folder's is not.
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    wheel = _wheel(tmp_path / "wheels")
+    digest = hash_file(str(wheel))["sha256"]
+    reqs = write(
+        "reqs.txt",
+        f"--no-index\n--find-links {wheel.parent}\nmany==1.0 {digest.pip_option()}\n",
+    )
+    venv = make_venv(tmp_path / "venv")
+    cache = site_packages(venv) / "many" / "sub" / "__pycache__"
+    cache.parent.mkdir(parents=True)
+    cache.symlink_to(victim)
+    peep.install(reqs, python=venv, check=0)
+    assert list(victim.iterdir()) == []
+    assert cache.is_symlink()
+    assert len(list((site_packages(venv) / "many" / "__pycache__").glob("*.pyc"))) == 41
