@@ -31,6 +31,9 @@ from packaging.utils import canonicalize_name
 
 from peep_setuptools.checks.claims import metadata_project
 
+#: a RECORD file's identity (``record_id``)
+RecordId = tuple[int, int, int, int]
+
 #: what pip writes itself into a dist-info folder; a wheel that names it is never told finished
 _MADE = "installer"
 #: a wheel's RECORD larger than this is not read (its wheel is told finished after pip)
@@ -77,7 +80,7 @@ class Before:
     """The site folders as pip found them: read before it starts."""
 
     #: each ``.dist-info`` folder's RECORD (``record_id``), by (folder, entry)
-    records: Mapping[tuple[str, str], tuple[int, int] | None]
+    records: Mapping[tuple[str, str], RecordId | None]
     #: where the installed copies of the projects being installed have files (pip removes them)
     removed: Mapping[str, frozenset[str]]
     #: an installed copy whose files no RECORD tells (an egg): nothing is ``alone``
@@ -86,7 +89,7 @@ class Before:
 
 def before(names: Collection[str], schemes: Mapping[str, str]) -> Before:
     """The site folders ``schemes`` names, before pip installs ``names`` (canonical) there."""
-    records: dict[tuple[str, str], tuple[int, int] | None] = {}
+    records: dict[tuple[str, str], RecordId | None] = {}
     removed: dict[str, set[str]] = {}
     unknown = False
     for folder in lib_folders(schemes):
@@ -130,13 +133,17 @@ def expected(
     }
 
 
-def record_id(folder: str, entry: str) -> tuple[int, int] | None:
-    """Which file the RECORD of ``folder/entry`` is (device, inode); None if there is none."""
+def record_id(folder: str, entry: str) -> RecordId | None:
+    """Which file the RECORD of ``folder/entry`` is; None if there is none.
+
+    Its device and inode, and its size and time: a new file may get the inode of one
+    removed (pip may copy an old RECORD away and remove it before writing its own).
+    """
     try:
         stat = os.stat(os.path.join(folder, entry, "RECORD"))
     except OSError:
         return None
-    return stat.st_dev, stat.st_ino
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 def finished_by_pip(folder: str, entry: str) -> bool:
