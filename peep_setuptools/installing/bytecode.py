@@ -134,8 +134,11 @@ def compile_records(records, pool):
         # the files pip wrote from the wheel (None: a wheel pip built); no other row is
         # compiled, as pip compiles none
         written = None if written is None else {os.path.realpath(p) for p in written}
-        with open(os.path.join(base, record), encoding="utf-8", newline="") as stream:
-            rows = [row for row in csv.reader(stream) if row]
+        try:
+            with open(os.path.join(base, record), encoding="utf-8", newline="") as stream:
+                rows = [row for row in csv.reader(stream) if row]
+        except OSError:  # removed since pip wrote it (a later uninstall): not ours to write
+            continue
         for row in rows:
             full = os.path.normpath(os.path.join(base, row[0]))
             real = os.path.realpath(full)
@@ -158,8 +161,11 @@ def compile_records(records, pool):
                 added.setdefault(owner, []).append(record_path(pyc, owner[0]))
     for (base, record), pycs in added.items():
         full = os.path.join(base, record)
-        with open(full, encoding="utf-8", newline="") as stream:
-            rows = [tuple(row) for row in csv.reader(stream) if row]
+        try:
+            with open(full, encoding="utf-8", newline="") as stream:
+                rows = [tuple(row) for row in csv.reader(stream) if row]
+        except OSError:
+            continue
         known = {row[0] for row in rows}
         rows += [(pyc, "", "") for pyc in pycs if pyc not in known]
         rows = sorted((row[0], row[1] if len(row) > 1 else "", str(row[2]) if len(row) > 2 else "")

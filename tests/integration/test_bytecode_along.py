@@ -156,6 +156,20 @@ def test_a_compiler_that_died_early_is_a_warning(tmp_path, caplog):
     assert not _compiled(site, "early") and not _compiled(site, "late")
 
 
+def test_a_record_removed_before_it_is_compiled_is_passed_over(tmp_path):
+    # given, then gone (an uninstall later in pip's run removed it): the others are compiled
+    site = tmp_path / "site"
+    site.mkdir()
+    compiler = _start(tmp_path, site, "kept")
+    try:
+        record = _install_like_pip(site, "kept")
+        gone = (str(site), "gone-1.0.dist-info/RECORD")
+        assert compiler.finish([gone, (str(site), "kept-1.0.dist-info/RECORD")])
+    finally:
+        compiler.stop()
+    assert _pyc_rows(record)
+
+
 def test_stopping_the_compiler_stops_its_processes(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
