@@ -307,6 +307,7 @@ class Compiler:
         process: subprocess.Popen[str],
         schemes: Mapping[str, str],
         wheels: Sequence[tuple[str, str]],
+        found: pipfinished.Before,
     ) -> None:
         from peep_setuptools.installing import pipfinished
 
@@ -314,9 +315,7 @@ class Compiler:
         self._schemes = dict(schemes)
         self._wheels = list(wheels)
         self._folders = pipfinished.lib_folders(schemes) if self._wheels else []
-        names = {canonicalize_name(name) for name, _ in self._wheels}
-        # read before pip starts: what it removes, and which RECORDs were there
-        self._before = pipfinished.before(names, schemes)
+        self._before = found
         self._expected: dict[str, pipfinished.Expected] | None = None
         self._given: set[str] = set()
         self._written: list[str] = []  # each RECORD given, as the child writes it
@@ -338,6 +337,13 @@ class Compiler:
         wheels: Sequence[tuple[str, str]] = (),
     ) -> Compiler | None:
         """The child, waiting for RECORDs; None (and a warning) if it cannot be started."""
+        from peep_setuptools.installing import pipfinished
+
+        schemes = schemes or {}
+        # read before pip starts (what it removes, which RECORDs were there), and before
+        # the child: an interrupt then leaves no child without an object to stop it by
+        names = {canonicalize_name(name) for name, _ in wheels}
+        found = pipfinished.before(names, schemes)
         command = [python, "-I", "-S", *optimize_flags(env), "-c", _COMPILE, str(compile_jobs())]
         try:
             process = start_process(
@@ -352,7 +358,7 @@ class Compiler:
         except OSError as exc:
             _not_compiled(str(exc))
             return None
-        return cls(process, schemes or {}, wheels)
+        return cls(process, schemes, wheels, found)
 
     def finish(self, records: Sequence[tuple[str, str]]) -> bool:
         """Compile ``records`` too (those not given yet), wait; False (warned) on a failure.
