@@ -127,10 +127,16 @@ def expected(
             read[path], written = got
             keys[path] |= written
     owners = Counter(key for found_keys in keys.values() for key in found_keys)
-    return {
-        wheel.entry: replace(wheel, alone=not unknown and all(owners[k] == 1 for k in keys[path]))
-        for path, wheel in read.items()
-    }
+    told: dict[str, Expected] = {}
+    for path, wheel in read.items():
+        alone = not unknown and all(owners[k] == 1 for k in keys[path])
+        same = told.get(wheel.entry)
+        if same is not None:  # two wheels of one dist-info folder: the last pip installs wins
+            sources, wrappers = (*same.sources, *wheel.sources), same.wrappers | wheel.wrappers
+            told_too = same.told and wheel.told
+            wheel = replace(wheel, told=told_too, sources=sources, wrappers=wrappers)
+        told[wheel.entry] = replace(wheel, alone=alone and same is None)
+    return told
 
 
 def record_id(folder: str, entry: str) -> RecordId | None:

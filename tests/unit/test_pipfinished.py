@@ -146,3 +146,19 @@ def test_a_wheel_that_cannot_be_unpacked_is_left_to_pip(tmp_path):
     found = expected(wheels, schemes, before(set(), schemes))
     assert list(found) == ["fine-1.0.dist-info"]
     assert not found["fine-1.0.dist-info"].alone
+
+
+def test_two_wheels_of_one_dist_info_folder_wait_and_compile_what_either_wrote(tmp_path):
+    # pip takes "ab-1.0.dist-info" for a dist-info of "a" (its name starts so): whichever
+    # pip installs last leaves its RECORD there
+    schemes = _schemes(tmp_path)
+    claims = tmp_path / "claims"
+    claims.mkdir()
+    wheels = [
+        _wheel(tmp_path, "ab", {"ab/x.py": b""}),
+        ("a", str(write_wheel(claims, "ab", "1.0", {"a/y.py": b""}))),
+    ]
+    (wheel,) = expected(wheels, schemes, before(set(), schemes)).values()
+    assert wheel.entry == "ab-1.0.dist-info" and not wheel.alone
+    lib = schemes["purelib"]
+    assert sorted(wheel.compiled(lib, schemes)) == [f"{lib}/a/y.py", f"{lib}/ab/x.py"]
