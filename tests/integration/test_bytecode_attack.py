@@ -81,9 +81,12 @@ def _rows(record: Path) -> list[str]:
     return sorted(r[0] if any(m in r[0] for m in mine) else ",".join(r) for r in rows if r)
 
 
-def _two_venvs(tmp_path: Path) -> tuple[Path, Path]:
-    by_pip = make_venv(tmp_path / "pip-venv", with_pip=True).parent.parent
-    by_peep = make_venv(tmp_path / "our-venv", with_pip=True).parent.parent
+PY39 = "/root/.pyenv/versions/3.9.18/bin/python"
+
+
+def _two_venvs(tmp_path: Path, python: str = sys.executable) -> tuple[Path, Path]:
+    by_pip = make_venv(tmp_path / "pip-venv", with_pip=True, python=python).parent.parent
+    by_peep = make_venv(tmp_path / "our-venv", with_pip=True, python=python).parent.parent
     return by_pip, by_peep
 
 
@@ -179,7 +182,16 @@ def test_a_failed_install_compiles_a_reinstall_pip_finished(tmp_path, env, peep,
     assert [p for p in sites[1].rglob("*") if ".peep-tmp-" in p.name] == []
 
 
-def test_only_what_pip_installed_from_the_wheel_is_compiled(tmp_path, env, peep, write):
+@pytest.mark.parametrize(
+    "python",
+    [
+        pytest.param(sys.executable, id="this"),
+        pytest.param(
+            PY39, id="3.9", marks=pytest.mark.skipif(not os.path.exists(PY39), reason="no 3.9")
+        ),
+    ],
+)
+def test_only_what_pip_installed_from_the_wheel_is_compiled(tmp_path, env, peep, write, python):
     # pip compiles the files it wrote from the wheel, never a script it generates (an
     # entry point "tool.py") nor a file the wheel's RECORD names and does not carry (bbb's)
     files = {
@@ -189,7 +201,7 @@ def test_only_what_pip_installed_from_the_wheel_is_compiled(tmp_path, env, peep,
     aaa = _zip_wheel(tmp_path / "wheels", "aaa", files, extra_rows=["bbb/mod1.py,,"])
     bbb = _zip_wheel(tmp_path / "wheels", "bbb", _sources("bbb"))
     reqs = _reqs(write, [aaa, bbb])
-    by_pip, by_peep = _two_venvs(tmp_path)
+    by_pip, by_peep = _two_venvs(tmp_path, python)
     _pip_alone(by_pip, reqs, env)
     peep.install(reqs, python=by_peep / "bin" / "python", check=0)
     sites = [site_packages(v / "bin" / "python") for v in (by_pip, by_peep)]
