@@ -203,6 +203,7 @@ def main():
     lines = queue.Queue()
     threading.Thread(target=read_lines, args=(lines,), daemon=True).start()
     sys.meta_path.insert(0, only)  # all we import is imported
+    print("ready", flush=True)  # peep may now start pip (Compiler.start)
     along, ended = True, False
     while not ended:
         came = [lines.get()]
@@ -358,6 +359,15 @@ class Compiler:
         except OSError as exc:
             _not_compiled(str(exc))
             return None
+        if not pipfinished.in_a_venv(schemes):
+            # pip may write into the standard library it imports from: not before it has
+            # imported all it needs, and looked at the codecs there (``_COMPILE``)
+            try:
+                process.stdout.readline()  # type: ignore[union-attr]
+            except BaseException:
+                stop_tree(process)
+                process.wait()
+                raise
         return cls(process, schemes, wheels, found)
 
     def finish(self, records: Sequence[tuple[str, str]]) -> bool:
@@ -440,7 +450,7 @@ class Compiler:
 
         expected, done = self._expecting(), []
         for folder in self._folders:
-            for entry in sorted(set(_entries(folder)) & expected.keys()):
+            for entry in sorted(set(pipfinished.entries(folder)) & expected.keys()):
                 wheel = expected[entry]
                 if (folder, entry) in self._seen or not wheel.told or (early and not wheel.alone):
                     continue
@@ -477,13 +487,6 @@ class Compiler:
             stdin.flush()
         except (OSError, ValueError) as exc:  # the child has ended: finish says why
             self._failed = f"the compiler stopped ({exc})"
-
-
-def _entries(folder: str) -> list[str]:
-    try:
-        return os.listdir(folder)
-    except OSError:
-        return []
 
 
 def _not_compiled(why: str) -> None:

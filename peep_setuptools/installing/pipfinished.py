@@ -93,7 +93,7 @@ def before(names: Collection[str], schemes: Mapping[str, str]) -> Before:
     removed: dict[str, set[str]] = {}
     unknown = False
     for folder in lib_folders(schemes):
-        for entry in _listdir(folder):
+        for entry in entries(folder):
             if entry.endswith(".dist-info"):
                 records[folder, entry] = record_id(folder, entry)
             named = metadata_project(entry, eggs=True)
@@ -265,8 +265,19 @@ def lib_folders(schemes: Mapping[str, str]) -> list[str]:
     return list(dict.fromkeys(schemes[k] for k in ("purelib", "platlib") if k in schemes))
 
 
-def _listdir(folder: str) -> list[str]:
+def entries(folder: str) -> list[str]:
+    """What ``folder`` holds; nothing if it cannot be listed (not made yet)."""
     try:
         return os.listdir(folder)
     except OSError:
         return []
+
+
+def in_a_venv(schemes: Mapping[str, str]) -> bool:
+    """Whether the target is a virtual environment: its data folder holds pyvenv.cfg.
+
+    Then the standard library the compiler imports from is its base interpreter's, where
+    pip writes nothing.
+    """
+    data = schemes.get("data")
+    return data is not None and os.path.isfile(os.path.join(data, "pyvenv.cfg"))

@@ -234,7 +234,7 @@ def _own_prefix(root: Path) -> Path:
     return python
 
 
-@pytest.mark.parametrize("planted", ["codec", "sysconfigdata"])
+@pytest.mark.parametrize("planted", ["codec", "sysconfigdata", "codec-slow-start"])
 def test_the_compile_runs_nothing_a_wheel_put_in_the_standard_library(
     tmp_path, peep, write, planted
 ):
@@ -251,7 +251,19 @@ def test_the_compile_runs_nothing_a_wheel_put_in_the_standard_library(
         "if hasattr(__main__, 'compile_one'):\n"
         f"    open({str(telltale)!r}, 'w').close()\n"
     )
-    if planted == "codec":
+    if planted == "codec-slow-start":
+        # the compiler's start-up is slow (its csv module, for it alone): pip has written
+        # the codec before the compiler has looked at the standard library
+        csv_module = stdlib / "csv.py"
+        slow = (  # the compiler alone: "-c" and its number of jobs
+            "import sys, time\n"
+            "if len(sys.argv) == 2 and sys.argv[0] == '-c' and sys.argv[1].isdigit():\n"
+            "    time.sleep(1.5)\n"
+        )
+        text = csv_module.read_text()
+        csv_module.unlink()
+        csv_module.write_text(slow + text)
+    if planted.startswith("codec"):
         path = "encodings/peepcodec.py"
     else:
         real = next(stdlib.glob("_sysconfigdata_*.py"))
