@@ -452,7 +452,8 @@ class Compiler:
         for folder in self._folders:
             for entry in sorted(set(pipfinished.entries(folder)) & expected.keys()):
                 wheel = expected[entry]
-                if (folder, entry) in self._seen or not wheel.told or (early and not wheel.alone):
+                mine = wheel.told and wheel.installs_into(folder, self._schemes)
+                if (folder, entry) in self._seen or not mine or (early and not wheel.alone):
                     continue
                 now = pipfinished.record_id(folder, entry)
                 if now is None or now == self._before.records.get((folder, entry)):

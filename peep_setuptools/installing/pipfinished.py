@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import email.parser
 import io
 import os
 import posixpath
@@ -52,6 +53,16 @@ class Expected:
     #: its ``.py`` members (as the zip names them), and its entry points' script names
     sources: tuple[str, ...] = ()
     wrappers: frozenset[str] = frozenset()
+    #: the scheme pip puts its dist-info folder in (Root-Is-Purelib): "purelib", "platlib"
+    lib: str = "purelib"
+
+    def installs_into(self, folder: str, schemes: Mapping[str, str]) -> bool:
+        """Whether pip puts this wheel's dist-info folder in ``folder``.
+
+        A folder of the same name in the other site folder (a wheel's ``.data`` may write
+        one) is not pip's.
+        """
+        return schemes.get(self.lib, folder) == folder
 
     def compiled(self, lib: str, schemes: Mapping[str, str]) -> list[str]:
         """The files pip compiles installing this wheel into ``lib`` (its dist-info's folder).
@@ -181,14 +192,18 @@ def _read(path: str, schemes: Mapping[str, str]) -> tuple[Expected, set[str]] | 
                 return None
             text = wheel.read(record).decode("utf-8", "replace")
             scripts = wheel.read(points).decode("utf-8", "replace") if points in names else ""
+            about = wheel.read(f"{entry}/WHEEL").decode("utf-8", "replace")
     except Exception:  # any member zipfile cannot read (a method, a cipher): pip says why
         return None
+    # as pip reads it (``wheel_root_is_purelib``)
+    purelib = email.parser.Parser().parsestr(about).get("Root-Is-Purelib", "").lower() == "true"
     names_installer = _MADE in text.casefold() or any(
         posixpath.basename(n).casefold() == _MADE for n in names
     )
     sources = tuple(n for n in names if n.endswith(".py"))
     told = not names_installer
-    found = Expected(entry, told, False, sources, _script_names(scripts))
+    lib = "purelib" if purelib else "platlib"
+    found = Expected(entry, told, False, sources, _script_names(scripts), lib)
     return found, _member_keys(names, schemes)
 
 

@@ -162,3 +162,21 @@ def test_two_wheels_of_one_dist_info_folder_wait_and_compile_what_either_wrote(t
     assert wheel.entry == "ab-1.0.dist-info" and not wheel.alone
     lib = schemes["purelib"]
     assert sorted(wheel.compiled(lib, schemes)) == [f"{lib}/a/y.py", f"{lib}/ab/x.py"]
+
+
+def test_a_dist_info_folder_is_looked_for_where_pip_puts_it(tmp_path):
+    # purelib and platlib apart: the same name in the other one (a wheel's .data may write
+    # it there) is not pip's
+    schemes = {"purelib": str(tmp_path / "pure"), "platlib": str(tmp_path / "plat")}
+    pure = _wheel(tmp_path, "pure", {"pure/a.py": b""})
+    plat = tmp_path / "plat-1.0-cp311-cp311-linux_x86_64.whl"
+    with zipfile.ZipFile(plat, "w") as wheel:
+        wheel.writestr("plat/a.py", b"")
+        wheel.writestr("plat-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: plat\n")
+        wheel.writestr("plat-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: False\n")
+        wheel.writestr("plat-1.0.dist-info/RECORD", "plat/a.py,,\n")
+    found = expected([pure, ("plat", str(plat))], schemes, before(set(), schemes))
+    assert found["pure-1.0.dist-info"].installs_into(schemes["purelib"], schemes)
+    assert not found["pure-1.0.dist-info"].installs_into(schemes["platlib"], schemes)
+    assert found["plat-1.0.dist-info"].installs_into(schemes["platlib"], schemes)
+    assert not found["plat-1.0.dist-info"].installs_into(schemes["purelib"], schemes)
