@@ -197,14 +197,26 @@ def _read(path: str, schemes: Mapping[str, str]) -> tuple[Expected, set[str]] | 
         return None
     # as pip reads it (``wheel_root_is_purelib``)
     purelib = email.parser.Parser().parsestr(about).get("Root-Is-Purelib", "").lower() == "true"
-    names_installer = _MADE in text.casefold() or any(
-        posixpath.basename(n).casefold() == _MADE for n in names
-    )
+    # a member, or a row of its RECORD, that is its dist-info folder's INSTALLER, wherever
+    # written (a .data scheme may reach the site folder); not another folder's (setuptools
+    # vendors dist-info folders) nor "installer" in another name (setuptools' installer.py)
+    try:
+        rows = [row[0] for row in csv.reader(io.StringIO(text)) if row]
+    except csv.Error:
+        return None
+    made = (entry.casefold(), _MADE)
+    names_installer = any(_last_two(n) == made for n in [*names, *rows])
     sources = tuple(n for n in names if n.endswith(".py"))
     told = not names_installer
     lib = "purelib" if purelib else "platlib"
     found = Expected(entry, told, False, sources, _script_names(scripts), lib)
     return found, _member_keys(names, schemes)
+
+
+def _last_two(name: str) -> tuple[str, ...]:
+    """The folder and file name a member or RECORD row ends with, case-folded."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    return tuple(p.casefold() for p in parts[-2:])
 
 
 def _script_names(text: str) -> frozenset[str]:

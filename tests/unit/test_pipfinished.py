@@ -75,14 +75,51 @@ def test_a_wheel_whose_installed_copy_pip_removes_has_another_s_file_waits(tmp_p
 
 def test_a_wheel_that_names_installer_is_never_told_finished(tmp_path):
     schemes = _schemes(tmp_path)
+    data = "lib/site-packages/bydata-1.0.dist-info/INSTALLER"  # the data scheme reaches it
     wheels = [
         _wheel(tmp_path, "ships", {"ships-1.0.dist-info/INSTALLER": b"pip\n"}),
-        _wheel(tmp_path, "elsewhere", {"elsewhere-1.0.data/platlib/x/INSTALLER": b"pip\n"}),
+        _wheel(
+            tmp_path,
+            "elsewhere",
+            {"elsewhere-1.0.data/platlib/elsewhere-1.0.dist-info/INSTALLER": b"pip\n"},
+        ),
+        _wheel(tmp_path, "bydata", {f"bydata-1.0.data/data/{data}": b"pip\n"}),
         _wheel(tmp_path, "plain", {"plain/a.py": b""}),
+        # another folder's INSTALLER, "installer" in a name: setuptools, pygments, numpy
+        _wheel(
+            tmp_path,
+            "vendors",
+            {
+                "vendors/_vendor/dep-1.0.dist-info/INSTALLER": b"pip\n",
+                "vendors/installer.py": b"",
+                "vendors/lexers/installers.py": b"",
+                "vendors/_pyinstaller/__init__.py": b"",
+            },
+        ),
     ]
     found = expected(wheels, schemes, before(set(), schemes))
     told = {entry.split("-")[0]: wheel.told for entry, wheel in found.items()}
-    assert told == {"ships": False, "elsewhere": False, "plain": True}
+    assert told == {
+        "ships": False,
+        "elsewhere": False,
+        "bydata": False,
+        "plain": True,
+        "vendors": True,
+    }
+
+
+def test_a_wheel_whose_record_names_its_installer_is_never_told_finished(tmp_path):
+    # its RECORD, extracted with its files, would read as pip's last (INSTALLER with a hash)
+    schemes = _schemes(tmp_path)
+    name, path = _wheel(tmp_path, "rowdy", {"rowdy/a.py": b""})
+    with zipfile.ZipFile(path) as old:
+        members = {info.filename: old.read(info) for info in old.infolist()}
+    members["rowdy-1.0.dist-info/RECORD"] += b"rowdy-1.0.dist-info/INSTALLER,sha256=x,4\n"
+    with zipfile.ZipFile(path, "w") as new:
+        for member, data in members.items():
+            new.writestr(member, data)
+    (wheel,) = expected([(name, path)], schemes, before(set(), schemes)).values()
+    assert not wheel.told
 
 
 def test_what_pip_compiles_is_what_it_wrote_from_the_wheel(tmp_path):
