@@ -3,7 +3,8 @@
 pip installs one wheel after another: it writes the wheel's files (its own RECORD among
 them), then INSTALLER, then its RECORD (by renaming a whole file in place). Of those, only
 pip's last RECORD has a row for INSTALLER with a hash: the wheel's own RECORD has none
-(a wheel that names INSTALLER anywhere is never told finished), and the RECORD pip writes
+(a wheel that names its INSTALLER, or writes it or its RECORD under another name, as pip
+normalises names, is never told finished), and the RECORD pip writes
 for a wheel it stopped installing has no hashes. So a wheel is finished once the RECORD in
 its dist-info folder, named as in the wheel, has that row and is not the RECORD that was
 there before pip began (a reinstall of the same version).
@@ -21,7 +22,6 @@ import csv
 import email.parser
 import io
 import os
-import posixpath
 import unicodedata
 import zipfile
 from collections import Counter
@@ -37,7 +37,7 @@ RecordId = tuple[int, int, int, int]
 
 #: what pip writes itself into a dist-info folder; a wheel that names it is never told finished
 _MADE = "installer"
-#: a wheel's RECORD larger than this is not read (its wheel is told finished after pip)
+#: a wheel's RECORD larger than this is not read (its wheel is compiled once pip has exited)
 _MAX_RECORD = 64 << 20
 
 
@@ -74,15 +74,10 @@ class Expected:
         """
         found = []
         for name in self.sources:
-            top, _, rest = name.partition("/")
-            root, inside = lib, name
-            if top.endswith(".data"):
-                scheme, _, inside = rest.partition("/")
-                root = schemes.get(scheme, lib if scheme in ("purelib", "platlib") else "")
-                if scheme == "scripts" and _wrapper(inside, self.wrappers):
-                    continue
-            if root and inside:
-                found.append(os.path.normpath(os.path.join(root, *inside.split("/"))))
+            dest = written_to(name, lib, schemes)
+            if dest is None or (_script(name) and _wrapper(dest, self.wrappers)):
+                continue
+            found.append(dest)
         return found
 
 
@@ -123,8 +118,8 @@ def expected(
     """``Expected`` of each readable (project, archive), by its dist-info folder's name.
 
     ``wheels``: every archive of the install (an sdist too). ``schemes``: the target's
-    install folders (purelib, platlib, scripts, data...). A wheel that names INSTALLER is
-    not ``told`` (compiled once pip has exited).
+    install folders (purelib, platlib, scripts, data...). A wheel that may forge what
+    ``finished_by_pip`` reads (``_forges``) is not ``told`` (compiled once pip has exited).
     """
     read: dict[str, Expected] = {}
     keys: dict[str, set[str]] = {}
@@ -188,35 +183,93 @@ def _read(path: str, schemes: Mapping[str, str]) -> tuple[Expected, set[str]] | 
                 return None  # pip refuses it
             (entry,) = infos
             record, points = wheel.getinfo(f"{entry}/RECORD"), f"{entry}/entry_points.txt"
-            if record.file_size > _MAX_RECORD:
-                return None
-            text = wheel.read(record).decode("utf-8", "replace")
+            big = record.file_size > _MAX_RECORD
+            text = "" if big else wheel.read(record).decode("utf-8", "replace")
             scripts = wheel.read(points).decode("utf-8", "replace") if points in names else ""
             about = wheel.read(f"{entry}/WHEEL").decode("utf-8", "replace")
     except Exception:  # any member zipfile cannot read (a method, a cipher): pip says why
         return None
     # as pip reads it (``wheel_root_is_purelib``)
     purelib = email.parser.Parser().parsestr(about).get("Root-Is-Purelib", "").lower() == "true"
-    # a member, or a row of its RECORD, that is its dist-info folder's INSTALLER, wherever
-    # written (a .data scheme may reach the site folder); not another folder's (setuptools
-    # vendors dist-info folders) nor "installer" in another name (setuptools' installer.py)
-    try:
-        rows = [row[0] for row in csv.reader(io.StringIO(text)) if row]
-    except csv.Error:
-        return None
-    made = (entry.casefold(), _MADE)
-    names_installer = any(_last_two(n) == made for n in [*names, *rows])
+    rows = None if big else _first_fields(text)
     sources = tuple(n for n in names if n.endswith(".py"))
-    told = not names_installer
+    # a RECORD not read (too big, not CSV as finished_by_pip reads it) may name INSTALLER;
+    # its wheel is still known (what pip writes from it, and compiles, is its members)
+    told = rows is not None and not _forges(entry, names, rows, schemes)
     lib = "purelib" if purelib else "platlib"
     found = Expected(entry, told, False, sources, _script_names(scripts), lib)
     return found, _member_keys(names, schemes)
 
 
-def _last_two(name: str) -> tuple[str, ...]:
-    """The folder and file name a member or RECORD row ends with, case-folded."""
+def _forges(
+    entry: str, names: Sequence[str], rows: Sequence[str], schemes: Mapping[str, str]
+) -> bool:
+    """Whether the wheel may put there, before pip's last RECORD, what ``finished_by_pip`` reads.
+
+    A member pip writes as its dist-info folder's INSTALLER, or as its RECORD (but the
+    wheel's RECORD itself), wherever written (``written_to``: a ``.data`` scheme reaches
+    the site folder, ``x/..`` climbs back), or a member or row of its RECORD that names
+    INSTALLER however spelt (either separator, either case). Not another folder's INSTALLER
+    (setuptools vendors dist-info folders) nor "installer" in another name (installer.py).
+    """
+    made = _tail(f"{entry}/{_MADE}", 0)
+    if any(_tail(name, len(made)) == made for name in [*names, *rows]):
+        return True
+    kept = {
+        _key(os.path.join(lib, entry, file))
+        for lib in lib_folders(schemes)
+        for file in ("INSTALLER", "RECORD")
+    }
+    own = f"{entry}/RECORD"
+    for name in names:
+        for lib in lib_folders(schemes):
+            dest = written_to(name, lib, schemes)
+            if name != own and dest is not None and _key(dest) in kept:
+                return True
+    return False
+
+
+def _first_fields(text: str) -> list[str] | None:
+    """Each row's path, read as ``finished_by_pip`` reads the file (any line end ends one).
+
+    None: not CSV so read.
+    """
+    try:
+        return [row[0] for row in csv.reader(io.StringIO(text, newline="")) if row]
+    except csv.Error:
+        return None
+
+
+def _tail(name: str, count: int) -> tuple[str, ...]:
+    """The last ``count`` parts (0: all) of a member or RECORD row, case-folded.
+
+    Split at either separator (Windows takes both).
+    """
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    return tuple(p.casefold() for p in parts[-2:])
+    return tuple(_fold(p) for p in parts[-count:])
+
+
+def written_to(name: str, lib: str, schemes: Mapping[str, str]) -> str | None:
+    """Where pip writes member ``name`` of a wheel whose root goes to ``lib``.
+
+    As pip does (``_install_wheel``): the name normalised first, then a ``.data`` member's
+    scheme is the second part of what is left (``a.data/x/../purelib/m.py`` goes to
+    purelib). None where pip refuses it, or its scheme's folder is not known.
+    """
+    normal = os.path.normpath(name)
+    if not name.split("/", 1)[0].endswith(".data"):
+        return os.path.join(lib, normal)
+    parts = normal.split(os.sep, 2)
+    if len(parts) < 3:
+        return None
+    root = schemes.get(parts[1], lib if parts[1] in ("purelib", "platlib") else "")
+    return os.path.join(root, parts[2]) if root else None
+
+
+def _script(name: str) -> bool:
+    """Whether pip takes member ``name`` for a script (its name as written: ``.data/scripts``)."""
+    parts = name.split("/", 2)
+    return len(parts) > 2 and parts[0].endswith(".data") and parts[1] == "scripts"
 
 
 def _script_names(text: str) -> frozenset[str]:
@@ -233,7 +286,7 @@ def _script_names(text: str) -> frozenset[str]:
 
 def _wrapper(name: str, wrappers: frozenset[str]) -> bool:
     """Whether pip leaves out the wheel's script ``name``: an entry point writes it."""
-    base = posixpath.basename(name)
+    base = os.path.basename(name)
     lower = base.lower()
     for suffix in (".exe", "-script.py", ".pya"):
         if lower.endswith(suffix):
@@ -245,14 +298,10 @@ def _member_keys(names: Iterable[str], schemes: Mapping[str, str]) -> set[str]:
     """Where each member is written, its bytecode, and the dist-info folders it writes into."""
     found: set[str] = set()
     for name in names:
-        top, _, rest = name.partition("/")
-        roots, inside = lib_folders(schemes), name
-        if top.endswith(".data"):
-            scheme, _, inside = rest.partition("/")
-            if scheme not in ("purelib", "platlib"):
-                roots = [schemes.get(scheme, "")]
-        for root in roots:
-            found |= _keys(os.path.join(root, *inside.split("/")))
+        for lib in lib_folders(schemes):
+            dest = written_to(name, lib, schemes)
+            if dest is not None:
+                found |= _keys(dest)
     return found
 
 
@@ -273,7 +322,7 @@ def _recorded_keys(folder: str, entry: str) -> set[str]:
 
 def _keys(path: str) -> set[str]:
     """``path`` (normalised, case-folded), its bytecode's, and the dist-info folder it is in."""
-    path = unicodedata.normalize("NFD", os.path.normpath(path)).casefold()
+    path = _key(path)
     folder, name = os.path.split(path)
     keys = {path}
     if name.endswith(".py"):
@@ -285,6 +334,16 @@ def _keys(path: str) -> set[str]:
         if part.endswith(".dist-info"):
             keys.add(f"{os.sep.join(parts[: end + 1])}\0dist-info")
     return keys
+
+
+def _key(path: str) -> str:
+    """``path`` as a case- and normalisation-insensitive file system takes it."""
+    return _fold(os.path.normpath(path))
+
+
+def _fold(name: str) -> str:
+    """``name`` decomposed and case-folded, upper-cased first (dotless i is I upper-cased)."""
+    return unicodedata.normalize("NFD", name.upper()).casefold()
 
 
 def lib_folders(schemes: Mapping[str, str]) -> list[str]:

@@ -305,3 +305,74 @@ def test_every_scheme_a_platlib_wheel_writes_is_compiled_as_pip_compiles_it(
     assert rows == _rows(sites[0] / record)
     compiled = {r for r in rows if r.endswith(".pyc,,") or (".pyc" in r and "/bin/" in r)}
     assert len(compiled) == 31 + 4, sorted(compiled)
+
+
+def _spelt_wheel(root: Path, name: str, odd: dict[str, bytes], files: dict[str, bytes]) -> Path:
+    """A wheel of its dist-info, then the ``odd`` members, then ``files``, in that order."""
+    root.mkdir(parents=True, exist_ok=True)
+    info = f"{name}-1.0.dist-info"
+    head = {f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode()}
+    head[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    rows = []
+    for arc, data in {**head, **files}.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+        rows.append(f"{arc},sha256={digest},{len(data)}")
+    head[f"{info}/RECORD"] = ("\n".join([*rows, f"{info}/RECORD,,"]) + "\n").encode()
+    path = root / f"{name}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for arc, data in {**head, **odd, **files}.items():
+            archive.writestr(arc, data)
+    return path
+
+
+@pytest.mark.parametrize("way", ["climbs", "data"])
+def test_an_installer_and_a_record_written_by_other_names_are_not_taken_for_pips(
+    tmp_path, env, peep, write, way
+):
+    # pip writes "aaa-1.0.dist-info/INSTALLER/x/.." as INSTALLER, and a second RECORD
+    # (through x/.., or the data scheme) over the wheel's own: with an INSTALLER row, it is
+    # there long before pip has written the sources (after it, .data/purelib's too)
+    info = "aaa-1.0.dist-info"
+    forged = f"{info}/INSTALLER,sha256=x,4\n".encode()
+    sources = _sources("aaa", 60)
+    if way == "climbs":
+        record = f"{info}/x/../RECORD"
+    else:
+        site = f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
+        record = f"aaa-1.0.data/data/{site}/{info}/RECORD"
+        sources = {f"aaa-1.0.data/purelib/{k}": v for k, v in sources.items()}
+    odd = {f"{info}/INSTALLER/x/..": b"pip\n", record: forged}
+    wheels = [_spelt_wheel(tmp_path / "wheels", "aaa", odd, sources)]
+    reqs = _reqs(write, wheels)
+    by_pip, by_peep = _two_venvs(tmp_path)
+    _pip_alone(by_pip, reqs, env)
+    peep.install(reqs, python=by_peep / "bin" / "python", check=0)
+    sites = [site_packages(v / "bin" / "python") for v in (by_pip, by_peep)]
+    record_file = f"{info}/RECORD"
+    assert _rows(sites[1] / record_file) == _rows(sites[0] / record_file)
+    assert len([r for r in _rows(sites[1] / record_file) if ".pyc" in r]) == 61
+
+
+def test_a_record_of_lone_cr_line_ends_compiles_only_what_pip_wrote(tmp_path, env, peep, write):
+    # pip reads aaa's RECORD by its lines (a lone CR ends one) and keeps its row of bbb's
+    # file as it is: that file is bbb's, pip alone compiles it for bbb only
+    bbb = _zip_wheel(tmp_path / "wheels", "bbb", _sources("bbb"))
+    aaa = _zip_wheel(tmp_path / "wheels", "aaa", _sources("aaa"), extra_rows=["bbb/mod0.py,,"])
+    with zipfile.ZipFile(aaa) as old:
+        members = {info.filename: old.read(info) for info in old.infolist()}
+    record = "aaa-1.0.dist-info/RECORD"
+    members[record] = members[record].replace(b"\n", b"\r")
+    with zipfile.ZipFile(aaa, "w", zipfile.ZIP_DEFLATED) as new:
+        for member, data in members.items():
+            new.writestr(member, data)
+    reqs = _reqs(write, [aaa, bbb])
+    by_pip, by_peep = _two_venvs(tmp_path)
+    _pip_alone(by_pip, reqs, env)
+    peep.install(reqs, python=by_peep / "bin" / "python", check=0)
+    sites = [site_packages(v / "bin" / "python") for v in (by_pip, by_peep)]
+    assert not [r for r in _rows(sites[0] / record) if r.startswith("bbb/__pycache__")]
+    for name in ("aaa", "bbb"):
+        record = f"{name}-1.0.dist-info/RECORD"
+        assert _rows(sites[1] / record) == _rows(sites[0] / record), name

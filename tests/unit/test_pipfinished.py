@@ -217,3 +217,105 @@ def test_a_dist_info_folder_is_looked_for_where_pip_puts_it(tmp_path):
     assert not found["pure-1.0.dist-info"].installs_into(schemes["platlib"], schemes)
     assert found["plat-1.0.dist-info"].installs_into(schemes["platlib"], schemes)
     assert not found["plat-1.0.dist-info"].installs_into(schemes["purelib"], schemes)
+
+
+def _raw(root: Path, name: str, info: str, members: dict[str, bytes]) -> tuple[str, str]:
+    """A wheel of exactly ``members`` besides METADATA, WHEEL and RECORD in ``info``."""
+    path = root / f"{name}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        wheel.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+        wheel.writestr(f"{info}/RECORD", "".join(f"{m},,\n" for m in members))
+        for member, data in members.items():
+            wheel.writestr(member, data)
+    return name, str(path)
+
+
+def test_a_wheel_that_writes_its_installer_or_record_by_another_name_is_never_told(tmp_path):
+    # pip writes a member where os.path.normpath of its name says (``x/..`` climbs back; a
+    # .data member's scheme is read after that): an INSTALLER and a second RECORD with an
+    # INSTALLER row, extracted long before pip's own, read as pip's last RECORD
+    schemes = _schemes(tmp_path)
+    site = "lib/site-packages"
+    wheels = [
+        _raw(tmp_path, "up", "up-1.0.dist-info", {"up-1.0.dist-info/INSTALLER/x/..": b"pip\n"}),
+        _raw(tmp_path, "rec", "rec-1.0.dist-info", {"rec-1.0.dist-info/x/../RECORD": b""}),
+        _raw(
+            tmp_path,
+            "bydata",
+            "bydata-1.0.dist-info",
+            {f"bydata-1.0.data/data/{site}/bydata-1.0.dist-info/RECORD": b""},
+        ),
+        _raw(
+            tmp_path,
+            "scheme",
+            "scheme-1.0.dist-info",
+            {"scheme-1.0.data/x/../purelib/scheme-1.0.dist-info/INSTALLER/y/..": b"pip\n"},
+        ),
+        # a dist-info folder named with a backslash (one name on POSIX), its INSTALLER
+        _raw(tmp_path, "bs", "bs\\x-1.0.dist-info", {"bs\\x-1.0.dist-info/INSTALLER": b"pip\n"}),
+        # a case- and normalisation-insensitive file system (macOS): the same folder
+        _raw(
+            tmp_path,
+            "caf",
+            "caf\u00e9-1.0.dist-info",
+            {"CAFE\u0301-1.0.DIST-INFO/INSTALLER": b"pip\n"},
+        ),
+        _raw(tmp_path, "plain", "plain-1.0.dist-info", {"plain/a.py": b""}),
+    ]
+    found = expected(wheels, schemes, before(set(), schemes))
+    told = {wheel.entry.split("-")[0]: wheel.told for wheel in found.values()}
+    assert told == {
+        "up": False,
+        "rec": False,
+        "bydata": False,
+        "scheme": False,
+        "bs\\x": False,
+        "caf\u00e9": False,
+        "plain": True,
+    }
+
+
+def test_a_data_member_is_where_pip_puts_it_once_normalised(tmp_path):
+    # pip reads a .data member's scheme after normalising its name: x/../purelib is purelib,
+    # purelib/../data is data; it is compiled there, and shares a file with another wheel there
+    schemes = _schemes(tmp_path)
+    files = {
+        "one-1.0.data/x/../purelib/ns/__init__.py": b"",
+        "one-1.0.data/purelib/../data/share/z.py": b"",
+    }
+    wheels = [
+        _wheel(tmp_path, "one", files),
+        _wheel(tmp_path, "two", {"ns/__init__.py": b"# two\n"}),
+        _wheel(tmp_path, "three", {"three/a.py": b""}),
+    ]
+    found = expected(wheels, schemes, before(set(), schemes))
+    alone = {entry.split("-")[0]: wheel.alone for entry, wheel in found.items()}
+    assert alone == {"one": False, "two": False, "three": True}
+    lib = schemes["purelib"]
+    assert sorted(found["one-1.0.dist-info"].compiled(lib, schemes)) == sorted(
+        [os.path.join(schemes["data"], "share", "z.py"), os.path.join(lib, "ns", "__init__.py")]
+    )
+
+
+def test_a_wheel_whose_record_is_not_read_is_known_but_never_told(tmp_path):
+    # a RECORD of lone CR line ends (pip reads it by its lines, and so does
+    # finished_by_pip: an INSTALLER row there counts), or too big to read: what pip
+    # writes from the wheel is still known, and only that is compiled
+    schemes = _schemes(tmp_path)
+    name, path = _wheel(tmp_path, "cr", {"cr/a.py": b""})
+    with zipfile.ZipFile(path) as old:
+        members = {info.filename: old.read(info) for info in old.infolist()}
+    members["cr-1.0.dist-info/RECORD"] = b"cr/a.py,,\rcr-1.0.dist-info/INSTALLER,sha256=x,4\r"
+    with zipfile.ZipFile(path, "w") as new:
+        for member, data in members.items():
+            new.writestr(member, data)
+    (wheel,) = expected([(name, path)], schemes, before(set(), schemes)).values()
+    assert not wheel.told and wheel.alone
+    lib = schemes["purelib"]
+    assert wheel.compiled(lib, schemes) == [os.path.join(lib, "cr", "a.py")]
+    info = tmp_path / "cr-1.0.dist-info"
+    info.mkdir()
+    (info / "INSTALLER").write_text("pip\n")
+    (info / "RECORD").write_bytes(members["cr-1.0.dist-info/RECORD"])
+    assert finished_by_pip(str(tmp_path), info.name)  # as extracted, it would count
