@@ -22,6 +22,7 @@ import csv
 import email.parser
 import io
 import os
+import posixpath
 import unicodedata
 import zipfile
 from collections import Counter
@@ -212,21 +213,34 @@ def _forges(
     INSTALLER however spelt (either separator, either case). Not another folder's INSTALLER
     (setuptools vendors dist-info folders) nor "installer" in another name (installer.py).
     """
-    made = _tail(f"{entry}/{_MADE}", 0)
-    if any(_tail(name, len(made)) == made for name in [*names, *rows]):
+    made, own = _tail(f"{entry}/{_MADE}", 0), f"{entry}/RECORD"
+    record = _tail(own, 0)
+    if any(made in _spellings(row, len(made)) for row in rows):
         return True
     kept = {
         _key(os.path.join(lib, entry, file))
         for lib in lib_folders(schemes)
         for file in ("INSTALLER", "RECORD")
     }
-    own = f"{entry}/RECORD"
     for name in names:
+        if name == own:
+            continue
+        if made in _spellings(name, len(made)) or record in _spellings(name, len(record)):
+            return True
         for lib in lib_folders(schemes):
             dest = written_to(name, lib, schemes)
-            if name != own and dest is not None and _key(dest) in kept:
+            if dest is not None and _key(dest) in kept:
                 return True
     return False
+
+
+def _spellings(name: str, count: int) -> tuple[tuple[str, ...], ...]:
+    """The last ``count`` parts of ``name``: as written, and as pip on Windows normalises it.
+
+    There either separator splits, and "x/.." climbs back.
+    """
+    normal = posixpath.normpath(name.replace("\\", "/"))
+    return _tail(name, count), _tail(normal, count)
 
 
 def _first_fields(text: str) -> list[str] | None:

@@ -252,6 +252,8 @@ def test_a_wheel_that_writes_its_installer_or_record_by_another_name_is_never_to
             "scheme-1.0.dist-info",
             {"scheme-1.0.data/x/../purelib/scheme-1.0.dist-info/INSTALLER/y/..": b"pip\n"},
         ),
+        # as pip on Windows takes it (either separator)
+        _raw(tmp_path, "win", "win-1.0.dist-info", {"win-1.0.dist-info\\INSTALLER\\x\\..": b""}),
         # a dist-info folder named with a backslash (one name on POSIX), its INSTALLER
         _raw(tmp_path, "bs", "bs\\x-1.0.dist-info", {"bs\\x-1.0.dist-info/INSTALLER": b"pip\n"}),
         # a case- and normalisation-insensitive file system (macOS): the same folder
@@ -270,6 +272,7 @@ def test_a_wheel_that_writes_its_installer_or_record_by_another_name_is_never_to
         "rec": False,
         "bydata": False,
         "scheme": False,
+        "win": False,
         "bs\\x": False,
         "caf\u00e9": False,
         "plain": True,
