@@ -271,13 +271,17 @@ def written_to(name: str, lib: str, schemes: Mapping[str, str]) -> str | None:
     purelib). None where pip refuses it, or its scheme's folder is not known.
     """
     normal = os.path.normpath(name)
-    if not name.split("/", 1)[0].endswith(".data"):
-        return os.path.join(lib, normal)
-    parts = normal.split(os.sep, 2)
-    if len(parts) < 3:
-        return None
-    root = schemes.get(parts[1], lib if parts[1] in ("purelib", "platlib") else "")
-    return os.path.join(root, parts[2]) if root else None
+    root = lib
+    if name.split("/", 1)[0].endswith(".data"):
+        parts = normal.split(os.sep, 2)
+        if len(parts) < 3:
+            return None
+        root = schemes.get(parts[1], lib if parts[1] in ("purelib", "platlib") else "")
+        normal = parts[2]
+    dest = os.path.join(root, normal)
+    # pip refuses a member outside its folder (``is_within_directory``: by their prefix)
+    inside = os.path.commonprefix([os.path.abspath(root), os.path.abspath(dest)])  # noqa: RUF071
+    return dest if root and inside == os.path.abspath(root) else None
 
 
 def _script(name: str) -> bool:

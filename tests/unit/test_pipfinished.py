@@ -322,3 +322,15 @@ def test_a_wheel_whose_record_is_not_read_is_known_but_never_told(tmp_path):
     (info / "INSTALLER").write_text("pip\n")
     (info / "RECORD").write_bytes(members["cr-1.0.dist-info/RECORD"])
     assert finished_by_pip(str(tmp_path), info.name)  # as extracted, it would count
+
+
+def test_a_member_pip_refuses_is_not_compiled(tmp_path):
+    # pip stops at a member outside its folder: none is compiled (an absolute name would be
+    # the file it names, another package's or the standard library's)
+    schemes = _schemes(tmp_path)
+    lib = schemes["purelib"]
+    outside = str(tmp_path / "other" / "x.py")
+    files = {outside: b"", "../../y.py": b"", "out-1.0.data/purelib/../../z.py": b""}
+    wheels = [_raw(tmp_path, "out", "out-1.0.dist-info", {**files, "out/a.py": b""})]
+    (wheel,) = expected(wheels, schemes, before(set(), schemes)).values()
+    assert wheel.compiled(lib, schemes) == [os.path.join(lib, "out", "a.py")]
