@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.builders import (
+    find_links_requirements,
     make_venv,
     rename_member,
     site_packages,
@@ -68,11 +69,7 @@ def _wheels(root: Path, count: int, *, shared_differs: bool = True) -> list[Path
 
 
 def _reqs(write, wheels: list[Path]) -> str:
-    lines = [f"--no-index\n--find-links {wheels[0].parent}\n"]
-    for wheel in wheels:
-        name = wheel.name.split("-")[0]
-        lines.append(f"{name}==1.0 {hash_file(str(wheel))['sha256'].pip_option()}\n")
-    return write("reqs.txt", "".join(lines))
+    return write("reqs.txt", find_links_requirements(wheels))
 
 
 def _snapshot(venv: Path, before: dict[str, bytes] | None = None) -> dict[str, bytes]:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from support.builders import make_venv, site_packages, write_wheel
+from support.builders import find_links_requirements, make_venv, site_packages, write_wheel
 from support.peeprun import wait_for
 from support.procs import parents, runs
 
@@ -237,11 +237,7 @@ def _big_wheel(root: Path, name: str, *, entry_points: str | None = None) -> Pat
 
 
 def _reqs(write, wheels: list[Path]) -> str:
-    lines = [f"--no-index\n--find-links {wheels[0].parent}\n"]
-    for wheel in wheels:
-        name = wheel.name.split("-")[0]
-        lines.append(f"{name}==1.0 {hash_file(str(wheel))['sha256'].pip_option()}\n")
-    return write("reqs.txt", "".join(lines))
+    return write("reqs.txt", find_links_requirements(wheels))
 
 
 def _pip_alone(venv: Path, reqs: str, env: dict[str, str], *, check: bool = True) -> None:

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.builders import make_venv, site_packages
+from support.builders import find_links_requirements, make_venv, site_packages
 
 from peep_setuptools.hashes import hash_file
 
@@ -59,11 +59,7 @@ def _sources(name: str, count: int = 30) -> dict[str, bytes]:
 
 
 def _reqs(write, wheels: list[Path]) -> str:
-    lines = [f"--no-index\n--find-links {wheels[0].parent}\n"]
-    for wheel in wheels:
-        name = wheel.name.split("-")[0]
-        lines.append(f"{name}==1.0 {hash_file(str(wheel))['sha256'].pip_option()}\n")
-    return write("reqs.txt", "".join(lines))
+    return write("reqs.txt", find_links_requirements(wheels))
 
 
 def _pip_alone(venv: Path, reqs: str, env: dict[str, str], *, check: bool = True) -> None:

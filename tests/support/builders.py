@@ -15,7 +15,7 @@ import tarfile
 import textwrap
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -427,3 +427,12 @@ def pip_copy(folder: Path) -> Path:
         else:
             shutil.copy2(item, pip / item.name)
     return pip
+
+
+def find_links_requirements(wheels: Sequence[Path]) -> str:
+    """A requirements file's text: no index, the wheels' folder, each ``==1.0`` by its hash."""
+    lines = [f"--no-index\n--find-links {wheels[0].parent}\n"]
+    for wheel in wheels:
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        lines.append(f"{wheel.name.split('-')[0]}==1.0 --hash=sha256:{digest}\n")
+    return "".join(lines)
