@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.builders import make_venv, site_packages, write_wheel
+from support.builders import find_links_requirements, make_venv, site_packages, write_wheel
 
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing.bytecode import compile_after_pays, compile_jobs
@@ -89,11 +89,7 @@ def test_pip_backend_leaves_what_pip_leaves(tmp_path, env, peep, write, extra_en
     wheel = _wheel(tmp_path / "wheels", large=large)
     # Which path this case takes: ours on every core, or pip's own compile.
     assert compile_after_pays([_archive(wheel)]) == (large and compile_jobs() > 1)
-    digest = hash_file(str(wheel))["sha256"]
-    reqs = write(
-        "reqs.txt",
-        f"--no-index\n--find-links {wheel.parent}\nmany==1.0 {digest.pip_option()}\n",
-    )
+    reqs = write("reqs.txt", find_links_requirements([wheel]))
     env.update(extra_env)
     by_pip = make_venv(tmp_path / "pip-venv", with_pip=True).parent.parent
     by_peep = make_venv(tmp_path / "our-venv", with_pip=True).parent.parent
@@ -137,11 +133,7 @@ def test_pip_backend_leaves_what_pip_leaves(tmp_path, env, peep, write, extra_en
 
 def test_no_compile_leaves_no_bytecode(tmp_path, env, peep, write):
     wheel = _wheel(tmp_path / "wheels")
-    digest = hash_file(str(wheel))["sha256"]
-    reqs = write(
-        "reqs.txt",
-        f"--no-index\n--find-links {wheel.parent}\nmany==1.0 {digest.pip_option()}\n",
-    )
+    reqs = write("reqs.txt", find_links_requirements([wheel]))
     venv = make_venv(tmp_path / "venv", with_pip=True).parent.parent
     peep.install(reqs, "--no-compile", python=venv / "bin" / "python", check=0)
     assert not _ours(venv)
@@ -168,10 +160,7 @@ def test_only_installed_files_are_compiled(tmp_path, peep, write):
     with zipfile.ZipFile(wheel, "w") as new:
         for name, data in members.items():
             new.writestr(name, data)
-    digest = hash_file(str(wheel))["sha256"]
-    reqs = write(
-        "reqs.txt", f"--no-index\n--find-links {wheel.parent}\nrowdy==1.0 {digest.pip_option()}\n"
-    )
+    reqs = write("reqs.txt", find_links_requirements([wheel]))
     assert compile_after_pays([_archive(wheel)]) == (compile_jobs() > 1)
     venv = make_venv(tmp_path / "venv")
     peep.install(reqs, python=venv, check=0)
@@ -185,11 +174,7 @@ def test_the_record_rewrite_writes_through_no_planted_link(tmp_path, peep, write
     victim = tmp_path / "victim.txt"
     victim.write_text("untouched\n")
     wheel = _wheel(tmp_path / "wheels")
-    digest = hash_file(str(wheel))["sha256"]
-    reqs = write(
-        "reqs.txt",
-        f"--no-index\n--find-links {wheel.parent}\nmany==1.0 {digest.pip_option()}\n",
-    )
+    reqs = write("reqs.txt", find_links_requirements([wheel]))
     venv = make_venv(tmp_path / "venv")
     peep.install(reqs, python=venv, check=0)
     dist_info = site_packages(venv) / "many-1.0.dist-info"
@@ -207,11 +192,7 @@ def test_the_compile_writes_through_no_planted_bytecode_folder(tmp_path, peep, w
     victim = tmp_path / "victim"
     victim.mkdir()
     wheel = _wheel(tmp_path / "wheels")
-    digest = hash_file(str(wheel))["sha256"]
-    reqs = write(
-        "reqs.txt",
-        f"--no-index\n--find-links {wheel.parent}\nmany==1.0 {digest.pip_option()}\n",
-    )
+    reqs = write("reqs.txt", find_links_requirements([wheel]))
     venv = make_venv(tmp_path / "venv")
     cache = site_packages(venv) / "many" / "sub" / "__pycache__"
     cache.parent.mkdir(parents=True)
