@@ -395,8 +395,11 @@ class Compiler:
         """The installer has exited: what it finished since the last look is given; no more looks.
 
         Called before anything else is done after pip, so that the compiling goes on
-        meanwhile (pip failed: what it finished is compiled, as pip would have done).
+        meanwhile (pip failed: what it finished is compiled, as pip would have done). Once:
+        ``finish`` calls it again, with nothing new to find (pip has exited).
         """
+        if self._stop.is_set():
+            return
         self._unwatch()
         if self._folders:
             self._give(self._finished(early=False))
