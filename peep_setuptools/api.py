@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from peep_setuptools.errors import VerificationFailed, ctrl_c_deferred
+from peep_setuptools.errors import VerificationFailed, interrupts_deferred
 from peep_setuptools.hashes import hash_files as hash_files  # public here too: api.hash_files
 from peep_setuptools.installing.plan import Plan, plan
 from peep_setuptools.values import (
@@ -347,7 +347,7 @@ def _session(
             settings,
         )
     finally:
-        with ctrl_c_deferred():  # a second Ctrl-C must not leave part of the folder
+        with interrupts_deferred():  # a second Ctrl-C must not leave part of the folder
             index.close()
             shutil.rmtree(workdir, ignore_errors=True)
 

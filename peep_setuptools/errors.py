@@ -170,20 +170,30 @@ def terminate_like_ctrl_c() -> Iterator[None]:
 
 
 @contextmanager
-def ctrl_c_deferred() -> Iterator[None]:
-    """A Ctrl-C while the block runs takes effect once it ends: cleanup is not cut short.
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C, SIGTERM or SIGHUP while the block runs takes effect once it ends.
 
-    A second Ctrl-C as the run's folder was removed left part of it behind. Only in the main
-    thread, where Python runs signal handlers (a child started meanwhile has the default).
+    For what must not be cut short: a second Ctrl-C as the run's folder was removed left
+    part of it behind; one between starting a child and holding it (to stop it later) left
+    it running after we exited. Each signal seen is raised again afterwards, in order, to
+    the handler it would have met (KeyboardInterrupt, ``terminate_like_ctrl_c``'s, ignored,
+    or the default). Only in the main thread, where Python runs signal handlers; a child
+    started meanwhile has the default, or ignores what we ignore.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     seen: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    saved = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)  # no SIGHUP on Windows
+        # one ignored stays ignored, in us and in a child started meanwhile (``nohup``)
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            saved[number] = signal.signal(number, lambda signum, frame: seen.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if seen:  # now, as it would have been: KeyboardInterrupt, ignored, or the default
-            signal.raise_signal(signal.SIGINT)
+        for number, previous in saved.items():
+            signal.signal(number, previous)
+        for number in dict.fromkeys(seen):  # now, as each would have been
+            signal.raise_signal(number)

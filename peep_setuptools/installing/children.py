@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
-from peep_setuptools.errors import BackendError, note_lost_output
+from peep_setuptools.errors import BackendError, interrupts_deferred, note_lost_output
 from peep_setuptools.urls import redact_text
 
 if TYPE_CHECKING:
@@ -127,8 +127,10 @@ def run_all(
             while waiting and len(running) < at_once:
                 run = waiting.pop(0)
                 try:
-                    started = ahead.take(run, cwd, out) if ahead is not None else None
-                    running.append(started or _start(run, cwd, out))
+                    # held as soon as it starts: one started as a signal came would outlive us
+                    with interrupts_deferred():
+                        started = ahead.take(run, cwd, out) if ahead is not None else None
+                        running.append(started or _start(run, cwd, out))
                 except OSError as exc:  # a failure like any other: those running may finish
                     failed = BackendError(f"cannot run {run.command[0]}: {exc}")
                     waiting.clear()

@@ -27,6 +27,7 @@ import os
 import signal
 from collections.abc import Mapping, Sequence
 
+from peep_setuptools.errors import interrupts_deferred
 from peep_setuptools.installing.children import (
     Child,
     ChildRun,
@@ -213,10 +214,11 @@ class WarmStarts:
         command = [self._program[0], "-c", _WAITING, str(given), *runner]
         placeholder = ChildRun(command, (), self._env)  # replaced by the run it is given
         try:
-            # held (for close) as soon as it starts: an interrupt between would leave it
-            # waiting, its pipe open, for as long as we run
-            started = spawn(command, self._env, self._cwd, self._out, fd=given, forward=False)
-            self._waiting.append((Child(*started, placeholder), ours))
+            # held (for close) as soon as it starts, the signals waiting meanwhile: one
+            # between would leave it running after we exit (it leaves on its own, later)
+            with interrupts_deferred():
+                started = spawn(command, self._env, self._cwd, self._out, fd=given, forward=False)
+                self._waiting.append((Child(*started, placeholder), ours))
         except BaseException as exc:
             os.close(given)
             if any(o == ours for _, o in self._waiting):  # held already: close() stops it

@@ -369,6 +369,30 @@ def test_an_interrupt_as_a_child_starts_stops_it(
         pytest.fail("the child runs on")
 
 
+def test_a_signal_as_an_installer_is_started_stops_it_before_we_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C just after the installer started, before run_all held it: it is held first,
+    # then stopped with the others, and waited for
+    from peep_setuptools.installing import children
+
+    started: list[children.Child] = []
+    real_start = children._start
+
+    def signalled(*args: object) -> children.Child:
+        child = real_start(*args)  # type: ignore[arg-type]
+        started.append(child)
+        signal.raise_signal(signal.SIGINT)
+        return child
+
+    monkeypatch.setattr(children, "_start", signalled)
+    run = children.ChildRun(_python("import time; time.sleep(30)"), (), dict(os.environ))
+    with pytest.raises(KeyboardInterrupt):
+        children.run_all([run], workdir=str(tmp_path), action="install", out=False)
+    assert started
+    assert started[0].process.poll() is not None  # stopped and waited for
+
+
 def test_an_interrupt_while_the_child_is_exec_d_stops_it(tmp_path: Path) -> None:
     # Popen waits for the child's exec to succeed; an interrupt there (here while the child
     # still sleeps before its exec) left it to start and run on, with no Popen to stop it

@@ -328,6 +328,33 @@ def test_an_interrupt_as_one_starts_leaves_none_waiting(
         spawned[0].wait()
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_as_one_starts_stops_it_before_we_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int
+) -> None:
+    # Ctrl-C (or a SIGTERM, under terminate_like_ctrl_c) right after a waiting pip started,
+    # before it was held: it waits until it is held, which close() then stops. Before, it
+    # left on its own once it saw the end of its pipe, after we had exited (found under load)
+    from peep_setuptools.errors import Terminated, terminate_like_ctrl_c
+    from peep_setuptools.installing import warmpip
+
+    spawned: list[subprocess.Popen[bytes]] = []
+    real_spawn = warmpip.spawn
+
+    def signalled(*args: object, **options: object) -> object:
+        started = real_spawn(*args, **options)  # type: ignore[arg-type]
+        spawned.append(started[0])
+        signal.raise_signal(signum)
+        return started
+
+    monkeypatch.setattr(warmpip, "spawn", signalled)
+    (tmp_path / "work").mkdir()
+    with pytest.raises((KeyboardInterrupt, Terminated)), terminate_like_ctrl_c():
+        WarmStarts.start(PIP, _env(), str(tmp_path / "work"), False, 1)
+    assert spawned
+    assert spawned[0].poll() == -signal.SIGKILL  # stopped, and waited for, by close()
+
+
 def _upgraded(pip: Path, code: str) -> None:
     """pip's ``__init__.py`` replaced by a new file (as an upgrade writes it) that runs ``code``."""
     new = pip / "__init__.py.new"

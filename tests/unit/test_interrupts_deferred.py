@@ -1,0 +1,56 @@
+"""Cleanup that a second signal must not cut short: the run's folder is removed whole."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from peep_setuptools.errors import interrupts_deferred
+
+
+def test_a_ctrl_c_meanwhile_takes_effect_once_the_block_is_done() -> None:
+    done = []
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        signal.raise_signal(signal.SIGINT)
+        done.append("the rest of the cleanup")
+    assert done == ["the rest of the cleanup"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_one_ignored_before_stays_ignored() -> None:
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interrupts_deferred():
+            signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_without_a_ctrl_c_nothing_is_raised() -> None:
+    with interrupts_deferred():
+        pass
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_sigterm_meanwhile_reaches_its_handler_once_the_block_is_done() -> None:
+    from peep_setuptools.errors import Terminated, terminate_like_ctrl_c
+
+    done = []
+    with pytest.raises(Terminated), terminate_like_ctrl_c(), interrupts_deferred():
+        signal.raise_signal(signal.SIGTERM)
+        done.append("the rest of the cleanup")
+    assert done == ["the rest of the cleanup"]
+
+
+def test_an_ignored_hangup_stays_ignored_inside() -> None:
+    # under nohup: a child started in the block must ignore SIGHUP as we do
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with interrupts_deferred():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            signal.raise_signal(signal.SIGHUP)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
