@@ -145,7 +145,8 @@ def terminate_like_ctrl_c() -> Iterator[None]:
 
     The first such signal raises Terminated in the main thread; later ones are ignored, so
     that the cleanup the first one started is not itself interrupted. Outside the main
-    thread (signals cannot be handled there) it does nothing.
+    thread (signals cannot be handled there) it does nothing. One we were started ignoring
+    (``nohup``) stays ignored, in us and in every child we start meanwhile.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -160,7 +161,7 @@ def terminate_like_ctrl_c() -> Iterator[None]:
     saved = {}
     for name in ("SIGTERM", "SIGHUP"):
         number = getattr(signal, name, None)  # no SIGHUP on Windows
-        if number is not None:
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
             saved[number] = signal.signal(number, handler)
     try:
         yield

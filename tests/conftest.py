@@ -16,3 +16,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # each child at exec, so the children get SIGINT as a terminal would send it.
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Under nohup, the same for SIGHUP (peep keeps an ignored one ignored): still ignored
+    # here, by a handler, which each child has the default for.
+    for number in (signal.SIGHUP, signal.SIGTERM):
+        if signal.getsignal(number) is signal.SIG_IGN:
+            signal.signal(number, lambda signum, frame: None)

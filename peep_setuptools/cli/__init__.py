@@ -94,11 +94,12 @@ def _stop_on_termination() -> None:
     """Until the run takes them over, SIGTERM and SIGHUP end peep with 143 and 129.
 
     While Python imports the package nothing has started that needs cleaning up, and a
-    signal would otherwise end the process without its exit code (-15).
+    signal would otherwise end the process without its exit code (-15). One we were started
+    ignoring (``nohup``) stays ignored: in us, and in every child (it keeps SIG_IGN at exec).
     """
     for name in ("SIGTERM", "SIGHUP"):
         number = getattr(signal, name, None)  # no SIGHUP on Windows
-        if number is not None:
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
             signal.signal(number, _exit_for)
 
 

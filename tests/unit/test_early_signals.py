@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -29,3 +30,19 @@ def test_a_signal_before_the_run_begins_exits_with_its_code(name: str, code: int
     assert done.stdout == ""
     if name == "SIGINT":
         assert done.stderr == "peep: interrupted; nothing was installed\n"
+
+
+@pytest.mark.parametrize("name", ["SIGHUP", "SIGTERM"])
+def test_one_we_were_started_ignoring_stays_ignored(name: str) -> None:
+    # `nohup peep install ...`: a hangup as the terminal closes ended the run (129), and
+    # each child we started then had the default (a closed terminal killed pip too)
+    number = getattr(signal, name)
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNALLED, name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: signal.signal(number, signal.SIG_IGN),  # as nohup starts us
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("peep")

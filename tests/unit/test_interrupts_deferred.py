@@ -54,3 +54,25 @@ def test_an_ignored_hangup_stays_ignored_inside() -> None:
         assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_under_nohup_a_hangup_stays_ignored_in_the_run_and_in_its_children() -> None:
+    # terminate_like_ctrl_c turned an ignored SIGHUP into Terminated (exit 129), and a child
+    # started meanwhile had the default: it died as the terminal closed
+    import subprocess
+    import sys
+
+    from peep_setuptools.errors import terminate_like_ctrl_c
+
+    child = "import signal; print(signal.getsignal(signal.SIGHUP) is signal.SIG_IGN)"
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with terminate_like_ctrl_c():
+            signal.raise_signal(signal.SIGHUP)
+            seen = subprocess.run(
+                [sys.executable, "-c", child], capture_output=True, text=True, timeout=60
+            )
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert seen.stdout == "True\n"
