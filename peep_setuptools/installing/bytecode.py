@@ -359,16 +359,16 @@ class Compiler:
         except OSError as exc:
             _not_compiled(str(exc))
             return None
-        if not pipfinished.in_a_venv(schemes):
-            # pip may write into the standard library it imports from: not before it has
-            # imported all it needs, and looked at the codecs there (``_COMPILE``)
-            try:
+        try:  # an interrupt before the object returned holds it: no one would stop it
+            if not pipfinished.in_a_venv(schemes):
+                # pip may write into the standard library it imports from: not before it
+                # has imported all it needs, and looked at the codecs there (``_COMPILE``)
                 process.stdout.readline()  # type: ignore[union-attr]
-            except BaseException:
-                stop_tree(process)
-                process.wait()
-                raise
-        return cls(process, schemes, wheels, found)
+            return cls(process, schemes, wheels, found)
+        except BaseException:
+            stop_tree(process)
+            process.wait()
+            raise
 
     def finish(self, records: Sequence[tuple[str, str]]) -> bool:
         """Compile ``records`` too (those not given yet), wait; False (warned) on a failure.

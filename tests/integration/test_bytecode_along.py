@@ -331,3 +331,33 @@ def test_a_signal_while_compiling_along_leaves_no_process(tmp_path, peep, write,
     assert left == []
     assert done.returncode in (0, 128 + sig), done.stderr
     assert [p for p in site.rglob("*") if ".peep-tmp-" in p.name] == []
+
+
+@pytest.mark.parametrize("in_a_venv", [True, False])
+def test_an_interrupt_as_the_compiler_starts_stops_it(tmp_path, monkeypatch, in_a_venv):
+    # Ctrl-C after the child started, before the Compiler returned held it (in a venv there
+    # was no guard at all): it waited on its stdin for as long as we ran
+    from peep_setuptools.installing import bytecode, pipfinished
+
+    started: list[subprocess.Popen[str]] = []
+    real_start = bytecode.start_process
+
+    def held(*args, **options):
+        started.append(real_start(*args, **options))
+        return started[-1]
+
+    def interrupted(schemes):
+        signal.raise_signal(signal.SIGINT)
+        return in_a_venv
+
+    monkeypatch.setattr(bytecode, "start_process", held)
+    monkeypatch.setattr(pipfinished, "in_a_venv", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            Compiler.start(sys.executable, dict(os.environ), cwd=str(tmp_path))
+        assert started
+        assert started[0].poll() is not None, "the compiler runs on"
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()
