@@ -166,8 +166,9 @@ def terminate_like_ctrl_c() -> Iterator[None]:
     try:
         yield
     finally:
-        for number, previous in saved.items():
-            signal.signal(number, previous)
+        raised = _put_back(saved)
+        if raised is not None:
+            raise raised
 
 
 @contextmanager
@@ -194,7 +195,24 @@ def interrupts_deferred() -> Iterator[None]:
     try:
         yield
     finally:
-        for number, previous in saved.items():
-            signal.signal(number, previous)
+        raised = _put_back(saved)
         for number in dict.fromkeys(seen):  # now, as each would have been
             signal.raise_signal(number)
+        if raised is not None:
+            raise raised
+
+
+def _put_back(saved: dict[int, Any]) -> BaseException | None:
+    """Each signal's handler as it was; what one raised as they were put back, or None.
+
+    A Ctrl-C once SIGINT's is back (``signal.signal`` runs the handlers of signals that
+    came before it changes one) left the others ours: a SIGTERM swallowed ever after.
+    """
+    raised: BaseException | None = None
+    for number, previous in saved.items():
+        while signal.getsignal(number) is not previous:
+            try:
+                signal.signal(number, previous)
+            except (KeyboardInterrupt, SystemExit) as exc:  # raised by a handler put back
+                raised = raised or exc
+    return raised

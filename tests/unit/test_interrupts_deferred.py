@@ -76,3 +76,54 @@ def test_under_nohup_a_hangup_stays_ignored_in_the_run_and_in_its_children() -> 
     finally:
         signal.signal(signal.SIGHUP, previous)
     assert seen.stdout == "True\n"
+
+
+def test_a_ctrl_c_as_the_handlers_are_put_back_leaves_none_of_ours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # signal.signal runs the handler of a signal that came before it changes one: a Ctrl-C
+    # once SIGINT's was back raised there, and SIGTERM's and SIGHUP's stayed ours, which
+    # swallow them (in a program calling peep's api, for as long as it runs)
+    before = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGHUP)}
+    with pytest.raises(KeyboardInterrupt), interrupts_deferred():
+        _signal_once_put_back(monkeypatch, signal.SIGINT, signal.default_int_handler)
+    monkeypatch.undo()
+    assert {number: signal.getsignal(number) for number in before} == before
+
+
+def test_a_sigterm_as_terminate_like_ctrl_c_ends_leaves_none_of_its_handlers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the same in terminate_like_ctrl_c: SIGTERM once its handler (peep's early one, which
+    # exits) was back left SIGHUP's, which ignores all but the first, in place
+    from peep_setuptools.errors import terminate_like_ctrl_c
+
+    def exiting(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    saved = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGHUP)}
+    signal.signal(signal.SIGTERM, exiting)
+    signal.signal(signal.SIGHUP, exiting)
+    try:
+        with pytest.raises(SystemExit), terminate_like_ctrl_c():
+            _signal_once_put_back(monkeypatch, signal.SIGTERM, exiting)
+        monkeypatch.undo()
+        assert signal.getsignal(signal.SIGHUP) is exiting
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+
+def _signal_once_put_back(monkeypatch: pytest.MonkeyPatch, number: int, handler: object) -> None:
+    """``number`` is sent to us as soon as its handler is set to ``handler`` again."""
+    import os
+
+    real = signal.signal
+
+    def put_back(signum: int, new: object) -> object:
+        previous = real(signum, new)  # type: ignore[arg-type]
+        if signum == number and new is handler:
+            os.kill(os.getpid(), number)
+        return previous
+
+    monkeypatch.setattr(signal, "signal", put_back)
