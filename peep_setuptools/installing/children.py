@@ -301,13 +301,17 @@ def run_process(
     As ``run`` does, the child is killed if we are interrupted or it times out while we wait.
     """
     stdin = subprocess.PIPE if input is not None else None
-    with start_process(command, stdin=stdin, **options) as process:
-        try:
-            out, err = process.communicate(input, timeout=timeout)
-        except BaseException:
-            stop_tree(process)
-            process.wait()
-            raise
+    process = start_process(command, stdin=stdin, **options)
+    try:  # not ``with``: an interrupt as Popen.__enter__ began left the child running
+        out, err = process.communicate(input, timeout=timeout)
+    except BaseException:
+        stop_tree(process)
+        process.wait()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        raise
     return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 

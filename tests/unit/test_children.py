@@ -393,6 +393,38 @@ def test_a_signal_as_an_installer_is_started_stops_it_before_we_go_on(
     assert started[0].process.poll() is not None  # stopped and waited for
 
 
+def test_an_interrupt_as_run_process_enters_its_child_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a signal as start_process returned is raised at the next call: Popen.__enter__ of
+    # run_process's `with`, outside its guard; the build hook it started ran on
+    from peep_setuptools.installing import children
+
+    started: list[subprocess.Popen[str]] = []
+    real_start = children.start_process
+
+    def at_the_next_call(frame: object, event: str, arg: object) -> None:
+        if event == "call":  # where Python runs the handler of a signal come meanwhile
+            sys.setprofile(None)
+            signal.raise_signal(signal.SIGINT)
+
+    def held(*args: object, **options: object) -> subprocess.Popen[str]:
+        started.append(real_start(*args, **options))  # type: ignore[arg-type]
+        sys.setprofile(at_the_next_call)  # Ctrl-C as it returns
+        return started[-1]
+
+    monkeypatch.setattr(children, "start_process", held)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            children.run_process(_python("import time; time.sleep(30)"), cwd=str(tmp_path))
+        assert started
+        assert started[0].poll() is not None, "the child runs on"
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()
+
+
 def test_an_interrupt_while_the_child_is_exec_d_stops_it(tmp_path: Path) -> None:
     # Popen waits for the child's exec to succeed; an interrupt there (here while the child
     # still sleeps before its exec) left it to start and run on, with no Popen to stop it
