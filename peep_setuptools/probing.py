@@ -2,16 +2,20 @@
 
 ``target.py`` reads the answers. This module imports nothing of ours and no ``packaging``,
 so that the command line can start the probe (~20 ms, most of it the target's own start-up)
-before it imports the rest of the package, and the two run side by side.
+before it imports the rest of the package, and the two run side by side. Every child of
+ours starts by ``start_process`` here (``installing.children`` has it too).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
+import signal
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from typing import Any
 
 #: Script text that sets ``paths``: the site folders the target installs into and imports
 #: from, computed without running its site.py. Every probe runs with -I -S (run_script's
@@ -239,7 +243,7 @@ class Running:
         self._error: OSError | subprocess.SubprocessError | None = None
         self._process: subprocess.Popen[str] | None = None
         try:
-            self._process = subprocess.Popen(
+            self._process = start_process(
                 self.command,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -286,6 +290,28 @@ class Running:
         if self._cwd is not None:
             self._cwd.cleanup()
             self._cwd = None
+
+
+def start_process(command: Sequence[str], **options: Any) -> subprocess.Popen[Any]:  # noqa: ANN401
+    """``subprocess.Popen(command, **options)``; interrupted as it starts, the child is killed.
+
+    Popen waits for the child's exec to succeed: an interrupt (Ctrl-C, a SIGTERM turned into
+    one) raised there goes out of Popen with no object to stop the child by, while the
+    child, started, runs on. Its pid is set on the object by then.
+    """
+    process: subprocess.Popen[Any] = subprocess.Popen.__new__(subprocess.Popen)
+    try:
+        subprocess.Popen.__init__(process, command, **options)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        raise  # it never ran, or Popen has waited for it already
+    except BaseException:
+        pid = getattr(process, "pid", None)
+        if pid is not None and getattr(process, "returncode", None) is None:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        raise
+    return process
 
 
 def _key(python: str, script: str, args: Sequence[str], isolated: bool) -> tuple[str, ...]:

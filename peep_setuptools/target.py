@@ -100,7 +100,11 @@ def run_script(
     so nothing installed in the target can run in the script or change its answer.
     """
     try:
-        return probing.start(python, script, *args, isolated=isolated).result()
+        running = probing.start(python, script, *args, isolated=isolated)
+        try:  # an interrupt as result() is called is raised before its own guard
+            return running.result()
+        finally:
+            running.close()
     except (OSError, subprocess.SubprocessError) as exc:
         python = probing.Running.normalized(python)
         # TimeoutExpired's own text quotes the whole command, the script and all

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
 from peep_setuptools.errors import BackendError, interrupts_deferred, note_lost_output
+from peep_setuptools.probing import start_process as start_process  # ours too
 from peep_setuptools.urls import redact_text
 
 if TYPE_CHECKING:
@@ -265,28 +266,6 @@ def spawn(
         process.wait()
         raise
     return process, forwarders
-
-
-def start_process(command: Sequence[str], **options: Any) -> subprocess.Popen[Any]:  # noqa: ANN401
-    """``subprocess.Popen(command, **options)``; interrupted as it starts, the child is killed.
-
-    Popen waits for the child's exec to succeed: an interrupt (Ctrl-C, a SIGTERM turned into
-    one) raised there goes out of Popen with no object to stop the child by, while the
-    child, started, runs on. Its pid is set on the object by then.
-    """
-    process: subprocess.Popen[Any] = subprocess.Popen.__new__(subprocess.Popen)
-    try:
-        subprocess.Popen.__init__(process, command, **options)
-    except (OSError, subprocess.SubprocessError, ValueError):
-        raise  # it never ran, or Popen has waited for it already
-    except BaseException:
-        pid = getattr(process, "pid", None)
-        if pid is not None and getattr(process, "returncode", None) is None:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-        raise
-    return process
 
 
 def run_process(

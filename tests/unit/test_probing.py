@@ -57,3 +57,63 @@ def test_an_early_probe_nobody_collects_is_stopped(no_early_probes):
     assert probing._early == []
     assert stray._cwd is None
     assert stray._process is not None and stray._process.returncode is not None
+
+
+def test_an_interrupt_as_the_probe_starts_stops_it(monkeypatch, tmp_path):
+    # Popen waits for the child's exec: a Ctrl-C raised there (here just after it) went
+    # out of Popen with no object to stop the probe by (the early one too: not yet held)
+    import signal
+    import subprocess
+
+    started = []
+    real = subprocess.Popen._execute_child
+
+    def exec_d(self, *args, **options):
+        real(self, *args, **options)
+        started.append(self.pid)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", exec_d)
+    with pytest.raises(KeyboardInterrupt):
+        probing.Running(sys.executable, "import time; time.sleep(30)", (), isolated=True)
+    monkeypatch.undo()
+    assert started
+    _assert_gone(started[0])
+
+
+def test_an_interrupt_as_a_script_s_result_is_asked_for_stops_it(monkeypatch):
+    # a signal as probing.start returned is raised as result() is called, before its guard
+    from peep_setuptools import target
+
+    started = []
+    real = probing.start
+
+    def at_the_next_call(frame, event, arg):
+        if event == "call":  # where Python runs the handler of a signal come meanwhile
+            sys.setprofile(None)
+            import signal
+
+            signal.raise_signal(signal.SIGINT)
+
+    def held(*args, **options):
+        started.append(real(*args, **options))
+        sys.setprofile(at_the_next_call)  # Ctrl-C as it returns
+        return started[-1]
+
+    monkeypatch.setattr(probing, "start", held)
+    with pytest.raises(KeyboardInterrupt):
+        target.run_script(sys.executable, "import time; time.sleep(30)")
+    assert started
+    _assert_gone(started[0]._process.pid)
+
+
+def _assert_gone(pid):
+    import signal
+
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return  # stopped and waited for
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail(f"the probe runs on (reaped: {bool(waited)})")
