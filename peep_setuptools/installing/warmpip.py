@@ -272,13 +272,20 @@ class WarmStarts:
         """Stop every interpreter still waiting (it has run nothing) and wait for it.
 
         One handed its run that no one waited for (an interrupt came before its taker held
-        it) is stopped too: it would install after we stopped.
+        it) is stopped too: it would install after we stopped. A second interrupt meanwhile
+        stops none less; the first is raised once all are stopped.
         """
+        interrupted: KeyboardInterrupt | None = None
         while self._waiting:
-            self._stop(*self._waiting[-1])
+            try:
+                self._stop(*self._waiting[-1])
+            except KeyboardInterrupt as exc:
+                interrupted = interrupted or exc
         # back in our group: each with what it started
         stop_all([child for child in self._given if child.process.poll() is None])
         self._given.clear()
+        if interrupted is not None:
+            raise interrupted
 
     def _stop(self, child: Child, ours: int) -> None:
         """Stop one waiting interpreter: what it was given so far, it never runs.
@@ -286,12 +293,13 @@ class WarmStarts:
         With it goes what it started (its process group), and what it printed that no one
         passed on.
         """
-        self._waiting.remove((child, ours))
-        with contextlib.suppress(OSError):  # not yet in a group of its own: itself only
-            os.killpg(child.process.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            child.process.kill()  # first: a message cut short is never read
-        os.close(ours)
+        with interrupts_deferred():  # not left half stopped: its pipe open, not killed
+            self._waiting.remove((child, ours))
+            with contextlib.suppress(OSError):  # not yet in a group of its own: itself only
+                os.killpg(child.process.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                child.process.kill()  # first: a message cut short is never read
+            os.close(ours)
         child.wait(patient=False)
         if not any(f.thread.ident for f in child.forwarders):
             for stream in (child.process.stdout, child.process.stderr):

@@ -458,3 +458,34 @@ def test_what_pip_raises_ends_it_as_python_ends_a_cold_run(
     finally:
         warm.close()
     assert capfd.readouterr() == (cold.stdout, cold.stderr)
+
+
+def test_a_second_interrupt_as_they_are_stopped_stops_them_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C again as close() stopped the first of those waiting: it went out of close()
+    # with that one's pipe still open and the others not stopped, all waiting for as long
+    # as we ran
+    warm = _warm(tmp_path / "work", count=2)
+    spawned = [child.process for child, _ in warm._waiting]
+    real_killpg = os.killpg
+    signalled: list[int] = []
+
+    def killpg(pid: int, number: int) -> None:
+        try:
+            real_killpg(pid, number)
+        finally:
+            if not signalled:
+                signalled.append(pid)
+                signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(os, "killpg", killpg)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            warm.close()
+        monkeypatch.undo()
+        assert [process.poll() for process in spawned] == [-signal.SIGKILL] * 2
+    finally:
+        for process in spawned:
+            process.kill()
+            process.wait()
