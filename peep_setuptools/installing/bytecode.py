@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from peep_setuptools.archives import is_wheel
+from peep_setuptools.errors import interrupts_deferred
 from peep_setuptools.installing.children import cores, start_process, stop_tree
 
 if TYPE_CHECKING:
@@ -407,14 +408,15 @@ class Compiler:
 
     def stop(self) -> None:
         """Kill the child, stop watching (we are interrupted); no RECORD left half-written."""
-        self._stop.set()
-        stop_tree(self._process)  # first: the watch may be writing to it
-        self._process.wait()
-        self._unwatch()
-        for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
-            with contextlib.suppress(OSError, ValueError):
-                stream.close()  # type: ignore[union-attr]
-        self._remove_temporaries()
+        with interrupts_deferred():  # a Ctrl-C again left its temporary RECORD behind
+            self._stop.set()
+            stop_tree(self._process)  # first: the watch may be writing to it
+            self._process.wait()
+            self._unwatch()
+            for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.close()  # type: ignore[union-attr]
+            self._remove_temporaries()
 
     def _remove_temporaries(self) -> None:
         """The child's temporary RECORDs (``_COMPILE``): killed as it wrote one, it is left."""

@@ -195,6 +195,31 @@ def test_a_compiler_stopped_as_it_writes_a_record_leaves_no_half_of_it(tmp_path)
     assert list(record.parent.glob("RECORD.peep-tmp-*")) == []
 
 
+def test_ctrl_c_again_as_the_compiler_is_stopped_leaves_no_half_record(tmp_path, monkeypatch):
+    # a second Ctrl-C as stop() waited for the watch to end went out of it before the
+    # child's temporary RECORD was removed: half of one left in the target
+    site = tmp_path / "site"
+    site.mkdir()
+    compiler = _start(tmp_path, site, "long")
+    more = [f"long/data{i}.txt,," for i in range(200_000)]
+    record = _install_like_pip(site, "long", more=more)
+    real_unwatch = compiler._unwatch
+
+    def unwatch():
+        real_unwatch()
+        signal.raise_signal(signal.SIGINT)
+
+    try:
+        assert wait_for(lambda: list(record.parent.glob("RECORD.peep-tmp-*")), timeout=30)
+        monkeypatch.setattr(compiler, "_unwatch", unwatch)
+        with pytest.raises(KeyboardInterrupt):
+            compiler.stop()
+        assert list(record.parent.glob("RECORD.peep-tmp-*")) == []
+    finally:
+        monkeypatch.undo()
+        compiler.stop()
+
+
 _FULL_DISK = r"""
 import json, os, resource, signal, sys
 from peep_setuptools.installing.bytecode import Compiler
