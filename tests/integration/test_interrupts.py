@@ -191,10 +191,45 @@ def test_ctrl_c_again_and_again_as_peep_stops_a_build_leaves_none_of_its_process
     assert left == {}, "peep's processes outlived it"
 
 
-def _building_slowly(peep, write, tmp_path, monkeypatch):
+def test_under_nohup_a_hangup_stops_neither_peep_nor_its_children(
+    peep, write, tmp_path, monkeypatch
+):
+    # `nohup peep install ...` and the terminal closes: peep's handlers took SIGHUP over,
+    # so it ended the run (129), and every child it started had the default
+    import os
+
+    proc, marks = _building_slowly(peep, write, tmp_path, monkeypatch, wrap=["nohup"])
+    backend = int(next(marks.iterdir()).name)
+    ignored = _ignored(backend)
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    running = proc.poll() is None
+    done = peep.interrupt(proc, sig=signal.SIGTERM)
+    try:
+        assert wait_for(lambda: not runs(backend), timeout=2), "the build backend outlived peep"
+    finally:
+        if runs(backend):
+            os.kill(backend, signal.SIGKILL)
+    assert ignored & (1 << (signal.SIGHUP - 1)), "the build backend does not ignore SIGHUP"
+    assert running, done.stderr
+    assert done.returncode == 143, done.stderr
+
+
+def _ignored(pid):
+    """The signals ``pid`` ignores, as a mask (bit N-1: signal N)."""
+    from pathlib import Path
+
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return int(line.split()[1], 16)
+    raise AssertionError("no SigIgn")
+
+
+def _building_slowly(peep, write, tmp_path, monkeypatch, wrap=()):
     """peep installing a (verified) sdist whose build backend sleeps, once it is building.
 
-    Each backend process writes its pid into the folder returned with peep's process.
+    Each backend process writes its pid into the folder returned with peep's process;
+    ``wrap``: the command peep runs behind.
     """
     import support.builders as builders
 
@@ -207,6 +242,6 @@ def _building_slowly(peep, write, tmp_path, monkeypatch):
     sdist = builders.make_sdist(tmp_path / "dist", "slowpkg", "1.0", telltale=tmp_path / "t")
     digest = hash_file(str(sdist))["sha256"]
     reqs = write("slow.txt", f"{sdist} {digest.pip_option()}\n")
-    proc = peep.spawn(*peep.install_args(reqs, "--no-index"))
+    proc = peep.spawn(*peep.install_args(reqs, "--no-index"), wrap=wrap)
     assert wait_for(lambda: any(marks.iterdir()), timeout=120)
     return proc, marks

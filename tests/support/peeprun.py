@@ -139,13 +139,14 @@ class Peep:
         done.stderr = seen
         return self.checked(done, check)
 
-    def spawn(self, *args: str) -> subprocess.Popen[str]:
+    def spawn(self, *args: str, wrap: Sequence[str] = ()) -> subprocess.Popen[str]:
         """Start ``peep ARGS...`` in the background; ``finish`` or ``interrupt`` collects it.
 
         A run still going when the test ends (it failed before collecting it) is killed.
+        ``wrap``: a command it runs behind (``nohup``).
         """
         proc = subprocess.Popen(
-            self.argv(*args),
+            [*wrap, *self.argv(*args)],
             env=self.env,
             cwd=self.cwd,
             stdout=subprocess.PIPE,
