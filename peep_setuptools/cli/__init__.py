@@ -66,6 +66,7 @@ def _exit(code: int) -> NoReturn:
         code = 130
     except SystemExit as exc:  # SIGTERM, SIGHUP (_exit_for)
         code = exc.code if isinstance(exc.code, int) else code
+    seen = _signals_noted()  # from here on: raised in an exit handler, one was a traceback
     threading = sys.modules.get("threading")
     if threading is not None:
         threading._shutdown()  # what Python's exit calls first
@@ -81,7 +82,31 @@ def _exit(code: int) -> NoReturn:
             sys.stderr.write(f"peep: error: the output could not all be written ({lost[0]})\n")
             sys.stderr.flush()
         code = code or EXIT_OUTPUT_LOST
-    os._exit(code)
+    os._exit(128 + seen[0] if seen else code)  # a signal as we ended: its code, as above
+
+
+def _signals_noted() -> list[int]:
+    """From now on SIGINT, SIGTERM and SIGHUP are noted in the list returned, not raised.
+
+    Raised in an exit handler, one was shown with a traceback ("Exception ignored in atexit
+    callback") and cut that handler short (the probe nobody collected ran on). One ignored
+    stays ignored.
+    """
+    seen: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        seen.append(signum)
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)  # no SIGHUP on Windows
+        while number is not None and signal.getsignal(number) not in (note, signal.SIG_IGN):
+            try:
+                signal.signal(number, note)
+            except KeyboardInterrupt:  # one that came just before (signal.signal runs it)
+                seen.append(signal.SIGINT)
+            except SystemExit as exc:  # SIGTERM, SIGHUP (_exit_for)
+                seen.append(exc.code - 128 if isinstance(exc.code, int) else signal.SIGTERM)
+    return seen
 
 
 def _flush() -> None:
