@@ -281,8 +281,8 @@ class PeepInstall(Command):  # type: ignore[misc]
             EXIT_BUG,
             EXIT_USAGE,
             PeepError,
-            Terminated,
             VerificationFailed,
+            interrupted_exit_code,
             terminate_like_ctrl_c,
         )
         from peep_setuptools.frontend.running import (
@@ -297,10 +297,11 @@ class PeepInstall(Command):  # type: ignore[misc]
             try:
                 with terminate_like_ctrl_c():
                     result = run_install(self.args)
-            except Terminated as exc:
-                # setuptools turns a KeyboardInterrupt into exit 1; CI wants 143 (129).
+            except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (Terminated)
+                # setuptools turns it into exit 1 ("interrupted"): peep's codes, 130 (CI
+                # wants 143, 129), as `peep` exits with
                 sys.stderr.write("peep_install: interrupted; nothing was installed\n")
-                raise SystemExit(exc.exit_code) from None
+                raise SystemExit(interrupted_exit_code(exc)) from None
             except VerificationFailed as exc:
                 # The same report as `peep install` prints, on stdout, before setuptools'
                 # one-line "error: ..." on stderr.

@@ -215,6 +215,35 @@ def test_under_nohup_a_hangup_stops_neither_peep_nor_its_children(
     assert done.returncode == 143, done.stderr
 
 
+def test_ctrl_c_in_setup_py_peep_install_exits_130(peep, reqs, srv, tmp_path):
+    # setuptools turned the KeyboardInterrupt into exit 1 ("interrupted"); SIGTERM was 143
+    import subprocess
+
+    srv.set_fault("/simple/alpha/", Fault.stall(STALL))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "setup.py").write_text(
+        'from setuptools import setup\nsetup(name="x", version="1")\n'
+    )
+    args = ["-r", reqs, "-i", srv.index_url, "--timeout", "60", "--dry-run"]
+    proc = subprocess.Popen(
+        [peep.interpreter, "setup.py", "peep_install", *args],
+        cwd=project,
+        env=peep.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peep.spawned.append(proc)
+    assert wait_for(lambda: srv.requests_to("/simple/alpha/") or proc.poll() is not None)
+    assert proc.poll() is None
+    done = peep.interrupt(proc)
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "peep_install: interrupted; nothing was installed" in done.stderr
+    peep.assert_no_temp_dirs()
+
+
 def _ignored(pid):
     """The signals ``pid`` ignores, as a mask (bit N-1: signal N)."""
     from pathlib import Path
