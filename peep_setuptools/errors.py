@@ -159,11 +159,11 @@ def terminate_like_ctrl_c() -> Iterator[None]:
             raise Terminated(signum)
 
     saved = {}
-    for name in ("SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)  # no SIGHUP on Windows
-        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
-            saved[number] = signal.signal(number, handler)
-    try:
+    try:  # one pending as a handler is set is raised there: those set already are put back
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)  # no SIGHUP on Windows
+            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+                saved[number] = signal.signal(number, handler)
         yield
     finally:
         raised = _put_back(saved)
@@ -187,12 +187,12 @@ def interrupts_deferred() -> Iterator[None]:
         return
     seen: list[int] = []
     saved = {}
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)  # no SIGHUP on Windows
-        # one ignored stays ignored, in us and in a child started meanwhile (``nohup``)
-        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
-            saved[number] = signal.signal(number, lambda signum, frame: seen.append(signum))
-    try:
+    try:  # one pending as a handler is set is raised there: those set already are put back
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)  # no SIGHUP on Windows
+            # one ignored stays ignored, in us and in a child started meanwhile (``nohup``)
+            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+                saved[number] = signal.signal(number, lambda signum, frame: seen.append(signum))
         yield
     finally:
         raised = _put_back(saved)

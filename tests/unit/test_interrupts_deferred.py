@@ -127,3 +127,67 @@ def _signal_once_put_back(monkeypatch: pytest.MonkeyPatch, number: int, handler:
         return previous
 
     monkeypatch.setattr(signal, "signal", put_back)
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_as_the_block_begins_leaves_none_of_its_handlers(
+    monkeypatch: pytest.MonkeyPatch, number: int
+) -> None:
+    # signal.signal runs a pending signal's handler before it changes one: a SIGTERM (its
+    # handler raising, a program's or terminate_like_ctrl_c's) as SIGTERM's was set went
+    # out of the block's start with SIGINT's ours, Ctrl-C swallowed for as long as we ran
+    def exiting(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    saved = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    signal.signal(signal.SIGTERM, exiting)
+    signal.signal(signal.SIGHUP, exiting)
+    try:
+        _signal_as_it_is_set(monkeypatch, number)
+        with pytest.raises(SystemExit), interrupts_deferred():
+            pass
+        monkeypatch.undo()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGTERM) is exiting
+        assert signal.getsignal(signal.SIGHUP) is exiting
+    finally:
+        for n, handler in saved.items():
+            signal.signal(n, handler)  # type: ignore[arg-type]
+
+
+def _signal_as_it_is_set(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
+    """``number`` is sent to us just before its handler is first set to another."""
+    import os
+
+    real = signal.signal
+    sent = []
+
+    def setting(signum: int, new: object) -> object:
+        if signum == number and not sent:
+            sent.append(signum)
+            os.kill(os.getpid(), number)
+        return real(signum, new)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(signal, "signal", setting)
+
+
+def test_a_hangup_as_terminate_like_ctrl_c_begins_leaves_none_of_its_handlers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from peep_setuptools.errors import terminate_like_ctrl_c
+
+    def exiting(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    saved = {n: signal.getsignal(n) for n in (signal.SIGTERM, signal.SIGHUP)}
+    signal.signal(signal.SIGTERM, exiting)
+    signal.signal(signal.SIGHUP, exiting)
+    try:
+        _signal_as_it_is_set(monkeypatch, signal.SIGHUP)
+        with pytest.raises(SystemExit), terminate_like_ctrl_c():
+            pass
+        monkeypatch.undo()
+        assert signal.getsignal(signal.SIGTERM) is exiting
+    finally:
+        for n, handler in saved.items():
+            signal.signal(n, handler)  # type: ignore[arg-type]
