@@ -162,7 +162,7 @@ def terminate_like_ctrl_c() -> Iterator[None]:
     try:  # one pending as a handler is set is raised there: those set already are put back
         for name in ("SIGTERM", "SIGHUP"):
             number = getattr(signal, name, None)  # no SIGHUP on Windows
-            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            if number is not None and _ours_to_take(number):
                 saved[number] = signal.signal(number, handler)
         yield
     finally:
@@ -191,7 +191,7 @@ def interrupts_deferred() -> Iterator[None]:
         for name in ("SIGINT", "SIGTERM", "SIGHUP"):
             number = getattr(signal, name, None)  # no SIGHUP on Windows
             # one ignored stays ignored, in us and in a child started meanwhile (``nohup``)
-            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            if number is not None and _ours_to_take(number):
                 saved[number] = signal.signal(number, lambda signum, frame: seen.append(signum))
         yield
     finally:
@@ -213,6 +213,15 @@ def _put_back(saved: dict[int, Any]) -> BaseException | None:
         while signal.getsignal(number) is not previous:
             try:
                 signal.signal(number, previous)
-            except (KeyboardInterrupt, SystemExit) as exc:  # raised by a handler put back
+            except BaseException as exc:  # raised by a handler put back (a program's: any)
                 raised = raised or exc
     return raised
+
+
+def _ours_to_take(number: int) -> bool:
+    """Whether to set a handler of ours for ``number`` (and put the one there back after).
+
+    Not one ignored: it stays ignored (``nohup``). Nor one set outside Python (None): it
+    could not be put back (``signal.signal`` takes no None; ``_put_back`` would try forever).
+    """
+    return signal.getsignal(number) not in (signal.SIG_IGN, None)

@@ -191,3 +191,25 @@ def test_a_hangup_as_terminate_like_ctrl_c_begins_leaves_none_of_its_handlers(
     finally:
         for n, handler in saved.items():
             signal.signal(n, handler)  # type: ignore[arg-type]
+
+
+def test_a_program_handler_raising_its_own_exception_as_they_are_put_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a program calling the api, its Ctrl-C handler raising an exception of its own: raised
+    # as SIGINT's was back, it went out of _put_back with SIGTERM's and SIGHUP's ours
+    class Stop(Exception):
+        pass
+
+    def stopping(signum: int, frame: object) -> None:
+        raise Stop
+
+    before = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGHUP)}
+    signal.signal(signal.SIGINT, stopping)
+    try:
+        with pytest.raises(Stop), interrupts_deferred():
+            _signal_once_put_back(monkeypatch, signal.SIGINT, stopping)
+        monkeypatch.undo()
+        assert {number: signal.getsignal(number) for number in before} == before
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
