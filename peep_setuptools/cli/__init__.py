@@ -39,12 +39,18 @@ def run() -> NoReturn:
         code = main()
     except KeyboardInterrupt:  # before the run began (it handles its own): nothing started
         sys.stderr.write("peep: interrupted; nothing was installed\n")
-        _exit(130)
+        code = 130
     except SystemExit as exc:  # argparse's usage, --help, --version; SIGTERM/SIGHUP (above)
         if not isinstance(exc.code, int):
             raise
-        _exit(exc.code)
-    _exit(code)
+        code = exc.code
+    while True:  # a signal as _exit begins, before its own guard (a traceback): its code
+        try:
+            _exit(code)
+        except KeyboardInterrupt:
+            code = 130
+        except SystemExit as exc:  # SIGTERM, SIGHUP (_exit_for)
+            code = exc.code if isinstance(exc.code, int) else code
 
 
 def _exit(code: int) -> NoReturn:

@@ -132,3 +132,29 @@ def test_an_exit_handler_that_fails_is_shown_and_the_code_stays(tmp_path: Path) 
     )
     assert done.returncode == 0, done.stderr
     assert "ZeroDivisionError" in done.stderr
+
+
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_as_the_exit_begins_is_no_traceback(name: str, code: int, tmp_path: Path) -> None:
+    # the run is done; a signal landing as _exit is called (before its own guard) went out
+    # of run(): a Ctrl-C was a traceback, and the process died by SIGINT
+    script = (
+        "import os, signal, sys\n"
+        "from peep_setuptools import cli\n"
+        "import peep_setuptools.cli.main as m\n"
+        "def main():\n"
+        "    def profile(frame, event, arg):\n"
+        "        if event == 'call' and frame.f_code is cli._exit.__code__:\n"
+        "            sys.setprofile(None)\n"
+        f"            os.kill(os.getpid(), signal.{name})\n"
+        "    sys.setprofile(profile)\n"
+        "    return 0\n"
+        "m.main = main\n"
+        "sys.argv = ['peep', 'hash']\n"
+        "cli.run()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert done.returncode == code, done.stderr
+    assert done.stderr == ""
