@@ -309,10 +309,11 @@ def stop_tree(process: subprocess.Popen[Any]) -> None:
         return
     tree = [process.pid]  # each below one before it
     stopped: set[int] = set()
-    interrupted: KeyboardInterrupt | None = None
+    interrupted: BaseException | None = None
     while True:
-        # an interrupt (a second Ctrl-C) as we walk or kill: the walk goes on, then it is
-        # raised; cut short, it left some stopped and never killed, and some not yet found
+        # an interrupt (a second Ctrl-C; SystemExit, a program's handler's) as we walk or
+        # kill: the walk goes on, then it is raised; cut short, it left some stopped and
+        # never killed, and some not yet found
         try:
             while _stop_below(tree, stopped):
                 pass
@@ -323,7 +324,7 @@ def stop_tree(process: subprocess.Popen[Any]) -> None:
                     os.kill(tree[-1], signal.SIGKILL)
                 tree.pop()
             break
-        except KeyboardInterrupt as exc:
+        except (KeyboardInterrupt, SystemExit) as exc:
             interrupted = interrupted or exc
     if interrupted is not None:
         raise interrupted
@@ -385,12 +386,12 @@ def stop_all(children: Sequence[Child]) -> None:
 
     The first interrupt that came meanwhile is raised once all are stopped.
     """
-    interrupted: KeyboardInterrupt | None = None
+    interrupted: BaseException | None = None
     for child in children:
         try:
             stop_tree(child.process)
             child.wait(patient=False)
-        except KeyboardInterrupt as exc:
+        except (KeyboardInterrupt, SystemExit) as exc:  # SystemExit: a program's handler's
             interrupted = interrupted or exc
     if interrupted is not None:
         raise interrupted

@@ -275,11 +275,11 @@ class WarmStarts:
         it) is stopped too: it would install after we stopped. A second interrupt meanwhile
         stops none less; the first is raised once all are stopped.
         """
-        interrupted: KeyboardInterrupt | None = None
+        interrupted: BaseException | None = None
         while self._waiting:
             try:
                 self._stop(*self._waiting[-1])
-            except KeyboardInterrupt as exc:
+            except (KeyboardInterrupt, SystemExit) as exc:  # SystemExit: a program's handler's
                 interrupted = interrupted or exc
         # back in our group: each with what it started
         stop_all([child for child in self._given if child.process.poll() is None])

@@ -499,9 +499,13 @@ def _started(pids: Path) -> int:
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="no /proc")
-def test_an_interrupt_while_the_tree_is_walked_leaves_none_stopped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
+def test_an_interrupt_while_the_tree_is_walked_leaves_none_stopped(
+    tmp_path: Path, stop: type[BaseException]
+) -> None:
     # a second Ctrl-C (SIGINT raises every time) as stop_tree walks /proc: the child,
-    # stopped already, was never killed; stopped, it held its pipe and outlived the run
+    # stopped already, was never killed; stopped, it held its pipe and outlived the run.
+    # SystemExit: what the handler of a program calling the api raises (sys.exit)
     from peep_setuptools.installing.children import stop_tree
 
     process, pids = _tree(tmp_path)
@@ -510,12 +514,12 @@ def test_an_interrupt_while_the_tree_is_walked_leaves_none_stopped(tmp_path: Pat
     def interrupt(signum: int, frame: object) -> None:
         if not raised and state(process.pid) == "T":  # stopped: the walk is under way
             raised.append(True)
-            raise KeyboardInterrupt
+            raise stop
 
     previous = signal.signal(signal.SIGALRM, interrupt)
     signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
     try:
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(stop):
             stop_tree(process)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
