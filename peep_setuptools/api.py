@@ -326,12 +326,13 @@ def _session(
     )
     cache_root = options.cache_dir or default_cache_dir(environ)
     cache = None if options.no_cache else open_cache(cache_root, default_key_file(environ))
-    workdir = tempfile.mkdtemp(prefix="peep-")  # 0700: only we can swap files in it
     # opened when something is not in the cache: a warm run never loads the HTTP code
     index = IndexConnection(settings.open)
     # uv and pip (--require-hashes) hash again the wheels they install; --strict and
     # --verify-installed read the wheels themselves: theirs must be private copies
     rehashing = None if options.strict or options.verify_installed else chosen
+    # last before the try that removes it: a signal in between left it behind
+    workdir = tempfile.mkdtemp(prefix="peep-")  # 0700: only we can swap files in it
     try:
         yield (
             Session(

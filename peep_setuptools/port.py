@@ -66,10 +66,12 @@ def port(
 def _port_to_pylock(
     reqset: RequirementsSet, settings: IndexSettings, *, lock_dir: str | None
 ) -> str:
-    workdir = tempfile.mkdtemp(prefix="peep-port-")
     client = settings.open()
     http = client.http
     downloads = itertools.count()
+    # last before the try that removes it: a Ctrl-C as the client opened (the HTTP code
+    # loading, tens of ms) left the folder behind
+    workdir = tempfile.mkdtemp(prefix="peep-port-")
 
     def hash_link(
         link: Link, algorithms: Sequence[Algorithm]

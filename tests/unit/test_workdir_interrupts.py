@@ -1,0 +1,77 @@
+"""A signal as a run's ``peep-*`` folder is made: the folder goes with the run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+_PORT = """
+import signal, sys
+from peep_setuptools import cli
+from peep_setuptools.installing.settings import IndexSettings
+real = IndexSettings.open
+def opening(self):  # Ctrl-C as the client opens (the HTTP code loads: tens of ms)
+    signal.raise_signal(signal.SIGINT)
+    return real(self)
+IndexSettings.open = opening
+sys.argv = ["peep", *sys.argv[1:]]
+cli.run()
+"""
+
+
+def test_ctrl_c_as_port_opens_its_client_leaves_no_folder(tmp_path: Path) -> None:
+    # peep port --to pylock made its folder, then opened the index client outside the try
+    # that removes it: a Ctrl-C then left peep-port-* in TMPDIR
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text("alpha==1.0 --hash=sha256:" + "a" * 64 + "\n")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    argv = ["port", "--to", "pylock", "-i", "http://127.0.0.1:9/simple", str(reqs)]
+    env = {"TMPDIR": str(tmp), "PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PORT, *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 130, done.stderr
+    assert sorted(p.name for p in tmp.iterdir()) == []
+
+
+_INSTALL = """
+import signal, sys
+from peep_setuptools import cli
+from peep_setuptools.installing import fetch
+class Connection(fetch.IndexConnection):
+    def __init__(self, *args, **kwargs):  # Ctrl-C as the index client is made
+        signal.raise_signal(signal.SIGINT)
+        super().__init__(*args, **kwargs)
+fetch.IndexConnection = Connection
+sys.argv = ["peep", *sys.argv[1:]]
+cli.run()
+"""
+
+
+def test_ctrl_c_as_install_makes_its_index_client_leaves_no_folder(tmp_path: Path) -> None:
+    # the run's folder was made first, then the index client, outside the try that removes
+    # the folder: a signal in between left peep-* in TMPDIR
+    reqs = tmp_path / "reqs.txt"
+    reqs.write_text("alpha==1.0 --hash=sha256:" + "a" * 64 + "\n")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    argv = ["install", "--dry-run", "-i", "http://127.0.0.1:9/simple", "-r", str(reqs)]
+    env = {"TMPDIR": str(tmp), "PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", _INSTALL, *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 130, done.stderr
+    assert "interrupted" in done.stderr
+    assert sorted(p.name for p in tmp.iterdir()) == []
