@@ -235,13 +235,23 @@ class Running:
     so nothing installed in the target can run in the script or change its answer.
     """
 
-    def __init__(self, python: str, script: str, args: Sequence[str], *, isolated: bool) -> None:
+    def __init__(
+        self,
+        python: str,
+        script: str,
+        args: Sequence[str],
+        *,
+        isolated: bool,
+        held: list[Running] | None = None,
+    ) -> None:
         self.key = _key(python, script, args, isolated)
         self.command = [self.key[0], *(("-I", "-S") if isolated else ()), "-c", script, *args]
         # the cwd: so that nothing in the caller's directory shadows the standard library
         self._cwd: tempfile.TemporaryDirectory[str] | None = tempfile.TemporaryDirectory()
         self._error: OSError | subprocess.SubprocessError | None = None
         self._process: subprocess.Popen[str] | None = None
+        if held is not None:  # before it starts: a signal as __init__ returned left it unheld
+            held.append(self)
         try:
             self._process = start_process(
                 self.command,
@@ -339,7 +349,7 @@ def start_early(python: str) -> None:
     """
     if not _early:
         atexit.register(_stop_early)
-    _early.append(Running(python, PROBE, (), isolated=True))
+    Running(python, PROBE, (), isolated=True, held=_early)
 
 
 def _stop_early() -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +84,55 @@ def test_a_signal_as_the_exit_handlers_run_exits_with_its_code(
     )
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == code, done.stderr
+
+
+# The signal arrives as the early probe has started, before start_early holds it.
+_PROBE_STARTED = """
+import os, signal, sys
+import peep_setuptools.cli as cli
+from peep_setuptools import probing
+real_init = probing.Running.__init__
+def init(self, *args, **kwargs):
+    real_init(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGTERM)
+probing.Running.__init__ = init
+sys.argv = ["peep", "install", "--python", sys.argv[1], "-r", "missing.txt"]
+cli.run()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="Linux /proc needed")
+def test_a_signal_as_the_early_probe_starts_stops_it(tmp_path: Path) -> None:
+    # Running() had returned, start_early had not held it yet: nothing stopped it at exit
+    # (here a target that never answers: it ran on after peep)
+    pid_file = tmp_path / "pid"
+    python = tmp_path / "python"
+    python.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    python.chmod(0o755)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE_STARTED, str(python)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    end = time.monotonic() + 3  # none: killed before it got there
+    while not pid_file.exists() and time.monotonic() < end:
+        time.sleep(0.05)
+    alive = False
+    if pid_file.exists():
+        pid = int(pid_file.read_text())
+        try:
+            alive = _state(pid) not in ("Z", "gone")
+        finally:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    assert done.returncode == 143, done.stderr
+    assert not alive, "the early probe outlived peep"
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return "gone"
