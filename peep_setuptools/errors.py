@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from collections.abc import Iterator, Sequence
@@ -187,14 +188,21 @@ def interrupts_deferred() -> Iterator[None]:
         return
     seen: list[int] = []
     saved = {}
+    wakeup = -1
     try:  # one pending as a handler is set is raised there: those set already are put back
         for name in ("SIGINT", "SIGTERM", "SIGHUP"):
             number = getattr(signal, name, None)  # no SIGHUP on Windows
             # one ignored stays ignored, in us and in a child started meanwhile (``nohup``)
             if number is not None and _ours_to_take(number):
                 saved[number] = signal.signal(number, lambda signum, frame: seen.append(signum))
+        # a program's wakeup fd (asyncio's) is told of a signal as it comes: not of one
+        # deferred, told as it is raised again (twice: one Ctrl-C was two to its loop)
+        wakeup = signal.set_wakeup_fd(-1)
         yield
     finally:
+        if wakeup != -1:
+            with contextlib.suppress(OSError, ValueError):  # closed meanwhile: not ours
+                signal.set_wakeup_fd(wakeup)
         raised = _put_back(saved)
         for number in dict.fromkeys(seen):  # now, as each would have been
             signal.raise_signal(number)

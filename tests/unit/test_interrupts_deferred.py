@@ -213,3 +213,26 @@ def test_a_program_handler_raising_its_own_exception_as_they_are_put_back(
         assert {number: signal.getsignal(number) for number in before} == before
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def test_a_program_s_wakeup_fd_is_told_once_of_a_signal_deferred() -> None:
+    # asyncio's loop.add_signal_handler is told by the wakeup fd: a Ctrl-C deferred wrote
+    # to it as it came and again as it was raised after, its callback ran twice
+    import os
+
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    previous = signal.set_wakeup_fd(write)
+    handler = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    try:
+        with interrupts_deferred():
+            signal.raise_signal(signal.SIGINT)
+        told = os.read(read, 100)
+        assert signal.set_wakeup_fd(previous) == write
+    finally:
+        signal.set_wakeup_fd(previous)
+        signal.signal(signal.SIGINT, handler)
+        os.close(read)
+        os.close(write)
+    assert told == bytes([signal.SIGINT])
