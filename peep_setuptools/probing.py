@@ -331,14 +331,22 @@ def _key(python: str, script: str, args: Sequence[str], isolated: bool) -> tuple
 _early: list[Running] = []
 
 
-def start(python: str, script: str, *args: str, isolated: bool = False) -> Running:
-    """Start ``python -c script *args``; a probe started early (``start_early``) if it fits."""
+def start(
+    python: str, script: str, *args: str, isolated: bool = False, held: list[Running] | None = None
+) -> Running:
+    """Start ``python -c script *args``; a probe started early (``start_early``) if it fits.
+
+    ``held``: where it is put as soon as it starts (or is taken), for the caller to stop
+    it; a signal as it was returned left it unheld and running.
+    """
     key = _key(python, script, args, isolated)
     for running in _early:
         if running.key == key:
+            if held is not None:
+                held.append(running)  # first: in one list or the other, whatever comes
             _early.remove(running)
             return running
-    return Running(python, script, args, isolated=isolated)
+    return Running(python, script, args, isolated=isolated, held=held)
 
 
 def start_early(python: str) -> None:

@@ -99,12 +99,13 @@ def run_script(
     ``isolated`` adds ``-I -S``: no PYTHON* variables, no site-packages, no ``.pth`` files,
     so nothing installed in the target can run in the script or change its answer.
     """
+    held: list[probing.Running] = []
     try:
-        running = probing.start(python, script, *args, isolated=isolated)
-        try:  # an interrupt as result() is called is raised before its own guard
-            return running.result()
+        try:  # an interrupt as it starts, or as result() is called (before its own guard)
+            return probing.start(python, script, *args, isolated=isolated, held=held).result()
         finally:
-            running.close()
+            for running in held:
+                running.close()
     except (OSError, subprocess.SubprocessError) as exc:
         python = probing.Running.normalized(python)
         # TimeoutExpired's own text quotes the whole command, the script and all

@@ -136,3 +136,48 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
     except OSError:
         return "gone"
+
+
+# The signal arrives as the run takes the early probe over, before run_script holds it.
+_PROBE_TAKEN = """
+import os, signal, sys
+import peep_setuptools.cli as cli
+from peep_setuptools import probing
+class Early(list):
+    def remove(self, item):
+        super().remove(item)
+        os.kill(os.getpid(), signal.SIGTERM)
+probing._early = Early()
+sys.argv = ["peep", "install", "--dry-run", "--python", sys.argv[1], "-r", "reqs.txt"]
+cli.run()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="Linux /proc needed")
+def test_a_signal_as_the_early_probe_is_taken_over_stops_it(tmp_path: Path) -> None:
+    # out of the early ones, not yet returned to run_script: nothing stopped it
+    pid_file = tmp_path / "pid"
+    python = tmp_path / "python"
+    python.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    python.chmod(0o755)
+    (tmp_path / "reqs.txt").write_text("alpha==1.0 --hash=sha256:" + "a" * 64 + "\n")
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE_TAKEN, str(python)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    end = time.monotonic() + 3  # none: killed before it got there
+    while not pid_file.exists() and time.monotonic() < end:
+        time.sleep(0.05)
+    alive = False
+    if pid_file.exists():
+        pid = int(pid_file.read_text())
+        try:
+            alive = _state(pid) not in ("Z", "gone")
+        finally:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    assert done.returncode == 143, done.stderr
+    assert not alive, "the probe outlived peep"
