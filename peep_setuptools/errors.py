@@ -190,14 +190,15 @@ def interrupts_deferred() -> Iterator[None]:
     saved = {}
     wakeup = -1
     try:  # one pending as a handler is set is raised there: those set already are put back
-        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-            number = getattr(signal, name, None)  # no SIGHUP on Windows
-            # one ignored stays ignored, in us and in a child started meanwhile (``nohup``)
-            if number is not None and _ours_to_take(number):
-                saved[number] = signal.signal(number, lambda signum, frame: seen.append(signum))
-        # a program's wakeup fd (asyncio's) is told of a signal as it comes: not of one
-        # deferred, told as it is raised again (twice: one Ctrl-C was two to its loop)
-        wakeup = signal.set_wakeup_fd(-1)
+        with contextlib.suppress(ValueError):  # a subinterpreter: handles no signal either
+            for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+                number = getattr(signal, name, None)  # no SIGHUP on Windows
+                # one ignored stays ignored, in us and in a child started meanwhile (nohup)
+                if number is not None and _ours_to_take(number):
+                    saved[number] = signal.signal(number, lambda signum, frame: seen.append(signum))
+            # a program's wakeup fd (asyncio's) is told of a signal as it comes: not of one
+            # deferred, told as it is raised again (twice: one Ctrl-C was two to its loop)
+            wakeup = signal.set_wakeup_fd(-1)
         yield
     finally:
         if wakeup != -1:

@@ -236,3 +236,33 @@ def test_a_program_s_wakeup_fd_is_told_once_of_a_signal_deferred() -> None:
         os.close(read)
         os.close(write)
     assert told == bytes([signal.SIGINT])
+
+
+def test_in_a_subinterpreter_the_block_just_runs() -> None:
+    # signal.signal raises ValueError there (as in another thread, no signal is handled):
+    # each start of an installer (run_all) failed with it, in a program calling the api
+    # from a subinterpreter (mod_wsgi runs its applications in them)
+    interpreters = pytest.importorskip("_xxsubinterpreters")
+    import os
+    from pathlib import Path
+
+    read, write = os.pipe()
+    root = str(Path(__file__).resolve().parents[2])
+    code = (
+        f"import os, sys\nsys.path.insert(0, {root!r})\n"
+        "from peep_setuptools.errors import interrupts_deferred\n"
+        "try:\n"
+        "    with interrupts_deferred():\n"
+        "        ran = 'ran'\n"
+        "except Exception as exc:\n"
+        "    ran = repr(exc)\n"
+        f"os.write({write}, ran.encode())\n"
+    )
+    interpreter = interpreters.create()
+    try:
+        interpreters.run_string(interpreter, code)
+    finally:
+        interpreters.destroy(interpreter)
+        os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        assert answer.read() == b"ran"
