@@ -277,12 +277,22 @@ class PeepInstall(Command):  # type: ignore[misc]
 
     def run(self) -> None:
         """Verify and install; raise ExecError (exit 1) when anything does not verify."""
+        try:  # from the first import: one as the command loaded was setuptools' exit 1
+            self._run()
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (Terminated)
+            from peep_setuptools.errors import interrupted_exit_code
+
+            # setuptools turns it into exit 1 ("interrupted"): peep's codes, 130 (CI
+            # wants 143, 129), as `peep` exits with
+            sys.stderr.write("peep_install: interrupted; nothing was installed\n")
+            raise SystemExit(interrupted_exit_code(exc)) from None
+
+    def _run(self) -> None:
         from peep_setuptools.errors import (
             EXIT_BUG,
             EXIT_USAGE,
             PeepError,
             VerificationFailed,
-            interrupted_exit_code,
             terminate_like_ctrl_c,
         )
         from peep_setuptools.frontend.running import (
@@ -297,11 +307,6 @@ class PeepInstall(Command):  # type: ignore[misc]
             try:
                 with terminate_like_ctrl_c():
                     result = run_install(self.args)
-            except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (Terminated)
-                # setuptools turns it into exit 1 ("interrupted"): peep's codes, 130 (CI
-                # wants 143, 129), as `peep` exits with
-                sys.stderr.write("peep_install: interrupted; nothing was installed\n")
-                raise SystemExit(interrupted_exit_code(exc)) from None
             except VerificationFailed as exc:
                 # The same report as `peep install` prints, on stdout, before setuptools'
                 # one-line "error: ..." on stderr.
