@@ -21,6 +21,7 @@ def run() -> NoReturn:
     """
     _standard_streams()
     _stop_on_termination()
+    began = False
     try:
         python = _install_target(sys.argv[1:])
         if python is not None:
@@ -36,13 +37,16 @@ def run() -> NoReturn:
         finally:
             gc.freeze()
             gc.enable()
+        began = True
         code = main()
-    except KeyboardInterrupt:  # before the run began (it handles its own): nothing started
-        sys.stderr.write("peep: interrupted; nothing was installed\n")
+    except KeyboardInterrupt:  # before the run began (it handles its own), or as it ended
+        _interrupted(began)
         code = 130
     except SystemExit as exc:  # argparse's usage, --help, --version; SIGTERM/SIGHUP (above)
         if not isinstance(exc.code, int):
             raise
+        if isinstance(exc, _Ended):  # a line, as for a Ctrl-C (there was none)
+            _interrupted(began)
         code = exc.code
     while True:  # a signal as _exit begins, before its own guard (a traceback): its code
         try:
@@ -134,8 +138,19 @@ def _stop_on_termination() -> None:
             signal.signal(number, _exit_for)
 
 
+class _Ended(SystemExit):
+    """SIGTERM or SIGHUP where the run does not handle it (``_stop_on_termination``)."""
+
+
 def _exit_for(signum: int, frame: object) -> NoReturn:
-    raise SystemExit(128 + signum)
+    raise _Ended(128 + signum)
+
+
+def _interrupted(began: bool) -> None:
+    if began:  # the run may have ended: what it did, it said
+        sys.stderr.write("peep: interrupted\n")
+    else:
+        sys.stderr.write("peep: interrupted; nothing was installed\n")
 
 
 def _standard_streams() -> None:
