@@ -25,6 +25,10 @@ EXIT_HANGUP = 129
 #: own exit when it cannot flush its output
 EXIT_OUTPUT_LOST = 120
 
+#: what an interrupted install says after the front end's name: an installer already
+#: running when it came may have written part of a package (README, "Security model")
+INTERRUPTED = "interrupted; nothing was installed unless the installer had already started"
+
 #: why stdout or stderr could not be written (a full disk, a terminal gone: EIO), by us or
 #: by a child's output passed on (``installing.children``); the ``peep`` command exits 120
 LOST_OUTPUT: list[str] = []

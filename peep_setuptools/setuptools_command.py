@@ -280,11 +280,11 @@ class PeepInstall(Command):  # type: ignore[misc]
         try:  # from the first import: one as the command loaded was setuptools' exit 1
             self._run()
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (Terminated)
-            from peep_setuptools.errors import interrupted_exit_code
+            from peep_setuptools.errors import INTERRUPTED, interrupted_exit_code
 
             # setuptools turns it into exit 1 ("interrupted"): peep's codes, 130 (CI
             # wants 143, 129), as `peep` exits with
-            sys.stderr.write("peep_install: interrupted; nothing was installed\n")
+            sys.stderr.write(f"peep_install: {INTERRUPTED}\n")
             raise SystemExit(interrupted_exit_code(exc)) from None
 
     def _run(self) -> None:

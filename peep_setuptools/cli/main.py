@@ -13,6 +13,7 @@ from peep_setuptools import __version__, api
 from peep_setuptools.errors import (
     EXIT_BUG,
     EXIT_OK,
+    INTERRUPTED,
     PeepError,
     VerificationFailed,
     interrupted_exit_code,
@@ -174,10 +175,7 @@ def _main(args: argparse.Namespace) -> int:
         print(f"peep: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (errors.Terminated)
-        print(
-            "peep: interrupted; nothing was installed unless the installer had already started",
-            file=sys.stderr,
-        )
+        print(f"peep: {INTERRUPTED}", file=sys.stderr)
         return interrupted_exit_code(exc)
     except Exception:
         sys.stderr.write(bug_report("peep"))
