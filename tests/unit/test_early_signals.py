@@ -105,12 +105,20 @@ cli.run()
 def test_a_signal_as_the_early_probe_starts_stops_it(tmp_path: Path) -> None:
     # Running() had returned, start_early had not held it yet: nothing stopped it at exit
     # (here a target that never answers: it ran on after peep)
+    assert not _probe_outlives_peep(tmp_path, _PROBE_STARTED), "the early probe outlived peep"
+
+
+def _probe_outlives_peep(tmp_path: Path, script: str) -> bool:
+    """Run ``script`` (a SIGTERM at some point of the probe's start): is the probe alive?
+
+    The target is a shell script that never answers; peep must exit 143 either way.
+    """
     pid_file = tmp_path / "pid"
     python = tmp_path / "python"
     python.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
     python.chmod(0o755)
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE_STARTED, str(python)],
+        [sys.executable, "-c", script, str(python)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -128,7 +136,7 @@ def test_a_signal_as_the_early_probe_starts_stops_it(tmp_path: Path) -> None:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
     assert done.returncode == 143, done.stderr
-    assert not alive, "the early probe outlived peep"
+    return alive
 
 
 def _state(pid: int) -> str:
@@ -156,28 +164,5 @@ cli.run()
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="Linux /proc needed")
 def test_a_signal_as_the_early_probe_is_taken_over_stops_it(tmp_path: Path) -> None:
     # out of the early ones, not yet returned to run_script: nothing stopped it
-    pid_file = tmp_path / "pid"
-    python = tmp_path / "python"
-    python.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
-    python.chmod(0o755)
     (tmp_path / "reqs.txt").write_text("alpha==1.0 --hash=sha256:" + "a" * 64 + "\n")
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE_TAKEN, str(python)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
-    end = time.monotonic() + 3  # none: killed before it got there
-    while not pid_file.exists() and time.monotonic() < end:
-        time.sleep(0.05)
-    alive = False
-    if pid_file.exists():
-        pid = int(pid_file.read_text())
-        try:
-            alive = _state(pid) not in ("Z", "gone")
-        finally:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-    assert done.returncode == 143, done.stderr
-    assert not alive, "the probe outlived peep"
+    assert not _probe_outlives_peep(tmp_path, _PROBE_TAKEN), "the probe outlived peep"

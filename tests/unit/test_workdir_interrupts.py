@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+#: an index nothing listens on: nothing is fetched before the interrupt
+_INDEX = "http://127.0.0.1:9/simple"
+
 _PORT = """
 import signal, sys
 from peep_setuptools import cli
@@ -23,14 +26,23 @@ cli.run()
 def test_ctrl_c_as_port_opens_its_client_leaves_no_folder(tmp_path: Path) -> None:
     # peep port --to pylock made its folder, then opened the index client outside the try
     # that removes it: a Ctrl-C then left peep-port-* in TMPDIR
+    reqs = _reqs(tmp_path)
+    _interrupted_leaves_no_folder(tmp_path, _PORT, ["port", "--to", "pylock", "-i", _INDEX, reqs])
+
+
+def _reqs(tmp_path: Path) -> str:
     reqs = tmp_path / "reqs.txt"
     reqs.write_text("alpha==1.0 --hash=sha256:" + "a" * 64 + "\n")
+    return str(reqs)
+
+
+def _interrupted_leaves_no_folder(tmp_path: Path, script: str, argv: list[str]) -> None:
+    """``script`` runs peep with ``argv`` and a Ctrl-C: exit 130, nothing left in TMPDIR."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    argv = ["port", "--to", "pylock", "-i", "http://127.0.0.1:9/simple", str(reqs)]
     env = {"TMPDIR": str(tmp), "PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        [sys.executable, "-c", _PORT, *argv],
+        [sys.executable, "-c", script, *argv],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -38,6 +50,7 @@ def test_ctrl_c_as_port_opens_its_client_leaves_no_folder(tmp_path: Path) -> Non
         timeout=60,
     )
     assert done.returncode == 130, done.stderr
+    assert "interrupted" in done.stderr
     assert sorted(p.name for p in tmp.iterdir()) == []
 
 
@@ -58,20 +71,5 @@ cli.run()
 def test_ctrl_c_as_install_makes_its_index_client_leaves_no_folder(tmp_path: Path) -> None:
     # the run's folder was made first, then the index client, outside the try that removes
     # the folder: a signal in between left peep-* in TMPDIR
-    reqs = tmp_path / "reqs.txt"
-    reqs.write_text("alpha==1.0 --hash=sha256:" + "a" * 64 + "\n")
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    argv = ["install", "--dry-run", "-i", "http://127.0.0.1:9/simple", "-r", str(reqs)]
-    env = {"TMPDIR": str(tmp), "PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-c", _INSTALL, *argv],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=60,
-    )
-    assert done.returncode == 130, done.stderr
-    assert "interrupted" in done.stderr
-    assert sorted(p.name for p in tmp.iterdir()) == []
+    argv = ["install", "--dry-run", "-i", _INDEX, "-r", _reqs(tmp_path)]
+    _interrupted_leaves_no_folder(tmp_path, _INSTALL, argv)
