@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, ClassVar
 
+from peep_setuptools.signals import interrupt_signals, termination_signals
 from peep_setuptools.urls import redact_text
 
 #: Exit codes shared by every front end.
@@ -165,9 +166,8 @@ def terminate_like_ctrl_c() -> Iterator[None]:
 
     saved = {}
     try:  # one pending as a handler is set is raised there: those set already are put back
-        for name in ("SIGTERM", "SIGHUP"):
-            number = getattr(signal, name, None)  # no SIGHUP on Windows
-            if number is not None and _ours_to_take(number):
+        for number in termination_signals():
+            if _ours_to_take(number):
                 saved[number] = signal.signal(number, handler)
         yield
     finally:
@@ -195,10 +195,9 @@ def interrupts_deferred() -> Iterator[None]:
     wakeup = -1
     try:  # one pending as a handler is set is raised there: those set already are put back
         with contextlib.suppress(ValueError):  # a subinterpreter: handles no signal either
-            for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-                number = getattr(signal, name, None)  # no SIGHUP on Windows
+            for number in interrupt_signals():
                 # one ignored stays ignored, in us and in a child started meanwhile (nohup)
-                if number is not None and _ours_to_take(number):
+                if _ours_to_take(number):
                     saved[number] = signal.signal(number, lambda signum, frame: seen.append(signum))
             # a program's wakeup fd (asyncio's) is told of a signal as it comes: not of one
             # deferred, told as it is raised again (twice: one Ctrl-C was two to its loop)

@@ -23,6 +23,7 @@ BOTTOM = {
     "atomic",
     "target",
     "probing",
+    "signals",
     "tomlread",
 }
 #: stage -> the stages it may import besides itself and the bottom; anything not named here
@@ -172,6 +173,17 @@ NETWORK_HALF = (
     "peep_setuptools.installing.cache",
     "peep_setuptools.installing.backends",
 )
+
+
+def test_the_command_line_sets_its_first_handlers_before_importing_the_package():
+    # cli.run sets SIGTERM's and SIGHUP's handlers first thing: until then a signal ends
+    # peep without its exit code; errors (urls, ipaddress) took milliseconds to import
+    code = (
+        "import sys, peep_setuptools.cli;"
+        "loaded = [m for m in sys.modules if m.startswith('peep_setuptools.')];"
+        "assert sorted(loaded) == ['peep_setuptools.cli', 'peep_setuptools.signals'], loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
 
 
 def test_the_command_line_starts_without_the_network_half():

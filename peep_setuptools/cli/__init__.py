@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from peep_setuptools.signals import interrupt_signals, termination_signals
+
 
 def run() -> NoReturn:
     """The ``peep`` command and ``python -m peep_setuptools``.
@@ -107,9 +109,8 @@ def _signals_noted() -> list[int]:
     def note(signum: int, frame: object) -> None:
         seen.append(signum)
 
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)  # no SIGHUP on Windows
-        while number is not None and signal.getsignal(number) not in (note, signal.SIG_IGN):
+    for number in interrupt_signals():
+        while signal.getsignal(number) not in (note, signal.SIG_IGN):
             try:
                 signal.signal(number, note)
             except KeyboardInterrupt:  # one that came just before (signal.signal runs it)
@@ -132,9 +133,8 @@ def _stop_on_termination() -> None:
     signal would otherwise end the process without its exit code (-15). One we were started
     ignoring (``nohup``) stays ignored: in us, and in every child (it keeps SIG_IGN at exec).
     """
-    for name in ("SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)  # no SIGHUP on Windows
-        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+    for number in termination_signals():
+        if signal.getsignal(number) is not signal.SIG_IGN:
             signal.signal(number, _exit_for)
 
 
