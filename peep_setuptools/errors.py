@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, ClassVar
 
-from peep_setuptools.signals import interrupt_signals, termination_signals
+from peep_setuptools.signals import interrupt_signals, set_handlers, termination_signals
 from peep_setuptools.urls import redact_text
 
 #: Exit codes shared by every front end.
@@ -215,19 +215,13 @@ def interrupts_deferred() -> Iterator[None]:
 
 
 def _put_back(saved: dict[int, Any]) -> BaseException | None:
-    """Each signal's handler as it was; what one raised as they were put back, or None.
+    """Each signal's handler as it was; what a handler first raised meanwhile, or None.
 
-    A Ctrl-C once SIGINT's is back (``signal.signal`` runs the handlers of signals that
-    came before it changes one) left the others ours: a SIGTERM swallowed ever after.
+    The others are put back all the same (``set_handlers``); the caller raises it after.
     """
-    raised: BaseException | None = None
-    for number, previous in saved.items():
-        while signal.getsignal(number) is not previous:
-            try:
-                signal.signal(number, previous)
-            except BaseException as exc:  # raised by a handler put back (a program's: any)
-                raised = raised or exc
-    return raised
+    raised: list[BaseException] = []
+    set_handlers(saved, raised.append)
+    return raised[0] if raised else None
 
 
 def _ours_to_take(number: int) -> bool:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from peep_setuptools.signals import interrupt_signals, termination_signals
+from peep_setuptools.signals import interrupt_signals, set_handlers, termination_signals
 
 
 def run() -> NoReturn:
@@ -109,14 +109,17 @@ def _signals_noted() -> list[int]:
     def note(signum: int, frame: object) -> None:
         seen.append(signum)
 
+    def came(exc: BaseException) -> None:  # one that came just before (signal.signal runs it)
+        if isinstance(exc, KeyboardInterrupt):
+            seen.append(signal.SIGINT)
+        elif isinstance(exc, SystemExit):  # SIGTERM, SIGHUP (_exit_for)
+            seen.append(exc.code - 128 if isinstance(exc.code, int) else signal.SIGTERM)
+        else:
+            raise exc
+
     for number in interrupt_signals():
-        while signal.getsignal(number) not in (note, signal.SIG_IGN):
-            try:
-                signal.signal(number, note)
-            except KeyboardInterrupt:  # one that came just before (signal.signal runs it)
-                seen.append(signal.SIGINT)
-            except SystemExit as exc:  # SIGTERM, SIGHUP (_exit_for)
-                seen.append(exc.code - 128 if isinstance(exc.code, int) else signal.SIGTERM)
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            set_handlers({number: note}, came)
     return seen
 
 
