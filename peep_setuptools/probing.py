@@ -3,7 +3,8 @@
 ``target.py`` reads the answers. This module imports nothing of ours and no ``packaging``,
 so that the command line can start the probe (~20 ms, most of it the target's own start-up)
 before it imports the rest of the package, and the two run side by side. Every child of
-ours starts by ``start_process`` here (``installing.children`` has it too).
+ours starts by ``start_process`` here (``installing.children`` has it too); one stopped has
+its pipes closed by ``close_streams``.
 """
 
 from __future__ import annotations
@@ -294,9 +295,7 @@ class Running:
             if process.returncode is None:
                 process.kill()
                 process.wait()
-            for stream in (process.stdout, process.stderr):
-                if stream is not None:
-                    stream.close()
+            close_streams(process)
         if self._cwd is not None:
             self._cwd.cleanup()
             self._cwd = None
@@ -322,6 +321,19 @@ def start_process(command: Sequence[str], **options: Any) -> subprocess.Popen[An
                 os.waitpid(pid, 0)
         raise
     return process
+
+
+def close_streams(process: subprocess.Popen[Any]) -> None:
+    """Close our ends of the child's pipes (stdin, stdout, stderr: those it was given).
+
+    What is left unread is dropped. Closing stdin writes what waits in its buffer: the
+    child gone (killed), that fails (BrokenPipeError), to no harm; so does a stream another
+    thread closed meanwhile (ValueError).
+    """
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
 
 
 def _key(python: str, script: str, args: Sequence[str], isolated: bool) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ from packaging.utils import canonicalize_name
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.errors import interrupts_deferred
 from peep_setuptools.installing.children import cores, start_process, stop_tree
+from peep_setuptools.probing import close_streams
 
 if TYPE_CHECKING:
     from peep_setuptools.checks.located import InstalledDist
@@ -413,9 +414,7 @@ class Compiler:
             stop_tree(self._process)  # first: the watch may be writing to it
             self._process.wait()
             self._unwatch()
-            for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
-                with contextlib.suppress(OSError, ValueError):
-                    stream.close()  # type: ignore[union-attr]
+            close_streams(self._process)
             self._remove_temporaries()
 
     def _remove_temporaries(self) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
 from peep_setuptools.errors import BackendError, interrupts_deferred, note_lost_output
+from peep_setuptools.probing import close_streams
 from peep_setuptools.probing import start_process as start_process  # ours too
 from peep_setuptools.urls import redact_text
 
@@ -286,10 +287,7 @@ def run_process(
     except BaseException:
         stop_tree(process)
         process.wait()
-        for stream in (process.stdin, process.stdout, process.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        close_streams(process)
         raise
     return subprocess.CompletedProcess(command, process.returncode, out, err)
 

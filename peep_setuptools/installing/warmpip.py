@@ -36,6 +36,7 @@ from peep_setuptools.installing.children import (
     start_forwarding,
     stop_all,
 )
+from peep_setuptools.probing import close_streams
 
 __all__ = ["WarmStarts"]
 
@@ -302,9 +303,7 @@ class WarmStarts:
             os.close(ours)
         child.wait(patient=False)
         if not any(f.thread.ident for f in child.forwarders):
-            for stream in (child.process.stdout, child.process.stderr):
-                if stream is not None:
-                    stream.close()
+            close_streams(child.process)
 
 
 def _runner_args(program: Sequence[str]) -> list[str] | None:
