@@ -13,7 +13,7 @@ import time
 import pytest
 from support.indexserver import Fault
 from support.peeprun import wait_for
-from support.procs import parents, runs, state
+from support.procs import outlived, parents, state
 
 from peep_setuptools.errors import INTERRUPTED
 
@@ -150,18 +150,11 @@ def test_a_signal_while_pip_builds_an_sdist_stops_the_build_backend_too(
     # SIGTERM to peep alone (kill PID, a supervisor) while `pip wheel` runs a (verified)
     # sdist's build backend: peep kills pip and what pip started, and exits 143 (the
     # backend, pip's child, ran on after it; Ctrl-C at a terminal reaches the whole group)
-    import os
-
     proc, marks = _building_slowly(peep, write, tmp_path, monkeypatch)
     backend = int(next(marks.iterdir()).name)
     done = peep.interrupt(proc, sig=signal.SIGTERM)
     assert done.returncode == 143, done.stderr
-
-    try:
-        assert wait_for(lambda: not runs(backend), timeout=2), "the build backend outlived peep"
-    finally:
-        if runs(backend):
-            os.kill(backend, signal.SIGKILL)
+    assert not outlived(backend, timeout=2), "the build backend outlived peep"
 
 
 def test_ctrl_c_again_and_again_as_peep_stops_a_build_leaves_none_of_its_processes(
@@ -198,8 +191,6 @@ def test_under_nohup_a_hangup_stops_neither_peep_nor_its_children(
 ):
     # `nohup peep install ...` and the terminal closes: peep's handlers took SIGHUP over,
     # so it ended the run (129), and every child it started had the default
-    import os
-
     proc, marks = _building_slowly(peep, write, tmp_path, monkeypatch, wrap=["nohup"])
     backend = int(next(marks.iterdir()).name)
     ignored = _ignored(backend)
@@ -207,11 +198,7 @@ def test_under_nohup_a_hangup_stops_neither_peep_nor_its_children(
     time.sleep(1)
     running = proc.poll() is None
     done = peep.interrupt(proc, sig=signal.SIGTERM)
-    try:
-        assert wait_for(lambda: not runs(backend), timeout=2), "the build backend outlived peep"
-    finally:
-        if runs(backend):
-            os.kill(backend, signal.SIGKILL)
+    assert not outlived(backend, timeout=2), "the build backend outlived peep"
     assert ignored & (1 << (signal.SIGHUP - 1)), "the build backend does not ignore SIGHUP"
     assert running, done.stderr
     assert done.returncode == 143, done.stderr

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from pathlib import Path
+
+from .peeprun import wait_for
 
 
 def state(pid: int) -> str:
@@ -27,3 +32,23 @@ def parents() -> dict[int, int]:
         except (OSError, ValueError, IndexError):
             continue
     return found
+
+
+def written_pid(path: Path, timeout: float) -> int | None:
+    """The pid a child wrote into ``path`` as it started; None if it did not within ``timeout``."""
+    if not wait_for(lambda: path.exists() and path.read_text().strip(), timeout=timeout):
+        return None
+    return int(path.read_text())
+
+
+def outlived(pid: int, *, timeout: float = 0.0) -> bool:
+    """Whether ``pid`` still runs ``timeout`` seconds on (looked at until then); if so, killed.
+
+    So that a test that finds one of peep's processes outliving it leaves none behind.
+    """
+    try:
+        return not wait_for(lambda: not runs(pid), timeout=timeout)
+    finally:
+        if runs(pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)

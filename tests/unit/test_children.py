@@ -14,7 +14,7 @@ import types
 from pathlib import Path
 
 import pytest
-from support.procs import runs, state
+from support.procs import outlived, runs, state, written_pid
 
 from peep_setuptools.errors import BackendError
 from peep_setuptools.hashes import Digest
@@ -211,33 +211,11 @@ def test_a_signal_stops_the_installer_being_waited_for(tmp_path: Path) -> None:
     pid_file, work = tmp_path / "pid", tmp_path / "work"
     work.mkdir()
     peep = subprocess.Popen([sys.executable, "-c", code, str(pid_file), str(work)])
-    end = time.monotonic() + 30
-    while not pid_file.exists() or not pid_file.read_text():
-        assert time.monotonic() < end, "the installer never started"
-        time.sleep(0.01)
+    pid = written_pid(pid_file, timeout=30)
+    assert pid is not None, "the installer never started"
     peep.send_signal(signal.SIGTERM)
     assert peep.wait(30) != 0
-    pid = int(pid_file.read_text())
-    try:
-        gone = _gone(pid)
-    finally:
-        if not gone:
-            os.kill(pid, signal.SIGKILL)
-    assert gone, "the installer outlived the run"
-
-
-def _gone(pid: int) -> bool:
-    """Whether ``pid`` has exited (a zombie no one has reaped yet counts), within 5 s."""
-    end = time.monotonic() + 5
-    while time.monotonic() < end:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return True
-        except FileNotFoundError:
-            return True
-        time.sleep(0.05)
-    return False
+    assert not outlived(pid, timeout=5), "the installer outlived the run"
 
 
 def test_a_slow_reader_of_our_output_loses_none_of_the_installers(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.signalled import run_python
 
 _ROOT = Path(__file__).resolve().parents[2]
 _F_SETPIPE_SZ = 1031  # Linux
@@ -127,9 +128,7 @@ def test_an_exit_handler_that_fails_is_shown_and_the_code_stays(tmp_path: Path) 
         "atexit.register(lambda: 1 / 0)\n"
         "cli._exit(0)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
-    )
+    done = run_python("-c", code, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "ZeroDivisionError" in done.stderr
 
@@ -153,8 +152,6 @@ def test_a_signal_as_the_exit_begins_is_no_traceback(name: str, code: int, tmp_p
         "sys.argv = ['peep', 'hash']\n"
         "cli.run()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60
-    )
+    done = run_python("-c", script, cwd=tmp_path)
     assert done.returncode == code, done.stderr
     assert done.stderr == ""

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from support.procs import outlived, written_pid
+from support.signalled import assert_ended, run_python
 
 # The signal arrives where the run has not started: as peep reads its command line, after
 # the early handlers are set and before the package is imported.
@@ -26,11 +23,8 @@ cli.run()
 
 @pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)])
 def test_a_signal_before_the_run_begins_exits_with_its_code(name: str, code: int) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _SIGNALLED, name], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == code, done.stderr
-    assert "Traceback" not in done.stderr
+    done = run_python("-c", _SIGNALLED, name)
+    assert_ended(done, code)
     assert done.stdout == ""
     # one line, whatever the signal (SIGTERM and SIGHUP ended peep without a word)
     assert done.stderr == "peep: interrupted; nothing was installed\n"
@@ -41,11 +35,10 @@ def test_one_we_were_started_ignoring_stays_ignored(name: str) -> None:
     # `nohup peep install ...`: a hangup as the terminal closes ended the run (129), and
     # each child we started then had the default (a closed terminal killed pip too)
     number = getattr(signal, name)
-    done = subprocess.run(
-        [sys.executable, "-c", _SIGNALLED, name],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = run_python(
+        "-c",
+        _SIGNALLED,
+        name,
         preexec_fn=lambda: signal.signal(number, signal.SIG_IGN),  # as nohup starts us
     )
     assert (done.returncode, done.stderr) == (0, "")
@@ -75,15 +68,8 @@ def test_a_signal_as_the_exit_handlers_run_exits_with_its_code(
 ) -> None:
     # it was "Exception ignored in atexit callback" and a traceback, the probe was left
     # running, and the run's own code (2) was kept
-    done = subprocess.run(
-        [sys.executable, "-c", _AT_EXIT, name, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
-    assert "Traceback" not in done.stderr, done.stderr
-    assert done.returncode == code, done.stderr
+    done = run_python("-c", _AT_EXIT, name, str(tmp_path), cwd=tmp_path)
+    assert_ended(done, code)
 
 
 # The signal arrives as the early probe has started, before start_early holds it.
@@ -117,33 +103,11 @@ def _probe_outlives_peep(tmp_path: Path, script: str) -> bool:
     python = tmp_path / "python"
     python.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
     python.chmod(0o755)
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(python)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
-    end = time.monotonic() + 3  # none: killed before it got there
-    while not pid_file.exists() and time.monotonic() < end:
-        time.sleep(0.05)
-    alive = False
-    if pid_file.exists():
-        pid = int(pid_file.read_text())
-        try:
-            alive = _state(pid) not in ("Z", "gone")
-        finally:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+    done = run_python("-c", script, str(python), cwd=tmp_path)
+    pid = written_pid(pid_file, timeout=3)  # none: killed before it got there
+    alive = pid is not None and outlived(pid)
     assert done.returncode == 143, done.stderr
     return alive
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return "gone"
 
 
 # The signal arrives as the run takes the early probe over, before run_script holds it.

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 import threading
 import time
 
 import pytest
+from support.signalled import run_python
 
 from peep_setuptools.index.http import HttpClient
 from peep_setuptools.index.pages import IndexClient
@@ -62,9 +61,7 @@ def test_an_error_aborts_the_others_and_is_raised() -> None:
 
 def test_interrupted_run_exits_without_waiting_for_stuck_workers() -> None:
     start = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-c", STUCK_RUN], capture_output=True, text=True, timeout=30
-    )
+    done = run_python("-c", STUCK_RUN, timeout=30)
     assert done.stdout.split() == ["interrupted", "1", "True"], done.stderr
     assert done.returncode == 0
     assert time.monotonic() - start < 15

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
+
+from support.signalled import assert_ended, run_python
 
 # Ctrl-C as the command loads what it runs (~20 ms), before its guard
 _SETUP = """
@@ -30,14 +30,6 @@ def test_ctrl_c_as_peep_install_loads_exits_130(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PIP_FIND_LINKS"}
     env["PIP_CONFIG_FILE"] = os.devnull
     argv = ["peep_install", "-r", str(reqs), "--dry-run", "-i", "http://127.0.0.1:9/simple"]
-    done = subprocess.run(
-        [sys.executable, "setup.py", *argv],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
-    assert done.returncode == 130, done.stderr
-    assert "Traceback" not in done.stderr
+    done = run_python("setup.py", *argv, cwd=tmp_path, env=env, timeout=120)
+    assert_ended(done, 130)
     assert "peep_install: interrupted; nothing was installed" in done.stderr

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from support.signalled import assert_ended, run_python
 
 #: an index nothing listens on: nothing is fetched before the interrupt
 _INDEX = "http://127.0.0.1:9/simple"
@@ -41,15 +41,8 @@ def _interrupted_leaves_no_folder(tmp_path: Path, script: str, argv: list[str]) 
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = {"TMPDIR": str(tmp), "PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-c", script, *argv],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=60,
-    )
-    assert done.returncode == 130, done.stderr
+    done = run_python("-c", script, *argv, cwd=tmp_path, env=env)
+    assert_ended(done, 130)
     assert "interrupted" in done.stderr
     assert sorted(p.name for p in tmp.iterdir()) == []
 
