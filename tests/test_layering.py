@@ -178,12 +178,18 @@ NETWORK_HALF = (
 def test_the_command_line_sets_its_first_handlers_before_importing_the_package():
     # cli.run sets SIGTERM's and SIGHUP's handlers first thing: until then a signal ends
     # peep without its exit code; errors (urls, ipaddress) took milliseconds to import
-    code = (
-        "import sys, peep_setuptools.cli;"
-        "loaded = [m for m in sys.modules if m.startswith('peep_setuptools.')];"
-        "assert sorted(loaded) == ['peep_setuptools.cli', 'peep_setuptools.signals'], loaded"
+    loaded = _loaded_by("import peep_setuptools.cli")
+    ours = [m for m in loaded if m.startswith("peep_setuptools.")]
+    assert ours == ["peep_setuptools.cli", "peep_setuptools.signals"], ours
+
+
+def _loaded_by(statement: str) -> list[str]:
+    """The modules loaded in a new interpreter once it has run ``statement``, sorted."""
+    code = f"{statement}\nimport sys\nprint(*sorted(sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=PACKAGE.parent, capture_output=True, text=True
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+    return done.stdout.split()
 
 
 def test_the_command_line_starts_without_the_network_half():
