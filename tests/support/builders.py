@@ -20,6 +20,8 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from .pipvenv import copy_pip_venv
+
 TELLTALE_ENV = "PEEP_TELLTALE"
 
 
@@ -246,11 +248,16 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def make_venv(path: Path, *, with_pip: bool = False, python: str = sys.executable) -> Path:
-    """Create a virtual environment and return its interpreter."""
-    args = [python, "-m", "venv", str(path)]
-    if not with_pip:
-        args.insert(3, "--without-pip")
-    subprocess.run(args, check=True, env=clean_env())
+    """Create a virtual environment and return its interpreter.
+
+    ``with_pip``: ensurepip's pip in it, as ``python -m venv`` leaves it (a copy of one
+    made once per test process: support/pipvenv.py).
+    """
+    if with_pip:
+        copy_pip_venv(path, python, clean_env())
+    else:
+        args = [python, "-m", "venv", "--without-pip", str(path)]
+        subprocess.run(args, check=True, env=clean_env())
     return path / "bin" / "python"
 
 
