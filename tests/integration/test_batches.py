@@ -46,6 +46,12 @@ def _apport_python() -> str | None:
 
 _APPORT_PYTHON = _apport_python()
 
+# 420 wheels and more, so that pip's install is split into three runs and one starts after
+# another has written its files: ~15 s each. Which wheels go last or together is peep's own
+# code, the same on every Python (tests/unit/test_batches.py runs it on each); .ci/run
+# runs these on its first Python only.
+_THREE_PIP_RUNS = pytest.mark.first_python_only
+
 
 def _wheels(root: Path, count: int, *, shared_differs: bool = True) -> list[Path]:
     """Small wheels: some with a script, three sharing a file (which must share a run).
@@ -288,6 +294,7 @@ def test_what_pip_takes_for_installed_by_its_folder_name_is_not_split(tmp_path, 
     assert sorted(ours) == sorted(theirs)
 
 
+@_THREE_PIP_RUNS
 @pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
 @pytest.mark.parametrize(
     "hook",
@@ -508,6 +515,7 @@ def test_a_file_uv_names_otherwise_than_python_is_keyed_by_neither(tmp_path, env
     assert not telltale.exists()
 
 
+@_THREE_PIP_RUNS
 @pytest.mark.skipif(INSTALLS_AT_ONCE < 2, reason="one core: pip runs are not split")
 def test_a_wheel_carrying_another_projects_installed_folder_shares_its_run(
     tmp_path, env, peep, write
