@@ -224,6 +224,7 @@ def test_our_pip_upgraded_while_it_waited_is_the_pip_that_runs(
     new.write_text(f"{(pip / '__init__.py').read_text()}\nopen({str(upgraded)!r}, 'a').close()\n")
     os.replace(new, pip / "__init__.py")
     assert proc.poll() is None  # still fetching
+    srv.end_stalls()  # the stall's 10 s are a bound: the upgrade is done
     peep.finish(proc, check=0)
     assert upgraded.exists()
     assert peep.installed().get("alpha") == "1.0"

@@ -152,7 +152,8 @@ class IndexServer:
         self._blobs: dict[str, _File] = {}
         self._pages: dict[str, tuple[bytes, str]] = {}
         self._faults: dict[str, Fault] = {}
-        self._stopping = threading.Event()
+        #: set: stalls and latency wait no more (stop, or end_stalls)
+        self._waking = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[RequestRecord] = []
@@ -194,7 +195,7 @@ class IndexServer:
 
     def stop(self) -> None:
         """Stop serving and close the socket; returns promptly even with stalled handlers."""
-        self._stopping.set()
+        self._waking.set()
         server, self._server = self._server, None
         if server is None:
             return
@@ -280,6 +281,10 @@ class IndexServer:
             else:
                 self._faults[path] = fault
 
+    def end_stalls(self) -> None:
+        """Answer the stalled requests now, and later ones without waiting (stalls, latency)."""
+        self._waking.set()
+
     def clear_requests(self) -> None:
         """Forget the recorded requests."""
         with self._lock:
@@ -308,7 +313,7 @@ class IndexServer:
             return fault
 
     def _wait(self, seconds: float) -> None:
-        self._stopping.wait(min(seconds, MAX_STALL))
+        self._waking.wait(min(seconds, MAX_STALL))
 
     def _resolve(self, path: str, accept: str) -> tuple[int, bytes, str] | _File | None:
         with self._lock:
