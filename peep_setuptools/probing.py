@@ -212,6 +212,8 @@ print(json.dumps({
     "pip_names": pip_seen,
     "startup_modules": startup_words,
     "egg_links": egg_links,
+    # pip's sys.prefix there, where it reads its site configuration file (pip.conf)
+    "prefix": venv or sys.prefix,
     # where an installer writes (batches: a file of a wheel where the target has a folder)
     "install_paths": {
         kind: sysconfig.get_path(kind, scheme, where) if venv else sysconfig.get_path(kind)

@@ -68,6 +68,8 @@ class Target:
     #: an ``.egg-link`` (a legacy editable) is in one of those folders: uv counts it
     #: installed under the Name of the PKG-INFO it points to, read by a parser not ours
     egg_links: bool = False
+    #: ``sys.prefix`` as pip runs there (a venv's folder): where pip reads ``pip.conf``
+    prefix: str = ""
 
     @property
     def python_version(self) -> Version:
@@ -136,6 +138,7 @@ def probe(python: str | None = None) -> Target:
             startup_modules=frozenset(str(m) for m in data["startup_modules"]),
             install_paths=tuple((str(k), str(v)) for k, v in data["install_paths"].items()),
             egg_links=bool(data["egg_links"]),
+            prefix=str(data["prefix"]),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise TargetError(f"cannot understand what {executable} reports about itself") from exc

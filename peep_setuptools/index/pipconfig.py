@@ -56,11 +56,13 @@ class PipDefaults:
 def pip_config_files(environ: Mapping[str, str], *, prefix: str | None = None) -> list[str]:
     """Return the configuration files pip would read, lowest precedence first.
 
-    ``PIP_CONFIG_FILE`` comes last; if it is ``os.devnull`` it is the only one.
+    ``PIP_CONFIG_FILE`` comes last; if it is ``os.devnull`` it is the only one, and if it
+    exists pip skips the user's own files (``~/.pip``, ``~/.config/pip``), as here.
     """
     env_file = environ.get("PIP_CONFIG_FILE") or None
     if env_file == os.devnull:
         return [env_file]
+    user = not (env_file and os.path.exists(env_file))
     prefix = sys.prefix if prefix is None else prefix
     home = environ.get("HOME") or os.path.expanduser("~")
     files: list[str] = []
@@ -68,24 +70,84 @@ def pip_config_files(environ: Mapping[str, str], *, prefix: str | None = None) -
         program_data = environ.get("ProgramData") or environ.get("PROGRAMDATA") or ""
         if program_data:
             files.append(os.path.join(program_data, "pip", "pip.ini"))
-        files.append(os.path.join(home, "pip", "pip.ini"))
         appdata = environ.get("APPDATA")
-        if appdata:
-            files.append(os.path.join(appdata, "pip", "pip.ini"))
+        if user:
+            files.append(os.path.join(home, "pip", "pip.ini"))
+            files.extend([os.path.join(appdata, "pip", "pip.ini")] if appdata else [])
         files.append(os.path.join(prefix, "pip.ini"))
     else:
         xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
         files.extend(os.path.join(d, "pip", "pip.conf") for d in xdg_dirs.split(os.pathsep) if d)
         files.append("/etc/pip.conf")
-        files.append(os.path.join(home, ".pip", "pip.conf"))
-        if sys.platform == "darwin":
-            files.append(os.path.join(home, "Library", "Application Support", "pip", "pip.conf"))
-        config_home = environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-        files.append(os.path.join(config_home, "pip", "pip.conf"))
+        if user:
+            files.extend(_user_files(environ, home))
         files.append(os.path.join(prefix, "pip.conf"))
     if env_file:
         files.append(env_file)
     return files
+
+
+def _user_files(environ: Mapping[str, str], home: str) -> list[str]:
+    files = [os.path.join(home, ".pip", "pip.conf")]
+    if sys.platform == "darwin":
+        files.append(os.path.join(home, "Library", "Application Support", "pip", "pip.conf"))
+    config_home = environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    files.append(os.path.join(config_home, "pip", "pip.conf"))
+    return files
+
+
+@dataclass(frozen=True)
+class PipSetting:
+    """One option as pip would apply it: its key, the value that wins, where that is from."""
+
+    #: pip's name for it: lower case, dashes (``no-index``)
+    key: str
+    value: str
+    #: ``FILE [section] key``, or the variable's name
+    where: str
+    #: the ``PIP_*`` variable it comes from as it is; None for a file's
+    variable: str | None = None
+
+
+def normalized_name(name: str) -> str:
+    """The key pip reads a config file's name or a ``PIP_*`` variable's (less ``PIP_``) as."""
+    name = name.lower().replace("_", "-")
+    return name[2:] if name.startswith("--") else name
+
+
+def pip_settings(
+    environ: Mapping[str, str],
+    command: str = "install",
+    *,
+    prefix: str | None = None,
+    config_files: Sequence[str] | None = None,
+) -> list[PipSetting]:
+    """Every setting ``pip COMMAND`` would take from its files and ``PIP_*``, as pip does.
+
+    pip merges each ``section.key`` over the files in their order (a later file wins, an
+    empty value too), adds the environment as section ``:env:``, drops empty values, then
+    applies ``[global]``, ``[COMMAND]``, ``:env:`` in turn. Each key comes once here, with
+    the value that wins, where pip applied it last: the order matters where two keys set
+    one option (``timeout``, ``default-timeout``). ``prefix``: the site file's folder (the
+    target's ``sys.prefix``). Raises UsageError for a file pip could not read either.
+    """
+    files = pip_config_files(environ, prefix=prefix) if config_files is None else config_files
+    sections = ("global", command, ":env:")
+    merged: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+    for path in files:
+        if path != os.devnull and os.path.isfile(path):
+            for section, key, value in _read_file(path, sections):
+                merged[section, key] = (value, f"{path} [{section}] {key}", None)
+    for name, value in environ.items():
+        if name.startswith("PIP_") and name[4:].lower() not in ("version", "help"):
+            merged[":env:", normalized_name(name[4:])] = (value, name, name)
+    last: dict[str, PipSetting] = {}
+    for section in sections:
+        for (where, key), (value, shown, variable) in merged.items():
+            if where == section and value:
+                last.pop(key, None)  # to the end: pip applies it after the others
+                last[key] = PipSetting(key, value, shown, variable)
+    return list(last.values())
 
 
 def pip_defaults(
@@ -94,31 +156,20 @@ def pip_defaults(
     """Return pip's index settings from its config files, then ``PIP_*`` variables.
 
     ``config_files`` replaces pip's search (pass paths in tests); missing files are
-    skipped. As in pip, ``[global]`` from every file applies first, then ``[install]``,
-    then the environment, and a list option given later replaces, not extends, an
-    earlier one. Raises UsageError naming the file or variable for a bad value.
+    skipped. The order is pip's (``pip_settings``): a list option given later replaces,
+    not extends, an earlier one. Raises UsageError naming the file or variable for a bad
+    value.
     """
     files = pip_config_files(environ) if config_files is None else list(config_files)
-    read_files: list[str] = []
-    sections: dict[str, dict[str, tuple[str, str]]] = {"global": {}, "install": {}}
-    for path in files:
-        if path == os.devnull or not os.path.isfile(path):
-            continue
-        _read_sections(path, sections)
-        read_files.append(path)
     values: dict[str, Any] = {}
-    for section in ("global", "install"):
-        for key, (value, path) in sections[section].items():
-            _apply(values, key, value, f"{path} [{section}] {key}")
-    for key in _KEYS:
-        env_name = "PIP_" + key.upper().replace("-", "_")
-        if env_name in environ:
-            _apply(values, key, environ[env_name], env_name)
-    return replace(PipDefaults(files=tuple(read_files)), **values)
+    for setting in pip_settings(environ, config_files=files):
+        _apply(values, setting.key, setting.value, setting.where)
+    read = tuple(f for f in files if f != os.devnull and os.path.isfile(f))
+    return replace(PipDefaults(files=read), **values)
 
 
-def _read_sections(path: str, sections: dict[str, dict[str, tuple[str, str]]]) -> None:
-    """Add the file's values of each of ``sections`` to it: key -> (value, path)."""
+def _read_file(path: str, sections: Sequence[str]) -> list[tuple[str, str, str]]:
+    """The file's ``(section, key, value)`` of each of ``sections``, in its order."""
     # Only a run with a pip configuration file loads the parser (~1 ms of a warm run).
     import configparser
 
@@ -129,10 +180,14 @@ def _read_sections(path: str, sections: dict[str, dict[str, tuple[str, str]]]) -
     except (configparser.Error, UnicodeDecodeError, OSError) as exc:
         reason = str(exc).replace("\n", " ").strip()
         raise UsageError(f"{path}: cannot read pip configuration: {reason}") from None
+    found = []
     for section in sections:
         if parser.has_section(section):
-            for key, value in parser.items(section):
-                sections[section][key.replace("_", "-").lower()] = (value, path)
+            for name, value in parser.items(section):
+                if "\0" in name or "\0" in value:  # no environment variable can hold it
+                    raise UsageError(f"{path}: cannot read pip configuration: a NUL character")
+                found.append((section, normalized_name(name), value))
+    return found
 
 
 def _apply(values: dict[str, Any], key: str, value: str, where: str) -> None:

@@ -112,8 +112,11 @@ def test_environment_beats_files(tmp_path):
     )
 
 
-def test_pip_timeout_beats_pip_default_timeout():
+def test_two_names_of_one_option_the_later_wins_as_in_pip():
+    # pip applies the variables in the environment's order, both set the one option
     environ = {"PIP_TIMEOUT": "3", "PIP_DEFAULT_TIMEOUT": "4"}
+    assert pip_defaults(environ, config_files=[]).timeout == 4.0
+    environ = {"PIP_DEFAULT_TIMEOUT": "4", "PIP_TIMEOUT": "3"}
     assert pip_defaults(environ, config_files=[]).timeout == 3.0
 
 
@@ -202,17 +205,28 @@ def test_config_file_search_order_applies(tmp_path):
     home = tmp_path / "home"
     write(home / ".pip" / "pip.conf", "[global]\ntimeout = 1\nretries = 1\n")
     write(home / ".config" / "pip" / "pip.conf", "[global]\ntimeout = 2\n")
-    env_conf = write(tmp_path / "env.conf", "[global]\nretries = 3\n")
-    environ = {
-        "HOME": str(home),
-        "XDG_CONFIG_DIRS": str(tmp_path / "none"),
-        "PIP_CONFIG_FILE": env_conf,
-    }
+    environ = {"HOME": str(home), "XDG_CONFIG_DIRS": str(tmp_path / "none")}
     # Only our files: /etc and sys.prefix may hold files on this machine.
     files = [f for f in pip_config_files(environ) if f.startswith(str(tmp_path))]
-    assert len(files) == 4  # xdg dir, ~/.pip, ~/.config/pip, PIP_CONFIG_FILE
+    assert len(files) == 3  # xdg dir, ~/.pip, ~/.config/pip
     result = pip_defaults(environ, config_files=files)
-    assert (result.timeout, result.retries) == (2.0, 3)
+    assert (result.timeout, result.retries) == (2.0, 1)
+
+
+def test_an_existing_pip_config_file_replaces_the_users_files(tmp_path):
+    # as pip: PIP_CONFIG_FILE that exists skips ~/.pip and ~/.config/pip (not a missing one)
+    home = tmp_path / "home"
+    write(home / ".config" / "pip" / "pip.conf", "[global]\ntimeout = 2\nretries = 1\n")
+    env_conf = str(tmp_path / "env.conf")
+    environ = {"HOME": str(home), "XDG_CONFIG_DIRS": str(tmp_path / "none")}
+    environ["PIP_CONFIG_FILE"] = env_conf
+    mine = [f for f in pip_config_files(environ) if f.startswith(str(tmp_path))]
+    assert f"{home}/.config/pip/pip.conf" in mine
+    write(tmp_path / "env.conf", "[global]\nretries = 3\n")
+    mine = [f for f in pip_config_files(environ) if f.startswith(str(tmp_path))]
+    assert mine == [f"{tmp_path}/none/pip/pip.conf", env_conf]
+    result = pip_defaults(environ, config_files=mine)
+    assert (result.timeout, result.retries) == (15.0, 3)
 
 
 def test_devnull_switches_config_files_off(tmp_path):
