@@ -216,9 +216,11 @@ class _RequirementsFileBackend:
         """The environment and ``install ...`` arguments of one run; its input file written."""
         lines = list(staged.lines)
         if staged.folder is not None:
-            env, args = self._sources.pinned(staged.folder, staged.in_place)
+            env, args = self._sources.pinned(staged.folder, staged.in_place, target.prefix)
         else:  # an sdist to build: its build dependencies come from the index
-            index_lines, env, args = self._sources.index(build_index, workdir, "install")
+            index_lines, env, args = self._sources.index(
+                build_index, workdir, "install", target.prefix
+            )
             lines = index_lines + lines
         name = f"verified-requirements-{number}.txt" if number else "verified-requirements.txt"
         reqs = os.path.join(workdir, name)
@@ -311,7 +313,7 @@ class PipBackend(_RequirementsFileBackend):
         isolated environment; separate runs use every core.
         """
         out = os.path.join(workdir, "built")
-        index_lines, env, args = self._sources.index(build_index, workdir, "build")
+        index_lines, env, args = self._sources.index(build_index, workdir, "build", target.prefix)
         program = [*self._program(target), "wheel", "--no-deps", "--require-hashes"]
         program += self._target_args(target)
         runs = []
@@ -393,7 +395,7 @@ class UvBackend(_RequirementsFileBackend):
         """``uv build --wheel`` of each sdist (uv builds one source per call)."""
         uv = find_uv()
         out = os.path.join(workdir, "built")
-        _, env, args = self._sources.index(build_index, workdir, "build")
+        _, env, args = self._sources.index(build_index, workdir, "build", target.prefix)
 
         runs = []
         for sdist in sdists:

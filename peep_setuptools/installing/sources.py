@@ -14,28 +14,24 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from peep_setuptools.errors import BackendError
+from peep_setuptools.index.pipconfig import normalized_name, pip_settings
 from peep_setuptools.installing.children import absolute as _absolute
 from peep_setuptools.installing.handoff import write_installer_input
 from peep_setuptools.requirements.spec import control_character
 from peep_setuptools.urls import redact_url, split_credentials
 
-__all__ = ["PIP", "UV", "BuildIndex", "Sources", "child_env"]
+__all__ = ["PIP", "UV", "BuildIndex", "Sources", "child_env", "pip_env"]
 
-# Bootstrap recipes set these for setuptools' own fetch of our plugin; they must not reach
-# the pip we run, whose hash options are its own (and whose build-isolation pip would
-# otherwise refuse the unpinned build backend of every sdist). The others would send the
-# install elsewhere than the environment peep probed and checked (PIP_PYTHON: pip starts
-# itself again in another interpreter).
-_SCRUBBED_ENV = (
-    "PIP_REQUIRE_HASHES",
-    "PIP_CONSTRAINT",
-    "PIP_NO_DEPS",
-    "PIP_TARGET",
-    "PIP_USER",
-    "PIP_PYTHON",
-    "PIP_PREFIX",
-    "PIP_ROOT",
-)
+#: pip's options that would send the install elsewhere than the environment peep probed and
+#: checks (``python``: pip starts itself again in another interpreter; ``no-user = yes``
+#: is ``--user``, pip sets a store_false option to the value given). Neither pip's files
+#: nor its variables give them to the pip we run.
+_ELSEWHERE = frozenset({"target", "user", "no-user", "prefix", "root", "python"})
+#: Bootstrap recipes set these variables for setuptools' own fetch of our plugin; they must
+#: not reach the pip we run, whose hash options are its own (and whose build-isolation pip
+#: would otherwise refuse the unpinned build backend of every sdist). In pip's files they
+#: are the user's standing choice, as pip applies it everywhere: kept.
+_BOOTSTRAP_ONLY = frozenset({"require-hashes", "constraint", "no-deps", "no-dependencies"})
 
 #: (requirements-file lines, child environment, arguments)
 IndexInput = tuple[list[str], dict[str, str], list[str]]
@@ -146,25 +142,60 @@ def _netrc_entry(host: str, user: str, password: str | None) -> str:
 
 
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Our environment less the bootstrap-only pip variables."""
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    """Our environment less the pip variables that must not reach an installer."""
+    env = {k: v for k, v in os.environ.items() if not _scrubbed(k)}
     env.update(extra or {})
     return env
+
+
+def pip_env(command: str, prefix: str, extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a ``pip COMMAND`` of ours, pip's configuration given as variables.
+
+    pip reads no configuration file (``PIP_CONFIG_FILE`` is os.devnull): each setting it
+    would take from its files and variables comes as the ``PIP_*`` variable it reads, in
+    the order pip would apply them (``pip_settings``), less the ones that install elsewhere
+    (``_ELSEWHERE``) and those ``extra`` sets. A variable that wins is passed as it is,
+    and every value as written: pip still rejects what it would. ``prefix``: the target's
+    ``sys.prefix``, where pip reads its site file.
+    """
+    ours = {normalized_name(k[4:]) for k in extra if k.startswith("PIP_")}
+    environ = {k: v for k, v in os.environ.items() if not _scrubbed(k)}
+    env = {k: v for k, v in environ.items() if not k.startswith("PIP_")}
+    for setting in pip_settings(environ, command, prefix=prefix or None):
+        if setting.key not in ours and setting.key not in _ELSEWHERE:
+            env[setting.variable or _variable(setting.key)] = setting.value
+    env.update(extra)
+    env["PIP_CONFIG_FILE"] = os.devnull
+    return env
+
+
+def _scrubbed(name: str) -> bool:
+    """Whether ``name`` is a pip variable (as pip reads them) not to pass on."""
+    return name.startswith("PIP_") and normalized_name(name[4:]) in _ELSEWHERE | _BOOTSTRAP_ONLY
+
+
+def _variable(key: str) -> str:
+    """The ``PIP_*`` variable pip reads as ``key``."""
+    name = key.replace("-", "_")
+    upper = name.upper()
+    return "PIP_" + (upper if upper.lower() == name else name)
 
 
 @dataclass(frozen=True)
 class Sources:
     """How one installer is told where to look."""
 
-    #: ``(build_index, workdir, step)``: the index options, any netrc written into workdir
-    index: Callable[[BuildIndex, str, str], IndexInput]
-    #: ``(folder, in_place)``: make the verified folder and in-place wheels the places to
-    #: look in. Both installers add ``--find-links`` from their configuration to the command
-    #: line's; a wheelhouse there could offer another file for a pin (then refused by its hash).
-    pinned: Callable[[str, Sequence[str]], PinnedInput]
+    #: ``(build_index, workdir, step, prefix)``: the index options, any netrc written into
+    #: workdir; step "install" or "build" (pip's ``wheel``); prefix: the target's sys.prefix
+    index: Callable[[BuildIndex, str, str, str], IndexInput]
+    #: ``(folder, in_place, prefix)``: make the verified folder and in-place wheels the
+    #: places to look in. Both installers add ``--find-links`` from their configuration to
+    #: the command line's; a wheelhouse there could offer another file for a pin (then
+    #: refused by its hash).
+    pinned: Callable[[str, Sequence[str], str], PinnedInput]
 
 
-def _pip_index(build_index: BuildIndex, workdir: str, step: str) -> IndexInput:
+def _pip_index(build_index: BuildIndex, workdir: str, step: str, prefix: str) -> IndexInput:
     lines, env = build_index.pip_lines(os.path.join(workdir, f"{step}-netrc"))
     cert = ["--cert", os.path.abspath(build_index.cert)] if build_index.cert else []
     # pip adds the find-links of its own configuration (its files, PIP_FIND_LINKS) to the
@@ -173,15 +204,16 @@ def _pip_index(build_index: BuildIndex, workdir: str, step: str) -> IndexInput:
     # an empty value). Its extra indexes go with the lines' --index-url.
     nothing = os.path.join(workdir, f"{step}-no-links")
     os.makedirs(nothing, mode=0o700, exist_ok=True)
-    return lines, child_env({**env, "PIP_FIND_LINKS": nothing}), cert
+    command = "wheel" if step == "build" else "install"
+    return lines, pip_env(command, prefix, {**env, "PIP_FIND_LINKS": nothing}), cert
 
 
-def _pip_pinned(folder: str, in_place: Sequence[str]) -> PinnedInput:
-    # pip's environment outranks its configuration files for the same option.
-    return child_env({"PIP_FIND_LINKS": folder}), ["--no-index"]
+def _pip_pinned(folder: str, in_place: Sequence[str], prefix: str) -> PinnedInput:
+    # Ours replaces the find-links of pip's configuration (pip_env).
+    return pip_env("install", prefix, {"PIP_FIND_LINKS": folder}), ["--no-index"]
 
 
-def _uv_index(build_index: BuildIndex, workdir: str, step: str) -> IndexInput:
+def _uv_index(build_index: BuildIndex, workdir: str, step: str, prefix: str) -> IndexInput:
     # uv reads the CA bundle from the environment; it has no --cert. It builds in its
     # own process, so its environment (which only our user can read) can hold secrets.
     env = build_index.uv_env()
@@ -190,7 +222,7 @@ def _uv_index(build_index: BuildIndex, workdir: str, step: str) -> IndexInput:
     return [], child_env(env), ["--no-index"] if build_index.no_index else []
 
 
-def _uv_pinned(folder: str, in_place: Sequence[str]) -> PinnedInput:
+def _uv_pinned(folder: str, in_place: Sequence[str], prefix: str) -> PinnedInput:
     # uv merges configured find-links with the command line's: read no configuration.
     links = [arg for place in (folder, *in_place) for arg in ("--find-links", place)]
     return child_env(), ["--no-config", "--no-index", *links]

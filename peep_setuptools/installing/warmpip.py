@@ -198,7 +198,9 @@ class WarmStarts:
         if os.name != "posix" or _runner_args(program) is None or count < 1:
             return None
         cwd = empty_dir(workdir)
-        warm = cls(program, env, cwd, out)
+        # pip's variables all come with the run, in its order: pip applies two names of
+        # one option (PIP_TIMEOUT, PIP_DEFAULT_TIMEOUT) in the environment's order
+        warm = cls(program, _at_start(env), cwd, out)
         try:
             for _ in range(count):
                 if not warm._start_one():
