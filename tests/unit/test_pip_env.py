@@ -1,0 +1,148 @@
+"""pip_env: pip reads no file, and the options it parses are those its files gave it.
+
+Real pip parses both: once reading the files and variables itself, once given ``pip_env``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from peep_setuptools.index.pipconfig import pip_settings
+from peep_setuptools.installing.sources import pip_env
+
+#: pip's options for ``pip COMMAND`` with no argument, as pip parses its configuration
+_OPTIONS = (
+    "import json, sys\n"
+    "from pip._internal.commands import create_command\n"
+    "options, _ = create_command(sys.argv[1]).parse_args([])\n"
+    "print(json.dumps({k: repr(v) for k, v in sorted(vars(options).items())}))\n"
+)
+#: this interpreter's pip (the newest), and an older one where the machine has it
+_PIPS = [sys.executable, "/root/.pyenv/versions/3.11.7/bin/python"]
+
+_GLOBAL = (
+    "[global]\ntimeout = 1\nretries = 9\nno-cache-dir = false\nprogress-bar = on\n"
+    "[install]\nextra-index-url = https://a.example/\n    https://b.example/\n"
+    "progress-bar = off\nno-compile = yes\n"
+    "[wheel]\nno-build-isolation = no\n"
+)
+_USER = (
+    "[global]\ndefault_timeout = 2\nretries =\ntrusted-host = h1\n    h2\n"
+    "target = /elsewhere\nuser = yes\n"
+    "[install]\nno-warn-script-location = yes\nCOMPILE = no\nprefix = /elsewhere\n"
+    "[wheel]\nprefer-binary = true\n"
+)
+
+
+def _files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: str = _USER) -> None:
+    for name in [n for n in os.environ if n.startswith("PIP_")]:
+        monkeypatch.delenv(name)
+    for folder, text in (("xdg", _GLOBAL), ("home/.config", user)):
+        (tmp_path / folder / "pip").mkdir(parents=True)
+        (tmp_path / folder / "pip" / "pip.conf").write_text(text)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setenv("PYTHONHASHSEED", "0")  # sets in the options print in one order
+
+
+def _parsed(python: str, command: str, env: dict[str, str]) -> dict[str, str]:
+    done = subprocess.run(
+        [python, "-c", _OPTIONS, command], env=env, capture_output=True, text=True, check=True
+    )
+    import json
+
+    return dict(json.loads(done.stdout))
+
+
+def _prefix(python: str) -> str:
+    code = "import sys; print(sys.prefix)"
+    return subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.parametrize("python", _PIPS)
+@pytest.mark.parametrize("command", ["install", "wheel"])
+def test_pip_parses_what_its_files_and_variables_gave_it(tmp_path, monkeypatch, python, command):
+    if not os.path.exists(python):
+        pytest.skip(f"no {python} here")
+    _files(tmp_path, monkeypatch)
+    monkeypatch.setenv("PIP_DEFAULT_TIMEOUT", "5")  # the environment beats both files
+    monkeypatch.setenv("PIP_TRUSTED_HOST", "")  # empty: pip ignores it, the file's stays
+    monkeypatch.setenv("PIP_no_cache_dir", "true")  # any spelling pip reads
+    prefix = _prefix(python)
+    assert not os.path.exists(os.path.join(prefix, "pip.conf"))
+    theirs = _parsed(python, command, dict(os.environ))
+    ours_env = pip_env(command, prefix, {})
+    assert ours_env["PIP_CONFIG_FILE"] == os.devnull
+    ours = _parsed(python, command, ours_env)
+    # pip's own reading of its files would install elsewhere: those are not passed on
+    for dest in ("target_dir", "use_user_site", "prefix_path"):
+        if dest in theirs:
+            assert theirs[dest] != "None", dest
+            assert ours[dest] == "None", dest
+            del theirs[dest], ours[dest]
+    assert ours == theirs
+    assert theirs["timeout"] == "5.0"
+    if command == "install":
+        # [install] no-warn-script-location = yes: pip sets the store_false option to it
+        assert theirs["warn_script_location"] == "1"
+        assert theirs["progress_bar"] == "'off'"  # [install] beats [global]
+    else:
+        assert theirs["prefer_binary"] == "1"  # [wheel], not [install]
+        assert theirs["progress_bar"] == "'on'"
+
+
+def test_a_value_pip_refuses_is_still_refused_by_pip(tmp_path, monkeypatch):
+    _files(tmp_path, monkeypatch, user="[install]\nno-warn-script-location = maybe\n")
+    env = pip_env("install", sys.prefix, {})
+    assert env["PIP_NO_WARN_SCRIPT_LOCATION"] == "maybe"
+    done = subprocess.run(
+        [sys.executable, "-c", _OPTIONS, "install"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "maybe is not a valid value for no-warn-script-location" in done.stderr
+
+
+def test_settings_order_and_precedence(tmp_path):
+    first = tmp_path / "a.conf"
+    first.write_text("[install]\nreport = B\n[global]\nreport = A0\nlog = L\n")
+    second = tmp_path / "b.conf"
+    second.write_text("[global]\nreport = A\nlog =\n[wheel]\nreport = W\n")
+    files = [str(first), str(second)]
+    # [install] beats [global] whatever the files' order; an empty value in a later file
+    # empties the key (pip then ignores it)
+    got = pip_settings({}, "install", config_files=files)
+    assert [(s.key, s.value, s.variable) for s in got] == [("report", "B", None)]
+    assert got[0].where == f"{first} [install] report"
+    assert pip_settings({}, "wheel", config_files=files)[0].value == "W"
+    got = pip_settings({"PIP_Report": "C"}, "install", config_files=files)
+    assert [(s.key, s.value, s.variable) for s in got] == [("report", "C", "PIP_Report")]
+    # two variables pip reads as one key: the later one in the environment
+    environ = {"PIP_REPORT": "D", "PIP_report": "", "PIP_TIMEOUT": "1"}
+    got = pip_settings(environ, "install", config_files=files)
+    assert [(s.key, s.value) for s in got] == [("report", "B"), ("timeout", "1")]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["PIP_TARGET", "PIP_target", "PIP_USER", "PIP_NO_USER", "PIP_PREFIX", "PIP_ROOT", "PIP_PYTHON"],
+)
+def test_variables_that_install_elsewhere_are_dropped(monkeypatch, name):
+    monkeypatch.setenv(name, "1")
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    assert name not in pip_env("install", sys.prefix, {})
+
+
+@pytest.mark.parametrize("name", ["PIP_REQUIRE_HASHES", "PIP_CONSTRAINT", "PIP_NO_DEPENDENCIES"])
+def test_bootstrap_variables_are_dropped_and_the_files_value_kept(tmp_path, monkeypatch, name):
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nrequire-hashes = no\nconstraint = c.txt\nno-dependencies = no\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    monkeypatch.setenv(name, "1")
+    env = pip_env("install", sys.prefix, {})
+    assert env[name] != "1"  # the file's, which is the user's standing choice
