@@ -323,6 +323,7 @@ def _session(
         cert=options.cert,
         timeout=options.timeout,
         retries=options.retries,
+        prefix=planned.target.prefix or None,
     )
     cache_root = options.cache_dir or default_cache_dir(environ)
     cache = None if options.no_cache else open_cache(cache_root, default_key_file(environ))

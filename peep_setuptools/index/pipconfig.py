@@ -151,16 +151,20 @@ def pip_settings(
 
 
 def pip_defaults(
-    environ: Mapping[str, str], *, config_files: Sequence[str] | None = None
+    environ: Mapping[str, str],
+    *,
+    prefix: str | None = None,
+    config_files: Sequence[str] | None = None,
 ) -> PipDefaults:
     """Return pip's index settings from its config files, then ``PIP_*`` variables.
 
+    ``prefix``: the site file's folder, the target's ``sys.prefix`` (default: ours).
     ``config_files`` replaces pip's search (pass paths in tests); missing files are
     skipped. The order is pip's (``pip_settings``): a list option given later replaces,
     not extends, an earlier one. Raises UsageError naming the file or variable for a bad
     value.
     """
-    files = pip_config_files(environ) if config_files is None else list(config_files)
+    files = pip_config_files(environ, prefix=prefix) if config_files is None else config_files
     values: dict[str, Any] = {}
     for setting in pip_settings(environ, config_files=files):
         _apply(values, setting.key, setting.value, setting.where)

@@ -69,13 +69,15 @@ def resolve_settings(
     cert: str | None = None,
     timeout: float | None = None,
     retries: int | None = None,
+    prefix: str | None = None,
 ) -> IndexSettings:
     """Resolve the settings in effect, each from the strongest source that gives it.
 
     ``cert``, ``timeout`` and ``retries`` are the command line's, None where it gives none.
+    ``prefix``: the target's ``sys.prefix``, where pip reads its site file (default: ours).
     Raises UsageError for a bad value in pip's configuration.
     """
-    defaults = pip_defaults(environ)
+    defaults = pip_defaults(environ, prefix=prefix)
     pip_config = IndexOptions(
         index_url=defaults.index_url,
         extra_index_urls=tuple(defaults.extra_index_urls),

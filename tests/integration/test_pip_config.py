@@ -104,3 +104,14 @@ def test_a_setting_pip_refuses_is_refused(peep, venv, write, packages, tmp_path)
     done = peep.install(reqs, "--no-index", check=1)
     assert "maybe is not a valid value for no-warn-script-location" in done.stdout + done.stderr
     assert "alpha" not in installed(venv)
+
+
+def test_peep_reads_the_index_of_the_targets_site_file(
+    peep, venv, write, packages, index, tmp_path
+):
+    # the file pip would read there (its sys.prefix), not the one of peep's own environment
+    _where(peep, venv, tmp_path, "site")
+    _write(venv.parent.parent / "pip.conf", f"[global]\nindex-url = {index.index_url}\n")
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, check=0)
+    assert installed(venv)["alpha"] == "1.0"
