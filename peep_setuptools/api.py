@@ -24,9 +24,8 @@ from peep_setuptools.values import (
     Verified,
 )
 
-# The network half (http and ssl, index, download, cache, backends, progress, report) is
-# imported inside install() once there is something to fetch: a no-op run, where everything
-# is installed already, never needs it, and importing it was a third of that run's time.
+# The network half (http and ssl, index, download, cache, backends, progress, report) is imported
+# in install() once there is something to fetch: a no-op run never needs it (a third of its time).
 if TYPE_CHECKING:
     from peep_setuptools.checks.completeness import Completeness
     from peep_setuptools.checks.installed import InstalledCheck
