@@ -178,6 +178,9 @@ def _read_file(path: str, sections: Sequence[str]) -> list[tuple[str, str, str]]
     import configparser
 
     parser = configparser.RawConfigParser()
+    # pip's own names, as pip 26 reads them: two spellings of one key in one
+    # section are an error there, not the later one silently
+    parser.optionxform = normalized_name  # type: ignore[assignment,method-assign]
     try:
         with open(path, encoding="utf-8") as stream:
             parser.read_file(stream, source=path)
@@ -190,7 +193,7 @@ def _read_file(path: str, sections: Sequence[str]) -> list[tuple[str, str, str]]
             for name, value in parser.items(section):
                 if "\0" in name or "\0" in value:  # no environment variable can hold it
                     raise UsageError(f"{path}: cannot read pip configuration: a NUL character")
-                found.append((section, normalized_name(name), value))
+                found.append((section, name, value))
     return found
 
 

@@ -164,8 +164,13 @@ def test_bad_value_in_file_names_the_file(tmp_path):
 
 @pytest.mark.parametrize(
     "text",
-    ["index-url = https://x/\n", "[global\nindex-url = x\n", "[global]\n[global]\n"],
-    ids=["no-section", "bad-header", "duplicate"],
+    [
+        "index-url = https://x/\n",
+        "[global\nindex-url = x\n",
+        "[global]\n[global]\n",
+        "[global]\nindex-url = x\nINDEX_URL = y\n",  # pip 26 refuses it too
+    ],
+    ids=["no-section", "bad-header", "duplicate", "two-spellings"],
 )
 def test_unparseable_file_names_the_file(tmp_path, text):
     conf = write(tmp_path / "pip.conf", text)
