@@ -115,3 +115,23 @@ def test_peep_reads_the_index_of_the_targets_site_file(
     reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     peep.install(reqs, check=0)
     assert installed(venv)["alpha"] == "1.0"
+
+
+@pytest.mark.parametrize("how", ["file", "variable"])
+def test_a_requirement_in_pips_configuration_installs_nothing_more(
+    peep, venv, write, packages, tmp_path, how
+):
+    # pip adds the configuration's requirement files to the command line's: delta, pinned
+    # there by its own hash and nowhere in ours, would reach the target unchecked
+    extra = write(
+        "extra.txt", f"delta @ file://{packages['delta-1.0']} {packages.pip('delta-1.0')}\n"
+    )
+    if how == "file":
+        _write(
+            _where(peep, venv, tmp_path, "PIP_CONFIG_FILE"), f"[install]\nrequirement = {extra}\n"
+        )
+    else:
+        peep.env["PIP_REQUIREMENT"] = str(extra)
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "--no-index", check=0)
+    assert installed(venv) == {"alpha": "1.0"}

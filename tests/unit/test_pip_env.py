@@ -130,9 +130,12 @@ def test_settings_order_and_precedence(tmp_path):
 
 @pytest.mark.parametrize(
     "name",
-    ["PIP_TARGET", "PIP_target", "PIP_USER", "PIP_NO_USER", "PIP_PREFIX", "PIP_ROOT", "PIP_PYTHON"],
+    [
+        *("PIP_TARGET", "PIP_target", "PIP_USER", "PIP_NO_USER", "PIP_PREFIX", "PIP_ROOT"),
+        *("PIP_PYTHON", "PIP_REQUIREMENT", "PIP_requirement", "PIP_EDITABLE"),
+    ],
 )
-def test_variables_that_install_elsewhere_are_dropped(monkeypatch, name):
+def test_variables_that_install_elsewhere_or_more_are_dropped(monkeypatch, name):
     monkeypatch.setenv(name, "1")
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     assert name not in pip_env("install", sys.prefix, {})
@@ -146,3 +149,16 @@ def test_bootstrap_variables_are_dropped_and_the_files_value_kept(tmp_path, monk
     monkeypatch.setenv(name, "1")
     env = pip_env("install", sys.prefix, {})
     assert env[name] != "1"  # the file's, which is the user's standing choice
+
+
+def test_a_files_requirement_or_editable_is_dropped(tmp_path, monkeypatch):
+    # pip adds them to the command line's requirements: more than peep verified
+    for name in [n for n in os.environ if n.startswith("PIP_")]:
+        monkeypatch.delenv(name)
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nrequirement = r.txt\n[install]\neditable = ./e\nno-compile = yes\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    env = pip_env("install", sys.prefix, {})
+    assert env["PIP_NO_COMPILE"] == "yes"
+    assert "PIP_REQUIREMENT" not in env
+    assert "PIP_EDITABLE" not in env
