@@ -22,6 +22,7 @@ _FALSE = frozenset({"0", "n", "no", "f", "false", "off"})
 #: later names of one option win, so PIP_TIMEOUT beats PIP_DEFAULT_TIMEOUT.
 _KEYS = {
     "index-url": "index_url",
+    "pypi-url": "index_url",
     "extra-index-url": "extra_index_urls",
     "find-links": "find_links",
     "no-index": "no_index",

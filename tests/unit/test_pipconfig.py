@@ -61,6 +61,15 @@ def test_underscores_and_case_in_keys(tmp_path):
     assert pip_defaults({}, config_files=[conf]).index_url == "https://m.example/simple/"
 
 
+def test_pypi_url_is_pips_other_name_of_index_url(tmp_path):
+    # pip's --pypi-url: [install] beats [global] across the two names, as in pip
+    text = "[global]\nindex-url = https://a.example/\n[install]\npypi-url = https://b.example/\n"
+    conf = write(tmp_path / "pip.conf", text)
+    assert pip_defaults({}, config_files=[conf]).index_url == "https://b.example/"
+    environ = {"PIP_INDEX_URL": "https://c.example/", "PIP_PYPI_URL": "https://d.example/"}
+    assert pip_defaults(environ, config_files=[conf]).index_url == "https://d.example/"
+
+
 def test_install_section_beats_global_in_any_file(tmp_path):
     first = write(tmp_path / "a.conf", "[install]\nindex-url = https://install.example/\n")
     second = write(tmp_path / "b.conf", "[global]\nindex-url = https://global.example/\n")
