@@ -185,6 +185,14 @@ def _read_file(path: str, sections: Sequence[str]) -> list[tuple[str, str, str]]
     try:
         with open(path, encoding="utf-8") as stream:
             parser.read_file(stream, source=path)
+    except (configparser.ParsingError, configparser.MissingSectionHeaderError) as exc:
+        # Its message quotes the line, which may be a secret (a token on a line of its own).
+        if isinstance(exc, configparser.MissingSectionHeaderError):
+            lines = str(exc.lineno)
+        else:
+            lines = ", ".join(str(number) for number, _ in exc.errors)
+        reason = f"line {lines}: neither a [section] nor a key = value"
+        raise UsageError(f"{path}: cannot read pip configuration: {reason}") from None
     except (configparser.Error, UnicodeDecodeError, OSError) as exc:
         reason = str(exc).replace("\n", " ").strip()
         raise UsageError(f"{path}: cannot read pip configuration: {reason}") from None

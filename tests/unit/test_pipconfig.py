@@ -190,6 +190,18 @@ def test_unparseable_file_names_the_file(tmp_path, text):
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("text", ["t0k3n-s3cret\n[global]\n", "[global]\nt0k3n-s3cret\n"])
+def test_a_line_pip_cannot_parse_is_not_shown(tmp_path, text):
+    # it may be a secret: the error names the file and the line's number only
+    conf = write(tmp_path / "pip.conf", text)
+    with pytest.raises(UsageError) as info:
+        pip_defaults({}, config_files=[conf])
+    line = 1 if text.startswith("t0k3n") else 2
+    assert str(info.value) == (
+        f"{conf}: cannot read pip configuration: line {line}: neither a [section] nor a key = value"
+    )
+
+
 def test_binary_file_is_a_usage_error(tmp_path):
     conf = tmp_path / "pip.conf"
     conf.write_bytes(b"[global]\nindex-url = \xff\xfe\n")
