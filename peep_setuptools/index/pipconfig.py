@@ -177,13 +177,17 @@ def _read_file(path: str, sections: Sequence[str]) -> list[tuple[str, str, str]]
     """The file's ``(section, key, value)`` of each of ``sections``, in its order."""
     # Only a run with a pip configuration file loads the parser (~1 ms of a warm run).
     import configparser
+    import locale
 
     parser = configparser.RawConfigParser()
     # pip's own names, as pip 26 reads them: two spellings of one key in one
     # section are an error there, not the later one silently
     parser.optionxform = normalized_name  # type: ignore[assignment,method-assign]
     try:
-        with open(path, encoding="utf-8") as stream:
+        # pip's encoding: a file it cannot decode it refuses, and what it can decode goes
+        # into an environment (which holds the locale's characters only)
+        encoding = "utf-8" if sys.flags.utf8_mode else locale.getpreferredencoding(False)
+        with open(path, encoding=encoding) as stream:
             parser.read_file(stream, source=path)
     except (configparser.ParsingError, configparser.MissingSectionHeaderError) as exc:
         # Its message quotes the line, which may be a secret (a token on a line of its own).

@@ -135,3 +135,14 @@ def test_a_requirement_in_pips_configuration_installs_nothing_more(
     reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
     peep.install(reqs, "--no-index", check=0)
     assert installed(venv) == {"alpha": "1.0"}
+
+
+def test_a_file_pip_cannot_decode_in_the_locale_is_refused(peep, venv, write, packages, tmp_path):
+    # pip reads its files in the locale's encoding (ASCII here, as the environment's), so
+    # it refuses a UTF-8 key; passed on, that key could not even be put in pip's environment
+    _write(_where(peep, venv, tmp_path, "PIP_CONFIG_FILE"), "[install]\n\u20ac = 1\n")
+    peep.env.update(LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    done = peep.install(reqs, "--no-index", check=2)
+    assert "pip-config-file.conf: cannot read pip configuration: 'ascii' codec" in done.stderr
+    assert "alpha" not in installed(venv)
