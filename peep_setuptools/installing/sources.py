@@ -27,9 +27,10 @@ __all__ = ["PIP", "UV", "BuildIndex", "Sources", "child_env", "pip_env"]
 #: is ``--user``, pip sets a store_false option to the value given). Neither pip's files
 #: nor its variables give them to the pip we run.
 _ELSEWHERE = frozenset({"target", "user", "no-user", "prefix", "root", "python"})
-#: pip's options that add to what it installs (pip adds them to the command line's): a
-#: requirement there, pinned by its own hash, would reach the target unverified by peep.
-_MORE = frozenset({"requirement", "editable"})
+#: pip's options that change what it installs: a requirement or editable there is added to
+#: the command line's (pinned by its own hash, it would reach the target unverified by
+#: peep); dry-run installs nothing, and pip succeeds (peep would report an install).
+_NOT_VERIFIED = frozenset({"requirement", "editable", "dry-run"})
 #: Bootstrap recipes set these variables for setuptools' own fetch of our plugin; they must
 #: not reach the pip we run, whose hash options are its own (and whose build-isolation pip
 #: would otherwise refuse the unpinned build backend of every sdist). In pip's files they
@@ -165,7 +166,7 @@ def pip_env(command: str, prefix: str, extra: Mapping[str, str]) -> dict[str, st
     environ = {k: v for k, v in os.environ.items() if not _scrubbed(k)}
     env = {k: v for k, v in environ.items() if not k.startswith("PIP_")}
     for setting in pip_settings(environ, command, prefix=prefix or None):
-        if setting.key not in ours | _ELSEWHERE | _MORE:
+        if setting.key not in ours | _ELSEWHERE | _NOT_VERIFIED:
             env[setting.variable or _variable(setting.key)] = setting.value
     env.update(extra)
     env["PIP_CONFIG_FILE"] = os.devnull
@@ -176,7 +177,7 @@ def _scrubbed(name: str) -> bool:
     """Whether ``name`` is a pip variable (as pip reads them) not to pass on."""
     return (
         name.startswith("PIP_")
-        and normalized_name(name[4:]) in _ELSEWHERE | _MORE | _BOOTSTRAP_ONLY
+        and normalized_name(name[4:]) in _ELSEWHERE | _NOT_VERIFIED | _BOOTSTRAP_ONLY
     )
 
 

@@ -137,6 +137,20 @@ def test_a_requirement_in_pips_configuration_installs_nothing_more(
     assert installed(venv) == {"alpha": "1.0"}
 
 
+@pytest.mark.parametrize("how", ["file", "variable"])
+def test_a_dry_run_in_pips_configuration_does_not_pass_for_an_install(
+    peep, venv, write, packages, tmp_path, how
+):
+    # pip would install nothing and succeed: peep's exit 0 would say alpha 1.0 is there
+    if how == "file":
+        _write(_where(peep, venv, tmp_path, "PIP_CONFIG_FILE"), "[install]\ndry-run = yes\n")
+    else:
+        peep.env["PIP_DRY_RUN"] = "yes"
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "--no-index", check=0)
+    assert installed(venv) == {"alpha": "1.0"}
+
+
 def test_a_file_pip_cannot_decode_in_the_locale_is_refused(peep, venv, write, packages, tmp_path):
     # pip reads its files in the locale's encoding (ASCII here, as the environment's), so
     # it refuses a UTF-8 key; passed on, that key could not even be put in pip's environment

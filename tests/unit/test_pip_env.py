@@ -132,7 +132,7 @@ def test_settings_order_and_precedence(tmp_path):
     "name",
     [
         *("PIP_TARGET", "PIP_target", "PIP_USER", "PIP_NO_USER", "PIP_PREFIX", "PIP_ROOT"),
-        *("PIP_PYTHON", "PIP_REQUIREMENT", "PIP_requirement", "PIP_EDITABLE"),
+        *("PIP_PYTHON", "PIP_REQUIREMENT", "PIP_requirement", "PIP_EDITABLE", "PIP_DRY_RUN"),
     ],
 )
 def test_variables_that_install_elsewhere_or_more_are_dropped(monkeypatch, name):
