@@ -77,8 +77,10 @@ def pip_config_files(environ: Mapping[str, str], *, prefix: str | None = None) -
             files.extend([os.path.join(appdata, "pip", "pip.ini")] if appdata else [])
         files.append(os.path.join(prefix, "pip.ini"))
     else:
-        xdg_dirs = environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-        files.extend(os.path.join(d, "pip", "pip.conf") for d in xdg_dirs.split(os.pathsep) if d)
+        # pip 24.3+ (platformdirs) takes the absolute XDG folders only, as XDG says
+        xdg_dirs = [d.strip() for d in environ.get("XDG_CONFIG_DIRS", "").split(os.pathsep)]
+        xdg_dirs = [d for d in xdg_dirs if os.path.isabs(d)] or ["/etc/xdg"]
+        files.extend(os.path.join(d, "pip", "pip.conf") for d in xdg_dirs)
         files.append("/etc/pip.conf")
         if user:
             files.extend(_user_files(environ, home))
@@ -92,7 +94,9 @@ def _user_files(environ: Mapping[str, str], home: str) -> list[str]:
     files = [os.path.join(home, ".pip", "pip.conf")]
     if sys.platform == "darwin":
         files.append(os.path.join(home, "Library", "Application Support", "pip", "pip.conf"))
-    config_home = environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    config_home = environ.get("XDG_CONFIG_HOME", "").strip()
+    if not os.path.isabs(config_home):
+        config_home = os.path.join(home, ".config")
     files.append(os.path.join(config_home, "pip", "pip.conf"))
     return files
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -225,6 +228,21 @@ def test_config_file_search(tmp_path):
         f"{tmp_path}/venv/pip.conf",
         f"{tmp_path}/env.conf",
     ]
+
+
+@pytest.mark.parametrize("dirs", ["", " ", "~/cfg", "a::b", "/x:", "rel", "/x:rel", " /x "])
+@pytest.mark.parametrize("home", ["", " ", "~/ch", "relh", " /h "])
+def test_config_file_search_as_pips(tmp_path, dirs, home):
+    # pip's own search, in a child with these variables: relative XDG folders are not read
+    environ = {**os.environ, "XDG_CONFIG_DIRS": dirs, "XDG_CONFIG_HOME": home, "HOME": "/u"}
+    environ.pop("PIP_CONFIG_FILE", None)
+    code = (
+        "import json, sys\n"
+        "from pip._internal.configuration import get_configuration_files as f\n"
+        "d = f(); print(json.dumps([*d['global'], *d['user'], *d['site']]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True)
+    assert pip_config_files(environ) == json.loads(done.stdout)
 
 
 def test_config_file_search_order_applies(tmp_path):
