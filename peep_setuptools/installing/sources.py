@@ -29,12 +29,13 @@ __all__ = ["PIP", "UV", "BuildIndex", "Sources", "child_env", "pip_env"]
 _ELSEWHERE = frozenset({"target", "user", "no-user", "prefix", "root", "python"})
 #: pip's options that change what it installs: a requirement or editable there is added to
 #: the command line's (pinned by its own hash, it would reach the target unverified by
-#: peep); dry-run installs nothing, and pip succeeds (peep would report an install).
-_NOT_VERIFIED = frozenset({"requirement", "editable", "dry-run"})
+#: peep), and so is any ``-r`` line in a constraints file; dry-run installs nothing, and
+#: pip succeeds (peep would report an install).
+_NOT_VERIFIED = frozenset({"requirement", "editable", "constraint", "dry-run"})
 #: Bootstrap recipes set these variables for setuptools' own fetch of our plugin; they must
 #: not reach the pip we run, whose hash options are its own (and whose build-isolation pip
 #: would otherwise refuse the unpinned build backend of every sdist). In pip's files they
-#: are the user's standing choice, as pip applies it everywhere: kept.
+#: are the user's standing choice, as pip applies it everywhere: kept (but ``constraint``).
 _BOOTSTRAP_ONLY = frozenset({"require-hashes", "constraint", "no-deps", "no-dependencies"})
 
 #: (requirements-file lines, child environment, arguments)

@@ -137,6 +137,21 @@ def test_a_requirement_in_pips_configuration_installs_nothing_more(
     assert installed(venv) == {"alpha": "1.0"}
 
 
+def test_a_constraints_file_in_pips_configuration_installs_nothing_more(
+    peep, venv, write, packages, tmp_path
+):
+    # a -r line in a constraints file names requirements, not constraints, to pip
+    pinned = f"delta @ file://{packages['delta-1.0']} {packages.pip('delta-1.0')}\n"
+    extra = write("extra.txt", pinned)
+    constraints = write("constraints.txt", f"-r {extra}\n")
+    _write(
+        _where(peep, venv, tmp_path, "PIP_CONFIG_FILE"), f"[global]\nconstraint = {constraints}\n"
+    )
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "--no-index", check=0)
+    assert installed(venv) == {"alpha": "1.0"}
+
+
 @pytest.mark.parametrize("how", ["file", "variable"])
 def test_a_dry_run_in_pips_configuration_does_not_pass_for_an_install(
     peep, venv, write, packages, tmp_path, how
