@@ -27,11 +27,14 @@ __all__ = ["PIP", "UV", "BuildIndex", "Sources", "child_env", "pip_env"]
 #: is ``--user``, pip sets a store_false option to the value given). Neither pip's files
 #: nor its variables give them to the pip we run.
 _ELSEWHERE = frozenset({"target", "user", "no-user", "prefix", "root", "python"})
-#: pip's options that change what it installs: a requirement or editable there is added to
-#: the command line's (pinned by its own hash, it would reach the target unverified by
-#: peep), and so is any ``-r`` line in a constraints file; dry-run installs nothing, and
-#: pip succeeds (peep would report an install).
-_NOT_VERIFIED = frozenset({"requirement", "editable", "constraint", "dry-run"})
+#: pip's options that change what it installs: the requirements they name are added to the
+#: command line's (pinned by their own hashes, they would reach the target unverified by
+#: peep): a requirements file's, an editable, a script's inline metadata's, a dependency
+#: group's, any ``-r`` line's in a constraints file. dry-run installs nothing, and pip
+#: succeeds (peep would report an install).
+_NOT_VERIFIED = frozenset(
+    {"requirement", "editable", "requirements-from-script", "group", "constraint", "dry-run"}
+)
 #: Bootstrap recipes set these variables for setuptools' own fetch of our plugin; they must
 #: not reach the pip we run, whose hash options are its own (and whose build-isolation pip
 #: would otherwise refuse the unpinned build backend of every sdist). In pip's files they

@@ -118,20 +118,28 @@ def test_peep_reads_the_index_of_the_targets_site_file(
 
 
 @pytest.mark.parametrize("how", ["file", "variable"])
+@pytest.mark.parametrize("setting", ["requirement", "requirements-from-script", "group"])
 def test_a_requirement_in_pips_configuration_installs_nothing_more(
-    peep, venv, write, packages, tmp_path, how
+    peep, venv, write, packages, tmp_path, how, setting
 ):
-    # pip adds the configuration's requirement files to the command line's: delta, pinned
-    # there by its own hash and nowhere in ours, would reach the target unchecked
-    extra = write(
-        "extra.txt", f"delta @ file://{packages['delta-1.0']} {packages.pip('delta-1.0')}\n"
-    )
-    if how == "file":
-        _write(
-            _where(peep, venv, tmp_path, "PIP_CONFIG_FILE"), f"[install]\nrequirement = {extra}\n"
+    # pip adds the configuration's requirements (a requirements file's, a script's inline
+    # metadata's, a pyproject.toml's dependency group's) to the command line's: delta,
+    # pinned there by its own hash and nowhere in ours, would reach the target unchecked
+    wheel, digest = packages["delta-1.0"], packages.sha256("delta-1.0").hex
+    if setting == "requirement":
+        value = write("extra.txt", f"delta @ file://{wheel} {packages.pip('delta-1.0')}\n")
+    elif setting == "requirements-from-script":
+        script = (
+            f'# /// script\n# dependencies = ["delta @ file://{wheel}#sha256={digest}"]\n# ///\n'
         )
+        value = write("script.py", script)
     else:
-        peep.env["PIP_REQUIREMENT"] = str(extra)
+        group = f'[dependency-groups]\ndev = ["delta @ file://{wheel}#sha256={digest}"]\n'
+        value = write("pyproject.toml", group) + ":dev"
+    if how == "file":
+        _write(_where(peep, venv, tmp_path, "PIP_CONFIG_FILE"), f"[install]\n{setting} = {value}\n")
+    else:
+        peep.env["PIP_" + setting.upper().replace("-", "_")] = value
     reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
     peep.install(reqs, "--no-index", check=0)
     assert installed(venv) == {"alpha": "1.0"}

@@ -133,6 +133,7 @@ def test_settings_order_and_precedence(tmp_path):
     [
         *("PIP_TARGET", "PIP_target", "PIP_USER", "PIP_NO_USER", "PIP_PREFIX", "PIP_ROOT"),
         *("PIP_PYTHON", "PIP_REQUIREMENT", "PIP_requirement", "PIP_EDITABLE", "PIP_DRY_RUN"),
+        *("PIP_REQUIREMENTS_FROM_SCRIPT", "PIP_GROUP"),
     ],
 )
 def test_variables_that_install_elsewhere_or_more_are_dropped(monkeypatch, name):
