@@ -201,7 +201,9 @@ def _read_file(path: str, sections: Sequence[str]) -> list[tuple[str, str, str]]
             lines = ", ".join(str(number) for number, _ in exc.errors)
         reason = f"line {lines}: neither a [section] nor a key = value"
         raise UsageError(f"{path}: cannot read pip configuration: {reason}") from None
-    except (configparser.Error, UnicodeDecodeError, OSError) as exc:
+    except OSError:  # pip skips a file it cannot open or read (configparser's read)
+        return []
+    except (configparser.Error, UnicodeDecodeError) as exc:
         reason = str(exc).replace("\n", " ").strip()
         raise UsageError(f"{path}: cannot read pip configuration: {reason}") from None
     found = []

@@ -205,6 +205,14 @@ def test_a_line_pip_cannot_parse_is_not_shown(tmp_path, text):
     )
 
 
+@pytest.mark.skipif(not os.path.isfile("/proc/self/mem"), reason="Linux's /proc")
+def test_a_file_that_cannot_be_read_is_skipped_as_pip_does(tmp_path):
+    # (a file we may not open, as /etc/pip.conf with mode 0600, as root is read anyway)
+    later = write(tmp_path / "b.conf", "[global]\nretries = 2\n")
+    files = ["/proc/self/mem", later]  # a regular file whose read fails (EIO)
+    assert pip_defaults({}, config_files=files).retries == 2
+
+
 def test_binary_file_is_a_usage_error(tmp_path):
     conf = tmp_path / "pip.conf"
     conf.write_bytes(b"[global]\nindex-url = \xff\xfe\n")
