@@ -134,7 +134,7 @@ def pip_settings(
     applies ``[global]``, ``[COMMAND]``, ``:env:`` in turn. Each key comes once here, with
     the value that wins, where pip applied it last: the order matters where two keys set
     one option (``timeout``, ``default-timeout``). ``prefix``: the site file's folder (the
-    target's ``sys.prefix``). Raises UsageError for a file pip could not read either.
+    target's ``sys.prefix``). Raises UsageError for a file pip refuses too.
     """
     files = pip_config_files(environ, prefix=prefix) if config_files is None else config_files
     sections = ("global", command, ":env:")
