@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from peep_setuptools.errors import BackendError
@@ -18,7 +18,7 @@ from peep_setuptools.index.pipconfig import normalized_name, pip_settings
 from peep_setuptools.installing.children import absolute as _absolute
 from peep_setuptools.installing.handoff import write_installer_input
 from peep_setuptools.requirements.spec import control_character
-from peep_setuptools.urls import redact_url, split_credentials
+from peep_setuptools.urls import proxy_url, redact_url, split_credentials
 
 __all__ = ["PIP", "UV", "BuildIndex", "Sources", "child_env", "pip_env"]
 
@@ -207,8 +207,6 @@ class Sources:
 
 
 def _pip_index(build_index: BuildIndex, workdir: str, step: str, prefix: str) -> IndexInput:
-    lines, env = build_index.pip_lines(os.path.join(workdir, f"{step}-netrc"))
-    cert = ["--cert", os.path.abspath(build_index.cert)] if build_index.cert else []
     # pip adds the find-links of its own configuration (its files, PIP_FIND_LINKS) to the
     # lines', credentials and all, and passes them on to its build pip as arguments. The
     # lines hold them already (ours merge pip's): an empty folder replaces them (pip skips
@@ -216,7 +214,15 @@ def _pip_index(build_index: BuildIndex, workdir: str, step: str, prefix: str) ->
     nothing = os.path.join(workdir, f"{step}-no-links")
     os.makedirs(nothing, mode=0o700, exist_ok=True)
     command = "wheel" if step == "build" else "install"
-    return lines, pip_env(command, prefix, {**env, "PIP_FIND_LINKS": nothing}), cert
+    env = pip_env(command, prefix, {"PIP_FIND_LINKS": nothing})
+    # The proxy this pip takes (a build's from [wheel]), which it passes on as an argument.
+    proxies = [v for k, v in env.items() if k[:4] == "PIP_" and normalized_name(k[4:]) == "proxy"]
+    pip_proxy = proxy_url(proxies[-1].strip()) or None if proxies else None
+    lines, netrc = replace(build_index, pip_proxy=pip_proxy).pip_lines(
+        os.path.join(workdir, f"{step}-netrc")
+    )
+    cert = ["--cert", os.path.abspath(build_index.cert)] if build_index.cert else []
+    return lines, {**env, **netrc}, cert
 
 
 def _pip_pinned(folder: str, in_place: Sequence[str], prefix: str) -> PinnedInput:

@@ -314,15 +314,15 @@ def test_pips_own_find_links_and_indexes_never_reach_its_build_pips_command_line
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
-@pytest.mark.parametrize("where", ["pip.conf", "environment"])
+@pytest.mark.parametrize("where", ["global", "wheel", "environment"])
 @pytest.mark.parametrize("scheme", ["http://", ""])  # pip reads user:pass@host:port too
 def test_pips_own_proxy_password_is_refused_for_a_build(
     peep, venv, write, packages, index, tmp_path, where, scheme
 ):
     proxy = f"{scheme}user:{SECRET}@127.0.0.1:9"
-    if where == "pip.conf":
+    if where != "environment":  # pip.conf's [wheel]: what pip wheel, which builds, reads
         conf = tmp_path / "pip.conf"
-        conf.write_text(f"[global]\nproxy = {proxy}\n")
+        conf.write_text(f"[{where}]\nproxy = {proxy}\n")
         peep.env["PIP_CONFIG_FILE"] = str(conf)
     else:
         peep.env["PIP_PROXY"] = proxy
