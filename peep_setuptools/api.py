@@ -9,10 +9,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from peep_setuptools.errors import VerificationFailed, interrupts_deferred
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import hash_files as hash_files  # public here too: api.hash_files
 from peep_setuptools.installing.plan import Plan, plan
 from peep_setuptools.values import (
@@ -157,7 +157,7 @@ def _plan(
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class _Run:
     """A run inside its session, once every archive verified."""
 
@@ -353,7 +353,7 @@ def _session(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-@dataclass(frozen=True)
+@frozen
 class Checked:
     """The fetch-and-verify stage's result: a verdict or a problem for every archive."""
 

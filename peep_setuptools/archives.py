@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
 
 from packaging.tags import Tag
@@ -15,6 +14,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Digest
 
 WHEEL_SUFFIX = ".whl"
@@ -33,7 +33,7 @@ ArchiveKind = Literal["wheel", "sdist"]
 _MAX_FILENAME = 255
 
 
-@dataclass(frozen=True)
+@frozen
 class Link:
     """An archive offered by an index or find-links location; its hashes are only hints."""
 
@@ -80,7 +80,7 @@ class InvalidArchiveName(ValueError):
     """A filename that does not name a wheel or an sdist; ``str()`` says why."""
 
 
-@dataclass(frozen=True)
+@frozen
 class ArchiveName:
     """What an archive's filename states: project, version, wheel tags and kind."""
 

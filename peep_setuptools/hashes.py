@@ -9,10 +9,10 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import BinaryIO, Literal, cast
 
 from peep_setuptools.errors import PeepError
+from peep_setuptools.frozen import frozen
 
 Algorithm = Literal["sha256", "sha384", "sha512"]
 
@@ -30,7 +30,7 @@ class InvalidDigest(ValueError):
     """A digest string that is not well formed; parsers turn it into a user error."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Digest:
     """One hash value, kept as lowercase hex; ``algorithm`` is one of ALGORITHMS."""
 

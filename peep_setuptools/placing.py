@@ -7,10 +7,10 @@ Only a run that looks files up needs this (``fetch`` for an index requirement, a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Callable
 
 from peep_setuptools.archives import Link
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Algorithm, Digest
 
 
@@ -19,7 +19,7 @@ def advertised(link: Link, unplaced: Sequence[Digest] = ()) -> Mapping[Algorithm
     return {digest.algorithm: digest for digest in link.hashes}
 
 
-@dataclass(frozen=True)
+@frozen
 class Placement:
     """Which files of a version carry a requirement's allowed hashes."""
 

@@ -18,12 +18,13 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, Union
 
 # setuptools ships no type information (no py.typed); its names are Any to mypy.
 from setuptools import Command  # type: ignore[import-untyped]
 from setuptools.errors import ExecError, OptionError, SetupError  # type: ignore[import-untyped]
+
+from peep_setuptools.frozen import frozen
 
 if TYPE_CHECKING:
     import argparse
@@ -120,7 +121,7 @@ def _check_files(paths: Sequence[str], *, what: str, error: type[Exception]) -> 
 Kind = Literal["flag", "text", "texts", "path", "paths", "locations"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Option:
     """A ``[peep_install]`` key; it stands for the ``peep install`` option of the same name."""
 
@@ -193,7 +194,7 @@ _FALSE = frozenset({"0", "false", "no", "off", "n", "f"})
 _COMMAND_LINE = "command line"
 
 
-@dataclass(frozen=True)
+@frozen
 class _Given:
     """One option as the user gave it: the spelling, where (setup.cfg, command line), value."""
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import sysconfig
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Union
 
 from packaging import tags
@@ -18,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from peep_setuptools import probing
 from peep_setuptools.errors import TargetError
+from peep_setuptools.frozen import frozen
 
 #: marker variables; PEP 751 lock files add ``extras`` and ``dependency_groups`` as sets
 MarkerEnvironment = Mapping[str, Union[str, frozenset[str]]]
@@ -47,7 +47,7 @@ def evaluate_marker(
         raise MarkerEvaluationError(str(exc)) from None
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     """What we need to know about the target interpreter, read once per run."""
 

@@ -7,9 +7,10 @@ front ends render (and ``VerificationFailed.verified`` carries).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Literal
 
+from peep_setuptools.frozen import frozen
 from peep_setuptools.requirements.lines import IndexOptions
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import Target
@@ -32,7 +33,7 @@ DEFAULT_JOBS = 8
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class InstallOptions:
     """Everything a front end can ask of ``install``; None means "as pip would default"."""
 
@@ -73,7 +74,7 @@ class InstallOptions:
     pin_filters: Filters | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class InstallerOutput:
     """Where the installer's own output goes: the front end's concern, not the pipeline's."""
 
@@ -84,7 +85,7 @@ class InstallerOutput:
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class Verified:
     """What a run knows once every archive is fetched and checked: ``verify``'s result.
 
@@ -142,7 +143,7 @@ class Verified:
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class InstalledArchive:
     """An archive ``install`` gave the installer: what it was (its file went with the run)."""
 
@@ -168,7 +169,7 @@ class InstalledArchive:
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class InstallResult:
     """What ``install`` did; no value in it names a file of the run's removed folder."""
 
@@ -187,7 +188,7 @@ class InstallResult:
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class EnvironmentCheck:
     """``verify_environment``'s result: the verified archives against what is installed."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
@@ -11,6 +10,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.checks.metadata import Dependencies
+from peep_setuptools.frozen import frozen
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import MarkerEvaluationError, evaluate_marker
 from peep_setuptools.urls import redacting_repr
@@ -32,7 +32,7 @@ UNPINNED_HEAD = (
 UNCHECKED_HEAD = "The dependencies of these archives could not be checked:"
 
 
-@dataclass(frozen=True)
+@frozen
 class Examined:
     """One verified archive and what its metadata says it needs."""
 
@@ -41,7 +41,7 @@ class Examined:
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class Completeness:
     """The outcome of the check; ``complete`` when nothing is missing."""
 

@@ -7,7 +7,7 @@ import os
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from typing import Literal
 
@@ -32,6 +32,7 @@ from peep_setuptools.checks.scripts import (
     parse_entry_points,
 )
 from peep_setuptools.errors import PeepError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Digest, hash_file
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.urls import redacting_repr
@@ -46,7 +47,7 @@ Status = Literal["ok", "not-installed", "version-differs", "files-differ", "not-
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class InstalledCheck:
     """How one requirement's installed copy compares with its verified archive."""
 
@@ -93,7 +94,7 @@ class InstalledCheck:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
+@frozen
 class Verified:
     """A requirement's verified archive, to compare with what is installed."""
 

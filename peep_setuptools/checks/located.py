@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from peep_setuptools.errors import TargetError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.probing import SITE_DIRS
 from peep_setuptools.target import run_script
 
@@ -48,7 +48,7 @@ print(json.dumps(found))
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class InstalledDist:
     """A distribution as the target interpreter reports it."""
 

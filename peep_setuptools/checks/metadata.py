@@ -8,7 +8,6 @@ import re
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import IO
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -17,6 +16,7 @@ from packaging.version import InvalidVersion, Version
 
 from peep_setuptools import archives
 from peep_setuptools.archives import parse_filename
+from peep_setuptools.frozen import frozen
 
 #: A METADATA, PKG-INFO or RECORD larger than this is refused: no real one comes close.
 MAX_MEMBER_SIZE = 16 * 1024 * 1024
@@ -47,7 +47,7 @@ class ArchiveReadError(Exception):
     """An archive's metadata cannot be read; callers turn it into a note or a PeepError."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Dependencies:
     """What an archive says it needs; ``requires`` is None when that cannot be known."""
 

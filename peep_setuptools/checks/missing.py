@@ -6,17 +6,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from peep_setuptools.frozen import frozen
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.urls import redacting_repr
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class MissingDependency:
     """A dependency of ``needed_by`` that no requirement satisfies."""
 
@@ -55,7 +55,7 @@ class MissingDependency:
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class Unchecked:
     """A requirement whose dependencies could not be read."""
 

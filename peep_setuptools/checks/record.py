@@ -7,13 +7,13 @@ import binascii
 import csv
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from hashlib import sha256
 
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Digest, InvalidDigest
 
 
-@dataclass(frozen=True)
+@frozen
 class RecordEntry:
     """One line of a RECORD file."""
 

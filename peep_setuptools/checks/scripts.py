@@ -18,8 +18,8 @@ import posixpath
 import re
 import tokenize
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import open_regular
 
 #: entry point groups whose scripts an installer writes
@@ -36,7 +36,7 @@ _SH_EXEC = re.compile(
 _SAFE_PATH = re.compile(r"[\w./+@:~-]+")
 
 
-@dataclass(frozen=True)
+@frozen
 class EntryPoint:
     """One script an installer writes: ``name = module:attr``."""
 

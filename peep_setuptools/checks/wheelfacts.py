@@ -11,7 +11,7 @@ import contextlib
 import struct
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import BinaryIO
 
 from peep_setuptools.checks.metadata import (
@@ -22,6 +22,7 @@ from peep_setuptools.checks.metadata import (
     read_dist_info,
     unreadable,
 )
+from peep_setuptools.frozen import frozen
 
 #: verified wheels larger than this together are installed in one run (``batches``): their
 #: directories are read for the other looks and dropped
@@ -34,7 +35,7 @@ MEMBERS_KEPT_AT_MOST = 20_000
 _ENCRYPTED, _PATCHED, _STRONG, _UTF8 = 0x1, 0x20, 0x40, 0x800
 
 
-@dataclass(frozen=True)
+@frozen
 class WheelFacts:
     """A wheel's directory and METADATA, read once; ``opened`` reads its other members."""
 

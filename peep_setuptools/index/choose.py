@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -12,6 +11,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from peep_setuptools.archives import Link, files_of, parse_filename
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Digest
 
 #: why a file of the pinned version cannot be used here
@@ -26,7 +26,7 @@ class _Rank(NamedTuple):
     tag_rank: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Choice:
     """The file to fetch for ``name==version`` (None if none fits) and the reasons."""
 

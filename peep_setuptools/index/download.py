@@ -7,11 +7,11 @@ import os
 import posixpath
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from peep_setuptools.archives import Link, safe_filename
 from peep_setuptools.errors import DownloadError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Algorithm, Digest, MultiHasher
 from peep_setuptools.index.http import HttpClient
 from peep_setuptools.urls import redact_url
@@ -20,7 +20,7 @@ from peep_setuptools.urls import redact_url
 STREAM_BLOCK = 256 * 1024
 
 
-@dataclass(frozen=True)
+@frozen
 class Fetched:
     """An archive on disk with the digests of exactly the bytes that were written."""
 

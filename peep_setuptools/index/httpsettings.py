@@ -7,13 +7,13 @@ connection, so it needs this and not ``http`` (with ``http.client`` and ``ssl``)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from peep_setuptools.frozen import frozen
 from peep_setuptools.urls import proxy_url, redacting_repr
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class HttpSettings:
     """How to talk to indexes; the caller resolves precedence (``--cert`` > PIP_CERT > ...)."""
 

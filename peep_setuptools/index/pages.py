@@ -8,7 +8,6 @@ import os
 import posixpath
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, unquote, urldefrag, urljoin, urlsplit
@@ -17,6 +16,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from peep_setuptools.archives import Link, parse_filename, safe_filename
 from peep_setuptools.errors import DownloadError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Digest, InvalidDigest, open_regular
 from peep_setuptools.index.http import HttpClient
 from peep_setuptools.index.response import Response
@@ -299,7 +299,7 @@ def _project_of(filename: str) -> NormalizedName | None:
     return parsed.name if parsed else None
 
 
-@dataclass(frozen=True)
+@frozen
 class Found:
     """What the indexes and find-links locations offer for one project."""
 

@@ -6,10 +6,11 @@ import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from peep_setuptools.errors import UsageError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.urls import proxy_url
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
@@ -36,7 +37,7 @@ _KEYS = {
 _LISTS = frozenset({"extra_index_urls", "find_links", "trusted_hosts"})
 
 
-@dataclass(frozen=True)
+@frozen
 class PipDefaults:
     """The index settings pip's own configuration would give ``pip install``."""
 
@@ -101,7 +102,7 @@ def _user_files(environ: Mapping[str, str], home: str) -> list[str]:
     return files
 
 
-@dataclass(frozen=True)
+@frozen
 class PipSetting:
     """One option as pip would apply it: its key, the value that wins, where that is from."""
 

@@ -11,17 +11,17 @@ import os
 import threading
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 from peep_setuptools.errors import DownloadError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.urls import is_loopback, redact_url, strip_credentials
 
 _PATH_SAFE = "/%:@!$&'()*+,;=~"
 _Origin = tuple[str, str, int]
 
 
-@dataclass(frozen=True)
+@frozen
 class Route:
     """One request's destination: the origin, the request line, and any proxy."""
 

@@ -9,7 +9,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.errors import BackendError, TargetError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.installing.children import (
     BUILDS_AT_ONCE,
     INSTALLS_AT_ONCE,
@@ -134,7 +135,7 @@ def _compiling(
         raise
 
 
-@dataclass(frozen=True)
+@frozen
 class _RequirementsFileBackend:
     """What pip and uv share: one run over a requirements file listing the verified archives.
 
@@ -291,7 +292,7 @@ class _RequirementsFileBackend:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
+@frozen
 class PipBackend(_RequirementsFileBackend):
     """``python -m pip install --no-deps --require-hashes -r verified.txt``."""
 
@@ -375,7 +376,7 @@ class PipBackend(_RequirementsFileBackend):
         return self.compile != "no-compile" and compile_after_pays(archives)
 
 
-@dataclass(frozen=True)
+@frozen
 class UvBackend(_RequirementsFileBackend):
     """``uv pip install --no-deps --require-hashes --python TARGET -r verified.txt``."""
 

@@ -8,13 +8,13 @@ import posixpath
 import tarfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from peep_setuptools.checks.metadata import is_top_member
 from peep_setuptools.errors import BackendError, PeepError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.requirements.spec import Location
 
 #: What pip assumes for an sdist without ``[build-system]`` (PEP 518).
@@ -25,7 +25,7 @@ DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 MAX_PYPROJECT_SIZE = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@frozen
 class BuildRequirement:
     """One build dependency, with where it was asked for."""
 
@@ -33,7 +33,7 @@ class BuildRequirement:
     location: Location
 
 
-@dataclass(frozen=True)
+@frozen
 class BuildSystem:
     """What building an sdist needs: the static requirements and the backend to call."""
 

@@ -30,11 +30,11 @@ import os
 import shutil
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from peep_setuptools.archives import is_wheel, safe_filename
 from peep_setuptools.atomic import link_file, replace_file
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import BLOCK_SIZE, Algorithm, Digest, MultiHasher, open_regular
 from peep_setuptools.installing.cachetrust import (
     Sealer,
@@ -64,7 +64,7 @@ def default_cache_dir(environ: Mapping[str, str]) -> str:
     return os.path.join(base, "peep-setuptools")
 
 
-@dataclass(frozen=True)
+@frozen
 class CachedArchive:
     """An entry of the archive cache; nothing about it is trusted until it is re-hashed."""
 
@@ -75,7 +75,7 @@ class CachedArchive:
     requires_python: str | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Copied:
     """A cache file handed out (copied, linked or in place), with the digests of its bytes."""
 

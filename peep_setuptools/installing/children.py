@@ -11,10 +11,10 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
 from peep_setuptools.errors import BackendError, interrupts_deferred, note_lost_output
+from peep_setuptools.frozen import frozen
 from peep_setuptools.probing import close_streams
 from peep_setuptools.probing import start_process as start_process  # ours too
 from peep_setuptools.urls import redact_text
@@ -47,7 +47,7 @@ def run_count(archives: int, *, at_once: int, at_most: int) -> int:
     return min(max(at_once, -(-archives // at_most)), archives // MIN_PER_BATCH)
 
 
-@dataclass(frozen=True)
+@frozen
 class ChildRun:
     """One installer process: its command, the archives it is given, its environment."""
 
@@ -208,7 +208,7 @@ class _Forwarder:
                 return
 
 
-@dataclass(frozen=True)
+@frozen
 class Child:
     """A running installer, and what passes its output on."""
 

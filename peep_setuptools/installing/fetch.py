@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, TypeVar, Union
 from urllib.parse import unquote, urlsplit
 
@@ -21,6 +21,7 @@ from packaging.version import Version
 
 from peep_setuptools.archives import Link, is_wheel
 from peep_setuptools.errors import DownloadError, IndexLookupError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.index.choose import Choice, choose_archive
 from peep_setuptools.installing.cache import ArchiveCache, CachedArchive
 from peep_setuptools.installing.progress import NoProgress, Progress
@@ -82,7 +83,7 @@ class IndexConnection:
             client.http.close()
 
 
-@dataclass(frozen=True)
+@frozen
 class Session:
     """Per-run state shared by the fetch workers."""
 

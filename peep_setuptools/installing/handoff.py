@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.archives import is_wheel, parse_filename
 from peep_setuptools.errors import BackendError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Digest
 from peep_setuptools.installing.verdicts import Verdict
 from peep_setuptools.requirements.spec import control_character
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class VerifiedArchive:
     """A local archive whose bytes matched an allowed hash, and what the environment records."""
 
@@ -77,7 +78,7 @@ class VerifiedArchive:
         return replace(self, facts=self.wheel_facts())
 
 
-@dataclass(frozen=True)
+@frozen
 class Origin:
     """What to record for one installed distribution that the installer got by a local URL."""
 
@@ -89,7 +90,7 @@ class Origin:
     digest: Digest | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Staged:
     """The installer's input for one run: its requirement lines and what to fix afterwards."""
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from peep_setuptools.checks.completeness import Completeness
+from peep_setuptools.frozen import frozen
 from peep_setuptools.installing.verdicts import Problem, Verdict
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.urls import redact_text
@@ -103,7 +104,7 @@ SCHEMA: Mapping[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class RequirementRecord:
     """One requirement's line in the report."""
 

@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import SpecifierSet
@@ -23,6 +22,7 @@ from packaging.version import Version
 
 from peep_setuptools.archives import Link, parse_filename
 from peep_setuptools.errors import IndexLookupError, PeepError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Digest
 from peep_setuptools.index.download import fetch
 from peep_setuptools.index.http import HttpClient
@@ -43,7 +43,7 @@ TOFU_NOTE = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class Filters:
     """Which files of a version to hash, like hashin's options; empty means all."""
 
@@ -151,7 +151,7 @@ def hash_version(
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class Pins:
     """The lines that would make a run complete, by the file each goes into."""
 

@@ -27,11 +27,12 @@ import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from packaging.utils import canonicalize_name
 
 from peep_setuptools.checks.claims import metadata_project
+from peep_setuptools.frozen import frozen
 
 #: a RECORD file's identity (``record_id``)
 RecordId = tuple[int, int, int, int]
@@ -42,7 +43,7 @@ _MADE = "installer"
 _MAX_RECORD = 64 << 20
 
 
-@dataclass(frozen=True)
+@frozen
 class Expected:
     """A verified wheel as pip installs it: its dist-info folder, the sources it writes."""
 
@@ -82,7 +83,7 @@ class Expected:
         return found
 
 
-@dataclass(frozen=True)
+@frozen
 class Before:
     """The site folders as pip found them: read before it starts."""
 

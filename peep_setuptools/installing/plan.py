@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
 from peep_setuptools.errors import RequirementsFileError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.lock.names import is_lock_file
 from peep_setuptools.requirements.files import load_reqfiles, merge_requirements
 from peep_setuptools.requirements.lines import IndexOptions
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     """The first stage's result: what the files ask of the target, before any network."""
 

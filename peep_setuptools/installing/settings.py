@@ -7,10 +7,10 @@ them here, so a setting means the same in each.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from peep_setuptools.errors import UsageError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.index.httpsettings import HttpSettings
 from peep_setuptools.index.pipconfig import DEFAULT_INDEX_URL, pip_defaults
 from peep_setuptools.installing.sources import BuildIndex
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class IndexSettings:
     """Where to look projects up and how to talk to those places."""
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from peep_setuptools.errors import BackendError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.index.pipconfig import normalized_name, pip_settings
 from peep_setuptools.installing.children import absolute as _absolute
 from peep_setuptools.installing.handoff import write_installer_input
@@ -47,7 +48,7 @@ IndexInput = tuple[list[str], dict[str, str], list[str]]
 PinnedInput = tuple[dict[str, str], list[str]]
 
 
-@dataclass(frozen=True)
+@frozen
 class BuildIndex:
     """Index options for the one thing the installer still fetches: sdists' build backends."""
 
@@ -192,7 +193,7 @@ def _variable(key: str) -> str:
     return "PIP_" + (upper if upper.lower() == name else name)
 
 
-@dataclass(frozen=True)
+@frozen
 class Sources:
     """How one installer is told where to look."""
 

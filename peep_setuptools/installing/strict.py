@@ -23,6 +23,7 @@ from packaging.version import Version
 from peep_setuptools.archives import parse_filename
 from peep_setuptools.checks.metadata import ArchiveReadError, parse_metadata, read_wheel_member
 from peep_setuptools.errors import BackendError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.installing.builddeps import (
     BuildRequirement,
     BuildSystem,
@@ -81,7 +82,7 @@ with open(response, "w") as f:
 """
 
 
-@dataclass(frozen=True)
+@frozen
 class Tool:
     """A verified wheel that build environments may use."""
 

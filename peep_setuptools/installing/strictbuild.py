@@ -15,12 +15,12 @@ import logging
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.errors import BackendError, DownloadError, VerificationFailed
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import hash_file
 from peep_setuptools.installing import strict
 from peep_setuptools.installing.backends import VerifiedArchive
@@ -39,7 +39,7 @@ _JOBS = 4
 MAX_PROPOSED = 200
 
 
-@dataclass(frozen=True)
+@frozen
 class BuildStage:
     """The build stage's result: the strict builder, and what stops the run if anything."""
 

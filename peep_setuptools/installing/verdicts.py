@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Literal
 
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import ALGORITHMS, Algorithm, Digest, any_match
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.urls import redacting_repr
@@ -21,7 +22,7 @@ VerdictKind = Literal["ok", "missing", "mismatch"]
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     """The outcome of checking one archive against one requirement."""
 
@@ -104,7 +105,7 @@ def with_facts(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class Problem:
     """A requirement whose archive could not be found or fetched."""
 

@@ -6,7 +6,6 @@ them without importing each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from packaging.markers import Marker
@@ -15,13 +14,14 @@ from packaging.tags import Tag
 from packaging.utils import NormalizedName
 
 from peep_setuptools.archives import parse_filename
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Digest
 from peep_setuptools.requirements.spec import Location, ReqLine
 
 FileKind = Literal["wheel", "sdist", "archive"]
 
 
-@dataclass(frozen=True)
+@frozen
 class LockLocation(Location):
     """A value of a lock file, named by its TOML key path; ``line`` is 0 (TOML has none)."""
 
@@ -38,7 +38,7 @@ class LockLocation(Location):
         return self.index_file
 
 
-@dataclass(frozen=True)
+@frozen
 class LockedFile:
     """One archive of a package: a wheel, its sdist, or an ``archive`` entry."""
 
@@ -66,7 +66,7 @@ class LockedFile:
         return str(parsed.version)
 
 
-@dataclass(frozen=True)
+@frozen
 class LockedPackage:
     """One ``[[packages]]`` entry whose source is archives we can hash-check."""
 
@@ -87,7 +87,7 @@ class LockedPackage:
         return self.wheels + rest
 
 
-@dataclass(frozen=True)
+@frozen
 class LockFile:
     """A whole lock file, validated."""
 
@@ -104,7 +104,7 @@ class LockFile:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class LockSelection:
     """What a lock file asks of one target interpreter."""
 

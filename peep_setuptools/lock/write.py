@@ -13,7 +13,6 @@ import os
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Union
 from urllib.parse import unquote, urlsplit
@@ -26,6 +25,7 @@ from packaging.version import Version
 from peep_setuptools.archives import Link, files_of, parse_filename
 from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import IndexLookupError, PeepError, RequirementsFileError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Algorithm, Digest
 from peep_setuptools.lock.model import FileKind
 from peep_setuptools.placing import advertised, place_hashes, unplaced_message
@@ -55,7 +55,7 @@ _ESCAPES = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class PinnedFile:
     """One archive of a locked package, as the lock file states it."""
 
@@ -70,7 +70,7 @@ class PinnedFile:
     size: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class PinnedPackage:
     """One ``[[packages]]`` entry."""
 

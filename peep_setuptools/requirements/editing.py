@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from peep_setuptools.atomic import replace_text
 from peep_setuptools.errors import RequirementsFileError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Digest, open_regular
 from peep_setuptools.requirements.lines import parse_reqfile
 from peep_setuptools.requirements.spec import HashStyle, ReqLine
@@ -25,7 +25,7 @@ _COMMENT_OR_BLANK = re.compile(r"\s*(#.*)?")
 _BOM = "\ufeff"
 
 
-@dataclass(frozen=True)
+@frozen
 class NewRequirement:
     """A pinned requirement to write, with the hashes of its files."""
 
@@ -42,7 +42,7 @@ class NewRequirement:
         return canonicalize_name(self.name)
 
 
-@dataclass(frozen=True)
+@frozen
 class Edit:
     """A file's text before and after; ``changed`` tells whether writing would change it."""
 
@@ -69,7 +69,7 @@ class Edit:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class _Span:
     """Where one requirement lives: its hash comment lines and its (continued) lines."""
 

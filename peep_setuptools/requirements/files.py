@@ -11,13 +11,13 @@ import dataclasses
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import NoReturn
 
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.errors import ConflictingRequirementsError, RequirementsFileError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import open_regular
 from peep_setuptools.requirements.lines import (
     Entry,
@@ -36,7 +36,7 @@ from peep_setuptools.requirements.spec import (
 from peep_setuptools.urls import file_url_path, is_remote_path
 
 
-@dataclass(frozen=True)
+@frozen
 class RequirementsSet:
     """Everything read from one or more requirement files, includes flattened in order."""
 

@@ -12,12 +12,12 @@ import os
 import re
 import shlex
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal, NoReturn, Union
 
 from packaging.utils import canonicalize_name
 
 from peep_setuptools.errors import MalformedHashError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Digest, InvalidDigest
 from peep_setuptools.requirements.spec import (
     ARCHIVE_HINT,
@@ -35,7 +35,7 @@ from peep_setuptools.urls import redacting_repr, url_problem
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class IndexOptions:
     """Index options as given in files or on the command line; None means "not given"."""
 
@@ -59,7 +59,7 @@ class IndexOptions:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class Comment:
     """A comment or blank line, kept so that ``peep port`` can copy it (not hash lines)."""
 
@@ -67,7 +67,7 @@ class Comment:
     text: str
 
 
-@dataclass(frozen=True)
+@frozen
 class OptionLine:
     """An index option line, normalised to its long spelling: ``--index-url URL``."""
 
@@ -84,7 +84,7 @@ class OptionLine:
 Entry = Union[ReqLine, Comment, OptionLine]
 
 
-@dataclass(frozen=True)
+@frozen
 class IncludeLine:
     """A ``-r FILE`` line; ``load_reqfiles`` follows it."""
 
@@ -147,7 +147,7 @@ def _split_lines(text: str, path: str) -> list[str]:
     return lines
 
 
-@dataclass(frozen=True)
+@frozen
 class _Logical:
     """One logical line: continuations joined, its inline comment removed."""
 

@@ -15,7 +15,6 @@ import posixpath
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
 from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
@@ -29,13 +28,14 @@ from packaging.utils import (
 
 from peep_setuptools.archives import ARCHIVE_SUFFIXES, is_archive_name, parse_filename
 from peep_setuptools.errors import MalformedHashError, RequirementsFileError
+from peep_setuptools.frozen import frozen
 from peep_setuptools.hashes import Digest, InvalidDigest, check_algorithm
 from peep_setuptools.urls import file_url_path, is_remote_path, redacting_repr, url_problem
 
 HashStyle = Literal["peep", "pip"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Location:
     """A line of a requirements file."""
 
@@ -51,7 +51,7 @@ class Location:
 
 
 @redacting_repr
-@dataclass(frozen=True)
+@frozen
 class ReqLine:
     """One requirement with the hashes that are allowed for its archive."""
 
