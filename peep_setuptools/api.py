@@ -207,9 +207,9 @@ def _ahead(
     """``chosen`` with its installer starting now; not for --verify-installed (mostly intact)."""
     if chosen is None or options.verify_installed:
         return contextlib.nullcontext(chosen)
-    from peep_setuptools.installing.backends import started_ahead
+    from peep_setuptools.installing.ahead import started_ahead
 
-    return started_ahead(chosen, planned.target, session.workdir, len(planned.to_fetch))
+    return started_ahead(chosen, planned.target, session.workdir, planned.to_fetch)
 
 
 def _detached(verdicts: Sequence[object]) -> tuple[object, ...]:

@@ -16,7 +16,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 if TYPE_CHECKING:
-    from typing_extensions import dataclass_transform
+    from typing import dataclass_transform  # 3.11: mypy only
 else:
 
     def dataclass_transform(**_: object) -> Callable[[Any], Any]:

@@ -25,6 +25,7 @@ BOTTOM = {
     "probing",
     "signals",
     "tomlread",
+    "frozen",
 }
 #: stage -> the stages it may import besides itself and the bottom; anything not named here
 #: (the front ends, frontend, api, values and port) may import any stage

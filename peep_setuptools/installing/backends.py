@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import shutil
@@ -13,7 +12,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from peep_setuptools.archives import is_wheel
 from peep_setuptools.errors import BackendError, TargetError
@@ -32,6 +31,7 @@ from peep_setuptools.installing.handoff import (
     VerifiedArchive,
     local_line,
     stage,
+    staged_folder,
     write_installer_input,
 )
 from peep_setuptools.installing.sources import PIP, UV, BuildIndex, Sources, child_env
@@ -40,6 +40,7 @@ from peep_setuptools.target import Target
 if TYPE_CHECKING:
     from peep_setuptools.installing.bytecode import Compiler
     from peep_setuptools.installing.warmpip import WarmStarts
+    from peep_setuptools.installing.warmuv import UvStartedAhead
 
 __all__ = [
     "BuildIndex",
@@ -51,7 +52,6 @@ __all__ = [
     "WheelBuilder",
     "backend_named",
     "find_uv",
-    "started_ahead",
 ]
 
 Compile = Literal["default", "compile", "no-compile"]
@@ -147,7 +147,7 @@ class _RequirementsFileBackend:
     #: send the installer's standard output to our standard error
     stdout_to_stderr: bool = False
     #: installers started while we fetched, waiting for a run (``started_ahead``)
-    warm: WarmStarts | None = field(default=None, compare=False, repr=False)
+    warm: WarmStarts | UvStartedAhead | None = field(default=None, compare=False, repr=False)
 
     #: the installer's flag for replacing what is installed
     _reinstall: ClassVar[str]
@@ -196,9 +196,8 @@ class _RequirementsFileBackend:
         for number, batch in enumerate(batches):
             staged = stage(batch, workdir, in_place=self._hands_over_in_place, batch=number)
             env, command = self._install_run(staged, number, target, workdir, build_index)
-            command += self._reinstall_args(batch, target)
-            command += [*self._compile_args(compiles), *self._quiet()]
-            command += self._split_args() if len(batches) > 1 else []
+            names = [canonicalize_name(a.name) for a in batch]
+            command += self._options(names, target, compiles, split=len(batches) > 1)
             runs.append(ChildRun([*program, *command], batch, env))
             origins += staged.origins
         out, warm = self.stdout_to_stderr, self.warm
@@ -215,19 +214,30 @@ class _RequirementsFileBackend:
         self, staged: Staged, number: int, target: Target, workdir: str, build_index: BuildIndex
     ) -> tuple[dict[str, str], list[str]]:
         """The environment and ``install ...`` arguments of one run; its input file written."""
-        lines = list(staged.lines)
         if staged.folder is not None:
-            env, args = self._sources.pinned(staged.folder, staged.in_place, target.prefix)
+            source_lines, env, args = self._sources.pinned(
+                staged.folder, staged.in_place, target.prefix
+            )
         else:  # an sdist to build: its build dependencies come from the index
-            index_lines, env, args = self._sources.index(
+            source_lines, env, args = self._sources.index(
                 build_index, workdir, "install", target.prefix
             )
-            lines = index_lines + lines
         name = f"verified-requirements-{number}.txt" if number else "verified-requirements.txt"
         reqs = os.path.join(workdir, name)
-        write_installer_input(lines, reqs)
+        write_installer_input([*source_lines, *staged.lines], reqs)
+        return env, self._install_args(target, reqs, args)
+
+    def _install_args(self, target: Target, reqs: str, args: Sequence[str]) -> list[str]:
         command = ["install", "--no-deps", "--require-hashes", *self._target_args(target)]
-        return env, [*command, "-r", reqs, *args]
+        return [*command, "-r", reqs, *args]
+
+    def _options(
+        self, names: Sequence[NormalizedName], target: Target, compiles: bool, *, split: bool
+    ) -> list[str]:
+        """The options after the sources: replacing what is installed, compiling, output."""
+        command = self._reinstall_args(names, target)
+        command += [*self._compile_args(compiles), *self._quiet()]
+        return command + (self._split_args() if split else [])
 
     def _finish(
         self,
@@ -263,7 +273,7 @@ class _RequirementsFileBackend:
     def _quiet(self) -> list[str]:
         return ["--quiet"] if self.quiet else []
 
-    def _reinstall_args(self, batch: Sequence[VerifiedArchive], target: Target) -> list[str]:
+    def _reinstall_args(self, names: Sequence[NormalizedName], target: Target) -> list[str]:
         """The installer's flag for replacing what is installed: the verified files win."""
         return [self._reinstall]
 
@@ -327,7 +337,9 @@ class PipBackend(_RequirementsFileBackend):
         _run_all(runs, workdir=workdir, action="build", out=out_err, at_once=BUILDS_AT_ONCE)
         return _wheels_in(out)
 
-    def start_ahead(self, target: Target, workdir: str, archives: int) -> WarmStarts | None:
+    def start_ahead(
+        self, target: Target, workdir: str, names: Sequence[NormalizedName]
+    ) -> WarmStarts | None:
         """The target's pip, as many as will install side by side, importing while we fetch.
 
         The target's own pip (``python -m pip``), or ours run by its ``__pip-runner__.py``
@@ -336,7 +348,7 @@ class PipBackend(_RequirementsFileBackend):
         from peep_setuptools.installing.warmpip import WarmStarts
 
         at_once, at_most = self._batches(())
-        runs = max(1, min(at_once, run_count(archives, at_once=at_once, at_most=at_most)))
+        runs = max(1, min(at_once, run_count(len(names), at_once=at_once, at_most=at_most)))
         program = self._program(target)
         return WarmStarts.start(program, child_env(), workdir, self.stdout_to_stderr, runs)
 
@@ -374,6 +386,10 @@ class PipBackend(_RequirementsFileBackend):
         from peep_setuptools.installing.bytecode import compile_after_pays  # pip's only
 
         return self.compile != "no-compile" and compile_after_pays(archives)
+
+
+#: local wheels one uv run installs at most (``UvBackend._batches``)
+_UV_WHEELS_PER_RUN = 50
 
 
 @frozen
@@ -417,38 +433,37 @@ class UvBackend(_RequirementsFileBackend):
         # uv locks the environment (its runs cannot overlap) and its memory grows with the
         # local wheels it unpacks: runs of at most 50 keep it near its 40-wheel figure. Wheels
         # from our cache it has seen before where they lie (in place), and only links: one run.
-        return 1, 50 if not all(a.from_cache for a in archives) else max(1, len(archives))
+        every_one_cached = archives and all(a.from_cache for a in archives)
+        return 1, max(1, len(archives)) if every_one_cached else _UV_WHEELS_PER_RUN
 
     def _compile_args(self, after: bool) -> list[str]:
         return ["--compile-bytecode"] if self.compile == "compile" else []
 
-    def _reinstall_args(self, batch: Sequence[VerifiedArchive], target: Target) -> list[str]:
+    def _reinstall_args(self, names: Sequence[NormalizedName], target: Target) -> list[str]:
         # --reinstall implies --refresh: uv reads again every local wheel it has unpacked
         # before (~35 ms for 40 small cached wheels); pointless where none is installed,
         # by its metadata's name or by its folder's (uv knows one by its folder's name).
         # An egg-link may name any project (see Target.egg_links): then always.
-        names = {*target.installed, *target.pip_names}
-        installed = target.egg_links or any(canonicalize_name(a.name) in names for a in batch)
+        there = {*target.installed, *target.pip_names}
+        installed = target.egg_links or any(name in there for name in names)
         return [self._reinstall] if installed else []
 
+    def start_ahead(
+        self, target: Target, workdir: str, names: Sequence[NormalizedName]
+    ) -> UvStartedAhead | None:
+        """uv, started now for the one run of ``names`` it will likely be (``warmuv.py``).
 
-@contextlib.contextmanager
-def started_ahead(
-    backend: InstallerBackend, target: Target, workdir: str, archives: int
-) -> Iterator[InstallerBackend]:
-    """``backend``, with the installers it starts now to install ~``archives`` archives later.
+        Its command is that of a run of wheels from the index (their folder as ``stage``
+        names it); a run that differs (an sdist to build, a split) starts afresh.
+        """
+        if not names or run_count(len(names), at_once=1, at_most=_UV_WHEELS_PER_RUN) > 1:
+            return None
+        from peep_setuptools.installing.warmuv import LATER, UvStartedAhead
 
-    pip's (``warmpip.py``); those not handed a run by the end are stopped, having run nothing.
-    """
-    if not isinstance(backend, PipBackend) or backend.warm is not None:
-        yield backend
-        return
-    warm = backend.start_ahead(target, workdir, archives)
-    try:
-        yield backend if warm is None else dataclasses.replace(backend, warm=warm)
-    finally:
-        if warm is not None:
-            warm.close()
+        _, env, args = self._sources.pinned(staged_folder(workdir, 0), (), target.prefix)
+        command = [*self._program(target), *self._install_args(target, LATER, args)]
+        command += self._options(names, target, self._compiles_after(()), split=False)
+        return UvStartedAhead.start(command, env, workdir, self.stdout_to_stderr)
 
 
 def backend_named(

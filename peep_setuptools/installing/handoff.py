@@ -132,7 +132,7 @@ def stage(
     other files for the same pin), all are named by their local URL. ``batch``: each
     installer run of a split install has its own folder.
     """
-    folder = os.path.join(workdir, f"verified-files-{batch}" if batch else "verified-files")
+    folder = staged_folder(workdir, batch)
     os.mkdir(folder, 0o700)  # new: it holds nothing but what we put there
     pinned = all(is_wheel(a.path) for a in archives)
     lines: list[str] = []
@@ -152,6 +152,11 @@ def stage(
     return Staged(
         tuple(lines), tuple(origins), folder if pinned else None, tuple(dict.fromkeys(kept))
     )
+
+
+def staged_folder(workdir: str, batch: int) -> str:
+    """The private folder of verified wheels of one installer run (``stage``)."""
+    return os.path.join(workdir, f"verified-files-{batch}" if batch else "verified-files")
 
 
 def _is_within(path: str, folder: str) -> bool:

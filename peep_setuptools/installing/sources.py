@@ -21,7 +21,7 @@ from peep_setuptools.installing.handoff import write_installer_input
 from peep_setuptools.requirements.spec import control_character
 from peep_setuptools.urls import proxy_url, redact_url, split_credentials
 
-__all__ = ["PIP", "UV", "BuildIndex", "Sources", "child_env", "pip_env"]
+__all__ = ["PIP", "UV", "BuildIndex", "Sources", "child_env", "pip_env", "plain_path"]
 
 #: pip's options that would send the install elsewhere than the environment peep probed and
 #: checks (``python``: pip starts itself again in another interpreter; ``no-user = yes``
@@ -44,8 +44,8 @@ _BOOTSTRAP_ONLY = frozenset({"require-hashes", "constraint", "no-deps", "no-depe
 
 #: (requirements-file lines, child environment, arguments)
 IndexInput = tuple[list[str], dict[str, str], list[str]]
-#: (child environment, arguments)
-PinnedInput = tuple[dict[str, str], list[str]]
+#: (requirements-file lines, child environment, arguments)
+PinnedInput = tuple[list[str], dict[str, str], list[str]]
 
 
 @frozen
@@ -228,7 +228,7 @@ def _pip_index(build_index: BuildIndex, workdir: str, step: str, prefix: str) ->
 
 def _pip_pinned(folder: str, in_place: Sequence[str], prefix: str) -> PinnedInput:
     # Ours replaces the find-links of pip's configuration (pip_env).
-    return pip_env("install", prefix, {"PIP_FIND_LINKS": folder}), ["--no-index"]
+    return [], pip_env("install", prefix, {"PIP_FIND_LINKS": folder}), ["--no-index"]
 
 
 def _uv_index(build_index: BuildIndex, workdir: str, step: str, prefix: str) -> IndexInput:
@@ -241,9 +241,24 @@ def _uv_index(build_index: BuildIndex, workdir: str, step: str, prefix: str) -> 
 
 
 def _uv_pinned(folder: str, in_place: Sequence[str], prefix: str) -> PinnedInput:
-    # uv merges configured find-links with the command line's: read no configuration.
-    links = [arg for place in (folder, *in_place) for arg in ("--find-links", place)]
-    return child_env(), ["--no-config", "--no-index", *links]
+    # uv merges configured find-links with the command line's: read no configuration, nor
+    # its find-links variable (--no-config keeps it). The folders go into the file, which a
+    # uv started ahead reads late (``warmuv``); a folder its parser would split (a space, a
+    # quote) goes on the command line.
+    places = (folder, *in_place)
+    links = [arg for place in places for arg in ("--find-links", place)]
+    env = {k: v for k, v in child_env().items() if k != "UV_FIND_LINKS"}
+    if all(plain_path(place) for place in places):
+        return [f"--find-links {place}" for place in places], env, _UV_PINNED
+    return [], env, [*_UV_PINNED, *links]
+
+
+_UV_PINNED = ["--no-config", "--no-index"]
+
+
+def plain_path(path: str) -> bool:
+    """An absolute path uv's requirements-file parser takes whole (no space, quote, ``#``)."""
+    return os.path.isabs(path) and not any(c.isspace() or c in "\"'#\\" or c < " " for c in path)
 
 
 PIP = Sources(index=_pip_index, pinned=_pip_pinned)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from support.builders import installed, make_venv, origin, write_wheel
+from support.uvwrap import logging_uv
 
 pytestmark = pytest.mark.slow
 
@@ -81,20 +81,19 @@ def test_a_cache_file_swapped_after_peep_hashed_it_is_not_installed_by_uv(
     peep.install(reqs, *cached_run, "--dry-run", check=0)
     cached = _cached_file(peep.cache, packages.sha256("alpha-1.0"))
     evil = write_wheel(tmp_path / "evil", "alpha", "1.0", {"alpha/__init__.py": b"ORIGIN='evil'\n"})
-    beside = Path(sys.executable).parent / "uv"
-    real = str(beside) if beside.exists() else shutil.which("uv")
     armed = tmp_path / "armed"
-    fake = tmp_path / "bin" / "uv"
-    fake.parent.mkdir()
-    fake.write_text(
-        "#!/bin/sh\n"
-        f"if [ \"$1\" = pip ] && [ -e '{armed}' ]; then\n"
-        f"  touch -r '{cached}' '{armed}'; cp '{evil}' '{cached}'; touch -r '{armed}' '{cached}'\n"
-        "fi\n"
-        f"exec '{real}' \"$@\"\n"
+    # As uv starts reading its requirements: after peep verified every file (a uv started
+    # ahead waits for them; the wrapper swaps the file once they came).
+    logging_uv(
+        peep,
+        tmp_path,
+        before_exec=(
+            f"if [ \"$1\" = pip ] && [ -e '{armed}' ]; then\n"
+            f"  touch -r '{cached}' '{armed}'; cp '{evil}' '{cached}'\n"
+            f"  touch -r '{armed}' '{cached}'\n"
+            "fi"
+        ),
     )
-    fake.chmod(0o755)
-    peep.env["PATH"] = f"{fake.parent}{os.pathsep}{peep.env['PATH']}"
     for uv_has_unpacked_it in (True, False):
         shutil.copyfile(packages["alpha-1.0"], cached)
         if uv_has_unpacked_it:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from support.builders import installed, make_venv, make_wheel, origin, site_packages, write_wheel
+from support.uvwrap import installs
+from support.uvwrap import logging_uv as _logging_uv
 
 pytestmark = [
     pytest.mark.slow,
@@ -60,18 +62,6 @@ def test_a_cached_built_wheel_is_handed_to_uv_in_place(
     assert log.read_text().count(f"--find-links {link.parent}") == 3
 
 
-def _logging_uv(peep, tmp_path: Path) -> Path:
-    """uv behind a wrapper that appends each command line to the file it returns."""
-    log = tmp_path / "uv-argv"
-    real = shutil.which("uv", path=str(Path(sys.executable).parent))
-    wrapper = tmp_path / "wrapper" / "uv"
-    wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {real} "$@"\n')
-    wrapper.chmod(0o755)
-    peep.env["PATH"] = os.pathsep.join([str(wrapper.parent), peep.env["PATH"]])
-    return log
-
-
 def test_uv_replaces_an_installed_copy_and_refreshes_nothing_for_a_new_one(
     peep, venv, env, write, packages, index, tmp_path
 ):
@@ -104,7 +94,7 @@ def test_uv_replaces_an_installed_copy_and_refreshes_nothing_for_a_new_one(
         python=fresh,
         check=0,
     )
-    assert "--reinstall" in log.read_text().splitlines()[-1].split()
+    assert "--reinstall" in installs(log)[-1][1]
     assert origin(fresh, "alpha") == "wheel"
 
 

@@ -1,0 +1,140 @@
+"""End to end: uv, started while archives are fetched, reads its requirements once all verified.
+
+It waits reading ``/dev/fd/N`` in the run's folder with nothing of the run on its command
+line; it is given the run's requirements file only if the run is the one it was started for.
+A refused archive or a signal stops it having read nothing, and no process is left behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from support.builders import installed, make_venv
+from support.indexserver import Fault
+from support.peeprun import wait_for
+from support.uvwrap import installs as _installs
+from support.uvwrap import logging_uv as _logging_uv
+from support.uvwrap import requirements_of as _requirements
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
+        reason="uv (a test extra) is not installed",
+    ),
+]
+
+STALL = 25.0
+UV = ("--installer", "uv")
+
+
+def _gone(pid: int) -> bool:
+    """Not running (a zombie no one waited for would still be there)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
+    except OSError:
+        return True
+
+
+def test_it_installs_wheels_in_one_run_and_a_second_run_does_nothing(
+    peep, venv, write, packages, srv, tmp_path
+):
+    reqs = write(
+        "wheels.txt",
+        f"alpha==1.0 {packages.pip('alpha-1.0')}\ndelta==1.0 {packages.pip('delta-1.0')}\n",
+    )
+    log = _logging_uv(peep, tmp_path)
+    peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    ((_, words),) = _installs(log)
+    assert _requirements(words).startswith("/dev/fd/")
+    assert srv.index_url not in " ".join(words)
+    assert (installed(venv)["alpha"], installed(venv)["delta"]) == ("1.0", "1.0")
+    done = peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    assert "Nothing to install" in done.stdout + done.stderr
+    again = make_venv(tmp_path / "again")  # warm: from the cache, handed over in place
+    peep.install(reqs, "-i", srv.index_url, *UV, python=again, check=0)
+    assert [_requirements(w)[:8] for _, w in _installs(log)] == ["/dev/fd/"] * 2
+    assert installed(again)["delta"] == "1.0"
+    peep.assert_no_temp_dirs()
+
+
+def test_the_uv_started_ahead_waits_reading_nothing_and_a_signal_stops_it(
+    peep, srv_reqs, srv, telltale, tmp_path
+):
+    log = _logging_uv(peep, tmp_path)
+    srv.set_fault("/files/simple/beta-1.0.tar.gz", Fault.stall(STALL))
+    proc = peep.spawn(*peep.install_args(srv_reqs, "-i", srv.index_url, "--timeout", "60", *UV))
+    assert wait_for(lambda: _installs(log) or proc.poll() is not None)
+    ((pid, words),) = _installs(log)
+    assert proc.poll() is None and not _gone(pid)
+    assert _requirements(words).startswith("/dev/fd/")
+    done = peep.interrupt(proc)
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert _gone(pid)
+    peep.assert_no_temp_dirs()
+    peep.assert_nothing_installed("alpha", "beta", "delta")
+    assert not telltale.exists()
+
+
+def test_a_refused_archive_stops_it_having_installed_nothing(
+    peep, write, packages, srv, telltale, tmp_path
+):
+    log = _logging_uv(peep, tmp_path)
+    reqs = write(
+        "bad.txt",
+        f"alpha==1.0 {packages.pip('alpha-1.0')}\nbeta==1.0 --hash=sha256:{'0' * 64}\n",
+    )
+    done = peep.install(reqs, "-i", srv.index_url, *UV, check=1)
+    assert "THE FOLLOWING PACKAGES DIDN'T MATCH THE HASHES" in done.stdout + done.stderr
+    ((pid, _),) = _installs(log)  # started ahead, never given a run
+    assert _gone(pid)
+    peep.assert_no_temp_dirs()
+    peep.assert_nothing_installed("alpha", "beta")
+    assert not telltale.exists()
+
+
+def test_an_sdist_is_built_once_verified_and_its_wheel_goes_to_the_uv_started_ahead(
+    peep, venv, srv_reqs, srv, telltale, tmp_path
+):
+    log = _logging_uv(peep, tmp_path)
+    peep.install(srv_reqs, "-i", srv.index_url, *UV, check=0)
+    ((_, words),) = _installs(log)
+    assert _requirements(words).startswith("/dev/fd/")
+    assert "beta==1.0 --hash=sha256:" in log.read_text()  # its wheel, from a folder of ours
+    assert installed(venv)["beta"] == "1.0"
+    assert "beta ran" in telltale.read_text()  # built by ``uv build``, once verified
+    peep.assert_no_temp_dirs()
+
+
+@pytest.mark.parametrize("where", ["TMPDIR", "PEEP_CACHE_DIR"])
+def test_a_folder_uvs_requirements_parser_would_split_stays_on_its_command_line(
+    peep, venv, write, packages, srv, tmp_path, where
+):
+    spaced = tmp_path / "with space" / where.lower()
+    spaced.mkdir(parents=True)
+    peep.env[where] = str(spaced)
+    log = _logging_uv(peep, tmp_path)
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    again = make_venv(tmp_path / "again")
+    peep.install(reqs, "-i", srv.index_url, *UV, python=again, check=0)
+    ahead = [_requirements(w).startswith("/dev/fd/") for _, w in _installs(log)]
+    if where == "TMPDIR":  # the run's folder: no uv started ahead
+        assert ahead == [False, False]
+    else:  # the cache's folders: the warm run's --find-links on the command line
+        assert ahead[0] and not ahead[1]
+        assert f"--find-links {spaced}" in log.read_text()  # in its arguments
+        assert "read:" not in log.read_text().splitlines()[-1]
+    assert installed(again)["alpha"] == "1.0"
+
+
+def test_uvs_find_links_variable_offers_it_nothing(peep, venv, write, packages, srv, tmp_path):
+    """--no-config keeps UV_FIND_LINKS: a folder there (here one uv cannot read) is not given."""
+    peep.env["UV_FIND_LINKS"] = str(tmp_path / "no such folder")
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    assert installed(venv)["alpha"] == "1.0"

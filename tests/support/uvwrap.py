@@ -1,0 +1,66 @@
+"""uv behind a logging wrapper: what each uv run was started with, and what it read."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["installs", "logging_uv", "requirements_of"]
+
+_WRAPPER = """#!/bin/sh
+echo "$$ $*" >> '{log}'
+n=$#
+for a in "$@"; do
+  case "$a" in
+    /dev/fd/*)  # started ahead: its requirements come once peep verified every archive
+      copy="$(mktemp '{folder}/read.XXXXXX')"
+      cat "$a" > "$copy"
+      a="$copy"
+      included="$(sed -n 's/^-r //p' "$copy")"
+      echo "$$ read: $(cat "$copy" ${{included:+"$included"}} | tr '\\n' ' ')" >> '{log}'
+      ;;
+  esac
+  set -- "$@" "$a"
+done
+shift $n
+{before_exec}
+exec '{real}' "$@"
+"""
+
+
+def logging_uv(peep: Any, tmp_path: Path, *, before_exec: str = "") -> Path:
+    """Put the wrapper first on peep's PATH; return its log.
+
+    Each run appends ``PID ARGS`` as it starts. One started ahead (``-r /dev/fd/N``) then
+    waits for its requirements as uv would, appends ``PID read: TEXT`` (the line peep gave,
+    and the file it names), and runs uv on a copy. ``before_exec``: shell run just before uv.
+    """
+    log = tmp_path / "uv-argv"
+    folder = tmp_path / "uv-wrapper"
+    folder.mkdir()
+    real = Path(sys.executable).parent / "uv"
+    real_uv = str(real) if real.exists() else shutil.which("uv")
+    wrapper = folder / "uv"
+    wrapper.write_text(
+        _WRAPPER.format(log=log, folder=folder, real=real_uv, before_exec=before_exec)
+    )
+    wrapper.chmod(0o755)
+    peep.env["PATH"] = os.pathsep.join([str(folder), peep.env["PATH"]])
+    return log
+
+
+def installs(log: Path) -> list[tuple[int, list[str]]]:
+    """Each ``uv pip install`` the wrapper saw start: its process id and arguments."""
+    runs = []
+    for line in log.read_text().splitlines() if log.exists() else []:
+        pid, *words = line.split()
+        runs += [(int(pid), words)] if words[:2] == ["pip", "install"] else []
+    return runs
+
+
+def requirements_of(words: list[str]) -> str:
+    """The ``-r`` value of a uv command line."""
+    return words[words.index("-r") + 1]
