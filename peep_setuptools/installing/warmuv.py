@@ -26,6 +26,7 @@ from peep_setuptools.installing.children import (
     stop_all,
 )
 from peep_setuptools.installing.sources import plain_path
+from peep_setuptools.probing import close_streams
 
 __all__ = ["LATER", "UvStartedAhead"]
 
@@ -108,6 +109,4 @@ class UvStartedAhead:
             with contextlib.suppress(OSError):
                 os.close(ours)
             if not any(f.thread.ident for f in child.forwarders):
-                for stream in (child.process.stdout, child.process.stderr):
-                    if stream is not None:
-                        stream.close()
+                close_streams(child.process)
