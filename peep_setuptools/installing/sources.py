@@ -257,8 +257,12 @@ _UV_PINNED = ["--no-config", "--no-index"]
 
 
 def plain_path(path: str) -> bool:
-    """An absolute path uv's requirements-file parser takes whole (no space, quote, ``#``)."""
-    return os.path.isabs(path) and not any(c.isspace() or c in "\"'#\\" or c < " " for c in path)
+    """An absolute path uv's requirements-file parser takes whole and as it is.
+
+    No space, quote or ``#`` (it would split it), no ``$`` (it expands ``${NAME}``: the
+    path would name another file or folder, one someone else may have put there).
+    """
+    return os.path.isabs(path) and not any(c.isspace() or c in "\"'#\\$" or c < " " for c in path)
 
 
 PIP = Sources(index=_pip_index, pinned=_pip_pinned)

@@ -138,3 +138,27 @@ def test_uvs_find_links_variable_offers_it_nothing(peep, venv, write, packages, 
     reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     peep.install(reqs, "-i", srv.index_url, *UV, check=0)
     assert installed(venv)["alpha"] == "1.0"
+
+
+def test_a_folder_named_with_a_variable_uv_would_expand_is_never_named_in_a_file(
+    peep, venv, write, packages, srv, tmp_path
+):
+    """uv expands ``${NAME}`` in the paths of a requirements file: the pipe's ``-r`` line
+    would name another file (here one planted where the variable leads, offering delta)."""
+    peep.env["TMPDIR"] = str(tmp_path / "t${PEEP_ATK_PART}")
+    Path(peep.env["TMPDIR"]).mkdir()
+    peep.env["PEEP_ATK_PART"] = "-elsewhere"
+    plant = (
+        'if [ -n "$copy" ]; then\n'
+        "  named=\"$(sed -n 's/^-r //p' \"$copy\" | sed 's/[$]{PEEP_ATK_PART}/-elsewhere/')\"\n"
+        '  mkdir -p "$(dirname "$named")"\n'
+        f"  printf '%s\\n' '--find-links {packages.files['delta-1.0'].parent}'"
+        f" 'delta==1.0 {packages.pip('delta-1.0')}' > \"$named\"\n"
+        "fi"
+    )
+    log = _logging_uv(peep, tmp_path, before_exec=plant)
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    assert installed(venv).get("alpha") == "1.0"
+    assert "delta" not in installed(venv)
+    assert [_requirements(w)[:8] for _, w in _installs(log)] != ["/dev/fd/"]
