@@ -260,9 +260,11 @@ def plain_path(path: str) -> bool:
     """An absolute path uv's requirements-file parser takes whole and as it is.
 
     No space, quote or ``#`` (it would split it), no ``$`` (it expands ``${NAME}``: the
-    path would name another file or folder, one someone else may have put there).
+    path would name another file or folder, one someone else may have put there), nothing
+    unprintable (a control character; a byte that is not UTF-8, which the file cannot hold).
     """
-    return os.path.isabs(path) and not any(c.isspace() or c in "\"'#\\$" or c < " " for c in path)
+    plain = os.path.isabs(path) and path.isprintable()
+    return plain and not any(c.isspace() or c in "\"'#\\$" for c in path)
 
 
 PIP = Sources(index=_pip_index, pinned=_pip_pinned)

@@ -7,6 +7,7 @@ A refused archive or a signal stops it having read nothing, and no process is le
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -162,3 +163,18 @@ def test_a_folder_named_with_a_variable_uv_would_expand_is_never_named_in_a_file
     assert installed(venv).get("alpha") == "1.0"
     assert "delta" not in installed(venv)
     assert [_requirements(w)[:8] for _, w in _installs(log)] != ["/dev/fd/"]
+
+
+@pytest.mark.parametrize("where", ["TMPDIR", "PEEP_CACHE_DIR"])
+def test_a_folder_whose_name_is_not_utf8_fails_as_uv_does_not_as_a_bug(
+    peep, venv, write, packages, srv, tmp_path, where
+):
+    """A requirements file cannot name it (exit 3, a traceback); uv takes no such argument."""
+    odd = tmp_path / os.fsdecode(b"not-utf8-\xff")
+    odd.mkdir()
+    peep.env[where] = str(odd)
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    done = peep.install(reqs, "-i", srv.index_url, *UV, check=1)
+    assert "invalid UTF-8" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    peep.assert_nothing_installed("alpha")
