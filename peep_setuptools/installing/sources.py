@@ -237,7 +237,17 @@ def _uv_index(build_index: BuildIndex, workdir: str, step: str, prefix: str) -> 
     env = build_index.uv_env()
     if build_index.cert:
         env["SSL_CERT_FILE"] = os.path.abspath(build_index.cert)
-    return [], child_env(env), ["--no-index"] if build_index.no_index else []
+    return [], _uv_env(env), ["--no-index"] if build_index.no_index else []
+
+
+#: uv's variables that change what it installs whatever the requirements say (and that
+#: --no-config keeps): an override, its own hash and all, installs an archive never pinned;
+#: an exclude leaves a pinned one out, the run a success
+_UV_SCRUBBED = ("UV_OVERRIDE", "UV_EXCLUDE")
+
+
+def _uv_env(extra: dict[str, str] | None = None, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    return {k: v for k, v in child_env(extra).items() if k not in (*_UV_SCRUBBED, *drop)}
 
 
 def _uv_pinned(folder: str, in_place: Sequence[str], prefix: str) -> PinnedInput:
@@ -247,7 +257,7 @@ def _uv_pinned(folder: str, in_place: Sequence[str], prefix: str) -> PinnedInput
     # quote) goes on the command line.
     places = (folder, *in_place)
     links = [arg for place in places for arg in ("--find-links", place)]
-    env = {k: v for k, v in child_env().items() if k != "UV_FIND_LINKS"}
+    env = _uv_env(drop=("UV_FIND_LINKS",))
     if all(plain_path(place) for place in places):
         return [f"--find-links {place}" for place in places], env, _UV_PINNED
     return [], env, [*_UV_PINNED, *links]

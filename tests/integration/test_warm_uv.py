@@ -178,3 +178,18 @@ def test_a_folder_whose_name_is_not_utf8_fails_as_uv_does_not_as_a_bug(
     assert "invalid UTF-8" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     peep.assert_nothing_installed("alpha")
+
+
+@pytest.mark.parametrize("variable", ["UV_OVERRIDE", "UV_EXCLUDE"])
+def test_uvs_override_and_exclude_variables_change_nothing_pinned(
+    peep, venv, write, packages, srv, tmp_path, variable
+):
+    """An override (its own hash and all) would install an archive never pinned; an exclude
+    would leave a pinned one out while peep says it is installed."""
+    other = packages.files["alpha-2.0"]
+    line = f"alpha @ {other.as_uri()} {packages.pip('alpha-2.0')}"
+    value = line if variable == "UV_OVERRIDE" else "alpha"
+    peep.env[variable] = str(write("uv-variable.txt", value))
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    assert installed(venv).get("alpha") == "1.0"
