@@ -33,6 +33,9 @@ __all__ = ["LATER", "UvStartedAhead"]
 #: the ``-r`` value of the command a ``UvStartedAhead`` starts (its pipe instead)
 LATER = "<given once verified>"
 
+#: what uv reads as false in a boolean variable (unset: "")
+_FALSE = ("", "0", "false", "f", "no", "n", "off")
+
 
 class UvStartedAhead:
     """One ``uv pip install`` started before its requirements are known (``take``, ``close``)."""
@@ -51,6 +54,8 @@ class UvStartedAhead:
         """``command``, its ``-r`` value ``LATER``, started now; None if it cannot start."""
         if os.name != "posix" or command.count(LATER) != 1 or not plain_path(workdir):
             return None
+        if env.get("UV_NO_CACHE", "").lower() not in _FALSE:
+            return None  # it makes its throwaway cache first: one killed leaves it behind
         ahead = cls(command, env, empty_dir(workdir), out)
         given, ours = os.pipe()
         started = [f"/dev/fd/{given}" if word == LATER else word for word in command]

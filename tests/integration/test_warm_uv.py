@@ -193,3 +193,17 @@ def test_uvs_override_and_exclude_variables_change_nothing_pinned(
     reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     peep.install(reqs, "-i", srv.index_url, *UV, check=0)
     assert installed(venv).get("alpha") == "1.0"
+
+
+def test_a_uv_without_a_cache_is_not_started_ahead_it_would_leave_its_throwaway_one(
+    peep, write, packages, srv, tmp_path
+):
+    """UV_NO_CACHE: uv makes a cache in TMPDIR before it reads; killed, it leaves it there."""
+    peep.env["UV_NO_CACHE"] = "1"
+    reqs = write(
+        "bad.txt",
+        f"alpha==1.0 {packages.pip('alpha-1.0')}\nbeta==1.0 --hash=sha256:{'0' * 64}\n",
+    )
+    peep.install(reqs, "-i", srv.index_url, *UV, check=1)
+    assert os.listdir(peep.tmpdir) == []
+    peep.assert_nothing_installed("alpha", "beta")
