@@ -252,12 +252,13 @@ def _uv_env(extra: dict[str, str] | None = None, *, drop: tuple[str, ...] = ()) 
 
 def _uv_pinned(folder: str, in_place: Sequence[str], prefix: str) -> PinnedInput:
     # uv merges configured find-links with the command line's: read no configuration, nor
-    # its find-links variable (--no-config keeps it). The folders go into the file, which a
+    # its find-links and config-file variables (--no-config drops neither; that file's target
+    # installs elsewhere, its excludes leave pins out). The folders go into the file, which a
     # uv started ahead reads late (``warmuv``); a folder its parser would split (a space, a
     # quote) goes on the command line.
     places = (folder, *in_place)
     links = [arg for place in places for arg in ("--find-links", place)]
-    env = _uv_env(drop=("UV_FIND_LINKS",))
+    env = _uv_env(drop=("UV_FIND_LINKS", "UV_CONFIG_FILE"))
     if all(plain_path(place) for place in places):
         return [f"--find-links {place}" for place in places], env, _UV_PINNED
     return [], env, [*_UV_PINNED, *links]

@@ -207,3 +207,19 @@ def test_a_uv_without_a_cache_is_not_started_ahead_it_would_leave_its_throwaway_
     peep.install(reqs, "-i", srv.index_url, *UV, check=1)
     assert os.listdir(peep.tmpdir) == []
     peep.assert_nothing_installed("alpha", "beta")
+
+
+@pytest.mark.parametrize(
+    "setting", ['[pip]\ntarget = "{elsewhere}"\n', 'exclude-dependencies = ["alpha"]\n']
+)
+def test_uvs_config_file_variable_is_not_read_by_a_pinned_run(
+    peep, venv, write, packages, srv, tmp_path, setting
+):
+    """--no-config still reads UV_CONFIG_FILE: its target installed elsewhere than the
+    environment peep checked, its excludes left a pinned package out (both exit 0)."""
+    elsewhere = tmp_path / "elsewhere"
+    peep.env["UV_CONFIG_FILE"] = str(write("uv.toml", setting.format(elsewhere=elsewhere)))
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    assert installed(venv).get("alpha") == "1.0"
+    assert not elsewhere.exists()
