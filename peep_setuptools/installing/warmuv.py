@@ -92,6 +92,9 @@ class UvStartedAhead:
         if command != self._command or not plain_path(reqs) or len(line) > select.PIPE_BUF:
             return None
         child, ours = self._waiting
+        if child.process.poll() is not None:  # it failed to start (no /dev/fd): keep its words
+            self.close()
+            return None
         try:
             start_forwarding(child.process, child.forwarders)
             os.write(ours, line)  # all or nothing: shorter than PIPE_BUF, into an empty pipe

@@ -223,3 +223,22 @@ def test_uvs_config_file_variable_is_not_read_by_a_pinned_run(
     peep.install(reqs, "-i", srv.index_url, *UV, check=0)
     assert installed(venv).get("alpha") == "1.0"
     assert not elsewhere.exists()
+
+
+def test_a_uv_that_cannot_read_its_pipe_leaves_the_run_to_a_fresh_one_and_says_nothing(
+    peep, venv, write, packages, srv, tmp_path
+):
+    """No /dev/fd (here a uv that says so and exits): its error is not the run's."""
+    folder = tmp_path / "no-dev-fd"
+    folder.mkdir()
+    (folder / "uv").write_text(
+        '#!/bin/sh\ncase "$*" in *" /dev/fd/"*)\n'
+        '  echo "error: cannot read /dev/fd" >&2; exit 2;;\nesac\n'
+        f"exec '{Path(sys.executable).parent / 'uv'}' \"$@\"\n"
+    )
+    (folder / "uv").chmod(0o755)
+    peep.env["PATH"] = os.pathsep.join([str(folder), peep.env["PATH"]])
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    done = peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    assert "cannot read" not in done.stdout + done.stderr
+    assert installed(venv)["alpha"] == "1.0"
