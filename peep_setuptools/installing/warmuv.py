@@ -1,12 +1,13 @@
 """uv started while we fetch, reading its requirements from a pipe we write once all verified.
 
-``uv pip install`` reads its requirements file first, before the interpreter, its cache or
-any link: started with ``-r /dev/fd/N`` as the archives are fetched, it has its start-up
-behind it when they are verified (benchmarks/RESULTS.md). It is then given one line,
-``-r`` and the run's own requirements file, in a single write shorter than ``PIPE_BUF``
-(never read cut short), and only if the run's command line, environment and folder are the
-ones it started with. Otherwise, and when the run ends without it, it is stopped having
-read nothing: killed before the pipe closes, so it never reads an empty file either.
+``uv pip install`` reads its requirements file before the interpreter or any link (only its
+cache is set up, and locked shared, first): started with ``-r /dev/fd/N`` as the archives are
+fetched, it has its start-up behind it when they are verified (benchmarks/RESULTS.md). It
+is then given one line, ``-r`` and the run's own requirements file, in a single write
+shorter than ``PIPE_BUF`` (never read cut short), and only if the run's command line,
+environment and folder are the ones it started with. Otherwise, and when the run ends
+without it, it is stopped having read nothing: killed before the pipe closes, so it never
+reads an empty file either.
 """
 
 from __future__ import annotations
