@@ -29,10 +29,13 @@ from peep_setuptools.installing.children import (
 from peep_setuptools.installing.sources import plain_path
 from peep_setuptools.probing import close_streams
 
-__all__ = ["LATER", "UvStartedAhead"]
+__all__ = ["GIVEN", "LATER", "UvStartedAhead"]
 
 #: the ``-r`` value of the command a ``UvStartedAhead`` starts (its pipe instead)
 LATER = "<given once verified>"
+
+#: the name in the run's folder of the pipe a ``UvStartedAhead`` reads (``/dev/fd/N``)
+GIVEN = "requirements-given-once-verified.txt"
 
 #: what uv reads as false in a boolean variable (unset: "")
 _FALSE = ("", "0", "false", "f", "no", "n", "off")
@@ -59,9 +62,13 @@ class UvStartedAhead:
             return None  # it makes its throwaway cache first: one killed leaves it behind
         ahead = cls(command, env, empty_dir(workdir), out)
         given, ours = os.pipe()
-        started = [f"/dev/fd/{given}" if word == LATER else word for word in command]
+        # The pipe by a name ending in .txt: uv reads such a file once, as requirements; one
+        # without an extension uv 0.9.12 reads twice (a script?), the second time empty.
+        named = os.path.join(workdir, GIVEN)
+        started = [named if word == LATER else word for word in command]
         placeholder = ChildRun(started, (), ahead._env)  # replaced by the run it is given
         try:
+            os.symlink(f"/dev/fd/{given}", named)  # uv's own descriptor, where uv opens it
             # held as soon as it starts: a signal between would leave it waiting after we exit
             with interrupts_deferred():
                 process, forwarders = spawn(
@@ -93,7 +100,7 @@ class UvStartedAhead:
         if command != self._command or not plain_path(reqs) or len(line) > select.PIPE_BUF:
             return None
         child, ours = self._waiting
-        if child.process.poll() is not None:  # it failed to start (no /dev/fd): keep its words
+        if child.process.poll() is not None:  # it could not read (no /dev/fd): keep its words
             self.close()
             return None
         try:

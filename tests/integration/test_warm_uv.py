@@ -1,7 +1,8 @@
 """End to end: uv, started while archives are fetched, reads its requirements once all verified.
 
-It waits reading ``/dev/fd/N`` in the run's folder with nothing of the run on its command
-line; it is given the run's requirements file only if the run is the one it was started for.
+It waits reading its pipe (``/dev/fd/N``, by a name in the run's folder) with nothing of
+the run on its command line; it is given the run's requirements file only if the run is the
+one it was started for.
 A refused archive or a signal stops it having read nothing, and no process is left behind.
 """
 
@@ -18,7 +19,9 @@ from support.indexserver import Fault
 from support.peeprun import wait_for
 from support.uvwrap import installs as _installs
 from support.uvwrap import logging_uv as _logging_uv
-from support.uvwrap import requirements_of as _requirements
+from support.uvwrap import started_ahead as _ahead
+
+from peep_setuptools.installing.warmuv import GIVEN
 
 pytestmark = [
     pytest.mark.slow,
@@ -50,14 +53,14 @@ def test_it_installs_wheels_in_one_run_and_a_second_run_does_nothing(
     log = _logging_uv(peep, tmp_path)
     peep.install(reqs, "-i", srv.index_url, *UV, check=0)
     ((_, words),) = _installs(log)
-    assert _requirements(words).startswith("/dev/fd/")
+    assert _ahead(words)
     assert srv.index_url not in " ".join(words)
     assert (installed(venv)["alpha"], installed(venv)["delta"]) == ("1.0", "1.0")
     done = peep.install(reqs, "-i", srv.index_url, *UV, check=0)
     assert "Nothing to install" in done.stdout + done.stderr
     again = make_venv(tmp_path / "again")  # warm: from the cache, handed over in place
     peep.install(reqs, "-i", srv.index_url, *UV, python=again, check=0)
-    assert [_requirements(w)[:8] for _, w in _installs(log)] == ["/dev/fd/"] * 2
+    assert [_ahead(w) for _, w in _installs(log)] == [True, True]
     assert installed(again)["delta"] == "1.0"
     peep.assert_no_temp_dirs()
 
@@ -71,7 +74,7 @@ def test_the_uv_started_ahead_waits_reading_nothing_and_a_signal_stops_it(
     assert wait_for(lambda: _installs(log) or proc.poll() is not None)
     ((pid, words),) = _installs(log)
     assert proc.poll() is None and not _gone(pid)
-    assert _requirements(words).startswith("/dev/fd/")
+    assert _ahead(words)
     done = peep.interrupt(proc)
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
@@ -104,7 +107,7 @@ def test_an_sdist_is_built_once_verified_and_its_wheel_goes_to_the_uv_started_ah
     log = _logging_uv(peep, tmp_path)
     peep.install(srv_reqs, "-i", srv.index_url, *UV, check=0)
     ((_, words),) = _installs(log)
-    assert _requirements(words).startswith("/dev/fd/")
+    assert _ahead(words)
     assert "beta==1.0 --hash=sha256:" in log.read_text()  # its wheel, from a folder of ours
     assert installed(venv)["beta"] == "1.0"
     assert "beta ran" in telltale.read_text()  # built by ``uv build``, once verified
@@ -123,7 +126,7 @@ def test_a_folder_uvs_requirements_parser_would_split_stays_on_its_command_line(
     peep.install(reqs, "-i", srv.index_url, *UV, check=0)
     again = make_venv(tmp_path / "again")
     peep.install(reqs, "-i", srv.index_url, *UV, python=again, check=0)
-    ahead = [_requirements(w).startswith("/dev/fd/") for _, w in _installs(log)]
+    ahead = [_ahead(w) for _, w in _installs(log)]
     if where == "TMPDIR":  # the run's folder: no uv started ahead
         assert ahead == [False, False]
     else:  # the cache's folders: the warm run's --find-links on the command line
@@ -162,7 +165,7 @@ def test_a_folder_named_with_a_variable_uv_would_expand_is_never_named_in_a_file
     peep.install(reqs, "-i", srv.index_url, *UV, check=0)
     assert installed(venv).get("alpha") == "1.0"
     assert "delta" not in installed(venv)
-    assert [_requirements(w)[:8] for _, w in _installs(log)] != ["/dev/fd/"]
+    assert [_ahead(w) for _, w in _installs(log)] != [True]
 
 
 @pytest.mark.parametrize("where", ["TMPDIR", "PEEP_CACHE_DIR"])
@@ -232,7 +235,7 @@ def test_a_uv_that_cannot_read_its_pipe_leaves_the_run_to_a_fresh_one_and_says_n
     folder = tmp_path / "no-dev-fd"
     folder.mkdir()
     (folder / "uv").write_text(
-        '#!/bin/sh\ncase "$*" in *" /dev/fd/"*)\n'
+        f'#!/bin/sh\ncase "$*" in *"/{GIVEN} "*)\n'
         '  echo "error: cannot read /dev/fd" >&2; exit 2;;\nesac\n'
         f"exec '{Path(sys.executable).parent / 'uv'}' \"$@\"\n"
     )
@@ -242,3 +245,23 @@ def test_a_uv_that_cannot_read_its_pipe_leaves_the_run_to_a_fresh_one_and_says_n
     done = peep.install(reqs, "-i", srv.index_url, *UV, check=0)
     assert "cannot read" not in done.stdout + done.stderr
     assert installed(venv)["alpha"] == "1.0"
+
+
+def test_a_uv_that_reads_an_extensionless_requirements_file_twice_gets_it_whole(
+    peep, venv, write, packages, srv, tmp_path
+):
+    """uv 0.9.12 reads a ``-r`` file with no extension once to see if it is a script, then
+    again: a bare /dev/fd/N was then empty, and it installed nothing (exit 0)."""
+    folder = tmp_path / "uv-0.9.12"
+    folder.mkdir()
+    (folder / "uv").write_text(
+        "#!/bin/sh\nfor a; do\n"
+        '  if [ "$r" = -r ]; then case "$a" in *.txt|*.in) ;; *) cat "$a" >/dev/null;; esac; fi\n'
+        '  r="$a"\ndone\n'
+        f"exec '{Path(sys.executable).parent / 'uv'}' \"$@\"\n"
+    )
+    (folder / "uv").chmod(0o755)
+    peep.env["PATH"] = os.pathsep.join([str(folder), peep.env["PATH"]])
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    assert installed(venv).get("alpha") == "1.0"

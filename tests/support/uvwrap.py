@@ -8,14 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["installs", "logging_uv", "requirements_of"]
+from peep_setuptools.installing.warmuv import GIVEN
+
+__all__ = ["installs", "logging_uv", "requirements_of", "started_ahead"]
 
 _WRAPPER = """#!/bin/sh
 echo "$$ $*" >> '{log}'
 n=$#
 for a in "$@"; do
   case "$a" in
-    /dev/fd/*)  # started ahead: its requirements come once peep verified every archive
+    */{given})  # started ahead: its requirements come once peep verified every archive
       copy="$(mktemp '{folder}/read.XXXXXX')"
       cat "$a" > "$copy"
       a="$copy"
@@ -34,7 +36,7 @@ exec '{real}' "$@"
 def logging_uv(peep: Any, tmp_path: Path, *, before_exec: str = "") -> Path:
     """Put the wrapper first on peep's PATH; return its log.
 
-    Each run appends ``PID ARGS`` as it starts. One started ahead (``-r /dev/fd/N``) then
+    Each run appends ``PID ARGS`` as it starts. One started ahead (``-r .../GIVEN``) then
     waits for its requirements as uv would, appends ``PID read: TEXT`` (the line peep gave,
     and the file it names), and runs uv on a copy. ``before_exec``: shell run just before uv.
     """
@@ -45,7 +47,7 @@ def logging_uv(peep: Any, tmp_path: Path, *, before_exec: str = "") -> Path:
     real_uv = str(real) if real.exists() else shutil.which("uv")
     wrapper = folder / "uv"
     wrapper.write_text(
-        _WRAPPER.format(log=log, folder=folder, real=real_uv, before_exec=before_exec)
+        _WRAPPER.format(log=log, folder=folder, real=real_uv, before_exec=before_exec, given=GIVEN)
     )
     wrapper.chmod(0o755)
     peep.env["PATH"] = os.pathsep.join([str(folder), peep.env["PATH"]])
@@ -64,3 +66,8 @@ def installs(log: Path) -> list[tuple[int, list[str]]]:
 def requirements_of(words: list[str]) -> str:
     """The ``-r`` value of a uv command line."""
     return words[words.index("-r") + 1]
+
+
+def started_ahead(words: list[str]) -> bool:
+    """Whether a uv command line is one started ahead (its ``-r``: the pipe, named)."""
+    return requirements_of(words).endswith(f"/{GIVEN}")
