@@ -251,6 +251,14 @@ class _RequirementsFileBackend:
         """After a successful install: bytecode (pip), then what the environment records."""
         if compiler is not None:
             compiler.installer_done()  # it compiles while we look
+        from peep_setuptools.checks.landed import not_installed
+
+        missing = not_installed(target, [(a.name, a.version) for a in archives])
+        if missing:  # an installer that exits 0 having left some out: not our success
+            raise BackendError(
+                f"{self.name} exited 0 but did not install {', '.join(missing)} into "
+                f"{target.python}; a setting of its own may have made it skip them"
+            )
         names = [canonicalize_name(a.name) for a in (archives if compiler else origins)]
         if not names:  # (a compiler has archives to compile)
             return

@@ -265,3 +265,17 @@ def test_a_uv_that_reads_an_extensionless_requirements_file_twice_gets_it_whole(
     reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     peep.install(reqs, "-i", srv.index_url, *UV, check=0)
     assert installed(venv).get("alpha") == "1.0"
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_an_installer_that_exits_0_having_installed_nothing_fails_the_run(
+    peep, venv, write, packages, srv, tmp_path, ahead
+):
+    """As uv 0.9.12 did reading a pipe twice, or an installer a setting made a dry run."""
+    if not ahead:
+        peep.env["UV_NO_CACHE"] = "1"  # no uv started ahead: the plain run
+    _logging_uv(peep, tmp_path, before_exec='[ "$1" = pip ] && exit 0')
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    done = peep.install(reqs, "-i", srv.index_url, *UV, check=1)
+    assert "exited 0 but did not install alpha==1.0" in done.stderr
+    peep.assert_nothing_installed("alpha")
