@@ -148,6 +148,8 @@ class _RequirementsFileBackend:
     stdout_to_stderr: bool = False
     #: installers started while we fetched, waiting for a run (``started_ahead``)
     warm: WarmStarts | UvStartedAhead | None = field(default=None, compare=False, repr=False)
+    #: the installer's name, for messages (each subclass's own)
+    name: str = "the installer"
 
     #: the installer's flag for replacing what is installed
     _reinstall: ClassVar[str]
