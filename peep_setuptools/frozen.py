@@ -39,7 +39,8 @@ class _Spec:
 
     def __init__(self, cls: type) -> None:
         every = dataclasses.fields(cls)
-        if any(f.kw_only for f in every):  # (an InitVar is not a field: refused as an argument)
+        # kw_only: 3.10+ (an InitVar is not a field: refused as an argument)
+        if any(getattr(f, "kw_only", False) for f in every):
             raise TypeError(f"{cls.__qualname__}: @frozen takes no keyword-only field")
         self.fields = frozenset(f.name for f in every)
         self.names = tuple(f.name for f in every if f.init)

@@ -78,7 +78,7 @@ def pip_config_files(environ: Mapping[str, str], *, prefix: str | None = None) -
             files.extend([os.path.join(appdata, "pip", "pip.ini")] if appdata else [])
         files.append(os.path.join(prefix, "pip.ini"))
     else:
-        # pip 24.3+ (platformdirs) takes the absolute XDG folders only, as XDG says
+        # pip 26.3 (its platformdirs) takes the absolute XDG folders only, as XDG says
         xdg_dirs = [d.strip() for d in environ.get("XDG_CONFIG_DIRS", "").split(os.pathsep)]
         xdg_dirs = [d for d in xdg_dirs if os.path.isabs(d)] or ["/etc/xdg"]
         files.extend(os.path.join(d, "pip", "pip.conf") for d in xdg_dirs)

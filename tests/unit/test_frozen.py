@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
+import sys
 from dataclasses import dataclass, field
 
 import pytest
@@ -173,6 +174,7 @@ def test_copies_and_pickles_are_equal():
     assert pickle.loads(pickle.dumps(value)) == value
 
 
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="keyword-only fields: Python 3.10+")
 def test_keyword_only_fields_are_refused():
     with pytest.raises(TypeError, match="keyword-only"):
 
