@@ -224,6 +224,11 @@ class Child:
             forwarder.drain(exited, patient=patient)
         return code
 
+    def drop_unforwarded(self) -> None:
+        """Stopped before its output was passed on (``spawn(forward=False)``): drop it."""
+        if not any(f.thread.ident for f in self.forwarders):
+            close_streams(self.process)
+
 
 def _start(run: ChildRun, cwd: str, out: bool) -> Child:
     """Start one installer (see ``spawn``)."""

@@ -168,7 +168,7 @@ def pip_env(command: str, prefix: str, extra: Mapping[str, str]) -> dict[str, st
     ``sys.prefix``, where pip reads its site file.
     """
     ours = {normalized_name(k[4:]) for k in extra if k.startswith("PIP_")}
-    environ = {k: v for k, v in os.environ.items() if not _scrubbed(k)}
+    environ = child_env()
     env = {k: v for k, v in environ.items() if not k.startswith("PIP_")}
     for setting in pip_settings(environ, command, prefix=prefix or None):
         if setting.key not in ours | _ELSEWHERE | _NOT_VERIFIED:

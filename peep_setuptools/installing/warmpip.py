@@ -36,7 +36,6 @@ from peep_setuptools.installing.children import (
     start_forwarding,
     stop_all,
 )
-from peep_setuptools.probing import close_streams
 
 __all__ = ["WarmStarts"]
 
@@ -304,8 +303,7 @@ class WarmStarts:
                 child.process.kill()  # first: a message cut short is never read
             os.close(ours)
         child.wait(patient=False)
-        if not any(f.thread.ident for f in child.forwarders):
-            close_streams(child.process)
+        child.drop_unforwarded()
 
 
 def _runner_args(program: Sequence[str]) -> list[str] | None:

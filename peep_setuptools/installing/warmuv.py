@@ -27,7 +27,6 @@ from peep_setuptools.installing.children import (
     stop_all,
 )
 from peep_setuptools.installing.sources import plain_path
-from peep_setuptools.probing import close_streams
 
 __all__ = ["GIVEN", "LATER", "UvStartedAhead"]
 
@@ -124,5 +123,4 @@ class UvStartedAhead:
             self._waiting = None
             with contextlib.suppress(OSError):
                 os.close(ours)
-            if not any(f.thread.ident for f in child.forwarders):
-                close_streams(child.process)
+            child.drop_unforwarded()
