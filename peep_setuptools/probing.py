@@ -12,8 +12,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from typing import Any
@@ -363,17 +365,81 @@ def start(
     return Running(python, script, args, isolated=isolated, held=held)
 
 
-def start_early(python: str) -> None:
+def start_early(python: str, *, uv: bool = False) -> None:
     """Start probing ``python`` now, for ``target.probe`` to collect the answer later.
 
     A probe nobody collects (the command failed first, or asked for another interpreter)
-    is stopped at exit.
+    is stopped at exit. ``uv``: the run will likely install with uv (``prime_uv``).
     """
-    if not _early:
+    if not _early and not _primers:
         atexit.register(_stop_early)
     Running(python, PROBE, (), isolated=True, held=_early)
+    if uv:
+        prime_uv(python)
 
 
 def _stop_early() -> None:
     while _early:
         _early.pop().close()
+    while _primers:
+        process = _primers.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def locate_uv() -> str | None:
+    """The uv executable: on PATH, or beside this interpreter (a venv's own); None if neither."""
+    beside = os.path.join(os.path.dirname(sys.executable), "uv")
+    return shutil.which("uv") or (beside if os.path.isfile(beside) else None)
+
+
+#: the primers started (``prime_uv``), stopped at exit if still running
+_primers: list[subprocess.Popen[bytes]] = []
+
+
+def prime_uv(python: str) -> None:
+    """Have uv ask ``python`` about itself now, into the cache its install will read.
+
+    ``uv pip install`` reads its requirements before it queries its interpreter (~35 ms,
+    most of it a Python start-up): the one started ahead (``warmuv.py``) waits for them
+    with the query still to do. uv keeps the answer in its cache by the interpreter's
+    absolute path (``uv python find`` so): asked now, beside our own start-up, the install
+    finds it there; a guess that was wrong costs that time and nothing else. It runs
+    nothing the install would not run, and reads no configuration or project.
+    """
+    uv = locate_uv()
+    absolute = shutil.which(python) if os.sep not in python else os.path.abspath(python)
+    cache = os.environ.get("UV_CACHE_DIR")
+    no_cache = os.environ.get("UV_NO_CACHE", "").strip().lower() not in UV_FALSE
+    if uv is None or absolute is None or no_cache or (cache and not os.path.isabs(cache)):
+        return
+    command = [uv, "python", "find", "--no-config", "--no-project", "--offline"]
+    command += ["--no-python-downloads", "--quiet", absolute]
+    env = {k: v for k, v in os.environ.items() if k != "UV_CONFIG_FILE"}
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        _primers.append(
+            start_process(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=os.sep,
+                env=env,
+            )
+        )
+
+
+def primed(timeout: float = 2.0) -> None:
+    """Wait (up to ``timeout`` seconds) for uv's query started by ``prime_uv``, if any.
+
+    An install that starts while it runs queries again, from the start: waiting for the
+    rest of the one under way is never longer.
+    """
+    for process in list(_primers):
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout)
+
+
+#: what uv reads as false in a boolean variable (unset: "")
+UV_FALSE = ("", "0", "false", "f", "no", "n", "off")

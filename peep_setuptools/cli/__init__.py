@@ -29,7 +29,7 @@ def run() -> NoReturn:
         if python is not None:
             from peep_setuptools.probing import start_early
 
-            start_early(python)
+            start_early(python, uv=_installs_with_uv(sys.argv[1:]))
         # Importing the package makes tens of thousands of objects and no garbage: the cyclic
         # collector would walk them all at each of its passes. They are moved out of its
         # sight once made; the objects of the run itself are collected as usual.
@@ -230,6 +230,19 @@ def _writable(fd: int) -> bool:
         return bool(select.select([], [fd], [], 0)[1])
     except (OSError, ValueError):
         return True  # as if: what follows finds out
+
+
+def _installs_with_uv(argv: Sequence[str]) -> bool:
+    """Whether ``peep install`` will install with uv, by a plain reading (a guess, as above)."""
+    chosen = os.environ.get("PEEP_INSTALLER", "")
+    for at, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--installer" and at + 1 < len(argv):
+            chosen = argv[at + 1]
+        elif arg.startswith("--installer="):
+            chosen = arg.partition("=")[2]
+    return chosen.strip().lower() == "uv"
 
 
 def _install_target(argv: Sequence[str]) -> str | None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import field
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -35,6 +33,7 @@ from peep_setuptools.installing.handoff import (
     write_installer_input,
 )
 from peep_setuptools.installing.sources import PIP, UV, BuildIndex, Sources, child_env
+from peep_setuptools.probing import locate_uv
 from peep_setuptools.target import Target
 
 if TYPE_CHECKING:
@@ -488,8 +487,7 @@ def backend_named(
 
 def find_uv() -> str:
     """The uv executable; BackendError (exit 1) if it is not installed."""
-    beside = Path(sys.executable).with_name("uv")
-    found = shutil.which("uv") or (str(beside) if beside.exists() else None)
+    found = locate_uv()
     if found is None:
         raise BackendError(
             "the uv installer was asked for but uv is not installed; install it "

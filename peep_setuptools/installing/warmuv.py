@@ -27,6 +27,7 @@ from peep_setuptools.installing.children import (
     stop_all,
 )
 from peep_setuptools.installing.sources import plain_path
+from peep_setuptools.probing import UV_FALSE, primed
 
 __all__ = ["GIVEN", "LATER", "UvStartedAhead"]
 
@@ -35,9 +36,6 @@ LATER = "<given once verified>"
 
 #: the name in the run's folder of the pipe a ``UvStartedAhead`` reads (``/dev/fd/N``)
 GIVEN = "requirements-given-once-verified.txt"
-
-#: what uv reads as false in a boolean variable (unset: "")
-_FALSE = ("", "0", "false", "f", "no", "n", "off")
 
 
 class UvStartedAhead:
@@ -57,7 +55,7 @@ class UvStartedAhead:
         """``command``, its ``-r`` value ``LATER``, started now; None if it cannot start."""
         if os.name != "posix" or command.count(LATER) != 1 or not plain_path(workdir):
             return None
-        if env.get("UV_NO_CACHE", "").lower() not in _FALSE:
+        if env.get("UV_NO_CACHE", "").strip().lower() not in UV_FALSE:
             return None  # it makes its throwaway cache first: one killed leaves it behind
         ahead = cls(command, env, empty_dir(workdir), out)
         given, ours = os.pipe()
@@ -99,6 +97,9 @@ class UvStartedAhead:
         if command != self._command or not plain_path(reqs) or len(line) > select.PIPE_BUF:
             return None
         child, ours = self._waiting
+        # Its query of the target, started with the probe (prime_uv) and left to end: uv
+        # queries afresh if it is not there yet, as it reads these requirements.
+        primed()
         if child.process.poll() is not None:  # it could not read (no /dev/fd): keep its words
             self.close()
             return None

@@ -279,3 +279,37 @@ def test_an_installer_that_exits_0_having_installed_nothing_fails_the_run(
     done = peep.install(reqs, "-i", srv.index_url, *UV, check=1)
     assert "exited 0 but did not install alpha==1.0" in done.stderr
     peep.assert_nothing_installed("alpha")
+
+
+def test_uv_asks_the_target_about_itself_beside_our_start_up_and_the_install_reads_the_answer(
+    peep, venv, write, packages, srv, tmp_path
+):
+    """``uv python find`` with the probe (probing.prime_uv): the install skips its own query."""
+    log = _logging_uv(peep, tmp_path)
+    peep.env["RUST_LOG"] = "uv_python=trace"
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    done = peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    python = str(venv)
+    assert any(words[:2] == ["python", "find"] and words[-1] == python for _, words in _runs(log))
+    assert f"skipping query of: {python}" in done.stderr
+    assert "Querying interpreter executable" not in done.stderr
+    assert installed(venv)["alpha"] == "1.0"
+
+
+def test_a_query_that_does_not_end_delays_the_install_2_s_and_is_stopped_at_exit(
+    peep, venv, write, packages, srv, tmp_path
+):
+    log = _logging_uv(peep, tmp_path, before_exec='[ "$1" = python ] && exec sleep 60')
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    (pid,) = [pid for pid, words in _runs(log) if words[:2] == ["python", "find"]]
+    assert _gone(pid)
+    assert installed(venv)["alpha"] == "1.0"
+    peep.install(write("bad.txt", "alpha==1.0\n"), *UV, check=1)  # no hash: it fails early
+    assert all(_gone(pid) for pid, _ in _runs(log))
+
+
+def _runs(log: Path) -> list[tuple[int, list[str]]]:
+    """Each uv run the wrapper saw start: its process id and arguments."""
+    lines = [line.split() for line in log.read_text().splitlines()]
+    return [(int(pid), words) for pid, *words in lines if words[:1] != ["read:"]]

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from peep_setuptools import probing
-from peep_setuptools.cli import _install_target
+from peep_setuptools.cli import _install_target, _installs_with_uv
 from peep_setuptools.target import probe
 
 
@@ -28,6 +28,37 @@ from peep_setuptools.target import probe
 )
 def test_which_interpreter_is_probed_early(argv, expected):
     assert _install_target(argv) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "variable", "expected"),
+    [
+        (["install", "-r", "r.txt"], "", False),
+        (["install", "-r", "r.txt", "--installer", "uv"], "", True),
+        (["install", "--installer=uv", "-r", "r.txt"], "", True),
+        (["install", "-r", "r.txt"], " UV ", True),  # PEEP_INSTALLER, read as options.py does
+        (["install", "--installer", "pip"], "uv", False),  # the command line wins
+        (["install", "--installer", "uv", "--installer", "pip"], "", False),  # the last wins
+        (["install", "--", "--installer", "uv"], "", False),
+    ],
+)
+def test_which_installer_is_guessed_early(monkeypatch, argv, variable, expected):
+    monkeypatch.setenv("PEEP_INSTALLER", variable)
+    assert _installs_with_uv(argv) is expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("UV_NO_CACHE", "1"), ("UV_CACHE_DIR", "relative/cache"), ("PATH", "/nowhere")],
+)
+def test_uv_is_not_primed_where_its_install_would_not_read_the_answer(
+    monkeypatch, no_early_probes, variable, value
+):
+    """No cache, a cache the install (in another folder) would not find, no uv at all."""
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setattr(probing.sys, "executable", "/nowhere/python")  # no uv beside it
+    probing.prime_uv(sys.executable)
+    assert probing._primers == []
 
 
 @pytest.fixture
