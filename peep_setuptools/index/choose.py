@@ -79,7 +79,7 @@ def choose_archive(
     wheel with the best tag (``tags`` is most preferred first), wheels before sdists,
     then the order of ``links``.
     """
-    rank = _tag_ranks(tags)
+    rank = tag_ranks(tags)
     allowed_set = set(allowed)
     unfit: list[tuple[Link, Unfit]] = []
     fitting: list[tuple[_Rank, Link]] = []
@@ -105,7 +105,7 @@ def choose_archive(
 _last_ranks: tuple[Sequence[Tag], dict[Tag, int]] | None = None
 
 
-def _tag_ranks(tags: Sequence[Tag]) -> dict[Tag, int]:
+def tag_ranks(tags: Sequence[Tag]) -> dict[Tag, int]:
     """Each tag's preference (0 is best); the dict of a target's ~1000 tags is made once.
 
     Building it took ~0.2 ms, on every requirement of a run and for each cached archive too.

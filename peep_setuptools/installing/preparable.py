@@ -28,6 +28,7 @@ from packaging.version import InvalidVersion, Version
 from peep_setuptools.archives import parse_filename
 from peep_setuptools.checks.metadata import first_field, header_fields
 from peep_setuptools.checks.wheelfacts import OpenedWheel
+from peep_setuptools.index.choose import tag_ranks
 from peep_setuptools.installing.handoff import VerifiedArchive
 from peep_setuptools.target import Target
 
@@ -66,7 +67,7 @@ def refused(
         return "its file name is not a wheel of its project"
     if archive.version is not None and _version(archive.version) != parsed.version:
         return "its file name has another version"
-    if target is not None and not parsed.tags & set(target.tags):
+    if target is not None and not any(tag in tag_ranks(target.tags) for tag in parsed.tags):
         return "none of its tags is the target's"
     misplaced = next((m for m in members if not _placeable(m)), None)
     if misplaced is not None:
