@@ -383,8 +383,9 @@ def _stop_early() -> None:
         _early.pop().close()
     while _primers:
         process = _primers.pop()
-        if process.poll() is None:
-            process.kill()
+        if process.poll() is None:  # killed with the interpreter it may be querying
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
@@ -426,6 +427,7 @@ def prime_uv(python: str) -> None:
                 stderr=subprocess.DEVNULL,
                 cwd=os.sep,
                 env=env,
+                start_new_session=True,  # a group of its own: stopped with its query
             )
         )
 

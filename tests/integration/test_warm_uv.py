@@ -299,11 +299,15 @@ def test_uv_asks_the_target_about_itself_beside_our_start_up_and_the_install_rea
 def test_a_query_that_does_not_end_delays_the_install_2_s_and_is_stopped_at_exit(
     peep, venv, write, packages, srv, tmp_path
 ):
-    log = _logging_uv(peep, tmp_path, before_exec='[ "$1" = python ] && exec sleep 60')
+    """With the interpreter it queries (here a sleep it started): a process group of its own."""
+    log = tmp_path / "uv-argv"
+    query = f'[ "$1" = python ] && {{ sleep 60 & echo "$! query" >> {log}; wait; exit 1; }}'
+    assert _logging_uv(peep, tmp_path, before_exec=query) == log
     reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     peep.install(reqs, "-i", srv.index_url, *UV, check=0)
-    (pid,) = [pid for pid, words in _runs(log) if words[:2] == ["python", "find"]]
-    assert _gone(pid)
+    primers = [pid for pid, words in _runs(log) if words[:2] in (["python", "find"], ["query"])]
+    assert len(primers) == 2
+    assert all(_gone(pid) for pid in primers)
     assert installed(venv)["alpha"] == "1.0"
     peep.install(write("bad.txt", "alpha==1.0\n"), *UV, check=1)  # no hash: it fails early
     assert all(_gone(pid) for pid, _ in _runs(log))
