@@ -195,12 +195,13 @@ def test_a_tampered_built_wheel_is_rebuilt(
 
 def test_no_op_runs_start_no_installer(peep, venv, tmp_path, reqs, index):
     peep.install(reqs, "-i", index.index_url, check=0)
-    # A fake uv first on PATH: it would leave a mark if any installer were started.
+    # A fake uv first on PATH: it would leave a mark if any installer were started (not
+    # its query of the target, started with the probe before the run knows: prime_uv).
     bin_dir = tmp_path / "fake-bin"
     bin_dir.mkdir()
     mark = tmp_path / "installer-ran"
     fake = bin_dir / "uv"
-    fake.write_text(f"#!/bin/sh\necho ran > {mark}\nexit 1\n")
+    fake.write_text(f'#!/bin/sh\n[ "$1" = python ] || echo ran > {mark}\nexit 1\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     peep.env["PATH"] = f"{bin_dir}{os.pathsep}{peep.env['PATH']}"
     index.clear_requests()
