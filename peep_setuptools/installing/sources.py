@@ -237,17 +237,29 @@ def _uv_index(build_index: BuildIndex, workdir: str, step: str, prefix: str) -> 
     env = build_index.uv_env()
     if build_index.cert:
         env["SSL_CERT_FILE"] = os.path.abspath(build_index.cert)
-    return [], _uv_env(env), ["--no-index"] if build_index.no_index else []
+    # No configuration file: uv looks for one in each folder above ours (TMPDIR's parent,
+    # /tmp, anyone's to write), and any of them (the user's too) adds indexes searched
+    # before ours, build dependencies never pinned, build settings, another target. The
+    # places to fetch from are ours alone (pip's configuration and the files).
+    no_index = ["--no-index"] if build_index.no_index else []
+    return [], _uv_env(env, drop=_UV_CONFIG + _UV_PLACES), ["--no-config", *no_index]
 
 
 #: uv's variables that change what it installs whatever the requirements say (and that
 #: --no-config keeps): an override, its own hash and all, installs an archive never pinned;
 #: an exclude leaves a pinned one out, the run a success
 _UV_SCRUBBED = ("UV_OVERRIDE", "UV_EXCLUDE")
+#: uv's configuration file, which it reads even with --no-config
+_UV_CONFIG = ("UV_CONFIG_FILE",)
+#: uv's variables for places to fetch from, which ours (``BuildIndex.uv_env``) replace only
+#: where it sets them (and UV_DEFAULT_INDEX would clash with our UV_INDEX_URL)
+_UV_PLACES = ("UV_INDEX", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS")
 
 
 def _uv_env(extra: dict[str, str] | None = None, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
-    return {k: v for k, v in child_env(extra).items() if k not in (*_UV_SCRUBBED, *drop)}
+    """Our environment less uv's variables to drop, then ours (``extra``) over it."""
+    env = {k: v for k, v in child_env().items() if k not in (*_UV_SCRUBBED, *drop)}
+    return {**env, **(extra or {})}
 
 
 def _uv_pinned(folder: str, in_place: Sequence[str], prefix: str) -> PinnedInput:
@@ -258,7 +270,7 @@ def _uv_pinned(folder: str, in_place: Sequence[str], prefix: str) -> PinnedInput
     # quote) goes on the command line.
     places = (folder, *in_place)
     links = [arg for place in places for arg in ("--find-links", place)]
-    env = _uv_env(drop=("UV_FIND_LINKS", "UV_CONFIG_FILE"))
+    env = _uv_env(drop=("UV_FIND_LINKS", *_UV_CONFIG))
     if all(plain_path(place) for place in places):
         return [f"--find-links {place}" for place in places], env, _UV_PINNED
     return [], env, [*_UV_PINNED, *links]
