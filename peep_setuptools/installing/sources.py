@@ -164,18 +164,49 @@ def pip_env(command: str, prefix: str, extra: Mapping[str, str]) -> dict[str, st
     would take from its files and variables comes as the ``PIP_*`` variable it reads, in
     the order pip would apply them (``pip_settings``), less the ones that install elsewhere
     (``_ELSEWHERE``) and those ``extra`` sets. A variable that wins is passed as it is,
-    and every value as written: pip still rejects what it would. ``prefix``: the target's
-    ``sys.prefix``, where pip reads its site file.
+    and every value as written (pip still rejects what it would) but a path: pip starts in
+    an empty folder of the run, so a relative one is made absolute from our current folder,
+    as pip run here would read it (``_resolved``). ``prefix``: the target's ``sys.prefix``,
+    where pip reads its site file.
     """
     ours = {normalized_name(k[4:]) for k in extra if k.startswith("PIP_")}
     environ = child_env()
     env = {k: v for k, v in environ.items() if not k.startswith("PIP_")}
     for setting in pip_settings(environ, command, prefix=prefix or None):
         if setting.key not in ours | _ELSEWHERE | _NOT_VERIFIED:
-            env[setting.variable or _variable(setting.key)] = setting.value
+            value = _resolved(setting.key, setting.value)
+            env[setting.variable or _variable(setting.key)] = value
     env.update(extra)
     env["PIP_CONFIG_FILE"] = os.devnull
     return env
+
+
+#: pip's path options (its type "path"): pip expands ``~`` in them, then reads them from its
+#: current folder, which for the pip we run is an empty one of the run (``empty_dir``)
+_PATHS = frozenset(
+    {"log", "log-file", "local-log", "cert", "client-cert", "cache-dir"}
+    | {"src", "source", "source-dir", "source-directory"}
+)
+#: pip's options that name files or folders but expand nothing (``-`` is pip's stdout;
+#: ``build-constraint`` takes several, and URLs)
+_PLAIN_PATHS = frozenset({"build-constraint", "report", "wheel-dir"})
+
+
+def _resolved(key: str, value: str) -> str:
+    """``value`` as pip would read it in our current folder, for a pip started in another."""
+    if key in _PATHS:
+        return os.path.join(os.getcwd(), os.path.expanduser(value))
+    if key == "build-constraint":  # one or more, split as pip splits a list option
+        return " ".join(_here(place) for place in value.split())
+    if key in _PLAIN_PATHS and value != "-":
+        return os.path.join(os.getcwd(), value)  # not os.path.abspath: "link/.." as pip
+    return value
+
+
+def _here(place: str) -> str:
+    """A constraints file's place: a URL pip reads as one as it is, a path from here."""
+    url = urlsplit(place).scheme in ("http", "https", "file")
+    return place if url else os.path.join(os.getcwd(), place)
 
 
 def _scrubbed(name: str) -> bool:

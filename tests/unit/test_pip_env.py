@@ -51,9 +51,16 @@ def _files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: str = _USER) -
     monkeypatch.setenv("PYTHONHASHSEED", "0")  # sets in the options print in one order
 
 
-def _parsed(python: str, command: str, env: dict[str, str]) -> dict[str, str]:
+def _parsed(
+    python: str, command: str, env: dict[str, str], cwd: Path | None = None
+) -> dict[str, str]:
     done = subprocess.run(
-        [python, "-c", _OPTIONS, command], env=env, capture_output=True, text=True, check=True
+        [python, "-c", _OPTIONS, command],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     import json
 
@@ -166,3 +173,78 @@ def test_a_files_requirement_or_editable_is_dropped(tmp_path, monkeypatch):
     assert env["PIP_NO_COMPILE"] == "yes"
     assert "PIP_REQUIREMENT" not in env
     assert "PIP_EDITABLE" not in env
+
+
+#: each of pip's options that names a file or folder, relative, under ``~``, absolute
+_RELATIVE = (
+    "[global]\nlog = logs/pip.log\ncert = ~/ca.pem\nclient-cert = link/../client.pem\n"
+    "cache-dir = cache\nsrc = ../src\nbuild-constraint = bc.txt https://c.example/bc.txt\n"
+    "    ~/bc.txt /abs/bc.txt\n"
+    "[install]\nreport = report.json\n[wheel]\nwheel-dir = ~/wheels\n"
+)
+
+
+@pytest.mark.parametrize("command", ["install", "wheel"])
+@pytest.mark.parametrize("where", ["file", "variables"])
+def test_relative_paths_mean_the_same_to_a_pip_started_elsewhere(
+    tmp_path, monkeypatch, command, where
+):
+    """pip reads its path options from its current folder (``~`` expanded where pip expands
+    it): ours starts in an empty folder of the run, and reads the same paths."""
+    _files(tmp_path, monkeypatch, user=_RELATIVE)
+    if where == "variables":  # the same settings as PIP_* (any spelling), the file empty
+        (tmp_path / "home/.config/pip/pip.conf").write_text("")
+        monkeypatch.setenv("PIP_LOG_FILE", "logs/pip.log")
+        monkeypatch.setenv("PIP_cert", "~/ca.pem")
+        monkeypatch.setenv("PIP_CACHE_DIR", "cache")
+        monkeypatch.setenv("PIP_SOURCE_DIR", "../src")
+        monkeypatch.setenv("PIP_BUILD_CONSTRAINT", "bc.txt https://c.example/bc.txt ~/bc.txt")
+        monkeypatch.setenv("PIP_REPORT", "-")  # pip's stdout
+        monkeypatch.setenv("PIP_WHEEL_DIR", "wheels")  # (its default: pip's current folder)
+    here, elsewhere = tmp_path / "here", tmp_path / "empty"
+    here.mkdir()
+    elsewhere.mkdir()
+    theirs = _places(command, dict(os.environ), here)
+    monkeypatch.chdir(here)
+    ours = _places(command, pip_env(command, sys.prefix, {}), elsewhere)
+    assert ours == theirs
+    assert theirs["log"] == repr(str(here / "logs" / "pip.log"))
+    assert theirs["cert"] == repr(str(tmp_path / "home" / "ca.pem"))
+    if where == "file":
+        assert theirs["client_cert"] == repr(str(here / "link" / ".." / "client.pem"))
+
+
+#: pip's options for ``pip COMMAND``; those that name a file or folder as the pip started
+#: in the current folder opens it (a URL and ``-``, pip's stdout, as they are)
+_PLACES = (
+    "import json, os, sys\n"
+    "from pip._internal.commands import create_command\n"
+    "options, _ = create_command(sys.argv[1]).parse_args([])\n"
+    "def place(v):\n"
+    "    if not isinstance(v, str) or v == '-' or '://' in v:\n"
+    "        return v\n"
+    "    return os.path.join(os.getcwd(), v)\n"
+    "found = {}\n"
+    "for k, v in sorted(vars(options).items()):\n"
+    "    if k in sys.argv[2:]:\n"
+    "        v = [place(w) for w in v] if isinstance(v, list) else place(v)\n"
+    "    found[k] = repr(v)\n"
+    "print(json.dumps(found))\n"
+)
+#: pip's options (install, wheel) that name files or folders
+_NAMED = ("log", "cert", "client_cert", "cache_dir", "src_dir", "build_constraints")
+_NAMED += ("json_report_file", "wheel_dir")
+
+
+def _places(command: str, env: dict[str, str], cwd: Path) -> dict[str, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PLACES, command, *_NAMED],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    import json
+
+    return dict(json.loads(done.stdout))

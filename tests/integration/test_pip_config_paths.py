@@ -1,0 +1,56 @@
+"""A relative path in pip's configuration means what it means to pip run where peep is run.
+
+peep's pip starts in an empty folder of the run (``children.empty_dir``): a relative
+``log`` or ``report`` handed over as it is would be written there (and removed with the run),
+a relative ``cert`` or ``client-cert`` looked for there.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def _report(path: Path) -> list[str]:
+    return [item["metadata"]["name"] for item in json.loads(path.read_text())["install"]]
+
+
+@pytest.mark.parametrize("where", ["PIP_LOG", "file"])
+def test_a_relative_log_is_written_where_pip_would_write_it(
+    peep, venv, write, packages, tmp_path, where
+):
+    (tmp_path / "logs").mkdir()
+    if where == "file":
+        conf = tmp_path / "pip.conf"
+        conf.write_text("[install]\nlog = logs/pip.log\n")
+        peep.env["PIP_CONFIG_FILE"] = str(conf)
+    else:
+        peep.env["PIP_LOG"] = "logs/pip.log"
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "--no-index", check=0)
+    assert peep.cwd == tmp_path
+    assert "alpha" in (tmp_path / "logs" / "pip.log").read_text()
+
+
+def test_a_log_under_home_is_written_where_pip_would_write_it(
+    peep, venv, write, packages, tmp_path
+):
+    """pip expands ``~`` in its path options (``log``, ``cert``, ``cache-dir``...)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    peep.env["HOME"] = str(home)
+    peep.env["PIP_LOG"] = "~/pip.log"
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "--no-index", check=0)
+    assert "alpha" in (home / "pip.log").read_text()
+
+
+def test_a_relative_report_is_written_where_pip_would_write_it(
+    peep, venv, write, packages, tmp_path
+):
+    peep.env["PIP_REPORT"] = "report.json"
+    reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "--no-index", check=0)
+    assert _report(tmp_path / "report.json") == ["alpha"]
