@@ -150,11 +150,35 @@ def _netrc_entry(host: str, user: str, password: str | None) -> str:
     return f"machine {host} login {user} password {password}"
 
 
+#: variables the installers (pip, uv, their HTTP and TLS libraries) read a path from, from
+#: their current folder; the lists' (uv's) separated by spaces
+_PATH_VARIABLES = frozenset(
+    {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NETRC", "UV_CACHE_DIR"}
+)
+_PATH_LIST_VARIABLES = frozenset({"UV_CONSTRAINT", "UV_BUILD_CONSTRAINT"})
+
+
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Our environment less the pip variables that must not reach an installer."""
+    """Our environment less the pip variables that must not reach an installer.
+
+    The installer starts in an empty folder of the run: a relative path in a variable it
+    reads is made absolute from ours, where the user meant it (one under ``~`` as it is).
+    """
     env = {k: v for k, v in os.environ.items() if not _scrubbed(k)}
+    for name in _PATH_VARIABLES.intersection(env):
+        env[name] = _from_here(env[name])
+    for name in _PATH_LIST_VARIABLES.intersection(env):
+        env[name] = " ".join(_here(place) for place in env[name].split(" "))
+    if "SSL_CERT_DIR" in env:  # OpenSSL's folders, separated as PATH's
+        folders = env["SSL_CERT_DIR"].split(os.pathsep)
+        env["SSL_CERT_DIR"] = os.pathsep.join(_from_here(folder) for folder in folders)
     env.update(extra or {})
     return env
+
+
+def _from_here(path: str) -> str:
+    """``path`` from our current folder; one under ``~`` (the tool may expand it) as it is."""
+    return path if not path or path.startswith("~") else os.path.join(os.getcwd(), path)
 
 
 def pip_env(command: str, prefix: str, extra: Mapping[str, str]) -> dict[str, str]:
@@ -204,9 +228,9 @@ def _resolved(key: str, value: str) -> str:
 
 
 def _here(place: str) -> str:
-    """A constraints file's place: a URL pip reads as one as it is, a path from here."""
+    """A constraints file's place: a URL (as pip and uv read one) as it is, a path from here."""
     url = urlsplit(place).scheme in ("http", "https", "file")
-    return place if url else os.path.join(os.getcwd(), place)
+    return place if url or not place else os.path.join(os.getcwd(), place)
 
 
 def _scrubbed(name: str) -> bool:

@@ -2,15 +2,19 @@
 
 peep's pip starts in an empty folder of the run (``children.empty_dir``): a relative
 ``log`` or ``report`` handed over as it is would be written there (and removed with the run),
-a relative ``cert`` or ``client-cert`` looked for there.
+a relative ``cert`` or ``client-cert`` looked for there. So would a relative path in a
+variable the installer reads (``UV_CACHE_DIR``, ``SSL_CERT_FILE``...).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
+from support.builders import installed
 
 
 def _report(path: Path) -> list[str]:
@@ -54,3 +58,18 @@ def test_a_relative_report_is_written_where_pip_would_write_it(
     reqs = write("reqs.txt", f"{packages['alpha-1.0']} {packages.pip('alpha-1.0')}\n")
     peep.install(reqs, "--no-index", check=0)
     assert _report(tmp_path / "report.json") == ["alpha"]
+
+
+@pytest.mark.skipif(
+    shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
+    reason="uv (a test extra) is not installed",
+)
+def test_uvs_relative_cache_folder_is_where_uv_would_make_it(
+    peep, venv, write, packages, srv, tmp_path
+):
+    """Not in the run's folder, made afresh by every run and removed with it."""
+    peep.env["UV_CACHE_DIR"] = "uv-cache"
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", srv.index_url, "--installer", "uv", check=0)
+    assert installed(venv)["alpha"] == "1.0"
+    assert list((tmp_path / "uv-cache").iterdir())

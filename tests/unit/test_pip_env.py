@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from peep_setuptools.index.pipconfig import pip_settings
-from peep_setuptools.installing.sources import pip_env
+from peep_setuptools.installing.sources import child_env, pip_env
 
 #: pip's options for ``pip COMMAND`` with no argument, as pip parses its configuration
 _OPTIONS = (
@@ -248,3 +248,19 @@ def _places(command: str, env: dict[str, str], cwd: Path) -> dict[str, str]:
     import json
 
     return dict(json.loads(done.stdout))
+
+
+def test_the_installers_path_variables_are_made_absolute_from_here(tmp_path, monkeypatch):
+    """An installer starts in an empty folder of the run, not where these were meant."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", "ca.pem")
+    monkeypatch.setenv("SSL_CERT_DIR", f"certs{os.pathsep}/etc/ssl/certs")
+    monkeypatch.setenv("NETRC", "~/.netrc")  # as it is: the installer expands it or not
+    monkeypatch.setenv("UV_CACHE_DIR", "uv-cache")
+    monkeypatch.setenv("UV_CONSTRAINT", "c.txt https://c.example/c.txt /abs/c.txt")
+    env = child_env()
+    assert env["SSL_CERT_FILE"] == str(tmp_path / "ca.pem")
+    assert env["SSL_CERT_DIR"] == f"{tmp_path / 'certs'}{os.pathsep}/etc/ssl/certs"
+    assert env["NETRC"] == "~/.netrc"
+    assert env["UV_CACHE_DIR"] == str(tmp_path / "uv-cache")
+    assert env["UV_CONSTRAINT"] == f"{tmp_path / 'c.txt'} https://c.example/c.txt /abs/c.txt"
