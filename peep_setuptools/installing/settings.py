@@ -6,7 +6,9 @@ them here, so a setting means the same in each.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from peep_setuptools.errors import UsageError
@@ -61,6 +63,15 @@ class IndexSettings:
         return IndexClient(self.index_urls, self.options.find_links, HttpClient(self.http))
 
 
+def _home_expanded(find_links: Sequence[str]) -> tuple[str, ...]:
+    """The find-links of pip's configuration or the command line, ``~`` expanded as pip does.
+
+    pip expands it where the folder or file it then names exists, else keeps it as given.
+    """
+    expanded = [os.path.expanduser(link) if link.startswith("~") else link for link in find_links]
+    return tuple(e if os.path.exists(e) else link for e, link in zip(expanded, find_links))
+
+
 def resolve_settings(
     environ: Mapping[str, str],
     in_files: IndexOptions,
@@ -81,11 +92,12 @@ def resolve_settings(
     pip_config = IndexOptions(
         index_url=defaults.index_url,
         extra_index_urls=tuple(defaults.extra_index_urls),
-        find_links=tuple(defaults.find_links),
+        find_links=_home_expanded(defaults.find_links),
         no_index=defaults.no_index,
         trusted_hosts=tuple(defaults.trusted_hosts),
     )
-    options = pip_config.overridden_by(in_files).overridden_by(on_command_line)
+    given = replace(on_command_line, find_links=_home_expanded(on_command_line.find_links))
+    options = pip_config.overridden_by(in_files).overridden_by(given)
     for url in (options.index_url or "", *options.extra_index_urls, *options.find_links):
         # pip's configuration and the command line: caught here, not deep in the run
         problem = url_problem(url)

@@ -73,3 +73,26 @@ def test_uvs_relative_cache_folder_is_where_uv_would_make_it(
     peep.install(reqs, "-i", srv.index_url, "--installer", "uv", check=0)
     assert installed(venv)["alpha"] == "1.0"
     assert list((tmp_path / "uv-cache").iterdir())
+
+
+@pytest.mark.parametrize("where", ["PIP_FIND_LINKS", "file", "command line"])
+def test_find_links_under_home_are_read_where_pip_reads_them(
+    peep, venv, write, packages, tmp_path, where
+):
+    """pip expands ``~`` in find-links where the folder it then names exists."""
+    home = tmp_path / "home"
+    (home / "wheels").mkdir(parents=True)
+    shutil.copy(packages["alpha-1.0"], home / "wheels")
+    peep.env["HOME"] = str(home)
+    args = ["--no-index"]
+    if where == "file":
+        conf = tmp_path / "pip.conf"
+        conf.write_text("[global]\nfind-links = ~/wheels\n")
+        peep.env["PIP_CONFIG_FILE"] = str(conf)
+    elif where == "PIP_FIND_LINKS":
+        peep.env["PIP_FIND_LINKS"] = "~/wheels"
+    else:
+        args += ["--find-links", "~/wheels"]
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, *args, check=0)
+    assert installed(venv)["alpha"] == "1.0"
