@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 #: Script text that sets ``paths``: the site folders the target installs into and imports
@@ -260,6 +260,7 @@ class Running:
         try:
             self._process = start_process(
                 self.command,
+                started=self._started,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -268,6 +269,9 @@ class Running:
         except (OSError, subprocess.SubprocessError) as exc:
             self._error = exc
             self.close()
+
+    def _started(self, process: subprocess.Popen[str]) -> None:
+        self._process = process  # before start_process returns (a signal then: see there)
 
     @staticmethod
     def normalized(python: str) -> str:
@@ -305,16 +309,25 @@ class Running:
             self._cwd = None
 
 
-def start_process(command: Sequence[str], **options: Any) -> subprocess.Popen[Any]:  # noqa: ANN401
+def start_process(
+    command: Sequence[str],
+    *,
+    started: Callable[[subprocess.Popen[Any]], None] | None = None,
+    **options: Any,  # noqa: ANN401
+) -> subprocess.Popen[Any]:
     """``subprocess.Popen(command, **options)``; interrupted as it starts, the child is killed.
 
     Popen waits for the child's exec to succeed: an interrupt (Ctrl-C, a SIGTERM turned into
     one) raised there goes out of Popen with no object to stop the child by, while the
-    child, started, runs on. Its pid is set on the object by then.
+    child, started, runs on. Its pid is set on the object by then. ``started``: given the
+    process before it is returned, to hold it; one raised as this call returned (the
+    handler runs in the caller, before it stores the value) left it running, unheld.
     """
     process: subprocess.Popen[Any] = subprocess.Popen.__new__(subprocess.Popen)
     try:
         subprocess.Popen.__init__(process, command, **options)
+        if started is not None:
+            started(process)
     except (OSError, subprocess.SubprocessError, ValueError):
         raise  # it never ran, or Popen has waited for it already
     except BaseException:
@@ -323,6 +336,7 @@ def start_process(command: Sequence[str], **options: Any) -> subprocess.Popen[An
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
+                process.returncode = -signal.SIGKILL  # waited for: held, it is not again
         raise
     return process
 
@@ -392,7 +406,9 @@ def _stop_early() -> None:
 def locate_uv() -> str | None:
     """The uv executable: on PATH, or beside this interpreter (a venv's own); None if neither."""
     beside = os.path.join(os.path.dirname(sys.executable), "uv")
-    return shutil.which("uv") or (beside if os.path.isfile(beside) else None)
+    found = shutil.which("uv")  # from a relative PATH entry: relative to our folder
+    # absolute: children run in folders of their own (the installer's: a relative one failed)
+    return os.path.abspath(found) if found else (beside if os.path.isfile(beside) else None)
 
 
 #: the primers started (``prime_uv``), stopped at exit if still running
@@ -410,25 +426,29 @@ def prime_uv(python: str) -> None:
     nothing the install would not run, and reads no configuration or project.
     """
     uv = locate_uv()
+    # Only the file the probe runs: a name found on a relative PATH entry is another file
+    # for uv (run in /) and for the probe (in a folder of its own); a folder uv takes for an
+    # environment, and would run the interpreter in it (the probe fails there).
     absolute = shutil.which(python) if os.sep not in python else os.path.abspath(python)
+    if uv is None or not absolute or not os.path.isabs(absolute) or not os.path.isfile(absolute):
+        return
     cache = os.environ.get("UV_CACHE_DIR")
     no_cache = os.environ.get("UV_NO_CACHE", "").strip().lower() not in UV_FALSE
-    if uv is None or absolute is None or no_cache or (cache and not os.path.isabs(cache)):
+    if no_cache or (cache and not os.path.isabs(cache)):
         return
     command = [uv, "python", "find", "--no-config", "--no-project", "--offline"]
     command += ["--no-python-downloads", "--quiet", absolute]
     env = {k: v for k, v in os.environ.items() if k != "UV_CONFIG_FILE"}
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        _primers.append(
-            start_process(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                cwd=os.sep,
-                env=env,
-                start_new_session=True,  # a group of its own: stopped with its query
-            )
+        start_process(
+            command,
+            started=_primers.append,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=os.sep,
+            env=env,
+            start_new_session=True,  # a group of its own: stopped with its query
         )
 
 

@@ -148,3 +148,35 @@ def _assert_gone(pid):
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     pytest.fail(f"the probe runs on (reaped: {bool(waited)})")
+
+
+@pytest.mark.parametrize("which", ["probe", "uv's query"])
+def test_an_interrupt_as_start_process_returns_leaves_the_child_held(
+    monkeypatch, no_early_probes, tmp_path, which
+):
+    """The handler runs in the caller as the call returns, before the caller stores it."""
+    import signal
+
+    started = []
+    real = probing.start_process
+
+    def returning(*args, **options):
+        started.append(real(*args, **options))
+        signal.raise_signal(signal.SIGINT)  # raised here: the value is never returned
+
+    monkeypatch.setattr(probing, "start_process", returning)
+    uv = tmp_path / "uv"  # a uv whose query does not end
+    uv.write_text("#!/bin/sh\nexec sleep 30\n")
+    uv.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("UV_NO_CACHE", raising=False)
+    monkeypatch.delenv("UV_CACHE_DIR", raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        if which == "probe":
+            probing.start_early(sys.executable)
+        else:
+            probing.prime_uv(sys.executable)
+    monkeypatch.undo()
+    probing._stop_early()  # what the exit runs
+    assert started
+    _assert_gone(started[0].pid)
