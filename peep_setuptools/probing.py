@@ -397,9 +397,11 @@ def _stop_early() -> None:
         _early.pop().close()
     while _primers:
         process = _primers.pop()
-        if process.poll() is None:  # killed with the interpreter it may be querying
-            with contextlib.suppress(OSError):
+        if process.returncode is None:  # not reaped: its group is still its own
+            try:  # uv and the interpreter it queries (whose start-up may not end)
                 os.killpg(process.pid, signal.SIGKILL)
+            except (AttributeError, OSError):  # no killpg (Windows)
+                process.kill()
             process.wait()
 
 
@@ -448,7 +450,7 @@ def prime_uv(python: str) -> None:
             stderr=subprocess.DEVNULL,
             cwd=os.sep,
             env=env,
-            start_new_session=True,  # a group of its own: stopped with its query
+            start_new_session=True,  # a group of its own: stopped with what it starts
         )
 
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from support.builders import installed
+from support.builders import installed, site_packages
+from support.peeprun import wait_for
+from support.procs import outlived, written_pid
 from support.uvwrap import logging_uv
 
 pytestmark = [
@@ -66,3 +70,53 @@ def test_a_target_that_is_a_folder_is_not_primed(peep, venv, write, packages, sr
     folder = venv.parent.parent  # the venv's own folder: bin/python in it
     peep.install(reqs, "-i", srv.index_url, *UV, python=folder, check=1)
     assert _finds(log) == []
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("after", [0.0, 0.15, 0.6, 1.5])
+def test_a_signal_while_uvs_query_runs_stops_it(
+    peep, venv, write, packages, srv, tmp_path, sig, after
+):
+    """A query that does not end; a signal as it starts, while we fetch, or as we wait for it."""
+    log = logging_uv(peep, tmp_path, before_exec='[ "$1" = python ] && exec sleep 60')
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    proc = peep.spawn(*peep.install_args(reqs, "-i", srv.index_url, *UV))
+    assert wait_for(lambda: _finds(log) or proc.poll() is not None)  # it started
+    time.sleep(after)
+    done = peep.interrupt(proc, sig=sig)
+    assert done.returncode == 128 + sig, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    pids = [int(line.split()[0]) for line in log.read_text().splitlines()] if log.exists() else []
+    assert all(_gone(pid) for pid in pids)
+    peep.assert_no_temp_dirs()
+    if done.returncode != 0:
+        peep.assert_nothing_installed("alpha")
+
+
+@pytest.mark.parametrize("how", ["fails", "SIGTERM"])
+def test_the_interpreter_uvs_query_started_does_not_outlive_the_run(
+    peep, venv, write, packages, srv, tmp_path, how
+):
+    """The target's start-up hangs (a .pth of its own): uv's query waits for it, and is killed."""
+    marker = tmp_path / "query-pid"
+    line = f"import os, time; open({str(marker)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    (site_packages(venv) / "slow.pth").write_text(line + "\n")
+    bad = f"alpha==1.0 --hash=sha256:{'0' * 64}\n"
+    reqs = write("reqs.txt", bad if how == "fails" else f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    proc = peep.spawn(*peep.install_args(reqs, "-i", srv.index_url, *UV))
+    pid = written_pid(marker, timeout=20)
+    assert pid is not None  # uv's query started the target, its site and .pth files
+    if how == "SIGTERM":
+        done = peep.interrupt(proc, sig=signal.SIGTERM)
+        assert done.returncode == 143, done.stderr
+    else:
+        (done,) = peep.finish(proc, check=1)
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not outlived(pid, timeout=2)
