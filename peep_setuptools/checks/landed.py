@@ -4,34 +4,61 @@ An installer can exit 0 having installed nothing: a uv that read its requirement
 (0.9.12 with a file name without ``.txt``), a setting of its own that makes it a dry run or
 leaves packages out. Such a run must not end in peep's success. One listing of the target's
 site folders (``Target.install_paths``) against the archives' names and versions: no
-process, no file read.
+process, no file read; and one before the installer (``stamps``), for the folders it had to
+replace (a dry run left a stale or planted one of the same version, which looked installed).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from peep_setuptools.target import Target
 
-__all__ = ["not_installed"]
+__all__ = ["Stamps", "not_installed", "stamps"]
 
 _DIST_INFO = ".dist-info"
 
+#: each ``.dist-info`` folder's path -> (inode, ctime in ns): what replacing it changes
+Stamps = dict[str, tuple[int, int]]
 
-def not_installed(target: Target, given: Iterable[tuple[str, str | None]]) -> list[str]:
+
+def stamps(target: Target, names: Iterable[str]) -> Stamps:
+    """The ``.dist-info`` folders of ``names`` in the site folders now, before the installer.
+
+    One left as it was is none of the installer's doing: a dry run given a package that
+    was there at its version (``--force-reinstall``, ``--verify-installed``) looked
+    installed. An installer that installs one removes the old folder and makes a new one
+    (its ctime then, and nearly always another inode).
+    """
+    wanted = {canonicalize_name(name) for name in names}
+    found: Stamps = {}
+    for path, name, _ in _dist_infos(_folders(target)):
+        if canonicalize_name(name) in wanted:
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            found[path] = (stat.st_ino, stat.st_ctime_ns)
+    return found
+
+
+def not_installed(
+    target: Target, given: Iterable[tuple[str, str | None]], before: Stamps | None = None
+) -> list[str]:
     """The ``(name, version)`` pairs given whose distribution the site folders lack.
 
     A version of None (a URL requirement's file gave none) is found by its name alone.
-    Nothing is reported when the target's folders are not known.
+    Nothing is reported when the target's folders are not known. ``before``: the folders
+    there before the installer ran (``stamps``); one unchanged since does not count.
     """
-    folders = {path for scheme, path in target.install_paths if scheme in ("purelib", "platlib")}
+    folders = _folders(target)
     if not folders:
         return []
-    found = _installed(folders)
+    found = _installed(folders, before or {})
     missing = []
     for name, version in given:
         versions = found.get(canonicalize_name(name), set())
@@ -40,9 +67,12 @@ def not_installed(target: Target, given: Iterable[tuple[str, str | None]]) -> li
     return missing
 
 
-def _installed(folders: Iterable[str]) -> dict[NormalizedName, set[Version | str]]:
-    """Each project's installed versions, by the names of the ``.dist-info`` folders."""
-    found: dict[NormalizedName, set[Version | str]] = {}
+def _folders(target: Target) -> set[str]:
+    return {path for scheme, path in target.install_paths if scheme in ("purelib", "platlib")}
+
+
+def _dist_infos(folders: Iterable[str]) -> Iterator[tuple[str, str, str]]:
+    """Each ``.dist-info`` folder in ``folders``: its path, name and version as spelled."""
     for folder in folders:
         try:
             entries: Sequence[str] = os.listdir(folder)
@@ -52,7 +82,21 @@ def _installed(folders: Iterable[str]) -> dict[NormalizedName, set[Version | str
             if entry.endswith(_DIST_INFO):
                 name, _, version = entry[: -len(_DIST_INFO)].rpartition("-")
                 if name:
-                    found.setdefault(canonicalize_name(name), set()).add(_version(version))
+                    yield os.path.join(folder, entry), name, version
+
+
+def _installed(folders: Iterable[str], before: Stamps) -> dict[NormalizedName, set[Version | str]]:
+    """Each project's installed versions, by the names of the ``.dist-info`` folders."""
+    found: dict[NormalizedName, set[Version | str]] = {}
+    for path, name, version in _dist_infos(folders):
+        if path in before:
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            if (stat.st_ino, stat.st_ctime_ns) == before[path]:
+                continue  # as it was before the installer ran
+        found.setdefault(canonicalize_name(name), set()).add(_version(version))
     return found
 
 

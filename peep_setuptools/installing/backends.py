@@ -37,6 +37,7 @@ from peep_setuptools.probing import locate_uv
 from peep_setuptools.target import Target
 
 if TYPE_CHECKING:
+    from peep_setuptools.checks.landed import Stamps
     from peep_setuptools.installing.bytecode import Compiler
     from peep_setuptools.installing.warmpip import WarmStarts
     from peep_setuptools.installing.warmuv import UvStartedAhead
@@ -202,6 +203,9 @@ class _RequirementsFileBackend:
             runs.append(ChildRun([*program, *command], batch, env))
             origins += staged.origins
         out, warm = self.stdout_to_stderr, self.warm
+        from peep_setuptools.checks.landed import stamps
+
+        before = stamps(target, [a.name for a in archives])  # what the installer must replace
         with _compiling(target, archives, runs[0].env, workdir, compiles) as compiler:
             # The run writing start-up hooks (.pth files) starts alone, after the others:
             # no installer is then started with them in place.
@@ -209,7 +213,7 @@ class _RequirementsFileBackend:
                 _run_all(
                     some, workdir=workdir, action="install", out=out, at_once=at_once, ahead=warm
                 )
-            self._finish(target, archives, origins, workdir, compiler=compiler)
+            self._finish(target, archives, origins, before, compiler=compiler)
 
     def _install_run(
         self, staged: Staged, number: int, target: Target, workdir: str, build_index: BuildIndex
@@ -245,7 +249,7 @@ class _RequirementsFileBackend:
         target: Target,
         archives: Sequence[VerifiedArchive],
         origins: Sequence[Origin],
-        workdir: str,
+        before: Stamps,
         *,
         compiler: Compiler | None,
     ) -> None:
@@ -254,7 +258,7 @@ class _RequirementsFileBackend:
             compiler.installer_done()  # it compiles while we look
         from peep_setuptools.checks.landed import not_installed
 
-        missing = not_installed(target, [(a.name, a.version) for a in archives])
+        missing = not_installed(target, [(a.name, a.version) for a in archives], before)
         if missing:  # an installer that exits 0 having left some out: not our success
             raise BackendError(
                 f"{self.name} exited 0 but did not install {', '.join(missing)} into "

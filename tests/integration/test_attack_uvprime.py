@@ -120,3 +120,20 @@ def test_the_interpreter_uvs_query_started_does_not_outlive_the_run(
         (done,) = peep.finish(proc, check=1)
     assert "Traceback" not in done.stdout + done.stderr
     assert not outlived(pid, timeout=2)
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_an_installer_that_left_a_planted_dist_info_as_it_was_fails_the_run(
+    peep, venv, write, packages, srv, tmp_path, ahead
+):
+    """alpha 1.0 there (not what was pinned), reinstalled: the installer, a dry run, kept it."""
+    if not ahead:
+        peep.env["UV_NO_CACHE"] = "1"
+    site = site_packages(venv)
+    (site / "alpha-1.0.dist-info").mkdir()
+    (site / "alpha-1.0.dist-info" / "METADATA").write_text("Name: alpha\nVersion: 1.0\n\n")
+    (site / "alpha.py").write_text("PLANTED = True\n")
+    logging_uv(peep, tmp_path, before_exec='[ "$1" = pip ] && exit 0')
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    done = peep.install(reqs, "-i", srv.index_url, "--force-reinstall", *UV, check=1)
+    assert "exited 0 but did not install alpha==1.0" in done.stderr

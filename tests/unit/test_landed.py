@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from peep_setuptools.checks.landed import not_installed
@@ -33,3 +34,25 @@ def test_it_finds_each_by_its_dist_info_folder_as_installers_spell_it(tmp_path):
 def test_with_no_known_site_folder_it_reports_nothing(tmp_path):
     assert not_installed(_target(), [("alpha", "1.0")]) == []
     assert not_installed(_target(tmp_path / "gone"), [("alpha", "1.0")]) == ["alpha==1.0"]
+
+
+def test_a_dist_info_left_as_it_was_before_the_installer_does_not_count(tmp_path):
+    """A planted or stale folder the installer (a dry run) kept is not an install of ours."""
+    import shutil
+
+    from peep_setuptools.checks.landed import stamps
+
+    for entry in ("alpha-1.0", "beta-2.0", "gamma-1.0"):
+        (tmp_path / f"{entry}.dist-info").mkdir()
+    target = _target(tmp_path)
+    before = stamps(target, ["Alpha", "beta"])
+    assert sorted(os.path.basename(p) for p in before) == [
+        "alpha-1.0.dist-info",
+        "beta-2.0.dist-info",
+    ]
+    (tmp_path / "new").mkdir()  # replaced, as an installer does (made first: another inode)
+    shutil.rmtree(tmp_path / "beta-2.0.dist-info")
+    (tmp_path / "new").rename(tmp_path / "beta-2.0.dist-info")
+    given = [("alpha", "1.0"), ("beta", "2.0"), ("gamma", "1.0")]
+    assert not_installed(target, given, before) == ["alpha==1.0"]
+    assert not_installed(target, given) == []  # (without what was there before)
