@@ -168,6 +168,30 @@ def test_methods_of_the_class_own_are_kept():
     assert hash(Hashed(1)) == 7
 
 
+def test_a_value_made_again_is_checked_again_and_a_subclass_may_change_a_default():
+    """``replace`` runs ``__post_init__`` again (its check is not stepped round), as dataclass."""
+
+    @frozen
+    class Checked:
+        a: int
+        b: str = "x"
+
+        def __post_init__(self) -> None:
+            if self.a < 0:
+                raise ValueError(self.a)
+
+    @frozen
+    class Sub(Checked):
+        b: str = "y"
+        c: tuple[int, ...] = ()
+
+    with pytest.raises(ValueError):
+        dataclasses.replace(Sub(1), a=-1)
+    assert Sub(1) == Sub(1, "y", ()) != Checked(1, "y")
+    assert hash(Sub(1)) == hash((1, "y", ()))  # as dataclass: the fields' tuple
+    assert dataclasses.astuple(dataclasses.replace(Sub(1), c=(2,))) == (1, "y", (2,))
+
+
 def test_copies_and_pickles_are_equal():
     value = _Module(1, (2, 3))
     assert copy.copy(value) == value == copy.deepcopy(value)
