@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from peep_setuptools.checks.landed import not_installed
 from peep_setuptools.target import Target
 
@@ -56,3 +58,19 @@ def test_a_dist_info_left_as_it_was_before_the_installer_does_not_count(tmp_path
     given = [("alpha", "1.0"), ("beta", "2.0"), ("gamma", "1.0")]
     assert not_installed(target, given, before) == ["alpha==1.0"]
     assert not_installed(target, given) == []  # (without what was there before)
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "version"),
+    [
+        ("Foo.Bar-1.0+local.1", "foo_bar", "1.0+local.1"),  # a local version, any name spelling
+        ("foo-1.0.post0", "FOO", "1.0-0"),  # the same version, spelled otherwise
+        ("foo-1.0.0", "foo", "v1"),
+        ("foo_bar_baz-2!1.0", "foo-bar.baz", "2!1.0.0"),
+    ],
+)
+def test_the_installers_spelling_of_a_name_or_version_is_no_failure(
+    tmp_path, folder, name, version
+):
+    (tmp_path / f"{folder}.dist-info").mkdir()
+    assert not_installed(_target(tmp_path), [(name, version)]) == []
