@@ -434,9 +434,8 @@ def prime_uv(python: str) -> None:
     absolute = shutil.which(python) if os.sep not in python else os.path.abspath(python)
     if uv is None or not absolute or not os.path.isabs(absolute) or not os.path.isfile(absolute):
         return
-    cache = os.environ.get("UV_CACHE_DIR")
     no_cache = os.environ.get("UV_NO_CACHE", "").strip().lower() not in UV_FALSE
-    if no_cache or (cache and not os.path.isabs(cache)):
+    if no_cache or not _uv_cache_is_absolute():
         return
     command = [uv, "python", "find", "--no-config", "--no-project", "--offline"]
     command += ["--no-python-downloads", "--quiet", absolute]
@@ -452,6 +451,20 @@ def prime_uv(python: str) -> None:
             env=env,
             start_new_session=True,  # a group of its own: stopped with what it starts
         )
+
+
+def _uv_cache_is_absolute() -> bool:
+    """Whether uv's cache folder is named absolutely (a relative one: under /, for the query).
+
+    UV_CACHE_DIR; else $XDG_CACHE_HOME/uv, that variable ignored unless absolute; else
+    $HOME/.cache/uv (uv takes a relative HOME as it is; an empty one: not looked into).
+    """
+    cache = os.environ.get("UV_CACHE_DIR")
+    if cache is not None:
+        return os.path.isabs(cache)
+    return os.path.isabs(os.environ.get("XDG_CACHE_HOME", "")) or os.path.isabs(
+        os.environ.get("HOME", os.sep)
+    )
 
 
 def primed(timeout: float = 2.0) -> None:

@@ -137,3 +137,19 @@ def test_an_installer_that_left_a_planted_dist_info_as_it_was_fails_the_run(
     reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
     done = peep.install(reqs, "-i", srv.index_url, "--force-reinstall", *UV, check=1)
     assert "exited 0 but did not install alpha==1.0" in done.stderr
+
+
+def test_a_relative_home_is_not_where_uvs_query_writes_its_cache(
+    peep, venv, write, packages, srv, tmp_path
+):
+    """uv's cache under a relative HOME: from / (where the query runs) a folder made at the root."""
+    home = f"peep-attack-home-{os.getpid()}-{tmp_path.name}"
+    for name in ("UV_CACHE_DIR", "XDG_CACHE_HOME"):
+        peep.env.pop(name, None)
+    peep.env["HOME"] = home
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    try:
+        peep(*peep.install_args(reqs, "-i", srv.index_url, *UV))
+        assert not (Path(os.sep) / home).exists()
+    finally:
+        shutil.rmtree(Path(os.sep) / home, ignore_errors=True)
