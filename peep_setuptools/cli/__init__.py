@@ -233,11 +233,17 @@ def _writable(fd: int) -> bool:
 
 
 def _installs_with_uv(argv: Sequence[str]) -> bool:
-    """Whether ``peep install`` will install with uv, by a plain reading (a guess, as above)."""
+    """Whether ``peep install`` will install with uv, by a plain reading (a guess, as above).
+
+    Not with --dry-run (or what argparse takes for it): uv would start the target with its
+    site and .pth files (``probing.prime_uv``) in a run that starts no installer.
+    """
     chosen = os.environ.get("PEEP_INSTALLER", "")
     for at, arg in enumerate(argv):
         if arg == "--":
             break
+        if arg.startswith("--dr") and "--dry-run".startswith(arg):
+            return False
         if arg == "--installer" and at + 1 < len(argv):
             chosen = argv[at + 1]
         elif arg.startswith("--installer="):

@@ -153,3 +153,13 @@ def test_a_relative_home_is_not_where_uvs_query_writes_its_cache(
         assert not (Path(os.sep) / home).exists()
     finally:
         shutil.rmtree(Path(os.sep) / home, ignore_errors=True)
+
+
+def test_a_dry_run_does_not_start_uvs_query(peep, venv, write, packages, srv, tmp_path):
+    """It installs nothing: uv would have started the target with its site and .pth files."""
+    log = logging_uv(peep, tmp_path)
+    reqs = write("wheels.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", srv.index_url, *UV, "--dry-run", check=0)
+    assert _finds(log) == []
+    peep.install(reqs, "-i", srv.index_url, *UV, check=0)
+    assert [words[-1] for words in _finds(log)] == [str(venv)]

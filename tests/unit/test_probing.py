@@ -40,6 +40,9 @@ def test_which_interpreter_is_probed_early(argv, expected):
         (["install", "--installer", "pip"], "uv", False),  # the command line wins
         (["install", "--installer", "uv", "--installer", "pip"], "", False),  # the last wins
         (["install", "--", "--installer", "uv"], "", False),
+        (["install", "--installer", "uv", "--dry-run"], "", False),  # it starts no installer
+        (["install", "--dry"], "uv", False),  # as argparse reads it
+        (["install", "--", "--dry-run"], "uv", True),
     ],
 )
 def test_which_installer_is_guessed_early(monkeypatch, argv, variable, expected):
