@@ -424,8 +424,9 @@ def prime_uv(python: str) -> None:
     most of it a Python start-up): the one started ahead (``warmuv.py``) waits for them
     with the query still to do. uv keeps the answer in its cache by the interpreter's
     absolute path (``uv python find`` so): asked now, beside our own start-up, the install
-    finds it there; a guess that was wrong costs that time and nothing else. It runs
-    nothing the install would not run, and reads no configuration or project.
+    finds it there; a guess that was wrong costs that time and nothing else. It runs what
+    the install would run (the target with its site: its .pth files), also in a run that
+    then installs nothing or fails; it reads no configuration or project.
     """
     uv = locate_uv()
     # Only the file the probe runs: a name found on a relative PATH entry is another file

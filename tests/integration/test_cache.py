@@ -195,19 +195,20 @@ def test_a_tampered_built_wheel_is_rebuilt(
 
 def test_no_op_runs_start_no_installer(peep, venv, tmp_path, reqs, index):
     peep.install(reqs, "-i", index.index_url, check=0)
-    # A fake uv first on PATH: it would leave a mark if any installer were started (not
-    # its query of the target, started with the probe before the run knows: prime_uv).
+    # A fake uv first on PATH: it would leave a mark if any installer were started. Its
+    # query of the target (uv python find, probing.prime_uv) starts with the probe, before
+    # anyone knows there is nothing to install: not an installer.
     bin_dir = tmp_path / "fake-bin"
     bin_dir.mkdir()
     mark = tmp_path / "installer-ran"
     fake = bin_dir / "uv"
-    fake.write_text(f'#!/bin/sh\n[ "$1" = python ] || echo ran > {mark}\nexit 1\n')
+    fake.write_text(f'#!/bin/sh\n[ "$1" = python ] || echo ran "$@" > {mark}\nexit 1\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     peep.env["PATH"] = f"{bin_dir}{os.pathsep}{peep.env['PATH']}"
     index.clear_requests()
     done = peep.install(reqs, "-i", index.index_url, "--installer", "uv", check=0)
     assert "Nothing to install" in done.stdout
-    assert not mark.exists()
+    assert not mark.exists(), mark.read_text()
     assert index.requests == []
 
 
