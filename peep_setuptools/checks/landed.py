@@ -22,8 +22,8 @@ __all__ = ["Stamps", "not_installed", "stamps"]
 
 _DIST_INFO = ".dist-info"
 
-#: each ``.dist-info`` folder's path -> (inode, ctime in ns): what replacing it changes
-Stamps = dict[str, tuple[int, int]]
+#: each ``.dist-info`` folder's path -> its stamp (``_stamp``)
+Stamps = dict[str, tuple[int, ...]]
 
 
 def stamps(target: Target, names: Iterable[str]) -> Stamps:
@@ -31,19 +31,28 @@ def stamps(target: Target, names: Iterable[str]) -> Stamps:
 
     One left as it was is none of the installer's doing: a dry run given a package that
     was there at its version (``--force-reinstall``, ``--verify-installed``) looked
-    installed. An installer that installs one removes the old folder and makes a new one
-    (its ctime then, and nearly always another inode).
+    installed. An installer that installs one makes the folder anew (pip and uv remove
+    the old one first) and writes its RECORD: either changes the stamp.
     """
     wanted = {canonicalize_name(name) for name in names}
-    found: Stamps = {}
-    for path, name, _ in _dist_infos(_folders(target)):
-        if canonicalize_name(name) in wanted:
-            try:
-                stat = os.stat(path)
-            except OSError:
-                continue
-            found[path] = (stat.st_ino, stat.st_ctime_ns)
-    return found
+    return {
+        path: _stamp(path)
+        for path, name, _ in _dist_infos(_folders(target))
+        if canonicalize_name(name) in wanted
+    }
+
+
+def _stamp(path: str) -> tuple[int, ...]:
+    """The folder's and its RECORD's inode and ctime (a ctime changes with every write)."""
+    stamp: list[int] = []
+    for each in (path, os.path.join(path, "RECORD")):
+        try:
+            stat = os.stat(each)
+        except OSError:
+            stamp += (-1, -1)
+            continue
+        stamp += (stat.st_ino, stat.st_ctime_ns)
+    return tuple(stamp)
 
 
 def not_installed(
@@ -89,13 +98,8 @@ def _installed(folders: Iterable[str], before: Stamps) -> dict[NormalizedName, s
     """Each project's installed versions, by the names of the ``.dist-info`` folders."""
     found: dict[NormalizedName, set[Version | str]] = {}
     for path, name, version in _dist_infos(folders):
-        if path in before:
-            try:
-                stat = os.stat(path)
-            except OSError:
-                continue
-            if (stat.st_ino, stat.st_ctime_ns) == before[path]:
-                continue  # as it was before the installer ran
+        if path in before and _stamp(path) == before[path]:
+            continue  # as it was before the installer ran
         found.setdefault(canonicalize_name(name), set()).add(_version(version))
     return found
 

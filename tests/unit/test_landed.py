@@ -74,3 +74,21 @@ def test_the_installers_spelling_of_a_name_or_version_is_no_failure(
 ):
     (tmp_path / f"{folder}.dist-info").mkdir()
     assert not_installed(_target(tmp_path), [(name, version)]) == []
+
+
+def test_a_dist_info_whose_record_the_installer_wrote_again_counts(tmp_path):
+    """An installer that kept the folder but wrote its RECORD (in place) installed it."""
+    import time
+
+    from peep_setuptools.checks.landed import stamps
+
+    (tmp_path / "alpha-1.0.dist-info").mkdir()
+    record = tmp_path / "alpha-1.0.dist-info" / "RECORD"
+    record.write_text("alpha.py,,\n")
+    target = _target(tmp_path)
+    before = stamps(target, ["alpha"])
+    assert not_installed(target, [("alpha", "1.0")], before) == ["alpha==1.0"]
+    time.sleep(0.05)  # past the file system clock's tick
+    with record.open("r+") as stream:
+        stream.write("alpha.py,,\n")  # the same bytes, written again
+    assert not_installed(target, [("alpha", "1.0")], before) == []
