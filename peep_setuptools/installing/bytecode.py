@@ -348,28 +348,25 @@ class Compiler:
         names = {canonicalize_name(name) for name, _ in wheels}
         found = pipfinished.before(names, schemes)
         command = [python, "-I", "-S", *optimize_flags(env), "-c", _COMPILE, str(compile_jobs())]
-        try:
-            process = start_process(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=dict(env),
-                cwd=cwd,
-            )
-        except OSError as exc:
-            _not_compiled(str(exc))
-            return None
+        held: list[subprocess.Popen[str]] = []  # held as it starts: see start_process
         try:  # an interrupt before the object returned holds it: no one would stop it
+            try:
+                pipes = dict.fromkeys(("stdin", "stdout", "stderr"), subprocess.PIPE)
+                process = start_process(
+                    command, started=held.append, text=True, env=dict(env), cwd=cwd, **pipes
+                )
+            except OSError as exc:
+                _not_compiled(str(exc))
+                return None
             if not pipfinished.in_a_venv(schemes):
                 # pip may write into the standard library it imports from: not before it
                 # has imported all it needs, and looked at the codecs there (``_COMPILE``)
                 process.stdout.readline()  # type: ignore[union-attr]
             return cls(process, schemes, wheels, found)
         except BaseException:
-            stop_tree(process)
-            process.wait()
+            for started in held:
+                stop_tree(started)
+                started.wait()
             raise
 
     def finish(self, records: Sequence[tuple[str, str]]) -> bool:

@@ -286,13 +286,15 @@ def run_process(
     As ``run`` does, the child is killed if we are interrupted or it times out while we wait.
     """
     stdin = subprocess.PIPE if input is not None else None
-    process = start_process(command, stdin=stdin, **options)
+    held: list[subprocess.Popen[Any]] = []  # held as it starts: see start_process
     try:  # not ``with``: an interrupt as Popen.__enter__ began left the child running
+        process = start_process(command, started=held.append, stdin=stdin, **options)
         out, err = process.communicate(input, timeout=timeout)
     except BaseException:
-        stop_tree(process)
-        process.wait()
-        close_streams(process)
+        for process in held:
+            stop_tree(process)
+            process.wait()
+            close_streams(process)
         raise
     return subprocess.CompletedProcess(command, process.returncode, out, err)
 
