@@ -233,21 +233,15 @@ def _writable(fd: int) -> bool:
 
 
 def _installs_with_uv(argv: Sequence[str]) -> bool:
-    """Whether ``peep install`` will install with uv, by a plain reading (a guess, as above).
+    """Whether ``peep install`` will install with uv, by a plain reading (a guess, as below).
 
     Not with --dry-run (or what argparse takes for it): uv would start the target with its
     site and .pth files (``probing.prime_uv``) in a run that starts no installer.
     """
-    chosen = os.environ.get("PEEP_INSTALLER", "")
-    for at, arg in enumerate(argv):
-        if arg == "--":
-            break
-        if arg.startswith("--dr") and "--dry-run".startswith(arg):
-            return False
-        if arg == "--installer" and at + 1 < len(argv):
-            chosen = argv[at + 1]
-        elif arg.startswith("--installer="):
-            chosen = arg.partition("=")[2]
+    before = argv[: argv.index("--")] if "--" in argv else argv
+    if any(arg.startswith("--dr") and "--dry-run".startswith(arg) for arg in before):
+        return False
+    chosen = _last_value(argv, "--installer", os.environ.get("PEEP_INSTALLER", ""))
     return chosen.strip().lower() == "uv"
 
 
@@ -259,12 +253,17 @@ def _install_target(argv: Sequence[str]) -> str | None:
     """
     if not argv or argv[0] != "install" or "-h" in argv or "--help" in argv:
         return None
-    python = sys.executable
+    return _last_value(argv, "--python", sys.executable)
+
+
+def _last_value(argv: Sequence[str], option: str, default: str) -> str:
+    """The last ``OPTION VALUE`` or ``OPTION=VALUE`` before ``--``; else ``default``."""
+    value = default
     for at, arg in enumerate(argv):
         if arg == "--":
             break
-        if arg == "--python" and at + 1 < len(argv):
-            python = argv[at + 1]
-        elif arg.startswith("--python="):
-            python = arg.partition("=")[2]
-    return python
+        if arg == option and at + 1 < len(argv):
+            value = argv[at + 1]
+        elif arg.startswith(f"{option}="):
+            value = arg.partition("=")[2]
+    return value
