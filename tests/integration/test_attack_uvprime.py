@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -17,14 +16,11 @@ import pytest
 from support.builders import installed, site_packages
 from support.peeprun import wait_for
 from support.procs import outlived, written_pid
-from support.uvwrap import logging_uv
+from support.uvwrap import logging_uv, needs_uv
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
-        reason="uv (a test extra) is not installed",
-    ),
+    needs_uv,
 ]
 
 UV = ("--installer", "uv")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from support.builders import installed
+from support.uvwrap import needs_uv
 
 
 def _report(path: Path) -> list[str]:
@@ -60,10 +60,7 @@ def test_a_relative_report_is_written_where_pip_would_write_it(
     assert _report(tmp_path / "report.json") == ["alpha"]
 
 
-@pytest.mark.skipif(
-    shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
-    reason="uv (a test extra) is not installed",
-)
+@needs_uv
 def test_uvs_relative_cache_folder_is_where_uv_would_make_it(
     peep, venv, write, packages, srv, tmp_path
 ):

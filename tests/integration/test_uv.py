@@ -13,15 +13,12 @@ from pathlib import Path
 
 import pytest
 from support.builders import installed, make_venv, make_wheel, origin, site_packages, write_wheel
-from support.uvwrap import installs
+from support.uvwrap import installs, needs_uv
 from support.uvwrap import logging_uv as _logging_uv
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
-        reason="uv (a test extra) is not installed",
-    ),
+    needs_uv,
 ]
 
 

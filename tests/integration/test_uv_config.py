@@ -10,19 +10,15 @@ come from pip's configuration and the files, as pip's do.
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
 from support.builders import installed, make_sdist
+from support.uvwrap import needs_uv
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
-        reason="uv (a test extra) is not installed",
-    ),
+    needs_uv,
 ]
 
 UV = ("--installer", "uv")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import marshal
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from support.builders import (
     site_packages,
     write_wheel,
 )
+from support.uvwrap import needs_uv
 
 from peep_setuptools.hashes import hash_file
 
@@ -179,10 +178,7 @@ def test_a_dry_run_with_verify_installed_changes_nothing(peep, venv, write, runs
     assert origin(venv, "f7v_runs", "-O") == "planted"
 
 
-@pytest.mark.skipif(
-    shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
-    reason="uv (a test extra) is not installed",
-)
+@needs_uv
 def test_uv_launchers_pass_and_verify_installed_repairs_a_pyc(peep, venv, write, runs, index):
     reqs = write("reqs.txt", f"f7v-runs==1.0 {runs.pip_option()}\n")
     uv = ("-i", index.index_url, "--installer", "uv")

@@ -9,7 +9,6 @@ A refused archive or a signal stops it having read nothing, and no process is le
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -19,16 +18,14 @@ from support.indexserver import Fault
 from support.peeprun import wait_for
 from support.uvwrap import installs as _installs
 from support.uvwrap import logging_uv as _logging_uv
+from support.uvwrap import needs_uv
 from support.uvwrap import started_ahead as _ahead
 
 from peep_setuptools.installing.warmuv import GIVEN
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
-        reason="uv (a test extra) is not installed",
-    ),
+    needs_uv,
 ]
 
 STALL = 25.0

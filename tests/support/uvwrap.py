@@ -8,9 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from peep_setuptools.installing.warmuv import GIVEN
 
-__all__ = ["installs", "logging_uv", "requirements_of", "started_ahead"]
+__all__ = ["installs", "logging_uv", "needs_uv", "requirements_of", "started_ahead"]
+
+#: the mark of a test that runs uv: skipped where uv (a test extra) is not installed
+needs_uv = pytest.mark.skipif(
+    shutil.which("uv", path=str(Path(sys.executable).parent)) is None,
+    reason="uv (a test extra) is not installed",
+)
 
 _WRAPPER = """#!/bin/sh
 echo "$$ $*" >> '{log}'
