@@ -54,16 +54,14 @@ def _files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user: str = _USER) -
 def _parsed(
     python: str, command: str, env: dict[str, str], cwd: Path | None = None
 ) -> dict[str, str]:
-    done = subprocess.run(
-        [python, "-c", _OPTIONS, command],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    return _printed([python, "-c", _OPTIONS, command], env, cwd)
+
+
+def _printed(argv: list[str], env: dict[str, str], cwd: Path | None) -> dict[str, str]:
+    """The JSON object the script ``argv`` runs prints."""
     import json
 
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=True)
     return dict(json.loads(done.stdout))
 
 
@@ -237,17 +235,7 @@ _NAMED += ("json_report_file", "wheel_dir")
 
 
 def _places(command: str, env: dict[str, str], cwd: Path) -> dict[str, str]:
-    done = subprocess.run(
-        [sys.executable, "-c", _PLACES, command, *_NAMED],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    import json
-
-    return dict(json.loads(done.stdout))
+    return _printed([sys.executable, "-c", _PLACES, command, *_NAMED], env, cwd)
 
 
 def test_the_installers_path_variables_are_made_absolute_from_here(tmp_path, monkeypatch):
