@@ -25,13 +25,7 @@ from peep_setuptools.frozen import frozen
 from peep_setuptools.index.choose import Choice, choose_archive
 from peep_setuptools.installing.cache import ArchiveCache, CachedArchive
 from peep_setuptools.installing.progress import NoProgress, Progress
-from peep_setuptools.installing.verdicts import (
-    FactsBudget,
-    Problem,
-    Verdict,
-    algorithms_for,
-    verify,
-)
+from peep_setuptools.installing.verdicts import Problem, Verdict, algorithms_for, verify
 from peep_setuptools.requirements.lines import IndexOptions
 from peep_setuptools.requirements.spec import ReqLine
 from peep_setuptools.target import Target
@@ -107,8 +101,6 @@ class Session:
     #: hand out cached wheels under a private second name (a hard link) instead of a copy;
     #: only for a run whose sole reader of them is ``pip install --require-hashes``
     cache_linked: bool = False
-    #: the verified wheels' facts, read by whichever thread hashed each
-    facts: FactsBudget = field(default_factory=FactsBudget, compare=False, repr=False)
 
     @property
     def client(self) -> IndexClient:
@@ -217,12 +209,6 @@ def fetch_one(session: Session, number: int, req: ReqLine) -> Outcome:
 
 def _fetch(session: Session, number: int, req: ReqLine, entry: CachedArchive | None) -> Outcome:
     """``fetch_one``, given the cache's entry for ``req`` (None: not cached)."""
-    outcome = _fetched(session, number, req, entry)
-    return session.facts.read(outcome) if isinstance(outcome, Verdict) else outcome
-
-
-def _fetched(session: Session, number: int, req: ReqLine, entry: CachedArchive | None) -> Outcome:
-    """The outcome, its facts not read yet."""
     try:
         cached = _from_cache(session, number, req, entry) if entry is not None else None
         if cached is not None:

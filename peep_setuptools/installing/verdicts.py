@@ -6,7 +6,6 @@ Pure, but for ``Verdict.with_facts``, which reads a verified wheel's zip directo
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import field, replace
 from typing import TYPE_CHECKING, Literal
@@ -73,40 +72,13 @@ class Verdict:
         return replace(self, facts=read_wheel_facts(self.path, keep_directory=keep_directory))
 
 
-class FactsBudget:
-    """The directories the fetch workers keep as they read each verified wheel's facts.
-
-    Read where each wheel was hashed (beside the other downloads and hashes) rather than
-    one after another once all are in; kept while the wheels read so far pass neither
-    ``with_facts`` limit, so that no more are held meanwhile than it would hold.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._size = self._members = 0
-
-    def read(self, verdict: Verdict) -> Verdict:
-        """``verdict`` with its facts, if it is a verified wheel."""
-        from peep_setuptools.checks.wheelfacts import DIRECTORIES_KEPT_AT_MOST, MEMBERS_KEPT_AT_MOST
-
-        with self._lock:
-            self._size += verdict.size if verdict.size is not None else DIRECTORIES_KEPT_AT_MOST
-            keep = self._size <= DIRECTORIES_KEPT_AT_MOST and self._members <= MEMBERS_KEPT_AT_MOST
-        verdict = verdict.with_facts(keep_directory=keep)
-        if keep and verdict.facts is not None:
-            with self._lock:
-                self._members += len(verdict.facts.members)
-        return verdict
-
-
 def with_facts(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
     """``verdicts`` with their wheels' facts read; directories kept only if a split may use them.
 
     Wheels larger together than ``DIRECTORIES_KEPT_AT_MOST``, or with more members than
     ``MEMBERS_KEPT_AT_MOST``, are installed in one run: once the members pass it, the
     directories kept so far are dropped and no more are kept (never more than that many
-    and one wheel's are held). Facts read already (``FactsBudget``) are taken as they are,
-    and one read without its directory keeps none of the others'.
+    and one wheel's are held).
     """
     from peep_setuptools.checks.wheelfacts import DIRECTORIES_KEPT_AT_MOST, MEMBERS_KEPT_AT_MOST
 
@@ -119,11 +91,9 @@ def with_facts(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
                 total += DIRECTORIES_KEPT_AT_MOST + 1
     read: list[Verdict] = []
     keep = total <= DIRECTORIES_KEPT_AT_MOST
-    keep = keep and all(v.facts is None or v.facts.directory_kept for v in verdicts)
     members = 0
     for verdict in verdicts:
         verdict = verdict.with_facts(keep_directory=keep)
-        verdict = verdict if keep else verdict.without_directory()
         if keep and verdict.facts is not None:
             members += len(verdict.facts.members)
             if members > MEMBERS_KEPT_AT_MOST:

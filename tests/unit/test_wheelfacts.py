@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import zipfile
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from peep_setuptools.checks.wheelfacts import OpenedWheel, read_wheel_facts
 from peep_setuptools.hashes import Digest
 from peep_setuptools.installing.batches import _writes
 from peep_setuptools.installing.handoff import VerifiedArchive
-from peep_setuptools.installing.verdicts import FactsBudget, Verdict, with_facts
+from peep_setuptools.installing.verdicts import Verdict, with_facts
 from peep_setuptools.requirements.spec import Location, ReqLine
 
 
@@ -174,41 +173,3 @@ def test_directories_are_kept_only_while_the_wheels_may_be_split(tmp_path, monke
     # split only below that size; a dropped directory is not read again: no split
     assert [_writes(VerifiedArchive.of(v), None) is None for v in small] == [False] * 3
     assert [_writes(VerifiedArchive.of(v), None) is None for v in large] == [True] * 3
-
-
-def test_facts_read_as_each_wheel_is_hashed_keep_no_more_than_with_facts_would(
-    tmp_path, monkeypatch
-):
-    """The fetch workers read them (``FactsBudget``); the directories held meanwhile stay
-    within the limits, and ``with_facts`` leaves what it would have read itself."""
-    files = {f"m/m{i:03d}.py": b"x = 1\n" for i in range(300)}
-    wheels = [write_wheel(tmp_path, f"w{n}", "1.0", files) for n in range(3)]
-    size = wheels[0].stat().st_size
-
-    def read(budget: FactsBudget) -> list[Verdict]:
-        return [budget.read(dataclasses.replace(_ok(w), size=size)) for w in wheels]
-
-    early = read(FactsBudget())
-    assert all(v.facts and v.facts.directory_kept for v in early)
-    assert _seen(with_facts(early)) == _seen(with_facts([_ok(w) for w in wheels]))
-    assert [v.facts for v in with_facts(early)] == [v.facts for v in early]  # not read again
-    monkeypatch.setattr(wheelfacts, "MEMBERS_KEPT_AT_MOST", 2 * 302 + 150)
-    many = read(FactsBudget())  # the third past the limit: read, but no later one kept
-    assert [bool(v.facts and v.facts.directory_kept) for v in many] == [True, True, True]
-    assert all(v.facts and not v.facts.directory_kept for v in with_facts(many))
-    monkeypatch.setattr(wheelfacts, "MEMBERS_KEPT_AT_MOST", 10**6)
-    monkeypatch.setattr(wheelfacts, "DIRECTORIES_KEPT_AT_MOST", 2 * size)
-    large = read(FactsBudget())  # the third's bytes pass the limit: its directory not read
-    assert [bool(v.facts and v.facts.directory_kept) for v in large] == [True, True, False]
-    assert all(v.facts and not v.facts.directory_kept for v in with_facts(large))
-    refused = dataclasses.replace(_ok(wheels[0]), kind="mismatch")
-    assert FactsBudget().read(refused).facts is None  # an unverified archive is not opened
-
-
-def _seen(verdicts: tuple[Verdict, ...]) -> list[object]:
-    """What the stages after verification read of each verdict's facts."""
-    return [
-        (v.facts.directory_kept, [i.filename for i in v.facts.members], v.facts.metadata)
-        for v in verdicts
-        if v.facts is not None
-    ]
