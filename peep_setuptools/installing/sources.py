@@ -302,8 +302,9 @@ def _uv_index(build_index: BuildIndex, workdir: str, step: str, prefix: str) -> 
 
 #: uv's variables that change what it installs whatever the requirements say (and that
 #: --no-config keeps): an override, its own hash and all, installs an archive never pinned;
-#: an exclude leaves a pinned one out, the run a success
-_UV_SCRUBBED = ("UV_OVERRIDE", "UV_EXCLUDE")
+#: so does a constraint with a URL and a hash (it does not only narrow); an exclude leaves
+#: a pinned one out, the run a success
+_UV_SCRUBBED = ("UV_OVERRIDE", "UV_CONSTRAINT", "UV_EXCLUDE")
 #: uv's configuration file, which it reads even with --no-config
 _UV_CONFIG = ("UV_CONFIG_FILE",)
 #: uv's variables for places to fetch from, which ours (``BuildIndex.uv_env``) replace only

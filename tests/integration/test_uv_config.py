@@ -10,10 +10,11 @@ come from pip's configuration and the files, as pip's do.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
-from support.builders import installed, make_sdist
+from support.builders import installed, make_sdist, origin, write_wheel
 from support.uvwrap import needs_uv
 
 pytestmark = [
@@ -120,3 +121,18 @@ def test_uvs_index_variables_name_no_place_for_build_dependencies(
     peep.install(reqs, "-i", index.index_url, *UV, check=0)
     assert installed(venv)["gamma"] == "1.0"
     assert "setuptools ran" not in telltale.read_text()
+
+
+def test_uvs_constraints_name_no_archive_to_install(peep, venv, write, packages, index, tmp_path):
+    """A constraint with a URL and its own hash is no narrowing: uv would install alpha 1.0
+    from it (here a wheel of the same name and version, never pinned) over the verified one."""
+    other = write_wheel(
+        tmp_path / "other", "alpha", "1.0", {"alpha/__init__.py": b"ORIGIN = 'never pinned'\n"}
+    )
+    digest = hashlib.sha256(other.read_bytes()).hexdigest()
+    constraints = write("constraints.txt", f"alpha @ {other.as_uri()} --hash=sha256:{digest}\n")
+    peep.env["UV_CONSTRAINT"] = str(constraints)
+    reqs = write("reqs.txt", f"alpha==1.0 {packages.pip('alpha-1.0')}\n")
+    peep.install(reqs, "-i", index.index_url, *UV, check=0)
+    assert installed(venv)["alpha"] == "1.0"
+    assert origin(venv, "alpha") == "wheel"
