@@ -308,8 +308,12 @@ _UV_SCRUBBED = ("UV_OVERRIDE", "UV_CONSTRAINT", "UV_EXCLUDE")
 #: uv's configuration file, which it reads even with --no-config
 _UV_CONFIG = ("UV_CONFIG_FILE",)
 #: uv's variables for places to fetch from, which ours (``BuildIndex.uv_env``) replace only
-#: where it sets them (and UV_DEFAULT_INDEX would clash with our UV_INDEX_URL)
-_UV_PLACES = ("UV_INDEX", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS")
+#: where it sets them (and UV_DEFAULT_INDEX would clash with our UV_INDEX_URL); a build
+#: constraint with a URL names the place of a build dependency
+_UV_PLACES = (
+    *("UV_INDEX", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS"),
+    "UV_BUILD_CONSTRAINT",
+)
 
 
 def _uv_env(extra: dict[str, str] | None = None, *, drop: tuple[str, ...] = ()) -> dict[str, str]:

@@ -136,3 +136,17 @@ def test_uvs_constraints_name_no_archive_to_install(peep, venv, write, packages,
     peep.install(reqs, "-i", index.index_url, *UV, check=0)
     assert installed(venv)["alpha"] == "1.0"
     assert origin(venv, "alpha") == "wheel"
+
+
+def test_uvs_build_constraints_name_no_place_for_build_dependencies(
+    peep, venv, write, packages, index, telltale, tmp_path
+):
+    """A build constraint with a URL is no narrowing either: gamma's setuptools would come
+    from it (here an sdist whose build writes the telltale), a place peep never fetches from."""
+    planted = make_sdist(tmp_path / "planted", "setuptools", "99.0", telltale=telltale)
+    constraints = write("build-constraints.txt", f"setuptools @ {planted.as_uri()}\n")
+    peep.env["UV_BUILD_CONSTRAINT"] = str(constraints)
+    reqs = write("reqs.txt", f"gamma==1.0 {packages.pip('gamma-1.0')}\n")
+    peep.install(reqs, "-i", index.index_url, *UV, check=0)
+    assert installed(venv)["gamma"] == "1.0"
+    assert "setuptools ran" not in telltale.read_text()
