@@ -317,8 +317,14 @@ _UV_PLACES = (
 
 
 def _uv_env(extra: dict[str, str] | None = None, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
-    """Our environment less uv's variables to drop, then ours (``extra``) over it."""
+    """Our environment less uv's variables to drop, then ours (``extra``) over it.
+
+    ``UV_LINK_MODE=symlink`` too: the installed files would be links into uv's cache, whose
+    bytes anyone who can write that cache changes later (copy, hardlink and clone stay).
+    """
     env = {k: v for k, v in child_env().items() if k not in (*_UV_SCRUBBED, *drop)}
+    if env.get("UV_LINK_MODE", "").strip().lower() == "symlink":
+        del env["UV_LINK_MODE"]
     return {**env, **(extra or {})}
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from peep_setuptools.index.pipconfig import pip_settings
-from peep_setuptools.installing.sources import child_env, pip_env
+from peep_setuptools.installing.sources import UV, child_env, pip_env
 
 #: pip's options for ``pip COMMAND`` with no argument, as pip parses its configuration
 _OPTIONS = (
@@ -252,3 +252,13 @@ def test_the_installers_path_variables_are_made_absolute_from_here(tmp_path, mon
     assert env["NETRC"] == "~/.netrc"
     assert env["UV_CACHE_DIR"] == str(tmp_path / "uv-cache")
     assert env["UV_CONSTRAINT"] == f"{tmp_path / 'c.txt'} https://c.example/c.txt /abs/c.txt"
+
+
+@pytest.mark.parametrize(
+    ("mode", "kept"), [("symlink", False), (" Symlink ", False), ("copy", True)]
+)
+def test_uv_installs_no_links_into_its_cache(tmp_path, monkeypatch, mode, kept):
+    """Symlinked, installed files would be bytes in uv's cache, changeable after the check."""
+    monkeypatch.setenv("UV_LINK_MODE", mode)
+    _, env, _ = UV.pinned(str(tmp_path), (), "")
+    assert ("UV_LINK_MODE" in env) is kept
