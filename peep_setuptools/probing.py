@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 #: Script text that sets ``paths``: the site folders the target installs into and imports
@@ -435,8 +435,7 @@ def prime_uv(python: str) -> None:
     absolute = shutil.which(python) if os.sep not in python else os.path.abspath(python)
     if uv is None or not absolute or not os.path.isabs(absolute) or not os.path.isfile(absolute):
         return
-    no_cache = os.environ.get("UV_NO_CACHE", "").strip().lower() not in UV_FALSE
-    if no_cache or not _uv_cache_is_absolute():
+    if uv_cache_off(os.environ) or not _uv_cache_is_absolute():
         return
     command = [uv, "python", "find", "--no-config", "--no-project", "--offline"]
     command += ["--no-python-downloads", "--quiet", absolute]
@@ -479,5 +478,10 @@ def primed(timeout: float = 2.0) -> None:
             process.wait(timeout)
 
 
+def uv_cache_off(env: Mapping[str, str]) -> bool:
+    """Whether ``UV_NO_CACHE`` in ``env`` turns uv's cache off, as uv reads a boolean."""
+    return env.get("UV_NO_CACHE", "").strip().lower() not in _UV_FALSE
+
+
 #: what uv reads as false in a boolean variable (unset: "")
-UV_FALSE = ("", "0", "false", "f", "no", "n", "off")
+_UV_FALSE = ("", "0", "false", "f", "no", "n", "off")

@@ -27,7 +27,7 @@ from peep_setuptools.installing.children import (
     stop_all,
 )
 from peep_setuptools.installing.sources import plain_path
-from peep_setuptools.probing import UV_FALSE, primed
+from peep_setuptools.probing import primed, uv_cache_off
 
 __all__ = ["GIVEN", "LATER", "UvStartedAhead"]
 
@@ -55,7 +55,7 @@ class UvStartedAhead:
         """``command``, its ``-r`` value ``LATER``, started now; None if it cannot start."""
         if os.name != "posix" or command.count(LATER) != 1 or not plain_path(workdir):
             return None
-        if env.get("UV_NO_CACHE", "").strip().lower() not in UV_FALSE:
+        if uv_cache_off(env):
             return None  # it makes its throwaway cache first: one killed leaves it behind
         ahead = cls(command, env, empty_dir(workdir), out)
         given, ours = os.pipe()
