@@ -147,7 +147,8 @@ class Peep:
         """
         proc = subprocess.Popen(
             [*wrap, *self.argv(*args)],
-            env=self.env,
+            # a run that hangs (``interrupt``) shows every thread's stack on SIGABRT
+            env={**self.env, "PYTHONFAULTHANDLER": "1"},
             cwd=self.cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -181,8 +182,12 @@ class Peep:
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
+            proc.send_signal(signal.SIGABRT)  # faulthandler (``spawn``): where each thread is
+            try:
+                out, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, err = proc.communicate()
             raise AssertionError(f"peep hung after signal {sig}\n{out}\n{err}") from None
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
