@@ -151,11 +151,12 @@ def _netrc_entry(host: str, user: str, password: str | None) -> str:
 
 
 #: variables the installers (pip, uv, their HTTP and TLS libraries) read a path from, from
-#: their current folder; the lists' (uv's) separated by spaces
+#: their current folder; the lists' (uv's) separated by spaces (UV_CONSTRAINT is not among
+#: them: it never reaches uv, ``_UV_SCRUBBED``)
 _PATH_VARIABLES = frozenset(
     {"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NETRC", "UV_CACHE_DIR"}
 )
-_PATH_LIST_VARIABLES = frozenset({"UV_CONSTRAINT", "UV_BUILD_CONSTRAINT"})
+_PATH_LIST_VARIABLES = frozenset({"UV_BUILD_CONSTRAINT"})
 
 
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -245,13 +245,13 @@ def test_the_installers_path_variables_are_made_absolute_from_here(tmp_path, mon
     monkeypatch.setenv("SSL_CERT_DIR", f"certs{os.pathsep}/etc/ssl/certs")
     monkeypatch.setenv("NETRC", "~/.netrc")  # as it is: the installer expands it or not
     monkeypatch.setenv("UV_CACHE_DIR", "uv-cache")
-    monkeypatch.setenv("UV_CONSTRAINT", "c.txt https://c.example/c.txt /abs/c.txt")
+    monkeypatch.setenv("UV_BUILD_CONSTRAINT", "c.txt https://c.example/c.txt /abs/c.txt")
     env = child_env()
     assert env["SSL_CERT_FILE"] == str(tmp_path / "ca.pem")
     assert env["SSL_CERT_DIR"] == f"{tmp_path / 'certs'}{os.pathsep}/etc/ssl/certs"
     assert env["NETRC"] == "~/.netrc"
     assert env["UV_CACHE_DIR"] == str(tmp_path / "uv-cache")
-    assert env["UV_CONSTRAINT"] == f"{tmp_path / 'c.txt'} https://c.example/c.txt /abs/c.txt"
+    assert env["UV_BUILD_CONSTRAINT"] == f"{tmp_path / 'c.txt'} https://c.example/c.txt /abs/c.txt"
 
 
 @pytest.mark.parametrize(
